@@ -1,0 +1,37 @@
+/**
+ * Every error fieldsim raises carries one of these codes. The UI and the CLI switch on
+ * them (exhaustively, with `unreachable`), so adding a code means handling it there too.
+ */
+export const ERROR_MESSAGES = {
+  'auth-invalid': 'The server did not accept these credentials.',
+  'user-deactivated': 'This mobile worker is deactivated or deleted on the server.',
+  'forbidden': 'The server refused access.',
+  'not-found': 'The server has no such resource.',
+  'restore-needed': 'The server asked for a fresh restore (HTTP 412).',
+  'rate-limited': 'The server is rate limiting requests; try again later.',
+  'server-error': 'The server failed to handle the request.',
+  'bad-response': 'The server answered with something fieldsim cannot read.',
+  'network-offline': 'The network is unreachable.',
+  'network-error': 'The connection failed or was dropped.',
+  'timeout': 'The request took too long.',
+  'aborted': 'The operation was cancelled.',
+  'xml-malformed': 'The XML is not well formed.',
+  'xml-invalid': 'The XML is well formed but breaks the protocol rules.',
+  'case-invalid': 'A case block breaks CommCare case rules.',
+  'case-not-found': 'A case block refers to a case that does not exist.',
+  'invalid-case-graph': 'The case indices form a cycle.',
+  'fixture-invalid': 'A fixture or its schema is invalid.',
+  'storage-full': 'The device has no space left for fieldsim data.',
+  'storage-blocked': 'The local database is blocked or closed.',
+  'storage-error': 'The local database failed.',
+  'submission-too-large': 'The form or an attachment is larger than the server accepts.',
+  'submission-rejected': 'The server rejected the form.',
+  'not-logged-in': 'No user is logged in.',
+  'invalid-argument': 'An argument is invalid.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_MESSAGES;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_MESSAGES, value);
+}

@@ -1,0 +1,59 @@
+/**
+ * The narrow I/O the core needs, injected by the host (PWA, CLI, tests). Nothing in core
+ * reaches for globals such as `navigator` or `window`.
+ */
+
+/** The subset of `fetch` the core uses. */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+export interface IndexedDbDeps {
+  indexedDB: IDBFactory;
+  IDBKeyRange: typeof IDBKeyRange;
+}
+
+/** Runs `fn` while holding an exclusive named lock (Web Locks in browsers). */
+export type LockFn = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    }),
+};
+
+/** A lock that only serialises callers inside this one JS realm (Node, CLI, tests). */
+export function createInProcessLock(): LockFn {
+  const tails = new Map<string, Promise<unknown>>();
+  return async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = tails.get(name) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    tails.set(name, settled);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(name) === settled) tails.delete(name);
+    }
+  };
+}
