@@ -29,7 +29,11 @@ for (const file of walk(core)) {
       if (!target.startsWith(core)) problems.push(`${where}: imports ${spec}, outside src/core`);
     }
     if (/\.test(\.ts)?$/.test(spec)) problems.push(`${where}: imports a test file ${spec}`);
-    if (['fs', 'path', 'os', 'child_process', 'http', 'crypto', 'stream', 'better-sqlite3', 'hono'].includes(spec))
+    if (
+      ['fs', 'path', 'os', 'child_process', 'http', 'crypto', 'stream', 'better-sqlite3', 'hono'].includes(
+        spec,
+      )
+    )
       problems.push(`${where}: imports ${spec} (Node or server only)`);
   }
 }

@@ -39,7 +39,9 @@ export function ensureChromium(log: (line: string) => void = console.log): strin
     const after = findExisting();
     if (after) return after;
   }
-  const distro = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8').match(/^ID=(.*)$/m)?.[1] : '';
+  const distro = existsSync('/etc/os-release')
+    ? readFileSync('/etc/os-release', 'utf8').match(/^ID=(.*)$/m)?.[1]
+    : '';
   throw new ChromiumMissingError(
     `No Chromium found (looked at CHROMIUM_PATH, ${CHROMIUM_CANDIDATES.join(', ')}).\n` +
       `Install one, for example on Debian/Ubuntu: sudo apt-get install chromium` +

@@ -39,7 +39,15 @@ for (const project of projects) {
   rmSync(out, { force: true });
   const r = spawnSync(
     'npx',
-    ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
+    [
+      'vitest',
+      'run',
+      '--project',
+      project,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${out}`,
+    ],
     { stdio: 'inherit', env: { ...process.env, CHROMIUM_PATH: chromium } },
   );
   if (!existsSync(out)) {

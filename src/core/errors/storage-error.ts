@@ -12,15 +12,30 @@ export class StorageError extends FieldsimError {
 
   static from(error: unknown, context: string): StorageError {
     if (error instanceof StorageError) return error;
-    const name = typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name) : '';
+    const name =
+      typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name) : '';
     const inner =
-      typeof error === 'object' && error !== null ? (error as { inner?: { name?: unknown } }).inner : undefined;
+      typeof error === 'object' && error !== null
+        ? (error as { inner?: { name?: unknown } }).inner
+        : undefined;
     const innerName = inner ? String(inner.name) : '';
     const msg = error instanceof Error ? error.message : String(error);
     if (name === 'QuotaExceededError' || innerName === 'QuotaExceededError')
       return new StorageError('storage-full', `${context}: the device storage is full (${msg})`, error);
-    if (['DatabaseClosedError', 'InvalidStateError', 'VersionError', 'BlockedError', 'OpenFailedError'].includes(name))
-      return new StorageError('storage-blocked', `${context}: the database is closed or blocked (${msg})`, error);
+    if (
+      [
+        'DatabaseClosedError',
+        'InvalidStateError',
+        'VersionError',
+        'BlockedError',
+        'OpenFailedError',
+      ].includes(name)
+    )
+      return new StorageError(
+        'storage-blocked',
+        `${context}: the database is closed or blocked (${msg})`,
+        error,
+      );
     return new StorageError('storage-error', `${context}: ${msg}`, error);
   }
 }

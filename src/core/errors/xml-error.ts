@@ -18,7 +18,10 @@ export class XmlError extends FieldsimError {
   readonly caseId: string | undefined;
 
   constructor(
-    code: Extract<ErrorCode, 'xml-malformed' | 'xml-invalid' | 'case-invalid' | 'case-not-found' | 'fixture-invalid'>,
+    code: Extract<
+      ErrorCode,
+      'xml-malformed' | 'xml-invalid' | 'case-invalid' | 'case-not-found' | 'fixture-invalid'
+    >,
     message: string,
     position: XmlPosition & { caseId?: string; cause?: unknown } = {},
   ) {

@@ -1,6 +1,6 @@
 import Dexie, { type Table } from 'dexie';
-import type { CaseRecord } from '../protocol/casexml/case-types.ts';
 import type { IndexedDbDeps } from '../platform.ts';
+import type { CaseRecord } from '../protocol/casexml/case-types.ts';
 
 /**
  * One Dexie database per domain+user (DESIGN.md section 3): a user never sees another

@@ -1,0 +1,78 @@
+import type { CaseRecord } from '../protocol/casexml/case-types.ts';
+
+/**
+ * The surface the PWA and the CLI use: one logged-in worker on one device.
+ * Implemented by `Session` in session.ts (sync/), built from http/, store/ and outbox/.
+ */
+
+export interface SessionInfo {
+  serverUrl: string;
+  domain: string;
+  /** Full username, `worker1@demo.commcarehq.org`. */
+  username: string;
+  userId: string;
+  deviceId: string;
+}
+
+export interface RestoreProgress {
+  phase: 'waiting' | 'downloading' | 'writing' | 'purging' | 'done';
+  bytes: number;
+  /** From the root `items` attribute, when the server sent it. */
+  itemsTotal?: number;
+  itemsDone: number;
+  casesWritten: number;
+  /** The server's async-restore `<progress done total>` while it answers 202. */
+  serverProgress?: { done: number; total: number };
+}
+
+export interface RestoreSummary {
+  syncToken: string | null;
+  cases: number;
+  purged: number;
+  durationMs: number;
+}
+
+export interface CaseQuery {
+  caseType?: string;
+  ownerId?: string;
+  status?: 'open' | 'closed' | 'all';
+  namePrefix?: string;
+  /** Property name and value to match exactly. */
+  property?: { name: string; value: string };
+  sort?: 'name' | 'lastModified';
+  offset?: number;
+  limit?: number;
+}
+
+export interface CasePage {
+  total: number;
+  cases: CaseRecord[];
+}
+
+export type OutboxState = 'incomplete' | 'queued' | 'sending' | 'sent' | 'quarantined';
+export type QuarantineReason = 'processing-failure' | 'too-large' | 'rejected' | 'conflict' | 'manual';
+
+/** What the UI shows of one form in the outbox (the XML itself is fetched on demand). */
+export interface OutboxItem {
+  seq: number;
+  instanceId: string;
+  xmlns: string;
+  formName: string;
+  state: OutboxState;
+  createdAt: number;
+  sentAt?: number;
+  size: number;
+  attempts: number;
+  lastError?: string;
+  quarantineReason?: QuarantineReason;
+  serverMessage?: string;
+  caseIds: string[];
+}
+
+export interface SendReport {
+  sent: number;
+  quarantined: number;
+  remaining: number;
+  /** Why the run stopped early (network, 5xx, 429, auth...), if it did. */
+  stoppedBy?: { code: string; message: string };
+}
