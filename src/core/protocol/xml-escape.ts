@@ -4,12 +4,10 @@
  * Characters XML 1.0 forbids (C0 controls other than tab, LF, CR; lone surrogates;
  * U+FFFE/U+FFFF) are dropped rather than written, so the output always parses.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching forbidden control characters is the point
-const TEXT_RE =
-  /[&<>\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching forbidden control characters is the point
-const ATTR_RE =
-  /[&<>"\t\n\r\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const FORBIDDEN = '\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\uFFFE\\uFFFF';
+const LONE_SURROGATE = '[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]';
+const TEXT_RE = new RegExp(`[&<>${FORBIDDEN}]|${LONE_SURROGATE}`, 'g');
+const ATTR_RE = new RegExp(`[&<>"\\t\\n\\r${FORBIDDEN}]|${LONE_SURROGATE}`, 'g');
 
 function replace(ch: string): string {
   switch (ch) {
