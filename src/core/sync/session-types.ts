@@ -1,3 +1,4 @@
+import type { QuarantineReason } from '../protocol/submission/submission-types.ts';
 import type { CaseRecord } from '../protocol/casexml/case-types.ts';
 
 /**
@@ -50,7 +51,7 @@ export interface CasePage {
 }
 
 export type OutboxState = 'incomplete' | 'queued' | 'sending' | 'sent' | 'quarantined';
-export type QuarantineReason = 'processing-failure' | 'too-large' | 'rejected' | 'conflict' | 'manual';
+export type { QuarantineReason };
 
 /** What the UI shows of one form in the outbox (the XML itself is fetched on demand). */
 export interface OutboxItem {

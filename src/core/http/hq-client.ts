@@ -1,0 +1,303 @@
+import ky, { type KyInstance } from 'ky';
+import { HttpError } from '../errors/http-error.ts';
+import type { NetworkError } from '../errors/network-error.ts';
+import { type Clock, type FetchLike, systemClock } from '../platform.ts';
+import { tryParseOpenRosaResponse } from '../protocol/openrosa-response.ts';
+import { basicAuthHeader, fullUsername } from './basic-auth.ts';
+import {
+  classifySubmitResponse,
+  httpErrorFor,
+  type ResponseSnapshot,
+  type SubmitOutcome,
+} from './classify-response.ts';
+import { toNetworkError } from './is-network-error.ts';
+import { parseRetryAfter } from './retry-after.ts';
+
+/**
+ * The phone side of HQ's HTTP endpoints: SSO login, OTA restore and the form receiver,
+ * over an injected fetch (the PWA passes the browser's, tests a fake, the CLI Node's).
+ *
+ * ky brings timeouts and header/URL handling; its automatic retries are off everywhere:
+ * a POST must never be repeated behind the outbox's back (it alone decides, with the
+ * same bytes), and the restore flow has its own 202/429/503 policy (sync/).
+ */
+
+export interface HqClientOptions {
+  /** Base URL of HQ or the emulator, e.g. `http://127.0.0.1:8000` (no trailing `/a/...`). */
+  serverUrl: string;
+  domain: string;
+  /** Short (`worker1`) or full (`worker1@demo.commcarehq.org`) username. */
+  username: string;
+  password: string;
+  deviceId: string;
+  fetch?: FetchLike;
+  clock?: Clock;
+  /** Sent as `x-openrosa-commcare-version` like CommCare Android does. */
+  appVersion?: string;
+  /** `3.0` selects HQ's v3 receiver contract (422 instead of 201 submit_error). */
+  openRosaVersion?: string;
+  timeouts?: { loginMs?: number; restoreMs?: number; submitMs?: number };
+}
+
+/** The SSO answer for a mobile worker (hq:docs/api/openapi/components/schemas/sso.yaml). */
+export interface SsoUser {
+  id: string;
+  /** Full username as HQ returns it. */
+  username: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  groups: string[];
+  userData: Record<string, string>;
+}
+
+export interface RestoreRequest {
+  /** Previous `<restore_id>`; absent for a full restore. */
+  since?: string;
+  /** Case-state hash, hex, without the `ccsh:` prefix (empty for no cases). */
+  stateHash?: string;
+  /** For `user_id=` (412 when HQ's user id differs: user deleted and recreated). */
+  userId?: string;
+  overwriteCache?: boolean;
+  signal?: AbortSignal;
+}
+
+export type RestoreResponse =
+  | { status: 'ok'; body: ReadableStream<Uint8Array>; bytesTotal?: number }
+  /** 202 async restore: wait `retryAfterMs`, then ask again (PROTOCOL.md 3.5). */
+  | { status: 'pending'; retryAfterMs: number; progress?: { done: number; total: number }; message?: string };
+
+export interface SubmitAttachment {
+  /** The multipart part name, which is how the XML refers to the file (PROTOCOL.md 7.2). */
+  name: string;
+  blob: Blob;
+}
+
+export interface SubmitRequest {
+  xml: string;
+  attachments?: SubmitAttachment[];
+  lastSyncToken?: string | null;
+  /** For `/receiver/<app_id>/`, which tags the form with the app/build. */
+  appId?: string;
+  signal?: AbortSignal;
+}
+
+/** HQ's limits (`MAX_UPLOAD_SIZE`, `MAX_UPLOAD_SIZE_ATTACHMENT` in settings.py; PROTOCOL.md 7.3). */
+export const HQ_SUBMISSION_LIMITS = {
+  xmlBytes: 10 * 1024 * 1024,
+  attachmentBytes: 15 * 1024 * 1024,
+} as const;
+
+/** HQ's default wait when a 202 carries no usable Retry-After (`ASYNC_RETRY_AFTER`, phone/const.py). */
+const DEFAULT_ASYNC_RETRY_MS = 5_000;
+
+export class HqClient {
+  readonly serverUrl: string;
+  readonly domain: string;
+  /** The username sent in Basic auth: always the full form. */
+  readonly username: string;
+  readonly deviceId: string;
+  readonly #password: string;
+  readonly #ky: KyInstance;
+  readonly #clock: Clock;
+  readonly #opts: HqClientOptions;
+
+  constructor(opts: HqClientOptions) {
+    this.serverUrl = opts.serverUrl.replace(/\/+$/, '');
+    this.domain = opts.domain;
+    this.username = fullUsername(opts.username, opts.domain);
+    this.deviceId = opts.deviceId;
+    this.#password = opts.password;
+    this.#clock = opts.clock ?? systemClock;
+    this.#opts = opts;
+    const f: FetchLike = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#ky = ky.create({ fetch: f, retry: 0, throwHttpErrors: false, redirect: 'follow' });
+  }
+
+  #url(path: string): string {
+    return `${this.serverUrl}/a/${encodeURIComponent(this.domain)}/${path}`;
+  }
+
+  #openRosaHeaders(lastSyncToken?: string | null): Record<string, string> {
+    // The headers CommCare Android and formplayer send (PROTOCOL.md 3.3, 7.2).
+    const h: Record<string, string> = {
+      authorization: basicAuthHeader(this.username, this.#password),
+      'x-openrosa-version': this.#opts.openRosaVersion ?? '3.0',
+      'x-openrosa-deviceid': this.deviceId,
+    };
+    if (this.#opts.appVersion !== undefined) h['x-openrosa-commcare-version'] = this.#opts.appVersion;
+    if (lastSyncToken) h['x-commcarehq-lastsynctoken'] = lastSyncToken;
+    return h;
+  }
+
+  async #snapshot(res: Response, url: string): Promise<ResponseSnapshot> {
+    let body = '';
+    try {
+      body = await res.text();
+    } catch {
+      // A body cut off mid-way still leaves a status worth acting on.
+    }
+    return { status: res.status, url, headers: res.headers, body };
+  }
+
+  async #send(url: string, init: Parameters<KyInstance>[1], signal?: AbortSignal): Promise<Response> {
+    try {
+      return await this.#ky(url, signal === undefined ? init : { ...init, signal });
+    } catch (e) {
+      throw toNetworkError(e, url, signal) satisfies NetworkError;
+    }
+  }
+
+  /**
+   * `POST /a/<domain>/api/v0.5/sso/`, form-encoded `username`/`password`, no Authorization
+   * header (PROTOCOL.md 1). HQ answers 403 with an empty body for any bad credential, so
+   * 403 here means `auth-invalid`, not `forbidden`.
+   */
+  async login(signal?: AbortSignal): Promise<SsoUser> {
+    const url = this.#url('api/v0.5/sso/');
+    const res = await this.#send(
+      url,
+      {
+        method: 'post',
+        body: new URLSearchParams({ username: this.username, password: this.#password }),
+        timeout: this.#opts.timeouts?.loginMs ?? 30_000,
+        headers: { accept: 'application/json' },
+      },
+      signal,
+    );
+    const snap = await this.#snapshot(res, url);
+    if (res.status === 403)
+      throw new HttpError('auth-invalid', 'Unknown user or wrong password', { status: 403, url });
+    if (res.status !== 200) throw httpErrorFor(snap, this.#clock.now());
+    return parseSsoUser(snap);
+  }
+
+  /**
+   * `GET /a/<domain>/phone/restore/` with the parameters and headers CommCare Android sends
+   * (`CommcareRequestGenerator.makeCaseFetchRequest`; PROTOCOL.md 3.2-3.3). The 200 body is
+   * handed back unread, as a stream, for the streaming parser. Throws `HttpError` for
+   * 401/406/412/429/503/5xx and the rest (codes in `httpErrorFor`), `NetworkError` when no
+   * answer arrived.
+   */
+  async restore(req: RestoreRequest = {}): Promise<RestoreResponse> {
+    const params = new URLSearchParams({ version: '2.0', items: 'true', device_id: this.deviceId });
+    if (req.since) {
+      params.set('since', req.since);
+      // `state` is only checked alongside `since`; an empty hash is sent as `ccsh:` for a
+      // device holding no cases, as Android does (PROTOCOL.md 3.6).
+      if (req.stateHash !== undefined) params.set('state', `ccsh:${req.stateHash}`);
+    }
+    if (req.userId) params.set('user_id', req.userId);
+    if (req.overwriteCache) params.set('overwrite_cache', 'true');
+    const url = `${this.#url('phone/restore/')}?${params.toString()}`;
+    const res = await this.#send(
+      url,
+      {
+        method: 'get',
+        headers: this.#openRosaHeaders(req.since ?? null),
+        timeout: this.#opts.timeouts?.restoreMs ?? 120_000,
+      },
+      req.signal,
+    );
+    if (res.status === 200) {
+      if (res.body === null)
+        throw new HttpError('bad-response', 'The restore answer has no body', { status: 200, url });
+      const len = Number(res.headers.get('content-length'));
+      return Number.isFinite(len) && len > 0
+        ? { status: 'ok', body: res.body, bytesTotal: len }
+        : { status: 'ok', body: res.body };
+    }
+    const snap = await this.#snapshot(res, url);
+    if (res.status === 202) {
+      const or = tryParseOpenRosaResponse(snap.body);
+      const header = parseRetryAfter(res.headers.get('retry-after'), this.#clock.now());
+      const attr = or?.progress?.retryAfterSeconds;
+      const retryAfterMs =
+        header !== undefined && header > 0
+          ? header
+          : attr !== undefined && attr > 0
+            ? attr * 1000
+            : DEFAULT_ASYNC_RETRY_MS;
+      const out: RestoreResponse = { status: 'pending', retryAfterMs };
+      if (or?.progress) out.progress = { done: or.progress.done, total: or.progress.total };
+      if (or?.message !== undefined) out.message = or.message;
+      return out;
+    }
+    throw httpErrorFor(snap, this.#clock.now());
+  }
+
+  /**
+   * `POST /a/<domain>/receiver/` as multipart: the instance in part `xml_submission_file`
+   * with a `.xml` filename (HQ answers 422 otherwise), attachments as further file parts
+   * named as the XML refers to them (PROTOCOL.md 7.2). Never throws for HTTP statuses or
+   * network failures: the outbox acts on the returned outcome. Throws only when `signal`
+   * aborted the request.
+   */
+  async submit(req: SubmitRequest): Promise<SubmitOutcome> {
+    const path = req.appId ? `receiver/${encodeURIComponent(req.appId)}/` : 'receiver/';
+    const url = this.#url(path);
+    const form = new FormData();
+    form.append('xml_submission_file', new Blob([req.xml], { type: 'text/xml' }), 'form.xml');
+    for (const a of req.attachments ?? []) form.append(a.name, a.blob, a.name);
+    const headers = this.#openRosaHeaders(req.lastSyncToken ?? null);
+    // HQ stores `Date` as the form's `date_header` (PROTOCOL.md 7.2). Browsers drop it as a
+    // forbidden header; Node sends it.
+    headers.date = new Date(this.#clock.now()).toUTCString();
+    let res: Response;
+    try {
+      res = await this.#send(
+        url,
+        { method: 'post', body: form, headers, timeout: this.#opts.timeouts?.submitMs ?? 60_000 },
+        req.signal,
+      );
+    } catch (e) {
+      const ne = toNetworkError(e, url, req.signal);
+      if (ne.code === 'aborted') throw ne;
+      return { status: 'retry', code: ne.code, message: ne.message };
+    }
+    const snap = await this.#snapshot(res, url);
+    return classifySubmitResponse(snap, this.#clock.now());
+  }
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v);
+}
+
+function parseSsoUser(snap: ResponseSnapshot): SsoUser {
+  let json: unknown;
+  try {
+    json = JSON.parse(snap.body);
+  } catch {
+    throw new HttpError(
+      'bad-response',
+      'The SSO answer is not JSON',
+      { status: snap.status, url: snap.url },
+      false,
+    );
+  }
+  if (json === null || typeof json !== 'object')
+    throw new HttpError('bad-response', 'The SSO answer is not a JSON object', {
+      status: snap.status,
+      url: snap.url,
+    });
+  const o = json as Record<string, unknown>;
+  const id = str(o.id);
+  if (id === '')
+    throw new HttpError('bad-response', 'The SSO answer has no user id', {
+      status: snap.status,
+      url: snap.url,
+    });
+  const userData: Record<string, string> = {};
+  if (o.user_data !== null && typeof o.user_data === 'object')
+    for (const [k, v] of Object.entries(o.user_data as Record<string, unknown>)) userData[k] = str(v);
+  return {
+    id,
+    username: str(o.username),
+    firstName: str(o.first_name),
+    lastName: str(o.last_name),
+    email: str(o.email),
+    groups: Array.isArray(o.groups) ? o.groups.map(str) : [],
+    userData,
+  };
+}
