@@ -1,0 +1,55 @@
+import { UpdatePrompt } from './pwa/update-prompt.tsx';
+import { backend, booting } from './state/app-state.ts';
+import { route } from './state/router.ts';
+import { AppShell } from './views/app-shell.tsx';
+import { CaseDetailView } from './views/case-detail-view.tsx';
+import { CaseListView } from './views/case-list-view.tsx';
+import { DiagnosticsView } from './views/diagnostics-view.tsx';
+import { CloseCaseForm, FormsView, RegisterHouseholdForm, UpdateCaseForm } from './views/forms-view.tsx';
+import { HomeView } from './views/home-view.tsx';
+import { LoginView } from './views/login-view.tsx';
+import { OutboxView } from './views/outbox-view.tsx';
+
+function Screen() {
+  const r = route.value;
+  switch (r.name) {
+    case 'home':
+      return <HomeView />;
+    case 'cases':
+      return <CaseListView />;
+    case 'case':
+      return <CaseDetailView key={r.caseId} caseId={r.caseId} />;
+    case 'forms':
+      return <FormsView />;
+    case 'form':
+      if (r.form === 'register') return <RegisterHouseholdForm />;
+      if (r.form === 'update') return <UpdateCaseForm key={r.caseId ?? ''} caseId={r.caseId} />;
+      return <CloseCaseForm key={r.caseId ?? ''} caseId={r.caseId} />;
+    case 'outbox':
+      return <OutboxView />;
+    case 'diagnostics':
+      return <DiagnosticsView />;
+  }
+}
+
+export function App() {
+  if (booting.value) {
+    return (
+      <main id="main" aria-busy="true">
+        <p class="muted">Opening fieldsim…</p>
+      </main>
+    );
+  }
+  return (
+    <>
+      <UpdatePrompt />
+      {backend.value ? (
+        <AppShell>
+          <Screen />
+        </AppShell>
+      ) : (
+        <LoginView />
+      )}
+    </>
+  );
+}

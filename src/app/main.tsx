@@ -1,0 +1,20 @@
+import { render } from 'preact';
+import './styles.css';
+import { App } from './app.tsx';
+import { online, watchOnline } from './platform/browser-platform.ts';
+import { registerServiceWorker } from './pwa/update-prompt.tsx';
+import { onBrowserOnline, resume, setBackendFactory } from './state/app-state.ts';
+import { startRouter } from './state/router.ts';
+import { createSessionBackendFactory } from './state/session-backend.ts';
+import { applyTheme } from './state/theme.ts';
+
+applyTheme();
+startRouter();
+online.value = navigator.onLine;
+watchOnline((isOnline) => {
+  if (isOnline) onBrowserOnline();
+});
+setBackendFactory(createSessionBackendFactory());
+render(<App />, document.getElementById('app')!);
+registerServiceWorker();
+void resume();

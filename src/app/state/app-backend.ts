@@ -1,0 +1,57 @@
+import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
+import type { FormDraft } from '../../core/protocol/submission/form-types.ts';
+import type {
+  CasePage,
+  CaseQuery,
+  OutboxItem,
+  RestoreProgress,
+  SendReport,
+  SessionInfo,
+} from '../../core/sync/session-types.ts';
+
+/**
+ * What the views need from a logged-in worker, in the app's own words. `session-backend.ts`
+ * implements it over the core `Session`; keeping this port narrow lets the views stay
+ * ignorant of HTTP, Dexie and the outbox policy.
+ */
+export interface LoginInput {
+  serverUrl: string;
+  domain: string;
+  username: string;
+  password: string;
+}
+
+export interface SyncReport {
+  send: SendReport;
+  restored: { cases: number; purged: number } | null;
+}
+
+export interface AppBackend {
+  readonly info: SessionInfo;
+  /** False after an offline reload until the worker types the password again. */
+  canSend(): boolean;
+  /** Applies the form's case blocks locally and queues it, in one transaction. */
+  saveForm(draft: FormDraft): Promise<OutboxItem>;
+  /** Supplies the password again after an offline start (verified locally, kept in memory only). */
+  unlock(password: string): Promise<void>;
+  queryCases(q: CaseQuery): Promise<CasePage>;
+  caseTypes(): Promise<string[]>;
+  getCase(caseId: string): Promise<CaseRecord | undefined>;
+  children(caseId: string): Promise<CaseRecord[]>;
+  outbox(): Promise<OutboxItem[]>;
+  outboxXml(instanceId: string): Promise<string | undefined>;
+  retry(instanceId: string): Promise<void>;
+  send(): Promise<SendReport>;
+  syncAndSend(onProgress: (p: RestoreProgress) => void, signal?: AbortSignal): Promise<SyncReport>;
+  lastSync(): Promise<number | null>;
+  syncToken(): Promise<string | null>;
+  caseStateHash(): Promise<string>;
+  logout(): Promise<void>;
+}
+
+export interface BackendFactory {
+  /** Online login: SSO, then a full restore when the device has no data for this user. */
+  login(input: LoginInput, onProgress: (p: RestoreProgress) => void): Promise<AppBackend>;
+  /** Opens the last user's local data without the network (offline reload). */
+  resume(): Promise<AppBackend | null>;
+}

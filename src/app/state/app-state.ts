@@ -1,0 +1,189 @@
+import { computed, signal } from '@preact/signals';
+import type { FormDraft } from '../../core/protocol/submission/form-types.ts';
+import type { OutboxItem, RestoreProgress, SendReport } from '../../core/sync/session-types.ts';
+import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
+import { describeError } from './describe-error.ts';
+
+/**
+ * App-wide state as signals, and the actions that change it. The outbox is tried on save,
+ * on start, on the browser's `online` event and on a timer; the core serialises senders
+ * across tabs with the injected lock, so overlapping triggers are harmless.
+ */
+
+export const backend = signal<AppBackend | null>(null);
+export const booting = signal(true);
+export const outboxItems = signal<OutboxItem[]>([]);
+/** Bumped after anything that changes local cases, so lists and details re-query. */
+export const caseVersion = signal(0);
+export const canSend = signal(false);
+export const lastSync = signal<number | null>(null);
+export const syncProgress = signal<RestoreProgress | null>(null);
+export const busy = signal<null | 'login' | 'sync' | 'send'>(null);
+export const lastSendReport = signal<SendReport | null>(null);
+export const notice = signal<{ kind: 'info' | 'error'; text: string } | null>(null);
+
+export const unsentCount = computed(
+  () =>
+    outboxItems.value.filter((i) => i.state === 'queued' || i.state === 'sending' || i.state === 'incomplete')
+      .length,
+);
+export const quarantinedCount = computed(
+  () => outboxItems.value.filter((i) => i.state === 'quarantined').length,
+);
+
+let factory: BackendFactory | null = null;
+let timer: ReturnType<typeof setInterval> | undefined;
+let sendInFlight: Promise<void> | null = null;
+const RETRY_EVERY_MS = 30_000;
+
+export function setBackendFactory(f: BackendFactory): void {
+  factory = f;
+}
+
+async function refreshOutbox(): Promise<void> {
+  const b = backend.value;
+  if (!b) return;
+  outboxItems.value = await b.outbox();
+  canSend.value = b.canSend();
+}
+
+async function adopt(b: AppBackend): Promise<void> {
+  backend.value = b;
+  canSend.value = b.canSend();
+  lastSync.value = await b.lastSync();
+  await refreshOutbox();
+  caseVersion.value++;
+  if (timer === undefined) timer = setInterval(() => void trySend('timer'), RETRY_EVERY_MS);
+  void trySend('start');
+}
+
+export async function resume(): Promise<void> {
+  try {
+    const b = factory ? await factory.resume() : null;
+    if (b) await adopt(b);
+  } catch (e) {
+    notice.value = { kind: 'error', text: `Could not open local data: ${describeError(e)}` };
+  } finally {
+    booting.value = false;
+  }
+}
+
+export async function login(input: LoginInput): Promise<void> {
+  if (!factory) throw new Error('no backend factory');
+  busy.value = 'login';
+  syncProgress.value = { phase: 'waiting', bytes: 0, itemsDone: 0, casesWritten: 0 };
+  notice.value = null;
+  try {
+    const b = await factory.login(input, (p) => {
+      syncProgress.value = p;
+    });
+    await adopt(b);
+  } finally {
+    busy.value = null;
+    syncProgress.value = null;
+  }
+}
+
+export async function unlock(password: string): Promise<void> {
+  const b = backend.value;
+  if (!b) return;
+  await b.unlock(password);
+  canSend.value = b.canSend();
+  await trySend('unlock');
+}
+
+/** Sends the outbox if it can; quiet about network failures (the forms simply wait). */
+export function trySend(_why: 'save' | 'start' | 'online' | 'timer' | 'unlock' | 'manual'): Promise<void> {
+  const b = backend.value;
+  if (!b?.canSend()) return Promise.resolve();
+  if (typeof navigator !== 'undefined' && !navigator.onLine) return Promise.resolve();
+  if (sendInFlight) return sendInFlight;
+  sendInFlight = (async () => {
+    try {
+      const pending = outboxItems.value.some((i) => i.state === 'queued' || i.state === 'sending');
+      if (!pending) return;
+      lastSendReport.value = await b.send();
+    } catch (e) {
+      lastSendReport.value = {
+        sent: 0,
+        quarantined: 0,
+        remaining: unsentCount.value,
+        stoppedBy: { code: 'error', message: describeError(e) },
+      };
+    } finally {
+      sendInFlight = null;
+      await refreshOutbox().catch(() => undefined);
+      caseVersion.value++;
+    }
+  })();
+  return sendInFlight;
+}
+
+export async function saveForm(draft: FormDraft): Promise<OutboxItem> {
+  const b = backend.value;
+  if (!b) throw new Error('not logged in');
+  const item = await b.saveForm(draft);
+  caseVersion.value++;
+  await refreshOutbox();
+  void trySend('save');
+  return item;
+}
+
+export async function syncNow(): Promise<void> {
+  const b = backend.value;
+  if (!b || busy.value) return;
+  busy.value = 'sync';
+  notice.value = null;
+  const controller = new AbortController();
+  syncAbort = controller;
+  try {
+    const report = await b.syncAndSend((p) => {
+      syncProgress.value = p;
+    }, controller.signal);
+    lastSendReport.value = report.send;
+    lastSync.value = await b.lastSync();
+    notice.value = report.send.stoppedBy
+      ? { kind: 'error', text: `Sync stopped: ${report.send.stoppedBy.message}` }
+      : {
+          kind: 'info',
+          text: `Synced: ${report.send.sent} form(s) sent${report.restored ? `, ${report.restored.cases} case(s) updated` : ''}.`,
+        };
+  } catch (e) {
+    notice.value = { kind: 'error', text: `Sync failed: ${describeError(e)}` };
+  } finally {
+    syncAbort = null;
+    busy.value = null;
+    syncProgress.value = null;
+    await refreshOutbox().catch(() => undefined);
+    caseVersion.value++;
+  }
+}
+
+let syncAbort: AbortController | null = null;
+export function cancelSync(): void {
+  syncAbort?.abort(new DOMException('cancelled by the user', 'AbortError'));
+}
+
+export async function retryForm(instanceId: string): Promise<void> {
+  const b = backend.value;
+  if (!b) return;
+  await b.retry(instanceId);
+  await refreshOutbox();
+  void trySend('manual');
+}
+
+export async function logout(): Promise<void> {
+  const b = backend.value;
+  if (timer !== undefined) clearInterval(timer);
+  timer = undefined;
+  backend.value = null;
+  outboxItems.value = [];
+  lastSync.value = null;
+  canSend.value = false;
+  notice.value = null;
+  await b?.logout();
+}
+
+export function onBrowserOnline(): void {
+  void trySend('online');
+}

@@ -1,0 +1,72 @@
+import { signal } from '@preact/signals';
+
+/**
+ * Hash routes (`#/cases`, `#/case/<id>`, `#/forms/update?case=<id>`): they survive an offline
+ * reload without any server rewrite and keep the service worker's navigation simple.
+ */
+export type Route =
+  | { name: 'home' }
+  | { name: 'cases' }
+  | { name: 'case'; caseId: string }
+  | { name: 'forms' }
+  | { name: 'form'; form: 'register' | 'update' | 'close'; caseId?: string }
+  | { name: 'outbox' }
+  | { name: 'diagnostics' };
+
+export function parseRoute(hash: string): Route {
+  const raw = hash.replace(/^#\/?/, '');
+  const [path = '', query = ''] = raw.split('?');
+  const params = new URLSearchParams(query);
+  const parts = path.split('/').map((p) => decodeURIComponent(p));
+  switch (parts[0]) {
+    case 'cases':
+      return { name: 'cases' };
+    case 'case':
+      return parts[1] ? { name: 'case', caseId: parts[1] } : { name: 'cases' };
+    case 'forms': {
+      const form = parts[1];
+      if (form === 'register' || form === 'update' || form === 'close') {
+        const caseId = params.get('case');
+        return caseId ? { name: 'form', form, caseId } : { name: 'form', form };
+      }
+      return { name: 'forms' };
+    }
+    case 'outbox':
+      return { name: 'outbox' };
+    case 'diagnostics':
+      return { name: 'diagnostics' };
+    default:
+      return { name: 'home' };
+  }
+}
+
+export function href(route: Route): string {
+  switch (route.name) {
+    case 'home':
+      return '#/';
+    case 'cases':
+      return '#/cases';
+    case 'case':
+      return `#/case/${encodeURIComponent(route.caseId)}`;
+    case 'forms':
+      return '#/forms';
+    case 'form':
+      return `#/forms/${route.form}${route.caseId ? `?case=${encodeURIComponent(route.caseId)}` : ''}`;
+    case 'outbox':
+      return '#/outbox';
+    case 'diagnostics':
+      return '#/diagnostics';
+  }
+}
+
+export const route = signal<Route>(parseRoute(typeof location === 'undefined' ? '' : location.hash));
+
+export function startRouter(): void {
+  window.addEventListener('hashchange', () => {
+    route.value = parseRoute(location.hash);
+  });
+}
+
+export function navigate(to: Route): void {
+  location.hash = href(to);
+}

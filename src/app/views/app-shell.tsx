@@ -1,0 +1,144 @@
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import { online } from '../platform/browser-platform.ts';
+import {
+  backend,
+  busy,
+  cancelSync,
+  canSend,
+  logout,
+  notice,
+  syncNow,
+  syncProgress,
+  unlock,
+  unsentCount,
+} from '../state/app-state.ts';
+import { describeError } from '../state/describe-error.ts';
+import { href, type Route, route } from '../state/router.ts';
+import { RestoreProgressBar } from './restore-progress.tsx';
+
+const NAV: { label: string; to: Route; match: Route['name'][] }[] = [
+  { label: 'Home', to: { name: 'home' }, match: ['home'] },
+  { label: 'Cases', to: { name: 'cases' }, match: ['cases', 'case'] },
+  { label: 'Forms', to: { name: 'forms' }, match: ['forms', 'form'] },
+  { label: 'Outbox', to: { name: 'outbox' }, match: ['outbox'] },
+  { label: 'Diagnostics', to: { name: 'diagnostics' }, match: ['diagnostics'] },
+];
+
+function UnlockBanner() {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      class="banner warn"
+      aria-label="Log in to send"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError(null);
+        try {
+          await unlock(password);
+          setPassword('');
+        } catch (err) {
+          setError(describeError(err));
+        }
+      }}
+    >
+      <strong>Log in to send.</strong>
+      <span>Opened offline: your forms are kept on this device. Enter your password to send them.</span>
+      <input
+        type="password"
+        aria-label="Password to send"
+        autocomplete="current-password"
+        value={password}
+        onInput={(e) => setPassword(e.currentTarget.value)}
+        style={{ width: '12rem' }}
+      />
+      <button type="submit">Unlock sending</button>
+      {error && (
+        <span role="alert" class="field-error">
+          {error}
+        </span>
+      )}
+    </form>
+  );
+}
+
+export function AppShell({ children }: { children: ComponentChildren }) {
+  const b = backend.value;
+  if (!b) return null;
+  const current = route.value.name;
+  const n = unsentCount.value;
+  return (
+    <>
+      <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
+        Skip to content
+      </button>
+      <header class="top">
+        <a class="brand" href="#/">
+          <img src="/icons/icon-192.png" alt="" width={28} height={28} />
+          fieldsim
+        </a>
+        <span class="who">
+          {b.info.username} · {b.info.domain}
+        </span>
+        <span class="spacer" />
+        <span class={`badge net ${online.value ? 'open' : 'queued'}`} role="status">
+          {online.value ? 'Online' : 'Offline'}
+        </span>
+        <a href="#/outbox" class="button secondary" title="Forms waiting to be sent">
+          <span aria-hidden="true">Unsent</span>
+          <output aria-label="Unsent forms" class={`count-pill ${n === 0 ? 'zero' : ''}`}>
+            {n}
+          </output>
+        </a>
+        <div class="top-actions">
+          <button type="button" onClick={() => void syncNow()} disabled={busy.value !== null}>
+            Sync
+          </button>
+          <button type="button" class="secondary" onClick={() => void logout()}>
+            Log out
+          </button>
+        </div>
+      </header>
+      <nav class="main" aria-label="Main">
+        {NAV.map((item) => (
+          <a
+            key={item.label}
+            href={href(item.to)}
+            aria-current={item.match.includes(current) ? 'page' : undefined}
+          >
+            {item.label}
+          </a>
+        ))}
+      </nav>
+      {busy.value === 'sync' && syncProgress.value && (
+        <div class="banner info" style={{ margin: '0.5rem 1rem 0' }}>
+          <div style={{ flex: 1 }}>
+            <RestoreProgressBar progress={syncProgress.value} label="Sync progress" />
+          </div>
+          <button type="button" class="secondary" onClick={cancelSync}>
+            Cancel sync
+          </button>
+        </div>
+      )}
+      {!canSend.value && (
+        <div style={{ margin: '0.5rem 1rem 0' }}>
+          <UnlockBanner />
+        </div>
+      )}
+      {notice.value && (
+        <div
+          class={`banner ${notice.value.kind === 'error' ? 'error' : 'info'}`}
+          role={notice.value.kind === 'error' ? 'alert' : 'status'}
+          style={{ margin: '0.5rem 1rem 0' }}
+        >
+          <span style={{ flex: 1 }}>{notice.value.text}</span>
+          <button type="button" class="secondary" onClick={() => (notice.value = null)}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      {children}
+    </>
+  );
+}

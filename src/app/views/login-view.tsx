@@ -1,0 +1,111 @@
+import { useState } from 'preact/hooks';
+import { busy, login, syncProgress } from '../state/app-state.ts';
+import { describeError } from '../state/describe-error.ts';
+import { RestoreProgressBar } from './restore-progress.tsx';
+
+/**
+ * Login: username accepts `worker1` or `worker1@demo.commcarehq.org`; the domain in a full
+ * username wins over the Domain field. Server defaults to this origin (the emulator serves
+ * the app and the HQ endpoints together).
+ */
+export function splitUsername(raw: string, domainField: string): { username: string; domain: string } {
+  const u = raw.trim();
+  const m = /^([^@\s]+)@([^.@\s]+)\.commcarehq\.org$/i.exec(u);
+  if (m?.[1] && m[2]) return { username: m[1], domain: m[2] };
+  return { username: u, domain: domainField.trim() || 'demo' };
+}
+
+export function LoginView() {
+  const [server, setServer] = useState(typeof location === 'undefined' ? '' : location.origin);
+  const [domain, setDomain] = useState('demo');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const working = busy.value === 'login';
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    if (username.trim() === '' || password === '') {
+      setError('Enter your username and password.');
+      return;
+    }
+    const parts = splitUsername(username, domain);
+    try {
+      await login({
+        serverUrl: server.trim().replace(/\/+$/, ''),
+        domain: parts.domain,
+        username: parts.username,
+        password,
+      });
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+
+  return (
+    <main id="main" class="login">
+      <div class="card stack">
+        <h1>Log in to fieldsim</h1>
+        <form class="stack" onSubmit={submit} aria-describedby={error ? 'login-error' : undefined}>
+          <label>
+            Username
+            <input
+              name="username"
+              autocomplete="username"
+              autocapitalize="none"
+              spellcheck={false}
+              value={username}
+              onInput={(e) => setUsername(e.currentTarget.value)}
+              disabled={working}
+              required
+            />
+            <span class="hint">worker1 or worker1@demo.commcarehq.org</span>
+          </label>
+          <label>
+            Password
+            <input
+              type="password"
+              name="password"
+              autocomplete="current-password"
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+              disabled={working}
+              required
+            />
+          </label>
+          <details>
+            <summary>Server and project</summary>
+            <div class="stack" style={{ marginTop: '0.75rem' }}>
+              <label>
+                Domain
+                <input value={domain} onInput={(e) => setDomain(e.currentTarget.value)} disabled={working} />
+              </label>
+              <label>
+                Server
+                <input
+                  type="url"
+                  value={server}
+                  onInput={(e) => setServer(e.currentTarget.value)}
+                  disabled={working}
+                />
+                <span class="hint">The local emulator by default, or a proxy to CommCare HQ.</span>
+              </label>
+            </div>
+          </details>
+          {error && (
+            <p id="login-error" role="alert" class="field-error">
+              {error}
+            </p>
+          )}
+          <button type="submit" disabled={working}>
+            Log in
+          </button>
+        </form>
+        {working && syncProgress.value && (
+          <RestoreProgressBar progress={syncProgress.value} label="Restoring your cases" />
+        )}
+      </div>
+    </main>
+  );
+}

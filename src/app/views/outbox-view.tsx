@@ -1,0 +1,127 @@
+import { useState } from 'preact/hooks';
+import type { OutboxItem, OutboxState } from '../../core/sync/session-types.ts';
+import {
+  backend,
+  busy,
+  canSend,
+  lastSendReport,
+  outboxItems,
+  retryForm,
+  trySend,
+} from '../state/app-state.ts';
+import { formatTime } from './home-view.tsx';
+import { formatBytes } from './restore-progress.tsx';
+
+export const STATE_LABEL: Record<OutboxState, string> = {
+  incomplete: 'Incomplete',
+  queued: 'Waiting to send',
+  sending: 'Sending',
+  sent: 'Sent',
+  quarantined: 'Quarantined',
+};
+
+const QUARANTINE_LABEL: Record<NonNullable<OutboxItem['quarantineReason']>, string> = {
+  'processing-failure': 'the server could not process it',
+  'too-large': 'it is larger than the server accepts',
+  rejected: 'the server rejected it',
+  conflict: 'it conflicts with data on the server',
+  manual: 'quarantined by hand',
+};
+
+function XmlViewer({ instanceId }: { instanceId: string }) {
+  const [xml, setXml] = useState<string | null>(null);
+  return (
+    <details
+      onToggle={(e) => {
+        if (e.currentTarget.open && xml === null) {
+          void backend.value?.outboxXml(instanceId).then((x) => setXml(x ?? '(the XML is no longer kept)'));
+        }
+      }}
+    >
+      <summary>View XML</summary>
+      <pre class="xml">{xml ?? 'Loading…'}</pre>
+    </details>
+  );
+}
+
+export function OutboxView() {
+  const items = [...outboxItems.value].sort((a, b) => a.seq - b.seq);
+  const waiting = items.filter((i) => i.state !== 'sent');
+  const sent = items.filter((i) => i.state === 'sent');
+  const report = lastSendReport.value;
+  return (
+    <main id="main" tabIndex={-1}>
+      <div class="row" style={{ justifyContent: 'space-between', alignItems: 'center' }}>
+        <h1>Outbox</h1>
+        <button
+          type="button"
+          class="secondary"
+          disabled={!canSend.value || busy.value !== null}
+          onClick={() => void trySend('manual')}
+        >
+          Send now
+        </button>
+      </div>
+      <p class="muted">
+        Forms are sent in order, oldest first. A form that cannot be sent yet stays here and blocks the ones
+        after it; nothing is deleted before the server confirms it.
+      </p>
+      {report?.stoppedBy && (
+        <p class="banner warn" role="status">
+          Last attempt stopped: {report.stoppedBy.message}
+        </p>
+      )}
+      <section aria-labelledby="waiting-h">
+        <h2 id="waiting-h">Not sent ({waiting.length})</h2>
+        {waiting.length === 0 ? (
+          <p class="muted">Nothing is waiting. Every form on this device has been sent.</p>
+        ) : (
+          <ol class="outbox" aria-label="Forms not sent">
+            {waiting.map((i) => (
+              <OutboxRow key={i.instanceId} item={i} />
+            ))}
+          </ol>
+        )}
+      </section>
+      {sent.length > 0 && (
+        <section aria-labelledby="sent-h">
+          <h2 id="sent-h">Sent ({sent.length})</h2>
+          <ol class="outbox" aria-label="Forms sent">
+            {[...sent].reverse().map((i) => (
+              <OutboxRow key={i.instanceId} item={i} />
+            ))}
+          </ol>
+        </section>
+      )}
+    </main>
+  );
+}
+
+function OutboxRow({ item }: { item: OutboxItem }) {
+  return (
+    <li data-state={item.state} aria-label={`Form ${item.seq}: ${item.formName}, ${STATE_LABEL[item.state]}`}>
+      <div class="head">
+        <span class="seq">#{item.seq}</span>
+        <span class="title">{item.formName}</span>
+        <span class={`badge ${item.state}`}>{STATE_LABEL[item.state]}</span>
+      </div>
+      <div class="muted">
+        Saved {formatTime(item.createdAt)}
+        {item.sentAt ? ` · sent ${formatTime(item.sentAt)}` : ''} · {formatBytes(item.size)}
+        {item.attempts > 0 ? ` · ${item.attempts} attempt${item.attempts === 1 ? '' : 's'}` : ''}
+      </div>
+      {item.lastError && <div class="field-error">Last error: {item.lastError}</div>}
+      {item.state === 'quarantined' && (
+        <div>
+          Quarantined because{' '}
+          {item.quarantineReason ? QUARANTINE_LABEL[item.quarantineReason] : 'of an error'}
+          {item.serverMessage ? `: ${item.serverMessage}` : '.'}{' '}
+          <button type="button" class="secondary" onClick={() => void retryForm(item.instanceId)}>
+            Retry
+          </button>
+        </div>
+      )}
+      <XmlViewer instanceId={item.instanceId} />
+    </li>
+  );
+}

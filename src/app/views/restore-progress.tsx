@@ -1,0 +1,35 @@
+import type { RestoreProgress } from '../../core/sync/session-types.ts';
+
+const PHASES: Record<RestoreProgress['phase'], string> = {
+  waiting: 'Waiting for the server',
+  downloading: 'Downloading',
+  writing: 'Writing cases',
+  purging: 'Tidying up',
+  done: 'Done',
+};
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** Restore/sync progress: items when the server sent `items`, else indeterminate. */
+export function RestoreProgressBar({ progress, label }: { progress: RestoreProgress; label: string }) {
+  const server = progress.serverProgress;
+  const max = server ? server.total : progress.itemsTotal;
+  const value = server ? server.done : progress.itemsDone;
+  return (
+    <div class="stack">
+      <progress aria-label={label} max={max ?? undefined} value={max ? value : undefined} />
+      <p class="muted" aria-live="polite">
+        {PHASES[progress.phase]}
+        {server ? ` (server preparing ${server.done} of ${server.total})` : ''} ·{' '}
+        {formatBytes(progress.bytes)} · {progress.itemsDone}
+        {progress.itemsTotal ? ` of ${progress.itemsTotal}` : ''} items · {progress.casesWritten} cases
+        written
+      </p>
+    </div>
+  );
+}
