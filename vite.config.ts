@@ -12,7 +12,7 @@ import { VitePWA } from 'vite-plugin-pwa';
  * are never served from the cache or by the navigation fallback: data lives in
  * IndexedDB, and the network decides every request to /a/ and /api/.
  */
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   root: '.',
   publicDir: 'public',
   build: {
@@ -22,7 +22,8 @@ export default defineConfig({
     sourcemap: true,
   },
   plugins: [
-    preact(),
+    // Devtools only in dev builds: keeps the bundle small and sourcemaps exact.
+    preact({ devToolsEnabled: command === 'serve' }),
     VitePWA({
       registerType: 'prompt',
       injectRegister: false,
@@ -57,4 +58,4 @@ export default defineConfig({
       devOptions: { enabled: false },
     }),
   ],
-});
+}));

@@ -75,17 +75,7 @@ export function RegisterHouseholdForm() {
           setSaving(true);
           try {
             const caseId = uuidv4();
-            await saveForm(
-              registerHousehold({
-                caseId,
-                name,
-                village,
-                members,
-                ownerId: b.info.userId,
-                userId: b.info.userId,
-                now: new Date(),
-              }),
-            );
+            await saveForm(registerHousehold({ caseId, name, village, householdSize: members }));
             setSaved(caseId);
             setName('');
             setVillage('');
@@ -218,8 +208,6 @@ export function UpdateCaseForm({ caseId }: { caseId?: string | undefined }) {
                 caseName: c.caseName,
                 property: property.trim(),
                 value,
-                userId: b.info.userId,
-                now: new Date(),
               }),
             );
             setSaved(c.caseId);
@@ -304,8 +292,6 @@ export function CloseCaseForm({ caseId }: { caseId?: string | undefined }) {
                 caseId: c.caseId,
                 caseName: c.caseName,
                 reason,
-                userId: b.info.userId,
-                now: new Date(),
               }),
             );
             navigate({ name: 'case', caseId: c.caseId });
