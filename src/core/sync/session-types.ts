@@ -1,5 +1,5 @@
-import type { QuarantineReason } from '../protocol/submission/submission-types.ts';
 import type { CaseRecord } from '../protocol/casexml/case-types.ts';
+import type { QuarantineReason } from '../protocol/submission/submission-types.ts';
 
 /**
  * The surface the PWA and the CLI use: one logged-in worker on one device.

@@ -1,0 +1,806 @@
+import type { Dexie, Table } from 'dexie';
+import { FieldsimError } from '../errors/fieldsim-error.ts';
+import { StorageError } from '../errors/storage-error.ts';
+import type { SubmitOutcome } from '../http/classify-response.ts';
+import { HQ_SUBMISSION_LIMITS, type SubmitRequest } from '../http/hq-client.ts';
+import { toError } from '../lib/to-error.ts';
+import { type Clock, type LockFn, systemClock } from '../platform.ts';
+import type { CaseBlock } from '../protocol/casexml/case-types.ts';
+import type { ComposedForm } from '../protocol/submission/form-types.ts';
+import { readForm } from '../protocol/submission/read-form.ts';
+import type { QuarantineReason } from '../protocol/submission/submission-types.ts';
+import type { OutboxItem, OutboxState, SendReport } from '../sync/session-types.ts';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { base64ToBytes, bytesToBase64 } from './base64.ts';
+import {
+  type AttachmentInfo,
+  type OutboxBlobRow,
+  type OutboxRow,
+  outboxBlobTable,
+  outboxTable,
+  type StoredDraft,
+} from './outbox-store.ts';
+
+/**
+ * The persistent, ordered submission queue (DESIGN.md 5, issue 4).
+ *
+ *   incomplete --complete--> queued --send--> sending --201--> sent (record kept)
+ *                              ^  ^              |
+ *                              |  |              +-- retryable (network, timeout, 5xx, 423,
+ *                              |  |              |   429, 503) --> queued, the run STOPS,
+ *                              |  |              |   backoff (Retry-After wins)
+ *                              |  |              +-- 401/406 --> queued, queue PAUSED until
+ *                              |  |              |   the user logs in again (`resume`)
+ *                              |  +--------------+-- found at start-up / lock acquisition
+ *                              |                 |   (dead tab or process): same bytes resent
+ *                              |                 +-- permanent (422, 201 submit_error, 413,
+ *                              |                     409, other 4xx) --> quarantined(reason),
+ *                              |                     the run GOES ON with the next form
+ *                              +--- requeue (user) ---- quarantined <-- quarantine (user)
+ *
+ * - Order: the oldest queued form (lowest `seq`) is always sent first, and a retryable
+ *   failure stops the run so later forms (which may update cases the stuck one creates)
+ *   wait behind it. Unlike Android, a bad form does not block the queue: it is set aside
+ *   (`and:…/FormSubmissionHelper.java` continues past processing failures too).
+ * - Nothing is deleted before the server's 201: a row only ever changes state. A resend
+ *   carries the same instanceID and the same bytes, so HQ's duplicate rule (identical XML
+ *   with a known id → duplicate, reported 201 under OpenRosa 3.0; PROTOCOL.md 7.5) makes a
+ *   resend after a lost answer harmless.
+ * - One sender at a time, through the injected lock (Web Locks in browsers). Whoever holds
+ *   the lock and sees a `sending` row knows its sender died, so it re-queues it.
+ * - No silent expiry: only an explicit `prune` drops payloads, and only of `sent` forms.
+ */
+
+/** What the outbox needs from the case database: A's `CaseDb` fits. */
+export interface CaseApplier {
+  /** The tables `applyBlocks` writes, so a save can include them in its transaction. */
+  tables(): Table[];
+  /** Applies blocks with the phone rules; joins the open transaction; all or nothing. */
+  applyBlocks(blocks: CaseBlock[]): Promise<void>;
+}
+
+/** What the outbox needs to talk to the server: `HqClient` fits. */
+export interface OutboxSender {
+  submit(req: SubmitRequest): Promise<SubmitOutcome>;
+}
+
+export interface OutboxLimits {
+  xmlBytes: number;
+  attachmentBytes: number;
+}
+
+export interface OutboxOptions {
+  db: Dexie;
+  cases: CaseApplier;
+  lock: LockFn;
+  sender?: OutboxSender | null;
+  clock?: Clock;
+  random?: () => number;
+  /** The current sync token, sent as `X-CommCareHQ-LastSyncToken` (PROTOCOL.md 7.6). */
+  getSyncToken?: () => Promise<string | null>;
+  /** Defaults to HQ's 10 MB form / 15 MB attachment limits. */
+  limits?: OutboxLimits;
+  backoff?: BackoffPolicy;
+  /** Schedule the next attempt by itself after a retryable stop (default false: the host's timer does it). */
+  autoRetry?: boolean;
+  /** When it says offline, runs stop before touching the network. */
+  isOnline?: () => boolean;
+}
+
+export type TriggerReason = 'save' | 'start' | 'online' | 'timer' | 'manual' | 'backoff';
+
+export interface SaveAttachment {
+  name: string;
+  blob: Blob;
+}
+
+/** Portable outbox file (issue 4: export on one device or profile, import on another). */
+export interface OutboxExport {
+  format: 'fieldsim-outbox';
+  version: 1;
+  exportedAt: string;
+  forms: ExportedForm[];
+}
+
+export interface ExportedForm {
+  instanceId: string;
+  xmlns: string;
+  formName: string;
+  state: 'queued' | 'quarantined' | 'incomplete';
+  xml: string;
+  size: number;
+  createdAt: number;
+  caseIds: string[];
+  quarantineReason?: QuarantineReason;
+  serverMessage?: string;
+  draft?: StoredDraft;
+  attachments: { name: string; type: string; data: string }[];
+}
+
+export interface ImportResult {
+  imported: number;
+  skipped: number;
+  failed: { instanceId: string; message: string }[];
+}
+
+type RowChanges = { [K in keyof OutboxRow]?: OutboxRow[K] | undefined };
+
+function patch(row: OutboxRow, changes: RowChanges): void {
+  const target = row as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) delete target[k];
+    else target[k] = v;
+  }
+}
+
+const SEND_LOCK_PREFIX = 'fieldsim-outbox:';
+
+function utf8Size(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+function toItem(r: OutboxRow): OutboxItem {
+  const item: OutboxItem = {
+    seq: r.seq ?? 0,
+    instanceId: r.instanceId,
+    xmlns: r.xmlns,
+    formName: r.formName,
+    state: r.state,
+    createdAt: r.createdAt,
+    size: r.size,
+    attempts: r.attempts,
+    caseIds: r.caseIds,
+  };
+  if (r.sentAt !== undefined) item.sentAt = r.sentAt;
+  if (r.lastError !== undefined) item.lastError = r.lastError;
+  if (r.quarantineReason !== undefined) item.quarantineReason = r.quarantineReason;
+  if (r.serverMessage !== undefined) item.serverMessage = r.serverMessage;
+  return item;
+}
+
+function isClosedDbError(e: unknown): boolean {
+  const name = typeof e === 'object' && e !== null ? String((e as { name?: unknown }).name) : '';
+  return name === 'DatabaseClosedError' || name === 'InvalidStateError';
+}
+
+export class Outbox {
+  readonly #db: Dexie;
+  readonly #cases: CaseApplier;
+  readonly #lock: LockFn;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #getSyncToken: () => Promise<string | null>;
+  readonly #limits: OutboxLimits;
+  readonly #backoff: BackoffPolicy;
+  readonly #autoRetry: boolean;
+  readonly #isOnline: () => boolean;
+  #sender: OutboxSender | null;
+  #running: Promise<SendReport> | null = null;
+  #rerun = false;
+  #failures = 0;
+  #nextAttemptAt = 0;
+  #paused: { code: string; message: string } | null = null;
+  #retryTimer: AbortController | null = null;
+  #closed = false;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(opts: OutboxOptions) {
+    this.#db = opts.db;
+    this.#cases = opts.cases;
+    this.#lock = opts.lock;
+    this.#sender = opts.sender ?? null;
+    this.#clock = opts.clock ?? systemClock;
+    this.#random = opts.random ?? Math.random;
+    this.#getSyncToken = opts.getSyncToken ?? (async () => null);
+    this.#limits = opts.limits ?? HQ_SUBMISSION_LIMITS;
+    this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.#autoRetry = opts.autoRetry ?? false;
+    this.#isOnline = opts.isOnline ?? (() => true);
+  }
+
+  get #table(): Table<OutboxRow, number> {
+    return outboxTable(this.#db);
+  }
+
+  get #blobs(): Table<OutboxBlobRow, [string, string]> {
+    return outboxBlobTable(this.#db);
+  }
+
+  /** The sender is swapped when the user logs in again (new credentials). */
+  setSender(sender: OutboxSender | null): void {
+    this.#sender = sender;
+  }
+
+  /** Why the queue is paused (401/406), or null. */
+  get paused(): { code: string; message: string } | null {
+    return this.#paused;
+  }
+
+  /** Epoch ms before which `timer`/`save` triggers will not send (backoff), 0 when none. */
+  get nextAttemptAt(): number {
+    return this.#nextAttemptAt;
+  }
+
+  /** Called after a fresh login: the paused queue may go again. */
+  resume(): void {
+    this.#paused = null;
+  }
+
+  /** UI hook: called after any change of the outbox. Returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) {
+      try {
+        l();
+      } catch {
+        // A UI listener's failure must not break the queue.
+      }
+    }
+  }
+
+  /**
+   * Runs a write, reopening the database once if the platform closed it under us (iOS
+   * Safari closes IndexedDB connections of backgrounded pages): the save must not fail
+   * for that (issue 4).
+   */
+  async #write<T>(context: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isClosedDbError(e)) throw e instanceof FieldsimError ? e : StorageError.from(e, context);
+      try {
+        if (!this.#db.isOpen()) await this.#db.open();
+        return await fn();
+      } catch (e2) {
+        throw e2 instanceof FieldsimError ? e2 : StorageError.from(e2, context);
+      }
+    }
+  }
+
+  #checkLimits(size: number, attachments: { name: string; size: number }[]): string | undefined {
+    if (size > this.#limits.xmlBytes)
+      return `The form is ${size} bytes; the server accepts at most ${this.#limits.xmlBytes}.`;
+    for (const a of attachments)
+      if (a.size > this.#limits.attachmentBytes)
+        return `Attachment ${a.name} is ${a.size} bytes; the server accepts at most ${this.#limits.attachmentBytes}.`;
+    return undefined;
+  }
+
+  /**
+   * Saves a completed form: applies its case blocks to the local case database and queues
+   * it, in ONE transaction (issue 4) — either the worker sees the change and the form will
+   * be sent, or neither happened. Throws `submission-too-large` before writing anything
+   * when the form or an attachment is over the limit, `case-invalid`/`case-not-found` when
+   * the blocks break the phone rules. An `incomplete` draft with the same instanceID is
+   * replaced (its attachments kept); the form takes the next ordering number.
+   */
+  async enqueue(form: ComposedForm, attachments: SaveAttachment[] = []): Promise<OutboxItem> {
+    // Blob reads are not IndexedDB requests: do them before the transaction starts, or
+    // the transaction would auto-commit while we wait.
+    const blobs: OutboxBlobRow[] = await Promise.all(
+      attachments.map(async (a) => ({
+        instanceId: form.instanceId,
+        name: a.name,
+        type: a.blob.type || 'application/octet-stream',
+        data: await a.blob.arrayBuffer(),
+      })),
+    );
+    const infos: AttachmentInfo[] = blobs.map((b) => ({
+      name: b.name,
+      type: b.type,
+      size: b.data.byteLength,
+    }));
+    const tooLarge = this.#checkLimits(form.size, infos);
+    if (tooLarge) throw new FieldsimError('submission-too-large', tooLarge);
+    const now = this.#clock.now();
+    const caseIds = [...new Set(form.caseBlocks.map((b) => b.caseId))];
+    const row = await this.#write('saving the form', () =>
+      this.#db.transaction('rw', [this.#table, this.#blobs, ...this.#cases.tables()], async () => {
+        const existing = await this.#table.where('instanceId').equals(form.instanceId).first();
+        let keptInfos: AttachmentInfo[] = [];
+        if (existing) {
+          if (existing.state !== 'incomplete')
+            throw new FieldsimError(
+              'invalid-argument',
+              `A form with instanceID ${form.instanceId} is already saved`,
+            );
+          keptInfos = existing.attachments.filter((a) => !infos.some((i) => i.name === a.name));
+          await this.#table.delete(existing.seq ?? -1);
+        }
+        await this.#cases.applyBlocks(form.caseBlocks);
+        const r: OutboxRow = {
+          instanceId: form.instanceId,
+          xmlns: form.xmlns,
+          formName: form.formName,
+          state: 'queued',
+          xml: form.xml,
+          size: form.size,
+          createdAt: existing?.createdAt ?? now,
+          queuedAt: now,
+          attempts: 0,
+          caseIds,
+          attachments: [...keptInfos, ...infos],
+        };
+        r.seq = await this.#table.add(r);
+        if (blobs.length > 0) await this.#blobs.bulkPut(blobs);
+        return r;
+      }),
+    );
+    this.#changed();
+    void this.trigger('save');
+    return toItem(row);
+  }
+
+  /** Keeps an unfinished form (`incomplete`): nothing applied, nothing sent. */
+  async saveDraft(
+    instanceId: string,
+    draft: StoredDraft,
+    attachments: SaveAttachment[] = [],
+  ): Promise<OutboxItem> {
+    const blobs: OutboxBlobRow[] = await Promise.all(
+      attachments.map(async (a) => ({
+        instanceId,
+        name: a.name,
+        type: a.blob.type || 'application/octet-stream',
+        data: await a.blob.arrayBuffer(),
+      })),
+    );
+    const now = this.#clock.now();
+    const row = await this.#write('saving the draft', () =>
+      this.#db.transaction('rw', [this.#table, this.#blobs], async () => {
+        const existing = await this.#table.where('instanceId').equals(instanceId).first();
+        if (existing && existing.state !== 'incomplete')
+          throw new FieldsimError('invalid-argument', `Form ${instanceId} is no longer a draft`);
+        const r: OutboxRow = {
+          instanceId,
+          xmlns: draft.xmlns,
+          formName: draft.name ?? draft.rootName ?? 'data',
+          state: 'incomplete',
+          xml: '',
+          size: 0,
+          createdAt: existing?.createdAt ?? now,
+          attempts: 0,
+          caseIds: [],
+          attachments: [
+            ...(existing?.attachments ?? []).filter((a) => !blobs.some((b) => b.name === a.name)),
+            ...blobs.map((b) => ({ name: b.name, type: b.type, size: b.data.byteLength })),
+          ],
+          draftJson: JSON.stringify(draft),
+        };
+        if (existing?.seq !== undefined) r.seq = existing.seq;
+        r.seq = await this.#table.put(r);
+        if (blobs.length > 0) await this.#blobs.bulkPut(blobs);
+        return r;
+      }),
+    );
+    this.#changed();
+    return toItem(row);
+  }
+
+  async getDraft(instanceId: string): Promise<StoredDraft | undefined> {
+    const r = await this.#table.where('instanceId').equals(instanceId).first();
+    return r?.state === 'incomplete' && r.draftJson !== undefined
+      ? (JSON.parse(r.draftJson) as StoredDraft)
+      : undefined;
+  }
+
+  /** Every form, oldest first (by ordering number), without payloads. */
+  async list(states?: OutboxState[]): Promise<OutboxItem[]> {
+    const rows = states
+      ? await this.#table.where('state').anyOf(states).toArray()
+      : await this.#table.orderBy(':id').toArray();
+    if (states) rows.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    return rows.map(toItem);
+  }
+
+  async counts(): Promise<Record<OutboxState, number>> {
+    const out: Record<OutboxState, number> = {
+      incomplete: 0,
+      queued: 0,
+      sending: 0,
+      sent: 0,
+      quarantined: 0,
+    };
+    for (const s of Object.keys(out) as OutboxState[])
+      out[s] = await this.#table.where('state').equals(s).count();
+    return out;
+  }
+
+  /** The exact XML that was (or will be) sent; `undefined` for drafts, pruned or unknown forms. */
+  async getXml(instanceId: string): Promise<string | undefined> {
+    const r = await this.#table.where('instanceId').equals(instanceId).first();
+    return r && r.xml !== '' ? r.xml : undefined;
+  }
+
+  async getAttachments(instanceId: string): Promise<SaveAttachment[]> {
+    const rows = await this.#blobs.where('instanceId').equals(instanceId).toArray();
+    return rows.map((b) => ({ name: b.name, blob: new Blob([b.data], { type: b.type }) }));
+  }
+
+  /** Applies `changes` to one row; keys whose value is `undefined` are removed from it. */
+  async #setState(seq: number, changes: RowChanges): Promise<void> {
+    await this.#write('updating the outbox', () =>
+      this.#db.transaction('rw', [this.#table], async () => {
+        await this.#table.update(seq, (r) => patch(r, changes));
+      }),
+    );
+  }
+
+  /** User action: a quarantined form goes back in line (keeping its ordering number). */
+  async requeue(instanceId: string): Promise<void> {
+    await this.#write('re-queueing', () =>
+      this.#db.transaction('rw', [this.#table], async () => {
+        const r = await this.#table.where('instanceId').equals(instanceId).first();
+        if (r?.state !== 'quarantined')
+          throw new FieldsimError('invalid-argument', `Form ${instanceId} is not quarantined`);
+        await this.#table.update(r.seq ?? -1, (x) =>
+          patch(x, { state: 'queued', quarantineReason: undefined, lastError: undefined }),
+        );
+      }),
+    );
+    this.#changed();
+    void this.trigger('manual');
+  }
+
+  /** User action: set a queued (or draft) form aside so it is not sent. */
+  async quarantine(instanceId: string, message = 'Set aside by the user'): Promise<void> {
+    await this.#lock(this.#lockName, () =>
+      this.#write('quarantining', () =>
+        this.#db.transaction('rw', [this.#table], async () => {
+          const r = await this.#table.where('instanceId').equals(instanceId).first();
+          if (!r || (r.state !== 'queued' && r.state !== 'incomplete'))
+            throw new FieldsimError('invalid-argument', `Form ${instanceId} is not waiting to be sent`);
+          await this.#table.update(r.seq ?? -1, (x) =>
+            patch(x, { state: 'quarantined', quarantineReason: 'manual', serverMessage: message }),
+          );
+        }),
+      ),
+    );
+    this.#changed();
+  }
+
+  get #lockName(): string {
+    return `${SEND_LOCK_PREFIX}${this.#db.name}`;
+  }
+
+  /**
+   * Start-up: forms left `sending` by a dead tab or process go back to `queued` (same
+   * bytes, same instanceID), then a send is tried. Done under the send lock so a live
+   * sender in another tab is never second-guessed.
+   */
+  async start(): Promise<SendReport | null> {
+    await this.#lock(this.#lockName, () => this.#recoverSending());
+    return this.trigger('start');
+  }
+
+  async #recoverSending(): Promise<number> {
+    const n = await this.#write('recovering the outbox', () =>
+      this.#db.transaction('rw', [this.#table], () =>
+        this.#table
+          .where('state')
+          .equals('sending')
+          .modify((r) => {
+            r.state = 'queued';
+          }),
+      ),
+    );
+    if (n > 0) this.#changed();
+    return n;
+  }
+
+  /**
+   * Host-wired triggers (issue 4): `save`, `start`, `online`, `timer`, `manual`. `timer`
+   * and `save` respect the backoff window; `online` and `manual` mean "try now". Returns
+   * the report of the run, or null when nothing ran (paused, closed, backing off, or no
+   * sender).
+   */
+  trigger(reason: TriggerReason): Promise<SendReport | null> {
+    if (this.#closed || this.#paused || this.#sender === null) return Promise.resolve(null);
+    if ((reason === 'timer' || reason === 'save') && this.#clock.now() < this.#nextAttemptAt)
+      return Promise.resolve(null);
+    return this.send().catch(() => null);
+  }
+
+  onOnline(): Promise<SendReport | null> {
+    return this.trigger('online');
+  }
+
+  onTimer(): Promise<SendReport | null> {
+    return this.trigger('timer');
+  }
+
+  /**
+   * Sends queued forms in order until the queue is empty or a run-stopping outcome. If a
+   * run is already going in this realm, asks it to go round once more and returns its
+   * report; across tabs the lock serialises runs.
+   */
+  send(): Promise<SendReport> {
+    if (this.#running) {
+      this.#rerun = true;
+      return this.#running;
+    }
+    const run = (async () => {
+      let report: SendReport;
+      do {
+        this.#rerun = false;
+        report = await this.#lock(this.#lockName, () => this.#drain());
+      } while (this.#rerun && !report.stoppedBy && !this.#closed);
+      return report;
+    })();
+    this.#running = run;
+    const clear = () => {
+      if (this.#running === run) this.#running = null;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  async #remaining(): Promise<number> {
+    return (await this.#table.where('state').anyOf(['queued', 'sending']).count()) as number;
+  }
+
+  async #drain(): Promise<SendReport> {
+    let sent = 0;
+    let quarantined = 0;
+    const stop = async (code: string, message: string): Promise<SendReport> => ({
+      sent,
+      quarantined,
+      remaining: await this.#remaining(),
+      stoppedBy: { code, message },
+    });
+    // We hold the lock: any `sending` row belongs to a sender that died.
+    await this.#recoverSending();
+    if (this.#paused) return stop(this.#paused.code, this.#paused.message);
+    const sender = this.#sender;
+    if (sender === null) return stop('not-logged-in', 'No credentials to send with');
+    if (!this.#isOnline()) return stop('network-offline', 'The device is offline');
+    while (!this.#closed) {
+      const row = await this.#table.where('state').equals('queued').first();
+      if (!row || row.seq === undefined) break;
+      const seq = row.seq;
+      const tooLarge = this.#checkLimits(row.size, row.attachments);
+      if (tooLarge) {
+        await this.#setState(seq, {
+          state: 'quarantined',
+          quarantineReason: 'too-large',
+          serverMessage: tooLarge,
+        });
+        quarantined++;
+        this.#changed();
+        continue;
+      }
+      const attempts = row.attempts + 1;
+      await this.#setState(seq, { state: 'sending', attempts, lastAttemptAt: this.#clock.now() });
+      this.#changed();
+      let outcome: SubmitOutcome;
+      try {
+        const attachments = row.attachments.length > 0 ? await this.getAttachments(row.instanceId) : [];
+        outcome = await sender.submit({
+          xml: row.xml,
+          attachments,
+          lastSyncToken: await this.#getSyncToken(),
+        });
+      } catch (e) {
+        // Only an abort (close) or a bug lands here; the form goes back in line untouched.
+        await this.#setState(seq, { state: 'queued', lastError: toError(e).message });
+        this.#changed();
+        return stop('aborted', toError(e).message);
+      }
+      switch (outcome.status) {
+        case 'accepted': {
+          const changes: RowChanges = { state: 'sent', sentAt: this.#clock.now(), lastError: undefined };
+          if (outcome.message !== undefined) changes.serverMessage = outcome.message;
+          await this.#setState(seq, changes);
+          sent++;
+          this.#failures = 0;
+          this.#nextAttemptAt = 0;
+          break;
+        }
+        case 'rejected':
+          await this.#setState(seq, {
+            state: 'quarantined',
+            quarantineReason: outcome.reason,
+            serverMessage: outcome.message,
+            lastError: `HTTP ${outcome.httpStatus}`,
+          });
+          quarantined++;
+          break;
+        case 'retry': {
+          await this.#setState(seq, { state: 'queued', lastError: outcome.message });
+          this.#failures++;
+          const delay = backoffDelay(this.#failures, this.#backoff, this.#random, outcome.retryAfterMs);
+          this.#nextAttemptAt = this.#clock.now() + delay;
+          this.#scheduleRetry(delay);
+          this.#changed();
+          return stop(outcome.code, outcome.message);
+        }
+        case 'auth':
+          await this.#setState(seq, { state: 'queued', lastError: outcome.message });
+          this.#paused = { code: outcome.code, message: outcome.message };
+          this.#changed();
+          return stop(outcome.code, outcome.message);
+      }
+      this.#changed();
+    }
+    return { sent, quarantined, remaining: await this.#remaining() };
+  }
+
+  #scheduleRetry(delay: number): void {
+    if (!this.#autoRetry || this.#closed) return;
+    this.#retryTimer?.abort();
+    const ac = new AbortController();
+    this.#retryTimer = ac;
+    this.#clock.sleep(delay, ac.signal).then(
+      () => {
+        if (this.#retryTimer === ac) this.#retryTimer = null;
+        void this.trigger('backoff');
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Re-applies the case blocks of forms not yet delivered (queued/sending), after a fresh
+   * restore replaced the case database (412 recovery, DESIGN.md 3: unsent forms are never
+   * lost to a restore). Each form on its own; a form whose blocks no longer apply (its case
+   * is gone from the new footprint) is reported, not dropped: it is still sent.
+   */
+  async reapplyPending(): Promise<{ applied: number; failed: { instanceId: string; message: string }[] }> {
+    const rows = await this.#table.where('state').anyOf(['queued', 'sending']).toArray();
+    rows.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    let applied = 0;
+    const failed: { instanceId: string; message: string }[] = [];
+    for (const r of rows) {
+      try {
+        const blocks = readForm(r.xml).caseBlocks;
+        await this.#db.transaction('rw', this.#cases.tables(), () => this.#cases.applyBlocks(blocks));
+        applied++;
+      } catch (e) {
+        failed.push({ instanceId: r.instanceId, message: toError(e).message });
+      }
+    }
+    return { applied, failed };
+  }
+
+  /** Drops the payloads (XML, attachments) of forms sent before `olderThan`; the records stay. */
+  async prune(olderThan: number): Promise<number> {
+    const n = await this.#write('pruning', () =>
+      this.#db.transaction('rw', [this.#table, this.#blobs], async () => {
+        const rows = await this.#table
+          .where('state')
+          .equals('sent')
+          .filter((r) => !r.pruned && (r.sentAt ?? 0) < olderThan)
+          .toArray();
+        for (const r of rows) {
+          await this.#table.update(r.seq ?? -1, (x) => patch(x, { xml: '', pruned: true }));
+          await this.#blobs.where('instanceId').equals(r.instanceId).delete();
+        }
+        return rows.length;
+      }),
+    );
+    if (n > 0) this.#changed();
+    return n;
+  }
+
+  /** Pending, draft and quarantined forms with their attachments, as a portable object. */
+  async exportPending(): Promise<OutboxExport> {
+    const rows = await this.#table
+      .where('state')
+      .anyOf(['incomplete', 'queued', 'sending', 'quarantined'])
+      .toArray();
+    rows.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    const forms: ExportedForm[] = [];
+    for (const r of rows) {
+      const blobs = await this.#blobs.where('instanceId').equals(r.instanceId).toArray();
+      const f: ExportedForm = {
+        instanceId: r.instanceId,
+        xmlns: r.xmlns,
+        formName: r.formName,
+        state: r.state === 'sending' ? 'queued' : (r.state as ExportedForm['state']),
+        xml: r.xml,
+        size: r.size,
+        createdAt: r.createdAt,
+        caseIds: r.caseIds,
+        attachments: blobs.map((b) => ({
+          name: b.name,
+          type: b.type,
+          data: bytesToBase64(new Uint8Array(b.data)),
+        })),
+      };
+      if (r.quarantineReason !== undefined) f.quarantineReason = r.quarantineReason;
+      if (r.serverMessage !== undefined) f.serverMessage = r.serverMessage;
+      if (r.draftJson !== undefined) f.draft = JSON.parse(r.draftJson) as StoredDraft;
+      forms.push(f);
+    }
+    return {
+      format: 'fieldsim-outbox',
+      version: 1,
+      exportedAt: new Date(this.#clock.now()).toISOString(),
+      forms,
+    };
+  }
+
+  /**
+   * Adds the forms of an export that this outbox does not hold yet (by instanceID, so an
+   * import twice is harmless), in the file's order, after everything already queued. With
+   * `applyCases`, each imported pending form's case blocks are applied locally in the same
+   * transaction; a form whose blocks do not apply is reported and not imported.
+   */
+  async importForms(data: OutboxExport, opts: { applyCases?: boolean } = {}): Promise<ImportResult> {
+    if (data.format !== 'fieldsim-outbox' || data.version !== 1)
+      throw new FieldsimError('invalid-argument', 'Not a fieldsim outbox export');
+    const result: ImportResult = { imported: 0, skipped: 0, failed: [] };
+    for (const f of data.forms) {
+      try {
+        const blocks = opts.applyCases && f.state === 'queued' ? readForm(f.xml).caseBlocks : [];
+        const tables =
+          blocks.length > 0
+            ? [this.#table, this.#blobs, ...this.#cases.tables()]
+            : [this.#table, this.#blobs];
+        const added = await this.#write('importing', () =>
+          this.#db.transaction('rw', tables, async () => {
+            if ((await this.#table.where('instanceId').equals(f.instanceId).count()) > 0) return false;
+            if (blocks.length > 0) await this.#cases.applyBlocks(blocks);
+            const row: OutboxRow = {
+              instanceId: f.instanceId,
+              xmlns: f.xmlns,
+              formName: f.formName,
+              state: f.state,
+              xml: f.xml,
+              size: f.size || utf8Size(f.xml),
+              createdAt: f.createdAt,
+              queuedAt: this.#clock.now(),
+              attempts: 0,
+              caseIds: f.caseIds,
+              attachments: f.attachments.map((a) => ({
+                name: a.name,
+                type: a.type,
+                size: base64ToBytes(a.data).length,
+              })),
+            };
+            if (f.quarantineReason !== undefined) row.quarantineReason = f.quarantineReason;
+            if (f.serverMessage !== undefined) row.serverMessage = f.serverMessage;
+            if (f.draft !== undefined) row.draftJson = JSON.stringify(f.draft);
+            await this.#table.add(row);
+            await this.#blobs.bulkPut(
+              f.attachments.map((a) => {
+                const bytes = base64ToBytes(a.data);
+                return {
+                  instanceId: f.instanceId,
+                  name: a.name,
+                  type: a.type,
+                  data: bytes.buffer.slice(
+                    bytes.byteOffset,
+                    bytes.byteOffset + bytes.byteLength,
+                  ) as ArrayBuffer,
+                };
+              }),
+            );
+            return true;
+          }),
+        );
+        if (added) result.imported++;
+        else result.skipped++;
+      } catch (e) {
+        result.failed.push({ instanceId: f.instanceId, message: toError(e).message });
+      }
+    }
+    if (result.imported > 0) {
+      this.#changed();
+      void this.trigger('manual');
+    }
+    return result;
+  }
+
+  /** Stops scheduled retries; a run in progress finishes its current form. */
+  close(): void {
+    this.#closed = true;
+    this.#retryTimer?.abort();
+    this.#retryTimer = null;
+    this.#listeners.clear();
+  }
+}
