@@ -1,0 +1,49 @@
+import { createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Password verifiers in Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>` shape,
+ * because HQ sends the Django hash in the restore's `<Registration><password>` (PROTOCOL.md
+ * 3.7) and phones store it opaquely. Passwords are never stored in clear.
+ */
+const ITERATIONS = 60_000;
+
+export function hashPassword(password: string, iterations = ITERATIONS): string {
+  const salt = randomBytes(12).toString('base64url');
+  const hash = pbkdf2Sync(password, salt, iterations, 32, 'sha256').toString('base64');
+  return `pbkdf2_sha256$${iterations}$${salt}$${hash}`;
+}
+
+export function verifyPassword(password: string, stored: string): boolean {
+  const parts = stored.split('$');
+  if (parts.length !== 4 || parts[0] !== 'pbkdf2_sha256') return false;
+  const iterations = Number(parts[1]);
+  const salt = parts[2] ?? '';
+  const expected = Buffer.from(parts[3] ?? '', 'base64');
+  if (!Number.isInteger(iterations) || iterations < 1 || expected.length === 0) return false;
+  const actual = pbkdf2Sync(password, salt, iterations, expected.length, 'sha256');
+  return timingSafeEqual(actual, expected);
+}
+
+/**
+ * Verifying PBKDF2 on every request would cap the receiver at a few dozen forms a second
+ * (Basic auth is sent with each submission). Successful checks are remembered in memory,
+ * keyed by a digest of (stored verifier, password): a password change produces a new
+ * verifier and so misses the cache. Nothing here is persisted or logged.
+ */
+export class PasswordCache {
+  readonly #ok = new Set<string>();
+  readonly #max: number;
+
+  constructor(max = 10_000) {
+    this.#max = max;
+  }
+
+  verify(password: string, stored: string): boolean {
+    const key = createHash('sha256').update(stored).update('\0').update(password).digest('base64');
+    if (this.#ok.has(key)) return true;
+    if (!verifyPassword(password, stored)) return false;
+    if (this.#ok.size >= this.#max) this.#ok.clear();
+    this.#ok.add(key);
+    return true;
+  }
+}

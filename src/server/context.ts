@@ -1,0 +1,76 @@
+import type { HttpBindings } from '@hono/node-server';
+import type { Context } from 'hono';
+import { authenticate, DEACTIVATED_MESSAGES } from './auth/authenticate.ts';
+import type { PasswordCache } from './auth/passwords.ts';
+import type { Db } from './db/database.ts';
+import type { UserRow } from './db/users.ts';
+import type { FaultConfig, FaultDecision } from './faults.ts';
+import type { RateLimiter } from './rate-limits.ts';
+import type { FormProcessor } from './receiver/submit.ts';
+import type { AsyncRestores } from './restore/async-restore.ts';
+
+export type Env = { Bindings: HttpBindings };
+export type Ctx = Context<Env>;
+
+export interface EmulatorSettings {
+  /** Restores with more cases than this answer 202 first (OpenRosa >= 2.0 only); null = never. */
+  asyncRestoreThreshold: number | null;
+  /** `Retry-After` seconds for 202 responses (HQ's default `ASYNC_RETRY_AFTER` is 5). */
+  asyncRetryAfter: number;
+  /** How many 202 polls an async restore takes before the payload is served. */
+  asyncPolls: number;
+  /** HQ's `MAX_UPLOAD_SIZE` (10 MB) and `MAX_UPLOAD_SIZE_ATTACHMENT` (15 MB). */
+  maxXmlBytes: number;
+  maxAttachmentBytes: number;
+}
+
+/** Shared state of one emulator instance, passed to every route module. */
+export interface Hq {
+  db: Db;
+  passwords: PasswordCache;
+  processor: FormProcessor;
+  settings: EmulatorSettings;
+  faults: FaultConfig;
+  random: () => number;
+  rateLimiter: RateLimiter;
+  asyncRestores: AsyncRestores;
+  /** Decides the injected fault for one request (and sleeps for the configured latency). */
+  injectFault(): Promise<FaultDecision>;
+}
+
+export const BASIC_CHALLENGE = 'Basic realm="fieldsim"';
+
+/** 401 with a Basic challenge and an empty body (`basicauth`, hq:corehq/apps/domain/auth.py). */
+export function unauthorized(c: Ctx): Response {
+  return c.body(null, 401, { 'WWW-Authenticate': BASIC_CHALLENGE });
+}
+
+/**
+ * Authenticates a request for `domain`; answers 401 (challenge), 400 (malformed ApiKey)
+ * or 406 JSON for deactivated/deleted mobile workers (`handle_401_response`,
+ * hq:corehq/apps/ota/utils.py).
+ */
+export function requireUser(hq: Hq, c: Ctx, domain: string): UserRow | Response {
+  const r = authenticate(hq.db, hq.passwords, c.req.header('authorization'), domain);
+  if (r.ok) return r.user;
+  switch (r.reason) {
+    case 'missing':
+    case 'invalid':
+      return unauthorized(c);
+    case 'malformed':
+      return c.text(r.message, 400);
+    case 'deactivated':
+    case 'deleted':
+      return c.json({ error: `user.${r.reason}`, default_response: DEACTIVATED_MESSAGES[r.reason] }, 406);
+  }
+}
+
+/** Ends the connection without any response (the "dropped after store" fault). */
+export function dropConnection(c: Ctx): Response {
+  const socket = c.env?.incoming?.socket;
+  socket?.destroy();
+  // Nothing is written to a destroyed socket; the value only satisfies the handler type.
+  return new Response(null, { status: 500 });
+}
+
+export const OPENROSA_RESPONSE_NS = 'http://openrosa.org/http/response';

@@ -1,0 +1,161 @@
+import type Database from 'better-sqlite3';
+import type { CaseAttachment, CaseIndex } from '../../core/protocol/casexml/case-types.ts';
+import type { Db } from './database.ts';
+
+/** A case as HQ stores it (the fields of `CommCareCase` that fieldsim uses). */
+export interface StoredCase {
+  caseId: string;
+  domain: string;
+  caseType: string;
+  name: string;
+  ownerId: string;
+  closed: boolean;
+  deleted: boolean;
+  /** ISO datetime (UTC) or null. */
+  openedOn: string | null;
+  openedBy: string;
+  closedOn: string | null;
+  closedBy: string;
+  /** Phone `date_modified` of the latest change, ISO UTC. */
+  modifiedOn: string;
+  serverModifiedOn: string;
+  serverOpenedOn: string;
+  /** Last modifier. */
+  userId: string;
+  externalId: string;
+  locationId: string;
+  properties: Record<string, string>;
+  indices: CaseIndex[];
+  attachments: CaseAttachment[];
+  xformIds: string[];
+  indexedOn: string;
+}
+
+export interface CaseRow {
+  case_id: string;
+  domain: string;
+  case_type: string;
+  name: string;
+  owner_id: string;
+  closed: number;
+  deleted: number;
+  opened_on: string | null;
+  opened_by: string;
+  closed_on: string | null;
+  closed_by: string;
+  modified_on: string;
+  server_modified_on: string;
+  server_opened_on: string;
+  user_id: string;
+  external_id: string;
+  location_id: string;
+  properties: string;
+  indices: string;
+  attachments: string;
+  xform_ids: string;
+  indexed_on: string;
+}
+
+export function rowToCase(r: CaseRow): StoredCase {
+  return {
+    caseId: r.case_id,
+    domain: r.domain,
+    caseType: r.case_type,
+    name: r.name,
+    ownerId: r.owner_id,
+    closed: r.closed === 1,
+    deleted: r.deleted === 1,
+    openedOn: r.opened_on,
+    openedBy: r.opened_by,
+    closedOn: r.closed_on,
+    closedBy: r.closed_by,
+    modifiedOn: r.modified_on,
+    serverModifiedOn: r.server_modified_on,
+    serverOpenedOn: r.server_opened_on,
+    userId: r.user_id,
+    externalId: r.external_id,
+    locationId: r.location_id,
+    properties: JSON.parse(r.properties) as Record<string, string>,
+    indices: JSON.parse(r.indices) as CaseIndex[],
+    attachments: JSON.parse(r.attachments) as CaseAttachment[],
+    xformIds: JSON.parse(r.xform_ids) as string[],
+    indexedOn: r.indexed_on,
+  };
+}
+
+/** Prepared statements for case rows, built once per database. */
+export class CaseRepo {
+  readonly #get: Database.Statement;
+  readonly #upsert: Database.Statement;
+  readonly #delIdx: Database.Statement;
+  readonly #insIdx: Database.Statement;
+  readonly #delete: Database.Statement;
+
+  readonly db: Db;
+
+  constructor(db: Db) {
+    this.db = db;
+    this.#get = db.prepare('SELECT * FROM cases WHERE case_id = ?');
+    this.#upsert = db.prepare(`INSERT INTO cases (case_id, domain, case_type, name, owner_id, closed, deleted,
+      opened_on, opened_by, closed_on, closed_by, modified_on, server_modified_on, server_opened_on, user_id,
+      external_id, location_id, properties, indices, attachments, xform_ids, indexed_on)
+      VALUES (@case_id, @domain, @case_type, @name, @owner_id, @closed, @deleted, @opened_on, @opened_by,
+      @closed_on, @closed_by, @modified_on, @server_modified_on, @server_opened_on, @user_id, @external_id,
+      @location_id, @properties, @indices, @attachments, @xform_ids, @indexed_on)
+      ON CONFLICT(case_id) DO UPDATE SET case_type=excluded.case_type, name=excluded.name,
+      owner_id=excluded.owner_id, closed=excluded.closed, deleted=excluded.deleted, opened_on=excluded.opened_on,
+      opened_by=excluded.opened_by, closed_on=excluded.closed_on, closed_by=excluded.closed_by,
+      modified_on=excluded.modified_on, server_modified_on=excluded.server_modified_on,
+      server_opened_on=excluded.server_opened_on, user_id=excluded.user_id, external_id=excluded.external_id,
+      location_id=excluded.location_id, properties=excluded.properties, indices=excluded.indices,
+      attachments=excluded.attachments, xform_ids=excluded.xform_ids, indexed_on=excluded.indexed_on`);
+    this.#delIdx = db.prepare('DELETE FROM case_indices WHERE case_id = ?');
+    this.#insIdx = db.prepare(
+      'INSERT OR REPLACE INTO case_indices (case_id, identifier, referenced_id, referenced_type, relationship) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#delete = db.prepare('DELETE FROM cases WHERE case_id = ?');
+  }
+
+  get(caseId: string): StoredCase | undefined {
+    const r = this.#get.get(caseId) as CaseRow | undefined;
+    return r ? rowToCase(r) : undefined;
+  }
+
+  /** Writes the case and its index rows. Call inside a transaction. */
+  save(c: StoredCase, indicesChanged = true): void {
+    this.#upsert.run({
+      case_id: c.caseId,
+      domain: c.domain,
+      case_type: c.caseType,
+      name: c.name,
+      owner_id: c.ownerId,
+      closed: c.closed ? 1 : 0,
+      deleted: c.deleted ? 1 : 0,
+      opened_on: c.openedOn,
+      opened_by: c.openedBy,
+      closed_on: c.closedOn,
+      closed_by: c.closedBy,
+      modified_on: c.modifiedOn,
+      server_modified_on: c.serverModifiedOn,
+      server_opened_on: c.serverOpenedOn,
+      user_id: c.userId,
+      external_id: c.externalId,
+      location_id: c.locationId,
+      properties: JSON.stringify(c.properties),
+      indices: JSON.stringify(c.indices),
+      attachments: JSON.stringify(c.attachments),
+      xform_ids: JSON.stringify(c.xformIds),
+      indexed_on: c.indexedOn,
+    });
+    if (indicesChanged) {
+      this.#delIdx.run(c.caseId);
+      for (const i of c.indices)
+        this.#insIdx.run(c.caseId, i.identifier, i.caseId, i.caseType, i.relationship);
+    }
+  }
+
+  remove(caseId: string): void {
+    this.#delete.run(caseId);
+    this.#delIdx.run(caseId);
+  }
+}

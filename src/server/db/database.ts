@@ -1,0 +1,203 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/** File name of the emulator's database inside the data folder (FIELDSIM_DATA). */
+export const DB_FILE = 'fieldsim-hq.sqlite';
+
+/**
+ * Schema version 1. One database holds every domain the emulator serves; rows carry
+ * their domain so that ids from one project never resolve in another (HQ's
+ * `CaseDbCache` domain check, `hq:corehq/form_processor/...`).
+ *
+ * - users: mobile workers and web users (`kind`), passwords as PBKDF2 verifiers.
+ * - cases / case_indices: the current state of each case; indices in their own table
+ *   for the reverse lookups livequery needs (extensions and children of a case).
+ * - case_transactions: one row per (form, case) with the server date and the sync log
+ *   the form was submitted with, for incremental sync and case rebuilds.
+ * - forms: every submission with its XML (normal, error, duplicate, deprecated).
+ * - sync_logs: what each restore put on the phone (livequery format).
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  username TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  first_name TEXT NOT NULL DEFAULT '',
+  last_name TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL DEFAULT '',
+  phone_numbers TEXT NOT NULL DEFAULT '[]',
+  user_data TEXT NOT NULL DEFAULT '{}',
+  language TEXT NOT NULL DEFAULT '',
+  location_ids TEXT NOT NULL DEFAULT '[]',
+  primary_location TEXT,
+  date_joined TEXT NOT NULL,
+  is_active INTEGER NOT NULL DEFAULT 1,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  api_key TEXT,
+  role TEXT NOT NULL DEFAULT '',
+  is_admin INTEGER NOT NULL DEFAULT 0,
+  force_412 INTEGER NOT NULL DEFAULT 0,
+  loadtest_factor INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS users_domain ON users(domain, kind);
+CREATE UNIQUE INDEX IF NOT EXISTS users_api_key ON users(api_key) WHERE api_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS groups (
+  id TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  name TEXT NOT NULL,
+  case_sharing INTEGER NOT NULL DEFAULT 0,
+  reporting INTEGER NOT NULL DEFAULT 1,
+  metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS group_members (
+  group_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS group_members_user ON group_members(user_id);
+CREATE TABLE IF NOT EXISTS locations (
+  id TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  name TEXT NOT NULL,
+  location_type TEXT NOT NULL,
+  site_code TEXT NOT NULL,
+  parent_id TEXT,
+  shares_cases INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS lookup_tables (
+  domain TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  rows TEXT NOT NULL,
+  PRIMARY KEY (domain, tag)
+);
+CREATE TABLE IF NOT EXISTS applications (
+  id TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cases (
+  case_id TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  case_type TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL DEFAULT '',
+  owner_id TEXT NOT NULL DEFAULT '',
+  closed INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  opened_on TEXT,
+  opened_by TEXT NOT NULL DEFAULT '',
+  closed_on TEXT,
+  closed_by TEXT NOT NULL DEFAULT '',
+  modified_on TEXT NOT NULL,
+  server_modified_on TEXT NOT NULL,
+  server_opened_on TEXT NOT NULL,
+  user_id TEXT NOT NULL DEFAULT '',
+  external_id TEXT NOT NULL DEFAULT '',
+  location_id TEXT NOT NULL DEFAULT '',
+  properties TEXT NOT NULL DEFAULT '{}',
+  indices TEXT NOT NULL DEFAULT '[]',
+  attachments TEXT NOT NULL DEFAULT '[]',
+  xform_ids TEXT NOT NULL DEFAULT '[]',
+  indexed_on TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_owner ON cases(domain, owner_id, closed);
+CREATE INDEX IF NOT EXISTS cases_type ON cases(domain, case_type);
+CREATE INDEX IF NOT EXISTS cases_server_modified ON cases(domain, server_modified_on);
+CREATE TABLE IF NOT EXISTS case_indices (
+  case_id TEXT NOT NULL,
+  identifier TEXT NOT NULL,
+  referenced_id TEXT NOT NULL,
+  referenced_type TEXT NOT NULL,
+  relationship TEXT NOT NULL,
+  PRIMARY KEY (case_id, identifier)
+);
+CREATE INDEX IF NOT EXISTS case_indices_ref ON case_indices(referenced_id);
+CREATE TABLE IF NOT EXISTS case_transactions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id TEXT NOT NULL,
+  form_id TEXT NOT NULL,
+  server_date TEXT NOT NULL,
+  client_date TEXT NOT NULL,
+  sync_log_id TEXT,
+  user_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS case_tx_case ON case_transactions(case_id, server_date);
+CREATE INDEX IF NOT EXISTS case_tx_form ON case_transactions(form_id);
+CREATE TABLE IF NOT EXISTS forms (
+  form_id TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  state TEXT NOT NULL,
+  xmlns TEXT NOT NULL DEFAULT '',
+  xml TEXT NOT NULL,
+  md5 TEXT NOT NULL,
+  received_on TEXT NOT NULL,
+  server_modified_on TEXT NOT NULL,
+  edited_on TEXT,
+  user_id TEXT NOT NULL DEFAULT '',
+  username TEXT NOT NULL DEFAULT '',
+  auth_user_id TEXT NOT NULL DEFAULT '',
+  app_id TEXT NOT NULL DEFAULT '',
+  build_id TEXT NOT NULL DEFAULT '',
+  problem TEXT NOT NULL DEFAULT '',
+  orig_id TEXT,
+  deprecated_form_id TEXT,
+  submit_ip TEXT NOT NULL DEFAULT '',
+  openrosa_version TEXT NOT NULL DEFAULT '',
+  last_sync_token TEXT,
+  date_header TEXT,
+  meta TEXT NOT NULL DEFAULT '{}',
+  case_ids TEXT NOT NULL DEFAULT '[]',
+  seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS forms_received ON forms(domain, received_on);
+CREATE INDEX IF NOT EXISTS forms_xmlns ON forms(domain, xmlns);
+CREATE TABLE IF NOT EXISTS form_attachments (
+  form_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (form_id, name)
+);
+CREATE TABLE IF NOT EXISTS sync_logs (
+  id TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  date TEXT NOT NULL,
+  previous_log_id TEXT,
+  device_id TEXT NOT NULL DEFAULT '',
+  app_id TEXT NOT NULL DEFAULT '',
+  owner_ids TEXT NOT NULL,
+  case_ids_on_phone TEXT NOT NULL,
+  dependent_case_ids TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sync_logs_user ON sync_logs(user_id, date);
+`;
+
+/** Opens (creating if needed) the emulator database in `dataDir`. */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, DB_FILE));
+  // WAL + NORMAL: durable across process crashes, fast enough for >= 500 forms/s.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = OFF');
+  db.exec(SCHEMA);
+  return db;
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  ).run(key, value);
+}

@@ -1,0 +1,142 @@
+/**
+ * `npm start` entry: the local HQ emulator serving the built PWA on one origin.
+ *
+ * Environment: PORT (8000), HOST (127.0.0.1), FIELDSIM_DATA (.fieldsim/), FIELDSIM_FAULTS.
+ * Flags (after `npm start --`):
+ *   --port N, --host H, --data DIR
+ *   --seed-cases N [--seed-user worker1]   load N synthetic cases for a mobile worker
+ *   --faults "500=0.2,drop-after-store=0.1,429=0.05,latency=50ms"
+ *   --rate-limits hq|off
+ *   --async-restore-threshold N            restores above N cases answer 202 first
+ *   --upstream URL                         proxy /a/... to a real HQ instead of emulating
+ *   --dist DIR                             built PWA folder (default dist/)
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { getMeta, setMeta } from './db/database.ts';
+import { getUserByUsername, normalizeLogin } from './db/users.ts';
+import { createEmulator } from './emulator.ts';
+import { FaultSyntaxError, formatFaults, NO_FAULTS, parseFaults } from './faults.ts';
+import { listen } from './listen.ts';
+import { DEMO_API_KEY, DEMO_DOMAIN, DEMO_PASSWORD, DEMO_WEB_USER, DEMO_WORKERS } from './seed/demo.ts';
+import { seedSyntheticCases } from './seed/synthetic.ts';
+
+function fail(message: string): never {
+  console.error(`fieldsim-hq: ${message}`);
+  process.exit(2);
+}
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    data: { type: 'string' },
+    'seed-cases': { type: 'string' },
+    'seed-user': { type: 'string' },
+    faults: { type: 'string' },
+    'rate-limits': { type: 'string' },
+    'async-restore-threshold': { type: 'string' },
+    upstream: { type: 'string' },
+    dist: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  strict: true,
+  allowPositionals: false,
+});
+
+if (values.help) {
+  console.log(
+    'Usage: npm start -- [--port N] [--host H] [--data DIR] [--seed-cases N [--seed-user NAME]]\n' +
+      '       [--faults SPEC] [--rate-limits hq|off] [--async-restore-threshold N] [--upstream URL] [--dist DIR]\n' +
+      'Env: PORT, HOST, FIELDSIM_DATA, FIELDSIM_FAULTS',
+  );
+  process.exit(0);
+}
+
+const port = Number(values.port ?? process.env.PORT ?? 8000);
+if (!Number.isInteger(port) || port < 0 || port > 65535)
+  fail(`invalid port ${values.port ?? process.env.PORT}`);
+const host = values.host ?? process.env.HOST ?? '127.0.0.1';
+const dataDir = resolve(values.data ?? process.env.FIELDSIM_DATA ?? '.fieldsim');
+let faults = NO_FAULTS;
+const faultSpec = values.faults ?? process.env.FIELDSIM_FAULTS;
+if (faultSpec) {
+  try {
+    faults = parseFaults(faultSpec);
+  } catch (e) {
+    fail(e instanceof FaultSyntaxError ? e.message : String(e));
+  }
+}
+const rateLimits = values['rate-limits'] ?? 'off';
+if (rateLimits !== 'off' && rateLimits !== 'hq') fail(`--rate-limits must be hq or off, got ${rateLimits}`);
+let asyncThreshold: number | null = null;
+if (values['async-restore-threshold'] !== undefined) {
+  asyncThreshold = Number(values['async-restore-threshold']);
+  if (!Number.isInteger(asyncThreshold) || asyncThreshold < 0)
+    fail('--async-restore-threshold must be an integer');
+}
+const distDir = resolve(values.dist ?? 'dist');
+const staticDir = existsSync(resolve(distDir, 'index.html')) ? distDir : null;
+const upstream = values.upstream ?? null;
+if (upstream !== null) {
+  try {
+    new URL(upstream);
+  } catch {
+    fail(`--upstream must be a URL, got ${upstream}`);
+  }
+}
+
+const emulator = createEmulator({
+  dataDir,
+  faults,
+  rateLimits,
+  staticDir,
+  upstream,
+  settings: { asyncRestoreThreshold: asyncThreshold },
+});
+
+if (values['seed-cases'] !== undefined) {
+  const count = Number(values['seed-cases']);
+  if (!Number.isInteger(count) || count < 1) fail('--seed-cases must be a positive integer');
+  const who = values['seed-user'] ?? 'worker1';
+  const user = getUserByUsername(emulator.db, normalizeLogin(who, DEMO_DOMAIN));
+  if (!user) fail(`no user ${who} in domain ${DEMO_DOMAIN}`);
+  const started = performance.now();
+  const r = seedSyntheticCases(emulator.db, { domain: user.domain, ownerId: user.id, count });
+  const secs = (performance.now() - started) / 1000;
+  setMeta(
+    emulator.db,
+    'synthetic-cases',
+    String(Number(getMeta(emulator.db, 'synthetic-cases') ?? 0) + count),
+  );
+  console.log(
+    `Seeded ${count} cases (${r.households} households, ${r.members} members) for ${user.username} in ${secs.toFixed(2)} s (${Math.round(count / secs)} cases/s)`,
+  );
+}
+
+const server = await listen(emulator, { port, host });
+console.log(`fieldsim HQ emulator on ${server.url}/  (data: ${dataDir})`);
+if (upstream) console.log(`Proxy mode: /a/... is forwarded to ${upstream}`);
+else {
+  console.log(
+    `Demo project "${DEMO_DOMAIN}": mobile workers ${DEMO_WORKERS.join(', ')} / ${DEMO_PASSWORD}; web user ${DEMO_WEB_USER} / ${DEMO_PASSWORD}, API key ${DEMO_API_KEY}`,
+  );
+}
+if (!staticDir)
+  console.log(`No built PWA in ${distDir} (run npm run build); only the HQ endpoints are served.`);
+if (faultSpec) console.log(`Faults: ${formatFaults(faults)}`);
+if (rateLimits === 'hq') console.log('Rate limits: HQ preset');
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  server.close().finally(() => {
+    emulator.close();
+    process.exit(0);
+  });
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,327 @@
+import { writeCaseBlock } from '../../core/protocol/casexml/case-block-writer.ts';
+import type { CaseAction, CaseBlock } from '../../core/protocol/casexml/case-types.ts';
+import { NS } from '../../core/protocol/namespaces.ts';
+import { escapeXmlAttr, escapeXmlText } from '../../core/protocol/xml-escape.ts';
+import { formatHqDateTime } from '../casexml/dates.ts';
+import { type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
+import type { Db } from '../db/database.ts';
+import { caseSharingGroups, rawUsername, type UserRow } from '../db/users.ts';
+import { hexId, nowIso } from '../ids.ts';
+import { computeLiveSet, type GraphNode } from './live-set.ts';
+import type { SyncLog } from './sync-logs.ts';
+
+export interface RestoreRequest {
+  domain: string;
+  user: UserRow;
+  /** The previous sync log for an incremental restore. */
+  since: SyncLog | undefined;
+  skipFixtures: boolean;
+  deviceId: string;
+  appId: string;
+}
+
+export interface RestorePlan {
+  log: SyncLog;
+  /** Top-level elements, for `items` (message + Sync + Registration + fixtures + cases). */
+  itemCount: number;
+  caseCount: number;
+  /** Writes the payload lazily, a batch of cases at a time. */
+  chunks(items: boolean): Generator<string>;
+}
+
+const BATCH = 1000;
+
+interface LightCase {
+  ownerId: string;
+  closed: boolean;
+  edges: { target: string; relationship: 'child' | 'extension' }[];
+}
+
+/**
+ * HQ's livequery (`get_payload`, hq:.../casexml/apps/phone/data_providers/case/livequery.py):
+ * start from open cases owned by the user's owner ids, walk indices out to parents and
+ * hosts and in from hosts to their extensions, then keep the cases the live-set rules
+ * keep. Returns the live ids and the owned-open ids.
+ */
+export function liveQuery(
+  db: Db,
+  domain: string,
+  ownerIds: string[],
+): { live: Set<string>; owned: Set<string> } {
+  const owners = new Set(ownerIds);
+  const light = new Map<string, LightCase>();
+  const parse = (r: { case_id: string; owner_id: string; closed: number; indices: string }): LightCase => {
+    const idx = JSON.parse(r.indices) as { caseId: string; relationship: 'child' | 'extension' }[];
+    return {
+      ownerId: r.owner_id,
+      closed: r.closed === 1,
+      edges: idx.map((i) => ({ target: i.caseId, relationship: i.relationship })),
+    };
+  };
+  const ownedRows = db
+    .prepare(
+      `SELECT case_id, owner_id, closed, indices FROM cases WHERE domain = ? AND closed = 0 AND deleted = 0
+       AND owner_id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(domain, JSON.stringify(ownerIds)) as {
+    case_id: string;
+    owner_id: string;
+    closed: number;
+    indices: string;
+  }[];
+  const owned = new Set<string>();
+  for (const r of ownedRows) {
+    light.set(r.case_id, parse(r));
+    owned.add(r.case_id);
+  }
+  // Extension edges of the domain, by host (extensions are rare; one query serves all hosts).
+  const extByHost = new Map<string, string[]>();
+  for (const r of db
+    .prepare(
+      `SELECT ci.case_id, ci.referenced_id FROM case_indices ci JOIN cases c ON c.case_id = ci.case_id
+       WHERE ci.relationship = 'extension' AND c.domain = ? AND c.deleted = 0`,
+    )
+    .all(domain) as { case_id: string; referenced_id: string }[]) {
+    const list = extByHost.get(r.referenced_id);
+    if (list) list.push(r.case_id);
+    else extByHost.set(r.referenced_id, [r.case_id]);
+  }
+  const fetch = db.prepare(
+    `SELECT case_id, owner_id, closed, indices FROM cases WHERE domain = ? AND deleted = 0
+     AND case_id IN (SELECT value FROM json_each(?))`,
+  );
+  let frontier = [...light.keys()];
+  const missing = new Set<string>();
+  while (frontier.length > 0) {
+    const want = new Set<string>();
+    for (const id of frontier) {
+      const c = light.get(id)!;
+      for (const e of c.edges) if (!light.has(e.target) && !missing.has(e.target)) want.add(e.target);
+      for (const ext of extByHost.get(id) ?? []) if (!light.has(ext) && !missing.has(ext)) want.add(ext);
+    }
+    frontier = [];
+    const ids = [...want];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const slice = ids.slice(i, i + BATCH);
+      const rows = fetch.all(domain, JSON.stringify(slice)) as {
+        case_id: string;
+        owner_id: string;
+        closed: number;
+        indices: string;
+      }[];
+      for (const r of rows) {
+        light.set(r.case_id, parse(r));
+        frontier.push(r.case_id);
+      }
+      for (const id of slice) if (!light.has(id)) missing.add(id);
+    }
+  }
+  const nodes = new Map<string, GraphNode>();
+  for (const [id, c] of light)
+    nodes.set(id, { owned: owners.has(c.ownerId), closed: c.closed, edges: c.edges });
+  return { live: computeLiveSet(nodes), owned };
+}
+
+/** `<update>` and the rest of a restore case block (PROTOCOL.md 3.9, `get_case_element`). */
+export function restoreCaseBlock(c: StoredCase, withCreate: boolean, copy = 0): CaseBlock {
+  const suffix = copy > 0 ? `-${copy}` : '';
+  const name = copy > 0 ? `${c.name} (${copy})` : c.name;
+  const actions: CaseAction[] = [];
+  const fields: [string, string][] = [];
+  if (withCreate) actions.push({ kind: 'create', caseType: c.caseType, caseName: name, ownerId: c.ownerId });
+  else fields.push(['case_type', c.caseType], ['case_name', name], ['owner_id', c.ownerId]);
+  if (c.externalId !== '') fields.push(['external_id', c.externalId]);
+  if (c.openedOn) fields.push(['date_opened', c.openedOn.slice(0, 10)]);
+  for (const [k, v] of Object.entries(c.properties)) fields.push([k, v]);
+  if (fields.length > 0) actions.push({ kind: 'update', fields });
+  if (c.indices.length > 0) {
+    const sorted = [...c.indices].sort((a, b) =>
+      a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0,
+    );
+    actions.push({
+      kind: 'index',
+      entries: sorted.map((i) => ({
+        identifier: i.identifier,
+        caseType: i.caseType,
+        target: `${i.caseId}${suffix}`,
+        relationship: i.relationship,
+      })),
+    });
+  }
+  if (c.closed) actions.push({ kind: 'close' });
+  const block: CaseBlock = { caseId: `${c.caseId}${suffix}`, userId: c.userId, actions };
+  if (c.modifiedOn) block.dateModified = formatHqDateTime(c.modifiedOn);
+  return block;
+}
+
+const VALID_NAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
+
+function writeBlock(block: CaseBlock): string {
+  try {
+    return writeCaseBlock(block);
+  } catch {
+    // A property name that is not an XML name cannot be written; drop it rather than
+    // break the whole restore.
+    for (const a of block.actions)
+      if (a.kind === 'update') a.fields = a.fields.filter(([k]) => VALID_NAME.test(k));
+    return writeCaseBlock(block);
+  }
+}
+
+function userData(user: UserRow): [string, string][] {
+  const data: Record<string, string> = { ...(JSON.parse(user.user_data) as Record<string, string>) };
+  const phones = JSON.parse(user.phone_numbers) as string[];
+  const locs = JSON.parse(user.location_ids) as string[];
+  data.commcare_first_name = user.first_name;
+  data.commcare_last_name = user.last_name;
+  data.commcare_phone_number = phones[0] ?? '';
+  data.commcare_project = user.domain;
+  if (locs.length > 0) {
+    data.commcare_location_id = user.primary_location ?? locs[0]!;
+    data.commcare_location_ids = locs.join(' ');
+  }
+  return Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** `get_registration_element` (hq:.../casexml/apps/phone/xml.py): short username first. */
+function registrationXml(user: UserRow): string {
+  let s = `<Registration xmlns="${NS.registration}">`;
+  s += `<username>${escapeXmlText(rawUsername(user))}</username>`;
+  s += `<password>${escapeXmlText(user.password_hash)}</password>`;
+  s += `<uuid>${escapeXmlText(user.id)}</uuid>`;
+  s += `<date>${escapeXmlText(user.date_joined)}</date>`;
+  s += '<user_data>';
+  for (const [k, v] of userData(user)) s += `<data key="${escapeXmlAttr(k)}">${escapeXmlText(v)}</data>`;
+  s += '</user_data></Registration>';
+  return s;
+}
+
+/** Fixtures: `user-groups`, lookup tables (`item-list:<tag>`), and locations (PROTOCOL.md 3.8). */
+function fixturesXml(db: Db, user: UserRow): string[] {
+  const out: string[] = [];
+  const uid = escapeXmlAttr(user.id);
+  let groups = `<fixture id="user-groups" user_id="${uid}"><groups>`;
+  for (const g of caseSharingGroups(db, user))
+    groups += `<group id="${escapeXmlAttr(g.id)}"><name>${escapeXmlText(g.name)}</name></group>`;
+  out.push(`${groups}</groups></fixture>`);
+  const tables = db
+    .prepare('SELECT tag, fields, rows FROM lookup_tables WHERE domain = ? ORDER BY tag')
+    .all(user.domain) as {
+    tag: string;
+    fields: string;
+    rows: string;
+  }[];
+  for (const t of tables) {
+    if (!VALID_NAME.test(t.tag)) continue;
+    const fieldNames = (JSON.parse(t.fields) as string[]).filter((f) => VALID_NAME.test(f));
+    let s = `<fixture id="item-list:${escapeXmlAttr(t.tag)}" user_id="${uid}"><${t.tag}_list>`;
+    for (const row of JSON.parse(t.rows) as Record<string, string>[]) {
+      s += `<${t.tag}>`;
+      for (const f of fieldNames) s += `<${f}>${escapeXmlText(row[f] ?? '')}</${f}>`;
+      s += `</${t.tag}>`;
+    }
+    out.push(`${s}</${t.tag}_list></fixture>`);
+  }
+  const locIds = JSON.parse(user.location_ids) as string[];
+  if (locIds.length > 0) {
+    const locs = db
+      .prepare(
+        'SELECT * FROM locations WHERE domain = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY name, id',
+      )
+      .all(user.domain, JSON.stringify(locIds)) as {
+      id: string;
+      name: string;
+      location_type: string;
+      site_code: string;
+      parent_id: string | null;
+    }[];
+    out.push(
+      '<schema id="locations"><indices><index>@id</index><index>@type</index><index>@parent_id</index></indices></schema>',
+    );
+    let s = `<fixture id="locations" indexed="true" user_id="${uid}"><locations>`;
+    for (const l of locs) {
+      s += `<location id="${escapeXmlAttr(l.id)}" type="${escapeXmlAttr(l.location_type)}" parent_id="${escapeXmlAttr(l.parent_id ?? '')}">`;
+      s += `<name>${escapeXmlText(l.name)}</name><site_code>${escapeXmlText(l.site_code)}</site_code>`;
+      s += `<location_type>${escapeXmlText(l.location_type)}</location_type></location>`;
+    }
+    out.push(`${s}</locations></fixture>`);
+  }
+  return out;
+}
+
+/** Case ids touched since the log by anyone but the log's own phone (PROTOCOL.md 3.10). */
+function modifiedSince(db: Db, log: SyncLog): Set<string> {
+  const rows = db
+    .prepare(
+      'SELECT DISTINCT case_id FROM case_transactions WHERE server_date > ? AND (sync_log_id IS NULL OR sync_log_id != ?)',
+    )
+    .all(log.date, log.id) as { case_id: string }[];
+  return new Set(rows.map((r) => r.case_id));
+}
+
+/**
+ * Plans a restore: selects the cases (full or incremental), builds the new sync log, and
+ * returns a lazy writer for HQ's payload layout (PROTOCOL.md 3.7): root, message, Sync,
+ * Registration, fixtures, then case blocks in batches.
+ */
+export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): RestorePlan {
+  const { live, owned } = liveQuery(db, req.domain, ownerIds);
+  const since = req.since;
+  let toSend: string[];
+  let onPhone: Set<string>;
+  if (since) {
+    onPhone = new Set(since.caseIdsOnPhone);
+    const modified = modifiedSince(db, since);
+    toSend = [...live].filter((id) => !onPhone.has(id));
+    for (const id of onPhone) if (modified.has(id)) toSend.push(id);
+  } else {
+    onPhone = new Set();
+    toSend = [...live];
+  }
+  // HQ's load-test multiplier repeats each case with derived ids on initial restores only.
+  const factor = since ? 1 : Math.max(1, req.user.loadtest_factor);
+  const phoneIds = [...live];
+  if (factor > 1) for (let f = 1; f < factor; f++) for (const id of live) phoneIds.push(`${id}-${f}`);
+  const log: SyncLog = {
+    id: hexId(),
+    domain: req.domain,
+    userId: req.user.id,
+    date: nowIso(),
+    previousLogId: since?.id ?? null,
+    deviceId: req.deviceId,
+    appId: req.appId,
+    ownerIds,
+    caseIdsOnPhone: phoneIds,
+    dependentCaseIds: [...live].filter((id) => !owned.has(id)),
+  };
+  const fixtures = req.skipFixtures && since ? [] : fixturesXml(db, req.user);
+  const caseCount = toSend.length * factor;
+  const itemCount = 3 + fixtures.length + caseCount;
+  const registration = registrationXml(req.user);
+  const fetch = db.prepare('SELECT * FROM cases WHERE case_id IN (SELECT value FROM json_each(?))');
+  const short = rawUsername(req.user);
+  return {
+    log,
+    itemCount,
+    caseCount,
+    *chunks(items: boolean) {
+      yield `<OpenRosaResponse xmlns="${NS.openrosaResponse}"${items ? ` items="${itemCount}"` : ''}>`;
+      yield `<message nature="ota_restore_success">Successfully restored account ${escapeXmlText(short)}!</message>`;
+      yield `<Sync xmlns="${NS.sync}"><restore_id>${log.id}</restore_id></Sync>`;
+      yield registration;
+      for (const f of fixtures) yield f;
+      for (let i = 0; i < toSend.length; i += BATCH) {
+        const rows = fetch.all(JSON.stringify(toSend.slice(i, i + BATCH))) as CaseRow[];
+        let s = '';
+        for (const r of rows) {
+          const c = rowToCase(r);
+          const create = !onPhone.has(c.caseId);
+          s += writeBlock(restoreCaseBlock(c, create));
+          for (let f = 1; f < factor; f++) s += writeBlock(restoreCaseBlock(c, create, f));
+        }
+        yield s;
+      }
+      yield '</OpenRosaResponse>';
+    },
+  };
+}

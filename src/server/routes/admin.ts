@@ -1,0 +1,97 @@
+import type { Hono } from 'hono';
+import { authenticate } from '../auth/authenticate.ts';
+import { type Ctx, type Env, type Hq, unauthorized } from '../context.ts';
+import { getUserByUsername, normalizeLogin, type UserRow } from '../db/users.ts';
+import { FaultSyntaxError, formatFaults, parseFaults } from '../faults.ts';
+
+/** Admin calls need an admin web user (Basic or ApiKey) of the domain named in the path. */
+function requireAdmin(hq: Hq, c: Ctx, domain: string): UserRow | Response {
+  const r = authenticate(hq.db, hq.passwords, c.req.header('authorization'), domain);
+  if (!r.ok) return unauthorized(c);
+  if (r.user.kind !== 'web' || r.user.is_admin !== 1) return c.body(null, 403);
+  return r.user;
+}
+
+/**
+ * fieldsim's own control endpoints (not part of HQ), under `/a/<domain>/fieldsim/`:
+ * - `GET|PUT faults/`: read or replace the fault spec (`500=0.2,latency=50ms`, text body
+ *   or JSON `{"faults": "..."}`); applies to the whole emulator.
+ * - `POST users/<username>/force-412/`: the user's next restore answers 412 once.
+ * - `POST users/<username>/deactivate/` and `activate/`.
+ * - `PUT users/<username>/loadtest-factor/` with `{"factor": N}`.
+ * - `PUT rate-limits/` with `{"mode": "off" | "hq"}`.
+ */
+export function registerAdmin(app: Hono<Env>, hq: Hq): void {
+  const base = '/a/:domain/fieldsim';
+  app.get(`${base}/faults/`, (c) => {
+    const admin = requireAdmin(hq, c, c.req.param('domain'));
+    if (admin instanceof Response) return admin;
+    return c.json({ faults: formatFaults(hq.faults), config: hq.faults });
+  });
+  app.put(`${base}/faults/`, async (c) => {
+    const admin = requireAdmin(hq, c, c.req.param('domain'));
+    if (admin instanceof Response) return admin;
+    const raw = await c.req.text();
+    let spec = raw;
+    if ((c.req.header('content-type') ?? '').includes('json')) {
+      try {
+        spec = String((JSON.parse(raw) as { faults?: unknown }).faults ?? '');
+      } catch {
+        return c.json({ error: 'invalid JSON' }, 400);
+      }
+    }
+    try {
+      hq.faults = parseFaults(spec);
+    } catch (e) {
+      if (e instanceof FaultSyntaxError) return c.json({ error: e.message }, 400);
+      throw e;
+    }
+    return c.json({ faults: formatFaults(hq.faults), config: hq.faults });
+  });
+  const userAction = (
+    path: string,
+    method: 'post' | 'put',
+    apply: (c: Ctx, user: UserRow) => Promise<Response | undefined> | Response | undefined,
+  ) => {
+    app[method](`${base}/users/:username/${path}/`, async (c) => {
+      const domain = c.req.param('domain');
+      const admin = requireAdmin(hq, c, domain);
+      if (admin instanceof Response) return admin;
+      const user = getUserByUsername(hq.db, normalizeLogin(c.req.param('username'), domain));
+      if (!user || user.domain !== domain) return c.json({ error: 'no such user' }, 404);
+      const early = await apply(c, user);
+      if (early) return early;
+      return c.json({ ok: true, username: user.username });
+    });
+  };
+  userAction('force-412', 'post', (_c, user) => {
+    hq.db.prepare('UPDATE users SET force_412 = 1 WHERE id = ?').run(user.id);
+    return undefined;
+  });
+  userAction('deactivate', 'post', (_c, user) => {
+    hq.db.prepare('UPDATE users SET is_active = 0 WHERE id = ?').run(user.id);
+    return undefined;
+  });
+  userAction('activate', 'post', (_c, user) => {
+    hq.db.prepare('UPDATE users SET is_active = 1 WHERE id = ?').run(user.id);
+    return undefined;
+  });
+  userAction('loadtest-factor', 'put', async (c, user) => {
+    const body = (await c.req.json().catch(() => ({}))) as { factor?: unknown };
+    const factor = Number(body.factor);
+    if (!Number.isInteger(factor) || factor < 1 || factor > 1000)
+      return c.json({ error: 'factor must be an integer from 1 to 1000' }, 400);
+    hq.db.prepare('UPDATE users SET loadtest_factor = ? WHERE id = ?').run(factor, user.id);
+    return undefined;
+  });
+  app.put(`${base}/rate-limits/`, async (c) => {
+    const admin = requireAdmin(hq, c, c.req.param('domain'));
+    if (admin instanceof Response) return admin;
+    const body = (await c.req.json().catch(() => ({}))) as { mode?: unknown };
+    if (body.mode !== 'off' && body.mode !== 'hq')
+      return c.json({ error: 'mode must be "off" or "hq"' }, 400);
+    hq.rateLimiter.mode = body.mode;
+    hq.rateLimiter.reset();
+    return c.json({ mode: body.mode });
+  });
+}

@@ -1,0 +1,144 @@
+import type { Hono } from 'hono';
+import { escapeXmlText } from '../../core/protocol/xml-escape.ts';
+import {
+  type Ctx,
+  dropConnection,
+  type Env,
+  type Hq,
+  OPENROSA_RESPONSE_NS,
+  requireUser,
+} from '../context.ts';
+import type { ResponseNature, SubmissionAttachment } from '../receiver/submit.ts';
+
+/**
+ * Attachment types HQ accepts (`hq:corehq/ex-submodules/couchforms/const.py`, `getters.py`):
+ * a known extension or an image/audio/video/pdf/octet-stream content type.
+ */
+const ATTACHMENT_EXTENSIONS = new Set(
+  'jpg jpeg png pdf 3ga mp3 wav amr qcp ogg 3gpp 3gp 3gp2 3g2 mp4 mpg4 mpeg4 m4v mpg mpeg'.split(' '),
+);
+function acceptedAttachment(name: string, type: string): boolean {
+  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
+  if (ATTACHMENT_EXTENSIONS.has(ext)) return true;
+  const t = type.split(';')[0]!.trim().toLowerCase();
+  return /^(image|audio|video)\//.test(t) || t === 'application/octet-stream' || t === 'application/pdf';
+}
+
+/** The OpenRosa envelope; HQ serves it as Django's default text/html (submission.yaml). */
+function openRosa(
+  c: Ctx,
+  status: number,
+  nature: ResponseNature,
+  message: string,
+  formId: string | null,
+): Response {
+  const body = `<OpenRosaResponse xmlns="${OPENROSA_RESPONSE_NS}"><message nature="${nature}">${escapeXmlText(message)}</message></OpenRosaResponse>`;
+  const headers: Record<string, string> = {
+    'Content-Type': 'text/html; charset=utf-8',
+    Location: new URL('/', c.req.url).toString(),
+  };
+  if (formId) headers['X-CommCareHQ-FormID'] = formId;
+  return c.body(body, status as 201, headers);
+}
+
+interface ReadBody {
+  xml: string;
+  attachments: SubmissionAttachment[];
+}
+
+/**
+ * `get_instance_and_attachment` (hq:.../couchforms/getters.py): multipart with the XML in
+ * `xml_submission_file` and files as attachments, or the raw XML as the whole body.
+ */
+async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
+  const type = c.req.header('content-type') ?? '';
+  const length = Number(c.req.header('content-length') ?? '0');
+  const hardMax = hq.settings.maxXmlBytes + 10 * hq.settings.maxAttachmentBytes;
+  if (length > hardMax) return c.text('Submission exceeds the size limit', 413);
+  if (!type.toLowerCase().startsWith('multipart/form-data')) {
+    const buf = new Uint8Array(await c.req.arrayBuffer());
+    if (buf.byteLength === 0) return c.text('Post may not have an empty body', 400);
+    if (buf.byteLength > hq.settings.maxXmlBytes) return c.text('Form exceeds 10MB size limit', 413);
+    return { xml: new TextDecoder().decode(buf), attachments: [] };
+  }
+  let form: FormData;
+  try {
+    form = await c.req.formData();
+  } catch {
+    return c.text('Could not read the multipart body', 400);
+  }
+  let xmlPart: File | undefined;
+  const attachments: SubmissionAttachment[] = [];
+  const files: [string, File][] = [];
+  for (const [name, value] of form.entries()) {
+    if (typeof value === 'string')
+      // Non-file fields in a multipart submission are refused (`MultimediaBug`).
+      return c.text(`Received a submission with POST.keys() ${name}`, 400);
+    if (name === 'xml_submission_file') {
+      xmlPart = value;
+      continue;
+    }
+    if (value.size > hq.settings.maxAttachmentBytes) return c.text('Attachment exceeds 15MB size limit', 413);
+    files.push([name, value]);
+  }
+  if (!xmlPart) return c.text('No XML file found in the submission (expected part xml_submission_file)', 400);
+  if (xmlPart.size === 0) return c.text('Post may not have an empty body', 400);
+  if (xmlPart.size > hq.settings.maxXmlBytes) return c.text('Form exceeds 10MB size limit', 413);
+  if (xmlPart.name && !xmlPart.name.toLowerCase().endsWith('.xml'))
+    return openRosa(c, 422, 'processing_failure', `XML part must be a .xml file, got ${xmlPart.name}`, null);
+  for (const [name, value] of files) {
+    if (!acceptedAttachment(value.name || name, value.type))
+      return openRosa(c, 422, 'processing_failure', `Unsupported attachment type: ${name}`, null);
+    attachments.push({
+      name,
+      contentType: value.type || 'application/octet-stream',
+      data: new Uint8Array(await value.arrayBuffer()),
+    });
+  }
+  return { xml: await xmlPart.text(), attachments };
+}
+
+/**
+ * `POST /a/<domain>/receiver/[<app_id>/]` and the `secure/` and `submission/` variants
+ * (PROTOCOL.md 7): always authenticated (Basic or ApiKey), processed as HQ does.
+ */
+export function registerReceiver(app: Hono<Env>, hq: Hq): void {
+  const handler = async (c: Ctx): Promise<Response> => {
+    const domain = c.req.param('domain') ?? '';
+    const user = requireUser(hq, c, domain);
+    if (user instanceof Response) return user;
+    const fault = await hq.injectFault();
+    if (fault === '500') return c.text('Injected server error', 500);
+    if (fault === '429') return c.body(null, 429);
+    if (!hq.rateLimiter.allow('submission', domain, user.id)) return c.body(null, 429);
+    const body = await readSubmission(hq, c);
+    if (body instanceof Response) return body;
+    const appId = c.req.param('appId') ?? '';
+    const outcome = hq.processor.submit({
+      domain,
+      xml: body.xml,
+      attachments: body.attachments,
+      authUserId: user.id,
+      openrosaVersion: c.req.header('x-openrosa-version') ?? c.req.query('openrosa_version'),
+      lastSyncToken: c.req.header('x-commcarehq-lastsynctoken') || undefined,
+      appId,
+      buildId: appId,
+      submitIp: c.env?.incoming?.socket?.remoteAddress ?? '',
+      dateHeader: c.req.header('date'),
+    });
+    hq.asyncRestores.invalidateUser(user.id);
+    // The form is stored; the phone never hears about it and will resend it.
+    if (fault === 'drop-after-store') return dropConnection(c);
+    return openRosa(c, outcome.status, outcome.nature, outcome.message, outcome.formId);
+  };
+  for (const base of ['receiver', 'receiver/secure', 'receiver/submission']) {
+    app.post(`/a/:domain/${base}/`, handler);
+    app.post(`/a/:domain/${base}`, handler);
+  }
+  app.post('/a/:domain/receiver/:appId/', handler);
+  app.post('/a/:domain/receiver/secure/:appId/', handler);
+  // `@require_POST`: other methods get 405.
+  app.on(['GET', 'HEAD', 'PUT', 'DELETE'], ['/a/:domain/receiver/', '/a/:domain/receiver/*'], (c) =>
+    c.text('Method not allowed', 405, { Allow: 'POST' }),
+  );
+}

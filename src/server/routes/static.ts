@@ -1,0 +1,59 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { Hono } from 'hono';
+import type { Env } from '../context.ts';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+/** Files whose name must stay stable and which must never be served stale. */
+const NO_CACHE = new Set(['index.html', 'sw.js', 'registerSW.js', 'manifest.webmanifest']);
+
+/**
+ * Serves the built PWA (dist/) at `/` on the emulator's origin, so the app reaches the HQ
+ * endpoints without CORS: known files with their content type, the service worker with
+ * `Service-Worker-Allowed: /`, hashed assets cached for a year, and `index.html` for
+ * any other GET outside `/a/` (SPA fallback).
+ */
+export function registerStatic(app: Hono<Env>, distDir: string): void {
+  const root = resolve(distDir);
+  const send = (file: string): Response => {
+    const name = file.slice(file.lastIndexOf(sep) + 1);
+    const headers: Record<string, string> = {
+      'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'X-Content-Type-Options': 'nosniff',
+    };
+    // Content-hashed build output may be cached for good; everything else (index.html,
+    // sw.js, the manifest, icons) is revalidated so an update is seen on the next load.
+    headers['Cache-Control'] =
+      file.startsWith(join(root, 'assets') + sep) && !NO_CACHE.has(name)
+        ? 'public, max-age=31536000, immutable'
+        : 'no-cache';
+    if (name === 'sw.js') headers['Service-Worker-Allowed'] = '/';
+    return new Response(readFileSync(file), { status: 200, headers });
+  };
+  app.get('*', (c, next) => {
+    const path = decodeURIComponent(c.req.path);
+    if (path.startsWith('/a/') || path.startsWith('/_fieldsim/')) return next();
+    const file = normalize(join(root, path));
+    if (file.startsWith(root) && existsSync(file) && statSync(file).isFile()) return send(file);
+    const index = join(root, 'index.html');
+    // Missing files with an extension are real 404s; routes without one are the SPA's.
+    if (extname(path) !== '' || !existsSync(index)) return c.text('Not found', 404);
+    return send(index);
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * The demo application in the shape of HQ's Application Structure API
+ * (`ApplicationResource`, hq:corehq/apps/api/resources/v0_4.py; PROTOCOL.md 9.5).
+ * Form `xmlns` values are what submissions use as their root xmlns.
+ */
+export interface AppQuestion {
+  label: string;
+  tag: string;
+  value: string;
+  type: string;
+  required?: boolean;
+  options?: { label: string; value: string }[];
+}
+
+export interface AppForm {
+  xmlns: string;
+  name: Record<string, string>;
+  unique_id: string;
+  /** What the form does to cases; fieldsim's own hint for the PWA and the QA runner. */
+  action: 'register' | 'register-child' | 'update' | 'close';
+  questions: AppQuestion[];
+}
+
+export interface AppModule {
+  name: Record<string, string>;
+  case_type: string;
+  case_properties: string[];
+  unique_id: string;
+  forms: AppForm[];
+}
+
+export interface AppDoc {
+  id: string;
+  name: string;
+  version: number;
+  is_released: boolean;
+  built_on: string;
+  build_comment: string;
+  built_from_app_id: string | null;
+  modules: AppModule[];
+  versions: { id: string; built_on: string; build_comment: string; is_released: boolean; version: number }[];
+}
+
+export const DEMO_APP_ID = 'f1e1d5a3c0de4f1e8a5e1d5a3c0de001';
+export const DEMO_XMLNS = {
+  registerHousehold: 'http://fieldsim.dev/demo/register-household',
+  followUp: 'http://fieldsim.dev/demo/follow-up',
+  closeHousehold: 'http://fieldsim.dev/demo/close-household',
+  registerMember: 'http://fieldsim.dev/demo/register-member',
+} as const;
+
+const q = (tag: string, label: string, type: string, extra: Partial<AppQuestion> = {}): AppQuestion => ({
+  label,
+  tag,
+  value: `/data/${tag}`,
+  type,
+  ...extra,
+});
+
+export function demoApplication(): AppDoc {
+  const villages = ['Riverside', 'Hilltop', 'Lakeview', 'Marketplace', 'Old Mill'].map((v) => ({
+    label: v,
+    value: v.toLowerCase().replace(/\s+/g, '_'),
+  }));
+  return {
+    id: DEMO_APP_ID,
+    name: 'fieldsim demo',
+    version: 3,
+    is_released: true,
+    built_on: '2026-01-01T00:00:00.000000',
+    build_comment: 'demo build',
+    built_from_app_id: null,
+    versions: [
+      {
+        id: 'f1e1d5a3c0de4f1e8a5e1d5a3c0de003',
+        built_on: '2026-01-01T00:00:00.000000',
+        build_comment: 'demo build',
+        is_released: true,
+        version: 3,
+      },
+    ],
+    modules: [
+      {
+        name: { en: 'Households' },
+        case_type: 'household',
+        case_properties: ['case_name', 'village', 'household_size', 'visit_count', 'last_visit_notes'],
+        unique_id: 'households-module',
+        forms: [
+          {
+            xmlns: DEMO_XMLNS.registerHousehold,
+            name: { en: 'Register household' },
+            unique_id: 'register-household',
+            action: 'register',
+            questions: [
+              q('household_name', 'Household name', 'Text', { required: true }),
+              q('village', 'Village', 'Select', { options: villages }),
+              q('household_size', 'Number of people', 'Int'),
+            ],
+          },
+          {
+            xmlns: DEMO_XMLNS.followUp,
+            name: { en: 'Follow up' },
+            unique_id: 'follow-up',
+            action: 'update',
+            questions: [
+              q('visit_count', 'Visit number', 'Int'),
+              q('last_visit_notes', 'Notes', 'Text'),
+              q('household_size', 'Number of people', 'Int'),
+            ],
+          },
+          {
+            xmlns: DEMO_XMLNS.closeHousehold,
+            name: { en: 'Close household' },
+            unique_id: 'close-household',
+            action: 'close',
+            questions: [
+              q('close_reason', 'Reason', 'Select', {
+                options: [
+                  { label: 'Moved away', value: 'moved' },
+                  { label: 'Duplicate', value: 'duplicate' },
+                  { label: 'Other', value: 'other' },
+                ],
+              }),
+            ],
+          },
+        ],
+      },
+      {
+        name: { en: 'Members' },
+        case_type: 'member',
+        case_properties: ['case_name', 'age', 'sex', 'parent/case_name'],
+        unique_id: 'members-module',
+        forms: [
+          {
+            xmlns: DEMO_XMLNS.registerMember,
+            name: { en: 'Register member' },
+            unique_id: 'register-member',
+            action: 'register-child',
+            questions: [
+              q('member_name', 'Name', 'Text', { required: true }),
+              q('age', 'Age', 'Int'),
+              q('sex', 'Sex', 'Select', {
+                options: [
+                  { label: 'Female', value: 'female' },
+                  { label: 'Male', value: 'male' },
+                ],
+              }),
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}

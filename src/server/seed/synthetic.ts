@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/database.ts';
+
+const FIRST = [
+  'Amina',
+  'Bongani',
+  'Chen',
+  'Dara',
+  'Esi',
+  'Farid',
+  'Grace',
+  'Hugo',
+  'Ines',
+  'Jomo',
+  'Kofi',
+  'Lena',
+];
+const LAST = ['Okafor', 'Mensah', 'Nguyen', 'Silva', 'Haddad', 'Kamau', 'Osei', 'Perez', 'Banda', 'Tran'];
+const VILLAGES = ['riverside', 'hilltop', 'lakeview', 'marketplace', 'old_mill'];
+
+export interface SyntheticSeedOptions {
+  domain: string;
+  ownerId: string;
+  count: number;
+  /** One household per this many cases; the rest are members indexed to it (default 4). */
+  householdEvery?: number;
+}
+
+/**
+ * Loads `count` synthetic cases owned by `ownerId`: households with members indexed to
+ * them as `parent`, with realistic properties (about 650-700 bytes per case in a restore,
+ * the size DESIGN.md's targets assume). Plain INSERTs in one transaction: the target is
+ * >= 50k cases/s.
+ */
+export function seedSyntheticCases(
+  db: Db,
+  opts: SyntheticSeedOptions,
+): { households: number; members: number } {
+  const every = Math.max(1, opts.householdEvery ?? 4);
+  const now = new Date().toISOString();
+  const insertCase =
+    db.prepare(`INSERT INTO cases (case_id, domain, case_type, name, owner_id, closed, deleted,
+    opened_on, opened_by, closed_on, closed_by, modified_on, server_modified_on, server_opened_on, user_id,
+    external_id, location_id, properties, indices, attachments, xform_ids, indexed_on)
+    VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, NULL, '', ?, ?, ?, ?, ?, '', ?, ?, '[]', '[]', ?)`);
+  const insertIndex = db.prepare(
+    `INSERT INTO case_indices (case_id, identifier, referenced_id, referenced_type, relationship)
+     VALUES (?, 'parent', ?, 'household', 'child')`,
+  );
+  let households = 0;
+  let members = 0;
+  db.transaction(() => {
+    let household = '';
+    let householdName = '';
+    for (let i = 0; i < opts.count; i++) {
+      const id = randomUUID();
+      const first = FIRST[i % FIRST.length]!;
+      const last = LAST[(i >> 2) % LAST.length]!;
+      const opened = new Date(Date.UTC(2025, i % 12, 1 + (i % 28))).toISOString();
+      if (i % every === 0) {
+        household = id;
+        householdName = `${last} household ${i}`;
+        const props = {
+          village: VILLAGES[i % VILLAGES.length]!,
+          household_size: String(2 + (i % 7)),
+          visit_count: String(i % 5),
+          water_source: i % 3 === 0 ? 'borehole' : 'piped',
+          latrine: i % 2 === 0 ? 'yes' : 'no',
+          gps: `-1.${(i * 7919) % 100000} 36.${(i * 104729) % 100000} 0 10`,
+          last_visit_notes: 'Household visited; all members present and in good health.',
+        };
+        insertCase.run(
+          id,
+          opts.domain,
+          'household',
+          householdName,
+          opts.ownerId,
+          opened,
+          opts.ownerId,
+          opened,
+          now,
+          now,
+          opts.ownerId,
+          `HH-${i}`,
+          JSON.stringify(props),
+          '[]',
+          now,
+        );
+        households++;
+      } else {
+        const props = {
+          age: String(1 + ((i * 37) % 80)),
+          sex: i % 2 === 0 ? 'female' : 'male',
+          dob: `${1945 + (i % 78)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`,
+          phone: `+2547${String(10000000 + ((i * 7127) % 89999999))}`,
+          relationship_to_head: i % every === 1 ? 'head' : 'child',
+          immunisation_status: i % 4 === 0 ? 'complete' : 'partial',
+        };
+        const indices = [
+          { identifier: 'parent', caseType: 'household', caseId: household, relationship: 'child' },
+        ];
+        insertCase.run(
+          id,
+          opts.domain,
+          'member',
+          `${first} ${last}`,
+          opts.ownerId,
+          opened,
+          opts.ownerId,
+          opened,
+          now,
+          now,
+          opts.ownerId,
+          '',
+          JSON.stringify(props),
+          JSON.stringify(indices),
+          now,
+        );
+        insertIndex.run(id, household);
+        members++;
+      }
+    }
+  })();
+  return { households, members };
+}

@@ -1,0 +1,48 @@
+import { parseXmlTree, type XNode } from '../../src/server/casexml/xml-tree.ts';
+
+export const CASE_NS = 'http://commcarehq.org/case/transaction/v2';
+
+export function basic(user: string, password = 'fieldsim'): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+export function xml(text: string): XNode {
+  return parseXmlTree(text);
+}
+
+export function kids(node: XNode, local?: string): XNode[] {
+  return local === undefined ? node.children : node.children.filter((c) => c.local === local);
+}
+
+export function text(node: XNode | undefined, local: string): string | undefined {
+  return node?.children.find((c) => c.local === local)?.text;
+}
+
+/** A form with a v2 case block; `body` is inserted inside `<case>`. */
+export function caseForm(opts: {
+  instanceId: string;
+  caseId: string;
+  body: string;
+  userId?: string;
+  dateModified?: string;
+  xmlns?: string;
+}): string {
+  const date = opts.dateModified ?? '2026-01-01T10:00:00.000Z';
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><data xmlns="${opts.xmlns ?? 'http://fieldsim.dev/test/form'}" xmlns:jrm="http://dev.commcarehq.org/jr/xforms">` +
+    `<case xmlns="${CASE_NS}" case_id="${opts.caseId}" date_modified="${date}" user_id="${opts.userId ?? ''}">${opts.body}</case>` +
+    `<orx:meta xmlns:orx="http://openrosa.org/jr/xforms"><orx:deviceID>test</orx:deviceID><orx:timeStart>${date}</orx:timeStart>` +
+    `<orx:timeEnd>${date}</orx:timeEnd><orx:username>worker1</orx:username><orx:userID>${opts.userId ?? ''}</orx:userID>` +
+    `<orx:instanceID>${opts.instanceId}</orx:instanceID></orx:meta></data>`
+  );
+}
+
+export function multipart(
+  xmlText: string,
+  files: { name: string; type: string; data: Uint8Array<ArrayBuffer> }[] = [],
+): FormData {
+  const fd = new FormData();
+  fd.append('xml_submission_file', new Blob([xmlText], { type: 'text/xml' }), 'form.xml');
+  for (const f of files) fd.append(f.name, new Blob([f.data], { type: f.type }), f.name);
+  return fd;
+}
