@@ -7,8 +7,15 @@ import type { CaseRecord } from '../protocol/casexml/case-types.ts';
  * user's data, and cases, outbox and sync state share one database so that saving a
  * form can apply its case changes and queue it in one transaction.
  *
- * Table ownership: `cases`, `meta`, `fixtures`, `fixtureRows`, `ledgers` belong to
+ * Table ownership: `casePages`, `meta`, `fixtures`, `fixtureRows`, `ledgers` belong to
  * store/ (restore and case rules); `outbox` and `outboxBlobs` to outbox/.
+ *
+ * Cases are not one record each: IndexedDB's cost is per record (DESIGN.md section 8), so
+ * cases are packed into pages of up to CASE_PAGE_SIZE records, keyed by generation and
+ * page number. A full restore writes a new generation and switches to it by changing
+ * one meta row, so an interrupted restore leaves the old generation untouched. Queries
+ * go through CaseDb (case-db.ts), which keeps a compact in-memory catalog of the current
+ * generation; never read `casePages` directly.
  */
 
 /** Key-value rows: sync token, registration, owner ids, last sync time... */
@@ -17,14 +24,26 @@ export interface MetaRow {
   value: unknown;
 }
 
+/** One page of cases of one generation (see case-db.ts). */
+export interface CasePageRow {
+  gen: number;
+  page: number;
+  cases: CaseRecord[];
+}
+
 export interface StoredFixture {
   /** `${id}|${userId}` */
   key: string;
   id: string;
   userId: string;
   indexed: boolean;
-  /** The fixture's root element as a plain tree (XmlNode). */
+  /**
+   * The fixture's root element as a plain tree (XmlNode). For an indexed fixture the
+   * root's children (the rows) are in `fixtureRows` and `root.children` is empty.
+   */
   root: unknown;
+  /** Index expressions from the fixture's `<schema>`, for indexed fixtures. */
+  indices?: string[];
 }
 
 export interface FixtureRow {
@@ -36,8 +55,8 @@ export interface FixtureRow {
 }
 
 export interface LedgerRow {
-  /** `${entityId}|${sectionId}|${entryId}` */
-  key: string;
+  /** Case generation the balance belongs to (replaced together with the cases). */
+  gen: number;
   entityId: string;
   sectionId: string;
   entryId: string;
@@ -52,21 +71,21 @@ export function databaseName(domain: string, username: string): string {
 }
 
 export class FieldsimDb extends Dexie {
-  cases!: Table<StoredCase, string>;
+  casePages!: Table<CasePageRow, [number, number]>;
   meta!: Table<MetaRow, string>;
   fixtures!: Table<StoredFixture, string>;
   fixtureRows!: Table<FixtureRow, [string, number]>;
-  ledgers!: Table<LedgerRow, string>;
+  ledgers!: Table<LedgerRow, [number, string, string, string]>;
   // outbox tables are declared by outbox/ (see outbox-schema.ts) in the same version.
 
   constructor(name: string, deps?: IndexedDbDeps) {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});
     this.version(1).stores({
-      cases: '&caseId, caseType, ownerId',
+      casePages: '[gen+page]',
       meta: '&key',
       fixtures: '&key, id',
       fixtureRows: '[fixtureId+rowIndex], fixtureId',
-      ledgers: '&key, entityId',
+      ledgers: '[gen+entityId+sectionId+entryId], [gen+entityId]',
       outbox: '++seq, &instanceId, state',
       outboxBlobs: '[instanceId+name], instanceId',
     });

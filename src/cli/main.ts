@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { registerRestoreFile } from './commands/restore-file.ts';
+
+/**
+ * The `fieldsim` command line (DESIGN.md section 7). Each command lives in
+ * src/cli/commands/<name>.ts and exports `register<Name>(program)`; add new ones to
+ * `buildProgram` below. Commands set `process.exitCode` (or throw `CliExit`) rather
+ * than calling `process.exit`, so tests can run them in-process.
+ */
+
+/** Thrown by a command to stop with a given exit status after printing its own output. */
+export class CliExit extends Error {
+  readonly status: number;
+  constructor(status: number) {
+    super(`exit ${status}`);
+    this.status = status;
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('fieldsim')
+    .description('Offline-first CommCare mobile-worker simulator: restore, cases, forms and QA runs')
+    .exitOverride();
+  registerRestoreFile(program);
+  return program;
+}
+
+/** Runs the CLI with `argv` (as process.argv) and resolves with the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CliExit) return e.status;
+    if (e instanceof CommanderError) return e.exitCode;
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    return 1;
+  }
+}

@@ -1,0 +1,261 @@
+import { FieldsimError } from '../../errors/fieldsim-error.ts';
+
+/**
+ * The phone's case purge ("case reachability"), PROTOCOL.md section 5, following
+ * core: org/commcare/cases/util/CasePurgeFilter.java over core: org/javarosa/core/util/DAG.java.
+ *
+ * Graph: one node per case, an edge from each case to each case it indexes (child ->
+ * parent, extension -> host). Order of work, as the phone does it:
+ *   1. edges to cases not on the device: drop the indexing case and, transitively, every
+ *      case indexing it;
+ *   2. a remaining cycle is an error (InvalidCaseGraphException -> 'invalid-case-graph');
+ *   3. RELEVANT = owned and open, spread to everything a relevant case indexes, then from
+ *      relevant hosts to their extensions;
+ *   4. AVAILABLE = open, relevant, no outgoing extension edge; spread host -> open extension;
+ *   5. ALIVE = owned, relevant, available; spread case -> indexed cases and host -> open
+ *      extension, twice each in alternation (the phone's fixed two passes);
+ *   6. everything not ALIVE goes.
+ *
+ * Each DAG.java propagation walks from the sources (or sinks) and re-pushes every
+ * neighbour, so a mark anywhere reaches everything downstream along qualifying edges:
+ * that is a transitive closure, computed here in one pass in topological order (linear
+ * time instead of once per path).
+ */
+
+export interface PurgeInputIndex {
+  caseId: string;
+  relationship: 'child' | 'extension';
+}
+
+export interface PurgeInput {
+  caseId: string;
+  ownerId: string;
+  closed: boolean;
+  indices: readonly PurgeInputIndex[];
+}
+
+export interface PurgeResult {
+  /** Every case id to remove (missing-target removals first, then dead cases). */
+  removed: string[];
+  /** Cases removed because they (transitively) index a case that is not on the device. */
+  missingTargetRemovals: string[];
+}
+
+const OWNED = 1;
+const OPEN = 2;
+const RELEVANT = 4;
+const AVAILABLE = 8;
+const ALIVE = 16;
+
+interface Graph {
+  ids: string[];
+  status: Uint8Array;
+  /** Outgoing edges (to indexed cases): target node numbers and whether it is an extension edge. */
+  out: number[][];
+  outExt: boolean[][];
+  /** Incoming edges (from indexing cases). */
+  inc: number[][];
+  incExt: boolean[][];
+  alive: Uint8Array; // 1 if the node is still in the graph
+}
+
+function buildGraph(cases: Iterable<PurgeInput>, owners: ReadonlySet<string> | null) {
+  const ids: string[] = [];
+  const num = new Map<string, number>();
+  const list: PurgeInput[] = [];
+  for (const c of cases) {
+    if (num.has(c.caseId)) continue;
+    num.set(c.caseId, ids.length);
+    ids.push(c.caseId);
+    list.push(c);
+  }
+  const n = ids.length;
+  const g: Graph = {
+    ids,
+    status: new Uint8Array(n),
+    out: Array.from({ length: n }, () => []),
+    outExt: Array.from({ length: n }, () => []),
+    inc: Array.from({ length: n }, () => []),
+    incExt: Array.from({ length: n }, () => []),
+    alive: new Uint8Array(n).fill(1),
+  };
+  const missing: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = list[i] as PurgeInput;
+    // With no owner list everything counts as owned (CasePurgeFilter with null owners).
+    const owned = owners === null || owners.has(c.ownerId);
+    g.status[i] = (owned ? OWNED : 0) | (c.closed ? 0 : OPEN);
+    // Several indices to one target collapse to one edge; a non-extension wins (PROTOCOL.md 5.1).
+    const targets = new Map<number, boolean>();
+    let hasMissing = false;
+    for (const ix of c.indices) {
+      const t = num.get(ix.caseId);
+      if (t === undefined) {
+        hasMissing = true;
+        continue;
+      }
+      const ext = ix.relationship === 'extension';
+      const prev = targets.get(t);
+      targets.set(t, prev === undefined ? ext : prev && ext);
+    }
+    if (hasMissing) missing.push(i);
+    for (const [t, ext] of targets) {
+      (g.out[i] as number[]).push(t);
+      (g.outExt[i] as boolean[]).push(ext);
+      (g.inc[t] as number[]).push(i);
+      (g.incExt[t] as boolean[]).push(ext);
+    }
+  }
+  return { g, missing };
+}
+
+/** Step 1: remove cases with missing index targets and, transitively, cases indexing them. */
+function removeMissing(g: Graph, missing: number[]): number[] {
+  const removed: number[] = [];
+  const stack = missing.slice();
+  while (stack.length > 0) {
+    const i = stack.pop() as number;
+    if (g.alive[i] === 0) continue;
+    g.alive[i] = 0;
+    removed.push(i);
+    for (const s of g.inc[i] as number[]) if (g.alive[s] === 1) stack.push(s);
+  }
+  return removed;
+}
+
+/**
+ * Topological order of the live nodes: a case before every case it indexes. Throws the
+ * phone's invalid case graph error when a cycle remains.
+ */
+function topoOrder(g: Graph): number[] {
+  const n = g.ids.length;
+  const indeg = new Int32Array(n);
+  let live = 0;
+  for (let i = 0; i < n; i++) {
+    if (g.alive[i] === 0) continue;
+    live++;
+    for (const s of g.inc[i] as number[]) if (g.alive[s] === 1) indeg[i] = (indeg[i] as number) + 1;
+  }
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) if (g.alive[i] === 1 && indeg[i] === 0) order.push(i);
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k] as number;
+    for (const t of g.out[i] as number[]) {
+      if (g.alive[t] === 0) continue;
+      indeg[t] = (indeg[t] as number) - 1;
+      if (indeg[t] === 0) order.push(t);
+    }
+  }
+  if (order.length !== live) {
+    const stuck: string[] = [];
+    for (let i = 0; i < n && stuck.length < 5; i++)
+      if (g.alive[i] === 1 && (indeg[i] as number) > 0) stuck.push(g.ids[i] as string);
+    throw new FieldsimError(
+      'invalid-case-graph',
+      `The case indices form a cycle (involving ${stuck.join(', ')}); a fresh restore is needed`,
+    );
+  }
+  return order;
+}
+
+/** Mark flows from a case to the cases it indexes (DAG.java direction "children" from sources). */
+function spreadToIndexed(g: Graph, order: number[], mask: number, mark: number): void {
+  for (const i of order) {
+    if (((g.status[i] as number) & mask) !== mask) continue;
+    for (const t of g.out[i] as number[]) if (g.alive[t] === 1) g.status[t] = (g.status[t] as number) | mark;
+  }
+}
+
+/** Mark flows from a host to the cases extending it (DAG.java direction "parents" from sinks). */
+function spreadToExtensions(
+  g: Graph,
+  order: number[],
+  mask: number,
+  mark: number,
+  requireOpen: boolean,
+): void {
+  for (let k = order.length - 1; k >= 0; k--) {
+    const i = order[k] as number;
+    if (((g.status[i] as number) & mask) !== mask) continue;
+    const inc = g.inc[i] as number[];
+    const ext = g.incExt[i] as boolean[];
+    for (let e = 0; e < inc.length; e++) {
+      const s = inc[e] as number;
+      if (g.alive[s] === 0 || !ext[e]) continue;
+      if (requireOpen && ((g.status[s] as number) & OPEN) === 0) continue;
+      g.status[s] = (g.status[s] as number) | mark;
+    }
+  }
+}
+
+/**
+ * Which cases the phone would purge. `owners` is the user id plus the user's group ids;
+ * null means "no owner list", under which every case counts as owned.
+ */
+export function computePurge(cases: Iterable<PurgeInput>, owners: ReadonlySet<string> | null): PurgeResult {
+  const { g, missing } = buildGraph(cases, owners);
+  const missingRemoved = removeMissing(g, missing);
+  const order = topoOrder(g);
+  const st = g.status;
+
+  for (const i of order)
+    if (((st[i] as number) & (OWNED | OPEN)) === (OWNED | OPEN)) st[i] = (st[i] as number) | RELEVANT;
+  spreadToIndexed(g, order, RELEVANT, RELEVANT);
+  spreadToExtensions(g, order, RELEVANT, RELEVANT, false);
+
+  for (const i of order) {
+    if (((st[i] as number) & (OPEN | RELEVANT)) !== (OPEN | RELEVANT)) continue;
+    const outExt = g.outExt[i] as boolean[];
+    const out = g.out[i] as number[];
+    let hasExt = false;
+    for (let e = 0; e < out.length; e++) if (outExt[e] && g.alive[out[e] as number] === 1) hasExt = true;
+    if (!hasExt) st[i] = (st[i] as number) | AVAILABLE;
+  }
+  spreadToExtensions(g, order, AVAILABLE, AVAILABLE, true);
+
+  for (const i of order)
+    if (((st[i] as number) & (OWNED | RELEVANT | AVAILABLE)) === (OWNED | RELEVANT | AVAILABLE))
+      st[i] = (st[i] as number) | ALIVE;
+  // The phone runs these two propagations twice each, in alternation (CasePurgeFilter.java).
+  spreadToIndexed(g, order, ALIVE, ALIVE);
+  spreadToExtensions(g, order, ALIVE, ALIVE, true);
+  spreadToIndexed(g, order, ALIVE, ALIVE);
+  spreadToExtensions(g, order, ALIVE, ALIVE, true);
+
+  const removed = missingRemoved.map((i) => g.ids[i] as string);
+  const missingTargetRemovals = removed.slice();
+  for (const i of order) if (((st[i] as number) & ALIVE) === 0) removed.push(g.ids[i] as string);
+  return { removed, missingTargetRemovals };
+}
+
+/**
+ * Connected components (ignoring edge direction) of the cases that remain, as the phone's
+ * purge tests check them (`relation_outcome` in case_relationship_tests.json). Indices to
+ * cases that are not in `cases` are ignored.
+ */
+export function connectedComponents(cases: Iterable<PurgeInput>): string[][] {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r) as string;
+    let y = x;
+    while (y !== r) {
+      const next = parent.get(y) as string;
+      parent.set(y, r);
+      y = next;
+    }
+    return r;
+  };
+  const list = [...cases];
+  for (const c of list) parent.set(c.caseId, c.caseId);
+  for (const c of list)
+    for (const ix of c.indices) if (parent.has(ix.caseId)) parent.set(find(c.caseId), find(ix.caseId));
+  const groups = new Map<string, string[]>();
+  for (const c of list) {
+    const r = find(c.caseId);
+    const gr = groups.get(r);
+    if (gr) gr.push(c.caseId);
+    else groups.set(r, [c.caseId]);
+  }
+  return [...groups.values()].map((g) => g.sort());
+}

@@ -1,0 +1,360 @@
+import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import { FieldsimError, isFieldsimError } from '../../errors/fieldsim-error.ts';
+import { NetworkError } from '../../errors/network-error.ts';
+import { XmlError, type XmlPosition } from '../../errors/xml-error.ts';
+import { readCaseBlock } from '../casexml/case-block-reader.ts';
+import { NS } from '../namespaces.ts';
+import { readBalance, readFixture, readRegistration, readSchema, readSync } from './restore-readers.ts';
+import type { RestoreEvent, XmlNode } from './restore-types.ts';
+
+/**
+ * Streaming OTA restore parser (PROTOCOL.md 3.7-3.9).
+ *
+ *   bytes --TextDecoder(fatal)--> text --saxes--> top-level element subtree --> RestoreEvent
+ *
+ * Only one top-level element (a case, a fixture...) is held as a tree at a time, so memory
+ * stays flat whatever the payload size. Dispatch follows the phone
+ * (core: org/commcare/core/parse/CommCareTransactionParserFactory.java): by element name,
+ * case-insensitive, `sync` only in the sync namespace, ledger elements by namespace;
+ * anything else at the top level is skipped.
+ *
+ * Hostile input: a DOCTYPE is rejected as soon as saxes reports it, so no entity is ever
+ * defined or expanded (billion laughs, external entities); saxes itself knows only the
+ * five predefined entities. A single token (text or tag with its attributes) longer than
+ * `maxTokenChars` and nesting deeper than `maxDepth` are errors, which bounds memory.
+ */
+
+export type RestoreBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;
+
+export interface RestoreParseOptions {
+  signal?: AbortSignal;
+  /** Events per yielded batch (default 2000). */
+  batchSize?: number;
+  /** Called after each input chunk with the total bytes (or string length) read so far. */
+  onBytes?: (bytes: number) => void;
+  /** Longest single text node or start tag, in characters (default 4 MiB). */
+  maxTokenChars?: number;
+  /** Deepest element nesting (default 128). */
+  maxDepth?: number;
+}
+
+// Text is fed to saxes in slices so batches stay near `batchSize` even for one huge chunk.
+const SLICE = 16 * 1024;
+
+/** A failure of the body itself (connection reset mid-download) is a network error. */
+function bodyError(e: unknown): FieldsimError {
+  if (isFieldsimError(e)) return e;
+  const name = typeof e === 'object' && e !== null ? String((e as { name?: unknown }).name) : '';
+  if (name === 'AbortError') return new NetworkError('aborted', 'The restore download was cancelled', e);
+  const msg = e instanceof Error ? e.message : String(e);
+  return new NetworkError('network-error', `The restore download failed: ${msg}`, e);
+}
+
+/** Reads a ReadableStream or an async iterable as chunks, cancelling the stream on early exit. */
+async function* chunksOf(body: RestoreBody): AsyncGenerator<Uint8Array | string> {
+  try {
+    yield* rawChunksOf(body);
+  } catch (e) {
+    throw bodyError(e);
+  }
+}
+
+async function* rawChunksOf(body: RestoreBody): AsyncGenerator<Uint8Array | string> {
+  if (typeof (body as ReadableStream<Uint8Array>).getReader === 'function') {
+    const reader = (body as ReadableStream<Uint8Array>).getReader();
+    let done = false;
+    try {
+      while (true) {
+        const r = await reader.read();
+        if (r.done) {
+          done = true;
+          return;
+        }
+        yield r.value;
+      }
+    } finally {
+      if (!done) await reader.cancel().catch(() => undefined);
+      reader.releaseLock();
+    }
+  } else {
+    yield* body as AsyncIterable<Uint8Array | string>;
+  }
+}
+
+interface Capture {
+  kind: 'case' | 'registration' | 'schema' | 'fixture' | 'sync' | 'ledger';
+  where: XmlPosition;
+  root: XmlNode;
+  stack: XmlNode[];
+}
+
+function localName(qname: string): string {
+  const i = qname.indexOf(':');
+  return i < 0 ? qname : qname.slice(i + 1);
+}
+
+function prefixOf(qname: string): string {
+  const i = qname.indexOf(':');
+  return i < 0 ? '' : qname.slice(0, i);
+}
+
+/** Attributes without namespace declarations, names without prefixes. */
+function plainAttributes(attrs: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in attrs) {
+    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
+    out[localName(k)] = attrs[k] as string;
+  }
+  return out;
+}
+
+function abortError(signal: AbortSignal): FieldsimError {
+  return new FieldsimError('aborted', 'The restore was cancelled', { cause: signal.reason });
+}
+
+/** Parses a restore payload, yielding events in document order, in batches. */
+export async function* parseRestore(
+  body: RestoreBody,
+  options: RestoreParseOptions = {},
+): AsyncGenerator<RestoreEvent[], void, undefined> {
+  const batchSize = options.batchSize ?? 2000;
+  const maxToken = options.maxTokenChars ?? 4 * 1024 * 1024;
+  const maxDepth = options.maxDepth ?? 128;
+  const signal = options.signal;
+
+  const parser = new SaxesParser({ xmlns: false, position: true });
+  let batch: RestoreEvent[] = [];
+  let depth = 0;
+  let topIndex = 0;
+  let rootSeen = false;
+  let capture: Capture | null = null;
+  let skipDepth = 0;
+  let lastEventAt = 0;
+  const rootNs: Record<string, string> = {};
+  const indexedFixturesSeen = new Set<string>();
+
+  const pos = (): XmlPosition => ({ line: parser.line, column: parser.column });
+  const fail = (message: string): never => {
+    throw new XmlError('xml-malformed', message, pos());
+  };
+
+  parser.on('error', (err) => {
+    throw err instanceof XmlError
+      ? err
+      : new XmlError('xml-malformed', err.message, { ...pos(), cause: err });
+  });
+  parser.on('doctype', () => {
+    fail('A DOCTYPE is not allowed in a restore (entity definitions are refused)');
+  });
+  parser.on('processinginstruction', () => {
+    lastEventAt = parser.position;
+  });
+  parser.on('comment', () => {
+    lastEventAt = parser.position;
+  });
+
+  const nsOf = (qname: string, attrs: Record<string, string>): string => {
+    const p = prefixOf(qname);
+    const own = p === '' ? attrs.xmlns : attrs[`xmlns:${p}`];
+    if (own !== undefined) return own;
+    return rootNs[p] ?? '';
+  };
+
+  const emitCapture = (c: Capture): void => {
+    const where = c.where;
+    switch (c.kind) {
+      case 'case':
+        batch.push({ kind: 'case', block: readCaseBlock(c.root, where) });
+        break;
+      case 'registration':
+        batch.push({ kind: 'registration', registration: readRegistration(c.root, where) });
+        break;
+      case 'sync':
+        batch.push({ kind: 'sync', restoreId: readSync(c.root, where) });
+        break;
+      case 'schema': {
+        const schema = readSchema(c.root, where);
+        // core: IndexedFixtureXmlParser.java: the schema must precede its fixture.
+        if (indexedFixturesSeen.has(schema.id))
+          throw new XmlError(
+            'fixture-invalid',
+            `Schema for fixture ${schema.id} appears after the fixture`,
+            where,
+          );
+        batch.push({ kind: 'schema', schema });
+        break;
+      }
+      case 'fixture': {
+        const fixture = readFixture(c.root, where);
+        if (fixture !== null) {
+          indexedFixturesSeen.add(fixture.id);
+          batch.push({ kind: 'fixture', fixture });
+        } else if (c.root.attributes.indexed === 'true' && c.root.attributes.id !== undefined) {
+          indexedFixturesSeen.add(c.root.attributes.id);
+        }
+        break;
+      }
+      case 'ledger':
+        for (const balance of readBalance(c.root, where)) batch.push({ kind: 'ledger', balance });
+        break;
+    }
+  };
+
+  parser.on('opentag', (tag: SaxesTagPlain) => {
+    lastEventAt = parser.position;
+    depth++;
+    if (depth > maxDepth) fail(`Elements are nested deeper than ${maxDepth} levels`);
+    const attrs = tag.attributes as Record<string, string>;
+    if (depth === 1) {
+      rootSeen = true;
+      for (const k in attrs) {
+        if (k === 'xmlns') rootNs[''] = attrs[k] as string;
+        else if (k.startsWith('xmlns:')) rootNs[k.slice(6)] = attrs[k] as string;
+      }
+      if (localName(tag.name) !== 'OpenRosaResponse')
+        throw new XmlError(
+          'xml-invalid',
+          `A restore's root element is <OpenRosaResponse>, not <${tag.name}>`,
+          pos(),
+        );
+      const items = attrs.items;
+      if (items !== undefined) {
+        const n = Number(items);
+        if (Number.isInteger(n) && n >= 0) batch.push({ kind: 'items', count: n });
+      }
+      return;
+    }
+    if (capture !== null) {
+      const node: XmlNode = {
+        name: localName(tag.name),
+        attributes: plainAttributes(attrs),
+        children: [],
+        text: '',
+      };
+      (capture.stack[capture.stack.length - 1] as XmlNode).children.push(node);
+      capture.stack.push(node);
+      return;
+    }
+    if (skipDepth > 0) {
+      skipDepth++;
+      return;
+    }
+    // depth === 2: a top-level element.
+    topIndex++;
+    const local = localName(tag.name);
+    const lower = local.toLowerCase();
+    const ns = nsOf(tag.name, attrs);
+    let kind: Capture['kind'] | null = null;
+    if (lower === 'case') kind = 'case';
+    else if (lower === 'registration') kind = 'registration';
+    else if (lower === 'schema') kind = 'schema';
+    else if (lower === 'fixture') kind = 'fixture';
+    else if (lower === 'sync' && ns === NS.sync) kind = 'sync';
+    else if (ns === NS.ledger && lower === 'balance') kind = 'ledger';
+    if (kind === null) {
+      skipDepth = 1;
+      return;
+    }
+    const root: XmlNode = { name: local, attributes: plainAttributes(attrs), children: [], text: '' };
+    capture = {
+      kind,
+      where: { line: parser.line, column: parser.column, path: `OpenRosaResponse/${local}[${topIndex}]` },
+      root,
+      stack: [root],
+    };
+  });
+
+  parser.on('text', (text) => {
+    lastEventAt = parser.position;
+    if (capture !== null) {
+      const top = capture.stack[capture.stack.length - 1] as XmlNode;
+      top.text += text;
+    } else if (!rootSeen && text.trim() !== '') {
+      // saxes reports text before the root as an error too; this gives the clearer message.
+      fail('Text before the root element');
+    }
+  });
+  parser.on('cdata', (text) => {
+    lastEventAt = parser.position;
+    if (capture !== null) (capture.stack[capture.stack.length - 1] as XmlNode).text += text;
+  });
+
+  parser.on('closetag', () => {
+    lastEventAt = parser.position;
+    depth--;
+    if (capture !== null) {
+      capture.stack.pop();
+      if (capture.stack.length === 0) {
+        const c = capture;
+        capture = null;
+        emitCapture(c);
+      }
+      return;
+    }
+    if (skipDepth > 0) skipDepth--;
+  });
+
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let bytes = 0;
+  let first = true;
+
+  const feed = function* (text: string): Generator<RestoreEvent[]> {
+    let t = text;
+    if (first && t.length > 0) {
+      first = false;
+      if (t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    }
+    for (let i = 0; i < t.length; i += SLICE) {
+      parser.write(t.slice(i, i + SLICE));
+      if (parser.position - lastEventAt > maxToken)
+        fail(`A single text node or tag is longer than ${maxToken} characters`);
+      if (batch.length >= batchSize) {
+        const out = batch;
+        batch = [];
+        yield out;
+      }
+    }
+  };
+
+  const decode = (chunk: Uint8Array | undefined): string => {
+    try {
+      return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true });
+    } catch (e) {
+      throw new XmlError('xml-malformed', `The payload is not valid UTF-8 (near byte ${bytes})`, {
+        cause: e,
+      });
+    }
+  };
+
+  for await (const chunk of chunksOf(body)) {
+    if (signal?.aborted) throw abortError(signal);
+    if (typeof chunk === 'string') {
+      bytes += chunk.length;
+      yield* feed(chunk);
+    } else {
+      bytes += chunk.byteLength;
+      yield* feed(decode(chunk));
+    }
+    options.onBytes?.(bytes);
+  }
+  if (signal?.aborted) throw abortError(signal);
+  yield* feed(decode(undefined));
+  if (!rootSeen) throw new XmlError('xml-malformed', 'The payload has no root element', pos());
+  parser.close();
+  if (batch.length > 0) yield batch;
+}
+
+/** Convenience for small payloads and tests: every event of a payload, in order. */
+export async function parseRestoreAll(
+  body: RestoreBody,
+  options: RestoreParseOptions = {},
+): Promise<RestoreEvent[]> {
+  const all: RestoreEvent[] = [];
+  for await (const b of parseRestore(body, options)) for (const e of b) all.push(e);
+  return all;
+}
+
+/** An async iterable over one string, for callers holding the whole payload. */
+export async function* fromString(text: string): AsyncGenerator<string> {
+  yield text;
+}

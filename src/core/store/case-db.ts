@@ -1,0 +1,251 @@
+import type { Table } from 'dexie';
+import { isFieldsimError } from '../errors/fieldsim-error.ts';
+import { StorageError } from '../errors/storage-error.ts';
+import { applyCaseBlock } from '../protocol/casexml/apply-case-block.ts';
+import type { CaseBlock, CaseRecord } from '../protocol/casexml/case-types.ts';
+import type { CasePage, CaseQuery } from '../sync/session-types.ts';
+import type { CaseCatalog, CaseEntry } from './case-catalog.ts';
+import { type CaseWriter, ensureCatalog, openLiveWriter, readCaseState } from './case-writer.ts';
+import type { FieldsimDb } from './fieldsim-db.ts';
+
+/**
+ * The local case database of one user (DESIGN.md section 3).
+ *
+ * Writes follow the phone's CaseXML rules (apply-case-block.ts) and are all-or-nothing:
+ * a payload with one bad block changes nothing. `applyBlocks` joins the caller's Dexie
+ * transaction when there is one, so a form save can queue the form and apply its case
+ * changes atomically:
+ *
+ *   db.transaction('rw', [db.outbox, ...caseTables(db)], async () => {
+ *     await outbox.add(form);
+ *     await caseDb.applyBlocks(form.caseBlocks);
+ *   });
+ */
+
+/** The tables case writes touch; include them all in an outer transaction. */
+export function caseTables(db: FieldsimDb): Table[] {
+  return [db.casePages, db.meta, db.ledgers] as unknown as Table[];
+}
+
+export interface CaseDbStats {
+  total: number;
+  open: number;
+  closed: number;
+  byType: Record<string, number>;
+  /** Indices held by all cases (dangling ones included, when purge was skipped). */
+  indices: number;
+}
+
+export interface RelatedCase {
+  case: CaseRecord;
+  identifier: string;
+  relationship: 'child' | 'extension';
+}
+
+function rethrow(e: unknown, what: string): never {
+  if (isFieldsimError(e)) throw e;
+  throw StorageError.from(e, what);
+}
+
+/** Applies blocks in document order through a writer; throws on the first bad block. */
+export async function applyBlocksWith(w: CaseWriter, blocks: readonly CaseBlock[]): Promise<void> {
+  await w.prefetch(blocks.map((b) => b.caseId.trim()));
+  const cur = new Map<string, CaseRecord | undefined>();
+  for (const b of blocks) {
+    const id = b.caseId.trim();
+    const prev = cur.has(id) ? cur.get(id) : w.get(id);
+    const next = applyCaseBlock(prev, b);
+    if (next !== undefined && b.actions.length > 0) cur.set(id, next);
+  }
+  for (const rec of cur.values()) if (rec !== undefined) w.put(rec);
+}
+
+function byName(cat: CaseCatalog) {
+  return (a: string, b: string): number => {
+    const x = cat.entries.get(a) as CaseEntry;
+    const y = cat.entries.get(b) as CaseEntry;
+    if (x.caseName !== y.caseName) return x.caseName < y.caseName ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  };
+}
+
+function byLastModifiedDesc(cat: CaseCatalog) {
+  return (a: string, b: string): number => {
+    const x = cat.entries.get(a) as CaseEntry;
+    const y = cat.entries.get(b) as CaseEntry;
+    if (x.lastModified !== y.lastModified) return x.lastModified > y.lastModified ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  };
+}
+
+export class CaseDb {
+  readonly db: FieldsimDb;
+
+  constructor(db: FieldsimDb) {
+    this.db = db;
+  }
+
+  /**
+   * Applies case blocks with the phone's rules, in order. Throws XmlError
+   * ('case-invalid' | 'case-not-found') naming the case and applies nothing on error.
+   */
+  async applyBlocks(blocks: CaseBlock[]): Promise<void> {
+    if (blocks.length === 0) return;
+    try {
+      await this.db.transaction('rw', caseTables(this.db), async () => {
+        const { writer, commit } = await openLiveWriter(this.db);
+        await applyBlocksWith(writer, blocks);
+        await commit();
+      });
+    } catch (e) {
+      rethrow(e, 'Applying case blocks');
+    }
+  }
+
+  private async read<T>(fn: (cat: CaseCatalog, gen: number) => Promise<T> | T): Promise<T> {
+    try {
+      return await this.db.transaction('r', [this.db.casePages, this.db.meta], async () => {
+        const state = await readCaseState(this.db);
+        const cat = await ensureCatalog(this.db, state);
+        return fn(cat, state.gen);
+      });
+    } catch (e) {
+      rethrow(e, 'Reading cases');
+    }
+  }
+
+  /** Records for ids, in the order given; unknown ids are left out. */
+  private async fetch(cat: CaseCatalog, gen: number, ids: readonly string[]): Promise<CaseRecord[]> {
+    const pages = new Map<number, CaseRecord[] | undefined>();
+    for (const id of ids) {
+      const e = cat.entries.get(id);
+      if (e !== undefined) pages.set(e.page, undefined);
+    }
+    const nums = [...pages.keys()];
+    const rows = await this.db.casePages.bulkGet(nums.map((p) => [gen, p] as [number, number]));
+    const byId = new Map<string, CaseRecord>();
+    for (const row of rows) if (row) for (const c of row.cases) byId.set(c.caseId, c);
+    const out: CaseRecord[] = [];
+    for (const id of ids) {
+      const c = byId.get(id);
+      if (c !== undefined) out.push(c);
+    }
+    return out;
+  }
+
+  async get(caseId: string): Promise<CaseRecord | undefined> {
+    return this.read(async (cat, gen) => (await this.fetch(cat, gen, [caseId]))[0]);
+  }
+
+  async getMany(caseIds: readonly string[]): Promise<CaseRecord[]> {
+    return this.read((cat, gen) => this.fetch(cat, gen, caseIds));
+  }
+
+  /**
+   * Cases by type, owner, status (default all), name prefix (case-insensitive) and one
+   * property value; sorted by name (default) or most recently modified first; paged
+   * (default 50 rows). Filtered, sorted id lists are cached until the data changes, so
+   * paging through a list costs one page read per step.
+   */
+  async query(q: CaseQuery = {}): Promise<CasePage> {
+    const status = q.status ?? 'all';
+    const prefix = q.namePrefix?.toLowerCase();
+    const sort = q.sort ?? 'name';
+    const offset = Math.max(0, q.offset ?? 0);
+    const limit = Math.max(0, q.limit ?? 50);
+    return this.read(async (cat, gen) => {
+      const key = JSON.stringify([q.caseType ?? null, q.ownerId ?? null, status, prefix ?? null, sort]);
+      let ids = cat.cachedIds(key, () => {
+        const out: string[] = [];
+        for (const [id, e] of cat.entries) {
+          if (q.caseType !== undefined && e.caseType !== q.caseType) continue;
+          if (q.ownerId !== undefined && e.ownerId !== q.ownerId) continue;
+          if (status === 'open' && e.closed) continue;
+          if (status === 'closed' && !e.closed) continue;
+          if (prefix !== undefined && !e.caseName.toLowerCase().startsWith(prefix)) continue;
+          out.push(id);
+        }
+        return out.sort(sort === 'name' ? byName(cat) : byLastModifiedDesc(cat));
+      });
+      if (q.property !== undefined) {
+        const { name, value } = q.property;
+        const pkey = JSON.stringify([key, name, value]);
+        const hit = cat.cachedIds(pkey, () => []);
+        if (hit.length === 0 && ids.length > 0) {
+          // Properties are not in the catalog: scan the candidates' pages once, then cache.
+          const matched = new Set<string>();
+          const CHUNK = 2000;
+          for (let i = 0; i < ids.length; i += CHUNK)
+            for (const c of await this.fetch(cat, gen, ids.slice(i, i + CHUNK)))
+              if (c.properties[name] === value) matched.add(c.caseId);
+          const filtered = ids.filter((id) => matched.has(id));
+          cat.invalidateKey(pkey);
+          ids = cat.cachedIds(pkey, () => filtered);
+        } else ids = hit;
+      }
+      return { total: ids.length, cases: await this.fetch(cat, gen, ids.slice(offset, offset + limit)) };
+    });
+  }
+
+  /** Cases indexing `caseId` (its children and extensions), optionally of one relationship. */
+  async children(caseId: string, relationship?: 'child' | 'extension'): Promise<CaseRecord[]> {
+    return (await this.related(caseId, relationship)).map((r) => r.case);
+  }
+
+  /** Like `children`, with the index identifier and relationship of each. */
+  async related(caseId: string, relationship?: 'child' | 'extension'): Promise<RelatedCase[]> {
+    return this.read(async (cat, gen) => {
+      const edges = cat
+        .incoming(caseId)
+        .filter((e) => relationship === undefined || e.relationship === relationship);
+      const recs = await this.fetch(cat, gen, [...new Set(edges.map((e) => e.caseId))]);
+      const byId = new Map(recs.map((r) => [r.caseId, r]));
+      const out: RelatedCase[] = [];
+      for (const e of edges) {
+        const c = byId.get(e.caseId);
+        if (c) out.push({ case: c, identifier: e.identifier, relationship: e.relationship });
+      }
+      return out;
+    });
+  }
+
+  /** Cases `caseId` indexes (parents and hosts) that are on the device. */
+  async parents(caseId: string, relationship?: 'child' | 'extension'): Promise<CaseRecord[]> {
+    return this.read(async (cat, gen) => {
+      const e = cat.entries.get(caseId);
+      if (e === undefined) return [];
+      const ids = e.indices
+        .filter((i) => relationship === undefined || i.relationship === relationship)
+        .map((i) => i.caseId);
+      return this.fetch(cat, gen, [...new Set(ids)]);
+    });
+  }
+
+  async count(): Promise<number> {
+    return this.read((cat) => cat.entries.size);
+  }
+
+  /** All case ids on the device (unordered). */
+  async ids(): Promise<string[]> {
+    return this.read((cat) => [...cat.entries.keys()]);
+  }
+
+  /** `ccsh` case-state hash for incremental sync (PROTOCOL.md 3.6); '' with no cases. */
+  async caseStateHash(): Promise<string> {
+    return this.read((cat) => cat.stateHash());
+  }
+
+  async stats(): Promise<CaseDbStats> {
+    return this.read((cat) => {
+      const s: CaseDbStats = { total: 0, open: 0, closed: 0, byType: {}, indices: 0 };
+      for (const e of cat.entries.values()) {
+        s.total++;
+        if (e.closed) s.closed++;
+        else s.open++;
+        s.byType[e.caseType] = (s.byType[e.caseType] ?? 0) + 1;
+        s.indices += e.indices.length;
+      }
+      return s;
+    });
+  }
+}

@@ -1,0 +1,391 @@
+import { isFieldsimError } from '../errors/fieldsim-error.ts';
+import { StorageError } from '../errors/storage-error.ts';
+import { computePurge, type PurgeInput } from '../protocol/casexml/case-purge.ts';
+import type { CaseBlock } from '../protocol/casexml/case-types.ts';
+import { parseRestore, type RestoreBody } from '../protocol/restore/restore-parser.ts';
+import type {
+  FixtureRecord,
+  FixtureSchema,
+  LedgerBalance,
+  RegistrationRecord,
+  RestoreEvent,
+} from '../protocol/restore/restore-types.ts';
+import type { RestoreProgress } from '../sync/session-types.ts';
+import { CaseCatalog, type CaseEntry } from './case-catalog.ts';
+import { applyBlocksWith } from './case-db.ts';
+import {
+  adoptCatalog,
+  CASE_PAGE_SIZE,
+  type CaseGenState,
+  CaseWriter,
+  openLiveWriter,
+  pageRange,
+  readCaseState,
+  writeCaseState,
+} from './case-writer.ts';
+import type { FieldsimDb, LedgerRow } from './fieldsim-db.ts';
+import { groupIdsOf, storeFixtures } from './fixtures.ts';
+import { getGroupIds, getRegistration, getSyncToken, META } from './sync-state.ts';
+
+/**
+ * Loads a restore payload into the local database.
+ *
+ * full (first login, 412 recovery):
+ *   stream -> parse -> batches of cases written as pages of a NEW generation
+ *          -> [reapply blocks] -> purge on the staged generation
+ *          -> one transaction: generation pointer, sync token, user, owners, fixtures
+ *          -> old generation deleted afterwards
+ *   Until that one transaction commits, readers see the old generation: a stream that
+ *   dies at any byte, a cycle, a bad case block or a killed tab leaves the previous
+ *   database complete. Leftover staged pages are removed by the next ingest.
+ *
+ * incremental (sync with `since`): the payload (small by nature) is parsed fully, then
+ *   merged and purged in one transaction (PROTOCOL.md 3.10: the phone decides what to
+ *   drop by running its purge against the new owner set).
+ *
+ * User, fixtures not in the payload and the outbox are never touched by the case switch
+ * (and: DataPullTask.java wipeStorageForFourTwelveSync keeps users and fixtures).
+ */
+
+export interface IngestOptions {
+  mode: 'full' | 'incremental';
+  /** Run the phone's purge after loading (default true). */
+  purge?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: RestoreProgress) => void;
+  /** Content-Length, when known; only informative. */
+  bytesTotal?: number;
+  /**
+   * Full mode only: blocks applied on top of the fresh payload before the purge and the
+   * switch, all in the same all-or-nothing ingest; e.g. the case blocks of forms still in
+   * the outbox during 412 recovery, so they are not lost from the local view.
+   */
+  reapplyBlocks?: CaseBlock[];
+  /** Parser events per batch/transaction (default 2000). */
+  batchSize?: number;
+}
+
+export interface IngestResult {
+  syncToken: string | null;
+  registration: RegistrationRecord | null;
+  /** Cases on the device afterwards. */
+  cases: number;
+  purged: number;
+  /** Ids of fixtures this payload stored, sorted, each once. */
+  fixtures: string[];
+  /** Ledger (entity, section, entry) balances this payload stored. */
+  ledgers: number;
+}
+
+interface Collected {
+  syncToken: string | null;
+  registration: RegistrationRecord | null;
+  schemas: Map<string, FixtureSchema>;
+  fixtures: Map<string, FixtureRecord>;
+  groupIds: string[] | null;
+  itemsTotal?: number;
+}
+
+function ledgerRows(gen: number, balances: readonly LedgerBalance[]): LedgerRow[] {
+  const rows: LedgerRow[] = [];
+  for (const b of balances)
+    for (const e of b.entries)
+      rows.push({
+        gen,
+        entityId: b.entityId,
+        sectionId: b.sectionId,
+        entryId: e.id,
+        quantity: e.quantity,
+        date: b.date,
+      });
+  return rows;
+}
+
+function ownerSet(reg: RegistrationRecord | null, groups: readonly string[]): Set<string> | null {
+  // With no known user the phone's filter has no owner list and treats every case as owned.
+  if (reg === null || reg.uuid === '') return null;
+  return new Set([reg.uuid, ...groups]);
+}
+
+function* purgeInputs(entries: Iterable<[string, CaseEntry]>): Generator<PurgeInput> {
+  for (const [caseId, e] of entries)
+    yield { caseId, ownerId: e.ownerId, closed: e.closed, indices: e.indices };
+}
+
+function* overlay(
+  base: Map<string, CaseEntry>,
+  delta: Map<string, CaseEntry | null>,
+): Generator<[string, CaseEntry]> {
+  for (const [id, e] of base) if (!delta.has(id)) yield [id, e];
+  for (const [id, e] of delta) if (e !== null) yield [id, e];
+}
+
+function rethrow(e: unknown, what: string): never {
+  if (isFieldsimError(e)) throw e;
+  throw StorageError.from(e, what);
+}
+
+function collect(acc: Collected, ev: RestoreEvent): void {
+  switch (ev.kind) {
+    case 'items':
+      acc.itemsTotal = ev.count;
+      break;
+    case 'sync':
+      acc.syncToken = ev.restoreId;
+      break;
+    case 'registration':
+      acc.registration = ev.registration;
+      break;
+    case 'schema':
+      acc.schemas.set(ev.schema.id, ev.schema);
+      break;
+    case 'fixture': {
+      const f = ev.fixture;
+      // Later fixtures with the same (id, user_id) replace earlier ones, as they would in storage.
+      acc.fixtures.set(`${f.id}|${f.userId}`, f);
+      if (f.id === 'user-groups') acc.groupIds = groupIdsOf(f);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+export async function ingestRestore(
+  db: FieldsimDb,
+  body: RestoreBody,
+  opts: IngestOptions,
+): Promise<IngestResult> {
+  return opts.mode === 'full' ? ingestFull(db, body, opts) : ingestIncremental(db, body, opts);
+}
+
+/**
+ * 412 recovery (PROTOCOL.md 3.4): loads a fresh restore and only then, in one switch,
+ * replaces cases, indices and ledgers; the user, fixtures not in the payload and the
+ * outbox are kept. `reapplyBlocks` carries unsent forms' case blocks over. Same as a
+ * full ingest, named for what the sync flow means by it.
+ */
+export async function resetCaseData(
+  db: FieldsimDb,
+  body: RestoreBody,
+  opts: Omit<IngestOptions, 'mode'> = {},
+): Promise<IngestResult> {
+  return ingestFull(db, body, { ...opts, mode: 'full' });
+}
+
+/** Removes pages and ledgers of generations other than the live one (killed restores). */
+async function cleanupGenerations(db: FieldsimDb): Promise<CaseGenState> {
+  return db.transaction('rw', [db.casePages, db.ledgers, db.meta], async () => {
+    const s = await readCaseState(db);
+    const stale = (await db.casePages.toCollection().primaryKeys()).filter(([g]) => g !== s.gen);
+    if (stale.length > 0) await db.casePages.bulkDelete(stale);
+    await db.ledgers.filter((l) => l.gen !== s.gen).delete();
+    return s;
+  });
+}
+
+async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions): Promise<IngestResult> {
+  const report = opts.onProgress;
+  const progress: RestoreProgress = { phase: 'downloading', bytes: 0, itemsDone: 0, casesWritten: 0 };
+  const acc: Collected = {
+    syncToken: null,
+    registration: null,
+    schemas: new Map(),
+    fixtures: new Map(),
+    groupIds: null,
+  };
+  let ledgerCount = 0;
+  let live: CaseGenState;
+  try {
+    live = await cleanupGenerations(db);
+  } catch (e) {
+    rethrow(e, 'Preparing the restore');
+  }
+  const gen = live.gen + 1;
+  const stage = new CaseCatalog(gen, -1);
+  const writer = new CaseWriter(db, stage, { gen, version: 0, tailPage: -1, tailCount: CASE_PAGE_SIZE });
+  let purged = 0;
+  try {
+    for await (const batch of parseRestore(body, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      batchSize: opts.batchSize ?? 2000,
+      onBytes: (b) => {
+        progress.bytes = b;
+      },
+    })) {
+      const blocks: CaseBlock[] = [];
+      const balances: LedgerBalance[] = [];
+      for (const ev of batch) {
+        if (ev.kind === 'case') blocks.push(ev.block);
+        else if (ev.kind === 'ledger') balances.push(ev.balance);
+        else collect(acc, ev);
+      }
+      if (blocks.length > 0 || balances.length > 0)
+        await db.transaction('rw', [db.casePages, db.ledgers], async () => {
+          await applyBlocksWith(writer, blocks);
+          await writer.flush();
+          writer.applyDeltaNow();
+          const rows = ledgerRows(gen, balances);
+          if (rows.length > 0) await db.ledgers.bulkPut(rows);
+          ledgerCount += rows.length;
+        });
+      progress.itemsDone += batch.length;
+      progress.casesWritten += blocks.length;
+      if (acc.itemsTotal !== undefined) progress.itemsTotal = acc.itemsTotal;
+      report?.({ ...progress });
+    }
+    if (opts.reapplyBlocks !== undefined && opts.reapplyBlocks.length > 0) {
+      const again = opts.reapplyBlocks;
+      await db.transaction('rw', [db.casePages], async () => {
+        await applyBlocksWith(writer, again);
+        await writer.flush();
+        writer.applyDeltaNow();
+      });
+    }
+    if (opts.purge !== false) {
+      report?.({ ...progress, phase: 'purging' });
+      const reg = acc.registration ?? (await getRegistration(db));
+      const groups = acc.groupIds ?? (await getGroupIds(db));
+      const { removed } = computePurge(purgeInputs(stage.entries), ownerSet(reg, groups));
+      purged = removed.length;
+      if (removed.length > 0)
+        await db.transaction('rw', [db.casePages, db.ledgers], async () => {
+          await writer.prefetch(removed);
+          for (const id of removed) writer.remove(id);
+          await writer.flush();
+          writer.applyDeltaNow();
+          // Ledgers of removed cases go with them (core: LedgerPurgeFilter.java).
+          await db.ledgers
+            .where('[gen+entityId]')
+            .anyOf(removed.map((id) => [gen, id]))
+            .delete();
+        });
+    }
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    // The switch: everything the new data needs, in one transaction.
+    await db.transaction('rw', [db.meta, db.fixtures, db.fixtureRows], async () => {
+      const now = await readCaseState(db);
+      const next: CaseGenState = {
+        gen,
+        version: Math.max(now.version, live.version) + 1,
+        tailPage: writer.state.tailPage,
+        tailCount: writer.state.tailCount,
+      };
+      stage.version = next.version;
+      await writeCaseState(db, next);
+      if (acc.syncToken !== null) await db.meta.put({ key: META.syncToken, value: acc.syncToken });
+      if (acc.registration !== null) await db.meta.put({ key: META.registration, value: acc.registration });
+      if (acc.groupIds !== null) await db.meta.put({ key: META.groupIds, value: acc.groupIds });
+      await storeFixtures(db, [...acc.fixtures.values()], acc.schemas);
+    });
+  } catch (e) {
+    // Best effort: drop what was staged. If this fails too, the next ingest cleans up.
+    await db
+      .transaction('rw', [db.casePages, db.ledgers], async () => {
+        await db.casePages
+          .where('[gen+page]')
+          .between(...pageRange(gen), true, true)
+          .delete();
+        await db.ledgers.filter((l) => l.gen === gen).delete();
+      })
+      .catch(() => undefined);
+    rethrow(e, 'Loading the restore');
+  }
+  stage.invalidate();
+  adoptCatalog(db, stage);
+  await cleanupGenerations(db).catch(() => undefined);
+  report?.({ ...progress, phase: 'done' });
+  return {
+    syncToken: acc.syncToken ?? (await getSyncToken(db)),
+    registration: acc.registration ?? (await getRegistration(db)),
+    cases: stage.entries.size,
+    purged,
+    fixtures: [...new Set([...acc.fixtures.values()].map((f) => f.id))].sort(),
+    ledgers: ledgerCount,
+  };
+}
+
+async function ingestIncremental(
+  db: FieldsimDb,
+  body: RestoreBody,
+  opts: IngestOptions,
+): Promise<IngestResult> {
+  const report = opts.onProgress;
+  const progress: RestoreProgress = { phase: 'downloading', bytes: 0, itemsDone: 0, casesWritten: 0 };
+  const acc: Collected = {
+    syncToken: null,
+    registration: null,
+    schemas: new Map(),
+    fixtures: new Map(),
+    groupIds: null,
+  };
+  const blocks: CaseBlock[] = [];
+  const balances: LedgerBalance[] = [];
+  for await (const batch of parseRestore(body, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    batchSize: opts.batchSize ?? 2000,
+    onBytes: (b) => {
+      progress.bytes = b;
+    },
+  })) {
+    for (const ev of batch) {
+      if (ev.kind === 'case') blocks.push(ev.block);
+      else if (ev.kind === 'ledger') balances.push(ev.balance);
+      else collect(acc, ev);
+    }
+    progress.itemsDone += batch.length;
+    if (acc.itemsTotal !== undefined) progress.itemsTotal = acc.itemsTotal;
+    report?.({ ...progress });
+  }
+  if (opts.signal?.aborted) throw opts.signal.reason;
+  report?.({ ...progress, phase: 'writing' });
+  let purged = 0;
+  let ledgerCount = 0;
+  let cases = 0;
+  try {
+    await db.transaction('rw', [db.casePages, db.meta, db.ledgers, db.fixtures, db.fixtureRows], async () => {
+      const { writer, commit } = await openLiveWriter(db);
+      const gen = writer.state.gen;
+      await applyBlocksWith(writer, blocks);
+      const rows = ledgerRows(gen, balances);
+      if (rows.length > 0) await db.ledgers.bulkPut(rows);
+      ledgerCount = rows.length;
+      if (acc.syncToken !== null) await db.meta.put({ key: META.syncToken, value: acc.syncToken });
+      if (acc.registration !== null) await db.meta.put({ key: META.registration, value: acc.registration });
+      if (acc.groupIds !== null) await db.meta.put({ key: META.groupIds, value: acc.groupIds });
+      await storeFixtures(db, [...acc.fixtures.values()], acc.schemas);
+      if (opts.purge !== false) {
+        const reg = acc.registration ?? (await getRegistration(db));
+        const groups = acc.groupIds ?? (await getGroupIds(db));
+        const { removed } = computePurge(
+          purgeInputs(overlay(writer.catalog.entries, writer.delta)),
+          ownerSet(reg, groups),
+        );
+        purged = removed.length;
+        if (removed.length > 0) {
+          await writer.prefetch(removed);
+          for (const id of removed) writer.remove(id);
+          await db.ledgers
+            .where('[gen+entityId]')
+            .anyOf(removed.map((id) => [gen, id]))
+            .delete();
+        }
+      }
+      cases = 0;
+      for (const _ of overlay(writer.catalog.entries, writer.delta)) cases++;
+      await commit();
+    });
+  } catch (e) {
+    rethrow(e, 'Merging the sync payload');
+  }
+  progress.casesWritten = blocks.length;
+  report?.({ ...progress, phase: 'done' });
+  return {
+    syncToken: acc.syncToken ?? (await getSyncToken(db)),
+    registration: acc.registration ?? (await getRegistration(db)),
+    cases,
+    purged,
+    fixtures: [...new Set([...acc.fixtures.values()].map((f) => f.id))].sort(),
+    ledgers: ledgerCount,
+  };
+}

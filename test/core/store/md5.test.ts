@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { caseStateHashOf, md5Hex } from '../../../src/core/store/md5.ts';
+
+describe('md5 and the case-state hash', () => {
+  it('matches RFC 1321 vectors and node:crypto on assorted inputs', () => {
+    expect(md5Hex('')).toBe('d41d8cd98f00b204e9800998ecf8427e');
+    expect(md5Hex('abc')).toBe('900150983cd24fb0d6963f7d28e17f72');
+    expect(md5Hex('message digest')).toBe('f96b697d7cb7938d525a2f31aaf161d0');
+    for (const s of [
+      'a',
+      'x'.repeat(55),
+      'x'.repeat(56),
+      'x'.repeat(64),
+      'é😀漢'.repeat(40),
+      'y'.repeat(1000),
+    ])
+      expect(md5Hex(s)).toBe(createHash('md5').update(s, 'utf8').digest('hex'));
+  });
+
+  it("hashes case ids as HQ's Checksum doctest says: order independent, '' for none", () => {
+    expect(caseStateHashOf(['abc123', '123abc'])).toBe('409c5c597fa2c2a693b769f0d2ad432b');
+    expect(caseStateHashOf(['123abc', 'abc123'])).toBe('409c5c597fa2c2a693b769f0d2ad432b');
+    expect(caseStateHashOf([])).toBe('');
+    expect(caseStateHashOf(['abc123'])).toBe(md5Hex('abc123'));
+  });
+});
