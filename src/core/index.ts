@@ -1,0 +1,98 @@
+/**
+ * fieldsim core: the public surface, a curated list of named exports (no barrels
+ * elsewhere). Hosts (PWA, CLI, tests) import from here; internals may move.
+ */
+
+// Errors
+export { ERROR_MESSAGES, type ErrorCode, isErrorCode } from './errors/codes.ts';
+export { FieldsimError, isFieldsimError } from './errors/fieldsim-error.ts';
+export { HttpError } from './errors/http-error.ts';
+export { NetworkError } from './errors/network-error.ts';
+export { StorageError } from './errors/storage-error.ts';
+export { XmlError } from './errors/xml-error.ts';
+// HTTP
+export { fullUsername, shortUsername } from './http/basic-auth.ts';
+export { classifySubmitResponse, type SubmitOutcome } from './http/classify-response.ts';
+export {
+  HQ_SUBMISSION_LIMITS,
+  HqClient,
+  type HqClientOptions,
+  type RestoreRequest,
+  type RestoreResponse,
+  type SsoUser,
+  type SubmitAttachment,
+  type SubmitRequest,
+} from './http/hq-client.ts';
+export { isNetworkError } from './http/is-network-error.ts';
+export { unreachable } from './lib/unreachable.ts';
+// Outbox
+export { type BackoffPolicy, DEFAULT_BACKOFF } from './outbox/backoff.ts';
+export {
+  type ExportedForm,
+  type ImportResult,
+  Outbox,
+  type OutboxExport,
+  type OutboxLimits,
+  type SaveAttachment,
+  type TriggerReason,
+} from './outbox/outbox.ts';
+// Platform
+export {
+  type Clock,
+  createInProcessLock,
+  type FetchLike,
+  type IndexedDbDeps,
+  type LockFn,
+  systemClock,
+} from './platform.ts';
+// Wire formats
+export type { CaseAction, CaseBlock, CaseIndex, CaseRecord } from './protocol/casexml/case-types.ts';
+export { NS } from './protocol/namespaces.ts';
+export { type OpenRosaResponse, parseOpenRosaResponse } from './protocol/openrosa-response.ts';
+export type { RegistrationRecord } from './protocol/restore/restore-types.ts';
+export { composeForm, xsdDateTime } from './protocol/submission/compose-form.ts';
+export type {
+  ComposedForm,
+  FormDraft,
+  FormMeta,
+  FormNode,
+  FormSpec,
+} from './protocol/submission/form-types.ts';
+export {
+  type CloseCaseInput,
+  closeCaseForm,
+  GENERIC_XMLNS,
+  type RegisterCaseInput,
+  registerCaseForm,
+  type UpdateCaseInput,
+  updateCaseForm,
+} from './protocol/submission/generic-forms.ts';
+export { type ReadForm, readForm } from './protocol/submission/read-form.ts';
+export type { QuarantineReason } from './protocol/submission/submission-types.ts';
+// Local database
+export { CaseDb } from './store/case-db.ts';
+export { databaseName, FieldsimDb } from './store/fieldsim-db.ts';
+// Sessions
+export { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './sync/password-verifier.ts';
+export type { RestoreFlowResult } from './sync/restore-flow.ts';
+export {
+  type LoginOptions,
+  login,
+  type OpenOfflineOptions,
+  openOffline,
+  type SaveFormOptions,
+  Session,
+  type SessionOptions,
+  type SessionPlatform,
+  type SyncAndSendReport,
+} from './sync/session.ts';
+export type {
+  CasePage,
+  CaseQuery,
+  OutboxItem,
+  OutboxState,
+  RestoreProgress,
+  RestoreSummary,
+  SendReport,
+  SessionInfo,
+} from './sync/session-types.ts';

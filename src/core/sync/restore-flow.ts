@@ -1,0 +1,161 @@
+import { FieldsimError, isFieldsimError } from '../errors/fieldsim-error.ts';
+import { HttpError } from '../errors/http-error.ts';
+import type { HqClient } from '../http/hq-client.ts';
+import { toError } from '../lib/to-error.ts';
+import type { Clock } from '../platform.ts';
+import type { CaseBlock } from '../protocol/casexml/case-types.ts';
+import type { CaseDb } from '../store/case-db.ts';
+import type { FieldsimDb } from '../store/fieldsim-db.ts';
+import { type IngestResult, ingestRestore, resetCaseData } from '../store/restore-ingest.ts';
+import { getSyncToken, setLastSync } from '../store/sync-state.ts';
+import type { RestoreProgress, RestoreSummary } from './session-types.ts';
+
+/**
+ * The network side of restore and sync (PROTOCOL.md 3.4-3.6, issue 3):
+ *
+ *   request (full: no since; incremental: since + state=ccsh:<hash>)
+ *     200 -> stream the body into the store (A's ingest: staged + one switch for full)
+ *     202 -> report <progress done total>, wait Retry-After, ask again
+ *     412 -> (incremental) fresh full restore, then ONE switch replacing cases, indices and
+ *            ledgers, unsent forms' blocks re-applied; user, fixtures and outbox kept
+ *            (and:…/DataPullTask.java handleBadLocalState / recover)
+ *     429, 503 -> back off (Retry-After when sent; HQ's 429 has none) and try again a few
+ *            times, then a `rate-limited` error
+ *     401, 406 -> typed error (auth-invalid, user-deactivated with HQ's default_response)
+ *     5xx, network -> typed error; the database is as it was (ingest is atomic)
+ */
+
+export interface RestoreFlowDeps {
+  db: FieldsimDb;
+  caseDb: CaseDb;
+  client: HqClient;
+  clock: Clock;
+  random: () => number;
+  userId: string;
+  /** Case blocks of forms not yet delivered, for 412 recovery. */
+  pendingBlocks: () => Promise<CaseBlock[]>;
+  /** Best-effort per-form re-apply, when the blocks cannot all be carried into the switch. */
+  reapplyEach: () => Promise<unknown>;
+}
+
+export interface RestoreFlowOptions {
+  mode: 'full' | 'incremental';
+  onProgress?: (p: RestoreProgress) => void;
+  signal?: AbortSignal;
+  /** Rate-limit retries before giving up (default 4). */
+  maxRateLimitRetries?: number;
+  /** Give up waiting on a 202 after this long (default 30 min). */
+  maxAsyncWaitMs?: number;
+}
+
+export interface RestoreFlowResult extends RestoreSummary {
+  mode: 'full' | 'incremental' | 'recovered';
+}
+
+const RATE_BASE_MS = 2_000;
+const RATE_MAX_MS = 60_000;
+
+async function fetchBody(
+  deps: RestoreFlowDeps,
+  req: { since?: string; stateHash?: string },
+  opts: RestoreFlowOptions,
+): Promise<{ body: ReadableStream<Uint8Array>; bytesTotal?: number }> {
+  const maxRetries = opts.maxRateLimitRetries ?? 4;
+  const maxWait = opts.maxAsyncWaitMs ?? 30 * 60_000;
+  const started = deps.clock.now();
+  let rateFailures = 0;
+  for (;;) {
+    if (opts.signal?.aborted) throw new FieldsimError('aborted', 'The restore was cancelled');
+    try {
+      const res = await deps.client.restore({
+        ...req,
+        userId: deps.userId,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (res.status === 'ok')
+        return res.bytesTotal === undefined
+          ? { body: res.body }
+          : { body: res.body, bytesTotal: res.bytesTotal };
+      // 202: the server is still building the payload.
+      if (deps.clock.now() - started > maxWait)
+        throw new FieldsimError('timeout', 'The server did not finish preparing the restore in time');
+      const p: RestoreProgress = { phase: 'waiting', bytes: 0, itemsDone: 0, casesWritten: 0 };
+      if (res.progress) p.serverProgress = res.progress;
+      opts.onProgress?.(p);
+      await deps.clock.sleep(res.retryAfterMs, opts.signal);
+    } catch (e) {
+      if (e instanceof HttpError && e.code === 'rate-limited' && rateFailures < maxRetries) {
+        rateFailures++;
+        const exp = Math.min(RATE_MAX_MS, RATE_BASE_MS * 2 ** (rateFailures - 1));
+        const wait = e.retryAfterMs ?? Math.round(exp / 2 + deps.random() * (exp / 2));
+        opts.onProgress?.({ phase: 'waiting', bytes: 0, itemsDone: 0, casesWritten: 0 });
+        await deps.clock.sleep(wait, opts.signal);
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+function isCaseError(e: unknown): boolean {
+  return isFieldsimError(e) && (e.code === 'case-not-found' || e.code === 'case-invalid');
+}
+
+export async function runRestore(
+  deps: RestoreFlowDeps,
+  opts: RestoreFlowOptions,
+): Promise<RestoreFlowResult> {
+  const t0 = deps.clock.now();
+  const token = opts.mode === 'incremental' ? await getSyncToken(deps.db) : null;
+  const mode = token === null ? 'full' : 'incremental';
+  const ingestOpts = (bytesTotal?: number) => ({
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(bytesTotal === undefined ? {} : { bytesTotal }),
+  });
+  let result: IngestResult;
+  let outMode: RestoreFlowResult['mode'] = mode;
+  try {
+    const req = token === null ? {} : { since: token, stateHash: await deps.caseDb.caseStateHash() };
+    const { body, bytesTotal } = await fetchBody(deps, req, opts);
+    result = await ingestRestore(deps.db, body, { mode, ...ingestOpts(bytesTotal) });
+  } catch (e) {
+    // 412 on an incremental sync, or a cycle in the merged case graph: both are answered
+    // with a fresh restore (PROTOCOL.md 3.4, 3.11).
+    const recover =
+      token !== null &&
+      ((e instanceof HttpError && e.code === 'restore-needed') ||
+        (isFieldsimError(e) && e.code === 'invalid-case-graph'));
+    if (!recover) throw e;
+    outMode = 'recovered';
+    const pending = await deps.pendingBlocks();
+    const first = await fetchBody(deps, {}, opts);
+    try {
+      result = await resetCaseData(deps.db, first.body, {
+        ...ingestOpts(first.bytesTotal),
+        reapplyBlocks: pending,
+      });
+    } catch (e2) {
+      if (!(pending.length > 0 && isCaseError(e2))) throw e2;
+      // Some unsent form no longer applies to the fresh footprint: switch without them,
+      // then re-apply form by form. The forms themselves stay queued and are still sent.
+      const again = await fetchBody(deps, {}, opts);
+      result = await resetCaseData(deps.db, again.body, ingestOpts(again.bytesTotal));
+      try {
+        await deps.reapplyEach();
+      } catch (e3) {
+        throw new FieldsimError('storage-error', `Re-applying unsent forms failed: ${toError(e3).message}`, {
+          cause: e3,
+        });
+      }
+    }
+  }
+  await setLastSync(deps.db, deps.clock.now());
+  return {
+    mode: outMode,
+    syncToken: result.syncToken,
+    cases: result.cases,
+    purged: result.purged,
+    durationMs: deps.clock.now() - t0,
+  };
+}

@@ -1,0 +1,507 @@
+import { v4 as uuidv4 } from 'uuid';
+import { FieldsimError } from '../errors/fieldsim-error.ts';
+import { fullUsername, shortUsername } from '../http/basic-auth.ts';
+import { HqClient, type SsoUser } from '../http/hq-client.ts';
+import type { BackoffPolicy } from '../outbox/backoff.ts';
+import {
+  type ImportResult,
+  Outbox,
+  type OutboxExport,
+  type OutboxLimits,
+  type SaveAttachment,
+} from '../outbox/outbox.ts';
+import { installStrictOutboxDurability } from '../outbox/outbox-store.ts';
+import {
+  type Clock,
+  createInProcessLock,
+  type FetchLike,
+  type IndexedDbDeps,
+  type LockFn,
+  systemClock,
+} from '../platform.ts';
+import type { CaseBlock, CaseRecord } from '../protocol/casexml/case-types.ts';
+import type { RegistrationRecord } from '../protocol/restore/restore-types.ts';
+import { composeForm, xsdDateTime } from '../protocol/submission/compose-form.ts';
+import type { FormDraft } from '../protocol/submission/form-types.ts';
+import {
+  type CloseCaseInput,
+  closeCaseForm,
+  type RegisterCaseInput,
+  registerCaseForm,
+  type UpdateCaseInput,
+  updateCaseForm,
+} from '../protocol/submission/generic-forms.ts';
+import { readForm } from '../protocol/submission/read-form.ts';
+import { CaseDb, caseTables } from '../store/case-db.ts';
+import { databaseName, FieldsimDb } from '../store/fieldsim-db.ts';
+import { getLastSync, getRegistration, getSyncToken } from '../store/sync-state.ts';
+import { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './password-verifier.ts';
+import { type RestoreFlowResult, runRestore } from './restore-flow.ts';
+import type {
+  CasePage,
+  CaseQuery,
+  OutboxItem,
+  RestoreProgress,
+  SendReport,
+  SessionInfo,
+} from './session-types.ts';
+
+/**
+ * One logged-in mobile worker on one device: the surface the PWA and the CLI use.
+ *
+ *   login()        online: SSO -> per-user database -> password verifier -> outbox start
+ *                  -> full restore when the device holds nothing for this user
+ *   openOffline()  no network: the same database; sending waits for `unlock(password)`
+ *   sync()         incremental restore (since + state), full when there is no token
+ *   syncAndSend()  the worker's button: send the outbox in order, then sync (DESIGN.md 4)
+ *   saveForm()     compose + apply locally + queue, in one transaction
+ *
+ * Everything platform-specific (fetch, IndexedDB, locks, clock, online state, ids,
+ * WebCrypto) comes in through `SessionPlatform`.
+ */
+
+export interface SessionPlatform {
+  indexedDB: IndexedDbDeps;
+  fetch?: FetchLike;
+  /** Cross-tab lock (Web Locks in browsers); defaults to an in-process lock. */
+  lock?: LockFn;
+  clock?: Clock;
+  /** `navigator.onLine` in browsers; defaults to always online. */
+  isOnline?: () => boolean;
+  /** A v4 UUID source for instanceIDs and case ids. */
+  newId?: () => string;
+  random?: () => number;
+  crypto?: Crypto;
+  /** PBKDF2 iterations for the offline verifier (default 600,000; lower only in tests/simulations). */
+  pbkdf2Iterations?: number;
+}
+
+export interface SessionOptions {
+  /** `cc:appVersion` and `x-openrosa-commcare-version`. */
+  appVersion?: string;
+  outbox?: { autoRetry?: boolean; backoff?: BackoffPolicy; limits?: OutboxLimits };
+}
+
+export interface LoginOptions extends SessionOptions {
+  serverUrl: string;
+  domain: string;
+  /** Short (`worker1`) or full (`worker1@demo.commcarehq.org`). */
+  username: string;
+  password: string;
+  platform: SessionPlatform;
+  /** `auto` (default): full restore only if the device has no data for this user yet. */
+  restore?: 'auto' | 'always' | 'never';
+  onProgress?: (p: RestoreProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface OpenOfflineOptions extends SessionOptions {
+  domain: string;
+  username: string;
+  platform: SessionPlatform;
+  /** When given, verified against the stored verifier and sending is enabled at once. */
+  password?: string;
+}
+
+export interface SaveFormOptions {
+  attachments?: SaveAttachment[];
+  /** When the form was opened (meta timeStart), epoch ms; defaults to now. */
+  timeStart?: number;
+  /** Reuse an instanceID (completing a draft); a fresh v4 UUID otherwise. */
+  instanceId?: string;
+}
+
+export interface SyncAndSendReport {
+  send: SendReport;
+  /** null when the sync was skipped because forms are still waiting (see `syncAndSend`). */
+  restore: RestoreFlowResult | null;
+}
+
+/** What the session keeps in the per-user database about itself. */
+interface StoredSession {
+  serverUrl: string;
+  userId: string;
+  deviceId: string;
+  verifier: PasswordVerifier;
+  sso?: SsoUser;
+}
+
+const SESSION_KEY = 'session.local';
+
+async function openDb(domain: string, username: string, deps: IndexedDbDeps): Promise<FieldsimDb> {
+  const db = new FieldsimDb(databaseName(domain, username), deps);
+  installStrictOutboxDurability(db);
+  await db.open();
+  return db;
+}
+
+async function readStored(db: FieldsimDb): Promise<StoredSession | undefined> {
+  const row = await db.meta.get(SESSION_KEY);
+  return row?.value as StoredSession | undefined;
+}
+
+/** Online login (PROTOCOL.md 1): credentials checked by SSO, then the local database opened. */
+export async function login(opts: LoginOptions): Promise<Session> {
+  const username = fullUsername(opts.username, opts.domain);
+  const stored0 = await peekStored(opts.domain, username, opts.platform.indexedDB);
+  const deviceId = stored0?.deviceId ?? `fieldsim-${(opts.platform.newId ?? uuidv4)()}`;
+  const client = makeClient(opts, username, opts.password, deviceId);
+  const user = await client.login(opts.signal);
+  const db = await openDb(opts.domain, username, opts.platform.indexedDB);
+  try {
+    const verifier = await createPasswordVerifier(opts.password, {
+      ...(opts.platform.pbkdf2Iterations === undefined ? {} : { iterations: opts.platform.pbkdf2Iterations }),
+      ...(opts.platform.crypto ? { crypto: opts.platform.crypto } : {}),
+    });
+    const stored: StoredSession = {
+      serverUrl: client.serverUrl,
+      userId: user.id,
+      deviceId,
+      verifier,
+      sso: user,
+    };
+    await db.meta.put({ key: SESSION_KEY, value: stored });
+    const session = new Session(db, opts.platform, opts, {
+      serverUrl: client.serverUrl,
+      domain: opts.domain,
+      username,
+      userId: user.id,
+      deviceId,
+    });
+    session.setClient(client);
+    void session.outbox.start();
+    const want = opts.restore ?? 'auto';
+    if (want === 'always' || (want === 'auto' && (await getSyncToken(db)) === null)) {
+      await session.restore({
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    }
+    return session;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+async function peekStored(
+  domain: string,
+  username: string,
+  deps: IndexedDbDeps,
+): Promise<StoredSession | undefined> {
+  const db = await openDb(domain, username, deps);
+  try {
+    return await readStored(db);
+  } finally {
+    db.close();
+  }
+}
+
+function makeClient(
+  opts: SessionOptions & { serverUrl: string; domain: string; platform: SessionPlatform },
+  username: string,
+  password: string,
+  deviceId: string,
+): HqClient {
+  return new HqClient({
+    serverUrl: opts.serverUrl,
+    domain: opts.domain,
+    username,
+    password,
+    deviceId,
+    ...(opts.platform.fetch ? { fetch: opts.platform.fetch } : {}),
+    ...(opts.platform.clock ? { clock: opts.platform.clock } : {}),
+    ...(opts.appVersion === undefined ? {} : { appVersion: opts.appVersion }),
+  });
+}
+
+/**
+ * Opens a user who logged in on this device before, without the network (offline start,
+ * PWA reload). Throws `not-logged-in` when the device has no data for that user, and
+ * `auth-invalid` for a wrong password.
+ */
+export async function openOffline(opts: OpenOfflineOptions): Promise<Session> {
+  const username = fullUsername(opts.username, opts.domain);
+  const db = await openDb(opts.domain, username, opts.platform.indexedDB);
+  try {
+    const stored = await readStored(db);
+    if (!stored)
+      throw new FieldsimError(
+        'not-logged-in',
+        `This device has no data for ${username}; log in online first`,
+      );
+    const session = new Session(db, opts.platform, opts, {
+      serverUrl: stored.serverUrl,
+      domain: opts.domain,
+      username,
+      userId: stored.userId,
+      deviceId: stored.deviceId,
+    });
+    if (opts.password !== undefined) await session.unlock(opts.password);
+    else await session.outbox.start();
+    return session;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+export class Session {
+  readonly info: SessionInfo;
+  readonly db: FieldsimDb;
+  readonly caseDb: CaseDb;
+  readonly outbox: Outbox;
+  readonly #platform: SessionPlatform;
+  readonly #opts: SessionOptions;
+  readonly #clock: Clock;
+  readonly #newId: () => string;
+  #client: HqClient | null = null;
+  #closed = false;
+
+  constructor(db: FieldsimDb, platform: SessionPlatform, opts: SessionOptions, info: SessionInfo) {
+    this.db = db;
+    this.info = info;
+    this.#platform = platform;
+    this.#opts = opts;
+    this.#clock = platform.clock ?? systemClock;
+    this.#newId = platform.newId ?? uuidv4;
+    this.caseDb = new CaseDb(db);
+    this.outbox = new Outbox({
+      db,
+      cases: { tables: () => caseTables(db), applyBlocks: (b) => this.caseDb.applyBlocks(b) },
+      lock: platform.lock ?? createInProcessLock(),
+      clock: this.#clock,
+      ...(platform.random ? { random: platform.random } : {}),
+      getSyncToken: () => getSyncToken(db),
+      ...(opts.outbox?.limits ? { limits: opts.outbox.limits } : {}),
+      ...(opts.outbox?.backoff ? { backoff: opts.outbox.backoff } : {}),
+      ...(opts.outbox?.autoRetry === undefined ? {} : { autoRetry: opts.outbox.autoRetry }),
+      ...(platform.isOnline ? { isOnline: platform.isOnline } : {}),
+    });
+  }
+
+  /** @internal Used by `login`; the outbox sends with these credentials. */
+  setClient(client: HqClient): void {
+    this.#client = client;
+    this.outbox.setSender(client);
+    this.outbox.resume();
+  }
+
+  /** False after an offline start until `unlock`, or after `logout`. */
+  canSend(): boolean {
+    return this.#client !== null;
+  }
+
+  #requireClient(): HqClient {
+    if (this.#closed) throw new FieldsimError('not-logged-in', 'The session is closed');
+    if (!this.#client) throw new FieldsimError('not-logged-in', 'Enter the password to talk to the server');
+    return this.#client;
+  }
+
+  /** Supplies the password after an offline start: checked against the local verifier. */
+  async unlock(password: string): Promise<void> {
+    const stored = await readStored(this.db);
+    if (!stored) throw new FieldsimError('not-logged-in', 'No local login for this user');
+    if (!(await verifyPassword(password, stored.verifier, this.#platform.crypto)))
+      throw new FieldsimError('auth-invalid', 'Wrong password for this user on this device');
+    this.setClient(
+      makeClient(
+        { ...this.#opts, serverUrl: stored.serverUrl, domain: this.info.domain, platform: this.#platform },
+        this.info.username,
+        password,
+        this.info.deviceId,
+      ),
+    );
+    await this.outbox.start();
+  }
+
+  #restoreDeps() {
+    return {
+      db: this.db,
+      caseDb: this.caseDb,
+      client: this.#requireClient(),
+      clock: this.#clock,
+      random: this.#platform.random ?? Math.random,
+      userId: this.info.userId,
+      pendingBlocks: async (): Promise<CaseBlock[]> => {
+        const blocks: CaseBlock[] = [];
+        for (const item of await this.outbox.list(['queued', 'sending'])) {
+          const xml = await this.outbox.getXml(item.instanceId);
+          if (xml) blocks.push(...readForm(xml).caseBlocks);
+        }
+        return blocks;
+      },
+      reapplyEach: () => this.outbox.reapplyPending(),
+    };
+  }
+
+  /** Full restore: replaces the local cases atomically (the old data stays until the switch). */
+  async restore(
+    opts: { onProgress?: (p: RestoreProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<RestoreFlowResult> {
+    return runRestore(this.#restoreDeps(), { mode: 'full', ...opts });
+  }
+
+  /** Incremental sync with `since` and `state=ccsh:`; full when there is no token yet. */
+  async sync(
+    opts: { onProgress?: (p: RestoreProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<RestoreFlowResult> {
+    return runRestore(this.#restoreDeps(), { mode: 'incremental', ...opts });
+  }
+
+  /**
+   * "Sync and send": the outbox first, in order, then the incremental sync. When forms are
+   * still waiting after the send (server down, rate limited), the sync is skipped: merging
+   * the server's older state of a case over a local change not yet delivered would show
+   * the worker stale data, and Android also syncs only after its forms went out. 401/406
+   * during the send stop with the typed error.
+   */
+  async syncAndSend(
+    opts: { onProgress?: (p: RestoreProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<SyncAndSendReport> {
+    this.#requireClient();
+    const send = await this.outbox.send();
+    const stop = send.stoppedBy?.code;
+    if (stop === 'auth-invalid' || stop === 'user-deactivated')
+      throw new FieldsimError(stop, send.stoppedBy?.message ?? stop);
+    if (send.remaining > 0) return { send, restore: null };
+    return { send, restore: await this.sync(opts) };
+  }
+
+  /** Sends the outbox now (ignores the backoff window). */
+  sendOutbox(): Promise<SendReport> {
+    this.#requireClient();
+    return this.outbox.send();
+  }
+
+  /**
+   * Saves a completed form: meta filled from this session (deviceID, timeStart, timeEnd,
+   * short username, userID, a fresh instanceID), case blocks applied locally and the form
+   * queued, in one transaction; then a send is attempted (trigger `save`).
+   */
+  async saveForm(draft: FormDraft, opts: SaveFormOptions = {}): Promise<OutboxItem> {
+    if (this.#closed) throw new FieldsimError('not-logged-in', 'The session is closed');
+    const now = this.#clock.now();
+    const composed = composeForm({
+      ...draft,
+      meta: {
+        deviceId: this.info.deviceId,
+        timeStart: xsdDateTime(opts.timeStart ?? now),
+        timeEnd: xsdDateTime(now),
+        // HQ-built forms carry the short name (PROTOCOL.md 2.1; HQ's own samples).
+        username: shortUsername(this.info.username),
+        userId: this.info.userId,
+        instanceId: opts.instanceId ?? this.#newId(),
+        appVersion: this.#opts.appVersion ?? 'fieldsim',
+      },
+    });
+    return this.outbox.enqueue(composed, opts.attachments ?? []);
+  }
+
+  /** Keeps an unfinished form as `incomplete`. */
+  async saveDraft(
+    draft: FormDraft,
+    opts: { instanceId?: string; timeStart?: number; attachments?: SaveAttachment[] } = {},
+  ): Promise<OutboxItem> {
+    const id = opts.instanceId ?? this.#newId();
+    return this.outbox.saveDraft(
+      id,
+      { ...draft, timeStart: xsdDateTime(opts.timeStart ?? this.#clock.now()) },
+      opts.attachments ?? [],
+    );
+  }
+
+  /** Completes a draft: composed with its original timeStart and instanceID, then saved. */
+  async completeDraft(instanceId: string, changes?: Partial<FormDraft>): Promise<OutboxItem> {
+    const d = await this.outbox.getDraft(instanceId);
+    if (!d) throw new FieldsimError('invalid-argument', `No draft ${instanceId}`);
+    const { timeStart, ...draft } = d;
+    return this.saveForm({ ...draft, ...changes }, { instanceId, timeStart: Date.parse(timeStart) });
+  }
+
+  /** Registers a case (create + update, optional parent index); returns the form and the new case id. */
+  async registerCase(
+    input: Omit<RegisterCaseInput, 'caseId'> & { caseId?: string },
+  ): Promise<{ item: OutboxItem; caseId: string }> {
+    const caseId = input.caseId ?? this.#newId();
+    return { item: await this.saveForm(registerCaseForm({ ...input, caseId })), caseId };
+  }
+
+  updateCase(input: UpdateCaseInput): Promise<OutboxItem> {
+    return this.saveForm(updateCaseForm(input));
+  }
+
+  closeCase(input: CloseCaseInput): Promise<OutboxItem> {
+    return this.saveForm(closeCaseForm(input));
+  }
+
+  listCases(q: CaseQuery = {}): Promise<CasePage> {
+    return this.caseDb.query(q);
+  }
+
+  getCase(caseId: string): Promise<CaseRecord | undefined> {
+    return this.caseDb.get(caseId);
+  }
+
+  children(caseId: string): Promise<CaseRecord[]> {
+    return this.caseDb.children(caseId);
+  }
+
+  async caseTypes(): Promise<string[]> {
+    return Object.keys((await this.caseDb.stats()).byType).sort();
+  }
+
+  caseStateHash(): Promise<string> {
+    return this.caseDb.caseStateHash();
+  }
+
+  listOutbox(states?: OutboxItem['state'][]): Promise<OutboxItem[]> {
+    return this.outbox.list(states);
+  }
+
+  outboxXml(instanceId: string): Promise<string | undefined> {
+    return this.outbox.getXml(instanceId);
+  }
+
+  requeue(instanceId: string): Promise<void> {
+    return this.outbox.requeue(instanceId);
+  }
+
+  quarantine(instanceId: string, message?: string): Promise<void> {
+    return this.outbox.quarantine(instanceId, message);
+  }
+
+  exportOutbox(): Promise<OutboxExport> {
+    return this.outbox.exportPending();
+  }
+
+  importOutbox(data: OutboxExport, opts?: { applyCases?: boolean }): Promise<ImportResult> {
+    return this.outbox.importForms(data, opts);
+  }
+
+  syncToken(): Promise<string | null> {
+    return getSyncToken(this.db);
+  }
+
+  lastSync(): Promise<number | null> {
+    return getLastSync(this.db);
+  }
+
+  registration(): Promise<RegistrationRecord | null> {
+    return getRegistration(this.db);
+  }
+
+  /** Forgets the credentials (the local data and the outbox stay for the next login). */
+  logout(): void {
+    this.#client = null;
+    this.outbox.setSender(null);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.logout();
+    this.outbox.close();
+    this.db.close();
+  }
+}

@@ -1,0 +1,275 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpError } from '../../../src/core/errors/http-error.ts';
+import { login, openOffline, type Session } from '../../../src/core/sync/session.ts';
+import type { RestoreProgress } from '../../../src/core/sync/session-types.ts';
+import { openRosa } from '../http/fake-fetch.ts';
+import { fakeHq, instantClock, ok, platform, restoreXml, status } from './fake-hq.ts';
+
+const CASES = [
+  { id: 'hh1', type: 'household', name: 'Dlamini' },
+  { id: 'm1', type: 'member', name: 'Thandi', parent: 'hh1' },
+];
+const base = { serverUrl: 'http://hq.test', domain: 'demo', username: 'worker1', password: 'fieldsim' };
+
+const sessions: Session[] = [];
+afterEach(() => {
+  for (const s of sessions.splice(0)) s.close();
+});
+async function track(p: Promise<Session>): Promise<Session> {
+  const s = await p;
+  sessions.push(s);
+  return s;
+}
+
+describe('login', () => {
+  it('SSO, per-user database, full restore, case list', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const progress: RestoreProgress[] = [];
+    const s = await track(
+      login({ ...base, platform: platform(hq), onProgress: (p) => progress.push({ ...p }) }),
+    );
+    expect(s.info).toMatchObject({ username: 'worker1@demo.commcarehq.org', userId: 'u1', domain: 'demo' });
+    expect(s.info.deviceId).toMatch(/^fieldsim-/);
+    expect(await s.syncToken()).toBe('tok1');
+    const page = await s.listCases({ caseType: 'household' });
+    expect(page.cases.map((c) => c.caseName)).toEqual(['Dlamini']);
+    expect((await s.children('hh1')).map((c) => c.caseId)).toEqual(['m1']);
+    expect(await s.caseTypes()).toEqual(['household', 'member']);
+    expect(progress.length).toBeGreaterThan(0);
+    const req = new URL(hq.restoreRequests()[0]!.url);
+    expect(req.searchParams.get('since')).toBeNull();
+    expect(req.searchParams.get('user_id')).toBe('u1');
+    expect(await s.lastSync()).not.toBeNull();
+    // The password is not stored, only a PBKDF2 verifier.
+    expect(JSON.stringify(await s.db.meta.toArray())).not.toContain('fieldsim"');
+  });
+
+  it('wrong password: auth-invalid, nothing opened', async () => {
+    const hq = fakeHq();
+    await expect(login({ ...base, password: 'nope', platform: platform(hq) })).rejects.toMatchObject({
+      code: 'auth-invalid',
+    });
+  });
+
+  it('a second login on the same device keeps the device id and does not restore again (auto)', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const p = platform(hq);
+    const s1 = await login({ ...base, platform: p });
+    const dev = s1.info.deviceId;
+    s1.close();
+    const s2 = await track(login({ ...base, platform: p }));
+    expect(s2.info.deviceId).toBe(dev);
+    expect(hq.restoreRequests()).toHaveLength(1);
+  });
+});
+
+describe('openOffline', () => {
+  it('opens local data without the network; sending needs unlock(password)', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const p = platform(hq);
+    (await login({ ...base, platform: p })).close();
+    const calls = hq.fetch.calls.length;
+    const s = await track(openOffline({ domain: 'demo', username: 'worker1', platform: p }));
+    expect(s.canSend()).toBe(false);
+    expect((await s.listCases()).total).toBe(2);
+    await s.registerCase({ caseType: 'household', caseName: 'Offline' });
+    expect((await s.listOutbox()).map((i) => i.state)).toEqual(['queued']);
+    expect(hq.fetch.calls.length).toBe(calls);
+    await expect(s.unlock('wrong')).rejects.toMatchObject({ code: 'auth-invalid' });
+    await s.unlock('fieldsim');
+    expect(s.canSend()).toBe(true);
+    await s.sendOutbox();
+    expect((await s.listOutbox()).map((i) => i.state)).toEqual(['sent']);
+  });
+
+  it('unknown user: not-logged-in', async () => {
+    const hq = fakeHq();
+    await expect(
+      openOffline({ domain: 'demo', username: 'nobody', platform: platform(hq) }),
+    ).rejects.toMatchObject({
+      code: 'not-logged-in',
+    });
+  });
+});
+
+describe('restore status codes (issue 3)', () => {
+  it('202: waits Retry-After, reports server progress, then ingests', async () => {
+    const hq = fakeHq();
+    const pending = `<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="ota_restore_pending">Asynchronous restore under way for worker1</message><Sync xmlns="http://commcarehq.org/sync"><progress done="5" total="10" retry-after="4"/></Sync></OpenRosaResponse>`;
+    hq.restore.push(
+      status(202, pending, { 'retry-after': '3' }),
+      status(202, pending),
+      ok(restoreXml('tok1', CASES)),
+    );
+    const clock = instantClock();
+    const progress: RestoreProgress[] = [];
+    const s = await track(
+      login({ ...base, platform: platform(hq, { clock }), onProgress: (p) => progress.push({ ...p }) }),
+    );
+    expect(clock.slept).toEqual([3000, 4000]);
+    expect(progress.filter((p) => p.phase === 'waiting').map((p) => p.serverProgress)).toEqual([
+      { done: 5, total: 10 },
+      { done: 5, total: 10 },
+    ]);
+    expect((await s.listCases()).total).toBe(2);
+  });
+
+  it('429/503: backs off and retries; gives up with rate-limited after the limit', async () => {
+    const hq = fakeHq();
+    hq.restore.push(status(429), status(503, '', { 'retry-after': '9' }), ok(restoreXml('tok1', CASES)));
+    const clock = instantClock();
+    const s = await track(login({ ...base, platform: platform(hq, { clock }) }));
+    expect(clock.slept).toEqual([1500, 9000]);
+    expect(await s.syncToken()).toBe('tok1');
+    hq.restore.push(status(429));
+    hq.restore.splice(0, 3);
+    await expect(s.sync()).rejects.toMatchObject({ code: 'rate-limited' });
+  });
+
+  it('401 and 406 are typed errors; 406 carries default_response', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    hq.restore.splice(0, 1, status(401));
+    await expect(s.sync()).rejects.toMatchObject({ code: 'auth-invalid' });
+    hq.restore.splice(
+      0,
+      1,
+      status(406, JSON.stringify({ error: 'user.deactivated', default_response: 'Ask your supervisor' })),
+    );
+    const e = await s.sync().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(HttpError);
+    expect(e).toMatchObject({ code: 'user-deactivated', serverMessage: 'Ask your supervisor' });
+  });
+
+  it('5xx and a connection dropped mid-body leave the database as it was', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    hq.restore.splice(0, 1, status(500));
+    await expect(s.restore()).rejects.toMatchObject({ code: 'server-error' });
+    const full = restoreXml('tok2', [{ id: 'x1', type: 'household', name: 'New' }]);
+    hq.restore.splice(0, 1, () => {
+      const bytes = new TextEncoder().encode(full);
+      let sent = false;
+      const body = new ReadableStream<Uint8Array>({
+        pull(ctrl) {
+          if (!sent) {
+            ctrl.enqueue(bytes.slice(0, Math.floor(bytes.length * 0.8)));
+            sent = true;
+          } else ctrl.error(new TypeError('terminated: other side closed'));
+        },
+      });
+      return new Response(body, { status: 200 });
+    });
+    await expect(s.restore()).rejects.toBeDefined();
+    expect(await s.syncToken()).toBe('tok1');
+    expect((await s.listCases()).cases.map((c) => c.caseId).sort()).toEqual(['hh1', 'm1']);
+  });
+
+  it('incremental sync sends since + state=ccsh:<hash> and merges', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    const hash = await s.caseStateHash();
+    hq.restore.splice(0, 1, ok(restoreXml('tok2', [{ id: 'hh2', type: 'household', name: 'Zulu' }])));
+    const r = await s.sync();
+    expect(r).toMatchObject({ mode: 'incremental', syncToken: 'tok2' });
+    const u = new URL(hq.restoreRequests()[1]!.url);
+    expect(u.searchParams.get('since')).toBe('tok1');
+    expect(u.searchParams.get('state')).toBe(`ccsh:${hash}`);
+    expect(hq.restoreRequests()[1]!.headers.get('x-commcarehq-lastsynctoken')).toBe('tok1');
+    expect((await s.listCases({ caseType: 'household' })).cases.map((c) => c.caseName)).toEqual([
+      'Dlamini',
+      'Zulu',
+    ]);
+  });
+
+  it('412: fresh restore, one switch, unsent forms kept and re-applied', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    hq.receiver.push(status(503));
+    const { caseId } = await s.registerCase({ caseType: 'household', caseName: 'Pending' });
+    hq.restore.push(
+      status(412, openRosa('ota_restore_error', 'Invalid state hash')),
+      ok(restoreXml('tok-fresh', [{ id: 'hh9', type: 'household', name: 'Server' }])),
+    );
+    const r = await s.sync();
+    expect(r).toMatchObject({ mode: 'recovered', syncToken: 'tok-fresh' });
+    const u = new URL(hq.restoreRequests().at(-1)!.url);
+    expect(u.searchParams.has('since')).toBe(false);
+    const names = (await s.listCases({ caseType: 'household' })).cases.map((c) => c.caseName);
+    expect(names).toEqual(['Pending', 'Server']);
+    expect((await s.getCase(caseId))?.caseName).toBe('Pending');
+    expect((await s.listOutbox()).map((i) => i.state)).toEqual(['queued']);
+  });
+});
+
+describe('forms and sync-and-send', () => {
+  it('register + update + close apply locally at once, then sync-and-send sends in order before syncing', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    const { caseId, item } = await s.registerCase({
+      caseType: 'household',
+      caseName: 'Nkosi',
+      properties: { size: '3' },
+    });
+    const u = await s.updateCase({ caseId: 'hh1', properties: { visited: 'yes' } });
+    const c = await s.closeCase({ caseId: 'm1' });
+    expect((await s.getCase(caseId))?.properties.size).toBe('3');
+    expect((await s.getCase('hh1'))?.properties.visited).toBe('yes');
+    expect((await s.getCase('m1'))?.closed).toBe(true);
+    hq.restore.splice(0, 1, ok(restoreXml('tok2', [])));
+    // Saves already triggered sends in the background; wait for the queue, then sync.
+    const report = await s.syncAndSend();
+    expect(report.send.remaining).toBe(0);
+    expect(hq.submittedIds()).toEqual([item.instanceId, u.instanceId, c.instanceId]);
+    expect(report.restore).toMatchObject({ mode: 'incremental', syncToken: 'tok2' });
+    const xml = hq.submitted[0]!;
+    expect(xml).toContain('<orx:username>worker1</orx:username>');
+    expect(xml).toContain('<orx:userID>u1</orx:userID>');
+    expect(xml).toContain(`<orx:deviceID>${s.info.deviceId}</orx:deviceID>`);
+    const sub = hq.fetch.calls.find((x) => x.url.endsWith('/receiver/'))!;
+    expect(sub.headers.get('x-commcarehq-lastsynctoken')).toBe('tok1');
+  });
+
+  it('sync-and-send skips the sync while forms are still waiting, and stops on 401', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    hq.receiver.push(status(500));
+    await s.updateCase({ caseId: 'hh1', properties: { a: '1' } });
+    const r = await s.syncAndSend();
+    expect(r.restore).toBeNull();
+    expect(r.send.stoppedBy?.code).toBe('server-error');
+    expect(hq.restoreRequests()).toHaveLength(1);
+    hq.receiver.splice(0, 1, status(401));
+    await expect(s.syncAndSend()).rejects.toMatchObject({ code: 'auth-invalid' });
+  });
+
+  it('drafts complete with their original timeStart and instanceID', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const clock = instantClock();
+    const s = await track(login({ ...base, platform: platform(hq, { clock }) }));
+    const d = await s.saveDraft({
+      xmlns: 'http://x/f',
+      name: 'Visit',
+      children: [{ name: 'q', value: '1' }],
+    });
+    expect(d.state).toBe('incomplete');
+    await clock.sleep(60_000);
+    const done = await s.completeDraft(d.instanceId);
+    expect(done.instanceId).toBe(d.instanceId);
+    await s.sendOutbox();
+    const xml = hq.submitted.at(-1)!;
+    expect(xml).toContain(`<orx:instanceID>${d.instanceId}</orx:instanceID>`);
+    expect(xml).toContain('<orx:timeStart>2026-02-01T08:00:00.000Z</orx:timeStart>');
+    expect(xml).toContain('<orx:timeEnd>2026-02-01T08:01:00.000Z</orx:timeEnd>');
+  });
+});
