@@ -9,6 +9,7 @@ import { isFieldsimError } from '../../src/core/errors/fieldsim-error.ts';
 import { writeCaseBlock } from '../../src/core/protocol/casexml/case-block-writer.ts';
 import type { CaseBlock } from '../../src/core/protocol/casexml/case-types.ts';
 import { CaseDb, caseTables } from '../../src/core/store/case-db.ts';
+import { readCaseState } from '../../src/core/store/case-writer.ts';
 import type { FieldsimDb } from '../../src/core/store/fieldsim-db.ts';
 import { getFixtureRows, listFixtureIds } from '../../src/core/store/fixtures.ts';
 import { ingestRestore, resetCaseData } from '../../src/core/store/restore-ingest.ts';
@@ -596,7 +597,7 @@ export const caseDbChecks: Record<string, CaseDbCheck> = {
     eq((await cdb.get('new1'))?.properties.from_unsent_form, 'yes', 'reapplied update');
     eq(await listFixtureIds(db), ['item-list:city', 'user-groups'], 'fixtures kept');
     eq(await db.table('outbox').count(), 1, 'outbox kept');
-    const { gen } = (await db.meta.get('cases.state'))?.value as { gen: number };
+    const { gen } = await readCaseState(db);
     eq(await db.ledgers.filter((l) => l.gen === gen).count(), 0, 'ledgers replaced');
     eq(await db.ledgers.count(), 0, 'old ledgers deleted');
     db.close();
