@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
@@ -14,6 +15,13 @@ import { VitePWA } from 'vite-plugin-pwa';
  */
 export default defineConfig(({ command }) => ({
   root: '.',
+  resolve: {
+    // Node built-ins imported by xmlbuilder2's dependency tree (core form composer).
+    alias: {
+      events: fileURLToPath(new URL('./src/app/shims/events.ts', import.meta.url)),
+      url: fileURLToPath(new URL('./src/app/shims/url.ts', import.meta.url)),
+    },
+  },
   publicDir: 'public',
   build: {
     outDir: 'dist',
@@ -48,7 +56,7 @@ export default defineConfig(({ command }) => ({
       workbox: {
         globPatterns: ['**/*.{js,css,html,png,svg,webmanifest}'],
         navigateFallback: '/index.html',
-        navigateFallbackDenylist: [/^\/a\//, /^\/api\//, /^\/accounts\//, /^\/__/],
+        navigateFallbackDenylist: [/^\/a\//, /^\/api\//, /^\/accounts\//, /^\/_fieldsim\//],
         cleanupOutdatedCaches: true,
         // The update prompt decides when the new worker takes over.
         skipWaiting: false,

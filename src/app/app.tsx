@@ -1,6 +1,7 @@
+import { useEffect, useRef } from 'preact/hooks';
 import { UpdatePrompt } from './pwa/update-prompt.tsx';
 import { backend, booting } from './state/app-state.ts';
-import { route } from './state/router.ts';
+import { type Route, route } from './state/router.ts';
 import { AppShell } from './views/app-shell.tsx';
 import { CaseDetailView } from './views/case-detail-view.tsx';
 import { CaseListView } from './views/case-list-view.tsx';
@@ -32,7 +33,35 @@ function Screen() {
   }
 }
 
+const TITLES: Record<Route['name'], string> = {
+  home: 'Home',
+  cases: 'Cases',
+  case: 'Case',
+  forms: 'Forms',
+  form: 'Form',
+  outbox: 'Outbox',
+  diagnostics: 'Diagnostics',
+};
+
+/** On each screen change: a title for the tab and screen readers, focus on the new content. */
+function useScreenFocus(): void {
+  const r = route.value;
+  const loggedIn = backend.value !== null;
+  useEffect(() => {
+    document.title = loggedIn ? `${TITLES[r.name]} · fieldsim` : 'Log in · fieldsim';
+  }, [r.name, loggedIn]);
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus({ preventScroll: false });
+  }, [r]);
+}
+
 export function App() {
+  useScreenFocus();
   if (booting.value) {
     return (
       <main id="main" aria-busy="true">

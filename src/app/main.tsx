@@ -5,7 +5,6 @@ import { online, watchOnline } from './platform/browser-platform.ts';
 import { registerServiceWorker } from './pwa/update-prompt.tsx';
 import { onBrowserOnline, resume, setBackendFactory } from './state/app-state.ts';
 import { startRouter } from './state/router.ts';
-import { createSessionBackendFactory } from './state/session-backend.ts';
 import { applyTheme } from './state/theme.ts';
 
 applyTheme();
@@ -14,7 +13,7 @@ online.value = navigator.onLine;
 watchOnline((isOnline) => {
   if (isOnline) onBrowserOnline();
 });
-setBackendFactory(createSessionBackendFactory());
+setBackendFactory(() => import('./state/session-backend.ts').then((m) => m.createSessionBackendFactory()));
 render(<App />, document.getElementById('app')!);
 registerServiceWorker();
 void resume();

@@ -126,7 +126,7 @@ describe('app shell', () => {
     await context.setOffline(true);
     await page.reload();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
-    expect(await page.title()).toBe('fieldsim');
+    expect(await page.title()).toBe('Log in · fieldsim');
     // A deep link (hash route) also opens offline.
     await page.goto(`${server.url}/#/outbox`);
     await page.getByLabel('Password').waitFor();

@@ -26,14 +26,16 @@ export function registerServiceWorker(): void {
 export function UpdatePrompt() {
   if (!updateAvailable.value) return null;
   return (
-    <div class="banner info" role="alert" style={{ margin: '0.5rem 1rem 0' }}>
-      <span style={{ flex: 1 }}>A new version of fieldsim is available.</span>
-      <button type="button" onClick={() => void update?.(true)}>
-        Reload to update
-      </button>
-      <button type="button" class="secondary" onClick={() => (updateAvailable.value = false)}>
-        Later
-      </button>
+    <div class="banners">
+      <div class="banner info" role="alert">
+        <span class="grow">A new version of fieldsim is available.</span>
+        <button type="button" onClick={() => void update?.(true)}>
+          Reload to update
+        </button>
+        <button type="button" class="secondary" onClick={() => (updateAvailable.value = false)}>
+          Later
+        </button>
+      </div>
     </div>
   );
 }

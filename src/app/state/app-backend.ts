@@ -41,7 +41,10 @@ export interface AppBackend {
   outbox(): Promise<OutboxItem[]>;
   outboxXml(instanceId: string): Promise<string | undefined>;
   retry(instanceId: string): Promise<void>;
-  send(): Promise<SendReport>;
+  /** Asks the outbox to send now; resolves with the run's report, or null if nothing ran. */
+  trigger(reason: 'save' | 'start' | 'online' | 'timer' | 'manual'): Promise<SendReport | null>;
+  /** Called whenever the outbox changes (saved, sending, sent, quarantined). */
+  onOutboxChange(listener: () => void): () => void;
   syncAndSend(onProgress: (p: RestoreProgress) => void, signal?: AbortSignal): Promise<SyncReport>;
   lastSync(): Promise<number | null>;
   syncToken(): Promise<string | null>;

@@ -31,13 +31,25 @@ export const quarantinedCount = computed(
   () => outboxItems.value.filter((i) => i.state === 'quarantined').length,
 );
 
-let factory: BackendFactory | null = null;
+let loadFactory: (() => Promise<BackendFactory>) | null = null;
+let factory: Promise<BackendFactory> | null = null;
 let timer: ReturnType<typeof setInterval> | undefined;
 let sendInFlight: Promise<void> | null = null;
 const RETRY_EVERY_MS = 30_000;
 
-export function setBackendFactory(f: BackendFactory): void {
-  factory = f;
+/**
+ * The core (database, protocol, outbox) is loaded after the first render, so the shell
+ * paints at once and the initial JS stays small; `getFactory` starts the load once.
+ */
+export function setBackendFactory(load: () => Promise<BackendFactory>): void {
+  loadFactory = load;
+  factory = null;
+}
+
+function getFactory(): Promise<BackendFactory> {
+  if (!loadFactory) return Promise.reject(new Error('no backend factory'));
+  factory ??= loadFactory();
+  return factory;
 }
 
 async function refreshOutbox(): Promise<void> {
@@ -47,8 +59,14 @@ async function refreshOutbox(): Promise<void> {
   canSend.value = b.canSend();
 }
 
+let unsubscribe: (() => void) | null = null;
+
 async function adopt(b: AppBackend): Promise<void> {
   backend.value = b;
+  unsubscribe?.();
+  unsubscribe = b.onOutboxChange(() => {
+    void refreshOutbox().catch(() => undefined);
+  });
   canSend.value = b.canSend();
   lastSync.value = await b.lastSync();
   await refreshOutbox();
@@ -59,7 +77,7 @@ async function adopt(b: AppBackend): Promise<void> {
 
 export async function resume(): Promise<void> {
   try {
-    const b = factory ? await factory.resume() : null;
+    const b = await (await getFactory()).resume();
     if (b) await adopt(b);
   } catch (e) {
     notice.value = { kind: 'error', text: `Could not open local data: ${describeError(e)}` };
@@ -69,12 +87,11 @@ export async function resume(): Promise<void> {
 }
 
 export async function login(input: LoginInput): Promise<void> {
-  if (!factory) throw new Error('no backend factory');
   busy.value = 'login';
   syncProgress.value = { phase: 'waiting', bytes: 0, itemsDone: 0, casesWritten: 0 };
   notice.value = null;
   try {
-    const b = await factory.login(input, (p) => {
+    const b = await (await getFactory()).login(input, (p) => {
       syncProgress.value = p;
     });
     await adopt(b);
@@ -93,16 +110,15 @@ export async function unlock(password: string): Promise<void> {
 }
 
 /** Sends the outbox if it can; quiet about network failures (the forms simply wait). */
-export function trySend(_why: 'save' | 'start' | 'online' | 'timer' | 'unlock' | 'manual'): Promise<void> {
+export function trySend(why: 'save' | 'start' | 'online' | 'timer' | 'unlock' | 'manual'): Promise<void> {
   const b = backend.value;
   if (!b?.canSend()) return Promise.resolve();
   if (typeof navigator !== 'undefined' && !navigator.onLine) return Promise.resolve();
   if (sendInFlight) return sendInFlight;
   sendInFlight = (async () => {
     try {
-      const pending = outboxItems.value.some((i) => i.state === 'queued' || i.state === 'sending');
-      if (!pending) return;
-      lastSendReport.value = await b.send();
+      const report = await b.trigger(why === 'unlock' ? 'manual' : why);
+      if (report) lastSendReport.value = report;
     } catch (e) {
       lastSendReport.value = {
         sent: 0,
@@ -174,6 +190,8 @@ export async function retryForm(instanceId: string): Promise<void> {
 
 export async function logout(): Promise<void> {
   const b = backend.value;
+  unsubscribe?.();
+  unsubscribe = null;
   if (timer !== undefined) clearInterval(timer);
   timer = undefined;
   backend.value = null;

@@ -1,11 +1,115 @@
-import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
-import type { BackendFactory } from './app-backend.ts';
+import { login, openOffline, type Session, type SessionPlatform } from '../../core/index.ts';
+import { browserLock, loggingFetch, networkSimulation } from '../platform/browser-platform.ts';
+import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
 
-/** Placeholder until the core Session lands (src/core/sync/session.ts). */
+/**
+ * The app's backend over the core `Session`. The browser supplies the platform: real
+ * IndexedDB, fetch wrapped with the Diagnostics log and network simulator, Web Locks so one
+ * tab sends at a time, `navigator.onLine`, and WebCrypto for the offline password verifier.
+ *
+ * Credentials live in memory only (DESIGN.md 4). What survives a reload is a pointer to
+ * the last user (domain and username, never the password) so the app can reopen that
+ * user's database offline; sending then waits for the password, checked locally against
+ * the stored verifier (`Session.unlock`).
+ */
+const LAST_USER_KEY = 'fieldsim:last-user';
+
+interface LastUser {
+  domain: string;
+  username: string;
+}
+
+function readLastUser(): LastUser | null {
+  try {
+    const raw = localStorage.getItem(LAST_USER_KEY);
+    if (!raw) return null;
+    const v = JSON.parse(raw) as Partial<LastUser>;
+    return typeof v.domain === 'string' && typeof v.username === 'string'
+      ? { domain: v.domain, username: v.username }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeLastUser(u: LastUser | null): void {
+  try {
+    if (u) localStorage.setItem(LAST_USER_KEY, JSON.stringify(u));
+    else localStorage.removeItem(LAST_USER_KEY);
+  } catch {
+    // Storage disabled: the next start shows the login screen.
+  }
+}
+
+export function browserSessionPlatform(): SessionPlatform {
+  return {
+    indexedDB: { indexedDB: globalThis.indexedDB, IDBKeyRange: globalThis.IDBKeyRange },
+    fetch: loggingFetch(),
+    lock: browserLock(),
+    isOnline: () => navigator.onLine && !networkSimulation.value.offline,
+    crypto: globalThis.crypto,
+  };
+}
+
+const APP_VERSION = 'fieldsim-pwa/0.1.0';
+
+function wrap(session: Session): AppBackend {
+  return {
+    info: session.info,
+    canSend: () => session.canSend(),
+    unlock: (password) => session.unlock(password),
+    queryCases: (q) => session.listCases(q),
+    caseTypes: () => session.caseTypes(),
+    getCase: (id) => session.getCase(id),
+    children: (id) => session.children(id),
+    saveForm: (draft) => session.saveForm(draft),
+    outbox: () => session.listOutbox(),
+    outboxXml: (id) => session.outboxXml(id),
+    retry: (id) => session.requeue(id),
+    trigger: (reason) => (session.canSend() ? session.outbox.trigger(reason) : Promise.resolve(null)),
+    onOutboxChange: (listener) => session.outbox.onChange(listener),
+    async syncAndSend(onProgress, signal) {
+      const report = await session.syncAndSend({ onProgress, ...(signal ? { signal } : {}) });
+      return {
+        send: report.send,
+        restored: report.restore ? { cases: report.restore.cases, purged: report.restore.purged } : null,
+      };
+    },
+    lastSync: () => session.lastSync(),
+    syncToken: () => session.syncToken(),
+    caseStateHash: () => session.caseStateHash(),
+    async logout() {
+      writeLastUser(null);
+      session.close();
+    },
+  };
+}
+
 export function createSessionBackendFactory(): BackendFactory {
   return {
-    login: () =>
-      Promise.reject(new FieldsimError('not-logged-in', 'The session layer is not available yet.')),
-    resume: () => Promise.resolve(null),
+    async login(input: LoginInput, onProgress) {
+      const session = await login({
+        serverUrl: input.serverUrl,
+        domain: input.domain,
+        username: input.username,
+        password: input.password,
+        platform: browserSessionPlatform(),
+        appVersion: APP_VERSION,
+        onProgress,
+      });
+      writeLastUser({ domain: session.info.domain, username: session.info.username });
+      return wrap(session);
+    },
+    async resume() {
+      const last = readLastUser();
+      if (!last) return null;
+      const session = await openOffline({
+        domain: last.domain,
+        username: last.username,
+        platform: browserSessionPlatform(),
+        appVersion: APP_VERSION,
+      });
+      return wrap(session);
+    },
   };
 }

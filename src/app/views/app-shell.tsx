@@ -43,15 +43,17 @@ function UnlockBanner() {
         }
       }}
     >
-      <strong>Log in to send.</strong>
-      <span>Opened offline: your forms are kept on this device. Enter your password to send them.</span>
+      <span class="grow">
+        <strong>Log in to send.</strong> Your cases and forms are open on this device. Enter your password to
+        send forms and sync.
+      </span>
       <input
         type="password"
         aria-label="Password to send"
+        placeholder="Your password"
         autocomplete="current-password"
         value={password}
         onInput={(e) => setPassword(e.currentTarget.value)}
-        style={{ width: '12rem' }}
       />
       <button type="submit">Unlock sending</button>
       {error && (
@@ -111,33 +113,30 @@ export function AppShell({ children }: { children: ComponentChildren }) {
           </a>
         ))}
       </nav>
-      {busy.value === 'sync' && syncProgress.value && (
-        <div class="banner info" style={{ margin: '0.5rem 1rem 0' }}>
-          <div style={{ flex: 1 }}>
-            <RestoreProgressBar progress={syncProgress.value} label="Sync progress" />
+      <div class="banners">
+        {busy.value === 'sync' && syncProgress.value && (
+          <div class="banner info">
+            <div class="grow">
+              <RestoreProgressBar progress={syncProgress.value} label="Sync progress" />
+            </div>
+            <button type="button" class="secondary" onClick={cancelSync}>
+              Cancel sync
+            </button>
           </div>
-          <button type="button" class="secondary" onClick={cancelSync}>
-            Cancel sync
-          </button>
-        </div>
-      )}
-      {!canSend.value && (
-        <div style={{ margin: '0.5rem 1rem 0' }}>
-          <UnlockBanner />
-        </div>
-      )}
-      {notice.value && (
-        <div
-          class={`banner ${notice.value.kind === 'error' ? 'error' : 'info'}`}
-          role={notice.value.kind === 'error' ? 'alert' : 'status'}
-          style={{ margin: '0.5rem 1rem 0' }}
-        >
-          <span style={{ flex: 1 }}>{notice.value.text}</span>
-          <button type="button" class="secondary" onClick={() => (notice.value = null)}>
-            Dismiss
-          </button>
-        </div>
-      )}
+        )}
+        {!canSend.value && <UnlockBanner />}
+        {notice.value && (
+          <div
+            class={`banner ${notice.value.kind === 'error' ? 'error' : 'info'}`}
+            role={notice.value.kind === 'error' ? 'alert' : 'status'}
+          >
+            <span class="grow">{notice.value.text}</span>
+            <button type="button" class="secondary" onClick={() => (notice.value = null)}>
+              Dismiss
+            </button>
+          </div>
+        )}
+      </div>
       {children}
     </>
   );

@@ -46,7 +46,10 @@ export function LoginView() {
   return (
     <main id="main" class="login">
       <div class="card stack">
-        <h1>Log in to fieldsim</h1>
+        <div class="login-brand">
+          <img src="/icons/icon-192.png" alt="" width={48} height={48} />
+          <h1>Log in to fieldsim</h1>
+        </div>
         <form class="stack" onSubmit={submit} aria-describedby={error ? 'login-error' : undefined}>
           <label>
             Username
@@ -59,9 +62,12 @@ export function LoginView() {
               onInput={(e) => setUsername(e.currentTarget.value)}
               disabled={working}
               required
+              aria-describedby="username-hint"
             />
-            <span class="hint">worker1 or worker1@demo.commcarehq.org</span>
           </label>
+          <span id="username-hint" class="hint">
+            worker1 or worker1@demo.commcarehq.org
+          </span>
           <label>
             Password
             <input
@@ -88,9 +94,12 @@ export function LoginView() {
                   value={server}
                   onInput={(e) => setServer(e.currentTarget.value)}
                   disabled={working}
+                  aria-describedby="server-hint"
                 />
-                <span class="hint">The local emulator by default, or a proxy to CommCare HQ.</span>
               </label>
+              <span id="server-hint" class="hint">
+                The local emulator by default, or a proxy to CommCare HQ.
+              </span>
             </div>
           </details>
           {error && (

@@ -110,7 +110,9 @@ function OutboxRow({ item }: { item: OutboxItem }) {
         {item.sentAt ? ` · sent ${formatTime(item.sentAt)}` : ''} · {formatBytes(item.size)}
         {item.attempts > 0 ? ` · ${item.attempts} attempt${item.attempts === 1 ? '' : 's'}` : ''}
       </div>
-      {item.lastError && <div class="field-error">Last error: {item.lastError}</div>}
+      {item.lastError && (
+        <div class={item.state === 'quarantined' ? 'field-error' : 'note'}>Last error: {item.lastError}</div>
+      )}
       {item.state === 'quarantined' && (
         <div>
           Quarantined because{' '}

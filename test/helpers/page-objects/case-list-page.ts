@@ -19,16 +19,35 @@ export class CaseListPage {
     return Number(text.trim().split(' ')[0]);
   }
 
+  /** Selects a case type ('' for all) and waits until the rows show only that type. */
   async filterType(caseType: string): Promise<void> {
-    await this.page.getByLabel('Case type').selectOption(caseType === '' ? '' : caseType);
+    await this.page.getByLabel('Case type').selectOption(caseType);
+    await this.page.waitForFunction((t) => {
+      const types = [...document.querySelectorAll('[data-testid="case-list"] li .type')].map(
+        (n) => n.textContent ?? '',
+      );
+      return types.length > 0 && (t === '' || types.every((x) => x === t));
+    }, caseType);
   }
 
   async filterStatus(status: 'all' | 'open' | 'closed'): Promise<void> {
     await this.page.getByLabel('Status').selectOption(status);
   }
 
+  /** Types into the search box and waits until the list shows only matching names. */
   async search(text: string): Promise<void> {
     await this.page.getByLabel('Search by name').fill(text);
+    await this.page.waitForFunction((prefix) => {
+      const count = document.querySelector('[data-testid="case-count"]')?.textContent?.trim() ?? '';
+      if (!/^\d+ cases?$/.test(count)) return false;
+      const names = [...document.querySelectorAll('[data-testid="case-list"] li .name')].map(
+        (n) => n.textContent ?? '',
+      );
+      return (
+        names.length === Math.min(Number(count.split(' ')[0]), names.length) &&
+        names.every((n) => n.toLowerCase().startsWith(prefix.toLowerCase()))
+      );
+    }, text);
   }
 
   rows() {
