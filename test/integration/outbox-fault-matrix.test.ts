@@ -85,10 +85,7 @@ function deviceFetch(dev: Shell): FetchLike {
   };
 }
 
-function platformFor(
-  dev: { idb: IDBFactory; online: boolean; killNext: boolean },
-  random: () => number,
-): SessionPlatform {
+function platformFor(dev: Shell, random: () => number): SessionPlatform {
   return {
     indexedDB: { indexedDB: dev.idb, IDBKeyRange },
     fetch: deviceFetch(dev),
