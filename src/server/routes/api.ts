@@ -1,5 +1,643 @@
 import type { Hono } from 'hono';
-import type { Env, Hq } from '../context.ts';
+import { authenticate } from '../auth/authenticate.ts';
+import { hashPassword } from '../auth/passwords.ts';
+import { formatApiDateTime } from '../casexml/dates.ts';
+import { readForm } from '../casexml/parse-form.ts';
+import { parseXmlTree } from '../casexml/xml-tree.ts';
+import { BASIC_CHALLENGE, type Ctx, type Env, type Hq } from '../context.ts';
+import { type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
+import { caseJson, groupJson, mobileWorkerJson, webUserJson, xmlToJson } from '../db/serialize-api.ts';
+import { formatUsername, type GroupRow, getUserById, getUserByUsername, type UserRow } from '../db/users.ts';
+import { hexId, nowIso } from '../ids.ts';
+import { ApiInputError, bool, dateFilter, paginated, readPage } from './api-helpers.ts';
 
-/** v0.5 JSON APIs (PROTOCOL.md 9). */
-export function registerApi(_app: Hono<Env>, _hq: Hq): void {}
+type Need = 'read' | 'admin';
+
+/**
+ * `api_auth` for the v0.5 resources: credentials are required (HQ challenges with Digest
+ * when none are sent; fieldsim sends a Basic challenge, having no Digest); mobile workers
+ * and web users without the permission get a bare 403 (`RequirePermissionAuthentication`).
+ */
+function apiUser(hq: Hq, c: Ctx, need: Need): UserRow | Response {
+  const domain = c.req.param('domain') ?? '';
+  const r = authenticate(hq.db, hq.passwords, c.req.header('authorization'), domain);
+  if (!r.ok) {
+    if (r.reason === 'malformed') return c.json({ error: r.message }, 400);
+    return c.body(null, 401, { 'WWW-Authenticate': BASIC_CHALLENGE });
+  }
+  if (r.user.kind !== 'web') return c.body(null, 403);
+  if (need === 'admin' && r.user.is_admin !== 1) return c.body(null, 403);
+  return r.user;
+}
+
+const USERNAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
+
+interface UserInput {
+  username?: unknown;
+  password?: unknown;
+  first_name?: unknown;
+  last_name?: unknown;
+  email?: unknown;
+  phone_numbers?: unknown;
+  default_phone_number?: unknown;
+  groups?: unknown;
+  user_data?: unknown;
+  language?: unknown;
+  primary_location?: unknown;
+  locations?: unknown;
+  role?: unknown;
+  is_admin?: unknown;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const strList = (v: unknown): string[] | undefined =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+
+async function jsonBody(c: Ctx): Promise<UserInput & Record<string, unknown>> {
+  const body = (await c.req.json().catch(() => undefined)) as unknown;
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ApiInputError('The request body must be a JSON object.');
+  return body as UserInput & Record<string, unknown>;
+}
+
+/** Applies the writable fields shared by create and update (user.yaml MobileWorkerWrite). */
+function applyUserFields(hq: Hq, domain: string, id: string, body: UserInput): void {
+  const set = (col: string, value: unknown) =>
+    hq.db.prepare(`UPDATE users SET ${col} = ? WHERE id = ?`).run(value, id);
+  if (str(body.first_name) !== undefined) set('first_name', body.first_name);
+  if (str(body.last_name) !== undefined) set('last_name', body.last_name);
+  if (str(body.email) !== undefined) set('email', body.email);
+  if (str(body.language) !== undefined) set('language', body.language);
+  if (str(body.role) !== undefined) set('role', body.role);
+  if (typeof body.is_admin === 'boolean') set('is_admin', body.is_admin ? 1 : 0);
+  let phones = strList(body.phone_numbers);
+  const def = str(body.default_phone_number);
+  if (def !== undefined) phones = [def, ...(phones ?? []).filter((p) => p !== def)];
+  if (phones) set('phone_numbers', JSON.stringify(phones));
+  if (typeof body.user_data === 'object' && body.user_data !== null && !Array.isArray(body.user_data))
+    set('user_data', JSON.stringify(body.user_data));
+  const locations = strList(body.locations);
+  if (locations) {
+    set('location_ids', JSON.stringify(locations));
+    const primary = str(body.primary_location);
+    set('primary_location', primary && locations.includes(primary) ? primary : (locations[0] ?? null));
+  }
+  const groups = strList(body.groups);
+  if (groups) {
+    // `groups` replaces the memberships wholesale; unknown group ids are ignored as HQ does.
+    hq.db.prepare('DELETE FROM group_members WHERE user_id = ?').run(id);
+    const exists = hq.db.prepare('SELECT 1 FROM groups WHERE id = ? AND domain = ?');
+    for (const g of groups)
+      if (exists.get(g, domain))
+        hq.db.prepare('INSERT OR IGNORE INTO group_members VALUES (?, ?)').run(g, id);
+  }
+  const password = str(body.password);
+  if (password !== undefined && password !== '') set('password_hash', hashPassword(password));
+}
+
+function insertUser(
+  hq: Hq,
+  domain: string,
+  kind: 'mobile' | 'web',
+  username: string,
+  password: string,
+): string {
+  const id = hexId();
+  hq.db
+    .prepare(
+      'INSERT INTO users (id, domain, username, kind, password_hash, date_joined, email) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
+    .run(
+      id,
+      domain,
+      username,
+      kind,
+      hashPassword(password),
+      nowIso().slice(0, 10),
+      kind === 'web' ? username : '',
+    );
+  return id;
+}
+
+function userInDomain(hq: Hq, c: Ctx, kind: 'mobile' | 'web'): UserRow | undefined {
+  const u = getUserById(hq.db, c.req.param('id') ?? '');
+  return u && u.domain === (c.req.param('domain') ?? '') && u.kind === kind && u.deleted === 0
+    ? u
+    : undefined;
+}
+
+function loadCases(hq: Hq, ids: string[]): StoredCase[] {
+  if (ids.length === 0) return [];
+  return (
+    hq.db
+      .prepare('SELECT * FROM cases WHERE case_id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(ids)) as CaseRow[]
+  ).map(rowToCase);
+}
+
+/** Adds `child_cases` / `parent_cases` when asked (`*__full` flags of the case resource). */
+function fullCaseJson(hq: Hq, c: Ctx, k: StoredCase): Record<string, unknown> {
+  const out = caseJson(k);
+  if (bool(c.req.query('child_cases__full'))) {
+    const ids = (
+      hq.db.prepare('SELECT case_id FROM case_indices WHERE referenced_id = ?').all(k.caseId) as {
+        case_id: string;
+      }[]
+    ).map((r) => r.case_id);
+    out.child_cases = Object.fromEntries(loadCases(hq, ids).map((x) => [x.caseId, caseJson(x)]));
+  }
+  if (bool(c.req.query('parent_cases__full'))) {
+    out.parent_cases = Object.fromEntries(
+      loadCases(
+        hq,
+        k.indices.map((i) => i.caseId),
+      ).map((x) => [x.caseId, caseJson(x)]),
+    );
+  }
+  return out;
+}
+
+interface FormApiRow {
+  form_id: string;
+  domain: string;
+  xmlns: string;
+  xml: string;
+  received_on: string;
+  server_modified_on: string;
+  edited_on: string | null;
+  app_id: string;
+  build_id: string;
+  problem: string;
+  submit_ip: string;
+  openrosa_version: string;
+  meta: string;
+  user_id: string;
+  state: string;
+  auth_user_id: string;
+}
+
+/** `v0_4.XFormInstanceResource` (PROTOCOL.md 9.3; schemas/form.yaml). */
+function formJson(hq: Hq, r: FormApiRow): Record<string, unknown> {
+  const root = parseXmlTree(r.xml);
+  const meta = readForm(root).meta;
+  const attachments: Record<string, unknown> = {
+    'form.xml': {
+      content_type: 'text/xml',
+      length: Buffer.byteLength(r.xml),
+      url: `/a/${r.domain}/api/form/attachment/${r.form_id}/form.xml`,
+    },
+  };
+  for (const a of hq.db
+    .prepare('SELECT name, content_type, length(data) AS length FROM form_attachments WHERE form_id = ?')
+    .all(r.form_id) as { name: string; content_type: string; length: number }[])
+    attachments[a.name] = {
+      content_type: a.content_type,
+      length: a.length,
+      url: `/a/${r.domain}/api/form/attachment/${r.form_id}/${encodeURIComponent(a.name)}`,
+    };
+  return {
+    id: r.form_id,
+    domain: r.domain,
+    form: xmlToJson(root),
+    type: 'data',
+    version: root.attrs.version ?? '1',
+    uiversion: root.attrs.uiVersion ?? '1',
+    submit_ip: r.submit_ip,
+    metadata: {
+      appVersion: meta.appVersion ?? null,
+      deviceID: meta.deviceID ?? null,
+      instanceID: r.form_id,
+      timeStart: meta.timeStart ?? null,
+      timeEnd: meta.timeEnd ?? null,
+      userID: meta.userID ?? null,
+      username: meta.username ?? null,
+      location: meta.location ?? null,
+    },
+    received_on: formatApiDateTime(r.received_on),
+    edited_on: formatApiDateTime(r.edited_on),
+    server_modified_on: formatApiDateTime(r.server_modified_on),
+    indexed_on: formatApiDateTime(r.server_modified_on),
+    app_id: r.app_id || null,
+    build_id: r.build_id || null,
+    initial_processing_complete: r.state === 'normal',
+    problem: r.problem || null,
+    archived: false,
+    is_phone_submission: r.openrosa_version !== '',
+    edited_by_user_id: r.edited_on ? r.auth_user_id : null,
+    attachments,
+    resource_uri: `/a/${r.domain}/api/v0.5/form/${r.form_id}/`,
+  };
+}
+
+const CASE_ORDER: Record<string, string> = {
+  server_date_modified: 'server_modified_on',
+  date_modified: 'modified_on',
+  indexed_on: 'indexed_on',
+};
+const FORM_ORDER: Record<string, string> = {
+  received_on: 'received_on',
+  server_modified_on: 'server_modified_on',
+  indexed_on: 'server_modified_on',
+};
+
+function orderBy(value: string | undefined, map: Record<string, string>, fallback: string): string {
+  if (!value) return fallback;
+  const desc = value.startsWith('-');
+  const col = map[desc ? value.slice(1) : value];
+  if (!col) throw new ApiInputError(`No matching field for order_by '${value}'`);
+  return `${col} ${desc ? 'DESC' : 'ASC'}, rowid ${desc ? 'DESC' : 'ASC'}`;
+}
+
+/**
+ * The v0.5 JSON APIs (PROTOCOL.md 9): user, web-user, group, case, form, application, with
+ * tastypie's `meta`/`objects` paging. Mounted under v0.5 and v0.4.
+ */
+export function registerApi(app: Hono<Env>, hq: Hq): void {
+  const api = (version: string, path: string) => `/a/:domain/api/${version}/${path}`;
+  const routes = (path: string) => [api('v0.5', path), api('v0.4', path)];
+  const on = (
+    method: 'get' | 'post' | 'put' | 'patch' | 'delete',
+    path: string,
+    need: Need,
+    handler: (c: Ctx, user: UserRow, domain: string) => Response | Promise<Response>,
+  ) => {
+    for (const p of routes(path))
+      app[method](p, async (c) => {
+        const user = apiUser(hq, c, need);
+        if (user instanceof Response) return user;
+        try {
+          return await handler(c, user, c.req.param('domain') ?? '');
+        } catch (e) {
+          if (e instanceof ApiInputError) return c.json({ error: e.message }, 400);
+          throw e;
+        }
+      });
+  };
+
+  // ---- mobile workers
+  on('get', 'user/', 'admin', (c, _u, domain) => {
+    const page = readPage(c);
+    const archived = bool(c.req.query('archived')) ?? false;
+    const group = c.req.query('group');
+    const where = ["domain = ? AND kind = 'mobile' AND deleted = 0 AND is_active = ?"];
+    const args: unknown[] = [domain, archived ? 0 : 1];
+    if (group) {
+      const g = hq.db.prepare('SELECT 1 FROM groups WHERE id = ? AND domain = ?').get(group, domain);
+      if (!g) throw new ApiInputError(`Invalid group id '${group}'`);
+      where.push('id IN (SELECT user_id FROM group_members WHERE group_id = ?)');
+      args.push(group);
+    }
+    const sqlWhere = where.join(' AND ');
+    const total = (
+      hq.db.prepare(`SELECT COUNT(*) AS n FROM users WHERE ${sqlWhere}`).get(...args) as { n: number }
+    ).n;
+    const rows = hq.db
+      .prepare(`SELECT * FROM users WHERE ${sqlWhere} ORDER BY username LIMIT ? OFFSET ?`)
+      .all(...args, page.limit, page.offset) as UserRow[];
+    return paginated(
+      c,
+      page,
+      total,
+      rows.map((u) => mobileWorkerJson(hq.db, domain, u)),
+    );
+  });
+  on('get', 'user/:id/', 'admin', (c, _u, domain) => {
+    const u = userInDomain(hq, c, 'mobile');
+    if (!u) return c.json({ error: 'The object could not be found.' }, 400);
+    return c.json(mobileWorkerJson(hq.db, domain, u));
+  });
+  on('post', 'user/', 'admin', async (c, _u, domain) => {
+    const body = await jsonBody(c);
+    const short = str(body.username)?.trim().toLowerCase();
+    if (!short || !USERNAME_RE.test(short))
+      throw new ApiInputError('username is required and may use only a-z, 0-9, ".", "_" and "-"');
+    const password = str(body.password);
+    if (!password) throw new ApiInputError('password is required');
+    const username = formatUsername(short, domain);
+    if (getUserByUsername(hq.db, username)) throw new ApiInputError(`Username '${short}' is already taken`);
+    const id = hq.db.transaction(() => {
+      const newId = insertUser(hq, domain, 'mobile', username, password);
+      applyUserFields(hq, domain, newId, body);
+      return newId;
+    })();
+    // HQ answers 201 with the full object (docs claim only the id).
+    return c.json(mobileWorkerJson(hq.db, domain, getUserById(hq.db, id)!), 201);
+  });
+  on('put', 'user/:id/', 'admin', async (c, _u, domain) => {
+    const u = userInDomain(hq, c, 'mobile');
+    if (!u) return c.json({ error: 'The object could not be found.' }, 400);
+    const body = await jsonBody(c);
+    if (body.username !== undefined && formatUsername(String(body.username), domain) !== u.username)
+      throw new ApiInputError('username cannot be changed');
+    hq.db.transaction(() => applyUserFields(hq, domain, u.id, body))();
+    return c.json(mobileWorkerJson(hq.db, domain, getUserById(hq.db, u.id)!));
+  });
+  on('delete', 'user/:id/', 'admin', (c) => {
+    const u = userInDomain(hq, c, 'mobile');
+    if (!u) return c.body(null, 404);
+    hq.db.prepare('UPDATE users SET deleted = 1 WHERE id = ?').run(u.id);
+    return c.body(null, 202);
+  });
+  for (const [action, active] of [
+    ['activate', 1],
+    ['deactivate', 0],
+  ] as const)
+    on('post', `user/:id/${action}/`, 'admin', (c) => {
+      const u = userInDomain(hq, c, 'mobile');
+      if (!u) return c.json({ error_message: 'The mobile worker does not exist.' }, 404);
+      hq.db.prepare('UPDATE users SET is_active = ? WHERE id = ?').run(active, u.id);
+      return c.body(null, 202);
+    });
+
+  // ---- web users
+  on('get', 'web-user/', 'admin', (c, _u, domain) => {
+    const page = readPage(c);
+    const total = (
+      hq.db
+        .prepare("SELECT COUNT(*) AS n FROM users WHERE domain = ? AND kind = 'web' AND deleted = 0")
+        .get(domain) as {
+        n: number;
+      }
+    ).n;
+    const rows = hq.db
+      .prepare(
+        "SELECT * FROM users WHERE domain = ? AND kind = 'web' AND deleted = 0 ORDER BY username LIMIT ? OFFSET ?",
+      )
+      .all(domain, page.limit, page.offset) as UserRow[];
+    return paginated(
+      c,
+      page,
+      total,
+      rows.map((u) => webUserJson(domain, u)),
+    );
+  });
+  on('get', 'web-user/:id/', 'admin', (c, _u, domain) => {
+    const u = userInDomain(hq, c, 'web');
+    if (!u) return c.json({ error: 'The object could not be found.' }, 400);
+    return c.json(webUserJson(domain, u));
+  });
+  on('post', 'web-user/', 'admin', async (c, _u, domain) => {
+    const body = await jsonBody(c);
+    const email = (str(body.email) ?? str(body.username))?.trim().toLowerCase();
+    if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) throw new ApiInputError('email is required');
+    const password = str(body.password);
+    if (!password) throw new ApiInputError('password is required');
+    if (getUserByUsername(hq.db, email)) throw new ApiInputError(`User '${email}' already exists`);
+    const id = hq.db.transaction(() => {
+      const newId = insertUser(hq, domain, 'web', email, password);
+      applyUserFields(hq, domain, newId, body);
+      return newId;
+    })();
+    return c.json(webUserJson(domain, getUserById(hq.db, id)!), 201);
+  });
+  for (const method of ['put', 'patch'] as const)
+    on(method, 'web-user/:id/', 'admin', async (c, _u, domain) => {
+      const u = userInDomain(hq, c, 'web');
+      if (!u) return c.json({ error: 'The object could not be found.' }, 400);
+      const body = await jsonBody(c);
+      hq.db.transaction(() => applyUserFields(hq, domain, u.id, body))();
+      return c.json(webUserJson(domain, getUserById(hq.db, u.id)!));
+    });
+
+  // ---- groups
+  const groupIn = (c: Ctx, domain: string) =>
+    hq.db.prepare('SELECT * FROM groups WHERE id = ? AND domain = ?').get(c.req.param('id'), domain) as
+      | GroupRow
+      | undefined;
+  const setMembers = (domain: string, groupId: string, users: string[]) => {
+    hq.db.prepare('DELETE FROM group_members WHERE group_id = ?').run(groupId);
+    for (const uid of users) {
+      const u = getUserById(hq.db, uid);
+      if (!u || u.domain !== domain) throw new ApiInputError(`Unknown user id '${uid}'`);
+      hq.db.prepare('INSERT OR IGNORE INTO group_members VALUES (?, ?)').run(groupId, uid);
+    }
+  };
+  on('get', 'group/', 'admin', (c, _u, domain) => {
+    const page = readPage(c);
+    const total = (
+      hq.db.prepare('SELECT COUNT(*) AS n FROM groups WHERE domain = ?').get(domain) as { n: number }
+    ).n;
+    const rows = hq.db
+      .prepare('SELECT * FROM groups WHERE domain = ? ORDER BY name, id LIMIT ? OFFSET ?')
+      .all(domain, page.limit, page.offset) as GroupRow[];
+    return paginated(
+      c,
+      page,
+      total,
+      rows.map((g) => groupJson(hq.db, g)),
+    );
+  });
+  on('get', 'group/:id/', 'admin', (c, _u, domain) => {
+    const g = groupIn(c, domain);
+    return g ? c.json(groupJson(hq.db, g)) : c.body(null, 404);
+  });
+  on('post', 'group/', 'admin', async (c, _u, domain) => {
+    const body = await jsonBody(c);
+    const name = str(body.name)?.trim();
+    if (!name) throw new ApiInputError('name is required');
+    const id = hexId();
+    hq.db.transaction(() => {
+      hq.db
+        .prepare(
+          'INSERT INTO groups (id, domain, name, case_sharing, reporting, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          id,
+          domain,
+          name,
+          body.case_sharing === true ? 1 : 0,
+          body.reporting === false ? 0 : 1,
+          JSON.stringify(typeof body.metadata === 'object' && body.metadata !== null ? body.metadata : {}),
+        );
+      setMembers(domain, id, strList(body.users) ?? []);
+    })();
+    const g = hq.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as GroupRow;
+    return c.json(groupJson(hq.db, g), 201);
+  });
+  on('put', 'group/:id/', 'admin', async (c, _u, domain) => {
+    const g = groupIn(c, domain);
+    if (!g) return c.body(null, 404);
+    const body = await jsonBody(c);
+    hq.db.transaction(() => {
+      if (str(body.name)) hq.db.prepare('UPDATE groups SET name = ? WHERE id = ?').run(str(body.name), g.id);
+      if (typeof body.case_sharing === 'boolean')
+        hq.db.prepare('UPDATE groups SET case_sharing = ? WHERE id = ?').run(body.case_sharing ? 1 : 0, g.id);
+      if (typeof body.reporting === 'boolean')
+        hq.db.prepare('UPDATE groups SET reporting = ? WHERE id = ?').run(body.reporting ? 1 : 0, g.id);
+      const users = strList(body.users);
+      if (users) setMembers(domain, g.id, users);
+    })();
+    return c.json(groupJson(hq.db, hq.db.prepare('SELECT * FROM groups WHERE id = ?').get(g.id) as GroupRow));
+  });
+
+  // ---- cases
+  on('get', 'case/', 'read', (c, _u, domain) => {
+    const page = readPage(c);
+    const q = (k: string) => c.req.query(k);
+    const where = ['domain = ?', 'deleted = 0'];
+    const args: unknown[] = [domain];
+    const eq = (param: string, col: string) => {
+      const v = q(param);
+      if (v !== undefined && v !== '') {
+        where.push(`${col} = ?`);
+        args.push(v);
+      }
+    };
+    eq('owner_id', 'owner_id');
+    eq('user_id', 'user_id');
+    eq('type', 'case_type');
+    eq('case_type', 'case_type');
+    eq('external_id', 'external_id');
+    eq('name', 'name');
+    const closed = bool(q('closed'));
+    if (closed !== undefined) {
+      where.push('closed = ?');
+      args.push(closed ? 1 : 0);
+    }
+    for (const [param, col] of [
+      ['date_modified', 'modified_on'],
+      ['server_date_modified', 'server_modified_on'],
+      ['indexed_on', 'indexed_on'],
+    ] as const) {
+      const start = dateFilter(q(`${param}_start`), false);
+      const end = dateFilter(q(`${param}_end`), true);
+      if (start) {
+        where.push(`${col} >= ?`);
+        args.push(start);
+      }
+      if (end) {
+        where.push(`${col} <= ?`);
+        args.push(end);
+      }
+    }
+    const sqlWhere = where.join(' AND ');
+    const order = orderBy(q('order_by'), CASE_ORDER, 'server_modified_on ASC, rowid ASC');
+    const total = (
+      hq.db.prepare(`SELECT COUNT(*) AS n FROM cases WHERE ${sqlWhere}`).get(...args) as { n: number }
+    ).n;
+    const rows = hq.db
+      .prepare(`SELECT * FROM cases WHERE ${sqlWhere} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(...args, page.limit, page.offset) as CaseRow[];
+    return paginated(
+      c,
+      page,
+      total,
+      rows.map((r) => fullCaseJson(hq, c, rowToCase(r))),
+    );
+  });
+  on('get', 'case/:id/', 'read', (c, _u, domain) => {
+    const k = hq.processor.cases.get(c.req.param('id') ?? '');
+    if (!k || k.domain !== domain || k.deleted)
+      return c.json({ error: 'The object could not be found.' }, 404);
+    return c.json(fullCaseJson(hq, c, k));
+  });
+
+  // ---- forms
+  on('get', 'form/', 'read', (c, _u, domain) => {
+    const page = readPage(c, 1000);
+    const q = (k: string) => c.req.query(k);
+    const where = ['domain = ?', "state = 'normal'"];
+    const args: unknown[] = [domain];
+    if (q('xmlns')) {
+      where.push('xmlns = ?');
+      args.push(q('xmlns'));
+    }
+    if (q('app_id')) {
+      where.push('app_id = ?');
+      args.push(q('app_id'));
+    }
+    const start = dateFilter(q('received_on_start'), false);
+    const end = dateFilter(q('received_on_end'), true);
+    if (start) {
+      where.push('received_on >= ?');
+      args.push(start);
+    }
+    if (end) {
+      where.push('received_on <= ?');
+      args.push(end);
+    }
+    if (q('case_id')) {
+      where.push('form_id IN (SELECT form_id FROM case_transactions WHERE case_id = ?)');
+      args.push(q('case_id'));
+    }
+    const sqlWhere = where.join(' AND ');
+    // Default ordering is newest first (`-received_on`).
+    const order = orderBy(q('order_by'), FORM_ORDER, 'received_on DESC, seq DESC');
+    const total = (
+      hq.db.prepare(`SELECT COUNT(*) AS n FROM forms WHERE ${sqlWhere}`).get(...args) as { n: number }
+    ).n;
+    const rows = hq.db
+      .prepare(`SELECT * FROM forms WHERE ${sqlWhere} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(...args, page.limit, page.offset) as FormApiRow[];
+    const withCases = bool(q('cases__full'));
+    return paginated(
+      c,
+      page,
+      total,
+      rows.map((r) => {
+        const f = formJson(hq, r);
+        if (withCases) {
+          const ids = (
+            hq.db
+              .prepare('SELECT DISTINCT case_id FROM case_transactions WHERE form_id = ?')
+              .all(r.form_id) as {
+              case_id: string;
+            }[]
+          ).map((x) => x.case_id);
+          f.cases = loadCases(hq, ids).map(caseJson);
+        }
+        return f;
+      }),
+    );
+  });
+  on('get', 'form/:id/', 'read', (c, _u, domain) => {
+    const r = hq.db
+      .prepare("SELECT * FROM forms WHERE form_id = ? AND domain = ? AND state = 'normal'")
+      .get(c.req.param('id'), domain) as FormApiRow | undefined;
+    if (!r) return c.json({ error: 'The object could not be found.' }, 404);
+    return c.json(formJson(hq, r));
+  });
+  for (const p of ['/a/:domain/api/form/attachment/:id/:name', '/a/:domain/api/form/attachment/:id/:name/'])
+    app.get(p, (c) => {
+      const user = apiUser(hq, c, 'read');
+      if (user instanceof Response) return user;
+      const domain = c.req.param('domain');
+      const id = c.req.param('id');
+      const name = decodeURIComponent(c.req.param('name') ?? '');
+      const form = hq.db.prepare('SELECT xml FROM forms WHERE form_id = ? AND domain = ?').get(id, domain) as
+        | { xml: string }
+        | undefined;
+      if (!form) return c.text('Not found', 404);
+      if (name === 'form.xml') return c.body(form.xml, 200, { 'Content-Type': 'text/xml; charset=utf-8' });
+      const a = hq.db
+        .prepare('SELECT content_type, data FROM form_attachments WHERE form_id = ? AND name = ?')
+        .get(id, name) as { content_type: string; data: Buffer } | undefined;
+      if (!a) return c.text('Not found', 404);
+      return c.body(new Uint8Array(a.data), 200, { 'Content-Type': a.content_type });
+    });
+
+  // ---- applications (Application Structure API; the list ignores paging)
+  const appJson = (domain: string, id: string, doc: string) => ({
+    ...(JSON.parse(doc) as Record<string, unknown>),
+    resource_uri: `/a/${domain}/api/v0.5/application/${id}/`,
+  });
+  on('get', 'application/', 'read', (c, _u, domain) => {
+    const rows = hq.db
+      .prepare('SELECT id, doc FROM applications WHERE domain = ? ORDER BY id')
+      .all(domain) as {
+      id: string;
+      doc: string;
+    }[];
+    return c.json({
+      meta: { limit: null, offset: 0, next: null, previous: null, total_count: rows.length },
+      objects: rows.map((r) => appJson(domain, r.id, r.doc)),
+    });
+  });
+  on('get', 'application/:id/', 'read', (c, _u, domain) => {
+    const r = hq.db
+      .prepare('SELECT id, doc FROM applications WHERE id = ? AND domain = ?')
+      .get(c.req.param('id'), domain) as { id: string; doc: string } | undefined;
+    if (!r) return c.json({ error: 'The object could not be found.' }, 404);
+    return c.json(appJson(domain, r.id, r.doc));
+  });
+}
