@@ -2,7 +2,7 @@ import Dexie from 'dexie';
 import { StorageError } from '../errors/storage-error.ts';
 import type { CaseRecord } from '../protocol/casexml/case-types.ts';
 import { CaseCatalog, type CaseEntry, type CatalogDelta, entryOf } from './case-catalog.ts';
-import type { FieldsimDb } from './fieldsim-db.ts';
+import type { CasePageRow, FieldsimDb } from './fieldsim-db.ts';
 
 /**
  * Page-level storage of cases (see fieldsim-db.ts): reading and writing packed pages,
@@ -40,6 +40,14 @@ export async function writeCaseState(db: FieldsimDb, state: CaseGenState): Promi
   await db.meta.put({ key: CASE_STATE_KEY, value: { ...state } });
 }
 
+export function decodePage(row: CasePageRow | undefined): CaseRecord[] {
+  return row === undefined ? [] : (JSON.parse(row.data) as CaseRecord[]);
+}
+
+export function encodePage(gen: number, page: number, cases: readonly CaseRecord[]): CasePageRow {
+  return { gen, page, data: JSON.stringify(cases) };
+}
+
 const catalogs = new WeakMap<FieldsimDb, CaseCatalog>();
 
 /**
@@ -64,7 +72,7 @@ export async function ensureCatalog(db: FieldsimDb, state: CaseGenState): Promis
     .where('[gen+page]')
     .between(lo, hi, true, true)
     .each((row) => {
-      for (const c of row.cases) cat.entries.set(c.caseId, entryOf(c, row.page));
+      for (const c of decodePage(row)) cat.entries.set(c.caseId, entryOf(c, row.page));
     });
   catalogs.set(db, cat);
   return cat;
@@ -121,7 +129,7 @@ export class CaseWriter {
     const nums = [...want];
     const rows = await this.db.casePages.bulkGet(nums.map((p) => [this.state.gen, p] as [number, number]));
     nums.forEach((p, i) => {
-      this.pages.set(p, rows[i]?.cases ?? []);
+      this.pages.set(p, decodePage(rows[i]));
     });
   }
 
@@ -178,7 +186,7 @@ export class CaseWriter {
     for (const p of this.dirty) {
       const cases = this.pages.get(p) ?? [];
       if (cases.length === 0 && p !== this.state.tailPage) dels.push([this.state.gen, p]);
-      else puts.push({ gen: this.state.gen, page: p, cases });
+      else puts.push(encodePage(this.state.gen, p, cases));
     }
     try {
       if (puts.length > 0) await this.db.casePages.bulkPut(puts);
