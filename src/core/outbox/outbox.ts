@@ -134,6 +134,8 @@ function patch(row: OutboxRow, changes: RowChanges): void {
 }
 
 const SEND_LOCK_PREFIX = 'fieldsim-outbox:';
+/** Queued rows read per batch during a run. */
+const DRAIN_BATCH = 50;
 
 function utf8Size(s: string): number {
   return new TextEncoder().encode(s).length;
@@ -524,12 +526,16 @@ export class Outbox {
       return this.#running;
     }
     const run = (async () => {
+      let sent = 0;
+      let quarantined = 0;
       let report: SendReport;
       do {
         this.#rerun = false;
         report = await this.#lock(this.#lockName, () => this.#drain());
+        sent += report.sent;
+        quarantined += report.quarantined;
       } while (this.#rerun && !report.stoppedBy && !this.#closed);
-      return report;
+      return { ...report, sent, quarantined };
     })();
     this.#running = run;
     const clear = () => {
@@ -537,6 +543,37 @@ export class Outbox {
     };
     run.then(clear, clear);
     return run;
+  }
+
+  #sendingPatch(r: OutboxRow): void {
+    patch(r, { state: 'sending', attempts: r.attempts + 1, lastAttemptAt: this.#clock.now() });
+  }
+
+  async #markSending(seq: number): Promise<void> {
+    await this.#write('updating the outbox', () =>
+      this.#db.transaction('rw', [this.#table], async () => {
+        await this.#table.update(seq, (r) => this.#sendingPatch(r));
+      }),
+    );
+  }
+
+  /**
+   * Records a form's final outcome and marks the next one `sending` in the same
+   * transaction: one durable commit per form instead of two on the hot path.
+   * Returns whether the next form was marked.
+   */
+  async #finishAndMarkNext(seq: number, changes: RowChanges, nextSeq: number | undefined): Promise<boolean> {
+    if (this.#closed) nextSeq = undefined;
+    return this.#write('updating the outbox', () =>
+      this.#db.transaction('rw', [this.#table], async () => {
+        await this.#table.update(seq, (r) => patch(r, changes));
+        if (nextSeq === undefined) return false;
+        const n = await this.#table.update(nextSeq, (r) => {
+          if (r.state === 'queued') this.#sendingPatch(r);
+        });
+        return n > 0;
+      }),
+    );
   }
 
   async #remaining(): Promise<number> {
@@ -558,73 +595,86 @@ export class Outbox {
     const sender = this.#sender;
     if (sender === null) return stop('not-logged-in', 'No credentials to send with');
     if (!this.#isOnline()) return stop('network-offline', 'The device is offline');
+    // The token is read once per run: a sync does not run in the middle of a send run
+    // (sync-and-send sends first), and one read per form would cost a transaction each.
+    const lastSyncToken = await this.#getSyncToken();
     while (!this.#closed) {
-      const row = await this.#table.where('state').equals('queued').first();
-      if (!row || row.seq === undefined) break;
-      const seq = row.seq;
-      const tooLarge = this.#checkLimits(row.size, row.attachments);
-      if (tooLarge) {
-        await this.#setState(seq, {
-          state: 'quarantined',
-          quarantineReason: 'too-large',
-          serverMessage: tooLarge,
-        });
-        quarantined++;
-        this.#changed();
-        continue;
-      }
-      const attempts = row.attempts + 1;
-      await this.#setState(seq, { state: 'sending', attempts, lastAttemptAt: this.#clock.now() });
-      this.#changed();
-      let outcome: SubmitOutcome;
-      try {
-        const attachments = row.attachments.length > 0 ? await this.getAttachments(row.instanceId) : [];
-        outcome = await sender.submit({
-          xml: row.xml,
-          attachments,
-          lastSyncToken: await this.#getSyncToken(),
-        });
-      } catch (e) {
-        // Only an abort (close) or a bug lands here; the form goes back in line untouched.
-        await this.#setState(seq, { state: 'queued', lastError: toError(e).message });
-        this.#changed();
-        return stop('aborted', toError(e).message);
-      }
-      switch (outcome.status) {
-        case 'accepted': {
-          const changes: RowChanges = { state: 'sent', sentAt: this.#clock.now(), lastError: undefined };
-          if (outcome.message !== undefined) changes.serverMessage = outcome.message;
-          await this.#setState(seq, changes);
-          sent++;
-          this.#failures = 0;
-          this.#nextAttemptAt = 0;
-          break;
-        }
-        case 'rejected':
+      // Under the lock nobody else changes queued rows (enqueue only appends, requeue only
+      // touches quarantined rows), so a batch read stays valid while it is worked through.
+      const batch = await this.#table.where('state').equals('queued').limit(DRAIN_BATCH).toArray();
+      if (batch.length === 0) break;
+      let alreadySending = false;
+      for (let i = 0; i < batch.length && !this.#closed; i++) {
+        const row = batch[i] as OutboxRow;
+        const seq = row.seq ?? -1;
+        const tooLarge = this.#checkLimits(row.size, row.attachments);
+        if (tooLarge) {
           await this.#setState(seq, {
             state: 'quarantined',
-            quarantineReason: outcome.reason,
-            serverMessage: outcome.message,
-            lastError: `HTTP ${outcome.httpStatus}`,
+            quarantineReason: 'too-large',
+            serverMessage: tooLarge,
           });
           quarantined++;
-          break;
-        case 'retry': {
-          await this.#setState(seq, { state: 'queued', lastError: outcome.message });
-          this.#failures++;
-          const delay = backoffDelay(this.#failures, this.#backoff, this.#random, outcome.retryAfterMs);
-          this.#nextAttemptAt = this.#clock.now() + delay;
-          this.#scheduleRetry(delay);
+          alreadySending = false;
           this.#changed();
-          return stop(outcome.code, outcome.message);
+          continue;
         }
-        case 'auth':
-          await this.#setState(seq, { state: 'queued', lastError: outcome.message });
-          this.#paused = { code: outcome.code, message: outcome.message };
+        if (!alreadySending) await this.#markSending(seq);
+        alreadySending = false;
+        this.#changed();
+        let outcome: SubmitOutcome;
+        try {
+          const attachments = row.attachments.length > 0 ? await this.getAttachments(row.instanceId) : [];
+          outcome = await sender.submit({ xml: row.xml, attachments, lastSyncToken });
+        } catch (e) {
+          // Only an abort (close) or a bug lands here; the form goes back in line untouched.
+          await this.#setState(seq, { state: 'queued', lastError: toError(e).message });
           this.#changed();
-          return stop(outcome.code, outcome.message);
+          return stop('aborted', toError(e).message);
+        }
+        const next = batch[i + 1];
+        const nextSeq =
+          next !== undefined && !this.#checkLimits(next.size, next.attachments) ? next.seq : undefined;
+        switch (outcome.status) {
+          case 'accepted': {
+            const changes: RowChanges = { state: 'sent', sentAt: this.#clock.now(), lastError: undefined };
+            if (outcome.message !== undefined) changes.serverMessage = outcome.message;
+            alreadySending = await this.#finishAndMarkNext(seq, changes, nextSeq);
+            sent++;
+            this.#failures = 0;
+            this.#nextAttemptAt = 0;
+            break;
+          }
+          case 'rejected':
+            alreadySending = await this.#finishAndMarkNext(
+              seq,
+              {
+                state: 'quarantined',
+                quarantineReason: outcome.reason,
+                serverMessage: outcome.message,
+                lastError: `HTTP ${outcome.httpStatus}`,
+              },
+              nextSeq,
+            );
+            quarantined++;
+            break;
+          case 'retry': {
+            await this.#setState(seq, { state: 'queued', lastError: outcome.message });
+            this.#failures++;
+            const delay = backoffDelay(this.#failures, this.#backoff, this.#random, outcome.retryAfterMs);
+            this.#nextAttemptAt = this.#clock.now() + delay;
+            this.#scheduleRetry(delay);
+            this.#changed();
+            return stop(outcome.code, outcome.message);
+          }
+          case 'auth':
+            await this.#setState(seq, { state: 'queued', lastError: outcome.message });
+            this.#paused = { code: outcome.code, message: outcome.message };
+            this.#changed();
+            return stop(outcome.code, outcome.message);
+        }
+        this.#changed();
       }
-      this.#changed();
     }
     return { sent, quarantined, remaining: await this.#remaining() };
   }
