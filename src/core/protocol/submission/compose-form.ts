@@ -1,8 +1,7 @@
-import { create } from 'xmlbuilder2';
-import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { FieldsimError } from '../../errors/fieldsim-error.ts';
 import type { CaseAction, CaseBlock } from '../casexml/case-types.ts';
 import { NS } from '../namespaces.ts';
+import { escapeXmlAttr, escapeXmlText } from '../xml-escape.ts';
 import type { ComposedForm, FormNode, FormSpec } from './form-types.ts';
 
 /**
@@ -23,12 +22,17 @@ import type { ComposedForm, FormNode, FormSpec } from './form-types.ts';
  * prefix and root `id`/`version` attributes (ODK XForms spec, "metadata").
  *
  * Output is byte-for-byte deterministic for the same spec (no clocks or ids are read here).
- * Characters XML 1.0 cannot carry (C0 controls, lone surrogates) are dropped; everything
- * else, including characters outside the BMP, is written as UTF-8.
+ * Characters XML 1.0 cannot carry (C0 controls, lone surrogates, U+FFFE/F) are dropped;
+ * everything else, including characters outside the BMP, is written as UTF-8.
+ *
+ * Written as strings over the shared escaping (protocol/xml-escape.ts) rather than with
+ * xmlbuilder2: the namespace layout is fixed (default namespace on the root and on each
+ * case block, prefixed orx/cc on meta, names checked as NCNames), and dropping the DOM
+ * builder keeps Node built-ins (`events`, `url`) and ~100 KB of code out of the PWA bundle.
  */
 
 const NCNAME_RE = /^[A-Za-z_][A-Za-z0-9._-]*$/;
-const XML_DECL = { version: '1.0', encoding: 'UTF-8' } as const;
+const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>';
 
 function checkName(name: string, what: string): string {
   if (!NCNAME_RE.test(name))
@@ -47,82 +51,90 @@ export function withMetaDefaults(block: CaseBlock, timeEnd: string, userId: stri
   return { ...block, dateModified: block.dateModified ?? timeEnd, userId: block.userId ?? userId, actions };
 }
 
-/** Empty values become `<x/>`, the way HQ and CommCare write unanswered questions. */
-function put(el: XMLBuilder, value: string): void {
-  if (value !== '') el.txt(value);
+function attrs(a: Record<string, string> | undefined): string {
+  if (!a) return '';
+  let s = '';
+  for (const [k, v] of Object.entries(a)) s += ` ${checkName(k, 'attribute')}="${escapeXmlAttr(v)}"`;
+  return s;
 }
 
-function writeCase(parent: XMLBuilder, block: CaseBlock): void {
-  const ns = NS.caseV2;
+/** Empty values become `<x/>`, the way HQ and CommCare write unanswered questions. */
+function el(name: string, value: string, at = ''): string {
+  const text = escapeXmlText(value);
+  return text === '' ? `<${name}${at}/>` : `<${name}${at}>${text}</${name}>`;
+}
+
+function writeCase(block: CaseBlock): string {
   if (block.caseId === '') throw new FieldsimError('invalid-argument', 'A case block needs a case_id');
-  const attrs: Record<string, string> = { case_id: block.caseId };
-  if (block.dateModified !== undefined) attrs.date_modified = block.dateModified;
-  if (block.userId !== undefined) attrs.user_id = block.userId;
-  const c = parent.ele(ns, 'case', attrs);
+  const at: Record<string, string> = { case_id: block.caseId };
+  if (block.dateModified !== undefined) at.date_modified = block.dateModified;
+  if (block.userId !== undefined) at.user_id = block.userId;
+  let s = `<case xmlns="${NS.caseV2}"${attrs(at)}>`;
   for (const a of block.actions) {
     switch (a.kind) {
-      case 'create': {
+      case 'create':
         // Element order as HQ writes and documents it: case_type, case_name, owner_id.
-        const e = c.ele(ns, 'create');
-        if (a.caseType !== undefined) put(e.ele(ns, 'case_type'), a.caseType);
-        if (a.caseName !== undefined) put(e.ele(ns, 'case_name'), a.caseName);
-        if (a.ownerId !== undefined) put(e.ele(ns, 'owner_id'), a.ownerId);
+        s += '<create>';
+        if (a.caseType !== undefined) s += el('case_type', a.caseType);
+        if (a.caseName !== undefined) s += el('case_name', a.caseName);
+        if (a.ownerId !== undefined) s += el('owner_id', a.ownerId);
+        s += '</create>';
         break;
-      }
-      case 'update': {
+      case 'update':
         if (a.fields.length === 0) break;
-        const e = c.ele(ns, 'update');
-        for (const [k, v] of a.fields) put(e.ele(ns, checkName(k, 'case property')), v);
+        s += '<update>';
+        for (const [k, v] of a.fields) s += el(checkName(k, 'case property'), v);
+        s += '</update>';
         break;
-      }
       case 'close':
-        c.ele(ns, 'close');
+        s += '<close/>';
         break;
-      case 'index': {
-        const e = c.ele(ns, 'index');
+      case 'index':
+        s += '<index>';
         for (const x of a.entries) {
-          const at: Record<string, string> = { case_type: x.caseType };
+          const ia: Record<string, string> = { case_type: x.caseType };
           // `child` is the default and HQ omits it (PROTOCOL.md 3.9, 4.2).
-          if (x.relationship !== undefined && x.relationship !== 'child') at.relationship = x.relationship;
-          put(e.ele(ns, checkName(x.identifier, 'index'), at), x.target);
+          if (x.relationship !== undefined && x.relationship !== 'child') ia.relationship = x.relationship;
+          s += el(checkName(x.identifier, 'index'), x.target, attrs(ia));
         }
+        s += '</index>';
         break;
-      }
-      case 'attachment': {
-        const e = c.ele(ns, 'attachment');
+      case 'attachment':
+        s += '<attachment>';
         for (const x of a.entries) {
-          const at: Record<string, string> = {};
-          if (x.src !== undefined) at.src = x.src;
-          if (x.from !== undefined) at.from = x.from;
-          if (x.fileName !== undefined) at.name = x.fileName;
-          e.ele(ns, checkName(x.name, 'attachment'), at);
+          const aa: Record<string, string> = {};
+          if (x.src !== undefined) aa.src = x.src;
+          if (x.from !== undefined) aa.from = x.from;
+          if (x.fileName !== undefined) aa.name = x.fileName;
+          s += `<${checkName(x.name, 'attachment')}${attrs(aa)}/>`;
         }
+        s += '</attachment>';
         break;
-      }
     }
   }
+  return `${s}</case>`;
 }
 
-function writeNodes(
-  parent: XMLBuilder,
-  ns: string,
-  nodes: FormNode[],
-  fill: (b: CaseBlock) => CaseBlock,
-  blocks: CaseBlock[],
-): void {
+function writeNodes(nodes: FormNode[], fill: (b: CaseBlock) => CaseBlock, blocks: CaseBlock[]): string {
+  let s = '';
   for (const n of nodes) {
     if ('caseBlock' in n) {
       const b = fill(n.caseBlock);
       blocks.push(b);
-      writeCase(parent, b);
+      s += writeCase(b);
       continue;
     }
     const name = checkName(n.name, 'element');
     if (name === 'meta') throw new FieldsimError('invalid-argument', '`meta` is written by the composer');
-    const el = parent.ele(ns, name, n.attributes ?? {});
-    if ('children' in n) writeNodes(el, ns, n.children, fill, blocks);
-    else put(el, n.value);
+    if ('children' in n) {
+      const inner = writeNodes(n.children, fill, blocks);
+      s +=
+        inner === ''
+          ? `<${name}${attrs(n.attributes)}/>`
+          : `<${name}${attrs(n.attributes)}>${inner}</${name}>`;
+    } else s += el(name, n.value, attrs(n.attributes));
   }
+  return s;
 }
 
 function utf8Length(s: string): number {
@@ -147,7 +159,6 @@ export function composeForm(spec: FormSpec): ComposedForm {
     throw new FieldsimError('invalid-argument', 'A form instance needs an xmlns');
   const instanceId =
     odk && !meta.instanceId.startsWith('uuid:') ? `uuid:${meta.instanceId}` : meta.instanceId;
-  const doc = create({ ...XML_DECL, invalidCharReplacement: '' });
   const rootAttrs: Record<string, string> = {};
   if (odk) {
     if (spec.formId !== undefined) rootAttrs.id = spec.formId;
@@ -157,23 +168,21 @@ export function composeForm(spec: FormSpec): ComposedForm {
     if (spec.version !== undefined) rootAttrs.version = spec.version;
     if (spec.uiVersion !== undefined) rootAttrs.uiVersion = spec.uiVersion;
   }
-  const ns = spec.xmlns;
-  const root = doc.ele(ns, checkName(spec.rootName ?? 'data', 'root'), rootAttrs);
+  const root = checkName(spec.rootName ?? 'data', 'root');
   const blocks: CaseBlock[] = [];
-  writeNodes(root, ns, spec.children, (b) => withMetaDefaults(b, meta.timeEnd, meta.userId), blocks);
-
-  const m = root.ele(NS.orx, 'orx:meta').att('http://www.w3.org/2000/xmlns/', 'xmlns:cc', NS.cc);
-  put(m.ele(NS.orx, 'orx:deviceID'), meta.deviceId);
-  put(m.ele(NS.orx, 'orx:timeStart'), meta.timeStart);
-  put(m.ele(NS.orx, 'orx:timeEnd'), meta.timeEnd);
-  put(m.ele(NS.orx, 'orx:username'), meta.username);
-  put(m.ele(NS.orx, 'orx:userID'), meta.userId);
-  put(m.ele(NS.orx, 'orx:instanceID'), instanceId);
-  put(m.ele(NS.cc, 'cc:appVersion'), meta.appVersion ?? '');
-  put(m.ele(NS.orx, 'orx:drift'), meta.drift ?? '');
-  if (meta.location !== undefined) put(m.ele(NS.cc, 'cc:location'), meta.location);
-
-  const xml = doc.end({ prettyPrint: false });
+  const body = writeNodes(spec.children, (b) => withMetaDefaults(b, meta.timeEnd, meta.userId), blocks);
+  let m = `<orx:meta xmlns:orx="${NS.orx}" xmlns:cc="${NS.cc}">`;
+  m += el('orx:deviceID', meta.deviceId);
+  m += el('orx:timeStart', meta.timeStart);
+  m += el('orx:timeEnd', meta.timeEnd);
+  m += el('orx:username', meta.username);
+  m += el('orx:userID', meta.userId);
+  m += el('orx:instanceID', instanceId);
+  m += el('cc:appVersion', meta.appVersion ?? '');
+  m += el('orx:drift', meta.drift ?? '');
+  if (meta.location !== undefined) m += el('cc:location', meta.location);
+  m += '</orx:meta>';
+  const xml = `${XML_DECL}<${root} xmlns="${escapeXmlAttr(spec.xmlns)}"${attrs(rootAttrs)}>${body}${m}</${root}>`;
   return {
     xml,
     instanceId,
