@@ -80,6 +80,8 @@ export interface SessionOptions {
   /** `cc:appVersion` and `x-openrosa-commcare-version`. */
   appVersion?: string;
   outbox?: { autoRetry?: boolean; backoff?: BackoffPolicy; limits?: OutboxLimits };
+  /** Request timeouts (defaults: login 30 s, restore headers 120 s, submit 60 s). */
+  timeouts?: { loginMs?: number; restoreMs?: number; submitMs?: number };
 }
 
 export interface LoginOptions extends SessionOptions {
@@ -212,6 +214,7 @@ function makeClient(
     ...(opts.platform.fetch ? { fetch: opts.platform.fetch } : {}),
     ...(opts.platform.clock ? { clock: opts.platform.clock } : {}),
     ...(opts.appVersion === undefined ? {} : { appVersion: opts.appVersion }),
+    ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
   });
 }
 

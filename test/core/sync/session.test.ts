@@ -273,3 +273,61 @@ describe('forms and sync-and-send', () => {
     expect(xml).toContain('<orx:timeEnd>2026-02-01T08:01:00.000Z</orx:timeEnd>');
   });
 });
+
+describe('known failures of the anchors, proved absent (issue 4)', () => {
+  it('an upload that outlives its timeout is not sent twice as two forms: the resend is the same bytes', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    // The server stores every submission it sees (by instanceID, like HQ), but answers the
+    // first one only after the client has given up waiting.
+    const stored = new Map<string, string>();
+    let first = true;
+    hq.receiver.push(async (req) => {
+      const xml = await ((req.body as FormData).get('xml_submission_file') as File).text();
+      const id = /<orx:instanceID>([^<]+)</.exec(xml)![1]!;
+      const duplicate = stored.has(id);
+      if (duplicate) expect(stored.get(id)).toBe(xml);
+      else stored.set(id, xml);
+      if (first) {
+        first = false;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      return new Response(openRosa('submit_success', duplicate ? 'Form is a duplicate' : '   √   '), {
+        status: 201,
+      });
+    });
+    const s = await track(login({ ...base, platform: platform(hq), timeouts: { submitMs: 100 } }));
+    const item = await s.updateCase({ caseId: 'hh1', properties: { x: '1' } });
+    const r1 = await s.sendOutbox();
+    expect(r1.stoppedBy?.code).toBe('timeout');
+    const r2 = await s.sendOutbox();
+    expect(r2).toMatchObject({ sent: 1, remaining: 0 });
+    expect([...stored.keys()]).toEqual([item.instanceId]);
+    expect((await s.listOutbox())[0]).toMatchObject({ state: 'sent', attempts: 2 });
+  });
+
+  it('one bad form does not block or lose the others (Android stuck queue, Enketo loss)', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    let n = 0;
+    hq.receiver.push(() =>
+      ++n === 1
+        ? new Response(
+            openRosa('processing_failure', "InvalidCaseIndex: Case 'a' references non-existent case 'b'"),
+            {
+              status: 422,
+            },
+          )
+        : new Response(openRosa('submit_success', '   √   '), { status: 201 }),
+    );
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    s.logout();
+    for (let i = 0; i < 4; i++) await s.updateCase({ caseId: 'hh1', properties: { i: String(i) } });
+    await s.unlock('fieldsim');
+    await s.sendOutbox();
+    const l = await s.listOutbox();
+    expect(l.map((i) => i.state)).toEqual(['quarantined', 'sent', 'sent', 'sent']);
+    expect(l[0]?.serverMessage).toContain('InvalidCaseIndex');
+    expect(await s.outboxXml(l[0]!.instanceId)).toBeDefined();
+  });
+});
