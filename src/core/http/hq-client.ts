@@ -227,6 +227,29 @@ export class HqClient {
   }
 
   /**
+   * OpenRosa pre-flight: `HEAD` on the receiver, whose 204 carries
+   * `X-OpenRosa-Accept-Content-Length` (OpenRosa Form Submission API; ODK Aggregate and
+   * Central answer it). HQ has no HEAD handler (PROTOCOL.md 7.1: `@require_POST`, so 405),
+   * in which case this resolves `undefined` and HQ's fixed limits apply. Never throws for
+   * HTTP or network failures: the pre-flight is advisory.
+   */
+  async preflight(signal?: AbortSignal): Promise<number | undefined> {
+    const url = this.#url('receiver/');
+    try {
+      const res = await this.#send(
+        url,
+        { method: 'head', headers: this.#openRosaHeaders(), timeout: this.#opts.timeouts?.loginMs ?? 30_000 },
+        signal,
+      );
+      if (res.status !== 204 && res.status !== 200) return undefined;
+      const v = Number(res.headers.get('x-openrosa-accept-content-length'));
+      return Number.isFinite(v) && v > 0 ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * `POST /a/<domain>/receiver/` as multipart: the instance in part `xml_submission_file`
    * with a `.xml` filename (HQ answers 422 otherwise), attachments as further file parts
    * named as the XML refers to them (PROTOCOL.md 7.2). Never throws for HTTP statuses or

@@ -62,6 +62,8 @@ export interface CaseApplier {
 /** What the outbox needs to talk to the server: `HqClient` fits. */
 export interface OutboxSender {
   submit(req: SubmitRequest): Promise<SubmitOutcome>;
+  /** Optional OpenRosa HEAD pre-flight: the server's accepted content length, if it says. */
+  preflight?(): Promise<number | undefined>;
 }
 
 export interface OutboxLimits {
@@ -85,6 +87,12 @@ export interface OutboxOptions {
   autoRetry?: boolean;
   /** When it says offline, runs stop before touching the network. */
   isOnline?: () => boolean;
+  /**
+   * Ask the server its accepted size once per run (OpenRosa HEAD pre-flight, ODK servers)
+   * and quarantine larger forms as `too-large` without uploading them. Off for HQ, which
+   * has no HEAD handler.
+   */
+  preflight?: boolean;
 }
 
 export type TriggerReason = 'save' | 'start' | 'online' | 'timer' | 'manual' | 'backoff';
@@ -176,6 +184,7 @@ export class Outbox {
   readonly #backoff: BackoffPolicy;
   readonly #autoRetry: boolean;
   readonly #isOnline: () => boolean;
+  readonly #preflight: boolean;
   #sender: OutboxSender | null;
   #running: Promise<SendReport> | null = null;
   #rerun = false;
@@ -198,6 +207,7 @@ export class Outbox {
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.#autoRetry = opts.autoRetry ?? false;
     this.#isOnline = opts.isOnline ?? (() => true);
+    this.#preflight = opts.preflight ?? false;
   }
 
   get #table(): Table<OutboxRow, number> {
@@ -263,9 +273,16 @@ export class Outbox {
     }
   }
 
-  #checkLimits(size: number, attachments: { name: string; size: number }[]): string | undefined {
+  #checkLimits(
+    size: number,
+    attachments: { name: string; size: number }[],
+    acceptedTotal?: number,
+  ): string | undefined {
     if (size > this.#limits.xmlBytes)
       return `The form is ${size} bytes; the server accepts at most ${this.#limits.xmlBytes}.`;
+    const total = attachments.reduce((n, a) => n + a.size, size);
+    if (acceptedTotal !== undefined && total > acceptedTotal)
+      return `The submission is ${total} bytes; the server accepts at most ${acceptedTotal} (X-OpenRosa-Accept-Content-Length).`;
     for (const a of attachments)
       if (a.size > this.#limits.attachmentBytes)
         return `Attachment ${a.name} is ${a.size} bytes; the server accepts at most ${this.#limits.attachmentBytes}.`;
@@ -598,6 +615,7 @@ export class Outbox {
     // The token is read once per run: a sync does not run in the middle of a send run
     // (sync-and-send sends first), and one read per form would cost a transaction each.
     const lastSyncToken = await this.#getSyncToken();
+    const accepted = this.#preflight && sender.preflight ? await sender.preflight() : undefined;
     while (!this.#closed) {
       // Under the lock nobody else changes queued rows (enqueue only appends, requeue only
       // touches quarantined rows), so a batch read stays valid while it is worked through.
@@ -607,7 +625,7 @@ export class Outbox {
       for (let i = 0; i < batch.length && !this.#closed; i++) {
         const row = batch[i] as OutboxRow;
         const seq = row.seq ?? -1;
-        const tooLarge = this.#checkLimits(row.size, row.attachments);
+        const tooLarge = this.#checkLimits(row.size, row.attachments, accepted);
         if (tooLarge) {
           await this.#setState(seq, {
             state: 'quarantined',
@@ -634,7 +652,9 @@ export class Outbox {
         }
         const next = batch[i + 1];
         const nextSeq =
-          next !== undefined && !this.#checkLimits(next.size, next.attachments) ? next.seq : undefined;
+          next !== undefined && !this.#checkLimits(next.size, next.attachments, accepted)
+            ? next.seq
+            : undefined;
         switch (outcome.status) {
           case 'accepted': {
             const changes: RowChanges = { state: 'sent', sentAt: this.#clock.now(), lastError: undefined };

@@ -79,7 +79,7 @@ export interface SessionPlatform {
 export interface SessionOptions {
   /** `cc:appVersion` and `x-openrosa-commcare-version`. */
   appVersion?: string;
-  outbox?: { autoRetry?: boolean; backoff?: BackoffPolicy; limits?: OutboxLimits };
+  outbox?: { autoRetry?: boolean; backoff?: BackoffPolicy; limits?: OutboxLimits; preflight?: boolean };
   /** Request timeouts (defaults: login 30 s, restore headers 120 s, submit 60 s). */
   timeouts?: { loginMs?: number; restoreMs?: number; submitMs?: number };
 }
@@ -279,6 +279,7 @@ export class Session {
       ...(opts.outbox?.limits ? { limits: opts.outbox.limits } : {}),
       ...(opts.outbox?.backoff ? { backoff: opts.outbox.backoff } : {}),
       ...(opts.outbox?.autoRetry === undefined ? {} : { autoRetry: opts.outbox.autoRetry }),
+      ...(opts.outbox?.preflight === undefined ? {} : { preflight: opts.outbox.preflight }),
       ...(platform.isOnline ? { isOnline: platform.isOnline } : {}),
     });
   }

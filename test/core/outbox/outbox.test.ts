@@ -392,3 +392,46 @@ describe('backoffDelay', () => {
     expect(backoffDelay(3, p, () => 0.5, 12_000)).toBe(12_000);
   });
 });
+
+describe('OpenRosa HEAD pre-flight (ODK servers)', () => {
+  it('reads X-OpenRosa-Accept-Content-Length and quarantines larger submissions without uploading them', async () => {
+    const f = fakeFetch((req) =>
+      req.method === 'HEAD'
+        ? new Response(null, { status: 204, headers: { 'x-openrosa-accept-content-length': '1200' } })
+        : new Response(openRosa('submit_success', 'ok'), { status: 201 }),
+    );
+    const client = new HqClient({
+      serverUrl: 'http://odk',
+      domain: 'demo',
+      username: 'w',
+      password: 'p',
+      deviceId: 'd',
+      fetch: f,
+    });
+    expect(await client.preflight()).toBe(1200);
+    const { outbox } = setup(null, { preflight: true });
+    const small = await outbox.enqueue(form());
+    const big = await outbox.enqueue(form('c-big', 'y'.repeat(800)));
+    outbox.setSender(client);
+    expect(await outbox.send()).toMatchObject({ sent: 1, quarantined: 1 });
+    const l = await outbox.list();
+    expect(l.find((i) => i.instanceId === big.instanceId)).toMatchObject({
+      state: 'quarantined',
+      quarantineReason: 'too-large',
+    });
+    expect(l.find((i) => i.instanceId === small.instanceId)?.state).toBe('sent');
+    expect(f.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+  });
+
+  it("HQ's 405 to HEAD means no advice", async () => {
+    const client = new HqClient({
+      serverUrl: 'http://hq',
+      domain: 'demo',
+      username: 'w',
+      password: 'p',
+      deviceId: 'd',
+      fetch: fakeFetch(() => new Response(null, { status: 405 })),
+    });
+    expect(await client.preflight()).toBeUndefined();
+  });
+});
