@@ -28,6 +28,8 @@ export interface SyncReport {
 
 export interface AppBackend {
   readonly info: SessionInfo;
+  /** How this session started: `offline` when the server was not reachable at login. */
+  readonly mode: 'online' | 'offline' | 'reopened';
   /** False after an offline reload until the worker types the password again. */
   canSend(): boolean;
   /** Applies the form's case blocks locally and queues it, in one transaction. */
@@ -40,7 +42,15 @@ export interface AppBackend {
   children(caseId: string): Promise<CaseRecord[]>;
   outbox(): Promise<OutboxItem[]>;
   outboxXml(instanceId: string): Promise<string | undefined>;
+  /** Puts a quarantined form back in the queue (it keeps its place by order number). */
   retry(instanceId: string): Promise<void>;
+  /** Sets a waiting form aside by hand so the ones after it can go. */
+  quarantine(instanceId: string): Promise<void>;
+  /** The unsent forms as a portable JSON file (never holds credentials). */
+  exportOutbox(): Promise<string>;
+  importOutbox(json: string): Promise<{ imported: number; skipped: number; failed: number }>;
+  /** Deletes this user's local database (cases and outbox) and ends the session. */
+  clearLocalData(): Promise<void>;
   /** Asks the outbox to send now; resolves with the run's report, or null if nothing ran. */
   trigger(reason: 'save' | 'start' | 'online' | 'timer' | 'manual'): Promise<SendReport | null>;
   /** Called whenever the outbox changes (saved, sending, sent, quarantined). */
@@ -53,7 +63,11 @@ export interface AppBackend {
 }
 
 export interface BackendFactory {
-  /** Online login: SSO, then a full restore when the device has no data for this user. */
+  /**
+   * Online login: SSO, then a full restore when the device has no data for this user.
+   * Offline (or when the server cannot be reached), the password is checked against the
+   * verifier stored at the last online login and the local data opens.
+   */
   login(input: LoginInput, onProgress: (p: RestoreProgress) => void): Promise<AppBackend>;
   /** Opens the last user's local data without the network (offline reload). */
   resume(): Promise<AppBackend | null>;

@@ -94,6 +94,8 @@ export async function login(input: LoginInput): Promise<void> {
     const b = await (await getFactory()).login(input, (p) => {
       syncProgress.value = p;
     });
+    // A fresh login starts at Home (a reload keeps its screen).
+    if (location.hash !== '' && location.hash !== '#/') location.hash = '#/';
     await adopt(b);
   } finally {
     busy.value = null;
@@ -199,9 +201,69 @@ export async function logout(): Promise<void> {
   lastSync.value = null;
   canSend.value = false;
   notice.value = null;
+  outboxExported.value = false;
   await b?.logout();
 }
 
 export function onBrowserOnline(): void {
   void trySend('online');
+}
+
+export async function quarantineForm(instanceId: string): Promise<void> {
+  const b = backend.value;
+  if (!b) return;
+  await b.quarantine(instanceId);
+  await refreshOutbox();
+  void trySend('manual');
+}
+
+/** Offers the unsent forms as a JSON download; returns the file name. */
+export async function exportOutbox(): Promise<string> {
+  const b = backend.value;
+  if (!b) throw new Error('not logged in');
+  const json = await b.exportOutbox();
+  const name = `fieldsim-outbox-${b.info.username.split('@')[0]}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  outboxExported.value = true;
+  return name;
+}
+
+/** Set once the unsent forms were exported in this session (clearing data requires it). */
+export const outboxExported = signal(false);
+
+export async function importOutbox(file: File): Promise<string> {
+  const b = backend.value;
+  if (!b) throw new Error('not logged in');
+  const r = await b.importOutbox(await file.text());
+  caseVersion.value++;
+  await refreshOutbox();
+  void trySend('manual');
+  return `Imported ${r.imported} form(s)${r.skipped ? `, ${r.skipped} already here` : ''}${r.failed ? `, ${r.failed} failed` : ''}.`;
+}
+
+/** Deletes this user's data; refuses while forms are unsent unless they were exported. */
+export async function clearLocalData(): Promise<void> {
+  const b = backend.value;
+  if (!b) return;
+  if ((unsentCount.value > 0 || quarantinedCount.value > 0) && !outboxExported.value) {
+    throw new Error('Forms on this device have not been sent. Export them first, or send them.');
+  }
+  unsubscribe?.();
+  unsubscribe = null;
+  if (timer !== undefined) clearInterval(timer);
+  timer = undefined;
+  await b.clearLocalData();
+  backend.value = null;
+  outboxItems.value = [];
+  lastSync.value = null;
+  canSend.value = false;
+  outboxExported.value = false;
+  notice.value = null;
 }

@@ -4,7 +4,8 @@ import { isFieldsimError } from '../../core/errors/fieldsim-error.ts';
 /** A sentence for people from anything thrown; never includes credentials (core errors carry none). */
 export function describeError(e: unknown): string {
   if (isFieldsimError(e)) {
-    const base = isErrorCode(e.code) ? ERROR_MESSAGES[e.code] : e.message;
+    // Core messages are written for people; the code's stock sentence is the fallback.
+    const base = e.message || (isErrorCode(e.code) ? ERROR_MESSAGES[e.code] : e.code);
     const server = (e as { serverMessage?: unknown }).serverMessage;
     return typeof server === 'string' && server !== '' && server !== base ? `${base} (${server})` : base;
   }

@@ -1,4 +1,12 @@
-import { login, openOffline, type Session, type SessionPlatform } from '../../core/index.ts';
+import {
+  FieldsimError,
+  isNetworkError,
+  login,
+  type OutboxExport,
+  openOffline,
+  type Session,
+  type SessionPlatform,
+} from '../../core/index.ts';
 import { browserLock, loggingFetch, networkSimulation } from '../platform/browser-platform.ts';
 import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
 
@@ -53,9 +61,17 @@ export function browserSessionPlatform(): SessionPlatform {
 
 const APP_VERSION = 'fieldsim-pwa/0.1.0';
 
-function wrap(session: Session): AppBackend {
+function parseExport(json: string): OutboxExport {
+  const data = JSON.parse(json) as Partial<OutboxExport>;
+  if (data.format !== 'fieldsim-outbox' || data.version !== 1 || !Array.isArray(data.forms))
+    throw new FieldsimError('invalid-argument', 'This file is not a fieldsim outbox export.');
+  return data as OutboxExport;
+}
+
+function wrap(session: Session, mode: AppBackend['mode']): AppBackend {
   return {
     info: session.info,
+    mode,
     canSend: () => session.canSend(),
     unlock: (password) => session.unlock(password),
     queryCases: (q) => session.listCases(q),
@@ -66,6 +82,19 @@ function wrap(session: Session): AppBackend {
     outbox: () => session.listOutbox(),
     outboxXml: (id) => session.outboxXml(id),
     retry: (id) => session.requeue(id),
+    quarantine: (id) => session.quarantine(id, 'Set aside by hand in the Outbox'),
+    exportOutbox: async () => JSON.stringify(await session.exportOutbox(), null, 2),
+    async importOutbox(json) {
+      const r = await session.importOutbox(parseExport(json), { applyCases: true });
+      return { imported: r.imported, skipped: r.skipped, failed: r.failed.length };
+    },
+    async clearLocalData() {
+      writeLastUser(null);
+      session.logout();
+      // Dexie's delete closes the database first; the outbox stops with it.
+      session.outbox.close();
+      await session.db.delete();
+    },
     trigger: (reason) => (session.canSend() ? session.outbox.trigger(reason) : Promise.resolve(null)),
     onOutboxChange: (listener) => session.outbox.onChange(listener),
     async syncAndSend(onProgress, signal) {
@@ -88,17 +117,45 @@ function wrap(session: Session): AppBackend {
 export function createSessionBackendFactory(): BackendFactory {
   return {
     async login(input: LoginInput, onProgress) {
-      const session = await login({
-        serverUrl: input.serverUrl,
-        domain: input.domain,
-        username: input.username,
-        password: input.password,
-        platform: browserSessionPlatform(),
-        appVersion: APP_VERSION,
-        onProgress,
-      });
+      const platform = browserSessionPlatform();
+      const offline = () =>
+        openOffline({
+          domain: input.domain,
+          username: input.username,
+          password: input.password,
+          platform,
+          appVersion: APP_VERSION,
+        });
+      let session: Session;
+      let mode: AppBackend['mode'] = 'online';
+      if (!navigator.onLine || networkSimulation.value.offline) {
+        session = await offline();
+        mode = 'offline';
+      } else {
+        try {
+          session = await login({
+            serverUrl: input.serverUrl,
+            domain: input.domain,
+            username: input.username,
+            password: input.password,
+            platform,
+            appVersion: APP_VERSION,
+            onProgress,
+          });
+        } catch (e) {
+          // The server is out of reach: a worker who logged in here before can still work.
+          if (!isNetworkError(e)) throw e;
+          try {
+            session = await offline();
+            mode = 'offline';
+          } catch (offlineError) {
+            if (offlineError instanceof FieldsimError && offlineError.code === 'not-logged-in') throw e;
+            throw offlineError;
+          }
+        }
+      }
       writeLastUser({ domain: session.info.domain, username: session.info.username });
-      return wrap(session);
+      return wrap(session, mode);
     },
     async resume() {
       const last = readLastUser();
@@ -109,7 +166,7 @@ export function createSessionBackendFactory(): BackendFactory {
         platform: browserSessionPlatform(),
         appVersion: APP_VERSION,
       });
-      return wrap(session);
+      return wrap(session, 'reopened');
     },
   };
 }

@@ -1,3 +1,4 @@
+import { signal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { online } from '../platform/browser-platform.ts';
@@ -8,6 +9,7 @@ import {
   canSend,
   logout,
   notice,
+  quarantinedCount,
   syncNow,
   syncProgress,
   unlock,
@@ -65,6 +67,32 @@ function UnlockBanner() {
   );
 }
 
+const confirmLogout = signal(false);
+
+function LogoutConfirm() {
+  const n = unsentCount.value + quarantinedCount.value;
+  return (
+    <div class="banner warn" role="alertdialog" aria-labelledby="logout-q" aria-describedby="logout-d">
+      <span class="grow">
+        <strong id="logout-q">Log out with {n === 1 ? '1 form' : `${n} forms`} not sent?</strong>{' '}
+        <span id="logout-d">They stay on this device and are sent when you next log in.</span>
+      </span>
+      <button
+        type="button"
+        onClick={() => {
+          confirmLogout.value = false;
+          void logout();
+        }}
+      >
+        Log out anyway
+      </button>
+      <button type="button" class="secondary" onClick={() => (confirmLogout.value = false)}>
+        Stay logged in
+      </button>
+    </div>
+  );
+}
+
 export function AppShell({ children }: { children: ComponentChildren }) {
   const b = backend.value;
   if (!b) return null;
@@ -97,7 +125,14 @@ export function AppShell({ children }: { children: ComponentChildren }) {
           <button type="button" onClick={() => void syncNow()} disabled={busy.value !== null}>
             Sync
           </button>
-          <button type="button" class="secondary" onClick={() => void logout()}>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              if (unsentCount.value + quarantinedCount.value > 0) confirmLogout.value = true;
+              else void logout();
+            }}
+          >
             Log out
           </button>
         </div>
@@ -114,6 +149,7 @@ export function AppShell({ children }: { children: ComponentChildren }) {
         ))}
       </nav>
       <div class="banners">
+        {confirmLogout.value && <LogoutConfirm />}
         {busy.value === 'sync' && syncProgress.value && (
           <div class="banner info">
             <div class="grow">

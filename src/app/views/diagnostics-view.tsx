@@ -1,10 +1,81 @@
 import { useSignalEffect } from '@preact/signals';
 import { useState } from 'preact/hooks';
 import { httpLog, networkSimulation } from '../platform/browser-platform.ts';
-import { backend, caseVersion } from '../state/app-state.ts';
+import {
+  backend,
+  caseVersion,
+  clearLocalData,
+  exportOutbox,
+  outboxExported,
+  quarantinedCount,
+  unsentCount,
+} from '../state/app-state.ts';
+import { describeError } from '../state/describe-error.ts';
 import { applyTheme, type ThemeChoice, theme } from '../state/theme.ts';
 import { StorageSummary } from './home-view.tsx';
 import { formatBytes } from './restore-progress.tsx';
+
+function ClearData() {
+  const [step, setStep] = useState<'idle' | 'confirm'>('idle');
+  const [error, setError] = useState<string | null>(null);
+  const pending = unsentCount.value + quarantinedCount.value;
+  const blocked = pending > 0 && !outboxExported.value;
+  return (
+    <section class="card stack" aria-labelledby="clear-h">
+      <h2 id="clear-h">Clear this user's data</h2>
+      <p class="muted">
+        Deletes this user's cases, fixtures and outbox from this device. The server keeps its copy.
+      </p>
+      {step === 'idle' ? (
+        <div>
+          <button type="button" class="secondary" onClick={() => setStep('confirm')}>
+            Clear this user's data…
+          </button>
+        </div>
+      ) : blocked ? (
+        <div class="banner warn" role="alert">
+          <span class="grow">
+            {pending === 1 ? '1 form has' : `${pending} forms have`} not been sent. Export them before
+            clearing, so nothing is lost.
+          </span>
+          <button
+            type="button"
+            onClick={() => void exportOutbox().catch((e: unknown) => setError(describeError(e)))}
+          >
+            Export unsent forms
+          </button>
+          <button type="button" class="secondary" onClick={() => setStep('idle')}>
+            Cancel
+          </button>
+        </div>
+      ) : (
+        <div class="banner error" role="alertdialog" aria-label="Confirm clearing data">
+          <span class="grow">Delete everything fieldsim holds for this user on this device?</span>
+          <button
+            type="button"
+            onClick={async () => {
+              try {
+                await clearLocalData();
+              } catch (e) {
+                setError(describeError(e));
+              }
+            }}
+          >
+            Delete this user's data
+          </button>
+          <button type="button" class="secondary" onClick={() => setStep('idle')}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {error && (
+        <p role="alert" class="field-error">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
 
 export function DiagnosticsView() {
   const b = backend.value;
@@ -97,6 +168,7 @@ export function DiagnosticsView() {
           </select>
         </label>
       </section>
+      <ClearData />
       <section class="card" aria-labelledby="log-h">
         <h2 id="log-h">HTTP log</h2>
         {httpLog.value.length === 0 ? (

@@ -4,11 +4,15 @@ import {
   backend,
   busy,
   canSend,
+  exportOutbox,
+  importOutbox,
   lastSendReport,
   outboxItems,
+  quarantineForm,
   retryForm,
   trySend,
 } from '../state/app-state.ts';
+import { describeError } from '../state/describe-error.ts';
 import { formatTime } from './home-view.tsx';
 import { formatBytes } from './restore-progress.tsx';
 
@@ -41,6 +45,54 @@ function XmlViewer({ instanceId }: { instanceId: string }) {
       <summary>View XML</summary>
       <pre class="xml">{xml ?? 'Loading…'}</pre>
     </details>
+  );
+}
+
+function Transfer() {
+  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  return (
+    <section class="card stack" aria-labelledby="transfer-h">
+      <h2 id="transfer-h">Move forms between devices</h2>
+      <div class="row" style={{ alignItems: 'center' }}>
+        <button
+          type="button"
+          class="secondary"
+          onClick={async () => {
+            try {
+              const name = await exportOutbox();
+              setMessage({ error: false, text: `Saved ${name}.` });
+            } catch (e) {
+              setMessage({ error: true, text: describeError(e) });
+            }
+          }}
+        >
+          Export unsent forms
+        </button>
+        <label class="button secondary" style={{ flexDirection: 'row', fontWeight: 400 }}>
+          Import forms
+          <input
+            type="file"
+            accept="application/json,.json"
+            class="visually-hidden"
+            onChange={async (e) => {
+              const file = e.currentTarget.files?.[0];
+              e.currentTarget.value = '';
+              if (!file) return;
+              try {
+                setMessage({ error: false, text: await importOutbox(file) });
+              } catch (err) {
+                setMessage({ error: true, text: describeError(err) });
+              }
+            }}
+          />
+        </label>
+      </div>
+      {message && (
+        <p role={message.error ? 'alert' : 'status'} class={message.error ? 'field-error' : 'muted'}>
+          {message.text}
+        </p>
+      )}
+    </section>
   );
 }
 
@@ -93,6 +145,7 @@ export function OutboxView() {
           </ol>
         </section>
       )}
+      <Transfer />
     </main>
   );
 }
@@ -118,9 +171,27 @@ function OutboxRow({ item }: { item: OutboxItem }) {
           Quarantined because{' '}
           {item.quarantineReason ? QUARANTINE_LABEL[item.quarantineReason] : 'of an error'}
           {item.serverMessage ? `: ${item.serverMessage}` : '.'}{' '}
-          <button type="button" class="secondary" onClick={() => void retryForm(item.instanceId)}>
+          <button
+            type="button"
+            class="secondary"
+            aria-label={`Retry form ${item.seq}`}
+            onClick={() => void retryForm(item.instanceId)}
+          >
             Retry
           </button>
+        </div>
+      )}
+      {(item.state === 'queued' || item.state === 'incomplete') && (
+        <div>
+          <button
+            type="button"
+            class="secondary"
+            aria-label={`Set aside form ${item.seq}`}
+            onClick={() => void quarantineForm(item.instanceId)}
+          >
+            Set aside
+          </button>{' '}
+          <span class="muted">Lets the forms after it go; you can retry it later.</span>
         </div>
       )}
       <XmlViewer instanceId={item.instanceId} />

@@ -1,0 +1,172 @@
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppShell } from '../helpers/page-objects/app-shell.ts';
+import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
+import { FormsPage } from '../helpers/page-objects/forms-page.ts';
+import { LoginPage } from '../helpers/page-objects/login-page.ts';
+import { shoot } from '../helpers/page-objects/screenshot.ts';
+import { startEmulator } from '../helpers/start-emulator.ts';
+import { launchChromium } from '../helpers/with-chromium.ts';
+import { ensureBuild } from './ensure-build.ts';
+
+/**
+ * Issue 6, Login: offline login against the stored verifier, several users on one device
+ * with their own data, logout keeping unsent forms until that user's next login, and
+ * "clear this user's data". Plus the Diagnostics HTTP log, which must never show secrets.
+ */
+const DIST = join(import.meta.dirname, '..', '..', 'dist');
+
+describe('users on one device', () => {
+  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let login: LoginPage;
+  let shell: AppShell;
+
+  beforeAll(async () => {
+    ensureBuild();
+    emu = await startEmulator({ staticDir: DIST });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    login = new LoginPage(page);
+    shell = new AppShell(page);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await emu?.close();
+  });
+
+  async function logInAndWait(username: string, password = 'fieldsim'): Promise<void> {
+    await login.logIn(username, password);
+    await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+  }
+
+  async function logOut(): Promise<void> {
+    await shell.logOutButton().click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+  }
+
+  it('logs in offline with the stored verifier and rejects a wrong password', async () => {
+    await login.open(emu.url);
+    await logInAndWait('worker1');
+    await shell.go('Cases');
+    const online = await new CaseListPage(page).count();
+    await logOut();
+
+    await context.setOffline(true);
+    await login.logIn('worker1', 'not-the-password');
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /wrong password/i })
+      .waitFor();
+    expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+
+    await login.logIn('worker1', 'fieldsim');
+    await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    await shell.go('Cases');
+    expect(await new CaseListPage(page).count()).toBe(online);
+    // The password was verified locally, so sending is not locked.
+    expect(await shell.unlockForm().count()).toBe(0);
+
+    // A user who never logged in on this device cannot log in offline.
+    await logOut();
+    await login.logIn('worker2', 'fieldsim');
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+    await context.setOffline(false);
+  });
+
+  it('keeps unsent forms through logout and another user, and sends them at the next login', async () => {
+    await logInAndWait('worker1');
+    await context.setOffline(true);
+    await shell.go('Forms');
+    await new FormsPage(page).registerHousehold('Kept Through Logout', 'Eldoret', '2');
+    await shell.waitForUnsent(1);
+
+    await shell.logOutButton().click();
+    const confirm = page.getByRole('alertdialog');
+    await confirm.filter({ hasText: '1 form not sent' }).waitFor();
+    await shoot(page, 'logout-confirm');
+    await confirm.getByRole('button', { name: 'Log out anyway' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await context.setOffline(false);
+
+    // worker2 has a database of their own: none of worker1's forms or new cases.
+    await logInAndWait('worker2@demo.commcarehq.org');
+    expect(await shell.unsentCount()).toBe(0);
+    await shell.go('Cases');
+    const list = new CaseListPage(page);
+    await list.search('Kept Through');
+    expect(await list.count()).toBe(0);
+    await logOut();
+    expect(
+      emu.app.db.prepare('SELECT count(*) AS n FROM cases WHERE name = ?').get('Kept Through Logout'),
+    ).toEqual({ n: 0 });
+
+    // worker1 again: the waiting form goes out at login.
+    await logInAndWait('worker1');
+    await shell.waitForUnsent(0, 30_000);
+    expect(
+      emu.app.db.prepare('SELECT count(*) AS n FROM cases WHERE name = ?').get('Kept Through Logout'),
+    ).toEqual({ n: 1 });
+  });
+
+  it('logs HTTP requests in Diagnostics without credentials', async () => {
+    await shell.go('Diagnostics');
+    const log = page.getByRole('table', { name: 'HTTP log' });
+    await log.waitFor();
+    const text = (await log.textContent()) ?? '';
+    expect(text).toContain('/a/demo/receiver/');
+    expect(text).toContain('/a/demo/phone/restore/');
+    expect(text).toContain('201');
+    const body = (await page.locator('body').textContent()) ?? '';
+    expect(body).not.toContain('fieldsim@');
+    expect(body.toLowerCase()).not.toContain('authorization');
+    expect(body).not.toContain('Basic ');
+    await shoot(page, 'diagnostics');
+  });
+
+  it("clears this user's data after asking, refusing while forms are unsent until exported", async () => {
+    await context.setOffline(true);
+    await shell.go('Forms');
+    await new FormsPage(page).registerHousehold('Unsent At Clear', 'Nakuru', '3');
+    await shell.go('Diagnostics');
+    await page.getByRole('button', { name: "Clear this user's data…" }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'not been sent' });
+    await refusal.waitFor();
+    expect(await page.getByRole('button', { name: "Delete this user's data" }).count()).toBe(0);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      refusal.getByRole('button', { name: 'Export unsent forms' }).click(),
+    ]);
+    const exported = JSON.parse(await streamText(await download.createReadStream())) as {
+      format: string;
+      forms: { instanceId: string }[];
+    };
+    expect(exported.format).toBe('fieldsim-outbox');
+    expect(exported.forms).toHaveLength(1);
+    const confirm = page.getByRole('alertdialog', { name: 'Confirm clearing data' });
+    await confirm.waitFor();
+    await confirm.getByRole('button', { name: "Delete this user's data" }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+
+    // Gone from this device: an offline login for worker1 now has nothing to open.
+    await login.logIn('worker1', 'fieldsim');
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /no data/i })
+      .waitFor();
+    await context.setOffline(false);
+  });
+});
+
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks).toString('utf8');
+}
