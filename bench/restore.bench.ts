@@ -1,0 +1,266 @@
+/**
+ * Restore and case-database benchmark (issue 3, DESIGN.md section 8).
+ *
+ * Node (fake-indexeddb): end-to-end ingest of synthetic restores of 10k and 100k cases
+ * (~670 bytes per case, 90% with a parent index): time, cases/s, peak RSS over the
+ * baseline; purge of 100k cases (the algorithm, and a whole no-change incremental sync);
+ * a 50-row case-list page on 100k cases (first query, which sorts, and later pages).
+ * Chromium (real IndexedDB, on-disk profile): the same ingest, and in the same run a
+ * bare Dexie bulkPut of the same cases, one record each, with the ratio.
+ *
+ * Run: `npx tsx bench/restore.bench.ts [--cases 10000,100000] [--no-browser] [--write]`;
+ * `--write` replaces the "Restore and case database" section of bench/RESULTS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, ensureChromium } from '../scripts/find-chromium.ts';
+import { computePurge } from '../src/core/protocol/casexml/case-purge.ts';
+import { CaseDb } from '../src/core/store/case-db.ts';
+import { FieldsimDb } from '../src/core/store/fieldsim-db.ts';
+import { ingestRestore } from '../src/core/store/restore-ingest.ts';
+import { serveBundle } from '../test/browser/case-db-harness.ts';
+import { SYNTH_GROUP, SYNTH_USER, streamOfChunks, synthRestoreChunks } from './restore-synth.ts';
+
+const { values } = parseArgs({
+  options: {
+    cases: { type: 'string', default: '10000,100000' },
+    'no-browser': { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+  },
+  allowPositionals: true,
+});
+const sizes = (values.cases ?? '10000,100000').split(',').map(Number);
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+interface NodeRow {
+  cases: number;
+  bytes: number;
+  ms: number;
+  perSec: number;
+  rssMb: number;
+  purgeAlgoMs?: number;
+  purgeSyncMs?: number;
+  pageFirstMs?: number;
+  pageMs?: number;
+}
+
+async function nodeRun(n: number): Promise<NodeRow> {
+  const { chunks, bytes } = synthRestoreChunks(n);
+  gc?.();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const iv = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  const db = new FieldsimDb(`bench-${n}`, { indexedDB: new IDBFactory(), IDBKeyRange });
+  const t0 = performance.now();
+  const r = await ingestRestore(db, streamOfChunks(chunks), {
+    mode: 'full',
+    onProgress: () => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    },
+  });
+  const ms = performance.now() - t0;
+  clearInterval(iv);
+  if (r.cases !== n) throw new Error(`expected ${n} cases, stored ${r.cases}`);
+  const row: NodeRow = { cases: n, bytes, ms, perSec: (n / ms) * 1000, rssMb: (peak - base) / 1e6 };
+  if (n >= 100_000) {
+    const cdb = new CaseDb(db);
+    // The purge itself, over what the store holds.
+    const inputs = [];
+    for (const c of (await cdb.query({ limit: n })).cases)
+      inputs.push({ caseId: c.caseId, ownerId: c.ownerId, closed: c.closed, indices: c.indices });
+    const algo: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      computePurge(inputs, new Set([SYNTH_USER, SYNTH_GROUP]));
+      algo.push(performance.now() - t);
+    }
+    row.purgeAlgoMs = median(algo);
+    // A whole incremental sync with nothing new: parse, transaction, purge, commit.
+    const t1 = performance.now();
+    const inc = await ingestRestore(
+      db,
+      streamOfChunks([
+        new TextEncoder().encode(
+          '<OpenRosaResponse><Sync xmlns="http://commcarehq.org/sync"><restore_id>t2</restore_id></Sync></OpenRosaResponse>',
+        ),
+      ]),
+      { mode: 'incremental' },
+    );
+    row.purgeSyncMs = performance.now() - t1;
+    if (inc.purged !== 0) throw new Error('unexpected purge');
+    // Case list: 50 rows of one type sorted by name. The first query builds the sorted
+    // list (cached until the data changes); later pages read one page of rows.
+    const t2 = performance.now();
+    await cdb.query({ caseType: 'member', limit: 50 });
+    row.pageFirstMs = performance.now() - t2;
+    const pages: number[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const t = performance.now();
+      const p = await cdb.query({ caseType: 'member', limit: 50, offset: i * 2000 });
+      pages.push(performance.now() - t);
+      if (p.cases.length !== 50) throw new Error('short page');
+    }
+    row.pageMs = median(pages);
+  }
+  db.close();
+  return row;
+}
+
+interface BrowserRow {
+  cases: number;
+  ms: number;
+  perSec: number;
+  heapPeakMb: number;
+  bareMs: number;
+  ratio: number;
+  pageMs: number;
+}
+
+async function browserRun(): Promise<{ rows: BrowserRow[]; version: string }> {
+  const served = await serveBundle(resolve(import.meta.dirname, 'restore-browser.entry.ts'));
+  const profile = mkdtempSync(join(tmpdir(), 'fieldsim-bench-profile-'));
+  // A persistent (on-disk) profile: an incognito context keeps IndexedDB in memory and
+  // is ~1.5x faster, which would flatter the figures (DESIGN.md section 8).
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: ensureChromium(() => {}),
+    args: [...CHROMIUM_ARGS, '--enable-precise-memory-info'],
+    headless: true,
+  });
+  try {
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    await page.goto(served.url);
+    await page.waitForFunction(() => (globalThis as { fieldsimBench?: unknown }).fieldsimBench !== undefined);
+    const version = ctx.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
+    const rows: BrowserRow[] = [];
+    type Api = {
+      ingest(n: number): Promise<{ ms: number; heapPeakMb: number; stored: number; pageMs: number }>;
+      bareBulkPut(n: number): Promise<{ ms: number }>;
+    };
+    for (const n of sizes) {
+      const ing = await page.evaluate(
+        (k) => (globalThis as unknown as { fieldsimBench: Api }).fieldsimBench.ingest(k),
+        n,
+      );
+      if (ing.stored !== n) throw new Error(`browser stored ${ing.stored} of ${n}`);
+      const bare = await page.evaluate(
+        (k) => (globalThis as unknown as { fieldsimBench: Api }).fieldsimBench.bareBulkPut(k),
+        n,
+      );
+      rows.push({
+        cases: n,
+        ms: ing.ms,
+        perSec: (n / ing.ms) * 1000,
+        heapPeakMb: ing.heapPeakMb,
+        bareMs: bare.ms,
+        ratio: ing.ms / bare.ms,
+        pageMs: ing.pageMs,
+      });
+    }
+    return { rows, version };
+  } finally {
+    await ctx.close();
+    await served.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+function machine(): string {
+  const chromiumVersion = (() => {
+    try {
+      return execFileSync(
+        ensureChromium(() => {}),
+        ['--version'],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      ).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  let load = '';
+  try {
+    load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    load = 'n/a';
+  }
+  return `nproc ${cpus().length}, CPU ${cpus()[0]?.model ?? '?'}, RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${chromiumVersion}, load average at start ${load}`;
+}
+
+const f0 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(0));
+const f1 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
+
+export async function runRestoreBench(): Promise<string> {
+  const m = machine();
+  const nodeRows: NodeRow[] = [];
+  for (const n of sizes) {
+    const row = await nodeRun(n);
+    nodeRows.push(row);
+    console.log(`node ${n}: ${f0(row.ms)} ms, ${f0(row.perSec)} cases/s, +${f0(row.rssMb)} MB RSS`);
+  }
+  let browser: { rows: BrowserRow[]; version: string } | undefined;
+  if (!values['no-browser']) {
+    browser = await browserRun();
+    for (const r of browser.rows)
+      console.log(
+        `chromium ${r.cases}: ${f0(r.ms)} ms, ${f0(r.perSec)} cases/s, bare bulkPut ${f0(r.bareMs)} ms, ratio ${r.ratio.toFixed(2)}`,
+      );
+  }
+  const big = nodeRows.find((r) => r.cases >= 100_000);
+  let md = '## Restore and case database\n\n';
+  md += `Machine: ${m}.\n\n`;
+  md +=
+    'Synthetic restores: ~670 bytes per case, 10% households, 90% members indexing a household; end to end ';
+  md += '(stream -> UTF-8 decode -> saxes -> case rules -> paged store -> purge -> switch).\n\n';
+  md +=
+    '| runtime | cases | payload MB | ingest ms | cases/s | peak memory over baseline |\n|---|---|---|---|---|---|\n';
+  for (const r of nodeRows)
+    md += `| Node (fake-indexeddb) | ${r.cases} | ${(r.bytes / 1e6).toFixed(1)} | ${f0(r.ms)} | ${f0(r.perSec)} | ${f0(r.rssMb)} MB RSS |\n`;
+  for (const r of browser?.rows ?? [])
+    md += `| Chromium (on-disk IndexedDB) | ${r.cases} | - | ${f0(r.ms)} | ${f0(r.perSec)} | ${f0(r.heapPeakMb)} MB JS heap |\n`;
+  if (browser) {
+    md += `\nChromium ${browser.version}, same run: bare Dexie bulkPut of the same cases, one record each, no indexes:\n\n`;
+    md +=
+      '| cases | ingest ms | bare bulkPut ms | ingest / bulkPut | case-list page ms |\n|---|---|---|---|---|\n';
+    for (const r of browser.rows)
+      md += `| ${r.cases} | ${f0(r.ms)} | ${f0(r.bareMs)} | ${r.ratio.toFixed(2)} | ${f1(r.pageMs)} |\n`;
+  }
+  if (big) {
+    md += `\nNode, ${big.cases} cases: purge algorithm ${f1(big.purgeAlgoMs)} ms (median of 5); a whole no-change incremental sync `;
+    md += `(parse, transaction, purge over the store, commit) ${f0(big.purgeSyncMs)} ms; 50-row case list by type sorted by name: `;
+    md += `first query ${f1(big.pageFirstMs)} ms (filters and sorts 100k, then cached), later pages ${f1(big.pageMs)} ms (median of 20).\n`;
+  }
+  md +=
+    '\nTargets (DESIGN.md 8): Chromium >= 20k cases/s and <= 1.2x bare bulkPut; Node 100k <= 3 s; peak <= 200 MB; purge 100k <= 500 ms; page <= 20 ms.\n';
+  return md;
+}
+
+function writeSection(md: string): void {
+  const file = resolve(import.meta.dirname, 'RESULTS.md');
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const start = before.indexOf('## Restore and case database');
+  let next: string;
+  if (start < 0) next = `${before.trimEnd()}\n\n${md}`;
+  else {
+    const after = before.indexOf('\n## ', start + 5);
+    next = before.slice(0, start) + md + (after < 0 ? '' : before.slice(after + 1));
+  }
+  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const md = await runRestoreBench();
+  console.log(`\n${md}`);
+  if (values.write) writeSection(md);
+}
