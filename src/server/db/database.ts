@@ -201,3 +201,20 @@ export function setMeta(db: Db, key: string, value: string): void {
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
   ).run(key, value);
 }
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, prepared once per database (preparing costs more than running). */
+export function cached(db: Db, sql: string): Database.Statement {
+  let map = statements.get(db);
+  if (!map) {
+    map = new Map();
+    statements.set(db, map);
+  }
+  let st = map.get(sql);
+  if (!st) {
+    st = db.prepare(sql);
+    map.set(sql, st);
+  }
+  return st;
+}

@@ -1,4 +1,4 @@
-import type { Db } from './database.ts';
+import { cached, type Db } from './database.ts';
 
 export type UserKind = 'mobile' | 'web';
 
@@ -51,15 +51,15 @@ export function rawUsername(user: Pick<UserRow, 'username' | 'kind'>): string {
 }
 
 export function getUserByUsername(db: Db, username: string): UserRow | undefined {
-  return db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
+  return cached(db, 'SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
 }
 
 export function getUserById(db: Db, id: string): UserRow | undefined {
-  return db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+  return cached(db, 'SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
 }
 
 export function getUserByApiKey(db: Db, apiKey: string): UserRow | undefined {
-  return db.prepare('SELECT * FROM users WHERE api_key = ?').get(apiKey) as UserRow | undefined;
+  return cached(db, 'SELECT * FROM users WHERE api_key = ?').get(apiKey) as UserRow | undefined;
 }
 
 export interface GroupRow {
@@ -81,7 +81,7 @@ export function groupsOfUser(db: Db, userId: string): GroupRow[] {
 
 export function groupMembers(db: Db, groupId: string): string[] {
   return (
-    db.prepare('SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id').all(groupId) as {
+    cached(db, 'SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id').all(groupId) as {
       user_id: string;
     }[]
   ).map((r) => r.user_id);
@@ -103,7 +103,7 @@ export function caseSharingGroups(db: Db, user: UserRow): CaseSharingGroup[] {
     .map((g) => ({ id: g.id, name: g.name }));
   const locIds = JSON.parse(user.location_ids) as string[];
   if (locIds.length > 0) {
-    const stmt = db.prepare('SELECT id, name, shares_cases FROM locations WHERE id = ?');
+    const stmt = cached(db, 'SELECT id, name, shares_cases FROM locations WHERE id = ?');
     for (const id of locIds) {
       const loc = stmt.get(id) as { id: string; name: string; shares_cases: number } | undefined;
       if (loc && loc.shares_cases === 1) out.push({ id: loc.id, name: loc.name });

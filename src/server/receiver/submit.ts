@@ -94,6 +94,9 @@ export class FormProcessor {
   readonly #insertForm: Database.Statement;
   readonly #insertTx: Database.Statement;
   readonly #insertAttachment: Database.Statement;
+  readonly #caseExists: Database.Statement;
+  readonly #firstTx: Database.Statement;
+  readonly #txsOfCase: Database.Statement;
   #seq = 0;
 
   constructor(db: Db) {
@@ -112,6 +115,12 @@ export class FormProcessor {
     );
     this.#insertAttachment = db.prepare(
       'INSERT OR REPLACE INTO form_attachments (form_id, name, content_type, data) VALUES (?, ?, ?, ?)',
+    );
+    this.#caseExists = db.prepare('SELECT 1 FROM cases WHERE case_id = ? AND domain = ?');
+    this.#firstTx = db.prepare('SELECT MIN(server_date) AS d FROM case_transactions WHERE case_id = ?');
+    this.#txsOfCase = db.prepare(
+      `SELECT t.form_id, t.server_date, t.client_date, t.user_id, f.xml, f.seq FROM case_transactions t
+       JOIN forms f ON f.form_id = t.form_id WHERE t.case_id = ? AND f.state = 'normal' ORDER BY t.id`,
     );
     const max = db.prepare('SELECT MAX(seq) AS s FROM forms').get() as { s: number | null };
     this.#seq = max.s ?? 0;
@@ -293,8 +302,7 @@ export class FormProcessor {
       touched.set(caseId, c);
       this.#insertTx.run(caseId, ctx.formId, ctx.now, clientDate, syncLogId, c.userId);
     }
-    const exists = this.#db.prepare('SELECT 1 FROM cases WHERE case_id = ? AND domain = ?');
-    checkIndices(touched.values(), (id) => exists.get(id, ctx.domain) !== undefined, touched);
+    checkIndices(touched.values(), (id) => this.#caseExists.get(id, ctx.domain) !== undefined, touched);
     for (const c of touched.values()) this.#cases.save(c);
     return { touched, toRebuild };
   }
@@ -308,19 +316,13 @@ export class FormProcessor {
    */
   rebuildCase(caseId: string): StoredCase | undefined {
     const current = this.#cases.get(caseId);
-    const txs = this.#db
-      .prepare(
-        `SELECT t.form_id, t.server_date, t.client_date, t.user_id, f.xml, f.seq FROM case_transactions t
-         JOIN forms f ON f.form_id = t.form_id WHERE t.case_id = ? AND f.state = 'normal' ORDER BY t.id`,
-      )
-      .all(caseId) as TxRow[];
     if (!current) return undefined;
-    if (txs.length === 0) {
-      // Only a removed edit touched this case; without history it cannot be rebuilt.
-      return undefined;
-    }
-    const first = txs.reduce((a, b) => (a.server_date <= b.server_date ? a : b));
-    if (current.serverOpenedOn < first.server_date) return undefined;
+    // Checked before loading any form: seeded cases and cases whose only history was a
+    // removed edit have no complete history to replay.
+    const first = (this.#firstTx.get(caseId) as { d: string | null }).d;
+    if (first === null || current.serverOpenedOn < first) return undefined;
+    const txs = this.#txsOfCase.all(caseId) as TxRow[];
+    if (txs.length === 0) return undefined;
     txs.sort((a, b) => {
       const sa = Date.parse(a.server_date);
       const sb = Date.parse(b.server_date);

@@ -3,8 +3,8 @@ import type { CaseAction, CaseBlock } from '../../core/protocol/casexml/case-typ
 import { NS } from '../../core/protocol/namespaces.ts';
 import { escapeXmlAttr, escapeXmlText } from '../../core/protocol/xml-escape.ts';
 import { formatHqDateTime } from '../casexml/dates.ts';
-import { type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
-import type { Db } from '../db/database.ts';
+import type { StoredCase } from '../db/cases.ts';
+import { cached, type Db } from '../db/database.ts';
 import { caseSharingGroups, rawUsername, type UserRow } from '../db/users.ts';
 import { hexId, nowIso } from '../ids.ts';
 import { computeLiveSet, type GraphNode } from './live-set.ts';
@@ -51,42 +51,43 @@ export function liveQuery(
   const owners = new Set(ownerIds);
   const light = new Map<string, LightCase>();
   const parse = (r: { case_id: string; owner_id: string; closed: number; indices: string }): LightCase => {
-    const idx = JSON.parse(r.indices) as { caseId: string; relationship: 'child' | 'extension' }[];
+    const idx =
+      r.indices === '[]'
+        ? []
+        : (JSON.parse(r.indices) as { caseId: string; relationship: 'child' | 'extension' }[]);
     return {
       ownerId: r.owner_id,
       closed: r.closed === 1,
       edges: idx.map((i) => ({ target: i.caseId, relationship: i.relationship })),
     };
   };
-  const ownedRows = db
-    .prepare(
-      `SELECT case_id, owner_id, closed, indices FROM cases WHERE domain = ? AND closed = 0 AND deleted = 0
-       AND owner_id IN (SELECT value FROM json_each(?))`,
-    )
-    .all(domain, JSON.stringify(ownerIds)) as {
-    case_id: string;
-    owner_id: string;
-    closed: number;
-    indices: string;
-  }[];
+  // Raw rows (arrays) allocate far less than objects on 100k-case restores.
+  const ownedStmt = cached(
+    db,
+    'SELECT case_id, owner_id, indices FROM cases WHERE domain = ? AND owner_id = ? AND closed = 0 AND deleted = 0',
+  );
   const owned = new Set<string>();
-  for (const r of ownedRows) {
-    light.set(r.case_id, parse(r));
-    owned.add(r.case_id);
+  for (const ownerId of new Set(ownerIds)) {
+    const rows = ownedStmt.raw(true).all(domain, ownerId) as [string, string, string][];
+    ownedStmt.raw(false);
+    for (const [caseId, owner, indices] of rows) {
+      light.set(caseId, parse({ case_id: caseId, owner_id: owner, closed: 0, indices }));
+      owned.add(caseId);
+    }
   }
   // Extension edges of the domain, by host (extensions are rare; one query serves all hosts).
   const extByHost = new Map<string, string[]>();
-  for (const r of db
-    .prepare(
-      `SELECT ci.case_id, ci.referenced_id FROM case_indices ci JOIN cases c ON c.case_id = ci.case_id
-       WHERE ci.relationship = 'extension' AND c.domain = ? AND c.deleted = 0`,
-    )
-    .all(domain) as { case_id: string; referenced_id: string }[]) {
+  for (const r of cached(
+    db,
+    `SELECT ci.case_id, ci.referenced_id FROM case_indices ci JOIN cases c ON c.case_id = ci.case_id
+     WHERE ci.relationship = 'extension' AND c.domain = ? AND c.deleted = 0`,
+  ).all(domain) as { case_id: string; referenced_id: string }[]) {
     const list = extByHost.get(r.referenced_id);
     if (list) list.push(r.case_id);
     else extByHost.set(r.referenced_id, [r.case_id]);
   }
-  const fetch = db.prepare(
+  const fetch = cached(
+    db,
     `SELECT case_id, owner_id, closed, indices FROM cases WHERE domain = ? AND deleted = 0
      AND case_id IN (SELECT value FROM json_each(?))`,
   );
@@ -116,14 +117,71 @@ export function liveQuery(
       for (const id of slice) if (!light.has(id)) missing.add(id);
     }
   }
+  const anyExtension =
+    extByHost.size > 0 ||
+    [...light.values()].some((c) => c.edges.some((e) => e.relationship === 'extension'));
+  if (!anyExtension) {
+    // Without extension indices the rules reduce to: owned open cases plus everything
+    // they index, transitively — minus any case whose index target does not exist, with
+    // the cases indexing it (PROTOCOL.md 5.2 step 1). This skips the general graph walk.
+    if (missing.size === 0) return { live: new Set(light.keys()), owned };
+  }
   const nodes = new Map<string, GraphNode>();
   for (const [id, c] of light)
     nodes.set(id, { owned: owners.has(c.ownerId), closed: c.closed, edges: c.edges });
   return { live: computeLiveSet(nodes), owned };
 }
 
+const RAW_COLUMNS =
+  'case_id, case_type, name, owner_id, closed, opened_on, modified_on, user_id, external_id, properties, indices';
+type RawCase = [
+  string,
+  string,
+  string,
+  string,
+  number,
+  string | null,
+  string,
+  string,
+  string,
+  string,
+  string,
+  number?,
+];
+
+function fromRaw(r: RawCase): RestoreCase {
+  return {
+    caseId: r[0],
+    caseType: r[1],
+    name: r[2],
+    ownerId: r[3],
+    closed: r[4] === 1,
+    openedOn: r[5],
+    modifiedOn: r[6],
+    userId: r[7],
+    externalId: r[8],
+    properties: JSON.parse(r[9]) as Record<string, string>,
+    indices: r[10] === '[]' ? [] : (JSON.parse(r[10]) as RestoreCase['indices']),
+  };
+}
+
 /** `<update>` and the rest of a restore case block (PROTOCOL.md 3.9, `get_case_element`). */
-export function restoreCaseBlock(c: StoredCase, withCreate: boolean, copy = 0): CaseBlock {
+export type RestoreCase = Pick<
+  StoredCase,
+  | 'caseId'
+  | 'caseType'
+  | 'name'
+  | 'ownerId'
+  | 'closed'
+  | 'openedOn'
+  | 'modifiedOn'
+  | 'userId'
+  | 'externalId'
+  | 'properties'
+  | 'indices'
+>;
+
+export function restoreCaseBlock(c: RestoreCase, withCreate: boolean, copy = 0): CaseBlock {
   const suffix = copy > 0 ? `-${copy}` : '';
   const name = copy > 0 ? `${c.name} (${copy})` : c.name;
   const actions: CaseAction[] = [];
@@ -298,8 +356,27 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
   const caseCount = toSend.length * factor;
   const itemCount = 3 + fixtures.length + caseCount;
   const registration = registrationXml(req.user);
-  const fetch = db.prepare('SELECT * FROM cases WHERE case_id IN (SELECT value FROM json_each(?))');
+  // Only the columns a restore block needs, as raw arrays (see RAW_COLUMNS).
+  const pageOwned = cached(
+    db,
+    `SELECT ${RAW_COLUMNS}, rowid FROM cases
+     WHERE domain = ? AND owner_id = ? AND closed = 0 AND deleted = 0 AND rowid > ? ORDER BY rowid LIMIT ?`,
+  );
+  const fetchByIds = cached(
+    db,
+    `SELECT ${RAW_COLUMNS} FROM cases WHERE case_id IN (SELECT value FROM json_each(?))`,
+  );
   const short = rawUsername(req.user);
+  const writeRows = (rows: RawCase[]): string => {
+    let s = '';
+    for (const r of rows) {
+      const c = fromRaw(r);
+      const create = !onPhone.has(c.caseId);
+      s += writeBlock(restoreCaseBlock(c, create));
+      for (let f = 1; f < factor; f++) s += writeBlock(restoreCaseBlock(c, create, f));
+    }
+    return s;
+  };
   return {
     log,
     itemCount,
@@ -310,16 +387,31 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
       yield `<Sync xmlns="${NS.sync}"><restore_id>${log.id}</restore_id></Sync>`;
       yield registration;
       for (const f of fixtures) yield f;
-      for (let i = 0; i < toSend.length; i += BATCH) {
-        const rows = fetch.all(JSON.stringify(toSend.slice(i, i + BATCH))) as CaseRow[];
-        let s = '';
-        for (const r of rows) {
-          const c = rowToCase(r);
-          const create = !onPhone.has(c.caseId);
-          s += writeBlock(restoreCaseBlock(c, create));
-          for (let f = 1; f < factor; f++) s += writeBlock(restoreCaseBlock(c, create, f));
+      const sendSet = new Set(toSend);
+      let rest = toSend;
+      if (!since) {
+        // A full restore is mostly the owned open cases: read them in index order, a
+        // batch per step (keyset paging keeps memory flat and no statement stays open
+        // between steps, so other requests can use the database meanwhile).
+        const written = new Set<string>();
+        for (const ownerId of new Set(ownerIds)) {
+          let last = 0;
+          for (;;) {
+            const rows = pageOwned.raw(true).all(req.domain, ownerId, last, BATCH) as RawCase[];
+            pageOwned.raw(false);
+            if (rows.length === 0) break;
+            last = rows[rows.length - 1]![11] as number;
+            const mine = rows.filter((r) => sendSet.has(r[0]));
+            for (const r of mine) written.add(r[0]);
+            yield writeRows(mine);
+          }
         }
-        yield s;
+        rest = toSend.filter((id) => !written.has(id));
+      }
+      for (let i = 0; i < rest.length; i += BATCH) {
+        const rows = fetchByIds.raw(true).all(JSON.stringify(rest.slice(i, i + BATCH))) as RawCase[];
+        fetchByIds.raw(false);
+        yield writeRows(rows);
       }
       yield '</OpenRosaResponse>';
     },

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.ts';
+import { cached, type Db } from '../db/database.ts';
 
 /** A livequery sync log (`SimplifiedSyncLog`, hq:.../casexml/apps/phone/models.py). */
 export interface SyncLog {
@@ -29,7 +29,7 @@ interface SyncLogRow {
 }
 
 export function getSyncLog(db: Db, id: string): SyncLog | undefined {
-  const r = db.prepare('SELECT * FROM sync_logs WHERE id = ?').get(id) as SyncLogRow | undefined;
+  const r = cached(db, 'SELECT * FROM sync_logs WHERE id = ?').get(id) as SyncLogRow | undefined;
   if (!r) return undefined;
   return {
     id: r.id,
@@ -46,7 +46,8 @@ export function getSyncLog(db: Db, id: string): SyncLog | undefined {
 }
 
 export function saveSyncLog(db: Db, log: SyncLog): void {
-  db.prepare(
+  cached(
+    db,
     `INSERT INTO sync_logs (id, domain, user_id, date, previous_log_id, device_id, app_id, owner_ids,
      case_ids_on_phone, dependent_case_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(id) DO UPDATE SET case_ids_on_phone = excluded.case_ids_on_phone,
@@ -73,7 +74,8 @@ export function saveSyncLog(db: Db, log: SyncLog): void {
  * or a phone whose restore response was lost, keep working, while storage stays bounded.
  */
 export function pruneSyncLogs(db: Db, log: SyncLog, keep = 5): void {
-  db.prepare(
+  cached(
+    db,
     `DELETE FROM sync_logs WHERE user_id = ? AND device_id = ? AND id NOT IN
      (SELECT id FROM sync_logs WHERE user_id = ? AND device_id = ? ORDER BY date DESC, rowid DESC LIMIT ?)`,
   ).run(log.userId, log.deviceId, log.userId, log.deviceId, keep);
