@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
@@ -15,13 +14,6 @@ import { VitePWA } from 'vite-plugin-pwa';
  */
 export default defineConfig(({ command }) => ({
   root: '.',
-  resolve: {
-    // Node built-ins imported by xmlbuilder2's dependency tree (core form composer).
-    alias: {
-      events: fileURLToPath(new URL('./src/app/shims/events.ts', import.meta.url)),
-      url: fileURLToPath(new URL('./src/app/shims/url.ts', import.meta.url)),
-    },
-  },
   publicDir: 'public',
   build: {
     outDir: 'dist',
