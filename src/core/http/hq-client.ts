@@ -259,10 +259,17 @@ export class HqClient {
   async submit(req: SubmitRequest): Promise<SubmitOutcome> {
     const path = req.appId ? `receiver/${encodeURIComponent(req.appId)}/` : 'receiver/';
     const url = this.#url(path);
-    const form = new FormData();
-    form.append('xml_submission_file', new Blob([req.xml], { type: 'text/xml' }), 'form.xml');
-    for (const a of req.attachments ?? []) form.append(a.name, a.blob, a.name);
+    const { body, contentType } = multipartBody([
+      { name: 'xml_submission_file', filename: 'form.xml', type: 'text/xml', data: req.xml },
+      ...(req.attachments ?? []).map((a) => ({
+        name: a.name,
+        filename: a.name,
+        type: a.blob.type || 'application/octet-stream',
+        data: a.blob,
+      })),
+    ]);
     const headers = this.#openRosaHeaders(req.lastSyncToken ?? null);
+    headers['content-type'] = contentType;
     // HQ stores `Date` as the form's `date_header` (PROTOCOL.md 7.2). Browsers drop it as a
     // forbidden header; Node sends it.
     headers.date = new Date(this.#clock.now()).toUTCString();
@@ -270,7 +277,7 @@ export class HqClient {
     try {
       res = await this.#send(
         url,
-        { method: 'post', body: form, headers, timeout: this.#opts.timeouts?.submitMs ?? 60_000 },
+        { method: 'post', body, headers, timeout: this.#opts.timeouts?.submitMs ?? 60_000 },
         req.signal,
       );
     } catch (e) {
@@ -281,6 +288,34 @@ export class HqClient {
     const snap = await this.#snapshot(res, url);
     return classifySubmitResponse(snap, this.#clock.now());
   }
+}
+
+/** `"`, CR and LF percent-encoded in multipart names, as the WHATWG FormData encoder does. */
+function headerValue(v: string): string {
+  return v.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/**
+ * A `multipart/form-data` body (RFC 7578) built as one Blob. Equivalent to FormData on the
+ * wire, but several times cheaper per request than FormData through Request/ky, which
+ * matters for outbox drain throughput.
+ */
+function multipartBody(parts: { name: string; filename: string; type: string; data: string | Blob }[]): {
+  body: Blob;
+  contentType: string;
+} {
+  const rnd = crypto.getRandomValues(new Uint8Array(12));
+  const boundary = `----fieldsim${Array.from(rnd, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  const chunks: BlobPart[] = [];
+  for (const p of parts) {
+    chunks.push(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${headerValue(p.name)}"; filename="${headerValue(p.filename)}"\r\nContent-Type: ${p.type}\r\n\r\n`,
+      p.data,
+      '\r\n',
+    );
+  }
+  chunks.push(`--${boundary}--\r\n`);
+  return { body: new Blob(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 function str(v: unknown): string {

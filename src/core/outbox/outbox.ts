@@ -566,10 +566,16 @@ export class Outbox {
     patch(r, { state: 'sending', attempts: r.attempts + 1, lastAttemptAt: this.#clock.now() });
   }
 
-  async #markSending(seq: number): Promise<void> {
+  /*
+   * The hot path writes whole rows it already holds (put, no read-modify-write): while a
+   * run holds the lock nobody else changes a queued/sending row (enqueue appends, requeue
+   * and prune touch quarantined/sent rows only, quarantine takes the lock).
+   */
+  async #markSending(row: OutboxRow): Promise<void> {
+    this.#sendingPatch(row);
     await this.#write('updating the outbox', () =>
       this.#db.transaction('rw', [this.#table], async () => {
-        await this.#table.update(seq, (r) => this.#sendingPatch(r));
+        await this.#table.put(row);
       }),
     );
   }
@@ -579,18 +585,20 @@ export class Outbox {
    * transaction: one durable commit per form instead of two on the hot path.
    * Returns whether the next form was marked.
    */
-  async #finishAndMarkNext(seq: number, changes: RowChanges, nextSeq: number | undefined): Promise<boolean> {
-    if (this.#closed) nextSeq = undefined;
-    return this.#write('updating the outbox', () =>
+  async #finishAndMarkNext(
+    row: OutboxRow,
+    changes: RowChanges,
+    next: OutboxRow | undefined,
+  ): Promise<boolean> {
+    patch(row, changes);
+    const mark = next !== undefined && !this.#closed;
+    if (mark) this.#sendingPatch(next);
+    await this.#write('updating the outbox', () =>
       this.#db.transaction('rw', [this.#table], async () => {
-        await this.#table.update(seq, (r) => patch(r, changes));
-        if (nextSeq === undefined) return false;
-        const n = await this.#table.update(nextSeq, (r) => {
-          if (r.state === 'queued') this.#sendingPatch(r);
-        });
-        return n > 0;
+        await this.#table.bulkPut(mark ? [row, next] : [row]);
       }),
     );
+    return mark;
   }
 
   async #remaining(): Promise<number> {
@@ -637,7 +645,7 @@ export class Outbox {
           this.#changed();
           continue;
         }
-        if (!alreadySending) await this.#markSending(seq);
+        if (!alreadySending) await this.#markSending(row);
         alreadySending = false;
         this.#changed();
         let outcome: SubmitOutcome;
@@ -650,16 +658,16 @@ export class Outbox {
           this.#changed();
           return stop('aborted', toError(e).message);
         }
-        const next = batch[i + 1];
-        const nextSeq =
-          next !== undefined && !this.#checkLimits(next.size, next.attachments, accepted)
-            ? next.seq
+        const following = batch[i + 1];
+        const next =
+          following !== undefined && !this.#checkLimits(following.size, following.attachments, accepted)
+            ? following
             : undefined;
         switch (outcome.status) {
           case 'accepted': {
             const changes: RowChanges = { state: 'sent', sentAt: this.#clock.now(), lastError: undefined };
             if (outcome.message !== undefined) changes.serverMessage = outcome.message;
-            alreadySending = await this.#finishAndMarkNext(seq, changes, nextSeq);
+            alreadySending = await this.#finishAndMarkNext(row, changes, next);
             sent++;
             this.#failures = 0;
             this.#nextAttemptAt = 0;
@@ -667,14 +675,14 @@ export class Outbox {
           }
           case 'rejected':
             alreadySending = await this.#finishAndMarkNext(
-              seq,
+              row,
               {
                 state: 'quarantined',
                 quarantineReason: outcome.reason,
                 serverMessage: outcome.message,
                 lastError: `HTTP ${outcome.httpStatus}`,
               },
-              nextSeq,
+              next,
             );
             quarantined++;
             break;
