@@ -47,16 +47,22 @@ const RELEVANT = 4;
 const AVAILABLE = 8;
 const ALIVE = 16;
 
+/**
+ * The graph in compressed-sparse-row form (typed arrays, no per-node objects): building
+ * 100k nodes as arrays of arrays cost more than the whole algorithm.
+ */
 interface Graph {
   ids: string[];
   status: Uint8Array;
-  /** Outgoing edges (to indexed cases): target node numbers and whether it is an extension edge. */
-  out: number[][];
-  outExt: boolean[][];
-  /** Incoming edges (from indexing cases). */
-  inc: number[][];
-  incExt: boolean[][];
-  alive: Uint8Array; // 1 if the node is still in the graph
+  /** Outgoing edges of node i (to the cases it indexes): outTo[outStart[i] .. outStart[i+1]). */
+  outStart: Int32Array;
+  outTo: Int32Array;
+  outExt: Uint8Array;
+  /** Incoming edges of node i (from the cases indexing it), same layout. */
+  incStart: Int32Array;
+  incFrom: Int32Array;
+  incExt: Uint8Array;
+  alive: Uint8Array; // 1 while the node is in the graph
 }
 
 function buildGraph(cases: Iterable<PurgeInput>, owners: ReadonlySet<string> | null) {
@@ -70,23 +76,18 @@ function buildGraph(cases: Iterable<PurgeInput>, owners: ReadonlySet<string> | n
     list.push(c);
   }
   const n = ids.length;
-  const g: Graph = {
-    ids,
-    status: new Uint8Array(n),
-    out: Array.from({ length: n }, () => []),
-    outExt: Array.from({ length: n }, () => []),
-    inc: Array.from({ length: n }, () => []),
-    incExt: Array.from({ length: n }, () => []),
-    alive: new Uint8Array(n).fill(1),
-  };
+  const status = new Uint8Array(n);
   const missing: number[] = [];
+  // Edges, deduplicated per (source, target); a non-extension wins (PROTOCOL.md 5.1).
+  const src: number[] = [];
+  const dst: number[] = [];
+  const ext: number[] = [];
   for (let i = 0; i < n; i++) {
     const c = list[i] as PurgeInput;
     // With no owner list everything counts as owned (CasePurgeFilter with null owners).
     const owned = owners === null || owners.has(c.ownerId);
-    g.status[i] = (owned ? OWNED : 0) | (c.closed ? 0 : OPEN);
-    // Several indices to one target collapse to one edge; a non-extension wins (PROTOCOL.md 5.1).
-    const targets = new Map<number, boolean>();
+    status[i] = (owned ? OWNED : 0) | (c.closed ? 0 : OPEN);
+    const first = dst.length;
     let hasMissing = false;
     for (const ix of c.indices) {
       const t = num.get(ix.caseId);
@@ -94,18 +95,58 @@ function buildGraph(cases: Iterable<PurgeInput>, owners: ReadonlySet<string> | n
         hasMissing = true;
         continue;
       }
-      const ext = ix.relationship === 'extension';
-      const prev = targets.get(t);
-      targets.set(t, prev === undefined ? ext : prev && ext);
+      const e = ix.relationship === 'extension' ? 1 : 0;
+      let dup = -1;
+      for (let k = first; k < dst.length; k++) if (dst[k] === t) dup = k;
+      if (dup >= 0) ext[dup] = (ext[dup] as number) & e;
+      else {
+        src.push(i);
+        dst.push(t);
+        ext.push(e);
+      }
     }
     if (hasMissing) missing.push(i);
-    for (const [t, ext] of targets) {
-      (g.out[i] as number[]).push(t);
-      (g.outExt[i] as boolean[]).push(ext);
-      (g.inc[t] as number[]).push(i);
-      (g.incExt[t] as boolean[]).push(ext);
-    }
   }
+  const m = dst.length;
+  const outStart = new Int32Array(n + 1);
+  const incStart = new Int32Array(n + 1);
+  for (let k = 0; k < m; k++) {
+    outStart[(src[k] as number) + 1] = (outStart[(src[k] as number) + 1] as number) + 1;
+    incStart[(dst[k] as number) + 1] = (incStart[(dst[k] as number) + 1] as number) + 1;
+  }
+  for (let i = 0; i < n; i++) {
+    outStart[i + 1] = (outStart[i + 1] as number) + (outStart[i] as number);
+    incStart[i + 1] = (incStart[i + 1] as number) + (incStart[i] as number);
+  }
+  const outTo = new Int32Array(m);
+  const outExt = new Uint8Array(m);
+  const incFrom = new Int32Array(m);
+  const incExt = new Uint8Array(m);
+  const outFill = outStart.slice(0, n);
+  const incFill = incStart.slice(0, n);
+  for (let k = 0; k < m; k++) {
+    const s = src[k] as number;
+    const t = dst[k] as number;
+    const o = outFill[s] as number;
+    outTo[o] = t;
+    outExt[o] = ext[k] as number;
+    outFill[s] = o + 1;
+    const q = incFill[t] as number;
+    incFrom[q] = s;
+    incExt[q] = ext[k] as number;
+    incFill[t] = q + 1;
+  }
+  const g: Graph = {
+    ids,
+    status,
+    outStart,
+    outTo,
+    outExt,
+    incStart,
+    incFrom,
+    incExt,
+    alive: new Uint8Array(n).fill(1),
+  };
   return { g, missing };
 }
 
@@ -118,7 +159,10 @@ function removeMissing(g: Graph, missing: number[]): number[] {
     if (g.alive[i] === 0) continue;
     g.alive[i] = 0;
     removed.push(i);
-    for (const s of g.inc[i] as number[]) if (g.alive[s] === 1) stack.push(s);
+    for (let e = g.incStart[i] as number; e < (g.incStart[i + 1] as number); e++) {
+      const s = g.incFrom[e] as number;
+      if (g.alive[s] === 1) stack.push(s);
+    }
   }
   return removed;
 }
@@ -127,26 +171,29 @@ function removeMissing(g: Graph, missing: number[]): number[] {
  * Topological order of the live nodes: a case before every case it indexes. Throws the
  * phone's invalid case graph error when a cycle remains.
  */
-function topoOrder(g: Graph): number[] {
+function topoOrder(g: Graph): Int32Array {
   const n = g.ids.length;
   const indeg = new Int32Array(n);
   let live = 0;
   for (let i = 0; i < n; i++) {
     if (g.alive[i] === 0) continue;
     live++;
-    for (const s of g.inc[i] as number[]) if (g.alive[s] === 1) indeg[i] = (indeg[i] as number) + 1;
+    for (let e = g.incStart[i] as number; e < (g.incStart[i + 1] as number); e++)
+      if (g.alive[g.incFrom[e] as number] === 1) indeg[i] = (indeg[i] as number) + 1;
   }
-  const order: number[] = [];
-  for (let i = 0; i < n; i++) if (g.alive[i] === 1 && indeg[i] === 0) order.push(i);
-  for (let k = 0; k < order.length; k++) {
+  const order = new Int32Array(live);
+  let len = 0;
+  for (let i = 0; i < n; i++) if (g.alive[i] === 1 && indeg[i] === 0) order[len++] = i;
+  for (let k = 0; k < len; k++) {
     const i = order[k] as number;
-    for (const t of g.out[i] as number[]) {
+    for (let e = g.outStart[i] as number; e < (g.outStart[i + 1] as number); e++) {
+      const t = g.outTo[e] as number;
       if (g.alive[t] === 0) continue;
       indeg[t] = (indeg[t] as number) - 1;
-      if (indeg[t] === 0) order.push(t);
+      if (indeg[t] === 0) order[len++] = t;
     }
   }
-  if (order.length !== live) {
+  if (len !== live) {
     const stuck: string[] = [];
     for (let i = 0; i < n && stuck.length < 5; i++)
       if (g.alive[i] === 1 && (indeg[i] as number) > 0) stuck.push(g.ids[i] as string);
@@ -159,31 +206,35 @@ function topoOrder(g: Graph): number[] {
 }
 
 /** Mark flows from a case to the cases it indexes (DAG.java direction "children" from sources). */
-function spreadToIndexed(g: Graph, order: number[], mask: number, mark: number): void {
-  for (const i of order) {
-    if (((g.status[i] as number) & mask) !== mask) continue;
-    for (const t of g.out[i] as number[]) if (g.alive[t] === 1) g.status[t] = (g.status[t] as number) | mark;
+function spreadToIndexed(g: Graph, order: Int32Array, mask: number, mark: number): void {
+  const st = g.status;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k] as number;
+    if (((st[i] as number) & mask) !== mask) continue;
+    for (let e = g.outStart[i] as number; e < (g.outStart[i + 1] as number); e++) {
+      const t = g.outTo[e] as number;
+      if (g.alive[t] === 1) st[t] = (st[t] as number) | mark;
+    }
   }
 }
 
 /** Mark flows from a host to the cases extending it (DAG.java direction "parents" from sinks). */
 function spreadToExtensions(
   g: Graph,
-  order: number[],
+  order: Int32Array,
   mask: number,
   mark: number,
   requireOpen: boolean,
 ): void {
+  const st = g.status;
   for (let k = order.length - 1; k >= 0; k--) {
     const i = order[k] as number;
-    if (((g.status[i] as number) & mask) !== mask) continue;
-    const inc = g.inc[i] as number[];
-    const ext = g.incExt[i] as boolean[];
-    for (let e = 0; e < inc.length; e++) {
-      const s = inc[e] as number;
-      if (g.alive[s] === 0 || !ext[e]) continue;
-      if (requireOpen && ((g.status[s] as number) & OPEN) === 0) continue;
-      g.status[s] = (g.status[s] as number) | mark;
+    if (((st[i] as number) & mask) !== mask) continue;
+    for (let e = g.incStart[i] as number; e < (g.incStart[i + 1] as number); e++) {
+      const s = g.incFrom[e] as number;
+      if (g.alive[s] === 0 || g.incExt[e] === 0) continue;
+      if (requireOpen && ((st[s] as number) & OPEN) === 0) continue;
+      st[s] = (st[s] as number) | mark;
     }
   }
 }
@@ -205,10 +256,9 @@ export function computePurge(cases: Iterable<PurgeInput>, owners: ReadonlySet<st
 
   for (const i of order) {
     if (((st[i] as number) & (OPEN | RELEVANT)) !== (OPEN | RELEVANT)) continue;
-    const outExt = g.outExt[i] as boolean[];
-    const out = g.out[i] as number[];
     let hasExt = false;
-    for (let e = 0; e < out.length; e++) if (outExt[e] && g.alive[out[e] as number] === 1) hasExt = true;
+    for (let e = g.outStart[i] as number; e < (g.outStart[i + 1] as number); e++)
+      if (g.outExt[e] === 1 && g.alive[g.outTo[e] as number] === 1) hasExt = true;
     if (!hasExt) st[i] = (st[i] as number) | AVAILABLE;
   }
   spreadToExtensions(g, order, AVAILABLE, AVAILABLE, true);
