@@ -41,11 +41,24 @@ export async function writeCaseState(db: FieldsimDb, state: CaseGenState): Promi
 }
 
 export function decodePage(row: CasePageRow | undefined): CaseRecord[] {
-  return row === undefined ? [] : (JSON.parse(row.data) as CaseRecord[]);
+  return row === undefined ? [] : row.data.map((d) => JSON.parse(d) as CaseRecord);
+}
+
+/** The named cases of a page, parsing only those. */
+export function pickFromPage(
+  row: CasePageRow | undefined,
+  want: ReadonlySet<string>,
+  into: Map<string, CaseRecord>,
+): void {
+  if (row === undefined) return;
+  for (let i = 0; i < row.ids.length; i++) {
+    const id = row.ids[i] as string;
+    if (want.has(id)) into.set(id, JSON.parse(row.data[i] as string) as CaseRecord);
+  }
 }
 
 export function encodePage(gen: number, page: number, cases: readonly CaseRecord[]): CasePageRow {
-  return { gen, page, data: JSON.stringify(cases) };
+  return { gen, page, ids: cases.map((c) => c.caseId), data: cases.map((c) => JSON.stringify(c)) };
 }
 
 const catalogs = new WeakMap<FieldsimDb, CaseCatalog>();

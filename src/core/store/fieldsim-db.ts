@@ -25,14 +25,16 @@ export interface MetaRow {
 }
 
 /**
- * One page of cases of one generation (see case-writer.ts). `data` is the JSON of a
- * `CaseRecord[]`: one string clones much faster than a tree of small objects and takes
- * half the memory (fake-indexeddb keeps the whole database in the JS heap).
+ * One page of cases of one generation (see case-writer.ts): the case ids and, in the
+ * same order, each case as JSON. Strings clone much faster than trees of small objects
+ * and take half the memory (fake-indexeddb keeps the whole database in the JS heap);
+ * one string per case lets a case-list page parse only the rows it shows.
  */
 export interface CasePageRow {
   gen: number;
   page: number;
-  data: string;
+  ids: string[];
+  data: string[];
 }
 
 export interface StoredFixture {
