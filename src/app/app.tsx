@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
+import { AppFormView } from './apps/app-forms-view.tsx';
 import { UpdatePrompt } from './pwa/update-prompt.tsx';
 import { backend, booting } from './state/app-state.ts';
 import { type Route, route } from './state/router.ts';
@@ -26,6 +27,15 @@ function Screen() {
       if (r.form === 'register') return <RegisterHouseholdForm />;
       if (r.form === 'update') return <UpdateCaseForm key={r.caseId ?? ''} caseId={r.caseId} />;
       return <CloseCaseForm key={r.caseId ?? ''} caseId={r.caseId} />;
+    case 'app-form':
+      return (
+        <AppFormView
+          key={`${r.appId}/${r.formId}/${r.caseId ?? ''}`}
+          appId={r.appId}
+          formId={r.formId}
+          caseId={r.caseId}
+        />
+      );
     case 'outbox':
       return <OutboxView />;
     case 'diagnostics':
@@ -39,6 +49,7 @@ const TITLES: Record<Route['name'], string> = {
   case: 'Case',
   forms: 'Forms',
   form: 'Form',
+  'app-form': 'Form',
   outbox: 'Outbox',
   diagnostics: 'Diagnostics',
 };

@@ -10,6 +10,7 @@ export type Route =
   | { name: 'case'; caseId: string }
   | { name: 'forms' }
   | { name: 'form'; form: 'register' | 'update' | 'close'; caseId?: string }
+  | { name: 'app-form'; appId: string; formId: string; caseId?: string }
   | { name: 'outbox' }
   | { name: 'diagnostics' };
 
@@ -25,6 +26,12 @@ export function parseRoute(hash: string): Route {
       return parts[1] ? { name: 'case', caseId: parts[1] } : { name: 'cases' };
     case 'forms': {
       const form = parts[1];
+      if (form === 'app' && parts[2] && parts[3]) {
+        const caseId = params.get('case');
+        return caseId
+          ? { name: 'app-form', appId: parts[2], formId: parts[3], caseId }
+          : { name: 'app-form', appId: parts[2], formId: parts[3] };
+      }
       if (form === 'register' || form === 'update' || form === 'close') {
         const caseId = params.get('case');
         return caseId ? { name: 'form', form, caseId } : { name: 'form', form };
@@ -52,6 +59,10 @@ export function href(route: Route): string {
       return '#/forms';
     case 'form':
       return `#/forms/${route.form}${route.caseId ? `?case=${encodeURIComponent(route.caseId)}` : ''}`;
+    case 'app-form':
+      return `#/forms/app/${encodeURIComponent(route.appId)}/${encodeURIComponent(route.formId)}${
+        route.caseId ? `?case=${encodeURIComponent(route.caseId)}` : ''
+      }`;
     case 'outbox':
       return '#/outbox';
     case 'diagnostics':

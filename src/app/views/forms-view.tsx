@@ -1,16 +1,18 @@
-import { useSignalEffect } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import { v4 as uuidv4 } from 'uuid';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
+import { AppFormsSection } from '../apps/app-forms-view.tsx';
 import { closeCase, propertyNameError, registerHousehold, updateCase } from '../forms/generic-forms.ts';
-import { backend, caseVersion, saveForm } from '../state/app-state.ts';
+import { backend, saveForm } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
 import { href, navigate } from '../state/router.ts';
+import { CasePicker } from './case-picker.tsx';
 
 export function FormsView() {
   return (
     <main id="main" tabIndex={-1}>
       <h1>Forms</h1>
+      <h2>Any case</h2>
       <div class="form-list">
         <a class="form-card" href={href({ name: 'form', form: 'register' })}>
           <strong>Register a household</strong>
@@ -25,6 +27,7 @@ export function FormsView() {
           Closes a case, with a reason.
         </a>
       </div>
+      <AppFormsSection />
       <p class="muted">
         Saving a form changes the case on this device at once and puts the form in the Outbox; it is sent when
         the device is online.
@@ -112,52 +115,6 @@ export function RegisterHouseholdForm() {
       </form>
       {saved && <Saved what="Household registered." caseId={saved} />}
     </main>
-  );
-}
-
-/** Pick a case by name (prefix search), or use the one given in the route. */
-function CasePicker({
-  selected,
-  onSelect,
-  openOnly,
-}: {
-  selected: CaseRecord | null;
-  onSelect: (c: CaseRecord) => void;
-  openOnly: boolean;
-}) {
-  const [q, setQ] = useState('');
-  const [hits, setHits] = useState<CaseRecord[]>([]);
-  useSignalEffect(() => {
-    void caseVersion.value;
-  });
-  useEffect(() => {
-    const b = backend.value;
-    if (!b) return;
-    void b
-      .queryCases({
-        status: openOnly ? 'open' : 'all',
-        sort: 'name',
-        limit: 20,
-        ...(q.trim() ? { namePrefix: q.trim() } : {}),
-      })
-      .then((p) => setHits(p.cases));
-  }, [q, openOnly]);
-  return (
-    <div class="picker">
-      <label>
-        Find a case
-        <input type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
-      </label>
-      <ul aria-label="Matching cases">
-        {hits.map((c) => (
-          <li key={c.caseId}>
-            <button type="button" aria-pressed={selected?.caseId === c.caseId} onClick={() => onSelect(c)}>
-              {c.caseName || '(no name)'} <span class="muted">· {c.caseType}</span>
-            </button>
-          </li>
-        ))}
-      </ul>
-    </div>
   );
 }
 

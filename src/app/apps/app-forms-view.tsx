@@ -1,0 +1,350 @@
+import { signal } from '@preact/signals';
+import { useEffect, useState } from 'preact/hooks';
+import { v4 as uuidv4 } from 'uuid';
+import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
+import { loggingFetch } from '../platform/browser-platform.ts';
+import { backend, saveForm } from '../state/app-state.ts';
+import { describeError } from '../state/describe-error.ts';
+import { href } from '../state/router.ts';
+import { CasePicker } from '../views/case-picker.tsx';
+import { type Answers, answerText, buildAppFormDraft, validateForm } from './app-form-draft.ts';
+import {
+  type AppQuestion,
+  type AppStructure,
+  cacheApplications,
+  cachedApplications,
+  fetchApplications,
+  findForm,
+  localName,
+} from './app-structure.ts';
+
+/** The loaded applications of the current domain (cached for offline use). */
+export const apps = signal<AppStructure[]>([]);
+let appsDomain = '';
+
+export function appsFor(domain: string): AppStructure[] {
+  if (appsDomain !== domain) {
+    appsDomain = domain;
+    apps.value = cachedApplications(domain);
+  }
+  return apps.value;
+}
+
+function LoadApplication({ domain, serverUrl }: { domain: string; serverUrl: string }) {
+  const [user, setUser] = useState('');
+  const [secret, setSecret] = useState('');
+  const [apiKey, setApiKey] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <form
+      class="card stack"
+      aria-labelledby="load-app-h"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError(null);
+        setBusy(true);
+        try {
+          const loaded = await fetchApplications(loggingFetch(), serverUrl, domain, {
+            username: user.trim(),
+            secret,
+            kind: apiKey ? 'api-key' : 'password',
+          });
+          if (loaded.length === 0) throw new Error('This project has no application.');
+          cacheApplications(domain, loaded);
+          apps.value = loaded;
+          setSecret('');
+        } catch (err) {
+          setError(describeError(err));
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h2 id="load-app-h">{apps.value.length > 0 ? 'Reload the application' : 'Load the application'}</h2>
+      <p class="muted">
+        HQ's Application Structure API answers web users only. Their password or API key is used for this one
+        request and not kept.
+      </p>
+      <div class="row">
+        <label>
+          Web user
+          <input autocomplete="off" value={user} onInput={(e) => setUser(e.currentTarget.value)} required />
+        </label>
+        <label>
+          Web user secret
+          <input
+            type="password"
+            autocomplete="off"
+            value={secret}
+            onInput={(e) => setSecret(e.currentTarget.value)}
+            required
+          />
+        </label>
+      </div>
+      <label style={{ flexDirection: 'row', alignItems: 'center', gap: '0.5rem', fontWeight: 400 }}>
+        <input
+          type="checkbox"
+          style={{ width: 'auto', minHeight: 'auto' }}
+          checked={apiKey}
+          onChange={(e) => setApiKey(e.currentTarget.checked)}
+        />
+        The secret is an API key
+      </label>
+      {error && (
+        <p role="alert" class="field-error">
+          {error}
+        </p>
+      )}
+      <div>
+        <button type="submit" class="secondary" disabled={busy}>
+          Load application
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** Modules and forms of the loaded application(s), on the Forms screen. */
+export function AppFormsSection() {
+  const b = backend.value;
+  if (!b) return null;
+  const list = appsFor(b.info.domain);
+  return (
+    <>
+      {list.map((app) => (
+        <section key={app.id} class="card stack" aria-labelledby={`app-${app.id}`}>
+          <h2 id={`app-${app.id}`}>
+            {app.name} <span class="muted">(version {app.version})</span>
+          </h2>
+          {app.modules.map((m) => (
+            <div key={m.uniqueId} class="stack">
+              <h3>
+                {localName(m.name)} <span class="muted">· {m.caseType}</span>
+              </h3>
+              <div class="form-list">
+                {m.forms.map((f) => (
+                  <a
+                    key={f.uniqueId}
+                    class="form-card"
+                    href={href({ name: 'app-form', appId: app.id, formId: f.uniqueId })}
+                  >
+                    <strong>{localName(f.name)}</strong>
+                    {f.questions.length} question{f.questions.length === 1 ? '' : 's'}
+                  </a>
+                ))}
+              </div>
+            </div>
+          ))}
+        </section>
+      ))}
+      <LoadApplication domain={b.info.domain} serverUrl={b.info.serverUrl} />
+    </>
+  );
+}
+
+function Question({
+  q,
+  value,
+  error,
+  onChange,
+}: {
+  q: AppQuestion;
+  value: string | string[] | undefined;
+  error: string | undefined;
+  onChange: (v: string | string[]) => void;
+}) {
+  const id = `q-${q.tag}`;
+  const describedBy = error ? `${id}-error` : undefined;
+  const label = (
+    <>
+      {q.label}
+      {q.required && <span aria-hidden="true"> *</span>}
+    </>
+  );
+  const err = error && (
+    <span id={`${id}-error`} class="field-error">
+      {error}
+    </span>
+  );
+  if ((q.type === 'Select' || q.type === 'MSelect') && q.options.length > 0) {
+    const multi = q.type === 'MSelect';
+    const selected = Array.isArray(value) ? value : value ? [value] : [];
+    return (
+      <fieldset class="choices" aria-describedby={describedBy}>
+        <legend>{label}</legend>
+        {q.options.map((o) => (
+          <label key={o.value} class="choice">
+            <input
+              type={multi ? 'checkbox' : 'radio'}
+              name={id}
+              value={o.value}
+              checked={selected.includes(o.value)}
+              onChange={(e) => {
+                if (!multi) onChange(o.value);
+                else
+                  onChange(
+                    e.currentTarget.checked ? [...selected, o.value] : selected.filter((s) => s !== o.value),
+                  );
+              }}
+            />
+            {o.label}
+          </label>
+        ))}
+        {err}
+      </fieldset>
+    );
+  }
+  const type =
+    q.type === 'Date'
+      ? 'date'
+      : q.type === 'Int' || q.type === 'Long' || q.type === 'Double' || q.type === 'Decimal'
+        ? 'number'
+        : 'text';
+  return (
+    <label>
+      {label}
+      <input
+        type={type}
+        step={q.type === 'Int' || q.type === 'Long' ? 1 : undefined}
+        inputMode={type === 'number' ? 'decimal' : undefined}
+        value={answerText(value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy}
+        aria-required={q.required}
+        onInput={(e) => onChange(e.currentTarget.value)}
+      />
+      {err}
+    </label>
+  );
+}
+
+export function AppFormView({
+  appId,
+  formId,
+  caseId,
+}: {
+  appId: string;
+  formId: string;
+  caseId?: string | undefined;
+}) {
+  const b = backend.value;
+  const list = b ? appsFor(b.info.domain) : [];
+  const found = findForm(list, appId, formId);
+  const [answers, setAnswers] = useState<Answers>({});
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [target, setTarget] = useState<CaseRecord | null>(null);
+  const [parent, setParent] = useState<CaseRecord | null>(null);
+  const [message, setMessage] = useState<{ error: boolean; text: string; caseId?: string } | null>(null);
+
+  useEffect(() => {
+    if (b && caseId) void b.getCase(caseId).then((c) => setTarget(c ?? null));
+  }, [caseId, b]);
+
+  if (!b) return null;
+  if (!found) {
+    return (
+      <main id="main" tabIndex={-1}>
+        <h1>Form not found</h1>
+        <p>Load the application on the Forms screen first.</p>
+        <a href="#/forms">Forms</a>
+      </main>
+    );
+  }
+  const { module, form } = found;
+  const needsTarget = form.action === 'update' || form.action === 'close';
+  const needsParent = form.action === 'register-child';
+
+  return (
+    <main id="main" tabIndex={-1}>
+      <p>
+        <a href="#/forms">← Forms</a>
+      </p>
+      <h1>{localName(form.name)}</h1>
+      <form
+        class="card stack"
+        noValidate
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setMessage(null);
+          const errs = validateForm(form, answers);
+          setErrors(errs);
+          if (Object.keys(errs).length > 0) {
+            setMessage({
+              error: true,
+              text: `Check ${Object.keys(errs).length === 1 ? 'the answer' : 'the answers'} marked below.`,
+            });
+            return;
+          }
+          if (needsTarget && !target) return setMessage({ error: true, text: 'Choose the case first.' });
+          if (needsParent && !parent)
+            return setMessage({ error: true, text: 'Choose the parent case first.' });
+          try {
+            const newCaseId = uuidv4();
+            await saveForm(
+              buildAppFormDraft({
+                module,
+                form,
+                answers,
+                newCaseId,
+                ...(target ? { target } : {}),
+                ...(parent ? { parent } : {}),
+              }),
+            );
+            const touched =
+              needsTarget && target ? target.caseId : form.action === 'none' ? undefined : newCaseId;
+            setMessage({
+              error: false,
+              text: 'Saved to the outbox.',
+              ...(touched ? { caseId: touched } : {}),
+            });
+            setAnswers({});
+          } catch (err) {
+            setMessage({ error: true, text: describeError(err) });
+          }
+        }}
+      >
+        {needsTarget &&
+          (target ? (
+            <p>
+              Case: <strong>{target.caseName}</strong> <span class="muted">({target.caseType})</span>
+            </p>
+          ) : (
+            <CasePicker selected={target} onSelect={setTarget} openOnly={true} caseType={module.caseType} />
+          ))}
+        {needsParent &&
+          (parent ? (
+            <p>
+              Parent: <strong>{parent.caseName}</strong> <span class="muted">({parent.caseType})</span>{' '}
+              <button type="button" class="secondary" onClick={() => setParent(null)}>
+                Change
+              </button>
+            </p>
+          ) : (
+            <CasePicker selected={parent} onSelect={setParent} openOnly={true} label="Find the parent case" />
+          ))}
+        {form.questions.map((q) => (
+          <Question
+            key={q.tag}
+            q={q}
+            value={answers[q.tag]}
+            error={errors[q.tag]}
+            onChange={(v) => setAnswers({ ...answers, [q.tag]: v })}
+          />
+        ))}
+        {message && (
+          <div
+            role={message.error ? 'alert' : 'status'}
+            class={message.error ? 'field-error' : 'banner info'}
+          >
+            {message.text}{' '}
+            {message.caseId && <a href={href({ name: 'case', caseId: message.caseId })}>Open the case</a>}
+          </div>
+        )}
+        <div class="row">
+          <button type="submit">Save form</button>
+        </div>
+      </form>
+    </main>
+  );
+}
