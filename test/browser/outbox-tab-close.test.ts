@@ -122,4 +122,30 @@ describe('outbox in Chromium', () => {
     });
     await context.close();
   });
+
+  it('offline: 20 forms saved and waiting; back online, they drain in order without a reload', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(origin);
+    await page.waitForFunction(() => globalThis.fieldsimOutbox !== undefined);
+    await page.evaluate(() => globalThis.fieldsimOutbox.loginAndSave(0));
+    await context.setOffline(true);
+    const ids = await page.evaluate(() => globalThis.fieldsimOutbox.saveMany(20));
+    expect(await page.evaluate(() => globalThis.fieldsimOutbox.states())).toEqual(Array(20).fill('queued'));
+    const known = hq.app.db.prepare(
+      'SELECT count(*) AS n FROM forms WHERE form_id IN (' + ids.map(() => '?').join(',') + ')',
+    );
+    expect(known.get(...ids)).toEqual({ n: 0 });
+    await context.setOffline(false);
+    expect(await page.evaluate(() => globalThis.fieldsimOutbox.waitAllSent(20_000))).toEqual(
+      Array(20).fill('sent'),
+    );
+    const order = hq.app.db
+      .prepare(
+        `SELECT form_id FROM forms WHERE state = 'normal' AND form_id IN (${ids.map(() => '?').join(',')}) ORDER BY seq`,
+      )
+      .all(...ids) as { form_id: string }[];
+    expect(order.map((r) => r.form_id)).toEqual(ids);
+    await context.close();
+  });
 });

@@ -46,7 +46,44 @@ async function states(): Promise<string[]> {
   return (await session.listOutbox()).map((i) => i.state);
 }
 
-declare global {
-  var fieldsimOutbox: { loginAndSave: typeof loginAndSave; reopen: typeof reopen; states: typeof states };
+/** What the PWA does: the `online` event triggers the outbox (issue 4 triggers). */
+addEventListener('online', () => {
+  void session?.outbox.onOnline();
+});
+
+async function saveMany(count: number): Promise<string[]> {
+  if (!session) throw new Error('log in first');
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const item = await session.updateCase({
+      caseId: (await firstCaseId()) ?? '',
+      properties: { n: String(i) },
+    });
+    ids.push(item.instanceId);
+  }
+  return ids;
 }
-globalThis.fieldsimOutbox = { loginAndSave, reopen, states };
+
+async function firstCaseId(): Promise<string | undefined> {
+  return (await session?.listCases({ caseType: 'household', status: 'open', limit: 1 }))?.cases[0]?.caseId;
+}
+
+async function waitAllSent(timeoutMs: number): Promise<string[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await states();
+    if (s.every((x) => x === 'sent') || Date.now() > end) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+declare global {
+  var fieldsimOutbox: {
+    loginAndSave: typeof loginAndSave;
+    reopen: typeof reopen;
+    states: typeof states;
+    saveMany: typeof saveMany;
+    waitAllSent: typeof waitAllSent;
+  };
+}
+globalThis.fieldsimOutbox = { loginAndSave, reopen, states, saveMany, waitAllSent };

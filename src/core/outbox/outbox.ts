@@ -551,7 +551,10 @@ export class Outbox {
         report = await this.#lock(this.#lockName, () => this.#drain());
         sent += report.sent;
         quarantined += report.quarantined;
-      } while (this.#rerun && !report.stoppedBy && !this.#closed);
+        // A trigger that arrived during the run (an `online` event while the run was
+        // stopping for being offline, a save) gets its own run: dropping it would leave
+        // the queue waiting for the next trigger (Enketo's never-draining queue).
+      } while (this.#rerun && !this.#closed && !this.#paused);
       return { ...report, sent, quarantined };
     })();
     this.#running = run;

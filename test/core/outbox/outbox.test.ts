@@ -435,3 +435,35 @@ describe('OpenRosa HEAD pre-flight (ODK servers)', () => {
     expect(await client.preflight()).toBeUndefined();
   });
 });
+
+describe('triggers during a run', () => {
+  it('an online trigger arriving while a run stops for being offline still gets its run', async () => {
+    const sender = scriptedSender(() => ACCEPT);
+    const db = freshDb();
+    open.push(db);
+    let second: Promise<unknown> | undefined;
+    // The first run finds the device offline; the `online` event fires while it is
+    // stopping (before its report is out).
+    const isOnline = () => {
+      if (second === undefined) {
+        second = outbox.onOnline();
+        return false;
+      }
+      return true;
+    };
+    const outbox: Outbox = new Outbox({
+      db,
+      cases: metaApplier(db),
+      lock: createInProcessLock(),
+      sender: null,
+      isOnline,
+    });
+    await outbox.enqueue(form());
+    outbox.setSender(sender);
+    const first = await outbox.trigger('manual');
+    await second;
+    expect(first).toMatchObject({ sent: 1, remaining: 0 });
+    expect(sender.sent).toHaveLength(1);
+    expect((await outbox.list())[0]?.state).toBe('sent');
+  });
+});
