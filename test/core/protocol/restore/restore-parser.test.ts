@@ -298,15 +298,24 @@ describe('parseRestore on hostile input', () => {
     await quick(fromString('<OpenRosaResponse><message>&x;</message></OpenRosaResponse>'), 'xml-malformed');
   });
 
-  it('stops a 10 MB attribute with a typed error, without holding more than the cap', async () => {
+  it('stops a 10 MB attribute with a typed error, without reading past the cap', async () => {
+    let pulled = 0;
     async function* huge(): AsyncGenerator<Uint8Array> {
       yield enc.encode('<OpenRosaResponse><case case_id="');
       const chunk = enc.encode('a'.repeat(64 * 1024));
-      for (let i = 0; i < 160; i++) yield chunk;
+      for (let i = 0; i < 160; i++) {
+        pulled++;
+        yield chunk;
+      }
       yield enc.encode('"/></OpenRosaResponse>');
     }
     const e = await quick(huge(), 'xml-malformed');
     expect(e.message).toMatch(/longer than/);
+    // The default cap is 4 MiB: parsing stops after ~64 chunks of 64 KB, not 160.
+    expect(pulled).toBeLessThanOrEqual(66);
+    pulled = 0;
+    await expect(parseRestoreAll(huge(), { maxTokenChars: 256 * 1024 })).rejects.toBeInstanceOf(XmlError);
+    expect(pulled).toBeLessThanOrEqual(6);
   });
 
   it('rejects invalid UTF-8, including a sequence cut off at the end', async () => {
