@@ -298,10 +298,12 @@ describe('known failures of the anchors, proved absent (issue 4)', () => {
     });
     const s = await track(login({ ...base, platform: platform(hq), timeouts: { submitMs: 100 } }));
     const item = await s.updateCase({ caseId: 'hh1', properties: { x: '1' } });
-    const r1 = await s.sendOutbox();
-    expect(r1.stoppedBy?.code).toBe('timeout');
-    const r2 = await s.sendOutbox();
-    expect(r2).toMatchObject({ sent: 1, remaining: 0 });
+    // The first attempt times out (the save's own trigger or this call); the run that
+    // follows resends the same bytes and the server answers "duplicate".
+    let r = await s.sendOutbox();
+    for (let i = 0; i < 3 && r.remaining > 0; i++) r = await s.sendOutbox();
+    expect(r.remaining).toBe(0);
+    expect(hq.fetch.calls.filter((c) => c.url.endsWith('/receiver/'))).toHaveLength(2);
     expect([...stored.keys()]).toEqual([item.instanceId]);
     expect((await s.listOutbox())[0]).toMatchObject({ state: 'sent', attempts: 2 });
   });
