@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import './styles.css';
 import { App } from './app.tsx';
-import { online, watchOnline } from './platform/browser-platform.ts';
+import { networkSimulation, online, watchOnline } from './platform/browser-platform.ts';
 import { registerServiceWorker } from './pwa/update-prompt.tsx';
 import { onBrowserOnline, resume, setBackendFactory } from './state/app-state.ts';
 import { startRouter } from './state/router.ts';
@@ -12,6 +12,12 @@ startRouter();
 online.value = navigator.onLine;
 watchOnline((isOnline) => {
   if (isOnline) onBrowserOnline();
+});
+// Turning the network simulator's "offline" off counts as coming back online.
+let simulatedOffline = networkSimulation.value.offline;
+networkSimulation.subscribe((sim) => {
+  if (simulatedOffline && !sim.offline) onBrowserOnline();
+  simulatedOffline = sim.offline;
 });
 setBackendFactory(() => import('./state/session-backend.ts').then((m) => m.createSessionBackendFactory()));
 render(<App />, document.getElementById('app')!);

@@ -1,6 +1,7 @@
 import { computed, signal } from '@preact/signals';
 import type { FormDraft } from '../../core/protocol/submission/form-types.ts';
 import type { OutboxItem, RestoreProgress, SendReport } from '../../core/sync/session-types.ts';
+import { networkSimulation } from '../platform/browser-platform.ts';
 import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
 import { describeError } from './describe-error.ts';
 
@@ -116,6 +117,7 @@ export function trySend(why: 'save' | 'start' | 'online' | 'timer' | 'unlock' | 
   const b = backend.value;
   if (!b?.canSend()) return Promise.resolve();
   if (typeof navigator !== 'undefined' && !navigator.onLine) return Promise.resolve();
+  if (networkSimulation.value.offline) return Promise.resolve();
   if (sendInFlight) return sendInFlight;
   sendInFlight = (async () => {
     try {

@@ -1,7 +1,7 @@
 import { signal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { online } from '../platform/browser-platform.ts';
+import { networkSimulation, online } from '../platform/browser-platform.ts';
 import {
   backend,
   busy,
@@ -112,8 +112,11 @@ export function AppShell({ children }: { children: ComponentChildren }) {
           {b.info.username} · {b.info.domain}
         </span>
         <span class="spacer" />
-        <span class={`badge net ${online.value ? 'open' : 'queued'}`} role="status">
-          {online.value ? 'Online' : 'Offline'}
+        <span
+          class={`badge net ${online.value && !networkSimulation.value.offline ? 'open' : 'queued'}`}
+          role="status"
+        >
+          {!online.value ? 'Offline' : networkSimulation.value.offline ? 'Offline (simulated)' : 'Online'}
         </span>
         <a href="#/outbox" class="button secondary" title="Forms waiting to be sent">
           <span aria-hidden="true">Unsent</span>

@@ -18,15 +18,19 @@ export function formatBytes(n: number): string {
 /** Restore/sync progress: items when the server sent `items`, else indeterminate. */
 export function RestoreProgressBar({ progress, label }: { progress: RestoreProgress; label: string }) {
   const server = progress.serverProgress;
-  const max = server ? server.total : progress.itemsTotal;
+  const max = server ? server.total || undefined : progress.itemsTotal;
   const value = server ? server.done : progress.itemsDone;
   return (
     <div class="stack">
       <progress aria-label={label} max={max ?? undefined} value={max ? value : undefined} />
       <p class="muted" aria-live="polite">
         {PHASES[progress.phase]}
-        {server ? ` (server preparing ${server.done} of ${server.total})` : ''} ·{' '}
-        {formatBytes(progress.bytes)} · {progress.itemsDone}
+        {server
+          ? server.total > 0
+            ? ` (server preparing ${server.done} of ${server.total})`
+            : ' (server preparing)'
+          : ''}{' '}
+        · {formatBytes(progress.bytes)} · {progress.itemsDone}
         {progress.itemsTotal ? ` of ${progress.itemsTotal}` : ''} items · {progress.casesWritten} cases
         written
       </p>
