@@ -190,7 +190,8 @@ export class FormProcessor {
       domain: input.domain,
     };
     const log = input.lastSyncToken ? getSyncLog(this.#db, input.lastSyncToken) : undefined;
-    const syncLog = log && log.domain === input.domain ? log : undefined;
+    // Only the submitting user's own log is updated (a token from another user is ignored).
+    const syncLog = log && log.domain === input.domain && log.userId === input.authUserId ? log : undefined;
 
     try {
       this.#db.transaction(() => {

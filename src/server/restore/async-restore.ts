@@ -25,6 +25,9 @@ export class AsyncRestores {
   }
 
   start(key: string, plan: RestorePlan): AsyncTask {
+    // Tasks nobody came back for are dropped after ten minutes, so memory stays bounded.
+    const cutoff = Date.now() - 10 * 60_000;
+    for (const [k, t] of this.#tasks) if (t.createdAt < cutoff) this.#tasks.delete(k);
     const task: AsyncTask = { plan, polls: 0, total: plan.caseCount, createdAt: Date.now() };
     this.#tasks.set(key, task);
     return task;
