@@ -656,6 +656,26 @@ export const caseDbChecks: Record<string, CaseDbCheck> = {
     eq(await a.count(), 2, "first connection sees the second one's write");
     eq((await a.get('one'))?.properties.x, 'y', 'and its update');
     eq(await a.caseStateHash(), await c.caseStateHash(), 'same hash');
+    // A third connection rebuilds its catalog from the stored page summaries.
+    await a.applyBlocks([
+      withIndex(create('kid', 'k', 'Kid', 'user1'), 'one'),
+      { caseId: 'two', actions: [{ kind: 'close' }] },
+    ]);
+    const third = env.reopen(db);
+    const d = new CaseDb(third);
+    eq(
+      (await d.children('one')).map((x) => x.caseId),
+      ['kid'],
+      'children after reopen',
+    );
+    eq(
+      (await d.query({ status: 'closed' })).cases.map((x) => x.caseId),
+      ['two'],
+      'status after reopen',
+    );
+    eq((await d.query({ caseType: 'k' })).total, 1, 'type after reopen');
+    eq(await d.caseStateHash(), await a.caseStateHash(), 'hash after reopen');
+    third.close();
     other.close();
     db.close();
   },

@@ -30,7 +30,7 @@ import type { FieldsimDb } from './fieldsim-db.ts';
 
 /** The tables case writes touch; include them all in an outer transaction. */
 export function caseTables(db: FieldsimDb): Table[] {
-  return [db.casePages, db.meta, db.ledgers] as unknown as Table[];
+  return [db.casePages, db.caseSums, db.meta, db.ledgers] as unknown as Table[];
 }
 
 export interface CaseDbStats {
@@ -110,7 +110,7 @@ export class CaseDb {
 
   private async read<T>(fn: (cat: CaseCatalog, gen: number) => Promise<T> | T): Promise<T> {
     try {
-      return await this.db.transaction('r', [this.db.casePages, this.db.meta], async () => {
+      return await this.db.transaction('r', [this.db.casePages, this.db.caseSums, this.db.meta], async () => {
         const state = await readCaseState(this.db);
         const cat = await ensureCatalog(this.db, state);
         return fn(cat, state.gen);

@@ -1,8 +1,8 @@
 import Dexie from 'dexie';
 import { StorageError } from '../errors/storage-error.ts';
-import type { CaseRecord } from '../protocol/casexml/case-types.ts';
+import type { CaseIndex, CaseRecord } from '../protocol/casexml/case-types.ts';
 import { CaseCatalog, type CaseEntry, type CatalogDelta, entryOf } from './case-catalog.ts';
-import type { CasePageRow, FieldsimDb } from './fieldsim-db.ts';
+import type { CasePageRow, CaseSumRow, FieldsimDb } from './fieldsim-db.ts';
 
 /**
  * Page-level storage of cases (see fieldsim-db.ts): reading and writing packed pages,
@@ -61,6 +61,22 @@ export function encodePage(gen: number, page: number, cases: readonly CaseRecord
   return { gen, page, ids: cases.map((c) => c.caseId), data: cases.map((c) => JSON.stringify(c)) };
 }
 
+/** [caseId, caseType, caseName, ownerId, closed, lastModified, indices] */
+type CaseSummary = [string, string, string, string, 0 | 1, string, CaseIndex[]];
+
+export function encodeSums(gen: number, page: number, cases: readonly CaseRecord[]): CaseSumRow {
+  const sums: CaseSummary[] = cases.map((c) => [
+    c.caseId,
+    c.caseType,
+    c.caseName,
+    c.ownerId,
+    c.closed ? 1 : 0,
+    c.lastModified,
+    c.indices,
+  ]);
+  return { gen, page, sums: JSON.stringify(sums) };
+}
+
 const catalogs = new WeakMap<FieldsimDb, CaseCatalog>();
 
 /**
@@ -81,11 +97,22 @@ export async function ensureCatalog(db: FieldsimDb, state: CaseGenState): Promis
   if (cur !== undefined && cur.gen === state.gen && cur.version === state.version) return cur;
   const cat = new CaseCatalog(state.gen, state.version);
   const [lo, hi] = pageRange(state.gen);
-  await db.casePages
+  await db.caseSums
     .where('[gen+page]')
     .between(lo, hi, true, true)
     .each((row) => {
-      for (const c of decodePage(row)) cat.entries.set(c.caseId, entryOf(c, row.page));
+      for (const [caseId, caseType, caseName, ownerId, closed, lastModified, indices] of JSON.parse(
+        row.sums,
+      ) as CaseSummary[])
+        cat.entries.set(caseId, {
+          page: row.page,
+          caseType,
+          caseName,
+          ownerId,
+          closed: closed === 1,
+          lastModified,
+          indices,
+        });
     });
   catalogs.set(db, cat);
   return cat;
@@ -194,16 +221,26 @@ export class CaseWriter {
 
   /** Writes changed pages. Keeps only the tail page cached, so memory stays bounded. */
   async flush(): Promise<void> {
-    const puts = [];
+    const puts: CasePageRow[] = [];
+    const sums: CaseSumRow[] = [];
     const dels: [number, number][] = [];
     for (const p of this.dirty) {
       const cases = this.pages.get(p) ?? [];
       if (cases.length === 0 && p !== this.state.tailPage) dels.push([this.state.gen, p]);
-      else puts.push(encodePage(this.state.gen, p, cases));
+      else {
+        puts.push(encodePage(this.state.gen, p, cases));
+        sums.push(encodeSums(this.state.gen, p, cases));
+      }
     }
     try {
-      if (puts.length > 0) await this.db.casePages.bulkPut(puts);
-      if (dels.length > 0) await this.db.casePages.bulkDelete(dels);
+      if (puts.length > 0) {
+        await this.db.casePages.bulkPut(puts);
+        await this.db.caseSums.bulkPut(sums);
+      }
+      if (dels.length > 0) {
+        await this.db.casePages.bulkDelete(dels);
+        await this.db.caseSums.bulkDelete(dels);
+      }
     } catch (e) {
       throw StorageError.from(e, 'Writing cases');
     }

@@ -7,7 +7,7 @@ import type { CaseRecord } from '../protocol/casexml/case-types.ts';
  * user's data, and cases, outbox and sync state share one database so that saving a
  * form can apply its case changes and queue it in one transaction.
  *
- * Table ownership: `casePages`, `meta`, `fixtures`, `fixtureRows`, `ledgers` belong to
+ * Table ownership: `casePages`, `caseSums`, `meta`, `fixtures`, `fixtureRows`, `ledgers` belong to
  * store/ (restore and case rules); `outbox` and `outboxBlobs` to outbox/.
  *
  * Cases are not one record each: IndexedDB's cost is per record (DESIGN.md section 8), so
@@ -35,6 +35,17 @@ export interface CasePageRow {
   page: number;
   ids: string[];
   data: string[];
+}
+
+/**
+ * Per page, what the in-memory catalog needs of each case (JSON of `CaseSummary[]`, see
+ * case-writer.ts), so reopening the database rebuilds the catalog without reading and
+ * parsing every full case.
+ */
+export interface CaseSumRow {
+  gen: number;
+  page: number;
+  sums: string;
 }
 
 export interface StoredFixture {
@@ -78,6 +89,7 @@ export function databaseName(domain: string, username: string): string {
 
 export class FieldsimDb extends Dexie {
   casePages!: Table<CasePageRow, [number, number]>;
+  caseSums!: Table<CaseSumRow, [number, number]>;
   meta!: Table<MetaRow, string>;
   fixtures!: Table<StoredFixture, string>;
   fixtureRows!: Table<FixtureRow, [string, number]>;
@@ -88,6 +100,7 @@ export class FieldsimDb extends Dexie {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});
     this.version(1).stores({
       casePages: '[gen+page]',
+      caseSums: '[gen+page]',
       meta: '&key',
       fixtures: '&key, id',
       fixtureRows: '[fixtureId+rowIndex], fixtureId',

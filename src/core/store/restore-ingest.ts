@@ -12,7 +12,7 @@ import type {
 } from '../protocol/restore/restore-types.ts';
 import type { RestoreProgress } from '../sync/session-types.ts';
 import { CaseCatalog, type CaseEntry } from './case-catalog.ts';
-import { applyBlocksWith } from './case-db.ts';
+import { applyBlocksWith, caseTables } from './case-db.ts';
 import {
   adoptCatalog,
   CASE_PAGE_SIZE,
@@ -175,10 +175,12 @@ export async function resetCaseData(
 
 /** Removes pages and ledgers of generations other than the live one (killed restores). */
 async function cleanupGenerations(db: FieldsimDb): Promise<CaseGenState> {
-  return db.transaction('rw', [db.casePages, db.ledgers, db.meta], async () => {
+  return db.transaction('rw', [db.casePages, db.caseSums, db.ledgers, db.meta], async () => {
     const s = await readCaseState(db);
     const stale = (await db.casePages.toCollection().primaryKeys()).filter(([g]) => g !== s.gen);
     if (stale.length > 0) await db.casePages.bulkDelete(stale);
+    const staleSums = (await db.caseSums.toCollection().primaryKeys()).filter(([g]) => g !== s.gen);
+    if (staleSums.length > 0) await db.caseSums.bulkDelete(staleSums);
     await db.ledgers.filter((l) => l.gen !== s.gen).delete();
     return s;
   });
@@ -221,7 +223,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
         else collect(acc, ev);
       }
       if (blocks.length > 0 || balances.length > 0)
-        await db.transaction('rw', [db.casePages, db.ledgers], async () => {
+        await db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], async () => {
           await applyBlocksWith(writer, blocks);
           await writer.flush();
           writer.applyDeltaNow();
@@ -236,7 +238,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
     }
     if (opts.reapplyBlocks !== undefined && opts.reapplyBlocks.length > 0) {
       const again = opts.reapplyBlocks;
-      await db.transaction('rw', [db.casePages], async () => {
+      await db.transaction('rw', [db.casePages, db.caseSums], async () => {
         await applyBlocksWith(writer, again);
         await writer.flush();
         writer.applyDeltaNow();
@@ -249,7 +251,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       const { removed } = computePurge(purgeInputs(stage.entries), ownerSet(reg, groups));
       purged = removed.length;
       if (removed.length > 0)
-        await db.transaction('rw', [db.casePages, db.ledgers], async () => {
+        await db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], async () => {
           await writer.prefetch(removed);
           for (const id of removed) writer.remove(id);
           await writer.flush();
@@ -281,8 +283,12 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   } catch (e) {
     // Best effort: drop what was staged. If this fails too, the next ingest cleans up.
     await db
-      .transaction('rw', [db.casePages, db.ledgers], async () => {
+      .transaction('rw', [db.casePages, db.caseSums, db.ledgers], async () => {
         await db.casePages
+          .where('[gen+page]')
+          .between(...pageRange(gen), true, true)
+          .delete();
+        await db.caseSums
           .where('[gen+page]')
           .between(...pageRange(gen), true, true)
           .delete();
@@ -343,7 +349,7 @@ async function ingestIncremental(
   let ledgerCount = 0;
   let cases = 0;
   try {
-    await db.transaction('rw', [db.casePages, db.meta, db.ledgers, db.fixtures, db.fixtureRows], async () => {
+    await db.transaction('rw', [...caseTables(db), db.fixtures, db.fixtureRows], async () => {
       const { writer, commit } = await openLiveWriter(db);
       const gen = writer.state.gen;
       await applyBlocksWith(writer, blocks);
