@@ -475,6 +475,18 @@ export class Session {
     return this.outbox.quarantine(instanceId, message);
   }
 
+  outboxCounts(): Promise<Record<OutboxItem['state'], number>> {
+    return this.outbox.counts();
+  }
+
+  /**
+   * Drops the payloads of forms sent more than `maxAgeMs` ago; their records stay. Nothing
+   * expires unless the host calls this (no silent expiry, issue 4).
+   */
+  pruneSent(maxAgeMs: number): Promise<number> {
+    return this.outbox.prune(this.#clock.now() - maxAgeMs);
+  }
+
   exportOutbox(): Promise<OutboxExport> {
     return this.outbox.exportPending();
   }

@@ -467,3 +467,15 @@ describe('triggers during a run', () => {
     expect((await outbox.list())[0]?.state).toBe('sent');
   });
 });
+
+describe('database closed under the app (iOS)', () => {
+  it('reopens and retries instead of failing the save', async () => {
+    const { db, outbox, cases } = setup(null);
+    await outbox.enqueue(form('c-before'));
+    db.close();
+    const item = await outbox.enqueue(form('c-after'));
+    expect(item.state).toBe('queued');
+    expect(db.isOpen()).toBe(true);
+    expect(await cases.applied()).toEqual(['c-after', 'c-before']);
+  });
+});
