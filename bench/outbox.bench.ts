@@ -9,7 +9,7 @@
  * figures to bench/RESULTS.md). `bench/run.ts` calls `runOutboxBench()`.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { chromium } from 'playwright-core';
@@ -86,7 +86,7 @@ function pct(sorted: number[], p: number): number {
 
 export function machine(): string {
   const c = cpus();
-  return `${c[0]?.model ?? 'unknown CPU'} x${c.length}, ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`;
+  return `${c[0]?.model ?? 'unknown CPU'} x${c.length}, ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}, load average at start ${loadavg()[0]?.toFixed(2)}`;
 }
 
 export async function runOutboxBench(opts: { forms?: number } = {}): Promise<OutboxBenchResult> {
