@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getUserByUsername, ownerIds } from '../src/server/db/users.ts';
@@ -36,7 +36,11 @@ export interface ServerBenchResult {
 
 export function machine(): string {
   const c = cpus();
-  return `${c[0]?.model ?? 'unknown CPU'} x${c.length} (nproc ${c.length}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`;
+  // The load average matters: this machine is shared with other test and build jobs.
+  const load = loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+  return `${c[0]?.model ?? 'unknown CPU'} x${c.length} (nproc ${c.length}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}, load average ${load}`;
 }
 
 async function spawnServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
@@ -231,11 +235,17 @@ if (isMain) {
       concurrency: { type: 'string' },
       write: { type: 'boolean' },
     },
+    // bench/run.ts passes the same arguments to every benchmark; ignore the others' flags.
+    strict: false,
   });
+  const num = (v: string | boolean | undefined) => (typeof v === 'string' ? Number(v) : undefined);
+  const cases = num(values.cases);
+  const forms = num(values.forms);
+  const concurrency = num(values.concurrency);
   const r = await runServerBench({
-    ...(values.cases ? { cases: Number(values.cases) } : {}),
-    ...(values.forms ? { forms: Number(values.forms) } : {}),
-    ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+    ...(cases ? { cases } : {}),
+    ...(forms ? { forms } : {}),
+    ...(concurrency ? { concurrency } : {}),
   });
   const text = formatServerResult(r);
   console.log(`HQ emulator (${r.machine})\n${text}`);
