@@ -165,7 +165,7 @@ describe('restore status codes (issue 3)', () => {
       });
       return new Response(body, { status: 200 });
     });
-    await expect(s.restore()).rejects.toBeDefined();
+    await expect(s.restore()).rejects.toMatchObject({ name: 'NetworkError', code: 'network-error' });
     expect(await s.syncToken()).toBe('tok1');
     expect((await s.listCases()).cases.map((c) => c.caseId).sort()).toEqual(['hh1', 'm1']);
   });
