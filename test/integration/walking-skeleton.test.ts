@@ -123,4 +123,24 @@ describe('walking skeleton (issue 2)', () => {
       }),
     ).rejects.toMatchObject({ code: 'auth-invalid' });
   });
+
+  it('attachments travel as extra multipart parts named as the XML refers to them', async () => {
+    const a = await open();
+    const photo = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0, 255]);
+    const item = await a.saveForm(
+      {
+        xmlns: 'http://fieldsim.org/forms/test/photo',
+        name: 'Photo',
+        children: [{ name: 'photo', value: 'household-1.jpg' }],
+      },
+      { attachments: [{ name: 'household-1.jpg', blob: new Blob([photo], { type: 'image/jpeg' }) }] },
+    );
+    expect((await a.sendOutbox()).remaining).toBe(0);
+    const row = hq.app.db
+      .prepare('SELECT name, content_type, data FROM form_attachments WHERE form_id = ?')
+      .get(item.instanceId) as { name: string; content_type: string; data: Buffer } | undefined;
+    expect(row?.name).toBe('household-1.jpg');
+    expect(row?.content_type).toBe('image/jpeg');
+    expect(new Uint8Array(row!.data)).toEqual(photo);
+  });
 });
