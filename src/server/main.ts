@@ -14,13 +14,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { getMeta, setMeta } from './db/database.ts';
-import { getUserByUsername, normalizeLogin } from './db/users.ts';
 import { createEmulator } from './emulator.ts';
 import { FaultSyntaxError, formatFaults, NO_FAULTS, parseFaults } from './faults.ts';
 import { listen } from './listen.ts';
 import { DEMO_API_KEY, DEMO_DOMAIN, DEMO_PASSWORD, DEMO_WEB_USER, DEMO_WORKERS } from './seed/demo.ts';
-import { seedSyntheticCases } from './seed/synthetic.ts';
+import { SeedError, seedCases } from './seed/seed-cases.ts';
 
 function fail(message: string): never {
   console.error(`fieldsim-hq: ${message}`);
@@ -98,22 +96,18 @@ const emulator = createEmulator({
 });
 
 if (values['seed-cases'] !== undefined) {
-  const count = Number(values['seed-cases']);
-  if (!Number.isInteger(count) || count < 1) fail('--seed-cases must be a positive integer');
-  const who = values['seed-user'] ?? 'worker1';
-  const user = getUserByUsername(emulator.db, normalizeLogin(who, DEMO_DOMAIN));
-  if (!user) fail(`no user ${who} in domain ${DEMO_DOMAIN}`);
-  const started = performance.now();
-  const r = seedSyntheticCases(emulator.db, { domain: user.domain, ownerId: user.id, count });
-  const secs = (performance.now() - started) / 1000;
-  setMeta(
-    emulator.db,
-    'synthetic-cases',
-    String(Number(getMeta(emulator.db, 'synthetic-cases') ?? 0) + count),
-  );
-  console.log(
-    `Seeded ${count} cases (${r.households} households, ${r.members} members) for ${user.username} in ${secs.toFixed(2)} s (${Math.round(count / secs)} cases/s)`,
-  );
+  try {
+    const r = seedCases({
+      db: emulator.db,
+      cases: Number(values['seed-cases']),
+      user: values['seed-user'] ?? 'worker1',
+    });
+    console.log(
+      `Seeded ${r.households + r.members} cases (${r.households} households, ${r.members} members) for ${r.username} in ${r.seconds.toFixed(2)} s (${r.casesPerSecond} cases/s)`,
+    );
+  } catch (e) {
+    fail(e instanceof SeedError ? e.message : String(e));
+  }
 }
 
 const server = await listen(emulator, { port, host });

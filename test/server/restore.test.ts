@@ -74,6 +74,37 @@ describe('GET /a/<domain>/phone/restore/ (full restore)', () => {
     expect(text(groups[0], 'name')).toBe('Demo field team');
   });
 
+  it('sends the lookup table and the location fixture (schema first) after user-groups', async () => {
+    const root = xml((await restore()).body);
+    const fixtures = root.children.filter((c) => c.local === 'fixture' || c.local === 'schema');
+    expect(fixtures.map((f) => `${f.local}:${f.attrs.id}`)).toEqual([
+      'fixture:user-groups',
+      'fixture:item-list:village',
+      'schema:locations',
+      'fixture:locations',
+    ]);
+    const villages = kids(kids(fixtures[1]!, 'village_list')[0]!, 'village');
+    expect(villages.map((v) => text(v, 'name'))).toEqual([
+      'Riverside',
+      'Hilltop',
+      'Lakeview',
+      'Marketplace',
+      'Old Mill',
+    ]);
+    expect(kids(kids(fixtures[2]!, 'indices')[0]!, 'index').map((i) => i.text)).toEqual([
+      '@id',
+      '@type',
+      '@parent_id',
+    ]);
+    const loc = kids(kids(fixtures[3]!, 'locations')[0]!, 'location')[0]!;
+    expect(fixtures[3]!.attrs.indexed).toBe('true');
+    expect(loc.attrs.type).toBe('clinic');
+    expect(text(loc, 'name')).toBe('Riverside clinic');
+    const reg = kids(root, 'Registration')[0]!;
+    const data = kids(kids(reg, 'user_data')[0]!, 'data');
+    expect(data.find((d) => d.attrs.key === 'commcare_location_id')?.text).toBe(loc.attrs.id);
+  });
+
   it("sends the worker's 25 demo cases with create blocks and parent indices", async () => {
     const root = xml((await restore()).body);
     const uuid = text(kids(root, 'Registration')[0], 'uuid')!;

@@ -58,3 +58,21 @@ describe('synthetic seeding', () => {
     }
   });
 });
+
+describe('seedCases (npm start -- --seed-cases, fieldsim seed)', () => {
+  it('seeds an empty data folder with the demo project, then N cases for the named worker', async () => {
+    const { seedCases, SeedError } = await import('../../src/server/seed/seed-cases.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'fieldsim-seedcases-'));
+    try {
+      const r = seedCases({ dataDir: dir, cases: 40, user: 'worker2' });
+      expect(r).toMatchObject({ username: 'worker2@demo.commcarehq.org', households: 10, members: 30 });
+      expect(() => seedCases({ dataDir: dir, cases: 5, user: 'nobody' })).toThrow(SeedError);
+      expect(() => seedCases({ dataDir: dir, cases: 0 })).toThrow(/positive/);
+      const check = createEmulator({ dataDir: dir });
+      expect(check.db.prepare('SELECT COUNT(*) AS n FROM cases').get()).toEqual({ n: 90 });
+      check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
