@@ -51,7 +51,7 @@ export function unauthorized(c: Ctx): Response {
  * hq:corehq/apps/ota/utils.py).
  */
 export function requireUser(hq: Hq, c: Ctx, domain: string): UserRow | Response {
-  const r = authenticate(hq.db, hq.passwords, c.req.header('authorization'), domain);
+  const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
   if (r.ok) return r.user;
   switch (r.reason) {
     case 'missing':
@@ -63,6 +63,18 @@ export function requireUser(hq: Hq, c: Ctx, domain: string): UserRow | Response 
     case 'deleted':
       return c.json({ error: `user.${r.reason}`, default_response: DEACTIVATED_MESSAGES[r.reason] }, 406);
   }
+}
+
+/**
+ * The Authorization header, or API-key credentials passed as `?username=…&api_key=…`
+ * (`allow_creds_in_data`, hq:corehq/apps/domain/auth.py), which HQ also accepts.
+ */
+export function authorizationOf(c: Ctx): string | undefined {
+  const header = c.req.header('authorization');
+  if (header) return header;
+  const username = c.req.query('username');
+  const key = c.req.query('api_key');
+  return username && key ? `ApiKey ${username}:${key}` : undefined;
 }
 
 /** Ends the connection without any response (the "dropped after store" fault). */

@@ -385,3 +385,12 @@ describe('application API', () => {
     expect((await call('application/nope/')).status).toBe(404);
   });
 });
+
+describe('API key in the query string', () => {
+  it('accepts ?username=…&api_key=… as HQ does', async () => {
+    const ok = await call('user/?username=admin@example.com&api_key=fieldsim-demo-key', { auth: null });
+    expect(ok.status).toBe(200);
+    const bad = await call('user/?username=admin@example.com&api_key=wrong', { auth: null });
+    expect(bad.status).toBe(401);
+  });
+});

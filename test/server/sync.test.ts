@@ -173,6 +173,15 @@ describe('incremental sync with sync tokens', () => {
     expect(phone.cases.has('phone-made')).toBe(true);
   });
 
+  it('drops a case the phone closed with its token from the footprint, as the phone purges it', async () => {
+    await submit('worker1', ownCase(w1, 'phone-closed', w1), phone.token);
+    await submit('worker1', update(w1, 'phone-closed', '<close/>'), phone.token);
+    // The phone applied both forms and its purge removed the closed, childless case.
+    const r = await sync(phone);
+    expect(r.sent).toEqual([]);
+    expect(phone.cases.has('phone-closed')).toBe(false);
+  });
+
   it('sends a case shared through the group with create, then its close once', async () => {
     await submit('worker2', ownCase(w2, 'shared-1', groupId));
     const r1 = await sync(phone);

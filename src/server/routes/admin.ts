@@ -1,12 +1,12 @@
 import type { Hono } from 'hono';
 import { authenticate } from '../auth/authenticate.ts';
-import { type Ctx, type Env, type Hq, unauthorized } from '../context.ts';
+import { authorizationOf, type Ctx, type Env, type Hq, unauthorized } from '../context.ts';
 import { getUserByUsername, normalizeLogin, type UserRow } from '../db/users.ts';
 import { FaultSyntaxError, formatFaults, parseFaults } from '../faults.ts';
 
 /** Admin calls need an admin web user (Basic or ApiKey) of the domain named in the path. */
 function requireAdmin(hq: Hq, c: Ctx, domain: string): UserRow | Response {
-  const r = authenticate(hq.db, hq.passwords, c.req.header('authorization'), domain);
+  const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
   if (!r.ok) return unauthorized(c);
   if (r.user.kind !== 'web' || r.user.is_admin !== 1) return c.body(null, 403);
   return r.user;

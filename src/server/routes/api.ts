@@ -4,7 +4,7 @@ import { hashPassword } from '../auth/passwords.ts';
 import { formatApiDateTime } from '../casexml/dates.ts';
 import { readForm } from '../casexml/parse-form.ts';
 import { parseXmlTree } from '../casexml/xml-tree.ts';
-import { BASIC_CHALLENGE, type Ctx, type Env, type Hq } from '../context.ts';
+import { authorizationOf, BASIC_CHALLENGE, type Ctx, type Env, type Hq } from '../context.ts';
 import { type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
 import { caseJson, groupJson, mobileWorkerJson, webUserJson, xmlToJson } from '../db/serialize-api.ts';
 import { formatUsername, type GroupRow, getUserById, getUserByUsername, type UserRow } from '../db/users.ts';
@@ -20,7 +20,7 @@ type Need = 'read' | 'admin';
  */
 function apiUser(hq: Hq, c: Ctx, need: Need): UserRow | Response {
   const domain = c.req.param('domain') ?? '';
-  const r = authenticate(hq.db, hq.passwords, c.req.header('authorization'), domain);
+  const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
   if (!r.ok) {
     if (r.reason === 'malformed') return c.json({ error: r.message }, 400);
     return c.body(null, 401, { 'WWW-Authenticate': BASIC_CHALLENGE });
