@@ -30,10 +30,11 @@ function Screen() {
     case 'app-form':
       return (
         <AppFormView
-          key={`${r.appId}/${r.formId}/${r.caseId ?? ''}`}
+          key={`${r.appId}/${r.formId}/${r.caseId ?? ''}/${r.draft ?? ''}`}
           appId={r.appId}
           formId={r.formId}
           caseId={r.caseId}
+          draft={r.draft}
         />
       );
     case 'outbox':

@@ -15,7 +15,8 @@ import { ensureBuild } from './ensure-build.ts';
 /**
  * Issue 6, Forms: the application's modules and forms from the Application Structure API,
  * rendered from their questions, validated, saved with their case actions (register,
- * register a child, update) and delivered to the emulator.
+ * register a child, update, close), an incomplete form saved and resumed, and all of it
+ * delivered to the emulator.
  */
 const DIST = join(import.meta.dirname, '..', '..', 'dist');
 
@@ -39,7 +40,7 @@ describe('application forms', () => {
     await emu?.close();
   });
 
-  it('loads the app, validates answers, saves register/child/update forms and the emulator holds them', async () => {
+  it('loads the app, validates answers, saves register/child/update/close forms (one resumed from incomplete) and the emulator holds them', async () => {
     const shell = new AppShell(page);
     const forms = new AppFormPage(page);
     await new LoginPage(page).open(emu.url);
@@ -97,6 +98,31 @@ describe('application forms', () => {
     await forms.save();
     await forms.saved().waitFor();
 
+    // Close it, via an incomplete form saved and resumed from the Outbox.
+    await shell.waitForUnsent(0, 30_000);
+    await shell.go('Forms');
+    await forms.open('Close household');
+    await forms.pickCase('App Form Household');
+    await page.getByRole('radio', { name: 'Duplicate' }).check();
+    await page.getByRole('button', { name: 'Save incomplete' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved as incomplete' }).waitFor();
+    expect(await shell.unsentCount()).toBe(0);
+    await shell.go('Outbox');
+    const draftRow = page.locator('ol.outbox > li[data-state="incomplete"]');
+    expect(await draftRow.locator('.badge').textContent()).toBe('Incomplete');
+    await draftRow.getByRole('link', { name: /^Resume form/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Close household' }).waitFor();
+    await page.getByText('Case: App Form Household').waitFor();
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('input[type=radio][value=duplicate]') as HTMLInputElement | null)?.checked ===
+        true,
+    );
+    await forms.save();
+    await forms.saved().waitFor();
+    await shell.go('Outbox');
+    expect(await page.locator('ol.outbox > li[data-state="incomplete"]').count()).toBe(0);
+
     await shell.waitForUnsent(0, 30_000);
     const cases = new CaseRepo(emu.app.db);
     const household = cases.get(householdId);
@@ -106,6 +132,8 @@ describe('application forms', () => {
       visit_count: '2',
     });
     expect(household?.properties.last_visit_notes).toBe('All well');
+    expect(household?.closed).toBe(true);
+    expect(household?.properties.close_reason).toBe('duplicate');
     const member = emu.app.db.prepare('SELECT case_id FROM cases WHERE name = ?').get('App Form Member') as
       | { case_id: string }
       | undefined;
@@ -121,6 +149,7 @@ describe('application forms', () => {
       DEMO_XMLNS.registerHousehold,
       DEMO_XMLNS.registerMember,
       DEMO_XMLNS.followUp,
+      DEMO_XMLNS.closeHousehold,
     ]);
 
     // The application stays available offline.

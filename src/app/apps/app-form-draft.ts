@@ -118,3 +118,43 @@ export function buildAppFormDraft(i: AppFormDraftInput): FormDraft {
     children: [...answerNodes, ...caseNodes],
   };
 }
+
+/**
+ * An unfinished form as a draft: the answers so far, plus the chosen case and parent as
+ * private nodes (the final instance is rebuilt from scratch on completion, so these never
+ * reach the server).
+ */
+const TARGET_NODE = 'fieldsim_draft_case';
+const PARENT_NODE = 'fieldsim_draft_parent';
+
+export function buildIncompleteDraft(i: {
+  form: AppForm;
+  answers: Answers;
+  target?: CaseRecord | null;
+  parent?: CaseRecord | null;
+}): FormDraft {
+  const children: FormNode[] = i.form.questions.map((q) => ({
+    name: q.tag,
+    value: answerText(i.answers[q.tag]),
+  }));
+  if (i.target) children.push({ name: TARGET_NODE, value: i.target.caseId });
+  if (i.parent) children.push({ name: PARENT_NODE, value: i.parent.caseId });
+  return { xmlns: i.form.xmlns, name: localName(i.form.name), version: '1', uiVersion: '1', children };
+}
+
+export function readIncompleteDraft(
+  form: AppForm,
+  draft: FormDraft,
+): { answers: Answers; targetId?: string; parentId?: string } {
+  const values = new Map<string, string>();
+  for (const n of draft.children) if ('value' in n) values.set(n.name, n.value);
+  const answers: Answers = {};
+  for (const q of form.questions) {
+    const v = values.get(q.tag);
+    if (v === undefined || v === '') continue;
+    answers[q.tag] = q.type === 'MSelect' ? v.split(' ').filter(Boolean) : v;
+  }
+  const targetId = values.get(TARGET_NODE);
+  const parentId = values.get(PARENT_NODE);
+  return { answers, ...(targetId ? { targetId } : {}), ...(parentId ? { parentId } : {}) };
+}

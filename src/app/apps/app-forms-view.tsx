@@ -3,11 +3,18 @@ import { useEffect, useState } from 'preact/hooks';
 import { v4 as uuidv4 } from 'uuid';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
 import { loggingFetch } from '../platform/browser-platform.ts';
-import { backend, saveForm } from '../state/app-state.ts';
+import { backend, completeDraft, saveDraft, saveForm } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
 import { href } from '../state/router.ts';
 import { CasePicker } from '../views/case-picker.tsx';
-import { type Answers, answerText, buildAppFormDraft, validateForm } from './app-form-draft.ts';
+import {
+  type Answers,
+  answerText,
+  buildAppFormDraft,
+  buildIncompleteDraft,
+  readIncompleteDraft,
+  validateForm,
+} from './app-form-draft.ts';
 import {
   type AppQuestion,
   type AppStructure,
@@ -223,10 +230,12 @@ export function AppFormView({
   appId,
   formId,
   caseId,
+  draft,
 }: {
   appId: string;
   formId: string;
   caseId?: string | undefined;
+  draft?: string | undefined;
 }) {
   const b = backend.value;
   const list = b ? appsFor(b.info.domain) : [];
@@ -237,9 +246,25 @@ export function AppFormView({
   const [parent, setParent] = useState<CaseRecord | null>(null);
   const [message, setMessage] = useState<{ error: boolean; text: string; caseId?: string } | null>(null);
 
+  const [draftId, setDraftId] = useState<string | undefined>(draft);
+
   useEffect(() => {
     if (b && caseId) void b.getCase(caseId).then((c) => setTarget(c ?? null));
   }, [caseId, b]);
+
+  // Resuming an incomplete form: its answers and chosen cases come back.
+  useEffect(() => {
+    if (!b || !draft || !found) return;
+    void (async () => {
+      const stored = await b.getDraft(draft);
+      if (!stored)
+        return setMessage({ error: true, text: 'This incomplete form is no longer on this device.' });
+      const r = readIncompleteDraft(found.form, stored);
+      setAnswers(r.answers);
+      if (r.targetId) setTarget((await b.getCase(r.targetId)) ?? null);
+      if (r.parentId) setParent((await b.getCase(r.parentId)) ?? null);
+    })();
+  }, [draft, b, found?.form]);
 
   if (!b) return null;
   if (!found) {
@@ -281,16 +306,17 @@ export function AppFormView({
             return setMessage({ error: true, text: 'Choose the parent case first.' });
           try {
             const newCaseId = uuidv4();
-            await saveForm(
-              buildAppFormDraft({
-                module,
-                form,
-                answers,
-                newCaseId,
-                ...(target ? { target } : {}),
-                ...(parent ? { parent } : {}),
-              }),
-            );
+            const finished = buildAppFormDraft({
+              module,
+              form,
+              answers,
+              newCaseId,
+              ...(target ? { target } : {}),
+              ...(parent ? { parent } : {}),
+            });
+            if (draftId) await completeDraft(draftId, finished);
+            else await saveForm(finished);
+            setDraftId(undefined);
             const touched =
               needsTarget && target ? target.caseId : form.action === 'none' ? undefined : newCaseId;
             setMessage({
@@ -343,6 +369,24 @@ export function AppFormView({
         )}
         <div class="row">
           <button type="submit">Save form</button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={async () => {
+              try {
+                const item = await saveDraft(
+                  buildIncompleteDraft({ form, answers, target, parent }),
+                  draftId,
+                );
+                setDraftId(item.instanceId);
+                setMessage({ error: false, text: 'Saved as incomplete. Resume it from the Outbox.' });
+              } catch (err) {
+                setMessage({ error: true, text: describeError(err) });
+              }
+            }}
+          >
+            Save incomplete
+          </button>
         </div>
       </form>
     </main>

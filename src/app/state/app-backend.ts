@@ -42,6 +42,11 @@ export interface AppBackend {
   children(caseId: string): Promise<CaseRecord[]>;
   outbox(): Promise<OutboxItem[]>;
   outboxXml(instanceId: string): Promise<string | undefined>;
+  /** Keeps an unfinished form as `incomplete` (nothing applied, nothing sent); same id updates it. */
+  saveDraft(draft: FormDraft, instanceId?: string): Promise<OutboxItem>;
+  getDraft(instanceId: string): Promise<FormDraft | undefined>;
+  /** Finishes a draft with its final content: applied locally and queued like any form. */
+  completeDraft(instanceId: string, draft: FormDraft): Promise<OutboxItem>;
   /** Puts a quarantined form back in the queue (it keeps its place by order number). */
   retry(instanceId: string): Promise<void>;
   /** Sets a waiting form aside by hand so the ones after it can go. */

@@ -23,10 +23,12 @@ export const busy = signal<null | 'login' | 'sync' | 'send'>(null);
 export const lastSendReport = signal<SendReport | null>(null);
 export const notice = signal<{ kind: 'info' | 'error'; text: string } | null>(null);
 
+/** Completed forms not yet delivered (CommCare's "unsent forms"); drafts are counted apart. */
 export const unsentCount = computed(
-  () =>
-    outboxItems.value.filter((i) => i.state === 'queued' || i.state === 'sending' || i.state === 'incomplete')
-      .length,
+  () => outboxItems.value.filter((i) => i.state === 'queued' || i.state === 'sending').length,
+);
+export const incompleteCount = computed(
+  () => outboxItems.value.filter((i) => i.state === 'incomplete').length,
 );
 export const quarantinedCount = computed(
   () => outboxItems.value.filter((i) => i.state === 'quarantined').length,
@@ -143,6 +145,24 @@ export async function saveForm(draft: FormDraft): Promise<OutboxItem> {
   const b = backend.value;
   if (!b) throw new Error('not logged in');
   const item = await b.saveForm(draft);
+  caseVersion.value++;
+  await refreshOutbox();
+  void trySend('save');
+  return item;
+}
+
+export async function saveDraft(draft: FormDraft, instanceId?: string): Promise<OutboxItem> {
+  const b = backend.value;
+  if (!b) throw new Error('not logged in');
+  const item = await b.saveDraft(draft, instanceId);
+  await refreshOutbox();
+  return item;
+}
+
+export async function completeDraft(instanceId: string, draft: FormDraft): Promise<OutboxItem> {
+  const b = backend.value;
+  if (!b) throw new Error('not logged in');
+  const item = await b.completeDraft(instanceId, draft);
   caseVersion.value++;
   await refreshOutbox();
   void trySend('save');

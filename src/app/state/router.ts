@@ -10,7 +10,7 @@ export type Route =
   | { name: 'case'; caseId: string }
   | { name: 'forms' }
   | { name: 'form'; form: 'register' | 'update' | 'close'; caseId?: string }
-  | { name: 'app-form'; appId: string; formId: string; caseId?: string }
+  | { name: 'app-form'; appId: string; formId: string; caseId?: string; draft?: string }
   | { name: 'outbox' }
   | { name: 'diagnostics' };
 
@@ -28,9 +28,14 @@ export function parseRoute(hash: string): Route {
       const form = parts[1];
       if (form === 'app' && parts[2] && parts[3]) {
         const caseId = params.get('case');
-        return caseId
-          ? { name: 'app-form', appId: parts[2], formId: parts[3], caseId }
-          : { name: 'app-form', appId: parts[2], formId: parts[3] };
+        const draft = params.get('draft');
+        return {
+          name: 'app-form',
+          appId: parts[2],
+          formId: parts[3],
+          ...(caseId ? { caseId } : {}),
+          ...(draft ? { draft } : {}),
+        };
       }
       if (form === 'register' || form === 'update' || form === 'close') {
         const caseId = params.get('case');
@@ -59,10 +64,13 @@ export function href(route: Route): string {
       return '#/forms';
     case 'form':
       return `#/forms/${route.form}${route.caseId ? `?case=${encodeURIComponent(route.caseId)}` : ''}`;
-    case 'app-form':
-      return `#/forms/app/${encodeURIComponent(route.appId)}/${encodeURIComponent(route.formId)}${
-        route.caseId ? `?case=${encodeURIComponent(route.caseId)}` : ''
-      }`;
+    case 'app-form': {
+      const q = new URLSearchParams();
+      if (route.caseId) q.set('case', route.caseId);
+      if (route.draft) q.set('draft', route.draft);
+      const qs = q.toString();
+      return `#/forms/app/${encodeURIComponent(route.appId)}/${encodeURIComponent(route.formId)}${qs ? `?${qs}` : ''}`;
+    }
     case 'outbox':
       return '#/outbox';
     case 'diagnostics':

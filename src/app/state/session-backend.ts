@@ -79,6 +79,14 @@ function wrap(session: Session, mode: AppBackend['mode']): AppBackend {
     getCase: (id) => session.getCase(id),
     children: (id) => session.children(id),
     saveForm: (draft) => session.saveForm(draft),
+    saveDraft: (draft, instanceId) => session.saveDraft(draft, instanceId ? { instanceId } : {}),
+    async getDraft(instanceId) {
+      const d = await session.outbox.getDraft(instanceId);
+      if (!d) return undefined;
+      const { timeStart: _timeStart, ...draft } = d;
+      return draft;
+    },
+    completeDraft: (instanceId, draft) => session.completeDraft(instanceId, draft),
     outbox: () => session.listOutbox(),
     outboxXml: (id) => session.outboxXml(id),
     retry: (id) => session.requeue(id),

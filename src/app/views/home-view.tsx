@@ -1,6 +1,13 @@
 import { useSignalEffect } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
-import { backend, caseVersion, lastSync, quarantinedCount, unsentCount } from '../state/app-state.ts';
+import {
+  backend,
+  caseVersion,
+  incompleteCount,
+  lastSync,
+  quarantinedCount,
+  unsentCount,
+} from '../state/app-state.ts';
 import { formatBytes } from './restore-progress.tsx';
 
 /** CommCare's "sync strongly needed": more than 5 unsent forms or more than 5 days since a sync. */
@@ -110,6 +117,10 @@ export function HomeView() {
         <div class="stat">
           <div class="v">{quarantinedCount.value}</div>
           <div class="k">Quarantined</div>
+        </div>
+        <div class="stat">
+          <div class="v">{incompleteCount.value}</div>
+          <div class="k">Incomplete</div>
         </div>
         <div class="stat">
           <div class="v" style={{ fontSize: '1rem' }}>

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { OutboxItem, OutboxState } from '../../core/sync/session-types.ts';
+import { appsFor } from '../apps/app-forms-view.tsx';
 import {
   backend,
   busy,
@@ -13,6 +14,7 @@ import {
   trySend,
 } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
+import { href } from '../state/router.ts';
 import { formatTime } from './home-view.tsx';
 import { formatBytes } from './restore-progress.tsx';
 
@@ -150,6 +152,31 @@ export function OutboxView() {
   );
 }
 
+/** An incomplete form reopens in its application form, found by xmlns. */
+function ResumeLink({ item }: { item: OutboxItem }) {
+  const b = backend.value;
+  if (!b) return null;
+  for (const app of appsFor(b.info.domain)) {
+    for (const m of app.modules) {
+      const f = m.forms.find((x) => x.xmlns === item.xmlns);
+      if (f) {
+        return (
+          <div>
+            <a
+              class="button secondary"
+              href={href({ name: 'app-form', appId: app.id, formId: f.uniqueId, draft: item.instanceId })}
+              aria-label={`Resume form ${item.seq}`}
+            >
+              Resume
+            </a>
+          </div>
+        );
+      }
+    }
+  }
+  return <p class="muted">Load the application on the Forms screen to resume this form.</p>;
+}
+
 function OutboxRow({ item }: { item: OutboxItem }) {
   return (
     <li data-state={item.state} aria-label={`Form ${item.seq}: ${item.formName}, ${STATE_LABEL[item.state]}`}>
@@ -181,7 +208,8 @@ function OutboxRow({ item }: { item: OutboxItem }) {
           </button>
         </div>
       )}
-      {(item.state === 'queued' || item.state === 'incomplete') && (
+      {item.state === 'incomplete' && <ResumeLink item={item} />}
+      {item.state === 'queued' && (
         <div>
           <button
             type="button"
