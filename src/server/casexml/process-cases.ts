@@ -1,5 +1,5 @@
 import type { CaseIndex } from '../../core/protocol/casexml/case-types.ts';
-import type { CaseRepo, StoredCase } from '../db/cases.ts';
+import type { StoredCase } from '../db/cases.ts';
 import { parseDate, parsePhoneDateTime } from './dates.ts';
 import type { ParsedCaseBlock } from './parse-form.ts';
 
@@ -250,5 +250,3 @@ export function checkIndices(
     }
   }
 }
-
-export type { CaseRepo };

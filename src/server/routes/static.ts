@@ -47,7 +47,12 @@ export function registerStatic(app: Hono<Env>, distDir: string): void {
     return new Response(readFileSync(file), { status: 200, headers });
   };
   app.get('*', (c, next) => {
-    const path = decodeURIComponent(c.req.path);
+    let path: string;
+    try {
+      path = decodeURIComponent(c.req.path);
+    } catch {
+      return c.text('Bad request', 400);
+    }
     if (path.startsWith('/a/') || path.startsWith('/_fieldsim/')) return next();
     const file = normalize(join(root, path));
     if (file.startsWith(root) && existsSync(file) && statSync(file).isFile()) return send(file);
