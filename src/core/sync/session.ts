@@ -130,6 +130,12 @@ interface StoredSession {
 
 const SESSION_KEY = 'session.local';
 
+/**
+ * Without an injected lock, every session in this realm shares one in-process lock, so
+ * two sessions of the same user (same database, same lock name) never send at once.
+ */
+const realmLock: LockFn = createInProcessLock();
+
 async function openDb(domain: string, username: string, deps: IndexedDbDeps): Promise<FieldsimDb> {
   const db = new FieldsimDb(databaseName(domain, username), deps);
   installStrictOutboxDurability(db);
@@ -272,7 +278,7 @@ export class Session {
     this.outbox = new Outbox({
       db,
       cases: { tables: () => caseTables(db), applyBlocks: (b) => this.caseDb.applyBlocks(b) },
-      lock: platform.lock ?? createInProcessLock(),
+      lock: platform.lock ?? realmLock,
       clock: this.#clock,
       ...(platform.random ? { random: platform.random } : {}),
       getSyncToken: () => getSyncToken(db),
