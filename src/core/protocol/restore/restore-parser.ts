@@ -100,6 +100,15 @@ function prefixOf(qname: string): string {
 
 /** Attributes without namespace declarations, names without prefixes. */
 function plainAttributes(attrs: Record<string, string>): Record<string, string> {
+  // Most elements carry no prefixed or xmlns attribute: reuse saxes' object then (one
+  // allocation less per element, ~1.7 million per 100k cases).
+  let plain = true;
+  for (const k in attrs)
+    if (k.includes(':') || k === 'xmlns') {
+      plain = false;
+      break;
+    }
+  if (plain) return attrs;
   const out: Record<string, string> = {};
   for (const k in attrs) {
     if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
