@@ -20,6 +20,7 @@ export function CaseListView() {
   const [caseType, setCaseType] = useState('');
   const [status, setStatus] = useState<Status>('all');
   const [search, setSearch] = useState('');
+  const [owner, setOwner] = useState<'' | 'mine'>('');
   const [total, setTotal] = useState<number | null>(null);
   const [pages, setPages] = useState<Map<number, CaseRecord[]>>(new Map());
   const [scrollTop, setScrollTop] = useState(0);
@@ -37,6 +38,7 @@ export function CaseListView() {
     status,
     sort: 'name',
     ...(caseType ? { caseType } : {}),
+    ...(owner === 'mine' && backend.value ? { ownerId: backend.value.info.userId } : {}),
     ...(search.trim() ? { namePrefix: search.trim() } : {}),
   };
   const queryKey = JSON.stringify(query);
@@ -133,9 +135,16 @@ export function CaseListView() {
         <label>
           Status
           <select value={status} onChange={(e) => setStatus(e.currentTarget.value as Status)}>
-            <option value="all">Open and closed</option>
+            <option value="all">Any status</option>
             <option value="open">Open</option>
             <option value="closed">Closed</option>
+          </select>
+        </label>
+        <label>
+          Owner
+          <select value={owner} onChange={(e) => setOwner(e.currentTarget.value === 'mine' ? 'mine' : '')}>
+            <option value="">Any owner</option>
+            <option value="mine">Mine</option>
           </select>
         </label>
         <label>
