@@ -72,13 +72,20 @@ export function seedSyntheticCases(
   };
   const insertCase = buffered(fullCases, caseSql);
   const insertIndex = buffered(fullIndices, indexSql);
+  // Ids are UUID-shaped but increase within a run (a random prefix, then a counter): the
+  // primary-key and index B-trees then grow at their right edge instead of splitting pages
+  // all over, which roughly doubles insert speed over random uuid4 keys.
+  const r = randomUUID();
+  const prefix = `${r.slice(0, 8)}-${r.slice(9, 13)}-8${r.slice(15, 18)}-${r.slice(19, 23)}`;
+  let counter = 0;
+  const nextId = () => `${prefix}-${(counter++).toString(16).padStart(12, '0')}`;
   let households = 0;
   let members = 0;
   db.transaction(() => {
     let household = '';
     let householdName = '';
     for (let i = 0; i < opts.count; i++) {
-      const id = randomUUID();
+      const id = nextId();
       const first = FIRST[i % FIRST.length]!;
       const last = LAST[(i >> 2) % LAST.length]!;
       const opened = new Date(Date.UTC(2025, i % 12, 1 + (i % 28))).toISOString();
