@@ -116,19 +116,37 @@ describe('users on one device', () => {
     ).toEqual({ n: 1 });
   });
 
-  it('logs HTTP requests in Diagnostics without credentials', async () => {
+  it('logs HTTP requests in Diagnostics and exports a support snapshot, both without credentials', async () => {
     await shell.go('Diagnostics');
     const log = page.getByRole('table', { name: 'HTTP log' });
     await log.waitFor();
-    const text = (await log.textContent()) ?? '';
-    expect(text).toContain('/a/demo/receiver/');
-    expect(text).toContain('/a/demo/phone/restore/');
-    expect(text).toContain('201');
+    const logText = (await log.textContent()) ?? '';
+    expect(logText).toContain('/a/demo/receiver/');
+    expect(logText).toContain('/a/demo/phone/restore/');
+    expect(logText).toContain('201');
     const body = (await page.locator('body').textContent()) ?? '';
     expect(body).not.toContain('fieldsim@');
     expect(body.toLowerCase()).not.toContain('authorization');
     expect(body).not.toContain('Basic ');
     await shoot(page, 'diagnostics');
+
+    // The support export: the data and the outbox, never the password or its verifier.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export database' }).click(),
+    ]);
+    const text = await streamText(await download.createReadStream());
+    const dump = JSON.parse(text) as {
+      format: string;
+      session: { username: string };
+      cases: { caseName: string }[];
+      outbox: { state: string; xml: string | null }[];
+    };
+    expect(dump.format).toBe('fieldsim-support-export');
+    expect(dump.session.username).toBe('worker1@demo.commcarehq.org');
+    expect(dump.cases.map((c) => c.caseName)).toContain('Kept Through Logout');
+    expect(dump.outbox.some((f) => f.state === 'sent' && f.xml?.includes('Kept Through Logout'))).toBe(true);
+    expect(text.toLowerCase()).not.toMatch(/verifier|salt|password|authorization/);
   });
 
   it("clears this user's data after asking, refusing while forms are unsent until exported", async () => {

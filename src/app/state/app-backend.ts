@@ -54,6 +54,11 @@ export interface AppBackend {
   /** The unsent forms as a portable JSON file (never holds credentials). */
   exportOutbox(): Promise<string>;
   importOutbox(json: string): Promise<{ imported: number; skipped: number; failed: number }>;
+  /**
+   * A support snapshot as JSON: session info, sync token, case-state hash, every case and
+   * every outbox entry with its XML. Never the password or its verifier.
+   */
+  exportDatabase(): Promise<string>;
   /** Deletes this user's local database (cases and outbox) and ends the session. */
   clearLocalData(): Promise<void>;
   /** Asks the outbox to send now; resolves with the run's report, or null if nothing ran. */

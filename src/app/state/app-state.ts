@@ -239,12 +239,7 @@ export async function quarantineForm(instanceId: string): Promise<void> {
   void trySend('manual');
 }
 
-/** Offers the unsent forms as a JSON download; returns the file name. */
-export async function exportOutbox(): Promise<string> {
-  const b = backend.value;
-  if (!b) throw new Error('not logged in');
-  const json = await b.exportOutbox();
-  const name = `fieldsim-outbox-${b.info.username.split('@')[0]}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+function download(name: string, json: string): void {
   const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
   const a = document.createElement('a');
   a.href = url;
@@ -253,6 +248,28 @@ export async function exportOutbox(): Promise<string> {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
+}
+
+/** Offers a support snapshot of this user's local database as a JSON download. */
+export async function exportDatabase(): Promise<string> {
+  const b = backend.value;
+  if (!b) throw new Error('not logged in');
+  const name = `fieldsim-support-${b.info.username.split('@')[0]}-${stamp()}.json`;
+  download(name, await b.exportDatabase());
+  return name;
+}
+
+/** Offers the unsent forms as a JSON download; returns the file name. */
+export async function exportOutbox(): Promise<string> {
+  const b = backend.value;
+  if (!b) throw new Error('not logged in');
+  const json = await b.exportOutbox();
+  const name = `fieldsim-outbox-${b.info.username.split('@')[0]}-${stamp()}.json`;
+  download(name, json);
   outboxExported.value = true;
   return name;
 }

@@ -96,6 +96,36 @@ function wrap(session: Session, mode: AppBackend['mode']): AppBackend {
       const r = await session.importOutbox(parseExport(json), { applyCases: true });
       return { imported: r.imported, skipped: r.skipped, failed: r.failed.length };
     },
+    async exportDatabase() {
+      const cases = [];
+      for (let offset = 0; ; offset += 1000) {
+        const page = await session.listCases({ status: 'all', sort: 'name', offset, limit: 1000 });
+        cases.push(...page.cases);
+        if (page.cases.length < 1000) break;
+      }
+      const outbox = await Promise.all(
+        (await session.listOutbox()).map(async (item) => ({
+          ...item,
+          xml: (await session.outboxXml(item.instanceId)) ?? null,
+        })),
+      );
+      return JSON.stringify(
+        {
+          format: 'fieldsim-support-export',
+          version: 1,
+          exportedAt: new Date().toISOString(),
+          app: APP_VERSION,
+          session: session.info,
+          syncToken: await session.syncToken(),
+          caseStateHash: await session.caseStateHash(),
+          lastSync: await session.lastSync(),
+          cases,
+          outbox,
+        },
+        null,
+        2,
+      );
+    },
     async clearLocalData() {
       writeLastUser(null);
       session.logout();

@@ -5,6 +5,7 @@ import {
   backend,
   caseVersion,
   clearLocalData,
+  exportDatabase,
   exportOutbox,
   outboxExported,
   quarantinedCount,
@@ -167,6 +168,18 @@ export function DiagnosticsView() {
             <option value="dark">Dark</option>
           </select>
         </label>
+      </section>
+      <section class="card stack" aria-labelledby="export-h">
+        <h2 id="export-h">Support</h2>
+        <p class="muted">
+          A snapshot of this user's data on this device (cases, outbox with XML, sync state) for a support
+          request. It never contains your password.
+        </p>
+        <div>
+          <button type="button" class="secondary" onClick={() => void exportDatabase()}>
+            Export database
+          </button>
+        </div>
       </section>
       <ClearData />
       <section class="card" aria-labelledby="log-h">
