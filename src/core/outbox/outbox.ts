@@ -297,7 +297,11 @@ export class Outbox {
    * the blocks break the phone rules. An `incomplete` draft with the same instanceID is
    * replaced (its attachments kept); the form takes the next ordering number.
    */
-  async enqueue(form: ComposedForm, attachments: SaveAttachment[] = []): Promise<OutboxItem> {
+  async enqueue(
+    form: ComposedForm,
+    attachments: SaveAttachment[] = [],
+    opts: { replacesDraft?: boolean } = {},
+  ): Promise<OutboxItem> {
     // Blob reads are not IndexedDB requests: do them before the transaction starts, or
     // the transaction would auto-commit while we wait.
     const blobs: OutboxBlobRow[] = await Promise.all(
@@ -319,7 +323,11 @@ export class Outbox {
     const caseIds = [...new Set(form.caseBlocks.map((b) => b.caseId))];
     const row = await this.#write('saving the form', () =>
       this.#db.transaction('rw', [this.#table, this.#blobs, ...this.#cases.tables()], async () => {
-        const existing = await this.#table.where('instanceId').equals(form.instanceId).first();
+        // Only a draft completion looks for an existing row; a fresh form relies on the
+        // unique instanceId index (one read less on the hot path).
+        const existing = opts.replacesDraft
+          ? await this.#table.where('instanceId').equals(form.instanceId).first()
+          : undefined;
         let keptInfos: AttachmentInfo[] = [];
         if (existing) {
           if (existing.state !== 'incomplete')
@@ -330,7 +338,6 @@ export class Outbox {
           keptInfos = existing.attachments.filter((a) => !infos.some((i) => i.name === a.name));
           await this.#table.delete(existing.seq ?? -1);
         }
-        await this.#cases.applyBlocks(form.caseBlocks);
         const r: OutboxRow = {
           instanceId: form.instanceId,
           xmlns: form.xmlns,
@@ -344,7 +351,19 @@ export class Outbox {
           caseIds,
           attachments: [...keptInfos, ...infos],
         };
-        r.seq = await this.#table.add(r);
+        try {
+          r.seq = await this.#table.add(r);
+        } catch (e) {
+          if ((e as { name?: unknown }).name === 'ConstraintError')
+            throw new FieldsimError(
+              'invalid-argument',
+              `A form with instanceID ${form.instanceId} is already saved`,
+            );
+          throw e;
+        }
+        // The queue row first, then the case changes: if either fails the transaction
+        // aborts and neither is kept.
+        await this.#cases.applyBlocks(form.caseBlocks);
         if (blobs.length > 0) await this.#blobs.bulkPut(blobs);
         return r;
       }),

@@ -405,7 +405,9 @@ export class Session {
         appVersion: this.#opts.appVersion ?? 'fieldsim',
       },
     });
-    return this.outbox.enqueue(composed, opts.attachments ?? []);
+    return this.outbox.enqueue(composed, opts.attachments ?? [], {
+      replacesDraft: opts.instanceId !== undefined,
+    });
   }
 
   /** Keeps an unfinished form as `incomplete`. */

@@ -41,6 +41,16 @@ describe('save: compose + apply + enqueue in one transaction', () => {
     expect((await outbox.list()).map((i) => i.instanceId)).toEqual([a.instanceId, b.instanceId]);
   });
 
+  it('saving the same instanceID twice is refused, and nothing of the second save is kept', async () => {
+    const { outbox, cases } = setup(null);
+    const f = form('c-dup');
+    await outbox.enqueue(f);
+    const again = { ...f, caseBlocks: [{ caseId: 'c-other', actions: [] }] };
+    await expect(outbox.enqueue(again)).rejects.toMatchObject({ code: 'invalid-argument' });
+    expect(await cases.applied()).toEqual(['c-dup']);
+    expect(await outbox.list()).toHaveLength(1);
+  });
+
   it('a block that fails to apply leaves neither the case change nor the form', async () => {
     const { outbox, cases } = setup(null);
     await expect(outbox.enqueue(form('bad-1'))).rejects.toThrow('invalid block bad-1');
@@ -328,7 +338,7 @@ describe('user actions, drafts, export/import, prune', () => {
     outbox.setSender(sender);
     expect(await outbox.send()).toEqual({ sent: 0, quarantined: 0, remaining: 0 });
     expect((await outbox.getDraft(f.instanceId))?.timeStart).toBe('t0');
-    await outbox.enqueue(f);
+    await outbox.enqueue(f, [], { replacesDraft: true });
     await outbox.send();
     expect(sender.sent).toHaveLength(1);
     expect(await sender.sent[0]!.attachments![0]!.blob.text()).toBe('A');
