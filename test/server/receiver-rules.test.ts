@@ -205,6 +205,24 @@ describe('HQ case-processing rules', () => {
     expect(getCase('big-att-case')).toBeUndefined();
   });
 
+  it('answers 413 to a streamed body without Content-Length once it passes the limit', async () => {
+    const chunk = new TextEncoder().encode(`<pad>${'x'.repeat(1000)}</pad>`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 20) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await fetch(`${emu.url}/a/demo/receiver/`, {
+      method: 'POST',
+      body,
+      headers: { authorization: basic('worker1'), 'content-type': 'text/xml' },
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+  });
+
   it('answers 422 for an unsupported attachment type and 400 for non-file fields', async () => {
     const form = caseForm({
       instanceId: 'bad-att',

@@ -50,20 +50,53 @@ interface ReadBody {
  * `get_instance_and_attachment` (hq:.../couchforms/getters.py): multipart with the XML in
  * `xml_submission_file` and files as attachments, or the raw XML as the whole body.
  */
+/** Reads at most `max` bytes of the body; undefined when it is longer (answered 413). */
+async function readBounded(c: Ctx, max: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
 async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
   const type = c.req.header('content-type') ?? '';
   const length = Number(c.req.header('content-length') ?? '0');
+  // Whatever the headers say, no more than this is ever held in memory.
   const hardMax = hq.settings.maxXmlBytes + 10 * hq.settings.maxAttachmentBytes;
   if (length > hardMax) return c.text('Submission exceeds the size limit', 413);
-  if (!type.toLowerCase().startsWith('multipart/form-data')) {
-    const buf = new Uint8Array(await c.req.arrayBuffer());
+  const multipart = type.toLowerCase().startsWith('multipart/form-data');
+  const buf = await readBounded(c, multipart ? hardMax : hq.settings.maxXmlBytes);
+  if (buf === undefined)
+    return c.text(multipart ? 'Submission exceeds the size limit' : 'Form exceeds 10MB size limit', 413);
+  if (!multipart) {
     if (buf.byteLength === 0) return c.text('Post may not have an empty body', 400);
-    if (buf.byteLength > hq.settings.maxXmlBytes) return c.text('Form exceeds 10MB size limit', 413);
     return { xml: new TextDecoder().decode(buf), attachments: [] };
   }
   let form: FormData;
   try {
-    form = await c.req.formData();
+    form = await new Request('http://local/', {
+      method: 'POST',
+      body: buf,
+      headers: { 'content-type': type },
+    }).formData();
   } catch {
     return c.text('Could not read the multipart body', 400);
   }
