@@ -129,6 +129,7 @@ CREATE TABLE IF NOT EXISTS case_transactions (
 );
 CREATE INDEX IF NOT EXISTS case_tx_case ON case_transactions(case_id, server_date);
 CREATE INDEX IF NOT EXISTS case_tx_form ON case_transactions(form_id);
+CREATE INDEX IF NOT EXISTS case_tx_date ON case_transactions(server_date);
 CREATE TABLE IF NOT EXISTS forms (
   form_id TEXT PRIMARY KEY,
   domain TEXT NOT NULL,

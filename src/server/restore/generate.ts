@@ -311,7 +311,9 @@ function fixturesXml(db: Db, user: UserRow): string[] {
 function modifiedSince(db: Db, log: SyncLog): Set<string> {
   const rows = db
     .prepare(
-      'SELECT DISTINCT case_id FROM case_transactions WHERE server_date > ? AND (sync_log_id IS NULL OR sync_log_id != ?)',
+      // `>=`: a form processed in the same millisecond as the previous restore is sent
+      // again rather than risk never being sent.
+      'SELECT DISTINCT case_id FROM case_transactions WHERE server_date >= ? AND (sync_log_id IS NULL OR sync_log_id != ?)',
     )
     .all(log.date, log.id) as { case_id: string }[];
   return new Set(rows.map((r) => r.case_id));
