@@ -256,6 +256,17 @@ describe('412 ota_restore_error', () => {
     expect(ok.res.status).toBe(200);
   });
 
+  it('for an expired token: only the newest five logs per user and device are kept', async () => {
+    const tokens: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { body } = await restoreRaw('worker2', '?device_id=expiry-test');
+      tokens.push(/<restore_id>([0-9a-f]+)<\/restore_id>/.exec(body)![1]!);
+    }
+    await expect412('worker2', `?since=${tokens[0]}&device_id=expiry-test`);
+    const ok = await restoreRaw('worker2', `?since=${tokens[5]}&device_id=expiry-test`);
+    expect(ok.res.status).toBe(200);
+  });
+
   it('for a bad version', async () => {
     await expect412('worker1', '?version=9.9');
   });
