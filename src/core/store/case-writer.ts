@@ -128,13 +128,20 @@ export async function ensureCatalog(db: FieldsimDb, state: CaseGenState): Promis
   if (cur !== undefined && cur.gen === state.gen && cur.version === state.version) return cur;
   const cat = new CaseCatalog(state.gen, state.version);
   const [lo, hi] = pageRange(state.gen);
-  await db.caseSums
-    .where('[gen+page]')
-    .between(lo, hi, true, true)
-    .each((row) => {
+  // getAll in slices rather than a cursor: a cursor costs one IndexedDB request per row.
+  const SLICE_PAGES = 500;
+  for (let from = lo[1]; ; ) {
+    const rows = await db.caseSums
+      .where('[gen+page]')
+      .between([state.gen, from], hi, true, true)
+      .limit(SLICE_PAGES)
+      .toArray();
+    for (const row of rows)
       for (const sum of JSON.parse(row.sums) as CaseSummary[])
         cat.entries.set(sum[0], entryFromSummary(sum, row.page));
-    });
+    if (rows.length < SLICE_PAGES) break;
+    from = (rows[rows.length - 1] as CaseSumRow).page + 1;
+  }
   catalogs.set(db, cat);
   return cat;
 }
