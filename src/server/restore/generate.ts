@@ -389,13 +389,11 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
       yield `<Sync xmlns="${NS.sync}"><restore_id>${log.id}</restore_id></Sync>`;
       yield registration;
       for (const f of fixtures) yield f;
-      const sendSet = new Set(toSend);
       let rest = toSend;
       if (!since) {
         // A full restore is mostly the owned open cases: read them in index order, a
         // batch per step (keyset paging keeps memory flat and no statement stays open
         // between steps, so other requests can use the database meanwhile).
-        const written = new Set<string>();
         for (const ownerId of new Set(ownerIds)) {
           let last = 0;
           for (;;) {
@@ -403,12 +401,12 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
             pageOwned.raw(false);
             if (rows.length === 0) break;
             last = rows[rows.length - 1]![11] as number;
-            const mine = rows.filter((r) => sendSet.has(r[0]));
-            for (const r of mine) written.add(r[0]);
-            yield writeRows(mine);
+            // A full restore sends exactly the live cases; owned open ones come from here.
+            yield writeRows(rows.filter((r) => live.has(r[0])));
           }
         }
-        rest = toSend.filter((id) => !written.has(id));
+        // The rest: live cases that are not owned and open (parents, hosts, extensions).
+        rest = toSend.filter((id) => !owned.has(id));
       }
       for (let i = 0; i < rest.length; i += BATCH) {
         const rows = fetchByIds.raw(true).all(JSON.stringify(rest.slice(i, i + BATCH))) as RawCase[];
