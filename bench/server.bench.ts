@@ -10,7 +10,7 @@
  * the default export.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -282,10 +282,19 @@ if (isMain) {
   const text = formatServerResult(r);
   console.log(`HQ emulator (${r.machine})\n${text}`);
   if (values.write) {
+    // Runs are added at the end of the "## HQ emulator" section (the file is shared with
+    // the other benchmarks' sections).
     const file = resolve(import.meta.dirname, 'RESULTS.md');
     if (!existsSync(file)) writeFileSync(file, '# Benchmark results\n');
     const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');
-    const head = readFileSync(file, 'utf8').includes('## HQ emulator') ? '' : '\n## HQ emulator\n';
-    appendFileSync(file, `${head}\n### ${stamp} UTC — ${r.machine}\n${text}\n`);
+    const entry = `### ${stamp} UTC — ${r.machine}\n${text}\n`;
+    const content = readFileSync(file, 'utf8');
+    const at = content.indexOf('\n## HQ emulator\n');
+    if (at < 0) writeFileSync(file, `${content.trimEnd()}\n\n## HQ emulator\n\n${entry}`);
+    else {
+      const next = content.indexOf('\n## ', at + 1);
+      const end = next < 0 ? content.length : next;
+      writeFileSync(file, `${content.slice(0, end).trimEnd()}\n\n${entry}${content.slice(end)}`);
+    }
   }
 }
