@@ -87,6 +87,28 @@ describe('livequery selection', () => {
     expect(got.has('lq-host2')).toBe(false);
   });
 
+  it('shares cases owned by a case-sharing location, listed as a group in user-groups', async () => {
+    const loc = emu.app.db.prepare('SELECT id FROM locations').get() as { id: string };
+    emu.app.db.prepare('UPDATE locations SET shares_cases = 1 WHERE id = ?').run(loc.id);
+    await submit('lq-3', [
+      block(
+        'lq-loc-case',
+        `<create><case_type>household</case_type><case_name>l</case_name><owner_id>${loc.id}</owner_id></create>`,
+        w2,
+      ),
+    ]);
+    const res = await fetch(`${emu.url}/a/demo/phone/restore/`, {
+      headers: { authorization: basic('worker1') },
+    });
+    const root = xml(await res.text());
+    const groups = kids(
+      kids(kids(root, 'fixture').find((f) => f.attrs.id === 'user-groups')!, 'groups')[0]!,
+      'group',
+    );
+    expect(groups.map((g) => g.attrs.id)).toContain(loc.id);
+    expect(kids(root, 'case').some((c) => c.attrs.case_id === 'lq-loc-case')).toBe(true);
+  });
+
   it('answers 406 user.deleted for a deleted mobile worker', async () => {
     const res = await fetch(`${emu.url}/a/demo/api/v0.5/user/${w2}/`, {
       method: 'DELETE',
