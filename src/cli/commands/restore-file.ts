@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { isFieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { CaseDb } from '../../core/store/case-db.ts';
-import { readCaseState } from '../../core/store/case-writer.ts';
 import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
 import { listFixtureIds } from '../../core/store/fixtures.ts';
+import { countLedgerEntries } from '../../core/store/ledgers.ts';
 import { ingestRestore } from '../../core/store/restore-ingest.ts';
 import { getRegistration, getSyncToken } from '../../core/store/sync-state.ts';
 import { CliExit } from '../main.ts';
@@ -35,7 +35,6 @@ export async function summariseRestoreFile(path: string, purge: boolean): Promis
     await ingestRestore(db, createReadStream(path), { mode: 'full', purge });
     const stats = await new CaseDb(db).stats();
     const reg = await getRegistration(db);
-    const { gen } = await readCaseState(db);
     const byType: Record<string, number> = {};
     for (const t of Object.keys(stats.byType).sort()) byType[t] = stats.byType[t] as number;
     return {
@@ -44,7 +43,7 @@ export async function summariseRestoreFile(path: string, purge: boolean): Promis
       cases: { total: stats.total, open: stats.open, closed: stats.closed, byType },
       indices: stats.indices,
       fixtures: await listFixtureIds(db),
-      ledgers: await db.ledgers.filter((l) => l.gen === gen).count(),
+      ledgers: await countLedgerEntries(db),
     };
   } finally {
     db.close();

@@ -1,0 +1,43 @@
+import { readCaseState } from './case-writer.ts';
+import type { FieldsimDb } from './fieldsim-db.ts';
+
+/**
+ * Ledger balances (commtrack stock) as the restore's `<balance>` blocks left them
+ * (core: org/commcare/xml/LedgerXmlParsers.java): one quantity per (entity, section,
+ * entry). They belong to the live case generation and are replaced with it.
+ */
+export interface LedgerEntry {
+  sectionId: string;
+  entryId: string;
+  quantity: number;
+  date: string;
+}
+
+/** Balances of one entity (usually a case id), sorted by section then entry. */
+export async function getLedger(db: FieldsimDb, entityId: string): Promise<LedgerEntry[]> {
+  return db.transaction('r', [db.meta, db.ledgers], async () => {
+    const { gen } = await readCaseState(db);
+    const rows = await db.ledgers.where('[gen+entityId]').equals([gen, entityId]).toArray();
+    return rows
+      .map((r) => ({ sectionId: r.sectionId, entryId: r.entryId, quantity: r.quantity, date: r.date }))
+      .sort((a, b) =>
+        a.sectionId !== b.sectionId
+          ? a.sectionId < b.sectionId
+            ? -1
+            : 1
+          : a.entryId < b.entryId
+            ? -1
+            : a.entryId > b.entryId
+              ? 1
+              : 0,
+      );
+  });
+}
+
+/** Number of stored (entity, section, entry) balances. */
+export async function countLedgerEntries(db: FieldsimDb): Promise<number> {
+  return db.transaction('r', [db.meta, db.ledgers], async () => {
+    const { gen } = await readCaseState(db);
+    return db.ledgers.filter((l) => l.gen === gen).count();
+  });
+}
