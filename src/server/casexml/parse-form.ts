@@ -22,6 +22,22 @@ export interface ParsedCaseBlock {
   rank: number;
 }
 
+/**
+ * A ledger report in a form (`<balance>` or `<transfer>` in the ledger/v1 namespace,
+ * `core:.../xml/LedgerXmlParsers.java`, hq:corehq/apps/commtrack/xmlutil): a balance
+ * sets each entry's quantity for (entity, section); a transfer moves quantities from
+ * `src` to `dest`.
+ */
+export interface LedgerReport {
+  kind: 'balance' | 'transfer';
+  entityId: string;
+  src: string;
+  dest: string;
+  sectionId: string;
+  date: string | undefined;
+  entries: { id: string | undefined; quantity: number }[];
+}
+
 export interface FormMeta {
   instanceID?: string;
   userID?: string;
@@ -43,6 +59,7 @@ export interface ParsedForm {
   caseBlocks: ParsedCaseBlock[];
   /** Case blocks without the V2 namespace (CaseXML 1.0), which HQ's SQL backend refuses. */
   v1Blocks: number;
+  ledgers: LedgerReport[];
 }
 
 /**
@@ -164,12 +181,27 @@ function parseCaseBlock(node: XNode): ParsedCaseBlock {
 export function readForm(root: XNode): ParsedForm {
   const isDeviceReport = root.ns === NS.deviceReport;
   const caseBlocks: ParsedCaseBlock[] = [];
+  const ledgers: LedgerReport[] = [];
   let v1Blocks = 0;
   if (!isDeviceReport) {
     walk(root, (n) => {
       if (n !== root && n.ns === NS.deviceReport) return false;
       if (n.local === 'case' && n.ns === NS.caseV2) {
         caseBlocks.push(parseCaseBlock(n));
+        return false;
+      }
+      if (n.ns === NS.ledger && (n.local === 'balance' || n.local === 'transfer')) {
+        ledgers.push({
+          kind: n.local,
+          entityId: n.attrs['entity-id'] ?? '',
+          src: n.attrs.src ?? '',
+          dest: n.attrs.dest ?? '',
+          sectionId: n.attrs['section-id'] ?? '',
+          date: n.attrs.date,
+          entries: n.children
+            .filter((e) => e.local === 'entry')
+            .map((e) => ({ id: e.attrs.id, quantity: Number(e.attrs.quantity ?? '0') })),
+        });
         return false;
       }
       // `get_version`: a block without xmlns is CaseXML 1.0 (hq:.../case/xml/__init__.py).
@@ -180,5 +212,5 @@ export function readForm(root: XNode): ParsedForm {
       return true;
     });
   }
-  return { root, xmlns: root.ns, meta: readMeta(root), isDeviceReport, caseBlocks, v1Blocks };
+  return { root, xmlns: root.ns, meta: readMeta(root), isDeviceReport, caseBlocks, v1Blocks, ledgers };
 }

@@ -13,7 +13,8 @@ export type KnownCaseErrorType =
   | 'IllegalCaseId'
   | 'CaseValueError'
   | 'PhoneDateValueError'
-  | 'UsesReferrals';
+  | 'UsesReferrals'
+  | 'MissingProductId';
 /** Errors that take HQ's generic path: error form, 500, phone retries. */
 export type GenericCaseErrorType = 'CaseGenerationException' | 'VersionNotSupported';
 

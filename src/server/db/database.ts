@@ -130,6 +130,16 @@ CREATE TABLE IF NOT EXISTS case_transactions (
 CREATE INDEX IF NOT EXISTS case_tx_case ON case_transactions(case_id, server_date);
 CREATE INDEX IF NOT EXISTS case_tx_form ON case_transactions(form_id);
 CREATE INDEX IF NOT EXISTS case_tx_date ON case_transactions(server_date);
+CREATE TABLE IF NOT EXISTS ledger_values (
+  domain TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  section_id TEXT NOT NULL,
+  entry_id TEXT NOT NULL,
+  balance REAL NOT NULL,
+  last_modified TEXT NOT NULL,
+  PRIMARY KEY (case_id, section_id, entry_id)
+);
+CREATE INDEX IF NOT EXISTS ledger_values_domain ON ledger_values(domain);
 CREATE TABLE IF NOT EXISTS forms (
   form_id TEXT PRIMARY KEY,
   domain TEXT NOT NULL,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { parsePhoneDateTime } from '../casexml/dates.ts';
 import { type ParsedCaseBlock, type ParsedForm, readForm } from '../casexml/parse-form.ts';
 import {
   applyBlock,
@@ -305,7 +306,39 @@ export class FormProcessor {
     }
     checkIndices(touched.values(), (id) => this.#caseExists.get(id, ctx.domain) !== undefined, touched);
     for (const c of touched.values()) this.#cases.save(c);
+    this.#applyLedgers(form, ctx);
     return { touched, toRebuild };
+  }
+
+  /**
+   * Ledger balances and transfers (stock): an entry without a product id is HQ's
+   * `MissingProductId`; each (case, section, product) keeps its latest balance.
+   */
+  #applyLedgers(form: ParsedForm, ctx: BlockContext): void {
+    if (form.ledgers.length === 0) return;
+    const get = this.#db.prepare(
+      'SELECT balance FROM ledger_values WHERE case_id = ? AND section_id = ? AND entry_id = ?',
+    );
+    const put = this.#db.prepare(
+      `INSERT INTO ledger_values (domain, case_id, section_id, entry_id, balance, last_modified) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(case_id, section_id, entry_id) DO UPDATE SET balance = excluded.balance,
+       last_modified = excluded.last_modified`,
+    );
+    for (const l of form.ledgers) {
+      const date = l.date ? (parsePhoneDateTime(l.date) ?? ctx.receivedOn) : ctx.receivedOn;
+      for (const e of l.entries) {
+        if (!e.id) throw new CaseProcessingError('MissingProductId', 'Ledger entry without a product id');
+        if (!Number.isFinite(e.quantity))
+          throw new CaseProcessingError('CaseValueError', `Ledger quantity for ${e.id} is not a number`);
+        const current = (id: string) =>
+          (get.get(id, l.sectionId, e.id) as { balance: number } | undefined)?.balance ?? 0;
+        if (l.kind === 'balance') put.run(ctx.domain, l.entityId, l.sectionId, e.id, e.quantity, date);
+        else {
+          if (l.src) put.run(ctx.domain, l.src, l.sectionId, e.id, current(l.src) - e.quantity, date);
+          if (l.dest) put.run(ctx.domain, l.dest, l.sectionId, e.id, current(l.dest) + e.quantity, date);
+        }
+      }
+    }
   }
 
   /**

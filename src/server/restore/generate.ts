@@ -307,6 +307,60 @@ function fixturesXml(db: Db, user: UserRow): string[] {
   return out;
 }
 
+/**
+ * Ledger `<balance>` blocks for the cases being sent, one per (case, section), in the
+ * shape of `core:src/test/resources/ledger_create_basic.xml`. Returns the XML by case id
+ * and how many top-level elements that adds to `items`.
+ */
+function ledgerBlocks(
+  db: Db,
+  domain: string,
+  caseIds: string[],
+): { byCase: Map<string, string>; count: number } {
+  const byCase = new Map<string, string>();
+  const any = cached(db, 'SELECT 1 FROM ledger_values WHERE domain = ? LIMIT 1').get(domain);
+  if (!any) return { byCase, count: 0 };
+  const wanted = new Set(caseIds);
+  const rows = cached(
+    db,
+    `SELECT case_id, section_id, entry_id, balance, last_modified FROM ledger_values WHERE domain = ?
+     ORDER BY case_id, section_id, entry_id`,
+  ).all(domain) as {
+    case_id: string;
+    section_id: string;
+    entry_id: string;
+    balance: number;
+    last_modified: string;
+  }[];
+  let count = 0;
+  let i = 0;
+  while (i < rows.length) {
+    const first = rows[i]!;
+    let j = i;
+    let date = first.last_modified;
+    let entries = '';
+    while (
+      j < rows.length &&
+      rows[j]!.case_id === first.case_id &&
+      rows[j]!.section_id === first.section_id
+    ) {
+      const r = rows[j]!;
+      if (r.last_modified > date) date = r.last_modified;
+      entries += `<ns0:entry id="${escapeXmlAttr(r.entry_id)}" quantity="${r.balance}"/>`;
+      j++;
+    }
+    if (wanted.has(first.case_id)) {
+      const block =
+        `<ns0:balance xmlns:ns0="${NS.ledger}" date="${formatHqDateTime(date)}" entity-id="${escapeXmlAttr(first.case_id)}"` +
+        ` section-id="${escapeXmlAttr(first.section_id)}">${entries}</ns0:balance>`;
+      byCase.set(first.case_id, (byCase.get(first.case_id) ?? '') + block);
+      count++;
+    }
+    i = j;
+  }
+  return { byCase, count };
+}
+
 /** Case ids touched since the log by anyone but the log's own phone (PROTOCOL.md 3.10). */
 function modifiedSince(db: Db, log: SyncLog): Set<string> {
   const rows = db
@@ -356,7 +410,8 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
   };
   const fixtures = req.skipFixtures && since ? [] : fixturesXml(db, req.user);
   const caseCount = toSend.length * factor;
-  const itemCount = 3 + fixtures.length + caseCount;
+  const ledgers = ledgerBlocks(db, req.domain, toSend);
+  const itemCount = 3 + fixtures.length + caseCount + ledgers.count;
   const registration = registrationXml(req.user);
   // Only the columns a restore block needs, as raw arrays (see RAW_COLUMNS).
   const pageOwned = cached(
@@ -375,6 +430,7 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
       const c = fromRaw(r);
       const create = !onPhone.has(c.caseId);
       s += writeBlock(restoreCaseBlock(c, create));
+      s += ledgers.byCase.get(c.caseId) ?? '';
       for (let f = 1; f < factor; f++) s += writeBlock(restoreCaseBlock(c, create, f));
     }
     return s;
