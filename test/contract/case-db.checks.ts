@@ -680,6 +680,55 @@ export const caseDbChecks: Record<string, CaseDbCheck> = {
     db.close();
   },
 
+  async 'the name order follows renames, creates and removals'(env) {
+    const db = env.newDb();
+    const cdb = new CaseDb(db);
+    const names = ['delta', 'alpha', 'Charlie', 'bravo', 'alpha', 'echo', '', 'alp', 'zulu', 'Alpha'];
+    await cdb.applyBlocks(names.map((n, i) => create(`n${i}`, 't', n, 'user1')));
+    const expected = async (): Promise<string[]> => {
+      // A second connection rebuilds its catalog and sorts from scratch.
+      const other = env.reopen(db);
+      const ids = (await new CaseDb(other).query({ limit: 1000 })).cases.map((c) => c.caseId);
+      other.close();
+      return ids;
+    };
+    eq(
+      (await cdb.query({ limit: 1000 })).cases.map((c) => c.caseName),
+      [...names].sort(),
+      'initial order',
+    );
+    let seq = 0;
+    for (const step of [
+      { caseId: 'n1', actions: [{ kind: 'update', fields: [['case_name', 'omega']] }] },
+      { caseId: 'n4', actions: [{ kind: 'update', fields: [['case_name', 'alpha']] }] },
+      create('n10', 't', 'beta', 'user1'),
+      create('n11', 't', 'alpha', 'user1'),
+      { caseId: 'n6', actions: [{ kind: 'update', fields: [['case_name', 'zz']] }] },
+      create('n2', 't', 'a', 'user1'),
+    ] as CaseBlock[]) {
+      await cdb.applyBlocks([step]);
+      eq(
+        (await cdb.query({ limit: 1000 })).cases.map((c) => c.caseId),
+        await expected(),
+        `order after step ${++seq}`,
+      );
+    }
+    await ingestRestore(
+      db,
+      bytesStream(
+        `<OpenRosaResponse>${['n0', 'n3', 'n11'].map((id) => writeCaseBlock({ caseId: id, actions: [{ kind: 'close' }] })).join('')}</OpenRosaResponse>`,
+      ),
+      { mode: 'incremental' },
+    );
+    eq(
+      (await cdb.query({ limit: 1000 })).cases.map((c) => c.caseId),
+      await expected(),
+      'order after purge',
+    );
+    eq((await cdb.query({ limit: 1000 })).total, 9, 'count after purge');
+    db.close();
+  },
+
   async 'many cases across pages: updates and removals land on the right page'(env) {
     const db = env.newDb();
     const cdb = new CaseDb(db);

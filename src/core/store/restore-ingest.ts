@@ -297,7 +297,9 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       .catch(() => undefined);
     rethrow(e, 'Loading the restore');
   }
-  stage.invalidate();
+  // Order the cases by name now, as part of the restore, so the first case list after
+  // login does not pay for sorting them.
+  stage.byName();
   adoptCatalog(db, stage);
   await cleanupGenerations(db).catch(() => undefined);
   report?.({ ...progress, phase: 'done' });
