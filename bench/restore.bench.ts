@@ -250,7 +250,7 @@ export async function runRestoreBench(): Promise<string> {
   if (big) {
     md += `\nNode, ${big.cases} cases: purge algorithm ${f1(big.purgeAlgoMs)} ms (median of 5); a whole no-change incremental sync `;
     md += `(parse, transaction, purge over the store, commit) ${f0(big.purgeSyncMs)} ms; 50-row case list by type sorted by name: `;
-    md += `first query ${f1(big.pageFirstMs)} ms (filters and sorts 100k, then cached), later pages ${f1(big.pageMs)} ms (median of 20).\n`;
+    md += `first query ${f1(big.pageFirstMs)} ms (filters the name order the restore computed, then cached), later pages ${f1(big.pageMs)} ms (median of 20).\n`;
   }
   md +=
     '\nTargets (DESIGN.md 8): Chromium >= 20k cases/s and <= 1.2x bare bulkPut; Node 100k <= 3 s; peak <= 200 MB; purge 100k <= 500 ms; page <= 20 ms.\n';
