@@ -1,3 +1,5 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,7 +151,7 @@ describe('users on one device', () => {
     expect(text.toLowerCase()).not.toMatch(/verifier|salt|password|authorization/);
   });
 
-  it("clears this user's data after asking, refusing while forms are unsent until exported", async () => {
+  it("clears this user's data after asking, refusing while forms are unsent until exported; the export imports back", async () => {
     await context.setOffline(true);
     await shell.go('Forms');
     await new FormsPage(page).registerHousehold('Unsent At Clear', 'Nakuru', '3');
@@ -162,7 +164,9 @@ describe('users on one device', () => {
       page.waitForEvent('download'),
       refusal.getByRole('button', { name: 'Export unsent forms' }).click(),
     ]);
-    const exported = JSON.parse(await streamText(await download.createReadStream())) as {
+    const exportFile = join(mkdtempSync(join(tmpdir(), 'fieldsim-export-')), 'outbox.json');
+    await download.saveAs(exportFile);
+    const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as {
       format: string;
       forms: { instanceId: string }[];
     };
@@ -180,6 +184,18 @@ describe('users on one device', () => {
       .filter({ hasText: /no data/i })
       .waitFor();
     await context.setOffline(false);
+
+    // The exported file brings the form back on a fresh login, and it is delivered.
+    await logInAndWait('worker1');
+    await shell.go('Outbox');
+    await page.getByLabel('Import forms').setInputFiles(exportFile);
+    await page.getByRole('status').filter({ hasText: 'Imported 1 form' }).waitFor();
+    await shell.waitForUnsent(0, 30_000);
+    expect(
+      emu.app.db.prepare('SELECT count(*) AS n FROM cases WHERE name = ?').get('Unsent At Clear'),
+    ).toEqual({
+      n: 1,
+    });
   });
 });
 

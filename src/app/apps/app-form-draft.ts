@@ -49,6 +49,13 @@ export function nameQuestion(form: AppForm): AppQuestion | undefined {
   return texts.find((q) => q.required) ?? texts[0];
 }
 
+/** What the Outbox shows: the form's name and the case it is about. */
+function formTitle(form: AppForm, target: CaseRecord | undefined, newName: string): string {
+  const base = localName(form.name);
+  if (target) return `${base} (${target.caseName})`;
+  return newName ? `${base} ${newName}` : base;
+}
+
 export interface AppFormDraftInput {
   module: AppModule;
   form: AppForm;
@@ -112,7 +119,7 @@ export function buildAppFormDraft(i: AppFormDraftInput): FormDraft {
   }
   return {
     xmlns: form.xmlns,
-    name: localName(form.name) + (i.target ? ` (${i.target.caseName})` : ''),
+    name: formTitle(form, i.target, naming ? answerText(answers[naming.tag]).trim() : ''),
     version: '1',
     uiVersion: '1',
     children: [...answerNodes, ...caseNodes],

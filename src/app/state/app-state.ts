@@ -38,6 +38,7 @@ let loadFactory: (() => Promise<BackendFactory>) | null = null;
 let factory: Promise<BackendFactory> | null = null;
 let timer: ReturnType<typeof setInterval> | undefined;
 let sendInFlight: Promise<void> | null = null;
+let sendGeneration = 0;
 const RETRY_EVERY_MS = 30_000;
 
 /**
@@ -65,6 +66,9 @@ async function refreshOutbox(): Promise<void> {
 let unsubscribe: (() => void) | null = null;
 
 async function adopt(b: AppBackend): Promise<void> {
+  // A run of a previous session (closed by logout mid-send) must not stand in for this one.
+  sendInFlight = null;
+  sendGeneration++;
   backend.value = b;
   unsubscribe?.();
   unsubscribe = b.onOutboxChange(() => {
@@ -121,7 +125,8 @@ export function trySend(why: 'save' | 'start' | 'online' | 'timer' | 'unlock' | 
   if (typeof navigator !== 'undefined' && !navigator.onLine) return Promise.resolve();
   if (networkSimulation.value.offline) return Promise.resolve();
   if (sendInFlight) return sendInFlight;
-  sendInFlight = (async () => {
+  const generation = ++sendGeneration;
+  const run = (async () => {
     try {
       const report = await b.trigger(why === 'unlock' ? 'manual' : why);
       if (report) lastSendReport.value = report;
@@ -133,12 +138,13 @@ export function trySend(why: 'save' | 'start' | 'online' | 'timer' | 'unlock' | 
         stoppedBy: { code: 'error', message: describeError(e) },
       };
     } finally {
-      sendInFlight = null;
+      if (generation === sendGeneration) sendInFlight = null;
       await refreshOutbox().catch(() => undefined);
       caseVersion.value++;
     }
   })();
-  return sendInFlight;
+  sendInFlight = run;
+  return run;
 }
 
 export async function saveForm(draft: FormDraft): Promise<OutboxItem> {

@@ -31,7 +31,7 @@ const QUARANTINE_LABEL: Record<NonNullable<OutboxItem['quarantineReason']>, stri
   'too-large': 'it is larger than the server accepts',
   rejected: 'the server rejected it',
   conflict: 'it conflicts with data on the server',
-  manual: 'quarantined by hand',
+  manual: 'it was set aside by hand',
 };
 
 function XmlViewer({ instanceId }: { instanceId: string }) {
@@ -70,7 +70,7 @@ function Transfer() {
         >
           Export unsent forms
         </button>
-        <label class="button secondary" style={{ flexDirection: 'row', fontWeight: 400 }}>
+        <label class="button secondary" style={{ flexDirection: 'row', fontWeight: 400, flex: '0 0 auto' }}>
           Import forms
           <input
             type="file"
@@ -197,7 +197,7 @@ function OutboxRow({ item }: { item: OutboxItem }) {
         <div>
           Quarantined because{' '}
           {item.quarantineReason ? QUARANTINE_LABEL[item.quarantineReason] : 'of an error'}
-          {item.serverMessage ? `: ${item.serverMessage}` : '.'}{' '}
+          {item.serverMessage && item.quarantineReason !== 'manual' ? `: ${item.serverMessage}` : '.'}{' '}
           <button
             type="button"
             class="secondary"
