@@ -198,7 +198,7 @@ describe('group API', () => {
     expect((list.objects[0]!.users as string[]).length).toBe(2);
     const res = await call('group/', {
       method: 'POST',
-      body: JSON.stringify({ name: 'Night shift', users: [w1] }),
+      body: JSON.stringify({ name: 'Night shift', users: [w1], metadata: { shift: 'night' } }),
     });
     expect(res.status).toBe(201);
     const g = (await res.json()) as Record<string, unknown>;
@@ -208,6 +208,15 @@ describe('group API', () => {
       body: JSON.stringify({ case_sharing: true, users: [] }),
     });
     expect(edited).toMatchObject({ case_sharing: true, users: [] });
+    // A case-sharing group with metadata shows in its members' user-groups fixture with group_data.
+    await call(`group/${g.id}/`, { method: 'PUT', body: JSON.stringify({ users: [w1] }) });
+    const restore = await fetch(`${emu.url}/a/demo/phone/restore/`, {
+      headers: { authorization: basic('worker1') },
+    });
+    const body = await restore.text();
+    expect(body).toContain(
+      `<group id="${g.id}"><name>Night shift</name><group_data><data key="shift">night</data></group_data></group>`,
+    );
     expect((await call('group/nope/')).status).toBe(404);
     expect((await call('group/', { method: 'POST', body: JSON.stringify({ users: [] }) })).status).toBe(400);
   });

@@ -90,6 +90,7 @@ export function groupMembers(db: Db, groupId: string): string[] {
 export interface CaseSharingGroup {
   id: string;
   name: string;
+  metadata: Record<string, string>;
 }
 
 /**
@@ -100,13 +101,13 @@ export interface CaseSharingGroup {
 export function caseSharingGroups(db: Db, user: UserRow): CaseSharingGroup[] {
   const out: CaseSharingGroup[] = groupsOfUser(db, user.id)
     .filter((g) => g.case_sharing === 1)
-    .map((g) => ({ id: g.id, name: g.name }));
+    .map((g) => ({ id: g.id, name: g.name, metadata: JSON.parse(g.metadata) as Record<string, string> }));
   const locIds = JSON.parse(user.location_ids) as string[];
   if (locIds.length > 0) {
     const stmt = cached(db, 'SELECT id, name, shares_cases FROM locations WHERE id = ?');
     for (const id of locIds) {
       const loc = stmt.get(id) as { id: string; name: string; shares_cases: number } | undefined;
-      if (loc && loc.shares_cases === 1) out.push({ id: loc.id, name: loc.name });
+      if (loc && loc.shares_cases === 1) out.push({ id: loc.id, name: loc.name, metadata: {} });
     }
   }
   return out;

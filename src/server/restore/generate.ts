@@ -259,8 +259,20 @@ function fixturesXml(db: Db, user: UserRow): string[] {
   const out: string[] = [];
   const uid = escapeXmlAttr(user.id);
   let groups = `<fixture id="user-groups" user_id="${uid}"><groups>`;
-  for (const g of caseSharingGroups(db, user))
-    groups += `<group id="${escapeXmlAttr(g.id)}"><name>${escapeXmlText(g.name)}</name></group>`;
+  // `UserGroupsFixtureProvider.group_fixture` (HQ's user-groups fixture provider):
+  // `<groups>` is always present, so the fixture is sent even without groups;
+  // `group_data` only for groups with metadata.
+  for (const g of caseSharingGroups(db, user)) {
+    groups += `<group id="${escapeXmlAttr(g.id)}"><name>${escapeXmlText(g.name)}</name>`;
+    const meta = Object.entries(g.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (meta.length > 0) {
+      groups += '<group_data>';
+      for (const [k, v] of meta)
+        groups += `<data key="${escapeXmlAttr(k)}">${escapeXmlText(String(v))}</data>`;
+      groups += '</group_data>';
+    }
+    groups += '</group>';
+  }
   out.push(`${groups}</groups></fixture>`);
   const tables = db
     .prepare('SELECT tag, fields, rows FROM lookup_tables WHERE domain = ? ORDER BY tag')
