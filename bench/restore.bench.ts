@@ -255,7 +255,7 @@ export async function runRestoreBench(): Promise<string> {
   md +=
     '\nTargets (DESIGN.md 8): Chromium >= 20k cases/s and <= 1.2x bare bulkPut; Node 100k <= 3 s; peak <= 200 MB; purge 100k <= 500 ms; page <= 20 ms.\n';
   md +=
-    '\nLayout: cases are packed 32 to an IndexedDB record (one JSON string per case plus the ids), with one small ';
+    '\nLayout: cases are packed 16 to an IndexedDB record (one JSON string per case plus the ids), with one small ';
   md +=
     'summary record per page (type, name, owner, status, last modified, indices); a full restore writes a new ';
   md +=
@@ -264,7 +264,8 @@ export async function runRestoreBench(): Promise<string> {
     'summaries (rebuilt on reopen, see "reopen"), so the write path has no secondary IndexedDB index at all. ';
   md +=
     'What limits ingest: XML parsing (saxes, about half of the Node CPU profile) and garbage collection; ';
-  md += 'IndexedDB writes are ~3 records per 100 cases. On a busy machine (load average above) wall times ';
+  md +=
+    'IndexedDB writes are ~13 records per 100 cases (pages and summaries). On a busy machine (load average above) wall times ';
   md += 'swing by 2-3x between runs; the ratios within one run and the CPU times are the stable figures.\n';
   return md;
 }

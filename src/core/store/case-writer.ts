@@ -11,10 +11,12 @@ import type { CasePageRow, CaseSumRow, FieldsimDb } from './fieldsim-db.ts';
 
 /**
  * Cases per stored record. DESIGN.md section 8 measured 10 per record at ~118k cases/s
- * and 50 at ~222k cases/s in Chromium; 32 keeps both ingest fast and the cost of reading
- * one page for one case small (a form save rewrites one page of ~20 KB).
+ * and 50 at ~222k cases/s in Chromium, far above what parsing allows (~20-40k/s), so the
+ * page size is set by reads instead: a 50-row case list touches up to 50 pages, and 32
+ * cases per page made that ~1 MB of records in Chromium (10-57 ms); 16 halves it, and a
+ * form save rewrites one page of ~10 KB.
  */
-export const CASE_PAGE_SIZE = 32;
+export const CASE_PAGE_SIZE = 16;
 
 export const CASE_STATE_KEY = 'cases.state';
 
