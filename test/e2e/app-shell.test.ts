@@ -120,6 +120,34 @@ describe('app shell', () => {
     }
   });
 
+  it('runs under a strict Content-Security-Policy (no inline script or style needed)', async () => {
+    const csp =
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+      "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
+    const strict = await serveStatic(DIST, { 'content-security-policy': csp });
+    const p = await context.newPage();
+    const violations: string[] = [];
+    p.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await p.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`);
+      });
+    });
+    try {
+      const res = await p.goto(strict.url);
+      expect(res?.headers()['content-security-policy']).toBe(csp);
+      await p.getByLabel('Username').waitFor();
+      await p.getByLabel('Username').fill('someone');
+      await swReady(p);
+      expect(violations).toEqual([]);
+    } finally {
+      await p.close();
+      await strict.close();
+    }
+  });
+
   it('opens the app shell offline from the precache', async () => {
     await page.goto(server.url);
     await swReady(page);

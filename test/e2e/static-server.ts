@@ -26,7 +26,7 @@ export interface StaticServer {
  * Serves a built dist/ on 127.0.0.1:0 for the app-shell tests (install criteria, update
  * prompt) that need no HQ endpoints.
  */
-export async function serveStatic(root: string): Promise<StaticServer> {
+export async function serveStatic(root: string, headers: Record<string, string> = {}): Promise<StaticServer> {
   const overrides = new Map<string, string>();
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -35,6 +35,7 @@ export async function serveStatic(root: string): Promise<StaticServer> {
     const override = overrides.get(path);
     if (override !== undefined) {
       res.writeHead(200, {
+        ...headers,
         'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
         'cache-control': 'no-cache',
       });
@@ -49,6 +50,7 @@ export async function serveStatic(root: string): Promise<StaticServer> {
     try {
       if (!statSync(file).isFile()) throw new Error('not a file');
       res.writeHead(200, {
+        ...headers,
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'cache-control': 'no-cache',
       });
