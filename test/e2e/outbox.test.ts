@@ -54,6 +54,7 @@ describe('outbox states and actions', () => {
     const first = page.locator('ol.outbox > li').first();
     await first.locator('.note').filter({ hasText: 'Last error' }).waitFor({ timeout: 15_000 });
     expect((await outbox.rows())[0]?.state).toBe('Waiting to send');
+    await page.getByRole('status').filter({ hasText: 'the next automatic attempt is at' }).waitFor();
 
     // Set it aside by hand, then register a member under that household: the server does not
     // have the household yet, so it cannot process the member's index (InvalidCaseIndex).

@@ -63,6 +63,8 @@ export interface AppBackend {
   clearLocalData(): Promise<void>;
   /** Asks the outbox to send now; resolves with the run's report, or null if nothing ran. */
   trigger(reason: 'save' | 'start' | 'online' | 'timer' | 'manual'): Promise<SendReport | null>;
+  /** Why sending waits, if it does: paused (credentials refused) and the backoff's next try. */
+  outboxStatus(): { paused: { code: string; message: string } | null; nextAttemptAt: number };
   /** Called whenever the outbox changes (saved, sending, sent, quarantined). */
   onOutboxChange(listener: () => void): () => void;
   syncAndSend(onProgress: (p: RestoreProgress) => void, signal?: AbortSignal): Promise<SyncReport>;

@@ -56,11 +56,21 @@ function getFactory(): Promise<BackendFactory> {
   return factory;
 }
 
+/** Why waiting forms wait: paused by the server's answer, or backing off until a time. */
+export const outboxStatus = signal<{
+  paused: { code: string; message: string } | null;
+  nextAttemptAt: number;
+}>({
+  paused: null,
+  nextAttemptAt: 0,
+});
+
 async function refreshOutbox(): Promise<void> {
   const b = backend.value;
   if (!b) return;
   outboxItems.value = await b.outbox();
   canSend.value = b.canSend();
+  outboxStatus.value = b.outboxStatus();
 }
 
 let unsubscribe: (() => void) | null = null;

@@ -135,6 +135,7 @@ function wrap(session: Session, mode: AppBackend['mode']): AppBackend {
     },
     trigger: (reason) => (session.canSend() ? session.outbox.trigger(reason) : Promise.resolve(null)),
     onOutboxChange: (listener) => session.outbox.onChange(listener),
+    outboxStatus: () => ({ paused: session.outbox.paused, nextAttemptAt: session.outbox.nextAttemptAt }),
     async syncAndSend(onProgress, signal) {
       const report = await session.syncAndSend({ onProgress, ...(signal ? { signal } : {}) });
       return {

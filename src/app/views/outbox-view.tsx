@@ -9,6 +9,7 @@ import {
   importOutbox,
   lastSendReport,
   outboxItems,
+  outboxStatus,
   quarantineForm,
   retryForm,
   trySend,
@@ -48,6 +49,29 @@ function XmlViewer({ instanceId }: { instanceId: string }) {
       <pre class="xml">{xml ?? 'Loading…'}</pre>
     </details>
   );
+}
+
+function WaitReason() {
+  const waiting = outboxItems.value.some((i) => i.state === 'queued');
+  const { paused, nextAttemptAt } = outboxStatus.value;
+  if (!waiting) return null;
+  if (!canSend.value) return null; // the "Log in to send" banner says why
+  if (paused) {
+    return (
+      <p class="banner warn" role="status">
+        Sending is paused: {paused.message} Log out and in again to resume; nothing is lost.
+      </p>
+    );
+  }
+  if (nextAttemptAt > Date.now()) {
+    return (
+      <p class="banner warn" role="status">
+        The last attempt failed; the next automatic attempt is at{' '}
+        {new Date(nextAttemptAt).toLocaleTimeString()}. "Send now" tries at once.
+      </p>
+    );
+  }
+  return null;
 }
 
 function Transfer() {
@@ -120,6 +144,7 @@ export function OutboxView() {
         Forms are sent in order, oldest first. A form that cannot be sent yet stays here and blocks the ones
         after it; nothing is deleted before the server confirms it.
       </p>
+      <WaitReason />
       {report?.stoppedBy && (
         <p class="banner warn" role="status">
           Last attempt stopped: {report.stoppedBy.message}
