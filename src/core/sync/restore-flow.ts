@@ -6,7 +6,12 @@ import type { Clock } from '../platform.ts';
 import type { CaseBlock } from '../protocol/casexml/case-types.ts';
 import type { CaseDb } from '../store/case-db.ts';
 import type { FieldsimDb } from '../store/fieldsim-db.ts';
-import { type IngestResult, ingestRestore, resetCaseData } from '../store/restore-ingest.ts';
+import {
+  type IngestOptions,
+  type IngestResult,
+  ingestRestore,
+  resetCaseData,
+} from '../store/restore-ingest.ts';
 import { getSyncToken, setLastSync } from '../store/sync-state.ts';
 import type { RestoreProgress, RestoreSummary } from './session-types.ts';
 
@@ -101,6 +106,43 @@ function isCaseError(e: unknown): boolean {
   return isFieldsimError(e) && (e.code === 'case-not-found' || e.code === 'case-invalid');
 }
 
+/**
+ * Any full restore (first login, a user's "full restore", 412 recovery) replaces the local
+ * cases in one switch. Forms still in the outbox were applied locally when saved; their
+ * case blocks are carried into the same switch so the worker keeps seeing them until the
+ * server has them (DESIGN.md 3: unsent forms are never lost to a restore). The caller
+ * holds the session's data lock, so no form can be saved between reading them and the
+ * switch.
+ */
+async function freshRestore(
+  deps: RestoreFlowDeps,
+  opts: RestoreFlowOptions,
+  ingestOpts: (bytesTotal?: number) => Omit<IngestOptions, 'mode'>,
+): Promise<IngestResult> {
+  const pending = await deps.pendingBlocks();
+  const first = await fetchBody(deps, {}, opts);
+  try {
+    return await resetCaseData(deps.db, first.body, {
+      ...ingestOpts(first.bytesTotal),
+      ...(pending.length > 0 ? { reapplyBlocks: pending } : {}),
+    });
+  } catch (e2) {
+    if (!(pending.length > 0 && isCaseError(e2))) throw e2;
+    // Some unsent form no longer applies to the fresh footprint: switch without them,
+    // then re-apply form by form. The forms themselves stay queued and are still sent.
+    const again = await fetchBody(deps, {}, opts);
+    const result = await resetCaseData(deps.db, again.body, ingestOpts(again.bytesTotal));
+    try {
+      await deps.reapplyEach();
+    } catch (e3) {
+      throw new FieldsimError('storage-error', `Re-applying unsent forms failed: ${toError(e3).message}`, {
+        cause: e3,
+      });
+    }
+    return result;
+  }
+}
+
 export async function runRestore(
   deps: RestoreFlowDeps,
   opts: RestoreFlowOptions,
@@ -115,39 +157,22 @@ export async function runRestore(
   });
   let result: IngestResult;
   let outMode: RestoreFlowResult['mode'] = mode;
-  try {
-    const req = token === null ? {} : { since: token, stateHash: await deps.caseDb.caseStateHash() };
-    const { body, bytesTotal } = await fetchBody(deps, req, opts);
-    result = await ingestRestore(deps.db, body, { mode, ...ingestOpts(bytesTotal) });
-  } catch (e) {
-    // 412 on an incremental sync, or a cycle in the merged case graph: both are answered
-    // with a fresh restore (PROTOCOL.md 3.4, 3.11).
-    const recover =
-      token !== null &&
-      ((e instanceof HttpError && e.code === 'restore-needed') ||
-        (isFieldsimError(e) && e.code === 'invalid-case-graph'));
-    if (!recover) throw e;
-    outMode = 'recovered';
-    const pending = await deps.pendingBlocks();
-    const first = await fetchBody(deps, {}, opts);
+  if (token === null) {
+    result = await freshRestore(deps, opts, ingestOpts);
+  } else {
     try {
-      result = await resetCaseData(deps.db, first.body, {
-        ...ingestOpts(first.bytesTotal),
-        reapplyBlocks: pending,
-      });
-    } catch (e2) {
-      if (!(pending.length > 0 && isCaseError(e2))) throw e2;
-      // Some unsent form no longer applies to the fresh footprint: switch without them,
-      // then re-apply form by form. The forms themselves stay queued and are still sent.
-      const again = await fetchBody(deps, {}, opts);
-      result = await resetCaseData(deps.db, again.body, ingestOpts(again.bytesTotal));
-      try {
-        await deps.reapplyEach();
-      } catch (e3) {
-        throw new FieldsimError('storage-error', `Re-applying unsent forms failed: ${toError(e3).message}`, {
-          cause: e3,
-        });
-      }
+      const req = { since: token, stateHash: await deps.caseDb.caseStateHash() };
+      const { body, bytesTotal } = await fetchBody(deps, req, opts);
+      result = await ingestRestore(deps.db, body, { mode, ...ingestOpts(bytesTotal) });
+    } catch (e) {
+      // 412 on an incremental sync, or a cycle in the merged case graph: both are answered
+      // with a fresh restore (PROTOCOL.md 3.4, 3.11).
+      const recover =
+        (e instanceof HttpError && e.code === 'restore-needed') ||
+        (isFieldsimError(e) && e.code === 'invalid-case-graph');
+      if (!recover) throw e;
+      outMode = 'recovered';
+      result = await freshRestore(deps, opts, ingestOpts);
     }
   }
   await setLastSync(deps.db, deps.clock.now());

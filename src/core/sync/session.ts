@@ -266,6 +266,16 @@ export class Session {
   readonly #newId: () => string;
   #client: HqClient | null = null;
   #closed = false;
+  readonly #lock: LockFn;
+
+  /**
+   * Held by restores and by form saves: a full restore stages the fresh payload, then
+   * switches and carries the unsent forms' case blocks over; a save landing in between
+   * would have its local case changes dropped by the switch.
+   */
+  #withData<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#lock(`fieldsim-data:${this.db.name}`, fn);
+  }
 
   constructor(db: FieldsimDb, platform: SessionPlatform, opts: SessionOptions, info: SessionInfo) {
     this.db = db;
@@ -275,6 +285,7 @@ export class Session {
     this.#clock = platform.clock ?? systemClock;
     this.#newId = platform.newId ?? uuidv4;
     this.caseDb = new CaseDb(db);
+    this.#lock = platform.lock ?? realmLock;
     this.outbox = new Outbox({
       db,
       cases: { tables: () => caseTables(db), applyBlocks: (b) => this.caseDb.applyBlocks(b) },
@@ -349,14 +360,14 @@ export class Session {
   async restore(
     opts: { onProgress?: (p: RestoreProgress) => void; signal?: AbortSignal } = {},
   ): Promise<RestoreFlowResult> {
-    return runRestore(this.#restoreDeps(), { mode: 'full', ...opts });
+    return this.#withData(() => runRestore(this.#restoreDeps(), { mode: 'full', ...opts }));
   }
 
   /** Incremental sync with `since` and `state=ccsh:`; full when there is no token yet. */
   async sync(
     opts: { onProgress?: (p: RestoreProgress) => void; signal?: AbortSignal } = {},
   ): Promise<RestoreFlowResult> {
-    return runRestore(this.#restoreDeps(), { mode: 'incremental', ...opts });
+    return this.#withData(() => runRestore(this.#restoreDeps(), { mode: 'incremental', ...opts }));
   }
 
   /**
@@ -405,9 +416,11 @@ export class Session {
         appVersion: this.#opts.appVersion ?? 'fieldsim',
       },
     });
-    return this.outbox.enqueue(composed, opts.attachments ?? [], {
-      replacesDraft: opts.instanceId !== undefined,
-    });
+    return this.#withData(() =>
+      this.outbox.enqueue(composed, opts.attachments ?? [], {
+        replacesDraft: opts.instanceId !== undefined,
+      }),
+    );
   }
 
   /** Keeps an unfinished form as `incomplete`. */
@@ -500,7 +513,7 @@ export class Session {
   }
 
   importOutbox(data: OutboxExport, opts?: { applyCases?: boolean }): Promise<ImportResult> {
-    return this.outbox.importForms(data, opts);
+    return this.#withData(() => this.outbox.importForms(data, opts));
   }
 
   syncToken(): Promise<string | null> {

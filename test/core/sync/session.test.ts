@@ -209,6 +209,63 @@ describe('restore status codes (issue 3)', () => {
   });
 });
 
+describe('full restores never drop unsent forms (DESIGN.md 3)', () => {
+  it('a full restore carries the case changes of forms still in the outbox into the switch', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    hq.receiver.push(status(503));
+    const { caseId } = await s.registerCase({ caseType: 'household', caseName: 'Unsent' });
+    hq.restore.push(ok(restoreXml('tok2', [{ id: 'hh9', type: 'household', name: 'Server' }])));
+    const r = await s.restore();
+    expect(r).toMatchObject({ mode: 'full', syncToken: 'tok2' });
+    expect((await s.getCase(caseId))?.caseName).toBe('Unsent');
+    const names = (await s.listCases({ caseType: 'household' })).cases.map((c) => c.caseName);
+    expect(names).toEqual(['Server', 'Unsent']);
+    expect((await s.listOutbox()).map((i) => i.state)).toEqual(['queued']);
+  });
+
+  it('a form saved while a full restore is streaming keeps its case change after the switch', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    hq.receiver.push(status(503));
+    const xml = restoreXml('tok2', [{ id: 'hh9', type: 'household', name: 'Server' }]);
+    const cut = xml.indexOf('<case ');
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let streaming: () => void = () => {};
+    const started = new Promise<void>((r) => {
+      streaming = r;
+    });
+    hq.restore.push(() => {
+      const enc = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        async start(c) {
+          c.enqueue(enc.encode(xml.slice(0, cut)));
+          streaming();
+          await gate;
+          c.enqueue(enc.encode(xml.slice(cut)));
+          c.close();
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/xml' } });
+    });
+    const restoring = s.restore();
+    await started;
+    const saving = s.registerCase({ caseType: 'household', caseName: 'Saved mid-restore' });
+    // Let the save reach the lock before the body finishes.
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    const [, saved] = await Promise.all([restoring, saving]);
+    expect((await s.getCase(saved.caseId))?.caseName).toBe('Saved mid-restore');
+    expect((await s.getCase('hh9'))?.caseName).toBe('Server');
+    expect(await s.syncToken()).toBe('tok2');
+  });
+});
+
 describe('forms and sync-and-send', () => {
   it('register + update + close apply locally at once, then sync-and-send sends in order before syncing', async () => {
     const hq = fakeHq();
