@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerRestoreFile } from './commands/restore-file.ts';
+import { registerSeed } from './commands/seed.ts';
 
 /**
  * The `fieldsim` command line (DESIGN.md section 7). Each command lives in
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .description('Offline-first CommCare mobile-worker simulator: restore, cases, forms and QA runs')
     .exitOverride();
   registerRestoreFile(program);
+  registerSeed(program);
   return program;
 }
 
