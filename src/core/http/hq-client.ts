@@ -37,6 +37,13 @@ export interface HqClientOptions {
   /** `3.0` selects HQ's v3 receiver contract (422 instead of 201 submit_error). */
   openRosaVersion?: string;
   timeouts?: { loginMs?: number; restoreMs?: number; submitMs?: number };
+  /**
+   * Absolute URL of a generic OpenRosa submission endpoint, used instead of HQ's
+   * `/a/<domain>/receiver/` for the POST and the HEAD pre-flight: e.g. ODK Central's
+   * `https://central.example/v1/key/<token>/projects/1/submission` or ODK Aggregate's
+   * `https://aggregate.example/submission` (OpenRosa Form Submission API).
+   */
+  submissionUrl?: string;
 }
 
 /** The SSO answer for a mobile worker (hq:docs/api/openapi/components/schemas/sso.yaml). */
@@ -234,7 +241,7 @@ export class HqClient {
    * HTTP or network failures: the pre-flight is advisory.
    */
   async preflight(signal?: AbortSignal): Promise<number | undefined> {
-    const url = this.#url('receiver/');
+    const url = this.#opts.submissionUrl ?? this.#url('receiver/');
     try {
       const res = await this.#send(
         url,
@@ -258,7 +265,7 @@ export class HqClient {
    */
   async submit(req: SubmitRequest): Promise<SubmitOutcome> {
     const path = req.appId ? `receiver/${encodeURIComponent(req.appId)}/` : 'receiver/';
-    const url = this.#url(path);
+    const url = this.#opts.submissionUrl ?? this.#url(path);
     const { body, contentType } = multipartBody([
       { name: 'xml_submission_file', filename: 'form.xml', type: 'text/xml', data: req.xml },
       ...(req.attachments ?? []).map((a) => ({

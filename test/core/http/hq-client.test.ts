@@ -190,3 +190,41 @@ describe('HqClient.submit', () => {
     expect(f.calls).toHaveLength(1);
   });
 });
+
+describe('generic OpenRosa servers (ODK Central / Aggregate conventions)', () => {
+  const submissionUrl = 'http://central.test/v1/key/tok123/projects/1/submission';
+
+  it('HEAD pre-flight and POST go to the configured submission URL; the accepted length is read', async () => {
+    const f = fakeFetch((req) =>
+      req.method === 'HEAD'
+        ? new Response(null, { status: 204, headers: { 'x-openrosa-accept-content-length': '10485760' } })
+        : new Response(
+            '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message>full submission upload was successful!</message></OpenRosaResponse>',
+            { status: 201 },
+          ),
+    );
+    const c = new HqClient({ ...base, fetch: f, submissionUrl });
+    expect(await c.preflight()).toBe(10485760);
+    const out = await c.submit({ xml: '<data id="f1" version="2" xmlns="http://opendatakit.org/f1"/>' });
+    expect(out).toMatchObject({ status: 'accepted' });
+    expect(f.calls.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `HEAD ${submissionUrl}`,
+      `POST ${submissionUrl}`,
+    ]);
+    expect(((f.calls[1]!.body as FormData).get('xml_submission_file') as File).name.endsWith('.xml')).toBe(
+      true,
+    );
+  });
+
+  it('a 409 (conflicting duplicate on ODK Central) is a permanent conflict, not a retry', async () => {
+    const f = fakeFetch(
+      () =>
+        new Response(
+          '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message>A submission already exists with this ID, but with different XML.</message></OpenRosaResponse>',
+          { status: 409 },
+        ),
+    );
+    const out = await new HqClient({ ...base, fetch: f, submissionUrl }).submit({ xml: '<a/>' });
+    expect(out).toMatchObject({ status: 'rejected', reason: 'conflict' });
+  });
+});
