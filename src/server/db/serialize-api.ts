@@ -2,22 +2,15 @@ import { formatApiDateTime } from '../casexml/dates.ts';
 import type { XNode } from '../casexml/xml-tree.ts';
 import type { StoredCase } from './cases.ts';
 import type { Db } from './database.ts';
-import { webUserPermissions } from './serialize.ts';
+import { userBaseJson, webUserPermissions } from './serialize.ts';
 import { type GroupRow, groupMembers, groupsOfUser, type UserRow } from './users.ts';
 
 /** `v0_5.CommCareUserResource` (PROTOCOL.md 9.4; schemas/user.yaml `MobileWorker`). */
 export function mobileWorkerJson(db: Db, domain: string, u: UserRow): Record<string, unknown> {
-  const phones = JSON.parse(u.phone_numbers) as string[];
   const locations = JSON.parse(u.location_ids) as string[];
   const data = JSON.parse(u.user_data) as Record<string, string>;
   return {
-    id: u.id,
-    username: u.username,
-    first_name: u.first_name,
-    last_name: u.last_name,
-    default_phone_number: phones[0] ?? null,
-    email: u.email,
-    phone_numbers: phones,
+    ...userBaseJson(u),
     groups: groupsOfUser(db, u.id).map((g) => g.id),
     primary_location: u.primary_location,
     locations,
@@ -39,15 +32,8 @@ export function mobileWorkerJson(db: Db, domain: string, u: UserRow): Record<str
 }
 
 export function webUserJson(domain: string, u: UserRow): Record<string, unknown> {
-  const phones = JSON.parse(u.phone_numbers) as string[];
   return {
-    id: u.id,
-    username: u.username,
-    first_name: u.first_name,
-    last_name: u.last_name,
-    email: u.email,
-    default_phone_number: phones[0] ?? null,
-    phone_numbers: phones,
+    ...userBaseJson(u),
     role: u.role,
     permissions: webUserPermissions(u),
     is_admin: u.is_admin === 1,

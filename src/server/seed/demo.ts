@@ -4,6 +4,7 @@ import { type Db, getMeta, setMeta } from '../db/database.ts';
 import { formatUsername } from '../db/users.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { demoApplication } from './demo-app.ts';
+import { FIRST, LAST } from './synthetic.ts';
 
 export const DEMO_DOMAIN = 'demo';
 export const DEMO_PASSWORD = 'fieldsim';
@@ -12,21 +13,6 @@ export const DEMO_WEB_USER = 'admin@example.com';
 export const DEMO_API_KEY = 'fieldsim-demo-key';
 export const DEMO_GROUP_NAME = 'Demo field team';
 
-const FIRST = [
-  'Amina',
-  'Bongani',
-  'Chen',
-  'Dara',
-  'Esi',
-  'Farid',
-  'Grace',
-  'Hugo',
-  'Ines',
-  'Jomo',
-  'Kofi',
-  'Lena',
-];
-const LAST = ['Okafor', 'Mensah', 'Nguyen', 'Silva', 'Haddad', 'Kamau', 'Osei', 'Perez', 'Banda', 'Tran'];
 const VILLAGES = ['Riverside', 'Hilltop', 'Lakeview', 'Marketplace', 'Old Mill'];
 
 function pick<T>(list: readonly T[], i: number): T {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Db } from '../db/database.ts';
 
-const FIRST = [
+/** Given and family names for seeded people (demo project and synthetic loads). */
+export const FIRST = [
   'Amina',
   'Bongani',
   'Chen',
@@ -16,7 +17,18 @@ const FIRST = [
   'Kofi',
   'Lena',
 ];
-const LAST = ['Okafor', 'Mensah', 'Nguyen', 'Silva', 'Haddad', 'Kamau', 'Osei', 'Perez', 'Banda', 'Tran'];
+export const LAST = [
+  'Okafor',
+  'Mensah',
+  'Nguyen',
+  'Silva',
+  'Haddad',
+  'Kamau',
+  'Osei',
+  'Perez',
+  'Banda',
+  'Tran',
+];
 const VILLAGES = ['riverside', 'hilltop', 'lakeview', 'marketplace', 'old_mill'];
 
 export interface SyntheticSeedOptions {
