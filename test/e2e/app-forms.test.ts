@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseRepo } from '../../src/server/db/cases.ts';
@@ -8,9 +7,7 @@ import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { CaseDetailPage } from '../helpers/page-objects/case-detail-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { startEmulator } from '../helpers/start-emulator.ts';
-import { launchChromium } from '../helpers/with-chromium.ts';
-import { ensureBuild } from './ensure-build.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * Issue 6, Forms: the application's modules and forms from the Application Structure API,
@@ -18,27 +15,18 @@ import { ensureBuild } from './ensure-build.ts';
  * register a child, update, close), an incomplete form saved and resumed, and all of it
  * delivered to the emulator.
  */
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
 
 describe('application forms', () => {
-  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  let emu: Emu;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
   beforeAll(async () => {
-    ensureBuild();
-    emu = await startEmulator({ staticDir: DIST });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
+    ({ emu, browser, context, page } = await openApp());
   });
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await emu?.close();
-  });
+  afterAll(() => closeApp({ emu, browser, context }));
 
   it('loads the app, validates answers, saves register/child/update/close forms (one resumed from incomplete) and the emulator holds them', async () => {
     const shell = new AppShell(page);

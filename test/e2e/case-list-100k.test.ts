@@ -1,12 +1,9 @@
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { startEmulator } from '../helpers/start-emulator.ts';
-import { launchChromium } from '../helpers/with-chromium.ts';
-import { ensureBuild } from './ensure-build.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * The case list with 100,000 cases (issue 6): only the rows in view are in the DOM, it
@@ -14,30 +11,21 @@ import { ensureBuild } from './ensure-build.ts';
  * 300 ms budget. The emulator's `loadtest_factor` (HQ's load-test multiplier) makes
  * worker1's 25 cases into 100,000 in the restore.
  */
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
 const FACTOR = 4000;
 const RENDER_BUDGET_MS = 300;
 
 describe('case list with 100,000 cases', () => {
-  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  let emu: Emu;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
   beforeAll(async () => {
-    ensureBuild();
-    emu = await startEmulator({ staticDir: DIST });
+    ({ emu, browser, context, page } = await openApp());
     emu.app.db.prepare('UPDATE users SET loadtest_factor = ? WHERE username LIKE ?').run(FACTOR, 'worker1@%');
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
   });
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await emu?.close();
-  });
+  afterAll(() => closeApp({ emu, browser, context }));
 
   it('renders within budget, keeps the DOM small and scrolls to the end', async () => {
     const login = new LoginPage(page);

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
@@ -6,52 +5,50 @@ import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { startEmulator } from '../helpers/start-emulator.ts';
-import { launchChromium } from '../helpers/with-chromium.ts';
-import { ensureBuild } from './ensure-build.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * Issue 6, Home and Diagnostics: counts and the "sync strongly needed" warning, the Sync
  * button's progress through the server's 202 "preparing" answers and its cancel, and the
  * network simulator that holds the app's own requests back without touching the device.
  */
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
 
 describe('home, sync and the network simulator', () => {
-  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  let emu: Emu;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let shell: AppShell;
 
   beforeAll(async () => {
-    ensureBuild();
-    emu = await startEmulator({ staticDir: DIST });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
+    ({ emu, browser, context, page } = await openApp());
     shell = new AppShell(page);
     await new LoginPage(page).open(emu.url);
     await new LoginPage(page).logIn('worker1', 'fieldsim');
     await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
   });
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await emu?.close();
-  });
+  afterAll(() => closeApp({ emu, browser, context }));
 
   const stat = (label: string) =>
     page
       .locator('.stat')
       .filter({ has: page.locator('.k', { hasText: label }) })
       .locator('.v');
+  /** A Home figure once it has loaded (it shows '…' while the counts are read). */
+  const statValue = async (label: string): Promise<string> => {
+    for (let i = 0; i < 200; i++) {
+      const t = (await stat(label).textContent()) ?? '';
+      if (t !== '…') return t;
+      await page.waitForTimeout(50);
+    }
+    throw new Error(`Home figure "${label}" never loaded`);
+  };
 
   it('shows what is on the device; simulated offline holds forms back, and more than 5 warns', async () => {
-    expect(Number(await stat('Cases on this device').textContent())).toBeGreaterThan(0);
-    expect(await stat('Waiting to send').textContent()).toBe('0');
-    expect(await stat('Last sync').textContent()).not.toBe('never');
+    expect(Number(await statValue('Cases on this device'))).toBeGreaterThan(0);
+    expect(await statValue('Waiting to send')).toBe('0');
+    expect(await statValue('Last sync')).not.toBe('never');
     expect(await page.getByText('Sync strongly needed').count()).toBe(0);
     await page.getByText(/Storage used:/).waitFor();
     await shoot(page, 'home');
@@ -71,7 +68,7 @@ describe('home, sync and the network simulator', () => {
     expect(await page.evaluate(() => navigator.onLine)).toBe(true);
     await shell.go('Home');
     await page.getByText('Sync strongly needed.').waitFor();
-    expect(await stat('Waiting to send').textContent()).toBe('6');
+    expect(await statValue('Waiting to send')).toBe('6');
     await shoot(page, 'home-sync-needed');
 
     await shell.go('Diagnostics');
@@ -92,7 +89,7 @@ describe('home, sync and the network simulator', () => {
     settings.asyncRetryAfter = 1;
     settings.asyncPolls = 3;
     await shell.go('Home');
-    const before = await stat('Cases on this device').textContent();
+    const before = await statValue('Cases on this device');
     await shell.syncButton().click();
     await page.getByText(/server preparing/).waitFor();
     await shoot(page, 'sync-progress');

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERIC_XMLNS } from '../../src/core/protocol/submission/generic-forms.ts';
@@ -10,18 +9,13 @@ import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { startEmulator } from '../helpers/start-emulator.ts';
-import { launchChromium } from '../helpers/with-chromium.ts';
-import { ensureBuild } from './ensure-build.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * Issue 2's offline story, in a real Chromium against the emulator serving the built PWA:
  * log in, go offline, save three forms, reload offline (service worker), come back online
  * and watch the outbox drain in order, then check the emulator holds the changes.
  */
-
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
 
 describe('offline story (issue 2)', () => {
   let emu: Emu;
@@ -30,18 +24,10 @@ describe('offline story (issue 2)', () => {
   let page: Page;
 
   beforeAll(async () => {
-    ensureBuild();
-    emu = await startEmulator({ staticDir: DIST });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
+    ({ emu, browser, context, page } = await openApp());
   });
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await emu?.close();
-  });
+  afterAll(() => closeApp({ emu, browser, context }));
 
   it('saves offline, survives an offline reload, and drains in order when back online', async () => {
     const login = new LoginPage(page);

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERIC_XMLNS } from '../../src/core/protocol/submission/generic-forms.ts';
@@ -6,9 +5,7 @@ import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
-import { startEmulator } from '../helpers/start-emulator.ts';
-import { launchChromium } from '../helpers/with-chromium.ts';
-import { ensureBuild } from './ensure-build.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * Issue 4 in Chromium: go offline, save 20 forms, reload offline, come back online, and
@@ -16,8 +13,6 @@ import { ensureBuild } from './ensure-build.ts';
  * drained after a reload).
  */
 
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
 const N = 20;
 const name = (i: number) => `Batch household ${String(i).padStart(2, '0')}`;
 
@@ -28,18 +23,10 @@ describe('offline outbox drain (issue 4)', () => {
   let page: Page;
 
   beforeAll(async () => {
-    ensureBuild();
-    emu = await startEmulator({ staticDir: DIST });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
+    ({ emu, browser, context, page } = await openApp());
   });
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await emu?.close();
-  });
+  afterAll(() => closeApp({ emu, browser, context }));
 
   it('20 forms saved offline survive an offline reload and drain in order when back online', async () => {
     const shell = new AppShell(page);

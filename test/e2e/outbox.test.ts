@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../src/server/faults.ts';
@@ -8,36 +7,25 @@ import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { startEmulator } from '../helpers/start-emulator.ts';
-import { launchChromium } from '../helpers/with-chromium.ts';
-import { ensureBuild } from './ensure-build.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * Issue 6, Outbox: honest about every form. A server error keeps a form waiting with its
  * last error; a form set aside by hand lets the next one go; a form the server cannot
  * process is quarantined with the reason; Retry puts forms back in order.
  */
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
 
 describe('outbox states and actions', () => {
-  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  let emu: Emu;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
   beforeAll(async () => {
-    ensureBuild();
-    emu = await startEmulator({ staticDir: DIST });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
+    ({ emu, browser, context, page } = await openApp());
   });
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await emu?.close();
-  });
+  afterAll(() => closeApp({ emu, browser, context }));
 
   it('shows waiting, set-aside and quarantined forms with reasons, and retries them in order', async () => {
     const shell = new AppShell(page);

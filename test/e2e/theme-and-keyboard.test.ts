@@ -1,42 +1,30 @@
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { startEmulator } from '../helpers/start-emulator.ts';
-import { launchChromium } from '../helpers/with-chromium.ts';
-import { ensureBuild } from './ensure-build.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * Issue 6, App shell: dark and light themes follow the system unless the user picks one;
  * the app works from the keyboard (login in tab order, a skip link, every navigation entry
  * reachable); and the case list filters by owner.
  */
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
 const DARK_BG = 'rgb(11, 18, 32)';
 const LIGHT_BG = 'rgb(248, 250, 252)';
 
 describe('themes, keyboard and owner filter', () => {
-  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  let emu: Emu;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
   beforeAll(async () => {
-    ensureBuild();
-    emu = await startEmulator({ staticDir: DIST });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
-    page = await context.newPage();
+    ({ emu, browser, context, page } = await openApp({ colorScheme: 'dark' }));
   });
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await emu?.close();
-  });
+  afterAll(() => closeApp({ emu, browser, context }));
 
   const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   const focusedName = () =>

@@ -8,19 +8,16 @@ import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { startEmulator } from '../helpers/start-emulator.ts';
-import { launchChromium } from '../helpers/with-chromium.ts';
-import { ensureBuild } from './ensure-build.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * Issue 6, Login: offline login against the stored verifier, several users on one device
  * with their own data, logout keeping unsent forms until that user's next login, and
  * "clear this user's data". Plus the Diagnostics HTTP log, which must never show secrets.
  */
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
 
 describe('users on one device', () => {
-  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  let emu: Emu;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -28,20 +25,12 @@ describe('users on one device', () => {
   let shell: AppShell;
 
   beforeAll(async () => {
-    ensureBuild();
-    emu = await startEmulator({ staticDir: DIST });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
+    ({ emu, browser, context, page } = await openApp());
     login = new LoginPage(page);
     shell = new AppShell(page);
   });
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await emu?.close();
-  });
+  afterAll(() => closeApp({ emu, browser, context }));
 
   async function logInAndWait(username: string, password = 'fieldsim'): Promise<void> {
     await login.logIn(username, password);
