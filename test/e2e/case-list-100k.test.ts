@@ -65,13 +65,17 @@ describe('case list with 100,000 cases', () => {
       await page.getByTestId('case-list').evaluate((el, f) => {
         el.scrollTop = (el.scrollHeight - el.clientHeight) * f;
       }, fraction);
-      await page.waitForFunction(() => {
-        const links = document.querySelectorAll('[data-testid="case-list"] li a');
-        return (
-          links.length > 5 &&
-          [...document.querySelectorAll('[data-testid="case-list"] li')].every((li) => li.querySelector('a'))
-        );
-      });
+      // Wait for the rows of the new position (the old ones stay until the list re-renders),
+      // all loaded; a list that never gets there fails here on the timeout.
+      await page.waitForFunction(
+        ({ f, n }) => {
+          const lis = [...document.querySelectorAll('[data-testid="case-list"] li')];
+          const pos = lis.map((li) => Number(li.getAttribute('aria-posinset')));
+          const there = f === 1 ? pos.includes(n) : Math.min(...pos) > n * 0.4;
+          return lis.length > 5 && there && lis.every((li) => li.querySelector('a'));
+        },
+        { f: fraction, n: total },
+      );
       const positions = await page.$$eval('[data-testid="case-list"] li', (lis) =>
         lis.map((li) => Number(li.getAttribute('aria-posinset'))),
       );
