@@ -50,6 +50,8 @@ export default defineConfig(({ command }) => ({
         navigateFallback: '/index.html',
         navigateFallbackDenylist: [/^\/a\//, /^\/api\//, /^\/accounts\//, /^\/_fieldsim\//],
         cleanupOutdatedCaches: true,
+        // Background Sync relay for the outbox (public/sw-background-sync.js).
+        importScripts: ['sw-background-sync.js'],
         // The update prompt decides when the new worker takes over.
         skipWaiting: false,
         clientsClaim: false,

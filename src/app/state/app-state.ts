@@ -2,6 +2,7 @@ import { computed, signal } from '@preact/signals';
 import type { FormDraft } from '../../core/protocol/submission/form-types.ts';
 import type { OutboxItem, RestoreProgress, SendReport } from '../../core/sync/session-types.ts';
 import { networkSimulation } from '../platform/browser-platform.ts';
+import { requestBackgroundSync } from '../pwa/background-sync.ts';
 import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
 import { describeError } from './describe-error.ts';
 
@@ -71,6 +72,9 @@ async function refreshOutbox(): Promise<void> {
   outboxItems.value = await b.outbox();
   canSend.value = b.canSend();
   outboxStatus.value = b.outboxStatus();
+  // Only while offline: Chromium fires `sync` at once when online, and a failing server
+  // must be left to the outbox's backoff rather than re-tried on every change.
+  if (unsentCount.value > 0 && !navigator.onLine) requestBackgroundSync();
 }
 
 let unsubscribe: (() => void) | null = null;
