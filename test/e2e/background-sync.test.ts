@@ -13,7 +13,7 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
  * the DevTools protocol, as the browser does when connectivity returns) the service worker
  * relays it to the page, which sends at once instead of waiting for its 30 s timer.
  */
-describe('Background Sync (issue 4)', () => {
+describe('Background Sync and persistent storage (issue 4)', () => {
   let emu: Emu;
   let browser: Browser;
   let context: BrowserContext;
@@ -21,6 +21,17 @@ describe('Background Sync (issue 4)', () => {
 
   beforeAll(async () => {
     ({ emu, browser, context, page } = await openApp());
+    // Count the app's calls to navigator.storage.persist() (issue 4).
+    await page.addInitScript(() => {
+      const storage = navigator.storage;
+      const original = storage.persist.bind(storage);
+      const w = window as unknown as { persistCalls: number };
+      w.persistCalls = 0;
+      storage.persist = () => {
+        w.persistCalls++;
+        return original();
+      };
+    });
   });
   afterAll(() => closeApp({ emu, browser, context }));
 
@@ -38,6 +49,9 @@ describe('Background Sync (issue 4)', () => {
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;
     });
+    expect(
+      await page.evaluate(() => (window as unknown as { persistCalls: number }).persistCalls),
+    ).toBeGreaterThan(0);
 
     // 1. A form the server failed (500) waits with its backoff; a `sync` event relayed by
     // the service worker sends it at once, well inside the app's 30 s retry timer.

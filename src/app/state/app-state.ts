@@ -93,6 +93,9 @@ async function adopt(b: AppBackend): Promise<void> {
   await refreshOutbox();
   caseVersion.value++;
   if (timer === undefined) timer = setInterval(() => void trySend('timer'), RETRY_EVERY_MS);
+  // Ask the browser not to evict this device's forms and cases under storage pressure
+  // (issue 4); Home shows whether it agreed.
+  void navigator.storage?.persist?.().catch(() => false);
   void trySend('start');
 }
 
