@@ -80,6 +80,18 @@ describe('untrusted strings render as text', () => {
   });
 
   it('shows HTML in case names and properties literally and executes none of it', async () => {
+    // The emulator serves the app with a Content-Security-Policy, and the app breaks none of it.
+    const violations: string[] = [];
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`);
+      });
+    });
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    const res = await page.goto(emu.url);
+    expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
     await new LoginPage(page).open(emu.url);
     await new LoginPage(page).logIn('worker1', 'fieldsim');
     const shell = new AppShell(page);
@@ -97,5 +109,6 @@ describe('untrusted strings render as text', () => {
     expect(await page.locator('img[src="x"], main script, main svg').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
     expect(dialogs).toEqual([]);
+    expect(violations).toEqual([]);
   });
 });

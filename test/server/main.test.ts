@@ -87,6 +87,11 @@ describe('src/server/main.ts', () => {
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(index.headers.get('cache-control')).toBe('no-cache');
+    // issue 6: the emulator sends a Content-Security-Policy for the app
+    const csp = index.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
     expect(await index.text()).toContain('<title>fieldsim</title>');
     const sw = await fetch(`${url}/sw.js`);
     expect(sw.headers.get('content-type')).toBe('text/javascript; charset=utf-8');

@@ -20,6 +20,16 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
+/**
+ * The app's Content-Security-Policy (issue 6): only this origin's scripts, styles, images,
+ * workers and requests, so a case property carrying markup can never load or run anything
+ * even if some view rendered it as HTML. The PWA needs no inline script or style (checked
+ * by test/e2e/app-shell.test.ts under the same policy).
+ */
+export const APP_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
+  "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 /** Files whose name must stay stable and which must never be served stale. */
 const NO_CACHE = new Set(['index.html', 'sw.js', 'registerSW.js', 'manifest.webmanifest']);
 
@@ -36,6 +46,7 @@ export function registerStatic(app: Hono<Env>, distDir: string): void {
     const headers: Record<string, string> = {
       'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
       'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': APP_CSP,
     };
     // Content-hashed build output may be cached for good; everything else (index.html,
     // sw.js, the manifest, icons) is revalidated so an update is seen on the next load.
