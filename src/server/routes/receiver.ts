@@ -4,9 +4,9 @@ import {
   type Ctx,
   dropConnection,
   type Env,
+  guardPhoneRequest,
   type Hq,
   OPENROSA_RESPONSE_NS,
-  requireUser,
 } from '../context.ts';
 import type { ResponseNature, SubmissionAttachment } from '../receiver/submit.ts';
 
@@ -138,12 +138,9 @@ async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
 export function registerReceiver(app: Hono<Env>, hq: Hq): void {
   const handler = async (c: Ctx): Promise<Response> => {
     const domain = c.req.param('domain') ?? '';
-    const user = requireUser(hq, c, domain);
-    if (user instanceof Response) return user;
-    const fault = await hq.injectFault();
-    if (fault === '500') return c.text('Injected server error', 500);
-    if (fault === '429') return c.body(null, 429);
-    if (!hq.rateLimiter.allow('submission', domain, user.id)) return c.body(null, 429);
+    const gate = await guardPhoneRequest(hq, c, domain, 'submission');
+    if (gate instanceof Response) return gate;
+    const user = gate.user;
     const body = await readSubmission(hq, c);
     if (body instanceof Response) return body;
     const appId = c.req.param('appId') ?? '';
@@ -161,7 +158,7 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
     });
     hq.asyncRestores.invalidateUser(user.id);
     // The form is stored; the phone never hears about it and will resend it.
-    if (fault === 'drop-after-store') return dropConnection(c);
+    if (gate.dropAfterStore) return dropConnection(c);
     return openRosa(c, outcome.status, outcome.nature, outcome.message, outcome.formId);
   };
   for (const base of ['receiver', 'receiver/secure', 'receiver/submission']) {

@@ -5,9 +5,9 @@ import {
   type Ctx,
   dropConnection,
   type Env,
+  guardPhoneRequest,
   type Hq,
   OPENROSA_RESPONSE_NS,
-  requireUser,
 } from '../context.ts';
 import { getUserByUsername, normalizeLogin, ownerIds, type UserRow } from '../db/users.ts';
 import { AsyncRestores } from '../restore/async-restore.ts';
@@ -86,13 +86,9 @@ function commitLog(hq: Hq, log: SyncLog): void {
 export function registerRestore(app: Hono<Env>, hq: Hq): void {
   const handler = async (c: Ctx): Promise<Response> => {
     const domain = c.req.param('domain') ?? '';
-    const auth = requireUser(hq, c, domain);
-    if (auth instanceof Response) return auth;
-    const fault = await hq.injectFault();
-    if (fault === '500') return c.text('Injected server error', 500);
-    if (fault === '429') return c.body(null, 429);
-    // `rate_limit_restore` runs first in HQ's view: 429, empty, no Retry-After.
-    if (!hq.rateLimiter.allow('restore', domain, auth.id)) return c.body(null, 429);
+    const gate = await guardPhoneRequest(hq, c, domain, 'restore');
+    if (gate instanceof Response) return gate;
+    const auth = gate.user;
     const user = restoreUser(hq, c, domain, auth);
     if (user instanceof Response) return user;
 
@@ -159,7 +155,7 @@ export function registerRestore(app: Hono<Env>, hq: Hq): void {
       }
     }
     commitLog(hq, plan.log);
-    if (fault === 'drop-after-store') return dropConnection(c);
+    if (gate.dropAfterStore) return dropConnection(c);
     return payloadResponse(c, plan, items);
   };
   for (const p of [
