@@ -8,7 +8,7 @@
  * Run: `npx tsx bench/outbox.bench.ts [--forms 1000] [--write]` (`--write` appends the
  * figures to bench/RESULTS.md). `bench/run.ts` calls `runOutboxBench()`.
  */
-import { spawn } from 'node:child_process';
+
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +18,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, ensureChromium } from '../scripts/find-chromium.ts';
 import { login, type Session } from '../src/core/index.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
+import { spawnEmulatorProcess } from './emulator-process.ts';
 
 /**
  * The emulator as `npm start` runs it: its own process (own core), a temp data folder.
@@ -25,40 +26,15 @@ import { serveBundle } from '../test/browser/case-db-harness.ts';
  * one event loop and understate both.
  */
 async function startEmulatorProcess(): Promise<{ url: string; dataDir: string; stop(): Promise<void> }> {
-  const repo = resolve(import.meta.dirname, '..');
   const dataDir = mkdtempSync(join(tmpdir(), 'fieldsim-bench-hq-'));
-  const child = spawn(
-    process.execPath,
-    [
-      join(repo, 'node_modules/tsx/dist/cli.mjs'),
-      join(repo, 'src/server/main.ts'),
-      '--port',
-      '0',
-      '--data',
-      dataDir,
-    ],
-    { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /on (http:\/\/[\d.]+:\d+)\//.exec(out);
-      if (m?.[1]) ok(m[1]);
-    });
-    child.once('exit', (code) => fail(new Error(`emulator exited with ${code}: ${out}`)));
-  });
+  const server = await spawnEmulatorProcess(dataDir);
   return {
-    url,
+    url: server.url,
     dataDir,
-    stop: () =>
-      new Promise<void>((done) => {
-        child.once('exit', () => {
-          rmSync(dataDir, { recursive: true, force: true });
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -9,7 +9,7 @@
  * appends the figures to bench/RESULTS.md). `bench/run.ts` may call `runServerBench()` or
  * the default export.
  */
-import { spawn } from 'node:child_process';
+
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +18,7 @@ import { getUserByUsername, ownerIds } from '../src/server/db/users.ts';
 import { createEmulator } from '../src/server/emulator.ts';
 import { planRestore } from '../src/server/restore/generate.ts';
 import { seedSyntheticCases } from '../src/server/seed/synthetic.ts';
+import { spawnEmulatorProcess } from './emulator-process.ts';
 
 export interface ServerBenchResult {
   cases: number;
@@ -42,39 +43,6 @@ export function machine(): string {
     .map((x) => x.toFixed(1))
     .join(' ');
   return `${c[0]?.model ?? 'unknown CPU'} x${c.length} (nproc ${c.length}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}, load average ${load}`;
-}
-
-async function spawnServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const repo = resolve(import.meta.dirname, '..');
-  const child = spawn(
-    process.execPath,
-    [
-      join(repo, 'node_modules/tsx/dist/cli.mjs'),
-      join(repo, 'src/server/main.ts'),
-      '--port',
-      '0',
-      '--data',
-      dataDir,
-    ],
-    { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /on (http:\/\/[\d.]+:\d+)\//.exec(out);
-      if (m) ok(m[1]!);
-    });
-    child.once('exit', (code) => fail(new Error(`emulator exited with ${code}: ${out}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((done) => {
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 const BASE = Date.now();
@@ -158,7 +126,7 @@ export async function runServerBench(
     // HTTP phases run against the emulator in its own process (as `npm start` runs it),
     // so the client's fetch/multipart work does not share the server's event loop.
     emu.close();
-    const server = await spawnServer(dir);
+    const server = await spawnEmulatorProcess(dir);
     const auth = `Basic ${Buffer.from('worker1:fieldsim').toString('base64')}`;
     let httpSecs = Number.POSITIVE_INFINITY;
     for (let round = 0; round < rounds; round++) {
