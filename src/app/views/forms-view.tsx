@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { v4 as uuidv4 } from 'uuid';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
@@ -46,43 +47,36 @@ function Saved({ what, caseId }: { what: string; caseId: string }) {
   );
 }
 
-export function RegisterHouseholdForm() {
-  const [name, setName] = useState('');
-  const [village, setVillage] = useState('');
-  const [members, setMembers] = useState('');
+/**
+ * The frame every generic form shares: back link, title, the form with its error
+ * message and submit button. `onSave` validates and saves; it returns a message to show
+ * (a validation problem) or null, and any error it throws is described to the user.
+ */
+function FormPage(props: {
+  title: string;
+  back: { href: string; label: string };
+  submitLabel: string;
+  onSave: () => Promise<string | null>;
+  children: ComponentChildren;
+  after?: ComponentChildren;
+}) {
   const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
-  const b = backend.value;
-  if (!b) return null;
   return (
     <main id="main" tabIndex={-1}>
       <p>
-        <a href="#/forms">← Forms</a>
+        <a href={props.back.href}>{props.back.label}</a>
       </p>
-      <h1>Register a household</h1>
+      <h1>{props.title}</h1>
       <form
         class="card stack"
         noValidate
         onSubmit={async (e) => {
           e.preventDefault();
           setError(null);
-          if (name.trim() === '') {
-            setError('Enter the household name.');
-            return;
-          }
-          if (members.trim() !== '' && !/^\d+$/.test(members.trim())) {
-            setError('Household size must be a whole number.');
-            return;
-          }
           setSaving(true);
           try {
-            const caseId = uuidv4();
-            await saveForm(registerHousehold({ caseId, name, village, householdSize: members }));
-            setSaved(caseId);
-            setName('');
-            setVillage('');
-            setMembers('');
+            setError(await props.onSave());
           } catch (err) {
             setError(describeError(err));
           } finally {
@@ -90,18 +84,7 @@ export function RegisterHouseholdForm() {
           }
         }}
       >
-        <label>
-          Household name
-          <input value={name} onInput={(e) => setName(e.currentTarget.value)} required />
-        </label>
-        <label>
-          Village
-          <input value={village} onInput={(e) => setVillage(e.currentTarget.value)} />
-        </label>
-        <label>
-          Household size
-          <input inputMode="numeric" value={members} onInput={(e) => setMembers(e.currentTarget.value)} />
-        </label>
+        {props.children}
         {error && (
           <p role="alert" class="field-error">
             {error}
@@ -109,12 +92,69 @@ export function RegisterHouseholdForm() {
         )}
         <div class="row">
           <button type="submit" disabled={saving}>
-            Save form
+            {props.submitLabel}
           </button>
         </div>
       </form>
-      {saved && <Saved what="Household registered." caseId={saved} />}
+      {props.after}
     </main>
+  );
+}
+
+/** The case a form acts on: shown when chosen (or given by the route), else a picker. */
+function CaseChoice(props: { c: CaseRecord | null; onSelect: (c: CaseRecord) => void; openOnly: boolean }) {
+  return props.c ? (
+    <p>
+      Case: <strong>{props.c.caseName}</strong> <span class="muted">({props.c.caseType})</span>
+    </p>
+  ) : (
+    <CasePicker selected={props.c} onSelect={props.onSelect} openOnly={props.openOnly} />
+  );
+}
+
+const backToCase = (c: CaseRecord | null) => ({
+  href: c ? href({ name: 'case', caseId: c.caseId }) : '#/forms',
+  label: '← Back',
+});
+
+export function RegisterHouseholdForm() {
+  const [name, setName] = useState('');
+  const [village, setVillage] = useState('');
+  const [members, setMembers] = useState('');
+  const [saved, setSaved] = useState<string | null>(null);
+  if (!backend.value) return null;
+  return (
+    <FormPage
+      title="Register a household"
+      back={{ href: '#/forms', label: '← Forms' }}
+      submitLabel="Save form"
+      after={saved && <Saved what="Household registered." caseId={saved} />}
+      onSave={async () => {
+        if (name.trim() === '') return 'Enter the household name.';
+        if (members.trim() !== '' && !/^\d+$/.test(members.trim()))
+          return 'Household size must be a whole number.';
+        const caseId = uuidv4();
+        await saveForm(registerHousehold({ caseId, name, village, householdSize: members }));
+        setSaved(caseId);
+        setName('');
+        setVillage('');
+        setMembers('');
+        return null;
+      }}
+    >
+      <label>
+        Household name
+        <input value={name} onInput={(e) => setName(e.currentTarget.value)} required />
+      </label>
+      <label>
+        Village
+        <input value={village} onInput={(e) => setVillage(e.currentTarget.value)} />
+      </label>
+      <label>
+        Household size
+        <input inputMode="numeric" value={members} onInput={(e) => setMembers(e.currentTarget.value)} />
+      </label>
+    </FormPage>
   );
 }
 
@@ -132,151 +172,76 @@ export function UpdateCaseForm({ caseId }: { caseId?: string | undefined }) {
   const [c, setC] = useCase(caseId);
   const [property, setProperty] = useState('');
   const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
-  const b = backend.value;
-  if (!b) return null;
+  if (!backend.value) return null;
   const existing = c ? Object.keys(c.properties).sort() : [];
   return (
-    <main id="main" tabIndex={-1}>
-      <p>
-        <a href={c ? href({ name: 'case', caseId: c.caseId }) : '#/forms'}>← Back</a>
-      </p>
-      <h1>Update a case</h1>
-      <form
-        class="card stack"
-        noValidate
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          if (!c) {
-            setError('Choose a case first.');
-            return;
-          }
-          const bad = propertyNameError(property.trim());
-          if (bad) {
-            setError(bad);
-            return;
-          }
-          try {
-            await saveForm(
-              updateCase({
-                caseId: c.caseId,
-                caseName: c.caseName,
-                property: property.trim(),
-                value,
-              }),
-            );
-            setSaved(c.caseId);
-          } catch (err) {
-            setError(describeError(err));
-          }
-        }}
-      >
-        {c ? (
-          <p>
-            Case: <strong>{c.caseName}</strong> <span class="muted">({c.caseType})</span>
-          </p>
-        ) : (
-          <CasePicker selected={c} onSelect={setC} openOnly={false} />
-        )}
-        <label>
-          Property
-          <input
-            list="known-properties"
-            value={property}
-            autocapitalize="none"
-            spellcheck={false}
-            onInput={(e) => {
-              const p = e.currentTarget.value;
-              setProperty(p);
-              if (c && Object.hasOwn(c.properties, p)) setValue(c.properties[p] ?? '');
-            }}
-          />
-          <datalist id="known-properties">
-            {existing.map((p) => (
-              <option key={p} value={p} />
-            ))}
-          </datalist>
-        </label>
-        <label>
-          New value
-          <input value={value} onInput={(e) => setValue(e.currentTarget.value)} />
-        </label>
-        {error && (
-          <p role="alert" class="field-error">
-            {error}
-          </p>
-        )}
-        <div class="row">
-          <button type="submit">Save form</button>
-        </div>
-      </form>
-      {saved && <Saved what="Case updated." caseId={saved} />}
-    </main>
+    <FormPage
+      title="Update a case"
+      back={backToCase(c)}
+      submitLabel="Save form"
+      after={saved && <Saved what="Case updated." caseId={saved} />}
+      onSave={async () => {
+        if (!c) return 'Choose a case first.';
+        const bad = propertyNameError(property.trim());
+        if (bad) return bad;
+        await saveForm(
+          updateCase({ caseId: c.caseId, caseName: c.caseName, property: property.trim(), value }),
+        );
+        setSaved(c.caseId);
+        return null;
+      }}
+    >
+      <CaseChoice c={c} onSelect={setC} openOnly={false} />
+      <label>
+        Property
+        <input
+          list="known-properties"
+          value={property}
+          autocapitalize="none"
+          spellcheck={false}
+          onInput={(e) => {
+            const p = e.currentTarget.value;
+            setProperty(p);
+            if (c && Object.hasOwn(c.properties, p)) setValue(c.properties[p] ?? '');
+          }}
+        />
+        <datalist id="known-properties">
+          {existing.map((p) => (
+            <option key={p} value={p} />
+          ))}
+        </datalist>
+      </label>
+      <label>
+        New value
+        <input value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+      </label>
+    </FormPage>
   );
 }
 
 export function CloseCaseForm({ caseId }: { caseId?: string | undefined }) {
   const [c, setC] = useCase(caseId);
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const b = backend.value;
-  if (!b) return null;
+  if (!backend.value) return null;
   return (
-    <main id="main" tabIndex={-1}>
-      <p>
-        <a href={c ? href({ name: 'case', caseId: c.caseId }) : '#/forms'}>← Back</a>
-      </p>
-      <h1>Close a case</h1>
-      <form
-        class="card stack"
-        noValidate
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          if (!c) {
-            setError('Choose a case first.');
-            return;
-          }
-          if (c.closed) {
-            setError('This case is already closed.');
-            return;
-          }
-          try {
-            await saveForm(
-              closeCase({
-                caseId: c.caseId,
-                caseName: c.caseName,
-                reason,
-              }),
-            );
-            navigate({ name: 'case', caseId: c.caseId });
-          } catch (err) {
-            setError(describeError(err));
-          }
-        }}
-      >
-        {c ? (
-          <p>
-            Case: <strong>{c.caseName}</strong> <span class="muted">({c.caseType})</span>
-          </p>
-        ) : (
-          <CasePicker selected={c} onSelect={setC} openOnly={true} />
-        )}
-        <label>
-          Reason for closing
-          <input value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
-        </label>
-        {error && (
-          <p role="alert" class="field-error">
-            {error}
-          </p>
-        )}
-        <div class="row">
-          <button type="submit">Close case</button>
-        </div>
-      </form>
-    </main>
+    <FormPage
+      title="Close a case"
+      back={backToCase(c)}
+      submitLabel="Close case"
+      onSave={async () => {
+        if (!c) return 'Choose a case first.';
+        if (c.closed) return 'This case is already closed.';
+        await saveForm(closeCase({ caseId: c.caseId, caseName: c.caseName, reason }));
+        navigate({ name: 'case', caseId: c.caseId });
+        return null;
+      }}
+    >
+      <CaseChoice c={c} onSelect={setC} openOnly={true} />
+      <label>
+        Reason for closing
+        <input value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      </label>
+    </FormPage>
   );
 }
