@@ -44,6 +44,12 @@ export interface HqClientOptions {
    * `https://aggregate.example/submission` (OpenRosa Form Submission API).
    */
   submissionUrl?: string;
+  /**
+   * Web Apps' "login as": every restore carries `as=<worker>` (short names expanded to
+   * `<name>@<domain>.commcarehq.org`, as formplayer's `RestoreFactory.getUserRestoreUrl`
+   * does) while the credentials stay the web user's (PROTOCOL.md 3.2).
+   */
+  restoreAs?: string;
 }
 
 /** The SSO answer for a mobile worker (hq:docs/api/openapi/components/schemas/sso.yaml). */
@@ -196,6 +202,7 @@ export class HqClient {
     }
     if (req.userId) params.set('user_id', req.userId);
     if (req.overwriteCache) params.set('overwrite_cache', 'true');
+    if (this.#opts.restoreAs) params.set('as', fullUsername(this.#opts.restoreAs, this.domain));
     const url = `${this.#url('phone/restore/')}?${params.toString()}`;
     const res = await this.#send(
       url,
