@@ -29,3 +29,12 @@ export function shortUsername(username: string): string {
   const at = username.indexOf('@');
   return at < 0 ? username : username.slice(0, at);
 }
+
+/**
+ * `Authorization: ApiKey <username>:<key>`, HQ's tastypie API-key scheme, accepted on
+ * restore and receiver as well as the JSON APIs (PROTOCOL.md 2.3: the server splits on the
+ * first `:`, so the key may contain colons but the username may not).
+ */
+export function apiKeyAuthHeader(username: string, apiKey: string): string {
+  return `ApiKey ${username}:${apiKey}`;
+}

@@ -1,9 +1,10 @@
 import ky, { type KyInstance } from 'ky';
+import { FieldsimError } from '../errors/fieldsim-error.ts';
 import { HttpError } from '../errors/http-error.ts';
 import type { NetworkError } from '../errors/network-error.ts';
 import { type Clock, type FetchLike, systemClock } from '../platform.ts';
 import { tryParseOpenRosaResponse } from '../protocol/openrosa-response.ts';
-import { basicAuthHeader, fullUsername } from './basic-auth.ts';
+import { apiKeyAuthHeader, basicAuthHeader, fullUsername } from './basic-auth.ts';
 import {
   classifySubmitResponse,
   httpErrorFor,
@@ -29,6 +30,11 @@ export interface HqClientOptions {
   /** Short (`worker1`) or full (`worker1@demo.commcarehq.org`) username. */
   username: string;
   password: string;
+  /**
+   * An HQ API key: restore and receiver then send `ApiKey <username>:<key>` instead of
+   * Basic (PROTOCOL.md 2.3). SSO `login()` takes only a password, so it refuses to run.
+   */
+  apiKey?: string;
   deviceId: string;
   fetch?: FetchLike;
   clock?: Clock;
@@ -134,7 +140,10 @@ export class HqClient {
   #openRosaHeaders(lastSyncToken?: string | null): Record<string, string> {
     // The headers CommCare Android and formplayer send (PROTOCOL.md 3.3, 7.2).
     const h: Record<string, string> = {
-      authorization: basicAuthHeader(this.username, this.#password),
+      authorization:
+        this.#opts.apiKey === undefined
+          ? basicAuthHeader(this.username, this.#password)
+          : apiKeyAuthHeader(this.username, this.#opts.apiKey),
       'x-openrosa-version': this.#opts.openRosaVersion ?? '3.0',
       'x-openrosa-deviceid': this.deviceId,
     };
@@ -167,6 +176,8 @@ export class HqClient {
    * 403 here means `auth-invalid`, not `forbidden`.
    */
   async login(signal?: AbortSignal): Promise<SsoUser> {
+    if (this.#opts.apiKey !== undefined)
+      throw new FieldsimError('invalid-argument', "HQ's SSO login takes a password, not an API key");
     const url = this.#url('api/v0.5/sso/');
     const res = await this.#send(
       url,
