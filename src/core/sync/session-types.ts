@@ -13,6 +13,13 @@ export interface SessionInfo {
   username: string;
   userId: string;
   deviceId: string;
+  /**
+   * Only in a "login as" session (Web Apps' login as; PROTOCOL.md 3.2): the web user whose
+   * credentials talk to the server (SSO, restore, receiver). `username` and `userId` above
+   * are then the mobile worker's, because the data restored with `as=` and the meta of
+   * every form belong to the worker (formplayer fills form meta from the restored user).
+   */
+  authenticatedAs?: { username: string; userId: string };
 }
 
 export interface RestoreProgress {

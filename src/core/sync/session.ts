@@ -91,6 +91,11 @@ export interface LoginOptions extends SessionOptions {
   username: string;
   password: string;
   platform: SessionPlatform;
+  /**
+   * "Login as": `username`/`password` are a web user's, this is the mobile worker (short or
+   * full) whose data the session restores (`as=`) and whose name goes into form meta.
+   */
+  loginAs?: string;
   /** `auto` (default): full restore only if the device has no data for this user yet. */
   restore?: 'auto' | 'always' | 'never';
   onProgress?: (p: RestoreProgress) => void;
@@ -103,6 +108,8 @@ export interface OpenOfflineOptions extends SessionOptions {
   platform: SessionPlatform;
   /** When given, verified against the stored verifier and sending is enabled at once. */
   password?: string;
+  /** Reopens a "login as" session: `username` is the web user, this the worker. */
+  loginAs?: string;
 }
 
 export interface SaveFormOptions {
@@ -126,6 +133,34 @@ interface StoredSession {
   deviceId: string;
   verifier: PasswordVerifier;
   sso?: SsoUser;
+  /** "Login as" sessions: the web user; `userId` above is then the worker's. */
+  authenticatedAs?: { username: string; userId: string };
+}
+
+/**
+ * Who talks to the server and whose data it is. A "login as" pair gets a database of its
+ * own, never the worker's own device data nor the web user's: formplayer keys its
+ * sandbox the same way (`new UserDB(domain, username, asUsername)` in
+ * fp:src/main/java/org/commcare/formplayer/services/RestoreFactory.java).
+ */
+function identity(domain: string, username: string, loginAs: string | undefined) {
+  const authUser = fullUsername(username, domain);
+  if (loginAs === undefined || loginAs.trim() === '')
+    return { authUser, dataUser: authUser, dbKey: authUser, restoreAs: undefined };
+  const dataUser = fullUsername(loginAs, domain);
+  return { authUser, dataUser, dbKey: `${authUser}*as*${dataUser}`, restoreAs: dataUser };
+}
+
+/**
+ * The worker's user id in a "login as" session: the SSO answer is the web user's, so it is
+ * read from the restore's `<Registration>` (what CommCare's session takes as the logged-in
+ * user, PROTOCOL.md 3.7), then kept for offline reopening.
+ */
+async function adoptRegisteredUser(db: FieldsimDb, info: SessionInfo, stored: StoredSession): Promise<void> {
+  const reg = await getRegistration(db);
+  if (!reg || reg.uuid === info.userId) return;
+  info.userId = reg.uuid;
+  await db.meta.put({ key: SESSION_KEY, value: { ...stored, userId: reg.uuid } });
 }
 
 const SESSION_KEY = 'session.local';
@@ -150,32 +185,39 @@ async function readStored(db: FieldsimDb): Promise<StoredSession | undefined> {
 
 /** Online login (PROTOCOL.md 1): credentials checked by SSO, then the local database opened. */
 export async function login(opts: LoginOptions): Promise<Session> {
-  const username = fullUsername(opts.username, opts.domain);
-  const stored0 = await peekStored(opts.domain, username, opts.platform.indexedDB);
+  const who = identity(opts.domain, opts.username, opts.loginAs);
+  const username = who.dataUser;
+  const stored0 = await peekStored(opts.domain, who.dbKey, opts.platform.indexedDB);
   const deviceId = stored0?.deviceId ?? `fieldsim-${(opts.platform.newId ?? uuidv4)()}`;
-  const client = makeClient(opts, username, opts.password, deviceId);
+  const client = makeClient(opts, who.authUser, opts.password, deviceId, who.restoreAs);
   const user = await client.login(opts.signal);
-  const db = await openDb(opts.domain, username, opts.platform.indexedDB);
+  const db = await openDb(opts.domain, who.dbKey, opts.platform.indexedDB);
   try {
     const verifier = await createPasswordVerifier(opts.password, {
       ...(opts.platform.pbkdf2Iterations === undefined ? {} : { iterations: opts.platform.pbkdf2Iterations }),
       ...(opts.platform.crypto ? { crypto: opts.platform.crypto } : {}),
     });
+    const authenticatedAs = who.restoreAs ? { username: who.authUser, userId: user.id } : undefined;
+    // Login as: the worker's id is known once a restore brought its <Registration>.
+    const userId = authenticatedAs ? (stored0?.userId ?? '') : user.id;
     const stored: StoredSession = {
       serverUrl: client.serverUrl,
-      userId: user.id,
+      userId,
       deviceId,
       verifier,
       sso: user,
+      ...(authenticatedAs ? { authenticatedAs } : {}),
     };
     await db.meta.put({ key: SESSION_KEY, value: stored });
-    const session = new Session(db, opts.platform, opts, {
+    const info: SessionInfo = {
       serverUrl: client.serverUrl,
       domain: opts.domain,
       username,
-      userId: user.id,
+      userId,
       deviceId,
-    });
+      ...(authenticatedAs ? { authenticatedAs } : {}),
+    };
+    const session = new Session(db, opts.platform, opts, info);
     session.setClient(client);
     void session.outbox.start();
     const want = opts.restore ?? 'auto';
@@ -185,6 +227,7 @@ export async function login(opts: LoginOptions): Promise<Session> {
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
     }
+    if (authenticatedAs) await adoptRegisteredUser(db, info, stored);
     return session;
   } catch (e) {
     db.close();
@@ -210,6 +253,7 @@ function makeClient(
   username: string,
   password: string,
   deviceId: string,
+  restoreAs?: string,
 ): HqClient {
   return new HqClient({
     serverUrl: opts.serverUrl,
@@ -217,6 +261,7 @@ function makeClient(
     username,
     password,
     deviceId,
+    ...(restoreAs === undefined ? {} : { restoreAs }),
     ...(opts.platform.fetch ? { fetch: opts.platform.fetch } : {}),
     ...(opts.platform.clock ? { clock: opts.platform.clock } : {}),
     ...(opts.appVersion === undefined ? {} : { appVersion: opts.appVersion }),
@@ -230,8 +275,9 @@ function makeClient(
  * `auth-invalid` for a wrong password.
  */
 export async function openOffline(opts: OpenOfflineOptions): Promise<Session> {
-  const username = fullUsername(opts.username, opts.domain);
-  const db = await openDb(opts.domain, username, opts.platform.indexedDB);
+  const who = identity(opts.domain, opts.username, opts.loginAs);
+  const username = who.dataUser;
+  const db = await openDb(opts.domain, who.dbKey, opts.platform.indexedDB);
   try {
     const stored = await readStored(db);
     if (!stored)
@@ -245,6 +291,7 @@ export async function openOffline(opts: OpenOfflineOptions): Promise<Session> {
       username,
       userId: stored.userId,
       deviceId: stored.deviceId,
+      ...(stored.authenticatedAs ? { authenticatedAs: stored.authenticatedAs } : {}),
     });
     if (opts.password !== undefined) await session.unlock(opts.password);
     else await session.outbox.start();
@@ -328,9 +375,11 @@ export class Session {
     this.setClient(
       makeClient(
         { ...this.#opts, serverUrl: stored.serverUrl, domain: this.info.domain, platform: this.#platform },
-        this.info.username,
+        // Login as: the web user's credentials, the worker's data (`as=`).
+        this.info.authenticatedAs?.username ?? this.info.username,
         password,
         this.info.deviceId,
+        this.info.authenticatedAs ? this.info.username : undefined,
       ),
     );
     await this.outbox.start();
