@@ -19,6 +19,11 @@ export interface LoginInput {
   domain: string;
   username: string;
   password: string;
+  /**
+   * "Log in as" (Web Apps' login as): `username`/`password` are a web user's and this is the
+   * mobile worker whose data the session opens. Empty or absent for a normal login.
+   */
+  loginAs?: string;
 }
 
 export interface SyncReport {

@@ -24,7 +24,10 @@ const LAST_USER_KEY = 'fieldsim:last-user';
 
 interface LastUser {
   domain: string;
+  /** The user who authenticates (the web user in a "login as" session). */
   username: string;
+  /** The worker of a "login as" session. */
+  loginAs?: string;
 }
 
 function readLastUser(): LastUser | null {
@@ -32,9 +35,10 @@ function readLastUser(): LastUser | null {
     const raw = localStorage.getItem(LAST_USER_KEY);
     if (!raw) return null;
     const v = JSON.parse(raw) as Partial<LastUser>;
-    return typeof v.domain === 'string' && typeof v.username === 'string'
-      ? { domain: v.domain, username: v.username }
-      : null;
+    if (typeof v.domain !== 'string' || typeof v.username !== 'string') return null;
+    return typeof v.loginAs === 'string'
+      ? { domain: v.domain, username: v.username, loginAs: v.loginAs }
+      : { domain: v.domain, username: v.username };
   } catch {
     return null;
   }
@@ -157,6 +161,7 @@ export function createSessionBackendFactory(): BackendFactory {
   return {
     async login(input: LoginInput, onProgress) {
       const platform = browserSessionPlatform();
+      const loginAs = input.loginAs?.trim() ? { loginAs: input.loginAs.trim() } : {};
       const offline = () =>
         openOffline({
           domain: input.domain,
@@ -164,6 +169,7 @@ export function createSessionBackendFactory(): BackendFactory {
           password: input.password,
           platform,
           appVersion: APP_VERSION,
+          ...loginAs,
         });
       let session: Session;
       let mode: AppBackend['mode'] = 'online';
@@ -180,6 +186,7 @@ export function createSessionBackendFactory(): BackendFactory {
             platform,
             appVersion: APP_VERSION,
             onProgress,
+            ...loginAs,
           });
         } catch (e) {
           // The server is out of reach: a worker who logged in here before can still work.
@@ -193,7 +200,12 @@ export function createSessionBackendFactory(): BackendFactory {
           }
         }
       }
-      writeLastUser({ domain: session.info.domain, username: session.info.username });
+      const acting = session.info.authenticatedAs;
+      writeLastUser(
+        acting
+          ? { domain: session.info.domain, username: acting.username, loginAs: session.info.username }
+          : { domain: session.info.domain, username: session.info.username },
+      );
       return wrap(session, mode);
     },
     async resume() {
@@ -204,6 +216,7 @@ export function createSessionBackendFactory(): BackendFactory {
         username: last.username,
         platform: browserSessionPlatform(),
         appVersion: APP_VERSION,
+        ...(last.loginAs ? { loginAs: last.loginAs } : {}),
       });
       return wrap(session, 'reopened');
     },

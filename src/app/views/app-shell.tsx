@@ -27,7 +27,24 @@ const NAV: { label: string; to: Route; match: Route['name'][] }[] = [
   { label: 'Diagnostics', to: { name: 'diagnostics' }, match: ['diagnostics'] },
 ];
 
-function UnlockBanner() {
+/**
+ * Shown on every screen of a "login as" session, so nobody mistakes it for the worker's own
+ * device: the cases and every form sent are the worker's, the credentials the web user's.
+ * A named region, so tests and screen-reader users find it as `Login as`.
+ */
+function LoginAsBanner({ worker, webUser }: { worker: string; webUser: string }) {
+  return (
+    <section class="login-as-banner" aria-label="Login as">
+      <strong>Working as {worker}</strong>
+      <span>
+        {' '}
+        — logged in by {webUser}. Forms are sent in {worker}'s name.
+      </span>
+    </section>
+  );
+}
+
+function UnlockBanner({ who }: { who: string | undefined }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   return (
@@ -46,8 +63,8 @@ function UnlockBanner() {
       }}
     >
       <span class="grow">
-        <strong>Log in to send.</strong> Your cases and forms are open on this device. Enter your password to
-        send forms and sync.
+        <strong>Log in to send.</strong> Your cases and forms are open on this device. Enter{' '}
+        {who ? `the password of ${who}` : 'your password'} to send forms and sync.
       </span>
       <input
         type="password"
@@ -98,8 +115,11 @@ export function AppShell({ children }: { children: ComponentChildren }) {
   if (!b) return null;
   const current = route.value.name;
   const n = unsentCount.value;
+  const acting = b.info.authenticatedAs;
+  const short = (u: string) => u.split('@')[0] ?? u;
   return (
     <>
+      {acting && <LoginAsBanner worker={short(b.info.username)} webUser={acting.username} />}
       <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
         Skip to content
       </button>
@@ -163,7 +183,7 @@ export function AppShell({ children }: { children: ComponentChildren }) {
             </button>
           </div>
         )}
-        {!canSend.value && <UnlockBanner />}
+        {!canSend.value && <UnlockBanner who={acting?.username} />}
         {notice.value && (
           <div
             class={`banner ${notice.value.kind === 'error' ? 'error' : 'info'}`}

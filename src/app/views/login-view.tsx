@@ -20,6 +20,7 @@ export function LoginView() {
   const [domain, setDomain] = useState('demo');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  const [loginAs, setLoginAs] = useState('');
   const [error, setError] = useState<string | null>(null);
   const working = busy.value === 'login';
 
@@ -37,6 +38,7 @@ export function LoginView() {
         domain: parts.domain,
         username: parts.username,
         password,
+        ...(loginAs.trim() ? { loginAs: loginAs.trim() } : {}),
       });
     } catch (err) {
       setError(describeError(err));
@@ -80,6 +82,23 @@ export function LoginView() {
               required
             />
           </label>
+          <label>
+            Log in as
+            <input
+              name="login-as"
+              autocomplete="off"
+              autocapitalize="none"
+              spellcheck={false}
+              value={loginAs}
+              onInput={(e) => setLoginAs(e.currentTarget.value)}
+              disabled={working}
+              aria-describedby="login-as-hint"
+            />
+          </label>
+          <span id="login-as-hint" class="hint">
+            Optional, for web users: a mobile worker's username, to work with that worker's cases as Web Apps'
+            "Login As" does.
+          </span>
           <details>
             <summary>Server and project</summary>
             <div class="stack" style={{ marginTop: '0.75rem' }}>

@@ -43,6 +43,11 @@ export class AppShell {
     return this.page.getByRole('button', { name: 'Log out' });
   }
 
+  /** The band every screen shows in a "login as" session. */
+  loginAsBanner() {
+    return this.page.getByRole('region', { name: 'Login as' });
+  }
+
   /** The "log in to send" state after an offline start. */
   unlockForm() {
     return this.page.getByRole('form', { name: 'Log in to send' });

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 
-/** The login screen: inputs `Username` and `Password`, button `Log in`. */
+/** The login screen: inputs `Username`, `Password` and the optional `Log in as`, button `Log in`. */
 export class LoginPage {
   readonly page: Page;
   constructor(page: Page) {
@@ -12,9 +12,11 @@ export class LoginPage {
     await this.page.getByLabel('Username').waitFor();
   }
 
-  async logIn(username: string, password: string): Promise<void> {
+  /** `loginAs`: a web user opens the app as this mobile worker (Web Apps' login as). */
+  async logIn(username: string, password: string, loginAs = ''): Promise<void> {
     await this.page.getByLabel('Username').fill(username);
     await this.page.getByLabel('Password', { exact: true }).fill(password);
+    await this.page.getByLabel('Log in as').fill(loginAs);
     await this.page.getByRole('button', { name: 'Log in' }).click();
   }
 

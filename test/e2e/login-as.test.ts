@@ -1,0 +1,111 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppShell, type NavEntry } from '../helpers/page-objects/app-shell.ts';
+import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
+import { FormsPage } from '../helpers/page-objects/forms-page.ts';
+import { LoginPage } from '../helpers/page-objects/login-page.ts';
+import { shoot } from '../helpers/page-objects/screenshot.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
+
+/**
+ * Issue 6, "Log in as": a web user opens the app as a mobile worker (restore with `as=`,
+ * PROTOCOL.md 3.2), marked on every screen; forms reach the server in the worker's name;
+ * the pair's data stays apart from the worker's own login on the same device.
+ */
+
+describe('login as a mobile worker', () => {
+  let emu: Emu;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let login: LoginPage;
+  let shell: AppShell;
+
+  beforeAll(async () => {
+    ({ emu, browser, context, page } = await openApp());
+    login = new LoginPage(page);
+    shell = new AppShell(page);
+  });
+
+  afterAll(() => closeApp({ emu, browser, context }));
+
+  const userId = (username: string) =>
+    (emu.app.db.prepare('SELECT id FROM users WHERE username = ?').get(username) as { id: string }).id;
+
+  it("shows worker1's cases, marks every screen, and sends forms in worker1's name", async () => {
+    await login.open(emu.url);
+    await login.logIn('admin@example.com', 'fieldsim', 'worker1');
+    await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    const banner = shell.loginAsBanner();
+    expect(await banner.textContent()).toContain('Working as worker1');
+    expect(await banner.textContent()).toContain('logged in by admin@example.com');
+
+    for (const screen of ['Cases', 'Forms', 'Outbox', 'Diagnostics', 'Home'] satisfies NavEntry[]) {
+      await shell.go(screen);
+      await banner.waitFor();
+    }
+    await shoot(page, 'login-as-home');
+
+    await shell.go('Cases');
+    const list = new CaseListPage(page);
+    const before = await list.count();
+    expect(before).toBeGreaterThan(0);
+    // worker1's own cases (owned by worker1 or its case-sharing group), restored with as=.
+    const owned = emu.app.db
+      .prepare("SELECT count(*) AS n FROM cases WHERE owner_id = ? AND domain = 'demo'")
+      .get(userId('worker1@demo.commcarehq.org')) as { n: number };
+    expect(before).toBeGreaterThanOrEqual(owned.n);
+
+    await shell.go('Forms');
+    await new FormsPage(page).registerHousehold('Registered By Admin As Worker1', 'Riverside', '5');
+    await shell.syncButton().click();
+    await page.getByRole('status').filter({ hasText: 'Synced:' }).waitFor({ timeout: 30_000 });
+    await shell.waitForUnsent(0);
+
+    const form = emu.app.db
+      .prepare(
+        "SELECT username, user_id, auth_user_id FROM forms WHERE xml LIKE '%Registered By Admin As Worker1%'",
+      )
+      .get();
+    expect(form).toEqual({
+      username: 'worker1',
+      user_id: userId('worker1@demo.commcarehq.org'),
+      auth_user_id: userId('admin@example.com'),
+    });
+    await shell.go('Cases');
+    expect(await list.count()).toBe(before + 1);
+  });
+
+  it("reopens offline as the same pair, asking for the web user's password to send", async () => {
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
+    await context.setOffline(true);
+    await page.reload();
+    // A reload keeps its screen (Cases here).
+    await page.getByRole('heading', { level: 1, name: 'Cases' }).waitFor();
+    expect(await shell.loginAsBanner().textContent()).toContain('Working as worker1');
+    expect(await shell.unlockForm().textContent()).toContain('the password of admin@example.com');
+
+    await shell.go('Forms');
+    await new FormsPage(page).registerHousehold('Waiting In The Pair', 'Hilltop', '2');
+    await shell.waitForUnsent(1);
+    await context.setOffline(false);
+    await shell.logOutButton().click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Log out anyway' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+
+    // worker1's own login on this device: its own database, none of the pair's waiting forms.
+    await login.logIn('worker1', 'fieldsim');
+    await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    expect(await shell.unsentCount()).toBe(0);
+    expect(await shell.loginAsBanner().count()).toBe(0);
+    await shell.go('Cases');
+    const list = new CaseListPage(page);
+    await list.search('Waiting In The Pair');
+    expect(await list.count()).toBe(0);
+    // ...but the form sent earlier in the pair is worker1's on the server, so it restored here.
+    await list.search('Registered By Admin');
+    expect(await list.count()).toBe(1);
+  });
+});
