@@ -24,6 +24,8 @@ export const ERROR_MESSAGES = {
   'storage-full': 'The device has no space left for fieldsim data.',
   'storage-blocked': 'The local database is blocked or closed.',
   'storage-error': 'The local database failed.',
+  'state-in-use': 'The local state folder is in use by another fieldsim command.',
+  'state-corrupt': 'A local state file is damaged or was not written by fieldsim.',
   'submission-too-large': 'The form or an attachment is larger than the server accepts.',
   'submission-rejected': 'The server rejected the form.',
   'not-logged-in': 'No user is logged in.',
