@@ -3,6 +3,85 @@
  * elsewhere). Hosts (PWA, CLI, tests) import from here; internals may move.
  */
 
+// HQ JSON APIs (v0.5) and the application structure
+export {
+  type CaseGetOptions,
+  type CaseListParams,
+  type CaseOrderBy,
+  type DateFilter,
+  type FormListParams,
+  type FormOrderBy,
+  formatHqDateFilter,
+  type GroupListParams,
+  type PageParams,
+  parseHqDate,
+  type UserListParams,
+  type WebUserListParams,
+} from './api/api-params.ts';
+export {
+  type ApiAuth,
+  type ApiRetryInfo,
+  type ApiRetryPolicy,
+  DEFAULT_API_RETRY,
+} from './api/api-transport.ts';
+export type {
+  ApiApplication,
+  ApiCase,
+  ApiCaseIndex,
+  ApiCaseProperties,
+  ApiForm,
+  ApiFormAttachment,
+  ApiFormData,
+  ApiFormMetadata,
+  ApiMeta,
+  ApiPage,
+  Group,
+  GroupCreate,
+  GroupUpdate,
+  HqDateTime,
+  MobileWorker,
+  MobileWorkerCreate,
+  MobileWorkerUpdate,
+  WebUser,
+  WebUserCreate,
+  WebUserUpdate,
+} from './api/api-types.ts';
+export {
+  ApplicationsApi,
+  CasesApi,
+  DEFAULT_ITERATE_LIMIT,
+  FormsApi,
+  GroupsApi,
+  HqApiClient,
+  type HqApiClientOptions,
+  ListApi,
+  UsersApi,
+  WebUsersApi,
+} from './api/hq-api-client.ts';
+export {
+  type Answers,
+  type AppFormDraftInput,
+  answerText,
+  buildAppFormDraft,
+  buildIncompleteDraft,
+  nameQuestion,
+  readIncompleteDraft,
+  validateAnswer,
+  validateForm,
+} from './apps/app-form-draft.ts';
+export {
+  type AppForm,
+  type AppFormAction,
+  type AppModule,
+  type AppQuestion,
+  type AppStructure,
+  applicationToWire,
+  type FoundForm,
+  findForm,
+  findFormByName,
+  localName,
+  parseApplication,
+} from './apps/app-structure.ts';
 // Errors
 export { ERROR_MESSAGES, type ErrorCode, isErrorCode } from './errors/codes.ts';
 export { FieldsimError, isFieldsimError } from './errors/fieldsim-error.ts';

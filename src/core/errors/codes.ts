@@ -7,6 +7,7 @@ export const ERROR_MESSAGES = {
   'user-deactivated': 'This mobile worker is deactivated or deleted on the server.',
   forbidden: 'The server refused access.',
   'not-found': 'The server has no such resource.',
+  'bad-request': 'The server rejected the request as malformed or invalid (HTTP 400).',
   'restore-needed': 'The server asked for a fresh restore (HTTP 412).',
   'rate-limited': 'The server is rate limiting requests; try again later.',
   'server-error': 'The server failed to handle the request.',
