@@ -9,7 +9,9 @@ export interface AppQuestion {
   value: string;
   type: string;
   required?: boolean;
-  options?: { label: string; value: string }[];
+  options?: { label: string; value: string; translations?: Record<string, string> }[];
+  /** The label by language, as `get_questions(..., include_translations=True)` adds it. */
+  translations?: Record<string, string>;
 }
 
 export interface AppForm {
@@ -49,12 +51,38 @@ export const DEMO_XMLNS = {
   registerMember: 'http://fieldsim.dev/demo/register-member',
 } as const;
 
+/**
+ * The demo app has two languages, English first (the app's default) and French, so the
+ * PWA's language choice can be seen and tested; place names stay untranslated.
+ */
+const FR: Record<string, string> = {
+  'Household name': 'Nom du ménage',
+  Village: 'Village',
+  'Number of people': 'Nombre de personnes',
+  'Visit number': 'Numéro de visite',
+  Notes: 'Notes',
+  Reason: 'Motif',
+  'Moved away': 'Déménagé',
+  Duplicate: 'Doublon',
+  Other: 'Autre',
+  Name: 'Nom',
+  Age: 'Âge',
+  Sex: 'Sexe',
+  Female: 'Femme',
+  Male: 'Homme',
+};
+const tr = (en: string): Record<string, string> => (FR[en] ? { en, fr: FR[en] } : { en });
+
 const q = (tag: string, label: string, type: string, extra: Partial<AppQuestion> = {}): AppQuestion => ({
   label,
   tag,
   value: `/data/${tag}`,
   type,
+  translations: tr(label),
   ...extra,
+  ...(extra.options
+    ? { options: extra.options.map((o) => (FR[o.label] ? { ...o, translations: tr(o.label) } : o)) }
+    : {}),
 });
 
 export function demoApplication(): AppDoc {
@@ -81,14 +109,14 @@ export function demoApplication(): AppDoc {
     ],
     modules: [
       {
-        name: { en: 'Households' },
+        name: { en: 'Households', fr: 'Ménages' },
         case_type: 'household',
         case_properties: ['case_name', 'village', 'household_size', 'visit_count', 'last_visit_notes'],
         unique_id: 'households-module',
         forms: [
           {
             xmlns: DEMO_XMLNS.registerHousehold,
-            name: { en: 'Register household' },
+            name: { en: 'Register household', fr: 'Enregistrer un ménage' },
             unique_id: 'register-household',
             action: 'register',
             questions: [
@@ -99,7 +127,7 @@ export function demoApplication(): AppDoc {
           },
           {
             xmlns: DEMO_XMLNS.followUp,
-            name: { en: 'Follow up' },
+            name: { en: 'Follow up', fr: 'Suivi' },
             unique_id: 'follow-up',
             action: 'update',
             questions: [
@@ -110,7 +138,7 @@ export function demoApplication(): AppDoc {
           },
           {
             xmlns: DEMO_XMLNS.closeHousehold,
-            name: { en: 'Close household' },
+            name: { en: 'Close household', fr: 'Fermer le ménage' },
             unique_id: 'close-household',
             action: 'close',
             questions: [
@@ -126,14 +154,14 @@ export function demoApplication(): AppDoc {
         ],
       },
       {
-        name: { en: 'Members' },
+        name: { en: 'Members', fr: 'Membres' },
         case_type: 'member',
         case_properties: ['case_name', 'age', 'sex', 'parent/case_name'],
         unique_id: 'members-module',
         forms: [
           {
             xmlns: DEMO_XMLNS.registerMember,
-            name: { en: 'Register member' },
+            name: { en: 'Register member', fr: 'Enregistrer un membre' },
             unique_id: 'register-member',
             action: 'register-child',
             questions: [
