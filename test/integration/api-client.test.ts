@@ -172,7 +172,8 @@ describe('HqApiClient against the emulator: mobile workers', () => {
     expect(edited.user_data.team).toBe('beta');
     expect(edited.last_name).toBe('One');
 
-    const dup = await caught(users.create({ username: 'qa-create-1', password: 'x' }));
+    // The full name is accepted and sent short, as HQ wants it.
+    const dup = await caught(users.create({ username: 'qa-create-1@demo.commcarehq.org', password: 'x' }));
     expect([dup.code, dup.status]).toEqual(['bad-request', 400]);
 
     await users.delete(created.id);
@@ -373,6 +374,10 @@ describe('HqApiClient against the emulator: forms', () => {
     expect(got.metadata?.instanceID).toBe(reg.instanceId);
     expect(got.is_phone_submission).toBe(true);
     expect(got.attachments['form.xml']?.content_type).toBe('text/xml');
+    const xml = await forms.xml(got);
+    expect(xml).toContain(reg.instanceId);
+    expect(await forms.xml(upd.instanceId)).toContain('<village>north</village>');
+    expect((await caught(forms.attachment(reg.instanceId, 'missing.jpg'))).code).toBe('not-found');
 
     expect(await forms.count({ received_on_start: new Date(Date.now() + 86_400_000) })).toBe(0);
     expect(await forms.count({ received_on_start: new Date(Date.now() - 3_600_000), case_id: caseId })).toBe(

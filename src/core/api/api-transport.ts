@@ -1,5 +1,6 @@
 import ky, { type KyInstance } from 'ky';
 import { ERROR_MESSAGES, type ErrorCode } from '../errors/codes.ts';
+import { FieldsimError } from '../errors/fieldsim-error.ts';
 import { HttpError } from '../errors/http-error.ts';
 import { basicAuthHeader } from '../http/basic-auth.ts';
 import { toNetworkError } from '../http/is-network-error.ts';
@@ -195,6 +196,10 @@ export function apiHttpError(
 
 /** `Authorization` header value for the credentials (never logged, never in a URL). */
 export function apiAuthHeader(auth: ApiAuth): string {
+  // HQ splits both schemes' credentials on the first `:` (PROTOCOL.md 2.2), so a username
+  // holding one could never authenticate.
+  if (auth.username.includes(':'))
+    throw new FieldsimError('invalid-argument', 'An HQ username cannot contain ":"');
   return auth.kind === 'api-key'
     ? `ApiKey ${auth.username}:${auth.key}`
     : basicAuthHeader(auth.username, auth.password);
@@ -253,10 +258,40 @@ export class ApiTransport {
 
   /** One API call with the 429 policy; throws `HttpError`/`NetworkError` as described above. */
   async request(method: HttpMethod, url: string, body?: unknown): Promise<ApiResponse> {
-    const headers: Record<string, string> = {
-      authorization: this.#authorization,
-      accept: 'application/json',
-    };
+    const safeUrl = redactUrl(url);
+    const res = await this.#exchange(method, url, body, 'application/json');
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (e) {
+      throw toNetworkError(e, safeUrl, this.#opts.signal);
+    }
+    if (text.trim() === '') return { status: res.status, headers: res.headers, json: undefined };
+    try {
+      return { status: res.status, headers: res.headers, json: JSON.parse(text) as unknown };
+    } catch {
+      const snippet = shortText(text);
+      throw new HttpError(
+        'bad-response',
+        `${method.toUpperCase()} ${pathOf(safeUrl)}: the answer is not JSON (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content type'})`,
+        { status: res.status, url: safeUrl, ...(snippet === undefined ? {} : { serverMessage: snippet }) },
+      );
+    }
+  }
+
+  /** GET a file (a form attachment) with the same auth, back-off and errors. */
+  async getBlob(url: string): Promise<Blob> {
+    const res = await this.#exchange('get', url, undefined, '*/*');
+    try {
+      return await res.blob();
+    } catch (e) {
+      throw toNetworkError(e, redactUrl(url), this.#opts.signal);
+    }
+  }
+
+  /** Sends until the answer is not a 429 (or the policy gives up); returns a 2xx unread. */
+  async #exchange(method: HttpMethod, url: string, body: unknown, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { authorization: this.#authorization, accept };
     const init: Parameters<KyInstance>[1] = {
       method,
       headers,
@@ -277,43 +312,23 @@ export class ApiTransport {
         // The cause may hold fetch internals; the message names the redacted URL only.
         throw toNetworkError(e, safeUrl, this.#opts.signal);
       }
+      if (res.status >= 200 && res.status < 300) return res;
       let text = '';
       try {
         text = await res.text();
+      } catch {
+        // An error body cut off mid-way still leaves a status worth acting on.
+      }
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now());
+      if (res.status !== 429) throw apiHttpError(method, url, res.status, text, retryAfterMs);
+      const delayMs = retryAfterMs ?? this.#backoffMs(attempt);
+      if (attempt >= this.#retry.maxAttempts || delayMs > this.#retry.capMs)
+        throw apiHttpError(method, url, 429, text, retryAfterMs);
+      this.#opts.onRetry?.({ attempt, delayMs, status: 429, url: safeUrl });
+      try {
+        await this.#sleep(delayMs, this.#opts.signal);
       } catch (e) {
         throw toNetworkError(e, safeUrl, this.#opts.signal);
-      }
-      if (res.status === 429) {
-        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now());
-        const delayMs = retryAfterMs ?? this.#backoffMs(attempt);
-        if (attempt >= this.#retry.maxAttempts || delayMs > this.#retry.capMs)
-          throw apiHttpError(method, url, 429, text, retryAfterMs);
-        this.#opts.onRetry?.({ attempt, delayMs, status: 429, url: safeUrl });
-        try {
-          await this.#sleep(delayMs, this.#opts.signal);
-        } catch (e) {
-          throw toNetworkError(e, safeUrl, this.#opts.signal);
-        }
-        continue;
-      }
-      if (res.status < 200 || res.status >= 300)
-        throw apiHttpError(
-          method,
-          url,
-          res.status,
-          text,
-          parseRetryAfter(res.headers.get('retry-after'), now()),
-        );
-      if (text.trim() === '') return { status: res.status, headers: res.headers, json: undefined };
-      try {
-        return { status: res.status, headers: res.headers, json: JSON.parse(text) as unknown };
-      } catch {
-        const snippet = shortText(text);
-        throw new HttpError(
-          'bad-response',
-          `${method.toUpperCase()} ${pathOf(safeUrl)}: the answer is not JSON (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content type'})`,
-          { status: res.status, url: safeUrl, ...(snippet === undefined ? {} : { serverMessage: snippet }) },
-        );
       }
     }
   }

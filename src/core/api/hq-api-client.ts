@@ -144,9 +144,16 @@ export class UsersApi extends ListApi<MobileWorker, UserListParams> {
     return this.#t.getObject<MobileWorker>(this.#detail(id));
   }
 
-  /** `POST user/`: HQ answers 201 with the full worker. `username` is the short name. */
+  /**
+   * `POST user/`: HQ answers 201 with the full worker. HQ wants the short `username`; a
+   * full `<name>@<domain>.commcarehq.org` is shortened here.
+   */
   async create(input: MobileWorkerCreate): Promise<MobileWorker> {
-    const r = await this.#t.request('post', this.#t.url('user/'), input);
+    const suffix = `@${this.#t.domain.toLowerCase()}.commcarehq.org`;
+    const username = input.username.toLowerCase().endsWith(suffix)
+      ? input.username.slice(0, -suffix.length)
+      : input.username;
+    const r = await this.#t.request('post', this.#t.url('user/'), { ...input, username });
     return objectFrom<MobileWorker>(this.#t, r, this.#detail, (o) => typeof o.username === 'string');
   }
 
@@ -286,6 +293,26 @@ export class FormsApi extends ListApi<ApiForm, FormListParams> {
   /** One form by id (its instanceID); unknown is `not-found`. */
   get(id: string): Promise<ApiForm> {
     return this.#t.getObject<ApiForm>(this.#t.url(`form/${seg(id)}`));
+  }
+
+  /**
+   * A file submitted with a form (`form.xml` is the instance itself), from the
+   * attachment's own `url` when a form object is given, else from
+   * `/a/<domain>/api/form/attachment/<form_id>/<name>` (form.yaml `getFormAttachment`, a
+   * plain Django view: its 404 is an HTML page).
+   */
+  attachment(form: ApiForm | string, name = 'form.xml'): Promise<Blob> {
+    const link = typeof form === 'string' ? undefined : form.attachments[name]?.url;
+    const id = typeof form === 'string' ? form : form.id;
+    const url = link
+      ? this.#t.resolveLink(link)
+      : `${this.#t.serverUrl}/a/${encodeURIComponent(this.#t.domain)}/api/form/attachment/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
+    return this.#t.getBlob(url);
+  }
+
+  /** The submitted XML of a form, as text. */
+  async xml(form: ApiForm | string): Promise<string> {
+    return (await this.attachment(form, 'form.xml')).text();
   }
 }
 

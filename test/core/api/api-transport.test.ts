@@ -311,6 +311,52 @@ describe('HqApiClient transport', () => {
   });
 });
 
+describe('HqApiClient extras', () => {
+  it("attachment follows the form's own url, else the classic path; errors stay typed", async () => {
+    const f = scripted(
+      () => new Response('<data/>', { status: 200, headers: { 'content-type': 'text/xml' } }),
+      empty(429),
+      () => new Response('<x/>', { status: 200 }),
+      () => new Response('<html><title>Page not found</title></html>', { status: 404 }),
+    );
+    const { api, sleeps } = client(f);
+    const form = {
+      id: 'f1',
+      attachments: {
+        'form.xml': {
+          content_type: 'text/xml',
+          length: 7,
+          url: '/a/demo/api/form_attachment/v1/f1/form.xml',
+        },
+      },
+    } as unknown as Parameters<typeof api.forms.xml>[0];
+    expect(await api.forms.xml(form)).toBe('<data/>');
+    expect(await (await api.forms.attachment('f 1', 'photo 1.jpg')).text()).toBe('<x/>');
+    expect(sleeps).toHaveLength(1);
+    const e = await caught(api.forms.attachment('f2'));
+    expect(e).toMatchObject({ code: 'not-found', serverMessage: 'Page not found' });
+    expect(f.calls.map((c) => c.url)).toEqual([
+      'http://hq.test/a/demo/api/form_attachment/v1/f1/form.xml',
+      'http://hq.test/a/demo/api/form/attachment/f%201/photo%201.jpg',
+      'http://hq.test/a/demo/api/form/attachment/f%201/photo%201.jpg',
+      'http://hq.test/a/demo/api/form/attachment/f2/form.xml',
+    ]);
+    expect(f.calls[0]?.headers.get('accept')).toBe('*/*');
+  });
+
+  it('users.create sends the short username', async () => {
+    const f = scripted(json({ id: 'w', username: 'qa@demo.commcarehq.org' }, 201));
+    await client(f).api.users.create({ username: 'QA@Demo.CommCareHQ.org', password: 'p' });
+    expect(JSON.parse(f.calls[0]?.body ?? '').username).toBe('QA');
+  });
+
+  it('a username with ":" is refused before any request', () => {
+    expect(() =>
+      client(scripted(json({})), { auth: { kind: 'basic', username: 'a:b', password: 'p' } }),
+    ).toThrow(/cannot contain/);
+  });
+});
+
 describe('error helpers', () => {
   it('redactUrl masks credential query parameters and userinfo', () => {
     expect(redactUrl('http://u:p@h.test/a/?api_key=k&username=x')).toBe(
