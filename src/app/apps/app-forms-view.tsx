@@ -16,6 +16,15 @@ import {
   validateForm,
 } from './app-form-draft.ts';
 import {
+  appLanguages,
+  chooseLanguage,
+  chosenLanguage,
+  labelIn,
+  languageName,
+  loadLanguageChoice,
+  pickLanguage,
+} from './app-language.ts';
+import {
   type AppQuestion,
   type AppStructure,
   cacheApplications,
@@ -112,11 +121,37 @@ function LoadApplication({ domain, serverUrl }: { domain: string; serverUrl: str
   );
 }
 
+/** The language labels are shown in, for this domain's applications (see app-language.ts). */
+function useAppLanguage(domain: string, list: AppStructure[]): { lang: string; langs: string[] } {
+  loadLanguageChoice(domain);
+  const langs = appLanguages(list);
+  const browser = typeof navigator === 'undefined' ? 'en' : navigator.language;
+  return { lang: pickLanguage(langs, chosenLanguage.value, browser), langs };
+}
+
+/** `Language`: shown when the application has more than one. */
+function LanguagePicker({ domain, lang, langs }: { domain: string; lang: string; langs: string[] }) {
+  if (langs.length < 2) return null;
+  return (
+    <label class="language-picker">
+      Language
+      <select value={lang} onChange={(e) => chooseLanguage(domain, e.currentTarget.value)}>
+        {langs.map((l) => (
+          <option key={l} value={l} lang={l}>
+            {languageName(l)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** Modules and forms of the loaded application(s), on the Forms screen. */
 export function AppFormsSection() {
   const b = backend.value;
   if (!b) return null;
   const list = appsFor(b.info.domain);
+  const { lang, langs } = useAppLanguage(b.info.domain, list);
   return (
     <>
       {list.map((app) => (
@@ -124,10 +159,11 @@ export function AppFormsSection() {
           <h2 id={`app-${app.id}`}>
             {app.name} <span class="muted">(version {app.version})</span>
           </h2>
+          <LanguagePicker domain={b.info.domain} lang={lang} langs={langs} />
           {app.modules.map((m) => (
-            <div key={m.uniqueId} class="stack">
+            <div key={m.uniqueId} class="stack" lang={lang}>
               <h3>
-                {localName(m.name)} <span class="muted">· {m.caseType}</span>
+                {localName(m.name, lang)} <span class="muted">· {m.caseType}</span>
               </h3>
               <div class="form-list">
                 {m.forms.map((f) => (
@@ -136,7 +172,7 @@ export function AppFormsSection() {
                     class="form-card"
                     href={href({ name: 'app-form', appId: app.id, formId: f.uniqueId })}
                   >
-                    <strong>{localName(f.name)}</strong>
+                    <strong>{localName(f.name, lang)}</strong>
                     {f.questions.length} question{f.questions.length === 1 ? '' : 's'}
                   </a>
                 ))}
@@ -152,11 +188,13 @@ export function AppFormsSection() {
 
 function Question({
   q,
+  lang,
   value,
   error,
   onChange,
 }: {
   q: AppQuestion;
+  lang: string;
   value: string | string[] | undefined;
   error: string | undefined;
   onChange: (v: string | string[]) => void;
@@ -165,7 +203,7 @@ function Question({
   const describedBy = error ? `${id}-error` : undefined;
   const label = (
     <>
-      {q.label}
+      {labelIn(q, lang)}
       {q.required && <span aria-hidden="true"> *</span>}
     </>
   );
@@ -195,7 +233,7 @@ function Question({
                   );
               }}
             />
-            {o.label}
+            {labelIn(o, lang)}
           </label>
         ))}
         {err}
@@ -240,6 +278,7 @@ export function AppFormView({
   const b = backend.value;
   const list = b ? appsFor(b.info.domain) : [];
   const found = findForm(list, appId, formId);
+  const { lang, langs } = useAppLanguage(b?.info.domain ?? '', list);
   const [answers, setAnswers] = useState<Answers>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [target, setTarget] = useState<CaseRecord | null>(null);
@@ -285,9 +324,11 @@ export function AppFormView({
       <p>
         <a href="#/forms">← Forms</a>
       </p>
-      <h1>{localName(form.name)}</h1>
+      <h1 lang={lang}>{localName(form.name, lang)}</h1>
+      <LanguagePicker domain={b.info.domain} lang={lang} langs={langs} />
       <form
         class="card stack"
+        lang={lang}
         noValidate
         onSubmit={async (e) => {
           e.preventDefault();
@@ -353,6 +394,7 @@ export function AppFormView({
           <Question
             key={q.tag}
             q={q}
+            lang={lang}
             value={answers[q.tag]}
             error={errors[q.tag]}
             onChange={(v) => setAnswers({ ...answers, [q.tag]: v })}

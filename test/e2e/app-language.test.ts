@@ -1,0 +1,75 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
+import { AppShell } from '../helpers/page-objects/app-shell.ts';
+import { LoginPage } from '../helpers/page-objects/login-page.ts';
+import { shoot } from '../helpers/page-objects/screenshot.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
+
+/**
+ * Issue 6, Forms: module and form names "in the user's language". The demo application
+ * has English (its default) and French. The `Language` choice lists the app's languages,
+ * starts from the browser's language (else the app's first), and is kept across reloads.
+ */
+
+describe('application labels in the user language', () => {
+  let emu: Emu;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    ({ emu, browser, context, page } = await openApp({ locale: 'en-US' }));
+  });
+
+  afterAll(() => closeApp({ emu, browser, context }));
+
+  async function logInAndLoadApp(p: Page): Promise<void> {
+    await new LoginPage(p).open(emu.url);
+    await new LoginPage(p).logIn('worker1', 'fieldsim');
+    await p.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    await new AppShell(p).go('Forms');
+    await new AppFormPage(p).loadApplication('admin@example.com', 'fieldsim-demo-key', true);
+    await p.getByRole('combobox', { name: 'Language' }).waitFor();
+  }
+
+  it('switches module and form names between the app languages and keeps the choice', async () => {
+    await logInAndLoadApp(page);
+    const language = page.getByRole('combobox', { name: 'Language' });
+    // en-US browser: the app's English, no choice made yet.
+    expect(await language.inputValue()).toBe('en');
+    expect(
+      await language.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)),
+    ).toEqual(['en', 'fr']);
+    await page.getByRole('heading', { level: 3, name: /^Households/ }).waitFor();
+
+    await language.selectOption('fr');
+    await page.getByRole('heading', { level: 3, name: /^Ménages/ }).waitFor();
+    expect(await page.getByRole('heading', { level: 3, name: /^Households/ }).count()).toBe(0);
+    for (const name of ['Enregistrer un ménage', 'Suivi', 'Fermer le ménage', 'Enregistrer un membre'])
+      expect(await page.getByRole('link', { name: new RegExp(`^${name}`) }).count()).toBe(1);
+    await shoot(page, 'forms-fr');
+
+    // The form itself is titled in French, and marked as French for screen readers.
+    await new AppFormPage(page).open('Enregistrer un ménage');
+    expect(await page.getByRole('heading', { level: 1 }).getAttribute('lang')).toBe('fr');
+
+    // Kept across a reload.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Enregistrer un ménage' }).waitFor();
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('en');
+    await page.getByRole('heading', { level: 1, name: 'Register household' }).waitFor();
+  });
+
+  it("starts in the browser's language when the app has it", async () => {
+    const fr = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await fr.newPage();
+      await logInAndLoadApp(p);
+      expect(await p.getByRole('combobox', { name: 'Language' }).inputValue()).toBe('fr');
+      await p.getByRole('heading', { level: 3, name: /^Ménages/ }).waitFor();
+    } finally {
+      await fr.close();
+    }
+  });
+});
