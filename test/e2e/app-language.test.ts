@@ -57,8 +57,9 @@ describe('application labels in the user language', () => {
     // Kept across a reload.
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Enregistrer un ménage' }).waitFor();
+    await new AppShell(page).go('Forms');
     await page.getByRole('combobox', { name: 'Language' }).selectOption('en');
-    await page.getByRole('heading', { level: 1, name: 'Register household' }).waitFor();
+    await new AppFormPage(page).open('Register household');
   });
 
   it("starts in the browser's language when the app has it", async () => {

@@ -278,7 +278,9 @@ export function AppFormView({
   const b = backend.value;
   const list = b ? appsFor(b.info.domain) : [];
   const found = findForm(list, appId, formId);
-  const { lang, langs } = useAppLanguage(b?.info.domain ?? '', list);
+  // The Language choice itself lives on the Forms screen: inside a form its label would
+  // collide with question labels (a label lookup for "Age" also matches "Language").
+  const { lang } = useAppLanguage(b?.info.domain ?? '', list);
   const [answers, setAnswers] = useState<Answers>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [target, setTarget] = useState<CaseRecord | null>(null);
@@ -325,7 +327,6 @@ export function AppFormView({
         <a href="#/forms">← Forms</a>
       </p>
       <h1 lang={lang}>{localName(form.name, lang)}</h1>
-      <LanguagePicker domain={b.info.domain} lang={lang} langs={langs} />
       <form
         class="card stack"
         lang={lang}
