@@ -173,6 +173,30 @@ describe('HQ case-processing rules', () => {
     expect(getCase('offset-case')!.modifiedOn).toBe('2016-03-02T09:21:48.715Z');
   });
 
+  it("lists a case's forms from its transactions: by receipt, an edit in its original's place, an error form never", async () => {
+    const f = (instanceId: string, body: string) => caseForm({ instanceId, caseId: 'xf-case', body });
+    expect(
+      (
+        await submit(
+          multipart(f('xf-1', '<create><case_type>t</case_type><case_name>a</case_name></create>')),
+        )
+      ).status,
+    ).toBe(201);
+    expect((await submit(multipart(f('xf-2', '<update><p>1</p></update>')))).status).toBe(201);
+    expect((await submit(multipart(f('xf-3', '<update><p>2</p></update>')))).status).toBe(201);
+    // An edit of xf-2 (same id, other bytes) and a form that fails (index to a missing case).
+    expect((await submit(multipart(f('xf-2', '<update><p>1b</p></update>')))).status).toBe(201);
+    const bad = f('xf-4', '<index><parent case_type="t">no-such-case</parent></index>');
+    expect((await submit(multipart(bad), '3.0')).status).toBe(422);
+    const c = getCase('xf-case')!;
+    expect(c.xformIds).toEqual(['xf-1', 'xf-2', 'xf-3']);
+    // The list is not kept on the case row (it would grow with every form).
+    const row = emu.app.db.prepare('SELECT xform_ids FROM cases WHERE case_id = ?').get('xf-case') as {
+      xform_ids: string;
+    };
+    expect(row.xform_ids).toBe('[]');
+  });
+
   it('stores attachments with their content type', async () => {
     const form = caseForm({
       instanceId: 'with-photo',

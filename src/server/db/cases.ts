@@ -27,6 +27,12 @@ export interface StoredCase {
   properties: Record<string, string>;
   indices: CaseIndex[];
   attachments: CaseAttachment[];
+  /**
+   * Forms that touched the case, oldest first. Like HQ's SQL case (`xform_ids` is derived
+   * from the case's `CaseTransaction` rows, hq:corehq/form_processor/models/cases.py) it is
+   * read from `case_transactions`, never stored on the case row: a busy case would
+   * otherwise rewrite an ever-growing list on every form.
+   */
   xformIds: string[];
   indexedOn: string;
 }
@@ -52,10 +58,10 @@ export interface CaseRow {
   properties: string;
   indices: string;
   attachments: string;
-  xform_ids: string;
   indexed_on: string;
 }
 
+/** A row as a case, `xformIds` left empty (`CaseRepo.withFormIds` fills it). */
 export function rowToCase(r: CaseRow): StoredCase {
   return {
     caseId: r.case_id,
@@ -78,10 +84,16 @@ export function rowToCase(r: CaseRow): StoredCase {
     properties: JSON.parse(r.properties) as Record<string, string>,
     indices: JSON.parse(r.indices) as CaseIndex[],
     attachments: JSON.parse(r.attachments) as CaseAttachment[],
-    xformIds: JSON.parse(r.xform_ids) as string[],
+    xformIds: [],
     indexedOn: r.indexed_on,
   };
 }
+
+/** Every column but the unused legacy `xform_ids` (see `StoredCase.xformIds`). */
+export const CASE_COLUMNS =
+  'case_id, domain, case_type, name, owner_id, closed, deleted, opened_on, opened_by, closed_on, closed_by, ' +
+  'modified_on, server_modified_on, server_opened_on, user_id, external_id, location_id, properties, indices, ' +
+  'attachments, indexed_on';
 
 /** Prepared statements for case rows, built once per database. */
 export class CaseRepo {
@@ -90,35 +102,60 @@ export class CaseRepo {
   readonly #delIdx: Database.Statement;
   readonly #insIdx: Database.Statement;
   readonly #delete: Database.Statement;
+  readonly #formIds: Database.Statement;
 
   readonly db: Db;
 
   constructor(db: Db) {
     this.db = db;
-    this.#get = db.prepare('SELECT * FROM cases WHERE case_id = ?');
+    this.#get = db.prepare(`SELECT ${CASE_COLUMNS} FROM cases WHERE case_id = ?`);
     this.#upsert = db.prepare(`INSERT INTO cases (case_id, domain, case_type, name, owner_id, closed, deleted,
       opened_on, opened_by, closed_on, closed_by, modified_on, server_modified_on, server_opened_on, user_id,
-      external_id, location_id, properties, indices, attachments, xform_ids, indexed_on)
+      external_id, location_id, properties, indices, attachments, indexed_on)
       VALUES (@case_id, @domain, @case_type, @name, @owner_id, @closed, @deleted, @opened_on, @opened_by,
       @closed_on, @closed_by, @modified_on, @server_modified_on, @server_opened_on, @user_id, @external_id,
-      @location_id, @properties, @indices, @attachments, @xform_ids, @indexed_on)
+      @location_id, @properties, @indices, @attachments, @indexed_on)
       ON CONFLICT(case_id) DO UPDATE SET case_type=excluded.case_type, name=excluded.name,
       owner_id=excluded.owner_id, closed=excluded.closed, deleted=excluded.deleted, opened_on=excluded.opened_on,
       opened_by=excluded.opened_by, closed_on=excluded.closed_on, closed_by=excluded.closed_by,
       modified_on=excluded.modified_on, server_modified_on=excluded.server_modified_on,
       server_opened_on=excluded.server_opened_on, user_id=excluded.user_id, external_id=excluded.external_id,
       location_id=excluded.location_id, properties=excluded.properties, indices=excluded.indices,
-      attachments=excluded.attachments, xform_ids=excluded.xform_ids, indexed_on=excluded.indexed_on`);
+      attachments=excluded.attachments, indexed_on=excluded.indexed_on`);
     this.#delIdx = db.prepare('DELETE FROM case_indices WHERE case_id = ?');
     this.#insIdx = db.prepare(
       'INSERT OR REPLACE INTO case_indices (case_id, identifier, referenced_id, referenced_type, relationship) VALUES (?, ?, ?, ?, ?)',
     );
     this.#delete = db.prepare('DELETE FROM cases WHERE case_id = ?');
+    this.#formIds = db
+      .prepare(
+        // Ordered by the form's receipt: an edit keeps its original's place, as HQ updates
+        // the existing transaction of that form id instead of adding one.
+        `SELECT t.form_id FROM case_transactions t JOIN forms f ON f.form_id = t.form_id
+         WHERE t.case_id = ? GROUP BY t.form_id ORDER BY MIN(f.received_on), MIN(t.id)`,
+      )
+      .pluck();
   }
 
+  /** The case with its `xformIds`, as the APIs and tests see it. */
   get(caseId: string): StoredCase | undefined {
+    const c = this.getState(caseId);
+    return c ? this.withFormIds(c) : undefined;
+  }
+
+  /** The case without `xformIds` (empty): what case processing needs, one row read. */
+  getState(caseId: string): StoredCase | undefined {
     const r = this.#get.get(caseId) as CaseRow | undefined;
     return r ? rowToCase(r) : undefined;
+  }
+
+  /**
+   * Fills `xformIds` from the case's transactions (`CommCareCase.xform_ids`: the form ids
+   * of its non-revoked form transactions, hq:corehq/form_processor/models/cases.py).
+   */
+  withFormIds(c: StoredCase): StoredCase {
+    c.xformIds = this.#formIds.all(c.caseId) as string[];
+    return c;
   }
 
   /** Writes the case and its index rows. Call inside a transaction. */
@@ -144,7 +181,6 @@ export class CaseRepo {
       properties: JSON.stringify(c.properties),
       indices: JSON.stringify(c.indices),
       attachments: JSON.stringify(c.attachments),
-      xform_ids: JSON.stringify(c.xformIds),
       indexed_on: c.indexedOn,
     });
     if (indicesChanged) {

@@ -103,6 +103,7 @@ CREATE TABLE IF NOT EXISTS cases (
   properties TEXT NOT NULL DEFAULT '{}',
   indices TEXT NOT NULL DEFAULT '[]',
   attachments TEXT NOT NULL DEFAULT '[]',
+  -- Legacy, no longer written or read: a case's forms come from case_transactions.
   xform_ids TEXT NOT NULL DEFAULT '[]',
   indexed_on TEXT NOT NULL
 );

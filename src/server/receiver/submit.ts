@@ -285,7 +285,7 @@ export class FormProcessor {
     const touched = new Map<string, StoredCase>();
     const toRebuild = new Set<string>();
     for (const [caseId, blocks] of groupBlocks(form.caseBlocks)) {
-      const existing = this.#cases.get(caseId);
+      const existing = this.#cases.getState(caseId);
       if (existing && existing.domain !== ctx.domain)
         throw new CaseProcessingError('IllegalCaseId', `Bad case id: ${caseId} belongs to another project`);
       const c = existing ?? newCase(caseId, ctx);
@@ -349,7 +349,7 @@ export class FormProcessor {
    * stored state. Returns the rebuilt case, or undefined when it was not rebuilt.
    */
   rebuildCase(caseId: string): StoredCase | undefined {
-    const current = this.#cases.get(caseId);
+    const current = this.#cases.getState(caseId);
     if (!current) return undefined;
     // Checked before loading any form: seeded cases and cases whose only history was a
     // removed edit have no complete history to replay.

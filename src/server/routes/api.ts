@@ -5,7 +5,7 @@ import { formatApiDateTime } from '../casexml/dates.ts';
 import { readForm } from '../casexml/parse-form.ts';
 import { parseXmlTree } from '../casexml/xml-tree.ts';
 import { authorizationOf, BASIC_CHALLENGE, type Ctx, type Env, type Hq } from '../context.ts';
-import { type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
+import { CASE_COLUMNS, type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
 import { caseJson, groupJson, mobileWorkerJson, webUserJson, xmlToJson } from '../db/serialize-api.ts';
 import { formatUsername, type GroupRow, getUserById, getUserByUsername, type UserRow } from '../db/users.ts';
 import { hexId, nowIso } from '../ids.ts';
@@ -130,9 +130,9 @@ function loadCases(hq: Hq, ids: string[]): StoredCase[] {
   if (ids.length === 0) return [];
   return (
     hq.db
-      .prepare('SELECT * FROM cases WHERE case_id IN (SELECT value FROM json_each(?))')
+      .prepare(`SELECT ${CASE_COLUMNS} FROM cases WHERE case_id IN (SELECT value FROM json_each(?))`)
       .all(JSON.stringify(ids)) as CaseRow[]
-  ).map(rowToCase);
+  ).map((r) => hq.processor.cases.withFormIds(rowToCase(r)));
 }
 
 /** Adds `child_cases` / `parent_cases` when asked (`*__full` flags of the case resource). */
@@ -516,13 +516,13 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
       hq.db.prepare(`SELECT COUNT(*) AS n FROM cases WHERE ${sqlWhere}`).get(...args) as { n: number }
     ).n;
     const rows = hq.db
-      .prepare(`SELECT * FROM cases WHERE ${sqlWhere} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .prepare(`SELECT ${CASE_COLUMNS} FROM cases WHERE ${sqlWhere} ORDER BY ${order} LIMIT ? OFFSET ?`)
       .all(...args, page.limit, page.offset) as CaseRow[];
     return paginated(
       c,
       page,
       total,
-      rows.map((r) => fullCaseJson(hq, c, rowToCase(r))),
+      rows.map((r) => fullCaseJson(hq, c, hq.processor.cases.withFormIds(rowToCase(r)))),
     );
   });
   on('get', 'case/:id/', 'read', (c, _u, domain) => {

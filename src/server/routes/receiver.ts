@@ -8,6 +8,7 @@ import {
   type Hq,
   OPENROSA_RESPONSE_NS,
 } from '../context.ts';
+import { multipartBoundary, parseMultipart } from '../receiver/multipart.ts';
 import type { ResponseNature, SubmissionAttachment } from '../receiver/submit.ts';
 
 /**
@@ -46,12 +47,52 @@ interface ReadBody {
   attachments: SubmissionAttachment[];
 }
 
+function concat(parts: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
 /**
- * `get_instance_and_attachment` (hq:.../couchforms/getters.py): multipart with the XML in
- * `xml_submission_file` and files as attachments, or the raw XML as the whole body.
+ * Reads at most `max` bytes of the body; undefined when it is longer (answered 413).
+ * Under Node it reads the IncomingMessage itself: going through `c.req.raw.body` builds
+ * a full Request and a web stream per submission. What it leaves unread when it stops
+ * early is drained or dropped by @hono/node-server after the answer.
  */
-/** Reads at most `max` bytes of the body; undefined when it is longer (answered 413). */
 async function readBounded(c: Ctx, max: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const incoming = c.env?.incoming;
+  if (incoming && !incoming.readableEnded && !incoming.destroyed) {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      const done = () => {
+        incoming.off('data', onData).off('end', onEnd).off('error', onError);
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.byteLength;
+        if (size > max) {
+          done();
+          incoming.pause();
+          resolve(undefined);
+          return;
+        }
+        parts.push(chunk);
+      };
+      const onEnd = () => {
+        done();
+        resolve(concat(parts, size));
+      };
+      const onError = (e: Error) => {
+        done();
+        reject(e);
+      };
+      incoming.on('data', onData).on('end', onEnd).on('error', onError);
+    });
+  }
   const body = c.req.raw.body;
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();
@@ -67,15 +108,54 @@ async function readBounded(c: Ctx, max: number): Promise<Uint8Array<ArrayBuffer>
     }
     parts.push(value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concat(parts, size);
 }
 
+/** One multipart part as the checks below see it, from either parser. */
+interface Part {
+  name: string;
+  /** undefined for a plain (non-file) field. */
+  filename: string | undefined;
+  type: string;
+  size: number;
+  bytes(): Promise<Uint8Array>;
+}
+
+/** The platform's multipart parser (undici), for bodies the lean parser leaves alone. */
+async function platformParts(buf: Uint8Array<ArrayBuffer>, type: string): Promise<Part[] | undefined> {
+  let form: FormData;
+  try {
+    form = await new Request('http://local/', {
+      method: 'POST',
+      body: buf,
+      headers: { 'content-type': type },
+    }).formData();
+  } catch {
+    return undefined;
+  }
+  const parts: Part[] = [];
+  for (const [name, value] of form.entries()) {
+    if (typeof value === 'string') {
+      const data = new TextEncoder().encode(value);
+      parts.push({ name, filename: undefined, type: '', size: data.byteLength, bytes: async () => data });
+    } else
+      parts.push({
+        name,
+        filename: value.name,
+        type: value.type,
+        size: value.size,
+        bytes: async () => new Uint8Array(await value.arrayBuffer()),
+      });
+  }
+  return parts;
+}
+
+const UTF8 = new TextDecoder();
+
+/**
+ * `get_instance_and_attachment` (hq:.../couchforms/getters.py): multipart with the XML in
+ * `xml_submission_file` and files as attachments, or the raw XML as the whole body.
+ */
 async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
   const type = c.req.header('content-type') ?? '';
   const length = Number(c.req.header('content-length') ?? '0');
@@ -88,47 +168,55 @@ async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
     return c.text(multipart ? 'Submission exceeds the size limit' : 'Form exceeds 10MB size limit', 413);
   if (!multipart) {
     if (buf.byteLength === 0) return c.text('Post may not have an empty body', 400);
-    return { xml: new TextDecoder().decode(buf), attachments: [] };
+    return { xml: UTF8.decode(buf), attachments: [] };
   }
-  let form: FormData;
-  try {
-    form = await new Request('http://local/', {
-      method: 'POST',
-      body: buf,
-      headers: { 'content-type': type },
-    }).formData();
-  } catch {
-    return c.text('Could not read the multipart body', 400);
-  }
-  let xmlPart: File | undefined;
+  const boundary = multipartBoundary(type);
+  const lean = boundary === undefined ? undefined : parseMultipart(buf, boundary);
+  const parts: Part[] | undefined = lean
+    ? lean.map((p) => ({
+        name: p.name,
+        filename: p.filename,
+        type: p.type,
+        size: p.data.byteLength,
+        bytes: async () => p.data,
+      }))
+    : await platformParts(buf, type);
+  if (!parts) return c.text('Could not read the multipart body', 400);
+  let xmlPart: Part | undefined;
   const attachments: SubmissionAttachment[] = [];
-  const files: [string, File][] = [];
-  for (const [name, value] of form.entries()) {
-    if (typeof value === 'string')
+  const files: Part[] = [];
+  for (const part of parts) {
+    if (part.filename === undefined)
       // Non-file fields in a multipart submission are refused (`MultimediaBug`).
-      return c.text(`Received a submission with POST.keys() ${name}`, 400);
-    if (name === 'xml_submission_file') {
-      xmlPart = value;
+      return c.text(`Received a submission with POST.keys() ${part.name}`, 400);
+    if (part.name === 'xml_submission_file') {
+      xmlPart = part;
       continue;
     }
-    if (value.size > hq.settings.maxAttachmentBytes) return c.text('Attachment exceeds 15MB size limit', 413);
-    files.push([name, value]);
+    if (part.size > hq.settings.maxAttachmentBytes) return c.text('Attachment exceeds 15MB size limit', 413);
+    files.push(part);
   }
   if (!xmlPart) return c.text('No XML file found in the submission (expected part xml_submission_file)', 400);
   if (xmlPart.size === 0) return c.text('Post may not have an empty body', 400);
   if (xmlPart.size > hq.settings.maxXmlBytes) return c.text('Form exceeds 10MB size limit', 413);
-  if (xmlPart.name && !xmlPart.name.toLowerCase().endsWith('.xml'))
-    return openRosa(c, 422, 'processing_failure', `XML part must be a .xml file, got ${xmlPart.name}`, null);
-  for (const [name, value] of files) {
-    if (!acceptedAttachment(value.name || name, value.type))
-      return openRosa(c, 422, 'processing_failure', `Unsupported attachment type: ${name}`, null);
+  if (xmlPart.filename && !xmlPart.filename.toLowerCase().endsWith('.xml'))
+    return openRosa(
+      c,
+      422,
+      'processing_failure',
+      `XML part must be a .xml file, got ${xmlPart.filename}`,
+      null,
+    );
+  for (const part of files) {
+    if (!acceptedAttachment(part.filename || part.name, part.type))
+      return openRosa(c, 422, 'processing_failure', `Unsupported attachment type: ${part.name}`, null);
     attachments.push({
-      name,
-      contentType: value.type || 'application/octet-stream',
-      data: new Uint8Array(await value.arrayBuffer()),
+      name: part.name,
+      contentType: part.type || 'application/octet-stream',
+      data: await part.bytes(),
     });
   }
-  return { xml: await xmlPart.text(), attachments };
+  return { xml: UTF8.decode(await xmlPart.bytes()), attachments };
 }
 
 /**
