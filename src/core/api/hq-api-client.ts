@@ -362,8 +362,10 @@ export class HqApiClient {
   readonly forms: FormsApi;
   readonly applications: ApplicationsApi;
   readonly #t: ApiTransport;
+  readonly #opts: HqApiClientOptions;
 
   constructor(opts: HqApiClientOptions) {
+    this.#opts = opts;
     this.#t = new ApiTransport(opts);
     this.serverUrl = this.#t.serverUrl;
     this.domain = this.#t.domain;
@@ -373,6 +375,17 @@ export class HqApiClient {
     this.cases = new CasesApi(this.#t);
     this.forms = new FormsApi(this.#t);
     this.applications = new ApplicationsApi(this.#t);
+  }
+
+  /**
+   * The same client with some options changed, e.g. `api.withOptions({ signal })` to make
+   * one batch of calls cancellable, or `{ retry: { maxAttempts: 1 } }` for a quick probe.
+   */
+  withOptions(patch: Partial<HqApiClientOptions>): HqApiClient {
+    const merged: HqApiClientOptions = { ...this.#opts, ...patch };
+    // `retry` is merged field by field, so `{ retry: { maxAttempts: 1 } }` keeps the delays.
+    if (this.#opts.retry || patch.retry) merged.retry = { ...this.#opts.retry, ...patch.retry };
+    return new HqApiClient(merged);
   }
 
   /**

@@ -344,6 +344,16 @@ describe('HqApiClient extras', () => {
     expect(f.calls[0]?.headers.get('accept')).toBe('*/*');
   });
 
+  it('withOptions derives a client with changed options (here: no retries)', async () => {
+    const f = scripted(empty(429));
+    const { api, sleeps } = client(f);
+    await expect(api.withOptions({ retry: { maxAttempts: 1 } }).cases.list()).rejects.toMatchObject({
+      code: 'rate-limited',
+    });
+    expect(sleeps).toEqual([]);
+    expect(f.calls[0]?.headers.get('authorization')).toBe(`ApiKey admin@example.com:${KEY}`);
+  });
+
   it('users.create sends the short username', async () => {
     const f = scripted(json({ id: 'w', username: 'qa@demo.commcarehq.org' }, 201));
     await client(f).api.users.create({ username: 'QA@Demo.CommCareHQ.org', password: 'p' });
