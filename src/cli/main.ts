@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { registerReport } from './commands/report.ts';
 import { registerRestoreFile } from './commands/restore-file.ts';
+import { registerRun } from './commands/run.ts';
 import { registerSeed } from './commands/seed.ts';
 
 /**
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRestoreFile(program);
   registerSeed(program);
+  registerRun(program);
+  registerReport(program);
   return program;
 }
 

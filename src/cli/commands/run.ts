@@ -1,0 +1,132 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CliExit } from '../main.ts';
+import { parseDuration } from '../runner/duration.ts';
+import { RunSetupError, runScenario } from '../runner/engine.ts';
+import { toJunit } from '../runner/junit.ts';
+import { readScenario, ScenarioError } from '../runner/parse-scenario.ts';
+import { progressPrinter } from '../runner/progress.ts';
+import { buildReport, formatSummary } from '../runner/report.ts';
+import { parseShard } from '../runner/workers-plan.ts';
+
+/**
+ * `fieldsim run <scenario.yaml>`: N simulated workers (each a real core Session with its
+ * own in-memory IndexedDB) run the scenario's steps against a server (issue 7). Prints a
+ * live progress line on stderr and a summary on stdout; `--report-json` and `--junit`
+ * write the reports. Exit status: 0 when every assertion held and no step failed
+ * unexpectedly, 1 otherwise, 2 for a bad scenario or bad flags.
+ */
+
+interface RunFlags {
+  server?: string;
+  workers?: string;
+  seed?: string;
+  duration?: string;
+  reportJson?: string;
+  junit?: string;
+  shard?: string;
+  password?: string;
+  adminUser?: string;
+  adminPassword?: string;
+  adminApiKey?: string;
+  progress: boolean;
+}
+
+function usage(message: string): never {
+  console.error(`fieldsim run: ${message}`);
+  throw new CliExit(2);
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a scenario with simulated workers and check the results')
+    .argument('<scenario>', 'scenario file (YAML)')
+    .option('--server <url>', 'HQ or emulator base URL (default: the scenario server:)')
+    .option('--workers <n>', 'number of workers (overrides workers.count)')
+    .option('--seed <s>', 'random seed (overrides seed:)')
+    .option('--duration <d>', 'how long `repeat: duration` loops run, e.g. 90s, 5m (overrides duration:)')
+    .option('--report-json <file>', 'write the JSON report (format fieldsim-run-report, version 1)')
+    .option('--junit <file>', 'write a JUnit XML report')
+    .option('--shard <i/n>', 'run the i-th of n shares of the workers (1-based), e.g. 2/4')
+    .option('--password <password>', 'password for workers the scenario gives none (env FIELDSIM_PASSWORD)')
+    .option('--admin-user <username>', 'web user for the v0.5 APIs (env FIELDSIM_ADMIN_USER)')
+    .option('--admin-password <password>', "that web user's password (env FIELDSIM_ADMIN_PASSWORD)")
+    .option('--admin-api-key <key>', "that web user's API key (env FIELDSIM_ADMIN_API_KEY)")
+    .option('--no-progress', 'no live progress line on stderr')
+    .action(async (file: string, flags: RunFlags) => {
+      const env = process.env;
+      let workers: number | undefined;
+      if (flags.workers !== undefined) {
+        workers = Number(flags.workers);
+        if (!Number.isInteger(workers) || workers < 1)
+          usage(`--workers must be a positive integer, got ${flags.workers}`);
+      }
+      let durationMs: number | undefined;
+      if (flags.duration !== undefined) {
+        const d = parseDuration(flags.duration);
+        if (d === null) usage(`--duration must look like 30s, 5m or 500ms, got ${flags.duration}`);
+        durationMs = d;
+      }
+      const shard = flags.shard === undefined ? { index: 1, count: 1 } : parseShard(flags.shard);
+      if (!shard) usage(`--shard must be i/n with 1 <= i <= n, got ${flags.shard}`);
+      let scenario: ReturnType<typeof readScenario>;
+      try {
+        scenario = readScenario(file, durationMs === undefined ? {} : { durationMs });
+      } catch (e) {
+        if (e instanceof ScenarioError) usage(e.message);
+        throw e;
+      }
+      if (flags.seed !== undefined) scenario = { ...scenario, seed: flags.seed };
+      const serverUrl = (flags.server ?? scenario.server)?.replace(/\/+$/, '');
+      if (!serverUrl) usage('no server: pass --server URL or set server: in the scenario');
+      if (!/^https?:\/\//.test(serverUrl)) usage(`--server must be an http(s) URL, got ${serverUrl}`);
+      const adminUser = flags.adminUser ?? env.FIELDSIM_ADMIN_USER ?? scenario.admin?.username;
+      const adminPassword = flags.adminPassword ?? env.FIELDSIM_ADMIN_PASSWORD ?? scenario.admin?.password;
+      const adminApiKey = flags.adminApiKey ?? env.FIELDSIM_ADMIN_API_KEY ?? scenario.admin?.apiKey;
+      const password = flags.password ?? env.FIELDSIM_PASSWORD;
+
+      const ac = new AbortController();
+      // First Ctrl-C: stop the workers after their current step and still write the
+      // reports; a second one exits at once.
+      const onSigint = () => {
+        if (ac.signal.aborted) process.exit(130);
+        console.error('\nfieldsim run: interrupted; finishing the current steps (Ctrl-C again to quit)');
+        ac.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const outcome = await runScenario(scenario, {
+          serverUrl,
+          shard,
+          ...(workers === undefined ? {} : { workers }),
+          ...(password === undefined ? {} : { password }),
+          ...(adminUser
+            ? {
+                admin: {
+                  username: adminUser,
+                  ...(adminPassword === undefined ? {} : { password: adminPassword }),
+                  ...(adminApiKey === undefined ? {} : { apiKey: adminApiKey }),
+                },
+              }
+            : {}),
+          signal: ac.signal,
+          log: (line) => console.error(line),
+          ...(flags.progress ? { onProgress: progressPrinter(process.stderr) } : {}),
+        });
+        const report = buildReport(scenario, outcome);
+        if (flags.reportJson) writeFileSync(flags.reportJson, `${JSON.stringify(report)}\n`);
+        if (flags.junit) writeFileSync(flags.junit, toJunit(report));
+        console.log(formatSummary(report));
+        throw new CliExit(report.exitCode);
+      } catch (e) {
+        if (e instanceof RunSetupError) {
+          console.error(`fieldsim run: ${e.message}`);
+          throw new CliExit(e.exitCode);
+        }
+        throw e;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

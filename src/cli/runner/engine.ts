@@ -1,0 +1,211 @@
+import type { FetchLike } from '../../core/platform.ts';
+import { RunMetrics, type WorkerResult } from './metrics.ts';
+import type { Scenario, Step } from './scenario-types.ts';
+import { type AdminCredentials, ApiServices, type RunServices } from './services.ts';
+import { SimWorker } from './worker.ts';
+import { createUsers, PlanError, type PlannedWorker, planWorkers, type Shard } from './workers-plan.ts';
+
+/**
+ * Runs one scenario (one shard of it) in this process: plans the workers, creates users
+ * when asked, starts each worker at its arrival time, waits for all of them, and hands
+ * back the metrics. Reporting is separate (report.ts), so the bench and the tests can run
+ * the engine without the CLI.
+ */
+
+export interface RunOptions {
+  serverUrl: string;
+  shard?: Shard;
+  /** Overrides `workers.count`. */
+  workers?: number;
+  /** Password for users the scenario gives none. */
+  password?: string;
+  admin?: AdminCredentials;
+  fetch?: FetchLike;
+  signal?: AbortSignal;
+  /** Called about every `progressMs` while workers run, and once at the end. */
+  onProgress?: (p: RunProgress) => void;
+  progressMs?: number;
+  /** Setup messages (user creation). */
+  log?: (line: string) => void;
+}
+
+export interface RunProgress {
+  elapsedMs: number;
+  planned: number;
+  active: number;
+  finished: number;
+  stepsDone: number;
+  errors: number;
+  unexpectedErrors: number;
+  done: boolean;
+}
+
+export interface RunOutcome {
+  metrics: RunMetrics;
+  planned: PlannedWorker[];
+  shard: Shard;
+  serverUrl: string;
+  startedAt: number;
+  finishedAt: number;
+  interrupted: boolean;
+}
+
+/** A run that cannot start (no admin credentials for a step that needs them, no password). */
+export class RunSetupError extends Error {
+  override readonly name = 'RunSetupError';
+  /** 2 for problems in the scenario or the flags, 1 for the server refusing setup. */
+  readonly exitCode: 1 | 2;
+  constructor(message: string, exitCode: 1 | 2) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+function usesStep(steps: Step[], kinds: readonly string[]): boolean {
+  return steps.some(
+    (s) =>
+      kinds.includes(s.kind) ||
+      (s.kind === 'repeat' && usesStep(s.steps, kinds)) ||
+      (s.kind === 'mix' && s.branches.some((b) => usesStep(b.steps, kinds))),
+  );
+}
+
+/** Why the run needs admin credentials, or null when it does not. */
+export function adminNeeds(scenario: Scenario): string | null {
+  const why: string[] = [];
+  if (scenario.workers.users.kind === 'prefix' && scenario.workers.users.create) why.push('users.create');
+  if (usesStep(scenario.steps, ['assert_server'])) why.push('assert_server');
+  if (usesStep(scenario.steps, ['submit_form'])) why.push('submit_form (application structure)');
+  return why.length > 0 ? why.join(', ') : null;
+}
+
+export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {
+  const shard = opts.shard ?? { index: 1, count: 1 };
+  let planned: PlannedWorker[];
+  try {
+    planned = planWorkers(scenario, shard, {
+      ...(opts.password === undefined ? {} : { password: opts.password }),
+      ...(opts.workers === undefined ? {} : { workers: opts.workers }),
+    });
+  } catch (e) {
+    if (e instanceof PlanError) throw new RunSetupError(e.message, 2);
+    throw e;
+  }
+  const need = adminNeeds(scenario);
+  const admin = opts.admin;
+  if (need && (!admin?.username || (admin.password === undefined && admin.apiKey === undefined)))
+    throw new RunSetupError(
+      `this scenario needs admin (web user) credentials for ${need}: pass --admin-user with --admin-password or --admin-api-key, or set admin: in the scenario`,
+      2,
+    );
+  const startedAt = Date.now();
+  const baseFetch: FetchLike = opts.fetch ?? ((input, init) => fetch(input, init));
+  let services: ApiServices | null = null;
+  const getServices = (): RunServices => {
+    if (!services) throw new Error('admin services requested without admin credentials');
+    return services;
+  };
+  if (need && admin)
+    services = new ApiServices({
+      serverUrl: opts.serverUrl,
+      domain: scenario.domain,
+      admin,
+      fetch: baseFetch,
+      runStart: startedAt,
+    });
+  const users = scenario.workers.users;
+  if (services && users.kind === 'prefix' && users.create) {
+    try {
+      const r = await createUsers(services, planned);
+      opts.log?.(`users: ${r.created} created, ${r.reused} already existed`);
+    } catch (e) {
+      throw new RunSetupError(`creating users failed: ${(e as Error).message}`, 1);
+    }
+  }
+
+  const metrics = new RunMetrics();
+  const signal = opts.signal ?? new AbortController().signal;
+  const t0 = Date.now();
+  const deadline = scenario.durationMs === undefined ? null : t0 + scenario.durationMs;
+  const env = {
+    scenario,
+    serverUrl: opts.serverUrl,
+    shard: shard.index,
+    metrics,
+    services: getServices,
+    baseFetch,
+    deadline,
+    signal,
+  };
+  const progress = (done: boolean) =>
+    opts.onProgress?.({
+      elapsedMs: Date.now() - t0,
+      planned: planned.length,
+      active: metrics.active,
+      finished: metrics.finished,
+      stepsDone: metrics.stepsDone,
+      errors: metrics.errorCount,
+      unexpectedErrors: metrics.unexpectedErrors,
+      done,
+    });
+  const timer = opts.onProgress ? setInterval(() => progress(false), opts.progressMs ?? 1000) : null;
+  try {
+    const results = await Promise.all(
+      planned.map(
+        (w) =>
+          new Promise<WorkerResult>((resolve, reject) => {
+            const start = () => {
+              if (signal.aborted) {
+                resolve({
+                  worker: w.number,
+                  user: w.username,
+                  ok: false,
+                  status: 'not-started',
+                  stepsRun: 0,
+                  errors: 0,
+                  formsSent: 0,
+                  startedAtMs: Date.now(),
+                  durationMs: 0,
+                  failures: [
+                    {
+                      step: 'steps',
+                      kind: 'interrupted',
+                      message: 'The run was interrupted before this worker started',
+                    },
+                  ],
+                });
+                return;
+              }
+              new SimWorker(w, env).run().then(resolve, reject);
+            };
+            const wait = t0 + w.startOffsetMs - Date.now();
+            if (wait <= 0) start();
+            else {
+              const t = setTimeout(start, wait);
+              signal.addEventListener(
+                'abort',
+                () => {
+                  clearTimeout(t);
+                  start();
+                },
+                { once: true },
+              );
+            }
+          }),
+      ),
+    );
+    metrics.workers.push(...results.sort((a, b) => a.worker - b.worker));
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  progress(true);
+  return {
+    metrics,
+    planned,
+    shard,
+    serverUrl: opts.serverUrl,
+    startedAt,
+    finishedAt: Date.now(),
+    interrupted: signal.aborted,
+  };
+}

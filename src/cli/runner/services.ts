@@ -1,0 +1,187 @@
+import { HqApiClient } from '../../core/api/hq-api-client.ts';
+import type { AppForm, AppModule, AppStructure } from '../../core/apps/app-structure.ts';
+import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
+import type { FetchLike } from '../../core/platform.ts';
+
+/**
+ * What workers need from the server beyond their own phone endpoints, through HQ's v0.5
+ * JSON APIs with the admin credentials: the application structure (for `submit_form`),
+ * case counts and the forms received (for `assert_server`). Shared by all workers of a
+ * run, so the application is read once and the form list is read in shared snapshots
+ * rather than once per worker.
+ */
+export interface RunServices {
+  findForm(ref: string): Promise<{ app: AppStructure; module: AppModule; form: AppForm }>;
+  countCases(filters: {
+    owner_id?: string;
+    user_id?: string;
+    type?: string;
+    closed?: boolean;
+  }): Promise<number>;
+  /**
+   * The instanceIDs of the forms the server lists for this user (one entry per stored
+   * form, so a duplicate shows twice), from a snapshot taken no earlier than `notBefore`
+   * (epoch ms). Returns the snapshot's start time with it.
+   */
+  formsOfUser(
+    userId: string,
+    xmlns: string | undefined,
+    notBefore: number,
+  ): Promise<{ ids: string[]; at: number }>;
+}
+
+export interface AdminCredentials {
+  username: string;
+  password?: string;
+  apiKey?: string;
+}
+
+interface FormEntry {
+  id: string;
+  xmlns: string;
+}
+
+interface Snapshot {
+  at: number;
+  byUser: Map<string, FormEntry[]>;
+}
+
+/** The names a form answers to: its xmlns, unique id, and its name in every language. */
+function formMatches(form: AppForm, ref: string): boolean {
+  const r = ref.trim().toLowerCase();
+  return (
+    form.xmlns === ref ||
+    form.uniqueId === ref ||
+    Object.values(form.name).some((n) => n.trim().toLowerCase() === r)
+  );
+}
+
+export class ApiServices implements RunServices {
+  readonly api: HqApiClient;
+  /** The run's start (local clock): forms received before it are not this run's. */
+  readonly #runStart: number;
+  /** Server clock minus local clock, from the `Date` header of the first API answer. */
+  #skewMs: number | null = null;
+  #apps: Promise<AppStructure[]> | null = null;
+  #snapshot: Snapshot | null = null;
+  #loading: { at: number; p: Promise<Snapshot> } | null = null;
+
+  constructor(opts: {
+    serverUrl: string;
+    domain: string;
+    admin: AdminCredentials;
+    fetch?: FetchLike;
+    /** Epoch ms (local clock) when the run started. */
+    runStart: number;
+  }) {
+    const { admin } = opts;
+    const base: FetchLike = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.api = new HqApiClient({
+      serverUrl: opts.serverUrl,
+      domain: opts.domain,
+      auth:
+        admin.apiKey !== undefined
+          ? { kind: 'api-key', username: admin.username, key: admin.apiKey }
+          : { kind: 'basic', username: admin.username, password: admin.password ?? '' },
+      fetch: async (input, init) => {
+        const res = await base(input, init);
+        const date = Date.parse(res.headers.get('date') ?? '');
+        if (this.#skewMs === null && !Number.isNaN(date)) this.#skewMs = date - Date.now();
+        return res;
+      },
+    });
+    this.#runStart = opts.runStart;
+  }
+
+  async findForm(ref: string): Promise<{ app: AppStructure; module: AppModule; form: AppForm }> {
+    this.#apps ??= this.api.applications.list();
+    let apps: AppStructure[];
+    try {
+      apps = await this.#apps;
+    } catch (e) {
+      this.#apps = null; // let a later step try again
+      throw e;
+    }
+    const hits: { app: AppStructure; module: AppModule; form: AppForm }[] = [];
+    for (const app of apps)
+      for (const module of app.modules)
+        for (const form of module.forms) if (formMatches(form, ref)) hits.push({ app, module, form });
+    const distinct = new Set(hits.map((h) => h.form.xmlns));
+    if (hits.length === 0)
+      throw new FieldsimError(
+        'not-found',
+        `No application form named ${JSON.stringify(ref)} (by name, xmlns or unique id) in ${apps.length} application(s)`,
+      );
+    if (distinct.size > 1)
+      throw new FieldsimError(
+        'invalid-argument',
+        `${JSON.stringify(ref)} names ${distinct.size} different forms; use the xmlns instead`,
+      );
+    return hits[0] as { app: AppStructure; module: AppModule; form: AppForm };
+  }
+
+  countCases(filters: {
+    owner_id?: string;
+    user_id?: string;
+    type?: string;
+    closed?: boolean;
+  }): Promise<number> {
+    return this.api.cases.count(filters);
+  }
+
+  async #load(at: number): Promise<Snapshot> {
+    const byUser = new Map<string, FormEntry[]>();
+    // Forms are filtered on the server's receive time, so the run's start is moved to the
+    // server's clock (HTTP Date header, 1 s resolution, hence the 2 s margin): an earlier
+    // run's forms from the same users must not count as this run's.
+    if (this.#skewMs === null) await this.api.forms.list({ limit: 1 });
+    const since = this.#runStart + (this.#skewMs ?? 0) - 2000;
+    // The v0.5 form API has no user filter: read the run's window once for all workers.
+    for await (const f of this.api.forms.iterate({
+      received_on_start: new Date(since),
+      limit: 1000,
+    })) {
+      const userId = f.metadata?.userID ?? '';
+      const id = f.metadata?.instanceID ?? f.id;
+      const xmlns = typeof f.form['@xmlns'] === 'string' ? f.form['@xmlns'] : '';
+      let list = byUser.get(userId);
+      if (!list) {
+        list = [];
+        byUser.set(userId, list);
+      }
+      list.push({ id, xmlns });
+    }
+    return { at, byUser };
+  }
+
+  async formsOfUser(
+    userId: string,
+    xmlns: string | undefined,
+    notBefore: number,
+  ): Promise<{ ids: string[]; at: number }> {
+    let snap = this.#snapshot;
+    if (!snap || snap.at < notBefore) {
+      if (!this.#loading || this.#loading.at < notBefore) {
+        const at = Date.now();
+        const p = this.#load(at);
+        const loading = { at, p };
+        this.#loading = loading;
+        p.then(
+          (s) => {
+            if (!this.#snapshot || this.#snapshot.at < s.at) this.#snapshot = s;
+            if (this.#loading === loading) this.#loading = null;
+          },
+          () => {
+            if (this.#loading === loading) this.#loading = null;
+          },
+        );
+      }
+      snap = await this.#loading.p;
+    }
+    const list = snap.byUser.get(userId) ?? [];
+    return {
+      ids: list.filter((f) => xmlns === undefined || f.xmlns === xmlns).map((f) => f.id),
+      at: snap.at,
+    };
+  }
+}
