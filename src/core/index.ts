@@ -73,6 +73,7 @@ export {
   type AppForm,
   type AppFormAction,
   type AppModule,
+  type AppOption,
   type AppQuestion,
   type AppStructure,
   applicationToWire,

@@ -4,10 +4,11 @@
  * hq:docs/api/openapi/components/schemas/application.yaml). The PWA, the QA runner and the
  * CLI all work from this parsed shape; `HqApiClient.applications` returns it.
  *
- * HQ's questions carry `label`, `tag`, `value` (the node's XPath), `type`, `required` and,
- * for choice questions, `options`. `action` (what a form does to its module's case) is
- * not an HQ field: the fieldsim emulator adds it as a hint, and forms from a real HQ read
- * as `none` (answers only, no case block).
+ * HQ's questions carry `label`, `tag`, `value` (the node's XPath), `type`, `required`,
+ * `translations` and, for choice questions, `options`; groups, repeats and label-only
+ * entries come in the same list and are left out here. `action` (what a form does to its
+ * module's case) is not an HQ field: the fieldsim emulator adds it as a hint, and forms
+ * from a real HQ read as `none` (answers only, no case block).
  */
 export interface AppQuestion {
   label: string;
@@ -15,7 +16,15 @@ export interface AppQuestion {
   /** HQ question type (`Text`, `Int`, `Select`, `MSelect`, `Date`, ...). */
   type: string;
   required: boolean;
-  options: { label: string; value: string }[];
+  options: AppOption[];
+  /** The label by language, when HQ sent translations (`include_translations`). */
+  translations?: Record<string, string>;
+}
+
+export interface AppOption {
+  label: string;
+  value: string;
+  translations?: Record<string, string>;
 }
 
 export type AppFormAction = 'register' | 'register-child' | 'update' | 'close' | 'none';
@@ -67,6 +76,40 @@ function action(v: unknown): AppFormAction {
 const TAG_RE = /^[A-Za-z_][A-Za-z0-9._-]*$/;
 
 /**
+ * Entries of HQ's question list that hold no answer: groups and repeats themselves
+ * (`include_groups`) and label-only questions (`include_triggers`), per
+ * `form.get_questions(...)` (PROTOCOL.md 9.5).
+ */
+const NOT_ANSWERS = new Set(['Group', 'Repeat', 'FieldList', 'Trigger']);
+
+/** `translations: {lang: text}` when present and non-empty. */
+function translationsOf(v: unknown): { translations?: Record<string, string> } {
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(rec(v))) if (typeof x === 'string' && x !== '') out[k] = x;
+  return Object.keys(out).length > 0 ? { translations: out } : {};
+}
+
+function question(q0: unknown): AppQuestion | undefined {
+  const q = rec(q0);
+  const type = str(q.type, 'Text');
+  // Answers inside a repeat need one node per iteration, which fieldsim does not write.
+  if (NOT_ANSWERS.has(type) || (typeof q.repeat === 'string' && q.repeat !== '')) return undefined;
+  const tag = str(q.tag);
+  if (!TAG_RE.test(tag)) return undefined;
+  return {
+    label: str(q.label, tag),
+    tag,
+    type,
+    required: q.required === true,
+    options: arr(q.options).map((o0) => {
+      const o = rec(o0);
+      return { label: str(o.label, str(o.value)), value: str(o.value), ...translationsOf(o.translations) };
+    }),
+    ...translationsOf(q.translations),
+  };
+}
+
+/**
  * Reads one application object defensively: anything missing becomes empty, never an
  * error. Accepts HQ's wire shape (`unique_id`, `case_type`, ...) and reads back the same
  * shape written by a cache. A module that failed to serialise on HQ (`{"error": "..."}`)
@@ -93,20 +136,8 @@ export function parseApplication(raw: unknown): AppStructure {
             name: names(f.name),
             action: action(f.action),
             questions: arr(f.questions)
-              .map((q0) => {
-                const q = rec(q0);
-                return {
-                  label: str(q.label, str(q.tag)),
-                  tag: str(q.tag),
-                  type: str(q.type, 'Text'),
-                  required: q.required === true,
-                  options: arr(q.options).map((o0) => {
-                    const o = rec(o0);
-                    return { label: str(o.label, str(o.value)), value: str(o.value) };
-                  }),
-                };
-              })
-              .filter((q) => TAG_RE.test(q.tag)),
+              .map(question)
+              .filter((q): q is AppQuestion => q !== undefined),
           };
         }),
       };

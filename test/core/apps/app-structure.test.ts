@@ -39,6 +39,24 @@ const WIRE = {
             // A question inside a group: its tag is not one XML name, so it is left out.
             { label: 'Inner', tag: 'grp/inner', value: '/data/grp/inner', type: 'Text' },
             { tag: 'untyped' },
+            // Group, repeat and label entries of HQ's get_questions list hold no answer.
+            { label: 'Household', tag: 'hh', value: '/data/hh', type: 'Group' },
+            { label: 'Note', tag: 'note', value: '/data/note', type: 'Trigger' },
+            {
+              label: 'Child',
+              tag: 'child_name',
+              value: '/data/kids/child_name',
+              type: 'Text',
+              repeat: '/data/kids',
+            },
+            {
+              label: 'Colour',
+              tag: 'colour',
+              value: '/data/colour',
+              type: 'Select',
+              translations: { en: 'Colour', fr: 'Couleur', es: '' },
+              options: [{ label: 'Red', value: 'red', translations: { en: 'Red', fr: 'Rouge' } }],
+            },
           ],
         },
         { xmlns: 'http://openrosa.org/formdesigner/VISIT', unique_id: 'f-visit', name: { es: 'Visita' } },
@@ -63,7 +81,15 @@ describe('parseApplication', () => {
       uniqueId: 'f-reg',
       action: 'register',
     });
-    expect(reg.questions.map((q) => q.tag)).toEqual(['name', 'sex', 'untyped']);
+    expect(reg.questions.map((q) => q.tag)).toEqual(['name', 'sex', 'untyped', 'colour']);
+    expect(reg.questions[3]).toEqual({
+      label: 'Colour',
+      tag: 'colour',
+      type: 'Select',
+      required: false,
+      translations: { en: 'Colour', fr: 'Couleur' },
+      options: [{ label: 'Red', value: 'red', translations: { en: 'Red', fr: 'Rouge' } }],
+    });
     expect(reg.questions[0]).toEqual({
       label: 'Name',
       tag: 'name',
