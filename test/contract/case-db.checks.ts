@@ -5,7 +5,7 @@
  * case-db.contract.ts) and inside Chromium against real IndexedDB (test/browser/case-db.test.ts
  * bundles this file). Each check gets a factory for fresh, empty databases.
  */
-import { isFieldsimError } from '../../src/core/errors/fieldsim-error.ts';
+import { FieldsimError, isFieldsimError } from '../../src/core/errors/fieldsim-error.ts';
 import { writeCaseBlock } from '../../src/core/protocol/casexml/case-block-writer.ts';
 import type { CaseBlock } from '../../src/core/protocol/casexml/case-types.ts';
 import { CaseDb, caseTables } from '../../src/core/store/case-db.ts';
@@ -20,6 +20,7 @@ import {
   getSyncToken,
   setLastSync,
 } from '../../src/core/store/sync-state.ts';
+import { type RequestEvent, requestSpy } from './request-spy.ts';
 
 export interface CaseDbEnv {
   /** A fresh, empty database. */
@@ -757,6 +758,118 @@ export const caseDbChecks: Record<string, CaseDbCheck> = {
     eq(await cdb.count(), 698, 'count after purge');
     eq(await cdb.get('c300'), undefined, 'removed');
     eq((await cdb.get('c301'))?.caseId, 'c301', 'neighbour kept');
+    db.close();
+  },
+  async 'saves from two connections to the same tail page keep every case'(env) {
+    // Each connection guesses the pages a save needs from its own catalog; the other
+    // connection's appends to the shared tail page must make that guess fall back.
+    const db = env.newDb();
+    const other = env.reopen(db);
+    const a = new CaseDb(db);
+    const b = new CaseDb(other);
+    await a.applyBlocks([create('seed', 't', 'Seed', 'user1')]);
+    eq(await b.count(), 1, 'second connection sees the seed');
+    const ids: string[] = ['seed'];
+    for (let i = 0; i < 40; i++) {
+      const id = `x${i}`;
+      ids.push(id);
+      await (i % 3 === 0 ? b : a).applyBlocks([create(id, 't', `X ${i}`, 'user1')]);
+      if (i % 5 === 0)
+        await (i % 2 === 0 ? a : b).applyBlocks([
+          { caseId: 'seed', actions: [{ kind: 'update', fields: [['n', String(i)]] }] },
+        ]);
+    }
+    const third = env.reopen(db);
+    const c = new CaseDb(third);
+    const sorted = [...ids].sort();
+    for (const [name, cdb] of [
+      ['first', a],
+      ['second', b],
+      ['third (fresh catalog)', c],
+    ] as const) {
+      eq((await cdb.ids()).sort(), sorted, `${name} connection: every case`);
+      eq((await cdb.get('seed'))?.properties.n, '35', `${name} connection: last update of the seed`);
+      eq((await cdb.getMany(ids)).length, ids.length, `${name} connection: every case readable`);
+    }
+    eq(await a.caseStateHash(), await c.caseStateHash(), 'same hash as a fresh catalog');
+    third.close();
+    other.close();
+    db.close();
+  },
+
+  async 'an aborted save leaves the catalog and the next save on the same page intact'(env) {
+    // The case writes are queued in the transaction, then a later request fails: the
+    // catalog must not take the change, and the next save must not build on it.
+    const db = env.newDb();
+    const cdb = new CaseDb(db);
+    const outbox = db.table('outbox');
+    await cdb.applyBlocks([create('keep', 't', 'Keep', 'user1')]);
+    await outbox.add({ instanceId: 'taken', state: 'queued' });
+    await rejectsWith(
+      db
+        .transaction('rw', [outbox, ...caseTables(db)], async () => {
+          await cdb.applyBlocks([
+            create('gone', 't', 'Gone', 'user1'),
+            { caseId: 'keep', actions: [{ kind: 'update', fields: [['p', 'lost']] }] },
+          ]);
+          await outbox.add({ instanceId: 'taken', state: 'queued' });
+        })
+        .catch((e: unknown) => {
+          throw (e as { name?: string }).name === 'ConstraintError'
+            ? new FieldsimError('invalid-argument', 'duplicate')
+            : e;
+        }),
+      'invalid-argument',
+      'duplicate outbox row',
+    );
+    eq(await cdb.ids(), ['keep'], 'catalog of this connection');
+    eq((await cdb.get('keep'))?.properties, {}, 'update not kept');
+    await cdb.applyBlocks([create('next', 't', 'Next', 'user1')]);
+    const fresh = env.reopen(db);
+    eq((await new CaseDb(fresh).ids()).sort(), ['keep', 'next'], 'a fresh catalog agrees');
+    eq((await cdb.ids()).sort(), ['keep', 'next'], 'and so does this one');
+    eq((await new CaseDb(fresh).get('next'))?.caseName, 'Next', 'the next save is stored');
+    fresh.close();
+    db.close();
+  },
+  async 'saves in a row read their pages once and never rebuild the catalog'(env) {
+    // A save joins the outbox's transaction; the pages it needs are guessed from the
+    // catalog and read with the state row. The catalog must take each commit before the
+    // code awaiting it goes on, or the next save starts stale: it would rebuild the
+    // catalog and read its pages a second time (Chromium runs microtasks between the
+    // transaction's `complete` listeners, Node's fake IndexedDB does not).
+    const db = env.newDb();
+    const log: RequestEvent[] = [];
+    db.use(requestSpy(log));
+    const cdb = new CaseDb(db);
+    const outbox = db.table('outbox');
+    const houses: CaseBlock[] = [];
+    for (let i = 0; i < 40; i++) houses.push(household(i));
+    await cdb.applyBlocks(houses);
+    for (let i = 0; i < 30; i++) {
+      log.length = 0;
+      const block: CaseBlock =
+        i % 2 === 0
+          ? withIndex(create(`m${i}`, 'member', `Member ${i}`, 'user1'), `h${i}`)
+          : { caseId: `h${(i * 7) % 40}`, actions: [{ kind: 'update', fields: [['visit', String(i)]] }] };
+      await db.transaction('rw', [outbox, ...caseTables(db)], async () => {
+        await Promise.all([outbox.add({ instanceId: `f${i}`, state: 'queued' }), cdb.applyBlocks([block])]);
+      });
+      const issued = log.filter((e) => e.at === 'issue').map((e) => e.op);
+      eq(
+        issued.filter((o) => o.startsWith('caseSums.') && o !== 'caseSums.put'),
+        [],
+        `save ${i}: no catalog rebuild`,
+      );
+      ok(issued.filter((o) => o === 'casePages.getMany').length <= 1, `save ${i}: one page read (${issued})`);
+    }
+    eq(await cdb.count(), 55, 'houses and members');
+    eq((await cdb.get('h21'))?.properties.visit, '3', 'an update landed');
+    eq(
+      (await cdb.children('h28')).map((c) => c.caseId),
+      ['m28'],
+      'a member landed with its index',
+    );
     db.close();
   },
 };

@@ -1,4 +1,4 @@
-import type { Table } from 'dexie';
+import Dexie, { type Table } from 'dexie';
 import { isFieldsimError } from '../errors/fieldsim-error.ts';
 import { StorageError } from '../errors/storage-error.ts';
 import { applyCaseBlock } from '../protocol/casexml/apply-case-block.ts';
@@ -48,6 +48,13 @@ export interface RelatedCase {
   relationship: 'child' | 'extension';
 }
 
+/** Whether the current Dexie transaction is a read-write one on `db` covering the case tables. */
+function joinsOpenTransaction(db: FieldsimDb): boolean {
+  const tx = Dexie.currentTransaction;
+  if (tx === null || tx.db !== db || tx.mode !== 'readwrite') return false;
+  return caseTables(db).every((t) => tx.storeNames.includes(t.name));
+}
+
 function rethrow(e: unknown, what: string): never {
   if (isFieldsimError(e)) throw e;
   throw StorageError.from(e, what);
@@ -86,12 +93,20 @@ export class CaseDb {
    */
   async applyBlocks(blocks: CaseBlock[]): Promise<void> {
     if (blocks.length === 0) return;
+    const run = async (): Promise<void> => {
+      const { writer, commit } = await openLiveWriter(
+        this.db,
+        blocks.map((b) => b.caseId.trim()),
+      );
+      await applyBlocksWith(writer, blocks);
+      await commit();
+    };
     try {
-      await this.db.transaction('rw', caseTables(this.db), async () => {
-        const { writer, commit } = await openLiveWriter(this.db);
-        await applyBlocksWith(writer, blocks);
-        await commit();
-      });
+      // Inside a caller's transaction that already covers the case tables (a form save),
+      // run in it directly: a Dexie sub-transaction adds its own promise zone and
+      // bookkeeping to every save and buys nothing, since all writes happen at the end.
+      if (joinsOpenTransaction(this.db)) await run();
+      else await this.db.transaction('rw', caseTables(this.db), run);
     } catch (e) {
       rethrow(e, 'Applying case blocks');
     }

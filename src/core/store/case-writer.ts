@@ -97,20 +97,27 @@ function entryFromSummary(sum: CaseSummary, page: number): CaseEntry {
   };
 }
 
+function summaryOf(c: CaseRecord): CaseSummary {
+  return [c.caseId, c.caseType, c.caseName, c.ownerId, c.closed ? 1 : 0, c.lastModified, c.indices];
+}
+
 export function encodeSums(gen: number, page: number, cases: readonly CaseRecord[]): CaseSumRow {
-  const sums: CaseSummary[] = cases.map((c) => [
-    c.caseId,
-    c.caseType,
-    c.caseName,
-    c.ownerId,
-    c.closed ? 1 : 0,
-    c.lastModified,
-    c.indices,
-  ]);
-  return { gen, page, sums: JSON.stringify(sums) };
+  return { gen, page, sums: JSON.stringify(cases.map(summaryOf)) };
 }
 
 const catalogs = new WeakMap<FieldsimDb, CaseCatalog>();
+
+/**
+ * The stored state each catalog was last known to match (its tail page in particular), so
+ * a writer can guess which pages a save needs before the state row is read. Only trusted
+ * while its gen and version equal the catalog's.
+ */
+const knownStates = new WeakMap<CaseCatalog, CaseGenState>();
+
+function knownState(cat: CaseCatalog): CaseGenState | undefined {
+  const s = knownStates.get(cat);
+  return s !== undefined && s.gen === cat.gen && s.version === cat.version ? s : undefined;
+}
 
 /**
  * Key range of one generation's pages. Page numbers are numbers, so +-Infinity bound
@@ -145,17 +152,36 @@ export async function ensureCatalog(db: FieldsimDb, state: CaseGenState): Promis
     from = (rows[rows.length - 1] as CaseSumRow).page + 1;
   }
   catalogs.set(db, cat);
+  knownStates.set(cat, { ...state });
   return cat;
 }
 
-/** Installs a catalog built elsewhere (a staged generation that just became live). */
-export function adoptCatalog(db: FieldsimDb, cat: CaseCatalog): void {
+/** Installs a catalog built elsewhere (a staged generation that just became live as `state`). */
+export function adoptCatalog(db: FieldsimDb, cat: CaseCatalog, state: CaseGenState): void {
   catalogs.set(db, cat);
+  knownStates.set(cat, { ...state });
 }
 
 /** Drops the cached catalog, e.g. after the database was deleted. */
 export function forgetCatalog(db: FieldsimDb): void {
   catalogs.delete(db);
+}
+
+/**
+ * A page as a writer holds it: the stored JSON of each case, parsed only when a block
+ * reads that case. `data[i] === null` means `recs[i]` changed and is encoded at flush, so
+ * a save parses and encodes the one case it touches, not the 16 of its page.
+ */
+interface PageBuf {
+  ids: string[];
+  data: (string | null)[];
+  recs: (CaseRecord | undefined)[];
+}
+
+function bufOf(row: CasePageRow | undefined): PageBuf {
+  return row === undefined
+    ? { ids: [], data: [], recs: [] }
+    : { ids: row.ids, data: row.data, recs: new Array<CaseRecord | undefined>(row.ids.length) };
 }
 
 /**
@@ -166,7 +192,7 @@ export function forgetCatalog(db: FieldsimDb): void {
 export class CaseWriter {
   readonly delta: CatalogDelta = new Map();
   readonly state: CaseGenState;
-  private readonly pages = new Map<number, CaseRecord[]>();
+  private readonly pages = new Map<number, PageBuf>();
   private readonly dirty = new Set<number>();
   written = 0;
   private readonly db: FieldsimDb;
@@ -187,52 +213,82 @@ export class CaseWriter {
     return this.entry(id) !== undefined;
   }
 
-  async prefetch(ids: Iterable<string>): Promise<void> {
+  /**
+   * Page numbers `prefetch(ids)` reads: the known ids' pages, and the tail page if it has
+   * room and some id is new (new cases are appended to it).
+   */
+  pagesToRead(ids: Iterable<string>): number[] {
     const want = new Set<number>();
+    let anyNew = false;
     for (const id of ids) {
       const e = this.entry(id);
-      if (e !== undefined && !this.pages.has(e.page)) want.add(e.page);
+      if (e === undefined) anyNew = true;
+      else if (!this.pages.has(e.page)) want.add(e.page);
     }
-    if (this.state.tailCount < CASE_PAGE_SIZE && !this.pages.has(this.state.tailPage))
+    if (anyNew && this.state.tailCount < CASE_PAGE_SIZE && !this.pages.has(this.state.tailPage))
       want.add(this.state.tailPage);
-    if (want.size === 0) return;
-    const nums = [...want];
-    const rows = await this.db.casePages.bulkGet(nums.map((p) => [this.state.gen, p] as [number, number]));
+    return [...want];
+  }
+
+  /** Takes page rows read elsewhere in this transaction (see `openLiveWriter`). */
+  adoptPages(nums: readonly number[], rows: readonly (CasePageRow | undefined)[]): void {
     nums.forEach((p, i) => {
-      this.pages.set(p, decodePage(rows[i]));
+      if (!this.pages.has(p)) this.pages.set(p, bufOf(rows[i]));
     });
+  }
+
+  async prefetch(ids: Iterable<string>): Promise<void> {
+    const nums = this.pagesToRead(ids);
+    if (nums.length === 0) return;
+    this.adoptPages(nums, await readPages(this.db, this.state.gen, nums));
+  }
+
+  private page(p: number, id: string, what: string): PageBuf {
+    const page = this.pages.get(p);
+    if (page === undefined) throw new Error(`case ${id} ${what} before its page was fetched`);
+    return page;
   }
 
   get(id: string): CaseRecord | undefined {
     const e = this.entry(id);
     if (e === undefined) return undefined;
-    const page = this.pages.get(e.page);
-    if (page === undefined) throw new Error(`case ${id} read before its page was fetched`);
-    return page.find((c) => c.caseId === id);
+    const page = this.page(e.page, id, 'read');
+    const i = page.ids.indexOf(id);
+    if (i < 0) return undefined;
+    let rec = page.recs[i];
+    if (rec === undefined) {
+      rec = JSON.parse(page.data[i] as string) as CaseRecord;
+      page.recs[i] = rec;
+    }
+    return rec;
   }
 
   put(rec: CaseRecord): void {
     const e = this.entry(rec.caseId);
     let pageNo: number;
+    let page: PageBuf;
     if (e !== undefined) {
       pageNo = e.page;
-      const page = this.pages.get(pageNo);
-      if (page === undefined) throw new Error(`case ${rec.caseId} written before its page was fetched`);
-      const i = page.findIndex((c) => c.caseId === rec.caseId);
-      if (i >= 0) page[i] = rec;
-      else page.push(rec);
+      page = this.page(pageNo, rec.caseId, 'written');
     } else {
       if (this.state.tailCount >= CASE_PAGE_SIZE) {
         this.state.tailPage++;
         this.state.tailCount = 0;
-        this.pages.set(this.state.tailPage, []);
+        this.pages.set(this.state.tailPage, bufOf(undefined));
       }
       pageNo = this.state.tailPage;
-      const page = this.pages.get(pageNo);
-      if (page === undefined) throw new Error('tail page not fetched');
-      page.push(rec);
+      const tail = this.pages.get(pageNo);
+      if (tail === undefined) throw new Error('tail page not fetched');
+      page = tail;
       this.state.tailCount++;
     }
+    let i = page.ids.indexOf(rec.caseId);
+    if (i < 0) {
+      i = page.ids.length;
+      page.ids.push(rec.caseId);
+    }
+    page.recs[i] = rec;
+    page.data[i] = null;
     this.dirty.add(pageNo);
     this.delta.set(rec.caseId, entryOf(rec, pageNo));
     this.written++;
@@ -241,36 +297,57 @@ export class CaseWriter {
   remove(id: string): void {
     const e = this.entry(id);
     if (e === undefined) return;
-    const page = this.pages.get(e.page);
-    if (page === undefined) throw new Error(`case ${id} removed before its page was fetched`);
-    const i = page.findIndex((c) => c.caseId === id);
-    if (i >= 0) page.splice(i, 1);
+    const page = this.page(e.page, id, 'removed');
+    const i = page.ids.indexOf(id);
+    if (i >= 0) {
+      page.ids.splice(i, 1);
+      page.data.splice(i, 1);
+      page.recs.splice(i, 1);
+    }
     this.dirty.add(e.page);
     this.delta.set(id, null);
   }
 
-  /** Writes changed pages. Keeps only the tail page cached, so memory stays bounded. */
+  /** The stored summary of a case on a dirty page: from its entry, or its record. */
+  private summary(page: PageBuf, i: number): CaseSummary {
+    const id = page.ids[i] as string;
+    const e = this.entry(id);
+    if (e !== undefined)
+      return [id, e.caseType, e.caseName, e.ownerId, e.closed ? 1 : 0, e.lastModified, e.indices];
+    // Not in the catalog (only if pages and summaries disagree): trust the page.
+    const rec = page.recs[i] ?? (JSON.parse(page.data[i] as string) as CaseRecord);
+    return summaryOf(rec);
+  }
+
+  /**
+   * Writes changed pages and their summaries, all requests issued together (IndexedDB
+   * runs them in order; waiting for each would cost a round trip to the storage process
+   * per request). Keeps only the tail page cached, so memory stays bounded.
+   */
   async flush(): Promise<void> {
     const puts: CasePageRow[] = [];
     const sums: CaseSumRow[] = [];
     const dels: [number, number][] = [];
+    const { gen } = this.state;
     for (const p of this.dirty) {
-      const cases = this.pages.get(p) ?? [];
-      if (cases.length === 0 && p !== this.state.tailPage) dels.push([this.state.gen, p]);
-      else {
-        puts.push(encodePage(this.state.gen, p, cases));
-        sums.push(encodeSums(this.state.gen, p, cases));
+      const page = this.pages.get(p) ?? bufOf(undefined);
+      if (page.ids.length === 0 && p !== this.state.tailPage) {
+        dels.push([gen, p]);
+        continue;
       }
+      for (let i = 0; i < page.ids.length; i++)
+        if (page.data[i] === null) page.data[i] = JSON.stringify(page.recs[i]);
+      // Copies: the tail page stays cached and keeps changing after this write.
+      puts.push({ gen, page: p, ids: [...page.ids], data: [...(page.data as string[])] });
+      const rows: CaseSummary[] = [];
+      for (let i = 0; i < page.ids.length; i++) rows.push(this.summary(page, i));
+      sums.push({ gen, page: p, sums: JSON.stringify(rows) });
     }
     try {
-      if (puts.length > 0) {
-        await this.db.casePages.bulkPut(puts);
-        await this.db.caseSums.bulkPut(sums);
-      }
-      if (dels.length > 0) {
-        await this.db.casePages.bulkDelete(dels);
-        await this.db.caseSums.bulkDelete(dels);
-      }
+      const writes: Promise<unknown>[] = [];
+      if (puts.length > 0) writes.push(this.db.casePages.bulkPut(puts), this.db.caseSums.bulkPut(sums));
+      if (dels.length > 0) writes.push(this.db.casePages.bulkDelete(dels), this.db.caseSums.bulkDelete(dels));
+      await Promise.all(writes);
     } catch (e) {
       throw StorageError.from(e, 'Writing cases');
     }
@@ -297,29 +374,75 @@ export class CaseWriter {
   }
 }
 
+function readPages(
+  db: FieldsimDb,
+  gen: number,
+  nums: readonly number[],
+): Promise<(CasePageRow | undefined)[]> {
+  return db.casePages.bulkGet(nums.map((p) => [gen, p] as [number, number]));
+}
+
+function sameState(a: CaseGenState, b: CaseGenState): boolean {
+  return (
+    a.gen === b.gen && a.version === b.version && a.tailPage === b.tailPage && a.tailCount === b.tailCount
+  );
+}
+
 /**
  * Opens a writer on the live generation inside the current transaction. `commit()`
  * flushes pages, bumps the version and arranges for the shared catalog to take the
  * changes once IndexedDB reports the transaction complete (so an abort changes nothing).
+ *
+ * With `ids` (the cases about to be written), the pages they need are read together with
+ * the state row, guessed from this connection's catalog: one round trip to the storage
+ * process instead of two in a row. The guess is used only if the state read in this
+ * transaction is exactly the one the catalog matched (same generation and version), so
+ * another tab's or connection's write in between just costs the second read.
  */
 export async function openLiveWriter(
   db: FieldsimDb,
+  ids: readonly string[] = [],
 ): Promise<{ writer: CaseWriter; commit: () => Promise<void> }> {
-  const state = await readCaseState(db);
+  const guessCat = catalogs.get(db);
+  const guessState = guessCat === undefined ? undefined : knownState(guessCat);
+  const statePromise = readCaseState(db);
+  let guess: { state: CaseGenState; nums: number[]; rows: Promise<(CasePageRow | undefined)[]> } | undefined;
+  if (guessCat !== undefined && guessState !== undefined && ids.length > 0) {
+    const nums = new CaseWriter(db, guessCat, guessState).pagesToRead(ids);
+    if (nums.length > 0) {
+      const rows = readPages(db, guessState.gen, nums);
+      // Marked handled now: if the state read fails first, this rejection is not news.
+      rows.catch(() => undefined);
+      guess = { state: { ...guessState }, nums, rows };
+    }
+  }
+  const state = await statePromise;
   const catalog = await ensureCatalog(db, state);
   const writer = new CaseWriter(db, catalog, state);
+  if (guess !== undefined) {
+    const rows = await guess.rows;
+    if (catalog === guessCat && sameState(guess.state, state)) writer.adoptPages(guess.nums, rows);
+  }
   const commit = async (): Promise<void> => {
     if (writer.delta.size === 0) return;
-    await writer.flush();
     const next = { ...writer.state, version: state.version + 1 };
-    await writeCaseState(db, next);
+    // `put` already moved the tail, so the state row can go out with the pages.
+    await Promise.all([writer.flush(), writeCaseState(db, next)]);
     const delta = new Map(writer.delta);
-    const tx = Dexie.currentTransaction;
     const onDone = (): void => {
-      if (catalog.gen === next.gen && catalog.version === state.version) catalog.apply(delta, next.version);
+      if (catalog.gen === next.gen && catalog.version === state.version) {
+        catalog.apply(delta, next.version);
+        knownStates.set(catalog, next);
+      }
     };
-    const idb = (tx as unknown as { idbtrans?: IDBTransaction } | null)?.idbtrans;
-    if (idb) idb.addEventListener('complete', onDone, { once: true });
+    // The root transaction's Dexie `complete` event: it fires once IndexedDB committed,
+    // and before the code awaiting the transaction goes on (a native `complete` listener
+    // would run after it, so the next save would start from a stale catalog and could
+    // not use its page guess). A sub-transaction's own `complete` fires at the end of its
+    // scope, before anything is committed, hence the walk to the root.
+    let tx = Dexie.currentTransaction;
+    while (tx?.parent) tx = tx.parent;
+    tx?.on('complete', onDone);
   };
   return { writer, commit };
 }

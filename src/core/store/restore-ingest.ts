@@ -207,6 +207,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   const stage = new CaseCatalog(gen, -1);
   const writer = new CaseWriter(db, stage, { gen, version: 0, tailPage: -1, tailCount: CASE_PAGE_SIZE });
   let purged = 0;
+  let switched: CaseGenState;
   try {
     for await (const batch of parseRestore(body, {
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -265,7 +266,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
     }
     if (opts.signal?.aborted) throw opts.signal.reason;
     // The switch: everything the new data needs, in one transaction.
-    await db.transaction('rw', [db.meta, db.fixtures, db.fixtureRows], async () => {
+    switched = await db.transaction('rw', [db.meta, db.fixtures, db.fixtureRows], async () => {
       const now = await readCaseState(db);
       const next: CaseGenState = {
         gen,
@@ -279,6 +280,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       if (acc.registration !== null) await db.meta.put({ key: META.registration, value: acc.registration });
       if (acc.groupIds !== null) await db.meta.put({ key: META.groupIds, value: acc.groupIds });
       await storeFixtures(db, [...acc.fixtures.values()], acc.schemas);
+      return next;
     });
   } catch (e) {
     // Best effort: drop what was staged. If this fails too, the next ingest cleans up.
@@ -300,7 +302,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   // Order the cases by name now, as part of the restore, so the first case list after
   // login does not pay for sorting them.
   stage.byName();
-  adoptCatalog(db, stage);
+  adoptCatalog(db, stage, switched);
   await cleanupGenerations(db).catch(() => undefined);
   report?.({ ...progress, phase: 'done' });
   return {
