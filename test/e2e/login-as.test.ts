@@ -45,6 +45,11 @@ describe('login as a mobile worker', () => {
       await banner.waitFor();
     }
     await shoot(page, 'login-as-home');
+    await shell.go('Diagnostics');
+    expect(await page.locator('dt:text-is("Logged in by") + dd').textContent()).toContain(
+      'admin@example.com',
+    );
+    await shell.go('Home');
 
     await shell.go('Cases');
     const list = new CaseListPage(page);

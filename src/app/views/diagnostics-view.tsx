@@ -101,6 +101,14 @@ export function DiagnosticsView() {
           <dd>
             {b.info.username} ({b.info.userId})
           </dd>
+          {b.info.authenticatedAs && (
+            <>
+              <dt>Logged in by</dt>
+              <dd>
+                {b.info.authenticatedAs.username} ({b.info.authenticatedAs.userId}), login as
+              </dd>
+            </>
+          )}
           <dt>Device ID</dt>
           <dd>{b.info.deviceId}</dd>
           <dt>Sync token</dt>
