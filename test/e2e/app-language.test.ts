@@ -7,7 +7,7 @@ import { shoot } from '../helpers/page-objects/screenshot.ts';
 import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
- * Issue 6, Forms: module and form names "in the user's language". The demo application
+ * Issue 6, Forms: module, form and question labels "in the user's language". The demo application
  * has English (its default) and French. The `Language` choice lists the app's languages,
  * starts from the browser's language (else the app's first), and is kept across reloads.
  */
@@ -50,9 +50,15 @@ describe('application labels in the user language', () => {
       expect(await page.getByRole('link', { name: new RegExp(`^${name}`) }).count()).toBe(1);
     await shoot(page, 'forms-fr');
 
-    // The form itself is titled in French, and marked as French for screen readers.
+    // The form itself: title, question labels and choices in French, marked as French
+    // for screen readers; place names have no translation and stay as sent.
     await new AppFormPage(page).open('Enregistrer un ménage');
     expect(await page.getByRole('heading', { level: 1 }).getAttribute('lang')).toBe('fr');
+    await page.getByLabel('Nom du ménage').waitFor();
+    await page.getByLabel('Nombre de personnes').waitFor();
+    expect(await page.getByLabel('Household name').count()).toBe(0);
+    await page.getByRole('group', { name: 'Village' }).getByRole('radio', { name: 'Hilltop' }).waitFor();
+    await shoot(page, 'app-form-fr');
 
     // Kept across a reload.
     await page.reload();
@@ -60,6 +66,8 @@ describe('application labels in the user language', () => {
     await new AppShell(page).go('Forms');
     await page.getByRole('combobox', { name: 'Language' }).selectOption('en');
     await new AppFormPage(page).open('Register household');
+    await page.getByLabel('Household name').waitFor();
+    expect(await page.getByLabel('Nom du ménage').count()).toBe(0);
   });
 
   it("starts in the browser's language when the app has it", async () => {

@@ -201,11 +201,13 @@ function Question({
 }) {
   const id = `q-${q.tag}`;
   const describedBy = error ? `${id}-error` : undefined;
+  // One inline box: in the column-flex label a bare text node and the star would each
+  // become a flex item, putting the star on a line of its own.
   const label = (
-    <>
+    <span>
       {labelIn(q, lang)}
       {q.required && <span aria-hidden="true"> *</span>}
-    </>
+    </span>
   );
   const err = error && (
     <span id={`${id}-error`} class="field-error">
