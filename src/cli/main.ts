@@ -1,8 +1,14 @@
 import { Command, CommanderError } from 'commander';
+import { registerCases } from './commands/cases.ts';
+import { registerLogin } from './commands/login.ts';
+import { registerOutbox } from './commands/outbox.ts';
 import { registerReport } from './commands/report.ts';
+import { registerRestore } from './commands/restore.ts';
 import { registerRestoreFile } from './commands/restore-file.ts';
 import { registerRun } from './commands/run.ts';
 import { registerSeed } from './commands/seed.ts';
+import { registerSubmit } from './commands/submit.ts';
+import { registerSync } from './commands/sync.ts';
 
 /**
  * The `fieldsim` command line (DESIGN.md section 7). Each command lives in
@@ -28,6 +34,12 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRestoreFile(program);
   registerSeed(program);
+  registerLogin(program);
+  registerRestore(program);
+  registerSync(program);
+  registerCases(program);
+  registerSubmit(program);
+  registerOutbox(program);
   registerRun(program);
   registerReport(program);
   return program;

@@ -17,6 +17,7 @@ import { acquireLock, type HeldLock } from './state-lock.ts';
  *       session.json              server, domain, username, userId, deviceId, auth kind
  *       db.snapshot               the worker's IndexedDB (cases, sync token, outbox, the
  *                                 PBKDF2 password verifier the core keeps), snapshot.ts
+ *       apps.json                 cached Application Structure (for `submit --form`)
  *
  * Never a password or an API key: those come from flags or the environment each time the
  * network is used. Every file is written atomically (atomic-file.ts) with mode 0600.
@@ -156,6 +157,24 @@ export class UserState {
 
   writeSession(rec: SessionRecord): void {
     writeFileAtomic(this.sessionPath, `${JSON.stringify(rec, null, 2)}\n`);
+  }
+
+  get appsPath(): string {
+    return join(this.dir, 'apps.json');
+  }
+
+  /** The cached Application Structure answer (HQ's wire shape), or null. */
+  readApps(): { fetchedAt: string; apps: unknown[] } | null {
+    const v = readJson(this.appsPath);
+    if (v === undefined) return null;
+    const o = v as { fetchedAt?: unknown; apps?: unknown };
+    if (typeof o.fetchedAt !== 'string' || !Array.isArray(o.apps))
+      throw new StateError('state-corrupt', `${this.appsPath} has unexpected content`, this.appsPath);
+    return { fetchedAt: o.fetchedAt, apps: o.apps };
+  }
+
+  writeApps(apps: unknown[]): void {
+    writeFileAtomic(this.appsPath, `${JSON.stringify({ fetchedAt: new Date().toISOString(), apps })}\n`);
   }
 
   /** Loads the saved databases into `factory` (an empty one); false when none was saved yet. */

@@ -1,0 +1,182 @@
+import { existsSync, rmSync } from 'node:fs';
+import { Command } from 'commander';
+import { IDBFactory } from 'fake-indexeddb';
+import { v4 as uuidv4 } from 'uuid';
+import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
+import type { RestoreFlowResult } from '../../core/sync/restore-flow.ts';
+import { login, type Session } from '../../core/sync/session.ts';
+import type { SendReport } from '../../core/sync/session-types.ts';
+import type { SessionRecord } from '../state/state-store.ts';
+import {
+  addWorkerOptions,
+  EXIT,
+  progressPrinter,
+  requireCredentials,
+  resolveIdentity,
+  runCommand,
+  type WorkerFlags,
+} from '../worker-options.ts';
+import { clientFor, openSession, platformFor, SESSION_OPTIONS, storeFor } from '../worker-session.ts';
+
+/**
+ * `fieldsim login`: the worker's first step (issue 7). With a password: HQ's SSO check
+ * (PROTOCOL.md 1), then a full restore when this state holds no data for the user yet.
+ * With an API key: HQ's SSO endpoint takes only passwords, so the key is checked by the
+ * restore itself (`Authorization: ApiKey`), which also tells us the user's id through its
+ * `<Registration>` block (PROTOCOL.md 3.7); a user who already has data gets an incremental
+ * sync for that check instead. Forms left unsent by an earlier session are sent.
+ *
+ * Afterwards the state folder remembers server, domain and user (never the secret), so
+ * later commands may omit them.
+ */
+
+interface LoginFlags extends WorkerFlags {
+  restore?: 'auto' | 'always' | 'never';
+}
+
+export interface LoginJson {
+  user: {
+    server: string;
+    domain: string;
+    username: string;
+    userId: string;
+    deviceId: string;
+    auth: 'password' | 'api-key';
+  };
+  restore: RestoreFlowResult | null;
+  send: SendReport | null;
+  cases: { total: number; open: number; closed: number };
+}
+
+async function restoreFor(
+  session: Session,
+  flags: LoginFlags,
+  kind: 'password' | 'api-key',
+): Promise<RestoreFlowResult | null> {
+  const want = flags.restore ?? 'auto';
+  const onProgress = progressPrinter(flags, 'restore');
+  const empty = (await session.syncToken()) === null;
+  if (want === 'always' || (want === 'auto' && empty)) return session.restore({ onProgress });
+  // An API key has not been checked by anyone yet: a sync does it.
+  if (kind === 'api-key') return empty ? session.restore({ onProgress }) : session.sync({ onProgress });
+  return null;
+}
+
+export function registerLogin(program: Command): void {
+  const cmd = new Command('login')
+    .description('log in a mobile worker (SSO, or API key) and restore its cases into the state folder')
+    .addHelpText(
+      'after',
+      '\nWith --api-key the SSO step is skipped (HQ checks the key on the restore itself).\n' +
+        'Examples:\n' +
+        '  FIELDSIM_PASSWORD=fieldsim fieldsim login --domain demo --user worker1\n' +
+        '  FIELDSIM_API_KEY=... fieldsim login --server https://www.commcarehq.org --domain my-project --user worker1',
+    )
+    .option(
+      '--restore <when>',
+      'auto (only when this state has no data for the user), always, or never',
+      'auto',
+    );
+  addWorkerOptions(cmd);
+  cmd.action(async (_opts: unknown, self: Command) => {
+    const flags = self.opts<LoginFlags>();
+    await runCommand('login', flags, async () => {
+      if (!['auto', 'always', 'never'].includes(flags.restore ?? 'auto'))
+        throw new FieldsimError('invalid-argument', '--restore must be auto, always or never');
+      const store = storeFor(flags);
+      const identity = resolveIdentity(flags, store);
+      const creds = requireCredentials(flags, 'login');
+      const existed = existsSync(store.userDir(identity));
+      const state = store.open(identity, 'login');
+      let session: Session | null = null;
+      const factory = new IDBFactory();
+      try {
+        await state.loadInto(factory);
+        const prev = state.readSession();
+        if (creds.kind === 'password') {
+          session = await login({
+            serverUrl: identity.server,
+            domain: identity.domain,
+            username: identity.username,
+            password: creds.secret,
+            platform: platformFor(factory),
+            restore: 'never',
+            ...SESSION_OPTIONS,
+          });
+        } else {
+          const draft: SessionRecord = {
+            format: 'fieldsim-cli-session',
+            version: 1,
+            ...identity,
+            userId: prev?.userId ?? '',
+            deviceId: prev?.deviceId ?? `fieldsim-${uuidv4()}`,
+            auth: 'api-key',
+            loggedInAt: new Date().toISOString(),
+          };
+          session = await openSession(factory, draft);
+          session.setClient(clientFor(draft, creds));
+        }
+        const restore = await restoreFor(session, flags, creds.kind);
+        let userId = session.info.userId;
+        if (creds.kind === 'api-key') {
+          const reg = await session.registration();
+          if (reg === null || reg.uuid === '')
+            throw new FieldsimError(
+              'bad-response',
+              'The restore carried no <Registration> block with the user id',
+            );
+          userId = reg.uuid;
+        }
+        // A password login starts sending earlier sessions' forms in the background; wait
+        // for that (or send them now) so this command reports and saves the outcome.
+        const counts = await session.outboxCounts();
+        const send = counts.queued + counts.sending > 0 ? await session.sendOutbox() : null;
+        const record: SessionRecord = {
+          format: 'fieldsim-cli-session',
+          version: 1,
+          ...identity,
+          userId,
+          deviceId: session.info.deviceId,
+          auth: creds.kind,
+          loggedInAt: new Date().toISOString(),
+        };
+        state.writeSession(record);
+        store.writeCurrent(identity);
+        const stats = await session.caseDb.stats();
+        const json: LoginJson = {
+          user: {
+            server: identity.server,
+            domain: identity.domain,
+            username: identity.username,
+            userId,
+            deviceId: record.deviceId,
+            auth: creds.kind,
+          },
+          restore,
+          send,
+          cases: { total: stats.total, open: stats.open, closed: stats.closed },
+        };
+        const text = [
+          `logged in as ${identity.username} (${userId}) on ${identity.server}, domain ${identity.domain}`,
+          `cases: ${stats.total} (${stats.open} open, ${stats.closed} closed)` +
+            (restore ? `; ${restore.mode} restore in ${(restore.durationMs / 1000).toFixed(1)} s` : ''),
+        ];
+        if (send)
+          text.push(`outbox: ${send.sent} sent, ${send.remaining} waiting, ${send.quarantined} set aside`);
+        const unsent = send !== null && (send.remaining > 0 || send.quarantined > 0);
+        return { json, text, status: unsent ? EXIT.failed : EXIT.ok };
+      } finally {
+        try {
+          // Nothing to keep when the credentials were refused before a session existed.
+          if (session !== null) await state.saveFrom(factory);
+        } finally {
+          session?.close();
+          state.release();
+          // A first login the server refused leaves no folder behind.
+          if (session === null && !existed) rmSync(state.dir, { recursive: true, force: true });
+        }
+      }
+    });
+  });
+  program.addCommand(cmd);
+}
