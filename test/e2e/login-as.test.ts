@@ -34,6 +34,12 @@ describe('login as a mobile worker', () => {
 
   it("shows worker1's cases, marks every screen, and sends forms in worker1's name", async () => {
     await login.open(emu.url);
+    // The project's workers are offered once the web user's credentials are typed.
+    expect((await login.workerSuggestions('admin@example.com', 'fieldsim')).sort()).toEqual([
+      'worker1',
+      'worker2',
+    ]);
+    await shoot(page, 'login-as-form');
     await login.logIn('admin@example.com', 'fieldsim', 'worker1');
     await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
     const banner = shell.loginAsBanner();

@@ -1,4 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
+import { HqApiClient } from '../../core/api/hq-api-client.ts';
+import { loggingFetch } from '../platform/browser-platform.ts';
 import { busy, login, syncProgress } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
 import { RestoreProgressBar } from './restore-progress.tsx';
@@ -15,14 +17,60 @@ export function splitUsername(raw: string, domainField: string): { username: str
   return { username: u, domain: domainField.trim() || 'demo' };
 }
 
+interface WorkerChoice {
+  username: string;
+  name: string;
+}
+
+/**
+ * The project's mobile workers for the `Log in as` suggestions, read with the web user's
+ * credentials from the user API (PROTOCOL.md 9.4), as Web Apps lists the workers a web
+ * user may log in as. HQ answers it only to web users allowed to manage workers; any
+ * failure just leaves the field to be typed. Nothing is kept.
+ */
+async function listWorkers(serverUrl: string, domain: string, username: string, password: string) {
+  const api = new HqApiClient({
+    serverUrl,
+    domain,
+    fetch: loggingFetch(),
+    auth: { kind: 'basic', username, password },
+    retry: { maxAttempts: 1 },
+    timeoutMs: 10_000,
+  });
+  const page = await api.users.list({ limit: 100 });
+  return page.objects.map(
+    (w): WorkerChoice => ({
+      username: w.username.split('@')[0] ?? w.username,
+      name: [w.first_name, w.last_name].filter(Boolean).join(' '),
+    }),
+  );
+}
+
 export function LoginView() {
   const [server, setServer] = useState(typeof location === 'undefined' ? '' : location.origin);
   const [domain, setDomain] = useState('demo');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [loginAs, setLoginAs] = useState('');
+  const [workers, setWorkers] = useState<WorkerChoice[]>([]);
+  const askedFor = useRef('');
   const [error, setError] = useState<string | null>(null);
   const working = busy.value === 'login';
+
+  // A web user (an email, not a worker's `name@<domain>.commcarehq.org`) with a password:
+  // offer the project's workers once the `Log in as` field is reached.
+  const suggestWorkers = () => {
+    const u = username.trim();
+    if (!u.includes('@') || /\.commcarehq\.org$/i.test(u) || password === '') return;
+    const parts = splitUsername(u, domain);
+    const base = server.trim().replace(/\/+$/, '');
+    const key = `${base}|${parts.domain}|${u}|${password}`;
+    if (askedFor.current === key) return;
+    askedFor.current = key;
+    void listWorkers(base, parts.domain, u, password)
+      .then(setWorkers)
+      .catch(() => setWorkers([]));
+  };
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -91,10 +139,19 @@ export function LoginView() {
               spellcheck={false}
               value={loginAs}
               onInput={(e) => setLoginAs(e.currentTarget.value)}
+              onFocus={suggestWorkers}
               disabled={working}
               aria-describedby="login-as-hint"
+              list="login-as-workers"
             />
           </label>
+          <datalist id="login-as-workers">
+            {workers.map((w) => (
+              <option key={w.username} value={w.username}>
+                {w.name || w.username}
+              </option>
+            ))}
+          </datalist>
           <span id="login-as-hint" class="hint">
             Optional, for web users: a mobile worker's username, to work with that worker's cases as Web Apps'
             "Login As" does.

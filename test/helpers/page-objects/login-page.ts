@@ -20,6 +20,20 @@ export class LoginPage {
     await this.page.getByRole('button', { name: 'Log in' }).click();
   }
 
+  /**
+   * The workers offered for `Log in as` once a web user's email and password are typed and
+   * the field is reached (values of its suggestion list).
+   */
+  async workerSuggestions(webUser: string, password: string): Promise<string[]> {
+    await this.page.getByLabel('Username').fill(webUser);
+    await this.page.getByLabel('Password', { exact: true }).fill(password);
+    const field = this.page.getByLabel('Log in as');
+    await field.focus();
+    const list = `#${await field.getAttribute('list')}`;
+    await this.page.waitForFunction((sel) => (document.querySelector(sel)?.children.length ?? 0) > 0, list);
+    return this.page.$$eval(`${list} option`, (os) => os.map((o) => (o as HTMLOptionElement).value));
+  }
+
   error() {
     return this.page.getByRole('alert');
   }
