@@ -116,7 +116,26 @@ describe('login as a mobile worker', () => {
     await list.search('Waiting In The Pair');
     expect(await list.count()).toBe(0);
     // ...but the form sent earlier in the pair is worker1's on the server, so it restored here.
+    // (waiting for the row: the search helper can read the previous empty result first)
     await list.search('Registered By Admin');
+    await page
+      .locator('[data-testid="case-list"] li .name', { hasText: 'Registered By Admin As Worker1' })
+      .waitFor();
     expect(await list.count()).toBe(1);
+    await shell.logOutButton().click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+
+    // The pair again, logging in offline (stored verifier): the waiting form is there, and
+    // it goes out in worker1's name once the network is back.
+    await context.setOffline(true);
+    await login.logIn('admin@example.com', 'fieldsim', 'worker1');
+    await shell.loginAsBanner().waitFor();
+    await shell.waitForUnsent(1);
+    await context.setOffline(false);
+    await shell.waitForUnsent(0, 30_000);
+    const sent = emu.app.db
+      .prepare("SELECT username, auth_user_id FROM forms WHERE xml LIKE '%Waiting In The Pair%'")
+      .get();
+    expect(sent).toEqual({ username: 'worker1', auth_user_id: userId('admin@example.com') });
   });
 });
