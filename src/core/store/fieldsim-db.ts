@@ -108,5 +108,14 @@ export class FieldsimDb extends Dexie {
       outbox: '++seq, &instanceId, state',
       outboxBlobs: '[instanceId+name], instanceId',
     });
+    // Dexie's liveQuery support (the optimistic cache, and the observability layer that
+    // records every write's key ranges and posts them to other tabs over a
+    // BroadcastChannel at each commit) costs every read-write transaction main-thread time:
+    // measured in Chromium, about a tenth of a form save. fieldsim never uses liveQuery:
+    // views read through CaseDb/Session and listen to `Outbox.onChange`, and other tabs
+    // notice changes through the stored case-state version (case-writer.ts). So both
+    // layers are left out; a liveQuery on this database would not update by itself.
+    this.unuse({ stack: 'dbcore', name: 'Cache' });
+    this.unuse({ stack: 'dbcore', name: 'Observability' });
   }
 }

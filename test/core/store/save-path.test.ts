@@ -1,3 +1,4 @@
+import Dexie from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SYNTH_USER, streamOfChunks, synthId, synthRestoreChunks } from '../../../bench/restore-synth.ts';
@@ -101,6 +102,23 @@ describe('form save requests', () => {
     expect(await cdb.count()).toBe(300 + 12);
     expect((await cdb.get(synthId(7 % households)))?.properties.visits).toBeDefined();
     expect((await cdb.children(synthId(0))).map((c) => c.caseId)).toContain('new-0');
+  });
+
+  it("skips Dexie's liveQuery bookkeeping: a commit announces no mutated ranges", async () => {
+    const { session } = await setup(20);
+    const seen: unknown[] = [];
+    const listener = (parts: unknown): void => {
+      seen.push(parts);
+    };
+    Dexie.on('storagemutated', listener);
+    try {
+      await session.registerCase({ caseId: 'quiet', caseType: 'member', caseName: 'Quiet' });
+      await session.updateCase({ caseId: 'quiet', properties: { a: 'b' } });
+    } finally {
+      Dexie.on('storagemutated').unsubscribe(listener);
+    }
+    expect(seen).toEqual([]);
+    expect((await new CaseDb(session.db).get('quiet'))?.properties).toEqual({ a: 'b' });
   });
 
   it('another connection writing in between costs a second read, not a wrong page', async () => {
