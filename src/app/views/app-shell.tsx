@@ -130,6 +130,8 @@ export function AppShell({ children }: { children: ComponentChildren }) {
         </a>
         <span class="who">
           {b.info.username} · {b.info.domain}
+          {/* The band above scrolls away; the sticky header keeps saying who logged in. */}
+          {acting && <> · login as, by {acting.username}</>}
         </span>
         <span class="spacer" />
         <span
