@@ -37,7 +37,15 @@ async function track(p: Promise<Session>): Promise<Session> {
 
 describe('login as (issue 6)', () => {
   it("restores the worker's cases with the web user's credentials and submits forms in the worker's name", async () => {
-    const platform = device();
+    const restoreUrls: URL[] = [];
+    const platform: SessionPlatform = {
+      ...device(),
+      fetch: (input, init) => {
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        if (url.pathname.includes('/phone/restore/')) restoreUrls.push(url);
+        return fetch(input, init);
+      },
+    };
     const worker1Id = userId('worker1@demo.commcarehq.org');
     const adminId = userId('admin@example.com');
     const s = await track(
@@ -75,6 +83,12 @@ describe('login as (issue 6)', () => {
       caseName: 'Registered As Worker',
     });
     expect((await s.sendOutbox()).remaining).toBe(0);
+    expect(restoreUrls.length).toBeGreaterThan(0);
+    for (const u of restoreUrls) {
+      expect(u.searchParams.get('as')).toBe('worker1@demo.commcarehq.org');
+      // Like formplayer, no user_id= on login-as restores.
+      expect(u.searchParams.has('user_id')).toBe(false);
+    }
     const form = hq.app.db
       .prepare('SELECT username, user_id, auth_user_id FROM forms WHERE form_id = ?')
       .get(item.instanceId);

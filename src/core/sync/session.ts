@@ -335,7 +335,7 @@ export class Session {
     this.#lock = platform.lock ?? realmLock;
     this.outbox = new Outbox({
       db,
-      cases: { tables: () => caseTables(db), applyBlocks: (b) => this.caseDb.applyBlocks(b) },
+      cases: { tables: () => caseTables(db), applyBlocks: (b, o) => this.caseDb.applyBlocks(b, o) },
       lock: platform.lock ?? realmLock,
       clock: this.#clock,
       ...(platform.random ? { random: platform.random } : {}),
@@ -392,7 +392,10 @@ export class Session {
       client: this.#requireClient(),
       clock: this.#clock,
       random: this.#platform.random ?? Math.random,
-      userId: this.info.userId,
+      // `user_id=` is for a worker's own device (deleted and recreated user). Web Apps'
+      // login as sends none (formplayer `RestoreFactory.getUserRestoreUrl`), so neither
+      // does a login-as session: HQ's check is not documented for `as=` restores.
+      userId: this.info.authenticatedAs ? '' : this.info.userId,
       pendingBlocks: async (): Promise<CaseBlock[]> => {
         const blocks: CaseBlock[] = [];
         for (const item of await this.outbox.list(['queued', 'sending'])) {
