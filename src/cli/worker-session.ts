@@ -94,13 +94,16 @@ export function storeFor(flags: WorkerFlags): StateStore {
 
 /**
  * Runs `fn` on the logged-in worker named by the flags (or the last login). `network:
- * 'required'` checks for credentials before anything is touched.
+ * 'required'` checks for credentials before anything is touched. `readOnly` commands
+ * (listing, showing, exporting) skip writing the database back: with 100k cases that
+ * write is most of their run time, and they change nothing.
  */
 export async function withWorker<T>(
   command: string,
   flags: WorkerFlags,
   network: 'required' | 'optional' | 'none',
   fn: (w: Worker) => Promise<T>,
+  opts: { readOnly?: boolean } = {},
 ): Promise<T> {
   const store = storeFor(flags);
   const identity = resolveIdentity(flags, store);
@@ -138,17 +141,18 @@ export async function withWorker<T>(
     } catch (e) {
       // Whatever happened, keep what the command changed (forms sent, states): a failed
       // save is reported on top of the command's own error.
-      await state.saveFrom(factory).catch((se: unknown) => {
-        note(
-          {},
-          `fieldsim ${command}: could not save the state: ${se instanceof Error ? se.message : String(se)}`,
-        );
-      });
+      if (!opts.readOnly)
+        await state.saveFrom(factory).catch((se: unknown) => {
+          note(
+            {},
+            `fieldsim ${command}: could not save the state: ${se instanceof Error ? se.message : String(se)}`,
+          );
+        });
       session.close();
       throw e;
     }
     try {
-      await state.saveFrom(factory);
+      if (!opts.readOnly) await state.saveFrom(factory);
     } finally {
       session.close();
     }

@@ -100,7 +100,8 @@ interface OutboxForm {
   serverMessage?: string;
 }
 
-describe('fieldsim worker commands', () => {
+// Each command is a child process (tsx start-up included): allow for a busy machine.
+describe('fieldsim worker commands', { timeout: 300_000 }, () => {
   it('login, cases, submit offline, outbox, sync; a second state folder sees the case', async () => {
     const env = { FIELDSIM_STATE: stateDir('a'), FIELDSIM_PASSWORD: 'fieldsim' };
     const login = await cli(['login', '--domain', 'demo', '--user', 'worker1', '--json'], env);
@@ -347,6 +348,66 @@ describe('fieldsim worker commands', () => {
     expect(serverCase(sub.caseId)?.name).toBe('Moved');
     writeFileSync(join(tmp, 'bad.json'), '{"nope":1}');
     expect((await cli(['outbox', 'import', join(tmp, 'bad.json')], b)).status).toBe(2);
+  });
+
+  it('application forms: the structure is fetched with web-user credentials once, then cached', async () => {
+    const env = { FIELDSIM_STATE: stateDir('app'), FIELDSIM_PASSWORD: 'fieldsim' };
+    expect((await cli(['login', '--domain', 'demo', '--user', 'worker1', '-q'], env)).status).toBe(0);
+    const noStructure = await cli(['submit', '--form', 'Follow up', '--offline'], env);
+    expect(noStructure.status).toBe(2);
+    expect(noStructure.stderr).toContain('--app-user');
+    const household = json<{ cases: { caseId: string }[] }>(
+      await cli(['cases', '--type', 'household', '--limit', '1', '--json'], env),
+    ).cases[0]?.caseId as string;
+
+    const web = { ...env, FIELDSIM_APP_USER: 'admin@example.com', FIELDSIM_APP_API_KEY: 'fieldsim-demo-key' };
+    const follow = await cli(
+      ['submit', '--form', 'follow up', '--case', household, '--answer', 'visit_count=4', '--json'],
+      web,
+    );
+    expect(follow.status).toBe(0);
+    expect(json(follow)).toMatchObject({ xmlns: 'http://fieldsim.dev/demo/follow-up', state: 'sent' });
+    expect(JSON.parse(serverCase(household)?.properties ?? '{}')).toMatchObject({ visit_count: '4' });
+
+    // Cached: no web-user credentials needed any more; a child registration by xmlns.
+    const member = await cli(
+      [
+        'submit',
+        '--form',
+        'http://fieldsim.dev/demo/register-member',
+        '--case',
+        household,
+        '--answer',
+        'member_name=Lindiwe',
+        '--answer',
+        'age=4',
+        '--json',
+      ],
+      env,
+    );
+    expect(member.status).toBe(0);
+    const mj = json<{ caseId: string; state: string }>(member);
+    expect(mj.state).toBe('sent');
+    expect(serverCase(mj.caseId)?.name).toBe('Lindiwe');
+    const shown = json<{ parents: { caseId: string }[] }>(
+      await cli(['cases', 'show', mj.caseId, '--json'], env),
+    );
+    expect(shown.parents.map((p) => p.caseId)).toEqual([household]);
+
+    // The form's own checks and unknown questions are usage errors, before anything is saved.
+    const bad = await cli(
+      ['submit', '--form', 'Register member', '--case', household, '--answer', 'age=four'],
+      env,
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('Age must be a whole number');
+    const unknown = await cli(
+      ['submit', '--form', 'Follow up', '--case', household, '--answer', 'nope=1'],
+      env,
+    );
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('the form asks: visit_count');
+    expect(json<{ forms: unknown[] }>(await cli(['outbox', '--json'], env)).forms).toHaveLength(2);
   });
 
   it('a second command on the same state fails at once with state-in-use', async () => {

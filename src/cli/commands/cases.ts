@@ -74,97 +74,109 @@ function pad(s: string, n: number): string {
 }
 
 async function list(flags: ListFlags) {
-  return withWorker('cases', flags, 'none', async (w) => {
-    const props = flags.property ?? [];
-    if (props.length > 1) throw new FieldsimError('invalid-argument', '--property can be given once');
-    const q: CaseQuery = {
-      status: flags.status ?? 'open',
-      offset: flags.offset ?? 0,
-      limit: flags.limit ?? 50,
-      sort: flags.sort ?? 'name',
-    };
-    if (flags.type !== undefined) q.caseType = flags.type;
-    if (flags.owner !== undefined) q.ownerId = flags.owner;
-    if (flags.search !== undefined) q.namePrefix = flags.search;
-    const p = props[0];
-    if (p !== undefined) q.property = { name: p[0], value: p[1] };
-    const page = await w.session.listCases(q);
-    const json: CasesJson = {
-      total: page.total,
-      offset: q.offset ?? 0,
-      limit: q.limit ?? 50,
-      cases: page.cases,
-    };
-    const text = page.cases.map(
-      (c) =>
-        `${c.caseId}  ${pad(c.caseType, 12)} ${c.closed ? 'closed' : 'open  '} ${pad(c.caseName, 32)} owner ${c.ownerId}`,
-    );
-    const last = json.offset + page.cases.length;
-    text.push(`${page.total} case(s)${page.total > 0 ? `; showing ${json.offset + 1}-${last}` : ''}`);
-    return { json, text };
-  });
+  return withWorker(
+    'cases',
+    flags,
+    'none',
+    async (w) => {
+      const props = flags.property ?? [];
+      if (props.length > 1) throw new FieldsimError('invalid-argument', '--property can be given once');
+      const q: CaseQuery = {
+        status: flags.status ?? 'open',
+        offset: flags.offset ?? 0,
+        limit: flags.limit ?? 50,
+        sort: flags.sort ?? 'name',
+      };
+      if (flags.type !== undefined) q.caseType = flags.type;
+      if (flags.owner !== undefined) q.ownerId = flags.owner;
+      if (flags.search !== undefined) q.namePrefix = flags.search;
+      const p = props[0];
+      if (p !== undefined) q.property = { name: p[0], value: p[1] };
+      const page = await w.session.listCases(q);
+      const json: CasesJson = {
+        total: page.total,
+        offset: q.offset ?? 0,
+        limit: q.limit ?? 50,
+        cases: page.cases,
+      };
+      const text = page.cases.map(
+        (c) =>
+          `${c.caseId}  ${pad(c.caseType, 12)} ${c.closed ? 'closed' : 'open  '} ${pad(c.caseName, 32)} owner ${c.ownerId}`,
+      );
+      const last = json.offset + page.cases.length;
+      text.push(`${page.total} case(s)${page.total > 0 ? `; showing ${json.offset + 1}-${last}` : ''}`);
+      return { json, text };
+    },
+    { readOnly: true },
+  );
 }
 
 async function show(caseId: string, flags: WorkerFlags) {
-  return withWorker('cases show', flags, 'none', async (w) => {
-    const c = await w.session.getCase(caseId);
-    if (c === undefined)
-      throw new FieldsimError('invalid-argument', `No case ${caseId} in the local database`);
-    const parents: CaseShowJson['parents'] = [];
-    for (const ix of c.indices) {
-      const t = await w.session.getCase(ix.caseId);
-      parents.push({
-        identifier: ix.identifier,
-        relationship: ix.relationship,
-        caseId: ix.caseId,
-        caseType: t?.caseType ?? ix.caseType,
-        caseName: t?.caseName ?? null,
-        closed: t ? t.closed : null,
-        found: t !== undefined,
-      });
-    }
-    const children = (await w.session.caseDb.related(caseId)).map((r) => ({
-      identifier: r.identifier,
-      relationship: r.relationship,
-      caseId: r.case.caseId,
-      caseType: r.case.caseType,
-      caseName: r.case.caseName,
-      closed: r.case.closed,
-    }));
-    const forms = (await w.session.listOutbox())
-      .filter((f) => f.caseIds.includes(caseId))
-      .map((f) => ({
-        instanceId: f.instanceId,
-        formName: f.formName,
-        state: f.state,
-        createdAt: f.createdAt,
+  return withWorker(
+    'cases show',
+    flags,
+    'none',
+    async (w) => {
+      const c = await w.session.getCase(caseId);
+      if (c === undefined)
+        throw new FieldsimError('invalid-argument', `No case ${caseId} in the local database`);
+      const parents: CaseShowJson['parents'] = [];
+      for (const ix of c.indices) {
+        const t = await w.session.getCase(ix.caseId);
+        parents.push({
+          identifier: ix.identifier,
+          relationship: ix.relationship,
+          caseId: ix.caseId,
+          caseType: t?.caseType ?? ix.caseType,
+          caseName: t?.caseName ?? null,
+          closed: t ? t.closed : null,
+          found: t !== undefined,
+        });
+      }
+      const children = (await w.session.caseDb.related(caseId)).map((r) => ({
+        identifier: r.identifier,
+        relationship: r.relationship,
+        caseId: r.case.caseId,
+        caseType: r.case.caseType,
+        caseName: r.case.caseName,
+        closed: r.case.closed,
       }));
-    const json: CaseShowJson = { case: c, parents, children, forms };
-    const text = [
-      `${c.caseName} (${c.caseType}, ${c.closed ? 'closed' : 'open'})`,
-      `  case id:       ${c.caseId}`,
-      `  owner:         ${c.ownerId}`,
-      `  opened:        ${c.dateOpened || '-'}`,
-      `  last modified: ${c.lastModified || '-'} by ${c.userId || '-'}`,
-    ];
-    if (c.externalId) text.push(`  external id:   ${c.externalId}`);
-    const keys = Object.keys(c.properties).sort();
-    text.push(keys.length > 0 ? 'properties:' : 'properties: (none)');
-    for (const k of keys) text.push(`  ${k} = ${c.properties[k]}`);
-    if (parents.length > 0) text.push('indexes (parents/hosts):');
-    for (const p of parents)
-      text.push(
-        `  ${p.identifier} (${p.relationship}) -> ${p.caseId} ${p.caseName ?? '(not on this device)'} [${p.caseType}]`,
-      );
-    if (children.length > 0) text.push('indexed by (children/extensions):');
-    for (const ch of children)
-      text.push(
-        `  ${ch.caseId} ${ch.caseName} [${ch.caseType}${ch.closed ? ', closed' : ''}] as ${ch.identifier}`,
-      );
-    if (forms.length > 0) text.push('local forms:');
-    for (const f of forms) text.push(`  ${f.instanceId} ${f.formName} (${f.state})`);
-    return { json, text };
-  });
+      const forms = (await w.session.listOutbox())
+        .filter((f) => f.caseIds.includes(caseId))
+        .map((f) => ({
+          instanceId: f.instanceId,
+          formName: f.formName,
+          state: f.state,
+          createdAt: f.createdAt,
+        }));
+      const json: CaseShowJson = { case: c, parents, children, forms };
+      const text = [
+        `${c.caseName} (${c.caseType}, ${c.closed ? 'closed' : 'open'})`,
+        `  case id:       ${c.caseId}`,
+        `  owner:         ${c.ownerId}`,
+        `  opened:        ${c.dateOpened || '-'}`,
+        `  last modified: ${c.lastModified || '-'} by ${c.userId || '-'}`,
+      ];
+      if (c.externalId) text.push(`  external id:   ${c.externalId}`);
+      const keys = Object.keys(c.properties).sort();
+      text.push(keys.length > 0 ? 'properties:' : 'properties: (none)');
+      for (const k of keys) text.push(`  ${k} = ${c.properties[k]}`);
+      if (parents.length > 0) text.push('indexes (parents/hosts):');
+      for (const p of parents)
+        text.push(
+          `  ${p.identifier} (${p.relationship}) -> ${p.caseId} ${p.caseName ?? '(not on this device)'} [${p.caseType}]`,
+        );
+      if (children.length > 0) text.push('indexed by (children/extensions):');
+      for (const ch of children)
+        text.push(
+          `  ${ch.caseId} ${ch.caseName} [${ch.caseType}${ch.closed ? ', closed' : ''}] as ${ch.identifier}`,
+        );
+      if (forms.length > 0) text.push('local forms:');
+      for (const f of forms) text.push(`  ${f.instanceId} ${f.formName} (${f.state})`);
+      return { json, text };
+    },
+    { readOnly: true },
+  );
 }
 
 export function registerCases(program: Command): void {

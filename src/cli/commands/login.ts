@@ -9,7 +9,7 @@ import type { SendReport } from '../../core/sync/session-types.ts';
 import type { SessionRecord } from '../state/state-store.ts';
 import {
   addWorkerOptions,
-  EXIT,
+  note,
   progressPrinter,
   requireCredentials,
   resolveIdentity,
@@ -89,6 +89,7 @@ export function registerLogin(program: Command): void {
       const existed = existsSync(store.userDir(identity));
       const state = store.open(identity, 'login');
       let session: Session | null = null;
+      let ok = false;
       const factory = new IDBFactory();
       try {
         await state.loadInto(factory);
@@ -163,17 +164,19 @@ export function registerLogin(program: Command): void {
         ];
         if (send)
           text.push(`outbox: ${send.sent} sent, ${send.remaining} waiting, ${send.quarantined} set aside`);
-        const unsent = send !== null && (send.remaining > 0 || send.quarantined > 0);
-        return { json, text, status: unsent ? EXIT.failed : EXIT.ok };
+        // The login itself succeeded: forms that could not go out are reported, not fatal.
+        if (send !== null && (send.remaining > 0 || send.quarantined > 0))
+          note(flags, 'some forms are still unsent: see `fieldsim outbox`');
+        ok = true;
+        return { json, text };
       } finally {
         try {
-          // Nothing to keep when the credentials were refused before a session existed.
-          if (session !== null) await state.saveFrom(factory);
+          // A first login that failed has nothing worth keeping.
+          if (session !== null && (ok || existed)) await state.saveFrom(factory);
         } finally {
           session?.close();
           state.release();
-          // A first login the server refused leaves no folder behind.
-          if (session === null && !existed) rmSync(state.dir, { recursive: true, force: true });
+          if (!ok && !existed) rmSync(state.dir, { recursive: true, force: true });
         }
       }
     });

@@ -99,25 +99,31 @@ export function registerOutbox(program: Command): void {
   cmd.action(async (_opts: unknown, self: Command) => {
     const flags = self.opts<WorkerFlags & { status?: OutboxState[] }>();
     await runCommand('outbox', flags, () =>
-      withWorker('outbox', flags, 'none', async (w) => {
-        const forms = await w.session.listOutbox(flags.status);
-        const counts = await w.session.outboxCounts();
-        const json: OutboxListJson = { counts, forms };
-        const text = forms.map((f) => {
-          const extra =
-            f.state === 'quarantined'
-              ? ` reason ${f.quarantineReason ?? '-'}: ${f.serverMessage ?? f.lastError ?? ''}`
-              : f.lastError
-                ? ` last error: ${f.lastError}`
-                : '';
-          return (
-            `#${f.seq} ${f.instanceId} ${f.state.padEnd(11)} ${iso(f.createdAt)} ` +
-            `sent ${iso(f.sentAt)} ${formatBytes(f.size)} tries ${f.attempts} ${f.formName}${extra}`
-          );
-        });
-        text.push(countsLine(counts));
-        return { json, text };
-      }),
+      withWorker(
+        'outbox',
+        flags,
+        'none',
+        async (w) => {
+          const forms = await w.session.listOutbox(flags.status);
+          const counts = await w.session.outboxCounts();
+          const json: OutboxListJson = { counts, forms };
+          const text = forms.map((f) => {
+            const extra =
+              f.state === 'quarantined'
+                ? ` reason ${f.quarantineReason ?? '-'}: ${f.serverMessage ?? f.lastError ?? ''}`
+                : f.lastError
+                  ? ` last error: ${f.lastError}`
+                  : '';
+            return (
+              `#${f.seq} ${f.instanceId} ${f.state.padEnd(11)} ${iso(f.createdAt)} ` +
+              `sent ${iso(f.sentAt)} ${formatBytes(f.size)} tries ${f.attempts} ${f.formName}${extra}`
+            );
+          });
+          text.push(countsLine(counts));
+          return { json, text };
+        },
+        { readOnly: true },
+      ),
     );
   });
 
@@ -148,15 +154,21 @@ export function registerOutbox(program: Command): void {
     'print the XML of one form',
     (c) => c.argument('<instanceID>', 'the form'),
     (flags, [id]) =>
-      withWorker('outbox show', flags, 'none', async (w) => {
-        const item = await findItem(w, id as string);
-        const xml = await w.session.outboxXml(item.instanceId);
-        if (xml === undefined)
-          throw new UsageError(
-            `Form ${item.instanceId} has no XML (an incomplete draft, or pruned after sending)`,
-          );
-        return { json: { item, xml }, text: [xml] };
-      }),
+      withWorker(
+        'outbox show',
+        flags,
+        'none',
+        async (w) => {
+          const item = await findItem(w, id as string);
+          const xml = await w.session.outboxXml(item.instanceId);
+          if (xml === undefined)
+            throw new UsageError(
+              `Form ${item.instanceId} has no XML (an incomplete draft, or pruned after sending)`,
+            );
+          return { json: { item, xml }, text: [xml] };
+        },
+        { readOnly: true },
+      ),
   );
 
   sub(
@@ -198,15 +210,21 @@ export function registerOutbox(program: Command): void {
     'write the unsent forms (waiting, set aside, incomplete; with attachments) to a JSON file',
     (c) => c.argument('<file>', 'output file (written atomically, mode 0600)'),
     (flags, [file]) =>
-      withWorker('outbox export', flags, 'none', async (w) => {
-        const data = await w.session.exportOutbox();
-        const path = resolve(file as string);
-        writeFileAtomic(path, `${JSON.stringify(data)}\n`);
-        return {
-          json: { file: path, forms: data.forms.length },
-          text: [`${data.forms.length} form(s) written to ${path}`],
-        };
-      }),
+      withWorker(
+        'outbox export',
+        flags,
+        'none',
+        async (w) => {
+          const data = await w.session.exportOutbox();
+          const path = resolve(file as string);
+          writeFileAtomic(path, `${JSON.stringify(data)}\n`);
+          return {
+            json: { file: path, forms: data.forms.length },
+            text: [`${data.forms.length} form(s) written to ${path}`],
+          };
+        },
+        { readOnly: true },
+      ),
   );
 
   sub(

@@ -30,7 +30,7 @@ export function registerRestore(program: Command): void {
         return {
           json,
           text: [
-            `${restore.mode} restore: ${restore.cases} cases received, ${restore.purged} purged, ` +
+            `${restore.mode} restore: ${restore.cases} cases on this device, ${restore.purged} purged, ` +
               `${(restore.durationMs / 1000).toFixed(1)} s`,
             `cases: ${s.total} (${s.open} open, ${s.closed} closed); sync token ${restore.syncToken ?? '(none)'}`,
           ],

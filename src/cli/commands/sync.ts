@@ -37,7 +37,7 @@ export function registerSync(program: Command): void {
           `sent ${r.send.sent} form(s); ${r.send.remaining} waiting, ${r.send.quarantined} set aside by the server` +
             (r.send.stoppedBy ? ` (stopped: ${r.send.stoppedBy.message} [${r.send.stoppedBy.code}])` : ''),
           r.restore
-            ? `${r.restore.mode} sync: ${r.restore.cases} cases received, ${r.restore.purged} purged, ` +
+            ? `${r.restore.mode} sync: ${r.restore.cases} cases on this device, ${r.restore.purged} purged, ` +
               `${(r.restore.durationMs / 1000).toFixed(1)} s`
             : 'sync skipped: forms are still waiting to be sent',
         ];
