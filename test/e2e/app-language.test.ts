@@ -70,15 +70,20 @@ describe('application labels in the user language', () => {
     expect(await page.getByLabel('Nom du ménage').count()).toBe(0);
   });
 
-  it("starts in the browser's language when the app has it", async () => {
-    const fr = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 800 } });
-    try {
-      const p = await fr.newPage();
-      await logInAndLoadApp(p);
-      expect(await p.getByRole('combobox', { name: 'Language' }).inputValue()).toBe('fr');
-      await p.getByRole('heading', { level: 3, name: /^Ménages/ }).waitFor();
-    } finally {
-      await fr.close();
+  it("starts in the browser's language when the app has it, else in the app's first", async () => {
+    for (const [locale, expected, module] of [
+      ['fr-FR', 'fr', /^Ménages/],
+      ['de-DE', 'en', /^Households/],
+    ] as const) {
+      const ctx = await browser.newContext({ locale, viewport: { width: 1280, height: 800 } });
+      try {
+        const p = await ctx.newPage();
+        await logInAndLoadApp(p);
+        expect(await p.getByRole('combobox', { name: 'Language' }).inputValue()).toBe(expected);
+        await p.getByRole('heading', { level: 3, name: module }).waitFor();
+      } finally {
+        await ctx.close();
+      }
     }
   });
 });
