@@ -129,6 +129,9 @@ export async function withWorker<T>(
       state,
       credentials,
       connect() {
+        // What `Session.unlock` does, minus its local PBKDF2 check (the server checks the
+        // secret anyway) and its immediate send: the command decides when to send. Also
+        // the only way in for an API key, which the core's unlock does not take.
         session.setClient(clientFor(record, requireCredentials(flags, command)));
       },
       async persist() {

@@ -60,7 +60,7 @@ describe('state lock', () => {
     const lock = acquireLock(path, 'sync');
     expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid, command: 'sync' });
     lock.release();
-  });
+  }, 60_000);
 
   it('an empty lock file (writer died before writing) counts as stale', () => {
     const path = join(tmp, 'c.lock');

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type SessionRecord, StateStore } from '../../../src/cli/state/state-store.ts';
+import { openSession } from '../../../src/cli/worker-session.ts';
+import { registerCaseForm } from '../../../src/core/protocol/submission/generic-forms.ts';
+
+/**
+ * The CLI's cycle on a real core Session: save a form with an attachment into one
+ * in-memory IndexedDB, snapshot it to the state folder, load it into a fresh one (the
+ * next command) and find the case, the queued form and the attachment bytes unchanged.
+ */
+const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-session-snap-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const record: SessionRecord = {
+  format: 'fieldsim-cli-session',
+  version: 1,
+  server: 'http://127.0.0.1:8000',
+  domain: 'demo',
+  username: 'worker1@demo.commcarehq.org',
+  userId: 'user-1',
+  deviceId: 'fieldsim-test-device',
+  auth: 'password',
+  loggedInAt: '2026-01-01T00:00:00Z',
+};
+
+describe('a Session across two commands', () => {
+  it('keeps cases, the queued form, its order and its attachment bytes', async () => {
+    const store = new StateStore(tmp);
+    const bytes = new Uint8Array(256).map((_, i) => i);
+
+    const first = store.open(record, 'submit');
+    const f1 = new IDBFactory();
+    const s1 = await openSession(f1, record);
+    const draft = registerCaseForm({ caseId: 'case-1', caseType: 'household', caseName: 'Snap' });
+    const item = await s1.saveForm(draft, {
+      attachments: [{ name: 'photo.jpg', blob: new Blob([bytes], { type: 'image/jpeg' }) }],
+    });
+    const xml = await s1.outboxXml(item.instanceId);
+    expect(xml).toContain('<case_name>Snap</case_name>');
+    await first.saveFrom(f1);
+    s1.close();
+    first.release();
+
+    const second = store.open(record, 'outbox');
+    const f2 = new IDBFactory();
+    expect(await second.loadInto(f2)).toBe(true);
+    const s2 = await openSession(f2, record);
+    try {
+      expect((await s2.getCase('case-1'))?.caseName).toBe('Snap');
+      const forms = await s2.listOutbox();
+      expect(forms.map((f) => [f.instanceId, f.state, f.seq])).toEqual([
+        [item.instanceId, 'queued', item.seq],
+      ]);
+      expect(await s2.outboxXml(item.instanceId)).toBe(xml);
+      const [att] = await s2.outbox.getAttachments(item.instanceId);
+      expect(att?.name).toBe('photo.jpg');
+      expect(att?.blob.type).toBe('image/jpeg');
+      expect([...new Uint8Array((await att?.blob.arrayBuffer()) ?? new ArrayBuffer(0))]).toEqual([...bytes]);
+      // The next form continues the order.
+      const next = await s2.saveForm(
+        registerCaseForm({ caseId: 'case-2', caseType: 'household', caseName: 'Two' }),
+      );
+      expect(next.seq).toBeGreaterThan(item.seq);
+    } finally {
+      s2.close();
+      second.release();
+    }
+  });
+});
