@@ -181,14 +181,24 @@ export interface CommandOutput {
   status?: number;
 }
 
+/**
+ * Case names, properties and server messages are other people's data: on a terminal, an
+ * escape sequence in them could rewrite the screen. Human output replaces control
+ * characters (tab and newline stay); JSON escapes them anyway.
+ */
+export function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '\ufffd');
+}
+
 export function print(flags: WorkerFlags, out: CommandOutput): void {
   if (flags.json) process.stdout.write(`${JSON.stringify(out.json)}\n`);
-  else if (out.text.length > 0) process.stdout.write(`${out.text.join('\n')}\n`);
+  else if (out.text.length > 0) process.stdout.write(`${printable(out.text.join('\n'))}\n`);
 }
 
 /** Progress and notes go to stderr, so stdout stays the command's answer. */
 export function note(flags: WorkerFlags, line: string): void {
-  if (!flags.quiet) process.stderr.write(`${line}\n`);
+  if (!flags.quiet) process.stderr.write(`${printable(line)}\n`);
 }
 
 function exitFor(e: unknown): number {
@@ -226,7 +236,7 @@ export async function runCommand(
     if (e instanceof CliExit || e instanceof CommanderError) throw e;
     const j = errorJson(e);
     if (flags.json) process.stdout.write(`${JSON.stringify(j)}\n`);
-    process.stderr.write(`fieldsim ${command}: ${j.error.message} [${j.error.code}]\n`);
+    process.stderr.write(`fieldsim ${command}: ${printable(j.error.message)} [${j.error.code}]\n`);
     if (flags.verbose || process.env.DEBUG)
       process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
     status = exitFor(e);

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/cli/state/state-store.ts';
 import {
   normaliseServer,
+  printable,
   resolveCredentials,
   resolveIdentity,
   UsageError,
@@ -88,5 +89,13 @@ describe('worker credentials', () => {
     expect(() => resolveCredentials({})).toThrow(/both set/);
     expect(resolveCredentials({ password: 'flag' })).toEqual({ kind: 'password', secret: 'flag' });
     expect(() => resolveCredentials({ password: '' })).toThrow(/empty/);
+  });
+});
+
+describe('human output', () => {
+  it('replaces control characters from server data (terminal escapes), keeps tabs, newlines and text', () => {
+    expect(printable('a\tb\nc')).toBe('a\tb\nc');
+    expect(printable('\x1b[2J\x1b]0;owned\x07name\u009b')).toBe('\ufffd[2J\ufffd]0;owned\ufffdname\ufffd');
+    expect(printable('Zanele ✓ é')).toBe('Zanele ✓ é');
   });
 });

@@ -104,7 +104,9 @@ async function list(flags: ListFlags) {
           `${c.caseId}  ${pad(c.caseType, 12)} ${c.closed ? 'closed' : 'open  '} ${pad(c.caseName, 32)} owner ${c.ownerId}`,
       );
       const last = json.offset + page.cases.length;
-      text.push(`${page.total} case(s)${page.total > 0 ? `; showing ${json.offset + 1}-${last}` : ''}`);
+      text.push(
+        `${page.total} case(s)${page.cases.length > 0 ? `; showing ${json.offset + 1}-${last}` : ''}`,
+      );
       return { json, text };
     },
     { readOnly: true },
