@@ -74,7 +74,7 @@ export function registerLogin(program: Command): void {
     )
     .option(
       '--restore <when>',
-      'auto (only when this state has no data for the user), always, or never',
+      'auto (only when this state has no data for the user), always, or never (an API-key login always restores or syncs: that is how the key is checked)',
       'auto',
     );
   addWorkerOptions(cmd);
