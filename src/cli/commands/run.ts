@@ -29,6 +29,7 @@ interface RunFlags {
   adminUser?: string;
   adminPassword?: string;
   adminApiKey?: string;
+  maxInFlight?: string;
   progress: boolean;
 }
 
@@ -53,6 +54,10 @@ export function registerRun(program: Command): void {
     .option('--admin-user <username>', 'web user for the v0.5 APIs (env FIELDSIM_ADMIN_USER)')
     .option('--admin-password <password>', "that web user's password (env FIELDSIM_ADMIN_PASSWORD)")
     .option('--admin-api-key <key>', "that web user's API key (env FIELDSIM_ADMIN_API_KEY)")
+    .option(
+      '--max-in-flight <n>',
+      'most HTTP requests awaiting headers at once, across workers (default 200)',
+    )
     .option('--no-progress', 'no live progress line on stderr')
     .action(async (file: string, flags: RunFlags) => {
       const env = process.env;
@@ -67,6 +72,12 @@ export function registerRun(program: Command): void {
         const d = parseDuration(flags.duration);
         if (d === null) usage(`--duration must look like 30s, 5m or 500ms, got ${flags.duration}`);
         durationMs = d;
+      }
+      let maxInFlight: number | undefined;
+      if (flags.maxInFlight !== undefined) {
+        maxInFlight = Number(flags.maxInFlight);
+        if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
+          usage(`--max-in-flight must be a positive integer, got ${flags.maxInFlight}`);
       }
       const shard = flags.shard === undefined ? { index: 1, count: 1 } : parseShard(flags.shard);
       if (!shard) usage(`--shard must be i/n with 1 <= i <= n, got ${flags.shard}`);
@@ -100,6 +111,7 @@ export function registerRun(program: Command): void {
           serverUrl,
           shard,
           ...(workers === undefined ? {} : { workers }),
+          ...(maxInFlight === undefined ? {} : { maxInFlight }),
           ...(password === undefined ? {} : { password }),
           ...(adminUser
             ? {

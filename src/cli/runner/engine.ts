@@ -1,5 +1,6 @@
 import type { FetchLike } from '../../core/platform.ts';
 import { RunMetrics, type WorkerResult } from './metrics.ts';
+import { gatedFetch } from './network-sim.ts';
 import type { Scenario, Step } from './scenario-types.ts';
 import { type AdminCredentials, ApiServices, type RunServices } from './services.ts';
 import { SimWorker } from './worker.ts';
@@ -25,6 +26,8 @@ export interface RunOptions {
   /** Called about every `progressMs` while workers run, and once at the end. */
   onProgress?: (p: RunProgress) => void;
   progressMs?: number;
+  /** Most requests waiting for response headers at once, across all workers (default 200). */
+  maxInFlight?: number;
   /** Setup messages (user creation). */
   log?: (line: string) => void;
 }
@@ -79,6 +82,9 @@ export function adminNeeds(scenario: Scenario): string | null {
   return why.length > 0 ? why.join(', ') : null;
 }
 
+/** Below Node's default listen backlog (511), with room for the server's own clients. */
+export const DEFAULT_MAX_IN_FLIGHT = 200;
+
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {
   const shard = opts.shard ?? { index: 1, count: 1 };
   let planned: PlannedWorker[];
@@ -99,7 +105,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       2,
     );
   const startedAt = Date.now();
-  const baseFetch: FetchLike = opts.fetch ?? ((input, init) => fetch(input, init));
+  const baseFetch: FetchLike = gatedFetch(
+    opts.fetch ?? ((input, init) => fetch(input, init)),
+    opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+  );
   let services: ApiServices | null = null;
   const getServices = (): RunServices => {
     if (!services) throw new Error('admin services requested without admin credentials');

@@ -40,8 +40,50 @@ export function endpointOf(url: string): Endpoint {
   return 'other';
 }
 
+/**
+ * Node's fetch (undici) cancels the body of a Response that was garbage collected while
+ * its body was not yet locked by a reader. The core keeps only `res.body` of a restore
+ * and starts reading it after some awaits, so with a thousand workers (frequent GC) a
+ * few restores read as empty ("no root element"). Tying the Response to its body stream
+ * keeps it alive exactly as long as the body is.
+ */
+const KEEP_RESPONSE = Symbol('fieldsim.keepResponse');
+
+function keepAlive(res: Response): Response {
+  if (res.body)
+    (res.body as ReadableStream<Uint8Array> & { [KEEP_RESPONSE]?: Response })[KEEP_RESPONSE] = res;
+  return res;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Caps the requests this process has waiting for response headers. A thousand workers
+ * starting at once would otherwise open a thousand connections in the same instant: the
+ * server's listen backlog (511 by default in Node) overflows, the kernel drops the
+ * surplus SYNs and those connections fail after the connect timeout, which measures the
+ * load generator rather than the server. Waiting for a slot is counted in each request's
+ * latency, as a phone's queueing would be. Bodies stream after the slot is released.
+ */
+export function gatedFetch(base: FetchLike, maxInFlight: number): FetchLike {
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else inFlight--;
+  };
+  return async (input, init) => {
+    if (inFlight < maxInFlight) inFlight++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await base(input, init);
+    } finally {
+      release();
+    }
+  };
 }
 
 export class NetworkSim {
@@ -80,7 +122,7 @@ export class NetworkSim {
       const res = await this.#base(input, init);
       // Headers time: the body is still streaming (restores), which the step timing covers.
       this.#onSample({ endpoint, ms: performance.now() - t0, status: res.status });
-      return res;
+      return keepAlive(res);
     } catch (e) {
       this.#onSample({ endpoint, ms: performance.now() - t0, status: 0 });
       throw e;

@@ -112,9 +112,25 @@ function describeChecks(checks: CountCheck[], sent: number): string {
     .join(' and ');
 }
 
+/**
+ * The message, with the innermost cause's code when there is one: Node's fetch says only
+ * "fetch failed" and keeps the reason (ECONNRESET, UND_ERR_CONNECT_TIMEOUT) in `cause`.
+ * Query strings are dropped: they carry ids and tokens that would split one problem into
+ * a group per worker.
+ */
 function messageOf(e: unknown): string {
-  if (e instanceof Error) return isFieldsimError(e) ? `${e.message} [${e.code}]` : e.message;
-  return String(e);
+  if (!(e instanceof Error)) return String(e);
+  let msg = isFieldsimError(e) ? `${e.message} [${e.code}]` : e.message;
+  let inner: unknown = e.cause;
+  let root: { code?: unknown; message?: unknown } | undefined;
+  for (let depth = 0; inner && typeof inner === 'object' && depth < 5; depth++) {
+    root = inner as { code?: unknown; message?: unknown };
+    inner = (inner as { cause?: unknown }).cause;
+  }
+  if (root && typeof root.code === 'string' && !msg.includes(root.code)) msg += ` (${root.code})`;
+  else if (root && typeof root.message === 'string' && root.message !== '' && !msg.includes(root.message))
+    msg += ` (${root.message})`;
+  return msg.replace(/\?[^\s)\]]*/g, '');
 }
 
 export class SimWorker {
