@@ -1,0 +1,166 @@
+/**
+ * QA runner benchmark (issue 7, DESIGN.md section 8): 1,000 simulated workers in one
+ * process, each a real core Session with its own in-memory IndexedDB, against the
+ * emulator in its own process. Each worker logs in, restores its 100 cases, saves 10
+ * forms (5 registrations, 5 updates) and syncs (send, then incremental restore).
+ * Targets: <= 120 s and <= 2 GB resident on the 2-core machine. Prints the time, the
+ * peak RSS of this (runner) process and the memory per worker (peak over baseline / N).
+ *
+ * Run: `BENCH_ONLY=runner npm run bench [-- --write]` or
+ * `npx tsx bench/runner.bench.ts [--workers 1000] [--cases 100] [--write]`; `--write`
+ * appends the figures to bench/RESULTS.md under "## QA runner".
+ */
+
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runScenario } from '../src/cli/runner/engine.ts';
+import { parseScenario } from '../src/cli/runner/parse-scenario.ts';
+import { buildReport, formatSummary } from '../src/cli/runner/report.ts';
+import { createEmulator } from '../src/server/emulator.ts';
+import { seedLoadUsers } from '../src/server/seed/load-users.ts';
+import { spawnEmulatorProcess } from './emulator-process.ts';
+import { machine } from './server.bench.ts';
+
+export interface RunnerBenchResult {
+  workers: number;
+  casesPerWorker: number;
+  seconds: number;
+  peakRssMb: number;
+  baselineRssMb: number;
+  perWorkerKb: number;
+  formsSent: number;
+  ok: boolean;
+  seedSeconds: number;
+  summary: string;
+  machine: string;
+}
+
+function scenarioYaml(workers: number): string {
+  return `
+name: bench-${workers}
+domain: demo
+seed: 1
+workers: { count: ${workers}, users: { prefix: load, password: fieldsim } }
+steps:
+  - login
+  - restore
+  - repeat: 5
+    steps:
+      - create_case: { type: household, name: "Bench {{worker}}-{{i}}", properties: { village: "{{pick riverside hilltop lakeview}}" } }
+      - update_case: { case: random_open, type: household, properties: { visit_count: "{{i}}" } }
+  # A phone retries a failed sync (e.g. a keep-alive socket the server just closed).
+  - sync: { retries: 2, retry_wait: 1s }
+  - assert_local: { outbox: { pending: 0, quarantined: 0, sent: 10 } }
+`;
+}
+
+export async function runRunnerBench(
+  opts: { workers?: number; cases?: number } = {},
+): Promise<RunnerBenchResult> {
+  const workers = opts.workers ?? 1000;
+  const cases = opts.cases ?? 100;
+  const dir = mkdtempSync(join(tmpdir(), 'fieldsim-bench-runner-'));
+  try {
+    const emu = createEmulator({ dataDir: dir });
+    const seeded = seedLoadUsers(emu.db, {
+      prefix: 'load',
+      count: workers,
+      password: 'fieldsim',
+      casesPerUser: cases,
+    });
+    emu.close();
+    const server = await spawnEmulatorProcess(dir);
+    try {
+      const scenario = parseScenario(scenarioYaml(workers));
+      (globalThis as { gc?: () => void }).gc?.();
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 100);
+      const t0 = performance.now();
+      let outcome: Awaited<ReturnType<typeof runScenario>>;
+      try {
+        outcome = await runScenario(scenario, {
+          serverUrl: server.url,
+          onProgress: (p) => {
+            if (!p.done)
+              process.stderr.write(
+                `  ${(p.elapsedMs / 1000).toFixed(0)} s: ${p.active} active, ${p.finished} done, ${p.stepsDone} steps, ${p.errors} errors\n`,
+              );
+          },
+          progressMs: 10_000,
+        });
+      } finally {
+        clearInterval(sampler);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      peak = Math.max(peak, process.memoryUsage().rss);
+      const report = buildReport(scenario, outcome);
+      return {
+        workers,
+        casesPerWorker: cases,
+        seconds,
+        peakRssMb: Math.round(peak / 2 ** 20),
+        baselineRssMb: Math.round(baseline / 2 ** 20),
+        perWorkerKb: Math.round((peak - baseline) / workers / 1024),
+        formsSent: report.workers.formsSent,
+        ok: report.ok,
+        seedSeconds: seeded.seconds,
+        summary: formatSummary(report),
+        machine: machine(),
+      };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatRunnerResult(r: RunnerBenchResult): string {
+  return [
+    `- ${r.workers} workers, each: login, restore ${r.casesPerWorker} cases, 10 forms (5 registrations, 5 updates), sync: ` +
+      `${r.seconds.toFixed(1)} s (target <= 120 s); all assertions held: ${r.ok ? 'yes' : 'NO'}; ${r.formsSent} forms sent`,
+    `- runner process peak RSS ${r.peakRssMb} MB (baseline ${r.baselineRssMb} MB; target <= 2048 MB); ` +
+      `${r.perWorkerKb} KB per worker over the baseline`,
+    `- emulator seeding (${r.workers} users x ${r.casesPerWorker} cases): ${r.seedSeconds.toFixed(1)} s, not included`,
+  ].join('\n');
+}
+
+export default async function run(): Promise<RunnerBenchResult> {
+  return runRunnerBench();
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);
+if (isMain) {
+  const { values } = parseArgs({
+    options: { workers: { type: 'string' }, cases: { type: 'string' }, write: { type: 'boolean' } },
+    // bench/run.ts passes the same arguments to every benchmark; ignore the others' flags.
+    strict: false,
+  });
+  const num = (v: string | boolean | undefined) => (typeof v === 'string' ? Number(v) : undefined);
+  const workers = num(values.workers);
+  const cases = num(values.cases);
+  const r = await runRunnerBench({ ...(workers ? { workers } : {}), ...(cases ? { cases } : {}) });
+  console.log(r.summary);
+  const text = formatRunnerResult(r);
+  console.log(`\nQA runner (${r.machine})\n${text}`);
+  if (values.write) {
+    const file = resolve(import.meta.dirname, 'RESULTS.md');
+    if (!existsSync(file)) writeFileSync(file, '# Benchmark results\n');
+    const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');
+    const entry = `### ${stamp} UTC — ${r.machine}\n${text}\n`;
+    const content = readFileSync(file, 'utf8');
+    const at = content.indexOf('\n## QA runner\n');
+    if (at < 0) writeFileSync(file, `${content.trimEnd()}\n\n## QA runner\n\n${entry}`);
+    else {
+      const next = content.indexOf('\n## ', at + 1);
+      const end = next < 0 ? content.length : next;
+      writeFileSync(file, `${content.slice(0, end).trimEnd()}\n\n${entry}${content.slice(end)}`);
+    }
+  }
+  if (!r.ok) process.exitCode = 1;
+}
