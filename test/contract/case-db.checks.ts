@@ -872,4 +872,59 @@ export const caseDbChecks: Record<string, CaseDbCheck> = {
     );
     db.close();
   },
+  async 'optimistic saves from two connections: a stale guess is aborted, retried, nothing lost'(env) {
+    // The form save's first attempt writes from the pages its connection holds and lets a
+    // raw state read abort the transaction if another connection wrote meanwhile.
+    const db = env.newDb();
+    const other = env.reopen(db);
+    const conns = [
+      { db, cdb: new CaseDb(db) },
+      { db: other, cdb: new CaseDb(other) },
+    ];
+    let retries = 0;
+    const save = async (n: number, block: CaseBlock): Promise<void> => {
+      // Runs of three saves on one connection (its pages held), then the other one's turn.
+      const c = conns[Math.floor(n / 3) % 2] as (typeof conns)[number];
+      const outbox = c.db.table('outbox');
+      const attempt = (probe: { stale: boolean } | undefined) =>
+        c.db.transaction('rw', [outbox, ...caseTables(c.db)], async () => {
+          await Promise.all([
+            outbox.add({ instanceId: `f${n}-${probe ? 'a' : 'b'}`, state: 'queued' }),
+            c.cdb.applyBlocks([block], probe ? { optimistic: probe } : {}),
+          ]);
+        });
+      const probe = { stale: false };
+      try {
+        await attempt(probe);
+      } catch (e) {
+        if (!probe.stale) throw e;
+        retries++;
+        await attempt(undefined);
+      }
+    };
+    await conns[0]?.cdb.applyBlocks([create('seed', 't', 'Seed', 'user1')]);
+    const ids = ['seed'];
+    for (let n = 0; n < 40; n++) {
+      if (n % 4 === 3)
+        await save(n, { caseId: 'seed', actions: [{ kind: 'update', fields: [['n', String(n)]] }] });
+      else {
+        ids.push(`k${n}`);
+        await save(n, create(`k${n}`, 't', `K ${n}`, 'user1'));
+      }
+    }
+    ok(retries > 0, 'some first attempts were stale');
+    const fresh = env.reopen(db);
+    for (const [name, cdb] of [
+      ['first', conns[0]?.cdb],
+      ['second', conns[1]?.cdb],
+      ['fresh', new CaseDb(fresh)],
+    ] as const) {
+      eq((await cdb?.ids())?.sort(), [...ids].sort(), `${name}: every case`);
+      eq((await cdb?.get('seed'))?.properties.n, '39', `${name}: the last update`);
+    }
+    eq(await db.table('outbox').count(), 40, 'one queue row per save');
+    fresh.close();
+    other.close();
+    db.close();
+  },
 };

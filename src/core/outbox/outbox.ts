@@ -55,8 +55,12 @@ import {
 export interface CaseApplier {
   /** The tables `applyBlocks` writes, so a save can include them in its transaction. */
   tables(): Table[];
-  /** Applies blocks with the phone rules; joins the open transaction; all or nothing. */
-  applyBlocks(blocks: CaseBlock[]): Promise<void>;
+  /**
+   * Applies blocks with the phone rules; joins the open transaction; all or nothing.
+   * With `optimistic`, it may abort the transaction after setting `optimistic.stale`
+   * (another connection wrote cases meanwhile): the caller then runs it again without.
+   */
+  applyBlocks(blocks: CaseBlock[], opts?: { optimistic?: { stale: boolean } }): Promise<void>;
 }
 
 /** What the outbox needs to talk to the server: `HqClient` fits. */
@@ -321,7 +325,10 @@ export class Outbox {
     if (tooLarge) throw new FieldsimError('submission-too-large', tooLarge);
     const now = this.#clock.now();
     const caseIds = [...new Set(form.caseBlocks.map((b) => b.caseId))];
-    const row = await this.#write('saving the form', () =>
+    // The first attempt lets the case database write from the pages it holds without
+    // reading them first; if another tab wrote cases meanwhile it aborts the transaction
+    // (nothing kept) and says so in the probe, and the save runs once more the safe way.
+    const save = (probe: { stale: boolean } | undefined) =>
       this.#db.transaction('rw', [this.#table, this.#blobs, ...this.#cases.tables()], async () => {
         // Only a draft completion looks for an existing row; a fresh form relies on the
         // unique instanceId index (one read less on the hot path).
@@ -365,13 +372,21 @@ export class Outbox {
         });
         const [seq] = await Promise.all([
           added,
-          this.#cases.applyBlocks(form.caseBlocks),
+          this.#cases.applyBlocks(form.caseBlocks, probe ? { optimistic: probe } : {}),
           blobs.length > 0 ? this.#blobs.bulkPut(blobs) : undefined,
         ]);
         r.seq = seq;
         return r;
-      }),
-    );
+      });
+    const row = await this.#write('saving the form', async () => {
+      const probe = { stale: false };
+      try {
+        return await save(probe);
+      } catch (e) {
+        if (!probe.stale) throw e;
+        return save(undefined);
+      }
+    });
     this.#changed();
     void this.trigger('save');
     return toItem(row);

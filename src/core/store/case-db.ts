@@ -8,9 +8,11 @@ import type { CaseCatalog, CaseEntry } from './case-catalog.ts';
 import {
   type CaseWriter,
   ensureCatalog,
+  type GuessProbe,
   openLiveWriter,
   pickFromPage,
   readCaseState,
+  rememberPages,
 } from './case-writer.ts';
 import type { FieldsimDb } from './fieldsim-db.ts';
 
@@ -90,15 +92,29 @@ export class CaseDb {
   /**
    * Applies case blocks with the phone's rules, in order. Throws XmlError
    * ('case-invalid' | 'case-not-found') naming the case and applies nothing on error.
+   *
+   * `optimistic` (for a caller that owns the surrounding transaction and can run it
+   * again, i.e. the form save): the writes may go out before the stored state is read
+   * back, from pages this connection holds; if another connection wrote in between, the
+   * whole transaction is aborted, `optimistic.stale` is set, and the caller retries
+   * without the option (see `openLiveWriter`).
    */
-  async applyBlocks(blocks: CaseBlock[]): Promise<void> {
+  async applyBlocks(blocks: CaseBlock[], opts: { optimistic?: GuessProbe } = {}): Promise<void> {
     if (blocks.length === 0) return;
     const run = async (): Promise<void> => {
-      const { writer, commit } = await openLiveWriter(
+      const { writer, commit, verified } = await openLiveWriter(
         this.db,
         blocks.map((b) => b.caseId.trim()),
+        opts,
       );
-      await applyBlocksWith(writer, blocks);
+      try {
+        await applyBlocksWith(writer, blocks);
+      } catch (e) {
+        // A block error found on a guessed catalog only counts once the guess is
+        // confirmed; if it was stale, the transaction is aborted and retried anyway.
+        await verified().catch(() => undefined);
+        throw e;
+      }
       await commit();
     };
     try {
@@ -132,7 +148,10 @@ export class CaseDb {
       if (e !== undefined) pages.set(e.page, undefined);
     }
     const nums = [...pages.keys()];
+    const version = cat.version;
     const rows = await this.db.casePages.bulkGet(nums.map((p) => [gen, p] as [number, number]));
+    // A case the worker opens is likely the one the next form saves: keep its page.
+    rememberPages(cat, version, rows);
     const byId = new Map<string, CaseRecord>();
     const want = new Set(ids);
     for (const row of rows) pickFromPage(row, want, byId);

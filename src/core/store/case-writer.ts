@@ -1,4 +1,4 @@
-import Dexie from 'dexie';
+import Dexie, { type Transaction } from 'dexie';
 import { StorageError } from '../errors/storage-error.ts';
 import type { CaseIndex, CaseRecord } from '../protocol/casexml/case-types.ts';
 import { CaseCatalog, type CaseEntry, type CatalogDelta, entryOf } from './case-catalog.ts';
@@ -120,6 +120,64 @@ function knownState(cat: CaseCatalog): CaseGenState | undefined {
 }
 
 /**
+ * Recently read or written pages, as stored at the catalog's current version: a save
+ * whose pages are all here (the tail page a new case goes to; the page of a case the
+ * worker just opened) writes without reading first (see `openLiveWriter`). Dropped as a
+ * whole when the catalog moves to a version it did not write itself.
+ */
+interface PageCache {
+  version: number;
+  rows: Map<number, CasePageRow>;
+}
+
+const pageCaches = new WeakMap<CaseCatalog, PageCache>();
+
+/** ~10 KB a page: a few hundred KB at most. */
+const PAGE_CACHE_SIZE = 32;
+
+function cacheOf(cat: CaseCatalog): PageCache {
+  let c = pageCaches.get(cat);
+  if (c === undefined || c.version !== cat.version) {
+    c = { version: cat.version, rows: new Map() };
+    pageCaches.set(cat, c);
+  }
+  return c;
+}
+
+function cachePut(c: PageCache, row: CasePageRow): void {
+  c.rows.delete(row.page);
+  c.rows.set(row.page, row);
+  if (c.rows.size > PAGE_CACHE_SIZE) c.rows.delete(c.rows.keys().next().value as number);
+}
+
+/**
+ * Keeps pages a read transaction got at `version` (the state it read), if the catalog is
+ * still at that version. Only small reads: a case's detail, not a list's 50 pages.
+ */
+export function rememberPages(
+  cat: CaseCatalog,
+  version: number,
+  rows: readonly (CasePageRow | undefined)[],
+): void {
+  if (cat.version !== version || rows.length > 4) return;
+  const c = cacheOf(cat);
+  for (const row of rows) if (row !== undefined) cachePut(c, row);
+}
+
+/** The cached rows of `nums`, or undefined unless every one is cached. */
+function cachedRows(cat: CaseCatalog, nums: readonly number[]): CasePageRow[] | undefined {
+  const c = pageCaches.get(cat);
+  if (c === undefined || c.version !== cat.version) return undefined;
+  const out: CasePageRow[] = [];
+  for (const p of nums) {
+    const row = c.rows.get(p);
+    if (row === undefined) return undefined;
+    out.push(row);
+  }
+  return out;
+}
+
+/**
  * Key range of one generation's pages. Page numbers are numbers, so +-Infinity bound
  * them; Dexie.maxKey is avoided because without a global IDBKeyRange (the CLI and Node
  * tests inject fake-indexeddb) Dexie falls back to a string, which sorts below arrays.
@@ -181,7 +239,8 @@ interface PageBuf {
 function bufOf(row: CasePageRow | undefined): PageBuf {
   return row === undefined
     ? { ids: [], data: [], recs: [] }
-    : { ids: row.ids, data: row.data, recs: new Array<CaseRecord | undefined>(row.ids.length) };
+    : // Copies: the row may be shared with the page cache, and the writer edits the arrays.
+      { ids: [...row.ids], data: [...row.data], recs: new Array<CaseRecord | undefined>(row.ids.length) };
 }
 
 /**
@@ -195,6 +254,8 @@ export class CaseWriter {
   private readonly pages = new Map<number, PageBuf>();
   private readonly dirty = new Set<number>();
   written = 0;
+  /** What the last `flush` stored: page rows put, and page numbers deleted. */
+  flushed: { rows: CasePageRow[]; deleted: number[] } = { rows: [], deleted: [] };
   private readonly db: FieldsimDb;
   readonly catalog: CaseCatalog;
 
@@ -343,6 +404,7 @@ export class CaseWriter {
       for (let i = 0; i < page.ids.length; i++) rows.push(this.summary(page, i));
       sums.push({ gen, page: p, sums: JSON.stringify(rows) });
     }
+    this.flushed = { rows: puts, deleted: dels.map(([, p]) => p) };
     try {
       const writes: Promise<unknown>[] = [];
       if (puts.length > 0) writes.push(this.db.casePages.bulkPut(puts), this.db.caseSums.bulkPut(sums));
@@ -388,6 +450,66 @@ function sameState(a: CaseGenState, b: CaseGenState): boolean {
   );
 }
 
+/** The transaction a Dexie scope runs in, walked up to the one that commits. */
+function rootTransaction(): Transaction | null {
+  let tx: Transaction | null = Dexie.currentTransaction ?? null;
+  while (tx?.parent) tx = tx.parent;
+  return tx;
+}
+
+/** Set by an optimistic save (see `openLiveWriter`) when its guess turned out stale. */
+export interface GuessProbe {
+  stale: boolean;
+}
+
+export interface LiveWriter {
+  writer: CaseWriter;
+  /** Writes pages, summaries and the state row; the catalog takes them on commit. */
+  commit: () => Promise<void>;
+  /** Resolves once the state this writer started from is confirmed as the stored one. */
+  verified: () => Promise<void>;
+}
+
+/**
+ * Optimistic start: the state row is read with a raw request whose success handler aborts
+ * the transaction at once if the stored state is not the one guessed. IndexedDB runs a
+ * transaction's requests in order, so that handler runs before any later write of this
+ * transaction completes and before it can commit: a stale guess never reaches the disk.
+ */
+function verifyGuess(guess: CaseGenState, probe: GuessProbe): Promise<void> | undefined {
+  const idb = rootTransaction()?.idbtrans;
+  if (idb === undefined) return undefined;
+  let req: IDBRequest;
+  try {
+    req = idb.objectStore('meta').get(CASE_STATE_KEY);
+  } catch {
+    return undefined;
+  }
+  const check = new Promise<void>((resolve, reject) => {
+    req.onsuccess = () => {
+      const row = req.result as { value?: CaseGenState } | undefined;
+      const stored = row?.value ?? EMPTY_CASE_STATE;
+      if (sameState(stored, guess)) {
+        resolve();
+        return;
+      }
+      probe.stale = true;
+      reject(
+        new StorageError('storage-error', 'Another tab or connection changed the cases during this save'),
+      );
+      try {
+        idb.abort();
+      } catch {
+        // Already aborting for another reason: nothing of it is kept either way.
+      }
+    };
+    req.onerror = () => reject(StorageError.from(req.error, 'Reading the case state'));
+  });
+  // Handled here too: a save that fails for another reason may never await it.
+  check.catch(() => undefined);
+  return check;
+}
+
 /**
  * Opens a writer on the live generation inside the current transaction. `commit()`
  * flushes pages, bumps the version and arranges for the shared catalog to take the
@@ -398,13 +520,29 @@ function sameState(a: CaseGenState, b: CaseGenState): boolean {
  * process instead of two in a row. The guess is used only if the state read in this
  * transaction is exactly the one the catalog matched (same generation and version), so
  * another tab's or connection's write in between just costs the second read.
+ *
+ * With `optimistic`, and every needed page in the page cache, nothing is read first: the
+ * writes go out at once and `verifyGuess` aborts the whole transaction if another
+ * connection wrote since (then `optimistic.stale` is set and the caller, who owns the
+ * transaction, runs it again without this option). Only for callers that can retry.
  */
 export async function openLiveWriter(
   db: FieldsimDb,
   ids: readonly string[] = [],
-): Promise<{ writer: CaseWriter; commit: () => Promise<void> }> {
+  opts: { optimistic?: GuessProbe } = {},
+): Promise<LiveWriter> {
   const guessCat = catalogs.get(db);
   const guessState = guessCat === undefined ? undefined : knownState(guessCat);
+  if (guessCat !== undefined && guessState !== undefined && opts.optimistic !== undefined && ids.length > 0) {
+    const writer = new CaseWriter(db, guessCat, guessState);
+    const nums = writer.pagesToRead(ids);
+    const rows = cachedRows(guessCat, nums);
+    const check = rows === undefined ? undefined : verifyGuess(guessState, opts.optimistic);
+    if (rows !== undefined && check !== undefined) {
+      writer.adoptPages(nums, rows);
+      return liveWriter(db, guessCat, guessState, writer, check);
+    }
+  }
   const statePromise = readCaseState(db);
   let guess: { state: CaseGenState; nums: number[]; rows: Promise<(CasePageRow | undefined)[]> } | undefined;
   if (guessCat !== undefined && guessState !== undefined && ids.length > 0) {
@@ -423,26 +561,43 @@ export async function openLiveWriter(
     const rows = await guess.rows;
     if (catalog === guessCat && sameState(guess.state, state)) writer.adoptPages(guess.nums, rows);
   }
+  return liveWriter(db, catalog, state, writer, undefined);
+}
+
+function liveWriter(
+  db: FieldsimDb,
+  catalog: CaseCatalog,
+  state: CaseGenState,
+  writer: CaseWriter,
+  check: Promise<void> | undefined,
+): LiveWriter {
+  const verified = (): Promise<void> => check ?? Promise.resolve();
   const commit = async (): Promise<void> => {
-    if (writer.delta.size === 0) return;
+    if (writer.delta.size === 0) {
+      await verified();
+      return;
+    }
     const next = { ...writer.state, version: state.version + 1 };
     // `put` already moved the tail, so the state row can go out with the pages.
-    await Promise.all([writer.flush(), writeCaseState(db, next)]);
+    await Promise.all([writer.flush(), writeCaseState(db, next), verified()]);
     const delta = new Map(writer.delta);
+    const { rows, deleted } = writer.flushed;
     const onDone = (): void => {
-      if (catalog.gen === next.gen && catalog.version === state.version) {
-        catalog.apply(delta, next.version);
-        knownStates.set(catalog, next);
-      }
+      if (catalog.gen !== next.gen || catalog.version !== state.version) return;
+      const cache = cacheOf(catalog);
+      catalog.apply(delta, next.version);
+      knownStates.set(catalog, next);
+      // Pages this commit did not touch are unchanged at the new version.
+      cache.version = next.version;
+      for (const p of deleted) cache.rows.delete(p);
+      for (const row of rows) cachePut(cache, row);
     };
     // The root transaction's Dexie `complete` event: it fires once IndexedDB committed,
     // and before the code awaiting the transaction goes on (a native `complete` listener
     // would run after it, so the next save would start from a stale catalog and could
     // not use its page guess). A sub-transaction's own `complete` fires at the end of its
     // scope, before anything is committed, hence the walk to the root.
-    let tx = Dexie.currentTransaction;
-    while (tx?.parent) tx = tx.parent;
-    tx?.on('complete', onDone);
+    rootTransaction()?.on('complete', onDone);
   };
-  return { writer, commit };
+  return { writer, commit, verified };
 }

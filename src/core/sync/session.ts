@@ -335,7 +335,7 @@ export class Session {
     this.#lock = platform.lock ?? realmLock;
     this.outbox = new Outbox({
       db,
-      cases: { tables: () => caseTables(db), applyBlocks: (b) => this.caseDb.applyBlocks(b) },
+      cases: { tables: () => caseTables(db), applyBlocks: (b, o) => this.caseDb.applyBlocks(b, o) },
       lock: platform.lock ?? realmLock,
       clock: this.#clock,
       ...(platform.random ? { random: platform.random } : {}),
