@@ -1,5 +1,5 @@
 import type { Db } from './database.ts';
-import { groupsOfUser, type UserRow } from './users.ts';
+import { canEditCommCareUsers, groupsOfUser, type UserRow } from './users.ts';
 
 /** The fields every HQ user resource starts with (sso.yaml, user.yaml): names, email, phones. */
 export function userBaseJson(u: UserRow): Record<string, unknown> {
@@ -32,7 +32,7 @@ export function webUserPermissions(u: UserRow): Record<string, boolean> {
   return {
     edit_web_users: admin,
     view_web_users: admin,
-    edit_commcare_users: admin,
+    edit_commcare_users: canEditCommCareUsers(u),
     view_commcare_users: admin,
     edit_data: admin,
     view_reports: true,

@@ -50,6 +50,16 @@ export function rawUsername(user: Pick<UserRow, 'username' | 'kind'>): string {
   return at < 0 ? user.username : user.username.slice(0, at);
 }
 
+/**
+ * Roles whose users may edit mobile workers: the domain admin and HQ's "Field Implementer"
+ * preset (`UserRolePresets`, hq:corehq/apps/users/role_utils.py: edit_commcare_users).
+ */
+const EDIT_COMMCARE_USERS_ROLES = new Set(['admin', 'field implementer']);
+
+export function canEditCommCareUsers(u: UserRow): boolean {
+  return u.is_admin === 1 || EDIT_COMMCARE_USERS_ROLES.has(u.role.trim().toLowerCase());
+}
+
 export function getUserByUsername(db: Db, username: string): UserRow | undefined {
   return cached(db, 'SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
 }

@@ -9,7 +9,13 @@ import {
   type Hq,
   OPENROSA_RESPONSE_NS,
 } from '../context.ts';
-import { getUserByUsername, normalizeLogin, ownerIds, type UserRow } from '../db/users.ts';
+import {
+  canEditCommCareUsers,
+  getUserByUsername,
+  normalizeLogin,
+  ownerIds,
+  type UserRow,
+} from '../db/users.ts';
 import { AsyncRestores } from '../restore/async-restore.ts';
 import { planRestore, type RestorePlan } from '../restore/generate.ts';
 import { caseStateHash } from '../restore/state-hash.ts';
@@ -30,15 +36,21 @@ function openRosaVersion(c: Ctx): number {
   return Number.isFinite(v) ? v : 0;
 }
 
-/** Resolves `as=` (PROTOCOL.md 3.2): web users (and admins) may restore as a worker of the domain. */
+/**
+ * Resolves `as=` (PROTOCOL.md 3.2) with `is_permitted_to_restore`
+ * (hq:corehq/apps/ota/utils.py): the target must be a user of the domain; restoring as
+ * yourself is always allowed; otherwise a web user of the domain may, and a mobile worker
+ * only with the edit_commcare_users permission. Refusals are 401 with HQ's text.
+ */
 function restoreUser(hq: Hq, c: Ctx, domain: string, auth: UserRow): UserRow | Response {
   const as = c.req.query('as');
   if (!as) return auth;
   const target = getUserByUsername(hq.db, normalizeLogin(as, domain));
   if (!target || target.domain !== domain || target.deleted === 1)
     return c.text(`Invalid restore as user ${as}`, 401);
-  if (auth.kind !== 'web' && auth.is_admin !== 1)
-    return c.text(`${auth.username} was not permitted to restore as ${as}`, 401);
+  if (target.id === auth.id) return target;
+  if (auth.kind === 'mobile' && !canEditCommCareUsers(auth))
+    return c.text(`${auth.username} does not have permission to edit commcare users`, 401);
   return target;
 }
 
