@@ -57,3 +57,23 @@ export function formatApiDateTime(iso: string | null): string | null {
   if (iso === null) return null;
   return formatHqDateTime(iso).replace(/Z$/, '');
 }
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const DATE_HEADER_RE =
+  /^(?:mon|tue|wed|thu|fri|sat|sun), (\d{1,2}) ([a-z]{3}) (\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2}) GMT$/i;
+
+/**
+ * The form's `date_header` as HQ stores it (`get_date_header`,
+ * hq:corehq/ex-submodules/couchforms/getters.py): an HTTP `Date` in the
+ * `%a, %d %b %Y %H:%M:%S GMT` shape becomes `YYYY-MM-DDTHH:MM:SSZ`; anything else is kept
+ * as sent.
+ */
+export function formatDateHeader(value: string): string {
+  const m = DATE_HEADER_RE.exec(value);
+  const month = m ? MONTHS.indexOf((m[2] ?? '').toLowerCase()) : -1;
+  if (!m || month < 0) return value;
+  const pad = (x: string | undefined) => (x ?? '').padStart(2, '0');
+  const iso = `${m[3]}-${String(month + 1).padStart(2, '0')}-${pad(m[1])}T${pad(m[4])}:${pad(m[5])}:${pad(m[6])}`;
+  // strptime refuses impossible dates (31 Feb, 25:00); so does this check.
+  return parsePhoneDateTime(`${iso}Z`) === null || Number(m[6]) > 59 ? value : `${iso}Z`;
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { parsePhoneDateTime } from '../casexml/dates.ts';
+import { formatDateHeader, parsePhoneDateTime } from '../casexml/dates.ts';
 import { type ParsedCaseBlock, type ParsedForm, readForm } from '../casexml/parse-form.ts';
 import {
   applyBlock,
@@ -36,7 +36,13 @@ export interface SubmissionInput {
   appId: string;
   buildId: string;
   submitIp: string;
+  /** The HTTP `Date` header as sent (stored in HQ's `date_header` form, see dates.ts). */
   dateHeader: string | undefined;
+  /**
+   * `X-Submit-Time`, already parsed to ISO UTC: it replaces the time of receipt as the
+   * form's `received_on` (`get_received_on`, hq:corehq/ex-submodules/couchforms/getters.py).
+   */
+  submitTime?: string | undefined;
 }
 
 export type ResponseNature = 'submit_success' | 'submit_error' | 'processing_failure';
@@ -78,6 +84,7 @@ interface TxRow {
   user_id: string;
   xml: string;
   seq: number;
+  received_on: string;
 }
 
 /** HQ's 12-hour window (`SIGNIFICANT_TIME`) in reconcile_transactions. */
@@ -120,7 +127,7 @@ export class FormProcessor {
     this.#caseExists = db.prepare('SELECT 1 FROM cases WHERE case_id = ? AND domain = ?');
     this.#firstTx = db.prepare('SELECT MIN(server_date) AS d FROM case_transactions WHERE case_id = ?');
     this.#txsOfCase = db.prepare(
-      `SELECT t.form_id, t.server_date, t.client_date, t.user_id, f.xml, f.seq FROM case_transactions t
+      `SELECT t.form_id, t.server_date, t.client_date, t.user_id, f.xml, f.seq, f.received_on FROM case_transactions t
        JOIN forms f ON f.form_id = t.form_id WHERE t.case_id = ? AND f.state = 'normal' ORDER BY t.id`,
     );
     const max = db.prepare('SELECT MAX(seq) AS s FROM forms').get() as { s: number | null };
@@ -133,18 +140,21 @@ export class FormProcessor {
 
   submit(input: SubmissionInput): SubmissionOutcome {
     const now = nowIso();
+    // What the form records as received; server dates (transactions, case
+    // server_modified_on) stay the processing time, which incremental sync relies on.
+    const received = input.submitTime ?? now;
     const v3 = isOpenRosa3(input.openrosaVersion);
     let form: ParsedForm;
     try {
       form = readForm(parseXmlTree(input.xml));
     } catch (e) {
       const why = e instanceof XmlParseError ? e.message : String(e);
-      return this.#submissionError(input, now, `Invalid XML: ${why}`);
+      return this.#submissionError(input, now, received, `Invalid XML: ${why}`);
     }
     // `Form is missing a required field: XMLNS` (test_missing_xmlns): 500, kept as a
     // SubmissionErrorLog.
     if (form.xmlns === '')
-      return this.#submissionError(input, now, 'Form is missing a required field: XMLNS');
+      return this.#submissionError(input, now, received, 'Form is missing a required field: XMLNS');
 
     const md5 = createHash('md5').update(input.xml).digest('hex');
     let formId = form.meta.instanceID || uuid4();
@@ -159,7 +169,7 @@ export class FormProcessor {
         form,
         md5,
         now,
-        receivedOn: now,
+        receivedOn: received,
         meta,
         caseIds: [],
       });
@@ -175,14 +185,14 @@ export class FormProcessor {
         formId = uuid4();
         meta.instanceID = formId;
       } else if (existing.md5 === md5 && existing.state === 'normal') {
-        return this.#duplicate(input, existing, form, md5, now, v3);
+        return this.#duplicate(input, existing, form, md5, now, received, v3);
       } else if (existing.state === 'normal') {
         edit = existing;
       }
       // An errored original with the same id is processed again in its place.
     }
 
-    const receivedOn = edit ? edit.received_on : now;
+    const receivedOn = edit ? edit.received_on : received;
     const ctx: BlockContext = {
       formId,
       formUserId: form.meta.userID ?? '',
@@ -248,7 +258,7 @@ export class FormProcessor {
         form,
         md5,
         now,
-        receivedOn: now,
+        receivedOn: received,
         meta,
         caseIds: [],
         problem: e.problem,
@@ -378,7 +388,8 @@ export class FormProcessor {
       const ctx: BlockContext = {
         formId: tx.form_id,
         formUserId: form.meta.userID ?? '',
-        receivedOn: tx.server_date,
+        // Replayed with the form's own receipt time, as it was first applied.
+        receivedOn: tx.received_on,
         now: tx.server_date,
         domain: current.domain,
       };
@@ -444,6 +455,7 @@ export class FormProcessor {
     form: ParsedForm,
     md5: string,
     now: string,
+    received: string,
     v3: boolean,
   ): SubmissionOutcome {
     // XFormDuplicate: a copy under a new id, no case processing (parsers/form.py).
@@ -455,7 +467,7 @@ export class FormProcessor {
       form,
       md5,
       now,
-      receivedOn: now,
+      receivedOn: received,
       meta: { ...form.meta },
       caseIds: [],
       problem,
@@ -478,7 +490,12 @@ export class FormProcessor {
         };
   }
 
-  #submissionError(input: SubmissionInput, now: string, problem: string): SubmissionOutcome {
+  #submissionError(
+    input: SubmissionInput,
+    now: string,
+    received: string,
+    problem: string,
+  ): SubmissionOutcome {
     const id = uuid4();
     this.#insertForm.run({
       form_id: id,
@@ -487,7 +504,7 @@ export class FormProcessor {
       xmlns: '',
       xml: input.xml,
       md5: createHash('md5').update(input.xml).digest('hex'),
-      received_on: now,
+      received_on: received,
       server_modified_on: now,
       edited_on: null,
       user_id: '',
@@ -501,7 +518,7 @@ export class FormProcessor {
       submit_ip: input.submitIp,
       openrosa_version: input.openrosaVersion ?? '',
       last_sync_token: input.lastSyncToken ?? null,
-      date_header: input.dateHeader ?? null,
+      date_header: input.dateHeader === undefined ? null : formatDateHeader(input.dateHeader),
       meta: '{}',
       case_ids: '[]',
       seq: ++this.#seq,
@@ -553,7 +570,7 @@ export class FormProcessor {
       submit_ip: input.submitIp,
       openrosa_version: input.openrosaVersion ?? '',
       last_sync_token: input.lastSyncToken ?? null,
-      date_header: input.dateHeader ?? null,
+      date_header: input.dateHeader === undefined ? null : formatDateHeader(input.dateHeader),
       meta: JSON.stringify(f.meta),
       case_ids: JSON.stringify(f.caseIds),
       seq: ++this.#seq,

@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import { escapeXmlText } from '../../core/protocol/xml-escape.ts';
+import { parsePhoneDateTime } from '../casexml/dates.ts';
 import {
   type Ctx,
   dropConnection,
@@ -229,6 +230,11 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
     const gate = await guardPhoneRequest(hq, c, domain, 'submission');
     if (gate instanceof Response) return gate;
     const user = gate.user;
+    // `X-Submit-Time` (a migration aid) replaces the receipt time; HQ parses it with
+    // `string_to_utc_datetime` and a value it cannot parse fails the request.
+    const submitTimeHeader = c.req.header('x-submit-time');
+    const submitTime = submitTimeHeader ? parsePhoneDateTime(submitTimeHeader) : undefined;
+    if (submitTime === null) return c.text(`Could not parse X-Submit-Time: ${submitTimeHeader}`, 500);
     const body = await readSubmission(hq, c);
     if (body instanceof Response) return body;
     const appId = c.req.param('appId') ?? '';
@@ -243,6 +249,7 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
       buildId: appId,
       submitIp: c.env?.incoming?.socket?.remoteAddress ?? '',
       dateHeader: c.req.header('date'),
+      submitTime,
     });
     hq.asyncRestores.invalidateUser(user.id);
     // The form is stored; the phone never hears about it and will resend it.
