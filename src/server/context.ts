@@ -69,21 +69,26 @@ export function requireUser(hq: Hq, c: Ctx, domain: string): UserRow | Response 
  * The gate in front of the phone endpoints (restore and receiver), in HQ's order:
  * authentication, then the emulator's injected faults, then HQ's rate limits
  * (`rate_limit_restore` / `rate_limit_submission`: 429, empty body, no Retry-After).
- * `dropAfterStore` tells the handler to do its work and then drop the connection.
+ * `dropAfterStore` tells the handler to do its work and then drop the connection;
+ * `locked` (receiver only; restores ignore it) to answer 423 once it has read the form.
  */
 export async function guardPhoneRequest(
   hq: Hq,
   c: Ctx,
   domain: string,
   kind: 'submission' | 'restore',
-): Promise<{ user: UserRow; dropAfterStore: boolean } | Response> {
+): Promise<{ user: UserRow; dropAfterStore: boolean; locked: boolean } | Response> {
   const user = requireUser(hq, c, domain);
   if (user instanceof Response) return user;
   const fault = await hq.injectFault();
   if (fault === '500') return c.text('Injected server error', 500);
   if (fault === '429') return c.body(null, 429);
   if (!hq.rateLimiter.allow(kind, domain, user.id)) return c.body(null, 429);
-  return { user, dropAfterStore: fault === 'drop-after-store' };
+  return {
+    user,
+    dropAfterStore: fault === 'drop-after-store',
+    locked: kind === 'submission' && fault === '423',
+  };
 }
 
 /**

@@ -1,12 +1,17 @@
 /**
  * Fault injection for tests and QA runs (issue 5): shares of 500s, 429s, connections
- * dropped after the form was stored, and added latency, on the receiver and on restore.
+ * dropped after the form was stored, and added latency, on the receiver and on restore;
+ * and a share of 423s on the receiver only: HQ's answer when the form id is locked by a
+ * concurrent submission (`XFormLockError`, hq:corehq/apps/receiverwrapper/views.py),
+ * which the emulator, processing one form at a time, never meets on its own.
  * Syntax (`--faults`, FIELDSIM_FAULTS, admin endpoint):
- * `500=0.2,drop-after-store=0.1,429=0.05,latency=50ms` — any subset.
+ * `500=0.2,drop-after-store=0.1,429=0.05,423=0.05,latency=50ms` — any subset.
  */
 export interface FaultConfig {
   error500: number;
   error429: number;
+  /** Receiver only; optional so configurations written before it stay valid. */
+  locked423?: number;
   dropAfterStore: number;
   latencyMs: number;
 }
@@ -40,6 +45,9 @@ export function parseFaults(spec: string): FaultConfig {
       case '429':
         out.error429 = share(key, value);
         break;
+      case '423':
+        out.locked423 = share(key, value);
+        break;
       case 'drop-after-store':
         out.dropAfterStore = share(key, value);
         break;
@@ -51,7 +59,7 @@ export function parseFaults(spec: string): FaultConfig {
       }
       default:
         throw new FaultSyntaxError(
-          `unknown fault ${JSON.stringify(key)} (known: 500, 429, drop-after-store, latency)`,
+          `unknown fault ${JSON.stringify(key)} (known: 500, 429, 423, drop-after-store, latency)`,
         );
     }
   }
@@ -59,16 +67,19 @@ export function parseFaults(spec: string): FaultConfig {
 }
 
 export function formatFaults(f: FaultConfig): string {
-  return `500=${f.error500},429=${f.error429},drop-after-store=${f.dropAfterStore},latency=${f.latencyMs}ms`;
+  const locked = f.locked423 ? `,423=${f.locked423}` : '';
+  return `500=${f.error500},429=${f.error429}${locked},drop-after-store=${f.dropAfterStore},latency=${f.latencyMs}ms`;
 }
 
 /** What to do with one request, decided up front so a test can reason about shares. */
-export type FaultDecision = 'none' | '500' | '429' | 'drop-after-store';
+export type FaultDecision = 'none' | '500' | '429' | '423' | 'drop-after-store';
 
 export function decideFault(f: FaultConfig, random: () => number): FaultDecision {
   const r = random();
   if (r < f.error500) return '500';
   if (r < f.error500 + f.error429) return '429';
-  if (r < f.error500 + f.error429 + f.dropAfterStore) return 'drop-after-store';
+  const locked = f.locked423 ?? 0;
+  if (r < f.error500 + f.error429 + locked) return '423';
+  if (r < f.error500 + f.error429 + locked + f.dropAfterStore) return 'drop-after-store';
   return 'none';
 }

@@ -23,6 +23,17 @@ describe('fault spec', () => {
     expect(parseFaults('')).toEqual({ error500: 0, dropAfterStore: 0, error429: 0, latencyMs: 0 });
   });
 
+  it('parses and draws the receiver-only 423 share', () => {
+    const f = parseFaults('500=0.1,423=0.2');
+    expect(f.locked423).toBe(0.2);
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 100; i++) {
+      const d = decideFault(f, () => (i + 0.5) / 100);
+      counts[d] = (counts[d] ?? 0) + 1;
+    }
+    expect(counts).toEqual({ '500': 10, '423': 20, none: 70 });
+  });
+
   it('rejects unknown keys and out-of-range shares with a clear error', () => {
     expect(() => parseFaults('503=0.1')).toThrow(FaultSyntaxError);
     expect(() => parseFaults('500=2')).toThrow(/between 0 and 1/);
@@ -81,6 +92,23 @@ describe('faults on a running emulator', () => {
     expect(await r.text()).toBe('');
     expect(emu.app.hq.processor.cases.get('case-f500')).toBeUndefined();
     expect(emu.app.hq.processor.cases.get('case-f429')).toBeUndefined();
+  });
+
+  it('answers injected 423s as HQ answers a locked form id (text, XFormLockError), unprocessed; restores are not locked', async () => {
+    await setFaults('423=1');
+    const r = await submit('f423');
+    expect(r.status).toBe(423);
+    expect(r.headers.get('content-type')).toContain('text/plain');
+    expect(await r.text()).toBe('XFormLockError: f423');
+    expect(emu.app.hq.processor.cases.get('case-f423')).toBeUndefined();
+    expect(emu.app.db.prepare('SELECT 1 FROM forms WHERE form_id = ?').get('f423')).toBeUndefined();
+    const restore = await fetch(`${emu.url}/a/demo/phone/restore/`, {
+      headers: { authorization: basic('worker1') },
+    });
+    expect(restore.status).toBe(200);
+    await restore.text();
+    await setFaults('');
+    expect((await submit('f423')).status).toBe(201);
   });
 
   it('drops the connection after storing the form; the resend is a duplicate', async () => {

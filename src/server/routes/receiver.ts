@@ -237,6 +237,12 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
     if (submitTime === null) return c.text(`Could not parse X-Submit-Time: ${submitTimeHeader}`, 500);
     const body = await readSubmission(hq, c);
     if (body instanceof Response) return body;
+    if (gate.locked) {
+      // HQ takes the form-id lock once it has read the instance, and answers a form it
+      // cannot lock with 423 and `XFormLockError: <form id>` in plain text, unprocessed.
+      const id = /<(?:\w+:)?instanceID>\s*([^<\s]*)\s*</.exec(body.xml)?.[1] ?? '';
+      return c.text(`XFormLockError: ${id}`, 423);
+    }
     const appId = c.req.param('appId') ?? '';
     const outcome = hq.processor.submit({
       domain,
