@@ -79,11 +79,37 @@ export function gatedFetch(base: FetchLike, maxInFlight: number): FetchLike {
     if (inFlight < maxInFlight) inFlight++;
     else await new Promise<void>((resolve) => waiting.push(resolve));
     try {
-      return await base(input, init);
+      try {
+        return await base(input, init);
+      } catch (e) {
+        if (!isStaleSocket(e) || !isIdempotent(input, init) || init?.signal?.aborted) throw e;
+        // One more try on a fresh connection, as phone HTTP stacks do (OkHttp's
+        // retryOnConnectionFailure): with the event loop busy for seconds, a pooled
+        // keep-alive socket can outlive the server's keep-alive timeout and be reset on
+        // reuse. Only for GET/HEAD; form POSTs are retried by the outbox, same bytes.
+        return await base(input, init);
+      }
     } finally {
       release();
     }
   };
+}
+
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
+
+function isStaleSocket(e: unknown): boolean {
+  let x: unknown = e;
+  for (let depth = 0; x && typeof x === 'object' && depth < 5; depth++) {
+    const code = (x as { code?: unknown }).code;
+    if (typeof code === 'string' && STALE_SOCKET_CODES.has(code)) return true;
+    x = (x as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function isIdempotent(input: string | URL | Request, init: RequestInit | undefined): boolean {
+  const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+  return method === 'GET' || method === 'HEAD';
 }
 
 export class NetworkSim {
