@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { fsyncDir } from './atomic-file.ts';
 import { StateError } from './state-error.ts';
@@ -93,6 +93,8 @@ function breakStale(path: string, raw: string): boolean {
   return false;
 }
 
+const RELEASE_ON: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export function acquireLock(path: string, command: string): HeldLock {
   const me: LockOwner = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
   const body = JSON.stringify(me);
@@ -123,16 +125,30 @@ export function acquireLock(path: string, command: string): HeldLock {
     }
     fsyncDir(dirname(path));
     let released = false;
-    return {
+    // Ctrl-C or a CI job's SIGTERM: give the lock back, then die of the same signal. Signal
+    // handlers run between event-loop turns, never inside a (synchronous) state write, so
+    // the files are whole. Without this a killed command leaves a lock whose pid a
+    // container may later reuse, which would read as "in use".
+    const onSignal = (signal: NodeJS.Signals) => {
+      held.release();
+      process.kill(process.pid, signal);
+      // Should another listener keep the signal from killing us, we must not run on
+      // without the lock.
+      setImmediate(() => process.exit(128 + (constants.signals[signal] ?? 0)));
+    };
+    for (const sig of RELEASE_ON) process.once(sig, onSignal);
+    const held: HeldLock = {
       path,
       release() {
         if (released) return;
         released = true;
+        for (const sig of RELEASE_ON) process.off(sig, onSignal);
         // Only remove the file if it is still ours (a breaker may have judged us stale).
         const cur = readOwner(path);
         if (cur?.raw === body) rmSync(path, { force: true });
       },
     };
+    return held;
   }
   throw new StateError('state-in-use', `Could not take the state lock ${path}; try again`, path);
 }

@@ -62,6 +62,18 @@ describe('state lock', () => {
     lock.release();
   }, 60_000);
 
+  it('a command stopped by SIGTERM or SIGINT gives the lock back and dies of that signal', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const path = join(tmp, `sig-${signal}.lock`);
+      const child = await holdInChild(path);
+      expect(existsSync(path)).toBe(true);
+      const gone = new Promise<NodeJS.Signals | null>((res) => child.once('exit', (_c, sig) => res(sig)));
+      child.kill(signal);
+      expect(await gone).toBe(signal);
+      expect(existsSync(path)).toBe(false);
+    }
+  }, 60_000);
+
   it('an empty lock file (writer died before writing) counts as stale', () => {
     const path = join(tmp, 'c.lock');
     writeFileSync(path, '');
