@@ -32,6 +32,9 @@ export interface RunnerBenchResult {
   perWorkerKb: number;
   formsSent: number;
   ok: boolean;
+  workersOk: number;
+  /** The most frequent error, if any. */
+  topError: string | null;
   seedSeconds: number;
   summary: string;
   machine: string;
@@ -108,6 +111,10 @@ export async function runRunnerBench(
         perWorkerKb: Math.round((peak - baseline) / workers / 1024),
         formsSent: report.workers.formsSent,
         ok: report.ok,
+        workersOk: report.workers.ok,
+        topError: report.errors[0]
+          ? `${report.errors[0].count}x ${report.errors[0].step}: ${report.errors[0].message}`
+          : null,
         seedSeconds: seeded.seconds,
         summary: formatSummary(report),
         machine: machine(),
@@ -123,7 +130,8 @@ export async function runRunnerBench(
 export function formatRunnerResult(r: RunnerBenchResult): string {
   return [
     `- ${r.workers} workers, each: login, restore ${r.casesPerWorker} cases, 10 forms (5 registrations, 5 updates), sync: ` +
-      `${r.seconds.toFixed(1)} s (target <= 120 s); all assertions held: ${r.ok ? 'yes' : 'NO'}; ${r.formsSent} forms sent`,
+      `${r.seconds.toFixed(1)} s (target <= 120 s); ${r.workersOk} of ${r.workers} workers ok` +
+      `${r.topError ? ` (most frequent error: ${r.topError})` : ''}; ${r.formsSent} forms sent`,
     `- runner process peak RSS ${r.peakRssMb} MB (baseline ${r.baselineRssMb} MB; target <= 2048 MB); ` +
       `${r.perWorkerKb} KB per worker over the baseline`,
     `- emulator seeding (${r.workers} users x ${r.casesPerWorker} cases): ${r.seedSeconds.toFixed(1)} s, not included`,
