@@ -51,6 +51,11 @@ export interface RestoreFlowOptions {
   maxRateLimitRetries?: number;
   /** Give up waiting on a 202 after this long (default 30 min). */
   maxAsyncWaitMs?: number;
+  /**
+   * `false` keeps every case the payload brought (no phone purge): for looking at what
+   * the server sent (`fieldsim restore --no-purge`). Default true, as phones do.
+   */
+  purge?: boolean;
 }
 
 export interface RestoreFlowResult extends RestoreSummary {
@@ -154,6 +159,7 @@ export async function runRestore(
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(bytesTotal === undefined ? {} : { bytesTotal }),
+    ...(opts.purge === false ? { purge: false } : {}),
   });
   let result: IngestResult;
   let outMode: RestoreFlowResult['mode'] = mode;

@@ -408,9 +408,12 @@ export class Session {
     };
   }
 
-  /** Full restore: replaces the local cases atomically (the old data stays until the switch). */
+  /**
+   * Full restore: replaces the local cases atomically (the old data stays until the switch).
+   * `purge: false` skips the phone purge (every case of the payload is kept).
+   */
   async restore(
-    opts: { onProgress?: (p: RestoreProgress) => void; signal?: AbortSignal } = {},
+    opts: { onProgress?: (p: RestoreProgress) => void; signal?: AbortSignal; purge?: boolean } = {},
   ): Promise<RestoreFlowResult> {
     return this.#withData(() => runRestore(this.#restoreDeps(), { mode: 'full', ...opts }));
   }
