@@ -33,6 +33,7 @@ export interface RunnerBenchResult {
   formsSent: number;
   ok: boolean;
   workersOk: number;
+  offlineSaves: boolean;
   /** The most frequent error, if any. */
   topError: string | null;
   seedSeconds: number;
@@ -40,7 +41,7 @@ export interface RunnerBenchResult {
   machine: string;
 }
 
-function scenarioYaml(workers: number): string {
+function scenarioYaml(workers: number, offlineSaves: boolean): string {
   return `
 name: bench-${workers}
 domain: demo
@@ -48,21 +49,22 @@ seed: 1
 workers: { count: ${workers}, users: { prefix: load, password: fieldsim } }
 steps:
   - login
-  - restore
+  - restore${offlineSaves ? '\n  - offline' : ''}
   - repeat: 5
     steps:
       - create_case: { type: household, name: "Bench {{worker}}-{{i}}", properties: { village: "{{pick riverside hilltop lakeview}}" } }
       - update_case: { case: random_open, type: household, properties: { visit_count: "{{i}}" } }
-  # A phone retries a failed sync (e.g. a keep-alive socket the server just closed).
+${offlineSaves ? '  - online\n' : ''}  # A phone retries a failed sync (e.g. a keep-alive socket the server just closed).
   - sync: { retries: 2, retry_wait: 1s }
   - assert_local: { outbox: { pending: 0, quarantined: 0, sent: 10 } }
 `;
 }
 
 export async function runRunnerBench(
-  opts: { workers?: number; cases?: number } = {},
+  opts: { workers?: number; cases?: number; offlineSaves?: boolean } = {},
 ): Promise<RunnerBenchResult> {
   const workers = opts.workers ?? 1000;
+  const offlineSaves = opts.offlineSaves ?? false;
   const cases = opts.cases ?? 100;
   const dir = mkdtempSync(join(tmpdir(), 'fieldsim-bench-runner-'));
   try {
@@ -76,7 +78,7 @@ export async function runRunnerBench(
     emu.close();
     const server = await spawnEmulatorProcess(dir);
     try {
-      const scenario = parseScenario(scenarioYaml(workers));
+      const scenario = parseScenario(scenarioYaml(workers, offlineSaves));
       (globalThis as { gc?: () => void }).gc?.();
       const baseline = process.memoryUsage().rss;
       let peak = baseline;
@@ -112,6 +114,7 @@ export async function runRunnerBench(
         formsSent: report.workers.formsSent,
         ok: report.ok,
         workersOk: report.workers.ok,
+        offlineSaves,
         topError: report.errors[0]
           ? `${report.errors[0].count}x ${report.errors[0].step}: ${report.errors[0].message}`
           : null,
@@ -129,7 +132,8 @@ export async function runRunnerBench(
 
 export function formatRunnerResult(r: RunnerBenchResult): string {
   return [
-    `- ${r.workers} workers, each: login, restore ${r.casesPerWorker} cases, 10 forms (5 registrations, 5 updates), sync: ` +
+    `- ${r.workers} workers, each: login, restore ${r.casesPerWorker} cases, 10 forms (5 registrations, 5 updates) saved ` +
+      `${r.offlineSaves ? 'offline (sent by the sync)' : 'online (each sent at once)'}, sync: ` +
       `${r.seconds.toFixed(1)} s (target <= 120 s); ${r.workersOk} of ${r.workers} workers ok` +
       `${r.topError ? ` (most frequent error: ${r.topError})` : ''}; ${r.formsSent} forms sent`,
     `- runner process peak RSS ${r.peakRssMb} MB (baseline ${r.baselineRssMb} MB; target <= 2048 MB); ` +
@@ -145,14 +149,23 @@ export default async function run(): Promise<RunnerBenchResult> {
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);
 if (isMain) {
   const { values } = parseArgs({
-    options: { workers: { type: 'string' }, cases: { type: 'string' }, write: { type: 'boolean' } },
+    options: {
+      workers: { type: 'string' },
+      cases: { type: 'string' },
+      write: { type: 'boolean' },
+      'offline-saves': { type: 'boolean' },
+    },
     // bench/run.ts passes the same arguments to every benchmark; ignore the others' flags.
     strict: false,
   });
   const num = (v: string | boolean | undefined) => (typeof v === 'string' ? Number(v) : undefined);
   const workers = num(values.workers);
   const cases = num(values.cases);
-  const r = await runRunnerBench({ ...(workers ? { workers } : {}), ...(cases ? { cases } : {}) });
+  const r = await runRunnerBench({
+    ...(workers ? { workers } : {}),
+    ...(cases ? { cases } : {}),
+    offlineSaves: values['offline-saves'] === true,
+  });
   console.log(r.summary);
   const text = formatRunnerResult(r);
   console.log(`\nQA runner (${r.machine})\n${text}`);
