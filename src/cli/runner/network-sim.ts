@@ -79,21 +79,31 @@ export function gatedFetch(base: FetchLike, maxInFlight: number): FetchLike {
     if (inFlight < maxInFlight) inFlight++;
     else await new Promise<void>((resolve) => waiting.push(resolve));
     try {
-      try {
-        return await base(input, init);
-      } catch (e) {
-        if (!isStaleSocket(e) || !isIdempotent(input, init) || init?.signal?.aborted) throw e;
-        // One more try on a fresh connection, as phone HTTP stacks do (OkHttp's
-        // retryOnConnectionFailure): with the event loop busy for seconds, a pooled
-        // keep-alive socket can outlive the server's keep-alive timeout and be reset on
-        // reuse. Only for GET/HEAD; form POSTs are retried by the outbox, same bytes.
-        return await base(input, init);
+      // A reset pooled connection is retried, as phone HTTP stacks do (OkHttp's
+      // retryOnConnectionFailure): with the event loop busy for seconds, keep-alive
+      // sockets outlive the server's keep-alive timeout and are reset on reuse, several
+      // at once. Only GET/HEAD, at most STALE_RETRIES times; form POSTs are retried by
+      // the outbox, same bytes.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await base(input, init);
+        } catch (e) {
+          if (
+            attempt >= STALE_RETRIES ||
+            !isStaleSocket(e) ||
+            !isIdempotent(input, init) ||
+            init?.signal?.aborted
+          )
+            throw e;
+        }
       }
     } finally {
       release();
     }
   };
 }
+
+const STALE_RETRIES = 3;
 
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 

@@ -77,7 +77,7 @@ describe('gatedFetch', () => {
     expect(peak).toBe(3);
   });
 
-  it('retries a GET once after a reset socket, never a POST', async () => {
+  it('retries a GET after a reset socket (at most 3 times), never a POST', async () => {
     let calls = 0;
     const flaky = async () => {
       calls++;
