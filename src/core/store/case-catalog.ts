@@ -1,5 +1,5 @@
 import type { CaseIndex, CaseRecord } from '../protocol/casexml/case-types.ts';
-import { caseStateHashOf } from './md5.ts';
+import { md5Bytes, toHex } from './md5.ts';
 
 /**
  * The in-memory catalog of one case generation: for every case, the page holding it and
@@ -34,6 +34,11 @@ export function entryOf(c: CaseRecord, page: number): CaseEntry {
   };
 }
 
+function xorMd5(acc: Uint8Array, id: string): void {
+  const d = md5Bytes(id);
+  for (let i = 0; i < 16; i++) acc[i] = (acc[i] as number) ^ (d[i] as number);
+}
+
 export interface ReverseEdge {
   caseId: string;
   identifier: string;
@@ -45,7 +50,12 @@ export class CaseCatalog {
   version: number;
   readonly entries = new Map<string, CaseEntry>();
   private reverse: Map<string, ReverseEdge[]> | null = null;
-  private hash: string | null = null;
+  /**
+   * XOR of MD5(case id) over all cases (PROTOCOL.md 3.6), once computed: kept up to date
+   * by `apply` (an XOR per case created or removed), so a sync after a few saves does not
+   * hash 100k ids again.
+   */
+  private hashAcc: Uint8Array | null = null;
   private readonly sorted = new Map<string, string[]>();
   /** Every case id ordered by (name, id), kept up to date through small changes. */
   private nameOrder: string[] | null = null;
@@ -59,24 +69,27 @@ export class CaseCatalog {
     // A form save changes a case or two: move them within the name order (binary search)
     // instead of sorting 100k names again on the next case-list query.
     const order = delta.size <= 2000 ? this.nameOrder : null;
+    const acc = this.hashAcc;
     for (const [id, e] of delta) {
       const old = this.entries.get(id);
       if (order !== null && old !== undefined && (e === null || e.caseName !== old.caseName)) {
         const i = this.findName(order, old.caseName, id);
         if (order[i] === id) order.splice(i, 1);
       }
+      if (acc !== null && (old === undefined) !== (e === null)) xorMd5(acc, id);
       if (e === null) this.entries.delete(id);
       else this.entries.set(id, e);
       if (order !== null && e !== null && (old === undefined || e.caseName !== old.caseName))
         order.splice(this.findName(order, e.caseName, id), 0, id);
     }
     this.version = version;
-    this.invalidate(order);
+    this.invalidate(order, acc);
   }
 
-  invalidate(keepNameOrder: string[] | null = null): void {
+  /** Drops derived data; `apply` passes on what it kept up to date itself. */
+  invalidate(keepNameOrder: string[] | null = null, keepHash: Uint8Array | null = null): void {
     this.reverse = null;
-    this.hash = null;
+    this.hashAcc = keepHash;
     this.sorted.clear();
     this.nameOrder = keepNameOrder;
   }
@@ -129,8 +142,12 @@ export class CaseCatalog {
   }
 
   stateHash(): string {
-    if (this.hash === null) this.hash = caseStateHashOf(this.entries.keys());
-    return this.hash;
+    if (this.hashAcc === null) {
+      const acc = new Uint8Array(16);
+      for (const id of this.entries.keys()) xorMd5(acc, id);
+      this.hashAcc = acc;
+    }
+    return this.entries.size === 0 ? '' : toHex(this.hashAcc);
   }
 
   invalidateKey(key: string): void {

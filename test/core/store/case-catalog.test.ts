@@ -1,9 +1,11 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { fromString } from '../../../src/core/protocol/restore/restore-parser.ts';
+import { CaseCatalog, type CaseEntry, type CatalogDelta } from '../../../src/core/store/case-catalog.ts';
 import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { CASE_PAGE_SIZE } from '../../../src/core/store/case-writer.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
+import { caseStateHashOf } from '../../../src/core/store/md5.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 
 describe('catalog rebuild on reopen', () => {
@@ -27,4 +29,45 @@ describe('catalog rebuild on reopen', () => {
     db.close();
     reopened.close();
   }, 60_000);
+});
+
+describe('case-state hash kept up to date', () => {
+  const entry = (name: string): CaseEntry => ({
+    page: 0,
+    caseType: 't',
+    caseName: name,
+    ownerId: 'u',
+    closed: false,
+    lastModified: '2024-01-01',
+    indices: [],
+  });
+
+  it('creates, updates and removals change it as a full recomputation would', () => {
+    const cat = new CaseCatalog(1, 0);
+    const seed: CatalogDelta = new Map();
+    for (let i = 0; i < 300; i++) seed.set(`c${i}`, entry(`N${i}`));
+    cat.apply(seed, 1);
+    expect(cat.stateHash()).toBe(caseStateHashOf(cat.entries.keys()));
+    // Deterministic pseudo-random steps: create new ids, update, remove (some unknown).
+    let x = 7;
+    const next = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x % n;
+    };
+    for (let step = 0; step < 200; step++) {
+      const d: CatalogDelta = new Map();
+      for (let k = 0; k < 1 + next(5); k++) {
+        const id = `c${next(400)}`;
+        const r = next(3);
+        d.set(id, r === 0 ? null : entry(r === 1 ? `N${step}` : `M${step}`));
+      }
+      cat.apply(d, step + 2);
+      expect(cat.stateHash(), `step ${step}`).toBe(caseStateHashOf(cat.entries.keys()));
+    }
+    // Down to no cases: the empty hash, then up again.
+    cat.apply(new Map([...cat.entries.keys()].map((id) => [id, null])), 1000);
+    expect(cat.stateHash()).toBe('');
+    cat.apply(new Map([['again', entry('A')]]), 1001);
+    expect(cat.stateHash()).toBe(caseStateHashOf(['again']));
+  });
 });
