@@ -109,6 +109,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     opts.fetch ?? ((input, init) => fetch(input, init)),
     opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
   );
+  const metrics = new RunMetrics();
   let services: ApiServices | null = null;
   const getServices = (): RunServices => {
     if (!services) throw new Error('admin services requested without admin credentials');
@@ -119,7 +120,18 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       serverUrl: opts.serverUrl,
       domain: scenario.domain,
       admin,
-      fetch: baseFetch,
+      // The admin API calls (user creation, application, assert_server) are timed as `api`.
+      fetch: async (input, init) => {
+        const t0 = performance.now();
+        try {
+          const res = await baseFetch(input, init);
+          metrics.request({ endpoint: 'api', ms: performance.now() - t0, status: res.status });
+          return res;
+        } catch (e) {
+          metrics.request({ endpoint: 'api', ms: performance.now() - t0, status: 0 });
+          throw e;
+        }
+      },
       runStart: startedAt,
     });
   const users = scenario.workers.users;
@@ -132,7 +144,6 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     }
   }
 
-  const metrics = new RunMetrics();
   const signal = opts.signal ?? new AbortController().signal;
   const t0 = Date.now();
   const deadline = scenario.durationMs === undefined ? null : t0 + scenario.durationMs;
