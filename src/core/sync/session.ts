@@ -166,6 +166,14 @@ async function adoptRegisteredUser(db: FieldsimDb, info: SessionInfo, stored: St
 const SESSION_KEY = 'session.local';
 
 /**
+ * The database of `username`'s session on this device, or of its "login as" pair with
+ * `loginAs`: for hosts that open a session's database themselves (the CLI's state folder).
+ */
+export function sessionDatabaseName(domain: string, username: string, loginAs?: string): string {
+  return databaseName(domain, identity(domain, username, loginAs).dbKey);
+}
+
+/**
  * Without an injected lock, every session in this realm shares one in-process lock, so
  * two sessions of the same user (same database, same lock name) never send at once.
  */
@@ -254,6 +262,7 @@ function makeClient(
   password: string,
   deviceId: string,
   restoreAs?: string,
+  apiKey?: string,
 ): HqClient {
   return new HqClient({
     serverUrl: opts.serverUrl,
@@ -261,6 +270,7 @@ function makeClient(
     username,
     password,
     deviceId,
+    ...(apiKey === undefined ? {} : { apiKey }),
     ...(restoreAs === undefined ? {} : { restoreAs }),
     ...(opts.platform.fetch ? { fetch: opts.platform.fetch } : {}),
     ...(opts.platform.clock ? { clock: opts.platform.clock } : {}),
@@ -372,17 +382,36 @@ export class Session {
     if (!stored) throw new FieldsimError('not-logged-in', 'No local login for this user');
     if (!(await verifyPassword(password, stored.verifier, this.#platform.crypto)))
       throw new FieldsimError('auth-invalid', 'Wrong password for this user on this device');
-    this.setClient(
-      makeClient(
-        { ...this.#opts, serverUrl: stored.serverUrl, domain: this.info.domain, platform: this.#platform },
-        // Login as: the web user's credentials, the worker's data (`as=`).
-        this.info.authenticatedAs?.username ?? this.info.username,
-        password,
-        this.info.deviceId,
-        this.info.authenticatedAs ? this.info.username : undefined,
-      ),
-    );
+    this.setClient(this.#clientWith(stored.serverUrl, password));
     await this.outbox.start();
+  }
+
+  /**
+   * Gives the session credentials without a local check and without sending anything: for
+   * hosts that decide when to send and let the server judge the secret at the next request
+   * (the CLI), and for API keys (`Authorization: ApiKey`), which have no local verifier.
+   * Sending starts at the host's `sendOutbox`/`syncAndSend`, or the outbox's next trigger.
+   * In a "login as" session the secret is the web user's (`authenticatedAs`).
+   */
+  connect(auth: { password: string } | { apiKey: string }): void {
+    if (this.#closed) throw new FieldsimError('not-logged-in', 'The session is closed');
+    this.setClient(
+      'apiKey' in auth
+        ? this.#clientWith(this.info.serverUrl, '', auth.apiKey)
+        : this.#clientWith(this.info.serverUrl, auth.password),
+    );
+  }
+
+  #clientWith(serverUrl: string, password: string, apiKey?: string): HqClient {
+    return makeClient(
+      { ...this.#opts, serverUrl, domain: this.info.domain, platform: this.#platform },
+      // Login as: the web user's credentials, the worker's data (`as=`).
+      this.info.authenticatedAs?.username ?? this.info.username,
+      password,
+      this.info.deviceId,
+      this.info.authenticatedAs ? this.info.username : undefined,
+      apiKey,
+    );
   }
 
   #restoreDeps() {
