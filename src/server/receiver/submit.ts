@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { NS } from '../../core/protocol/namespaces.ts';
+import { escapeXmlAttr, escapeXmlText } from '../../core/protocol/xml-escape.ts';
 import { formatDateHeader, parsePhoneDateTime } from '../casexml/dates.ts';
 import { type ParsedCaseBlock, type ParsedForm, readForm } from '../casexml/parse-form.ts';
 import {
@@ -56,6 +58,10 @@ export interface SubmissionOutcome {
   kind: 'normal' | 'duplicate' | 'edit' | 'error' | 'submission-error' | 'device-log';
 }
 
+/** HQ's `SYSTEM_USER_ID` and the xmlns of forms HQ submits itself (`SYSTEM_FORM_XMLNS`). */
+const SYSTEM_USER_ID = 'system';
+const SYSTEM_FORM_XMLNS = 'http://commcarehq.org/case';
+
 /** The success text HQ sends to phones: √ with three spaces each side (PROTOCOL.md 7.3). */
 export const SUCCESS_TEXT = '   √   ';
 
@@ -106,6 +112,11 @@ export class FormProcessor {
   readonly #firstTx: Database.Statement;
   readonly #txsOfCase: Database.Statement;
   #seq = 0;
+  /**
+   * Domains with HQ's `EXTENSION_CASES_SYNC_ENABLED` toggle: closing a host there closes
+   * its open extensions too (see `#closeExtensions`).
+   */
+  readonly extensionCasesSyncDomains = new Set<string>();
 
   constructor(db: Db) {
     this.#db = db;
@@ -204,6 +215,7 @@ export class FormProcessor {
     // Only the submitting user's own log is updated (a token from another user is ignored).
     const syncLog = log && log.domain === input.domain && log.userId === input.authUserId ? log : undefined;
 
+    let closedHosts: string[] = [];
     try {
       this.#db.transaction(() => {
         if (edit) {
@@ -240,7 +252,10 @@ export class FormProcessor {
         }
         for (const a of input.attachments) this.#insertAttachment.run(formId, a.name, a.contentType, a.data);
         if (syncLog) this.#updatePhoneLists(syncLog, [...touched.values()]);
+        closedHosts = [...touched.values()].filter((c) => c.closed).map((c) => c.caseId);
       })();
+      if (closedHosts.length > 0 && this.extensionCasesSyncDomains.has(input.domain))
+        this.#closeExtensions(input, closedHosts, form.meta.deviceID ?? '');
       return {
         status: 201,
         nature: 'submit_success',
@@ -318,6 +333,50 @@ export class FormProcessor {
     for (const c of touched.values()) this.#cases.save(c);
     this.#applyLedgers(form, ctx);
     return { touched, toRebuild };
+  }
+
+  /**
+   * `close_extension_cases` (hq:corehq/ex-submodules/casexml/apps/case/xform.py), which HQ
+   * runs only with the `EXTENSION_CASES_SYNC_ENABLED` toggle: the open extensions of the
+   * closed hosts, down the extension chain (`get_extension_chain` without closed cases),
+   * are closed by one system form (`close_cases`: user `system`, xmlns
+   * `http://commcarehq.org/case`), submitted with the phone's sync token.
+   */
+  #closeExtensions(input: SubmissionInput, hostIds: string[], deviceId: string): void {
+    const ids = this.#db
+      .prepare(
+        `WITH RECURSIVE chain(id) AS (
+           SELECT value FROM json_each(?)
+           UNION SELECT ci.case_id FROM case_indices ci JOIN chain ON ci.referenced_id = chain.id
+             JOIN cases c ON c.case_id = ci.case_id
+             WHERE ci.relationship = 'extension' AND c.closed = 0 AND c.deleted = 0 AND c.domain = ?)
+         SELECT id FROM chain WHERE id NOT IN (SELECT value FROM json_each(?))`,
+      )
+      .pluck()
+      .all(JSON.stringify(hostIds), input.domain, JSON.stringify(hostIds)) as string[];
+    if (ids.length === 0) return;
+    const when = nowIso();
+    const formId = uuid4();
+    const blocks = ids
+      .map(
+        (id) =>
+          `<case xmlns="${NS.caseV2}" case_id="${escapeXmlAttr(id)}" date_modified="${when}" user_id="${SYSTEM_USER_ID}"><close/></case>`,
+      )
+      .join('');
+    const xml =
+      `<?xml version="1.0"?><data xmlns="${SYSTEM_FORM_XMLNS}">${blocks}` +
+      `<meta xmlns="${NS.orx}"><deviceID>${escapeXmlText(deviceId)}</deviceID><timeStart>${when}</timeStart>` +
+      `<timeEnd>${when}</timeEnd><username>${SYSTEM_USER_ID}</username><userID>${SYSTEM_USER_ID}</userID>` +
+      `<instanceID>${formId}</instanceID></meta></data>`;
+    this.submit({
+      ...input,
+      xml,
+      attachments: [],
+      submitTime: undefined,
+      dateHeader: undefined,
+      appId: '',
+      buildId: '',
+    });
   }
 
   /**

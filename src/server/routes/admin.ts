@@ -20,6 +20,8 @@ function requireAdmin(hq: Hq, c: Ctx, domain: string): UserRow | Response {
  * - `POST users/<username>/deactivate/` and `activate/`.
  * - `PUT users/<username>/loadtest-factor/` with `{"factor": N}`.
  * - `PUT rate-limits/` with `{"mode": "off" | "hq"}`.
+ * - `GET|PUT toggles/` with `{"EXTENSION_CASES_SYNC_ENABLED": true|false}`: HQ's feature
+ *   toggle for this domain (closing a host closes its open extensions).
  */
 export function registerAdmin(app: Hono<Env>, hq: Hq): void {
   const base = '/a/:domain/fieldsim';
@@ -47,6 +49,24 @@ export function registerAdmin(app: Hono<Env>, hq: Hq): void {
       throw e;
     }
     return c.json({ faults: formatFaults(hq.faults), config: hq.faults });
+  });
+  app.get(`${base}/toggles/`, (c) => {
+    const domain = c.req.param('domain');
+    const admin = requireAdmin(hq, c, domain);
+    if (admin instanceof Response) return admin;
+    return c.json({ EXTENSION_CASES_SYNC_ENABLED: hq.processor.extensionCasesSyncDomains.has(domain) });
+  });
+  app.put(`${base}/toggles/`, async (c) => {
+    const domain = c.req.param('domain');
+    const admin = requireAdmin(hq, c, domain);
+    if (admin instanceof Response) return admin;
+    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    const value = body?.EXTENSION_CASES_SYNC_ENABLED;
+    if (typeof value !== 'boolean')
+      return c.json({ error: 'expected {"EXTENSION_CASES_SYNC_ENABLED": true|false}' }, 400);
+    if (value) hq.processor.extensionCasesSyncDomains.add(domain);
+    else hq.processor.extensionCasesSyncDomains.delete(domain);
+    return c.json({ EXTENSION_CASES_SYNC_ENABLED: value });
   });
   const userAction = (
     path: string,
