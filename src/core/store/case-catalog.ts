@@ -39,6 +39,53 @@ function xorMd5(acc: Uint8Array, id: string): void {
   for (let i = 0; i < 16; i++) acc[i] = (acc[i] as number) ^ (d[i] as number);
 }
 
+/** How a cached case list is made: which cases it keeps, in which order. */
+export interface ListRule {
+  keep(e: CaseEntry): boolean;
+  /** By (name, id), or most recently modified first, ties by id. */
+  order: 'name' | 'lastModified';
+}
+
+interface CachedList {
+  ids: string[];
+  rule?: ListRule;
+}
+
+function sameIndices(a: readonly CaseIndex[], b: readonly CaseIndex[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CaseIndex;
+    const y = b[i] as CaseIndex;
+    if (
+      x.identifier !== y.identifier ||
+      x.caseId !== y.caseId ||
+      x.caseType !== y.caseType ||
+      x.relationship !== y.relationship
+    )
+      return false;
+  }
+  return true;
+}
+
+function addEdges(reverse: Map<string, ReverseEdge[]>, id: string, e: CaseEntry): void {
+  for (const ix of e.indices) {
+    const edge = { caseId: id, identifier: ix.identifier, relationship: ix.relationship };
+    const list = reverse.get(ix.caseId);
+    if (list) list.push(edge);
+    else reverse.set(ix.caseId, [edge]);
+  }
+}
+
+function removeEdges(reverse: Map<string, ReverseEdge[]>, id: string, old: CaseEntry): void {
+  for (const ix of old.indices) {
+    const list = reverse.get(ix.caseId);
+    if (list === undefined) continue;
+    const kept = list.filter((edge) => edge.caseId !== id);
+    if (kept.length > 0) reverse.set(ix.caseId, kept);
+    else reverse.delete(ix.caseId);
+  }
+}
+
 export interface ReverseEdge {
   caseId: string;
   identifier: string;
@@ -56,7 +103,7 @@ export class CaseCatalog {
    * hash 100k ids again.
    */
   private hashAcc: Uint8Array | null = null;
-  private readonly sorted = new Map<string, string[]>();
+  private readonly sorted = new Map<string, CachedList>();
   /** Every case id ordered by (name, id), kept up to date through small changes. */
   private nameOrder: string[] | null = null;
 
@@ -66,32 +113,69 @@ export class CaseCatalog {
   }
 
   apply(delta: CatalogDelta, version: number): void {
-    // A form save changes a case or two: move them within the name order (binary search)
-    // instead of sorting 100k names again on the next case-list query.
+    // A form save changes a case or two: move them within the name order and the cached
+    // case lists (binary search), and adjust the reverse index, instead of sorting and
+    // filtering 100k cases again on the next case list or case detail (at 100k cases
+    // that took 30-100 ms after every save).
+    // Each step is a binary search and a splice (a copy of up to 100k pointers) per list,
+    // so large deltas (a sync) rebuild on the next use instead.
     const order = delta.size <= 2000 ? this.nameOrder : null;
+    const small = delta.size <= 200;
     const acc = this.hashAcc;
+    let reverse = small ? this.reverse : null;
+    const lists: CachedList[] = [];
+    for (const [key, list] of this.sorted)
+      if (small && list.rule !== undefined) lists.push(list);
+      else this.sorted.delete(key);
     for (const [id, e] of delta) {
       const old = this.entries.get(id);
+      // Out with the old entry while the catalog still holds it...
       if (order !== null && old !== undefined && (e === null || e.caseName !== old.caseName)) {
         const i = this.findName(order, old.caseName, id);
         if (order[i] === id) order.splice(i, 1);
       }
+      for (const list of lists)
+        if (old !== undefined && (list.rule as ListRule).keep(old)) {
+          const i = this.findIn(list, old, id);
+          if (list.ids[i] === id) list.ids.splice(i, 1);
+        }
+      if (reverse !== null && old !== undefined && e !== null && !sameIndices(old.indices, e.indices))
+        // Rare (an index action on a known case): where its edges go in each list depends
+        // on the case's place among all cases, so rebuild on the next use.
+        reverse = null;
+      if (reverse !== null && old !== undefined && e === null) removeEdges(reverse, id, old);
       if (acc !== null && (old === undefined) !== (e === null)) xorMd5(acc, id);
       if (e === null) this.entries.delete(id);
       else this.entries.set(id, e);
+      // ...in with the new one.
       if (order !== null && e !== null && (old === undefined || e.caseName !== old.caseName))
         order.splice(this.findName(order, e.caseName, id), 0, id);
+      for (const list of lists)
+        if (e !== null && (list.rule as ListRule).keep(e)) list.ids.splice(this.findIn(list, e, id), 0, id);
+      // A new case comes last in the catalog, so its edges come last in each list.
+      if (reverse !== null && old === undefined && e !== null) addEdges(reverse, id, e);
     }
     this.version = version;
-    this.invalidate(order, acc);
+    this.reverse = reverse;
+    this.hashAcc = acc;
+    this.nameOrder = order;
   }
 
-  /** Drops derived data; `apply` passes on what it kept up to date itself. */
-  invalidate(keepNameOrder: string[] | null = null, keepHash: Uint8Array | null = null): void {
-    this.reverse = null;
-    this.hashAcc = keepHash;
-    this.sorted.clear();
-    this.nameOrder = keepNameOrder;
+  /** First position in a cached list whose case does not sort before (`e`, `id`). */
+  private findIn(list: CachedList, e: CaseEntry, id: string): number {
+    if ((list.rule as ListRule).order === 'name') return this.findName(list.ids, e.caseName, id);
+    // Most recently modified first, ties by id (see CaseDb.query).
+    const k = e.lastModified;
+    let lo = 0;
+    let hi = list.ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = list.ids[mid] as string;
+      const mk = (this.entries.get(m) as CaseEntry).lastModified;
+      if (mk > k || (mk === k && m < id)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** First position in `order` whose (name, id) is not below (name, id). */
@@ -129,13 +213,7 @@ export class CaseCatalog {
   incoming(caseId: string): ReverseEdge[] {
     if (this.reverse === null) {
       const r = new Map<string, ReverseEdge[]>();
-      for (const [id, e] of this.entries)
-        for (const ix of e.indices) {
-          const edge = { caseId: id, identifier: ix.identifier, relationship: ix.relationship };
-          const list = r.get(ix.caseId);
-          if (list) list.push(edge);
-          else r.set(ix.caseId, [edge]);
-        }
+      for (const [id, e] of this.entries) addEdges(r, id, e);
       this.reverse = r;
     }
     return this.reverse.get(caseId) ?? [];
@@ -154,15 +232,19 @@ export class CaseCatalog {
     this.sorted.delete(key);
   }
 
-  /** A cached, sorted list of ids for one filter, dropped whenever the catalog changes. */
-  cachedIds(key: string, compute: () => string[]): string[] {
-    let ids = this.sorted.get(key);
-    if (ids === undefined) {
-      ids = compute();
+  /**
+   * A cached, sorted list of ids for one filter. With a `rule` (what the filter keeps and
+   * how the list is sorted) `apply` keeps the list up to date; without one it is dropped
+   * whenever the catalog changes.
+   */
+  cachedIds(key: string, compute: () => string[], rule?: ListRule): string[] {
+    let hit = this.sorted.get(key);
+    if (hit === undefined) {
+      hit = rule === undefined ? { ids: compute() } : { ids: compute(), rule };
       // Bound the cache: case lists use a handful of filters at a time.
       if (this.sorted.size >= 32) this.sorted.clear();
-      this.sorted.set(key, ids);
+      this.sorted.set(key, hit);
     }
-    return ids;
+    return hit.ids;
   }
 }

@@ -185,29 +185,37 @@ export class CaseDb {
     const limit = Math.max(0, q.limit ?? 50);
     return this.read(async (cat, gen) => {
       const key = JSON.stringify([q.caseType ?? null, q.ownerId ?? null, status, prefix ?? null, sort]);
-      let ids = cat.cachedIds(key, () => {
-        const keep = (e: CaseEntry): boolean =>
-          (q.caseType === undefined || e.caseType === q.caseType) &&
-          (q.ownerId === undefined || e.ownerId === q.ownerId) &&
-          (status === 'all' || (status === 'open') !== e.closed) &&
-          (prefix === undefined || e.caseName.toLowerCase().startsWith(prefix));
-        if (sort === 'name') return cat.byName().filter((id) => keep(cat.entries.get(id) as CaseEntry));
-        const out: string[] = [];
-        for (const [id, e] of cat.entries) if (keep(e)) out.push(id);
-        return byLastModified(cat, out);
-      });
+      const keep = (e: CaseEntry): boolean =>
+        (q.caseType === undefined || e.caseType === q.caseType) &&
+        (q.ownerId === undefined || e.ownerId === q.ownerId) &&
+        (status === 'all' || (status === 'open') !== e.closed) &&
+        (prefix === undefined || e.caseName.toLowerCase().startsWith(prefix));
+      // The rule lets the catalog keep this list up to date through saves (case-catalog.ts).
+      let ids = cat.cachedIds(
+        key,
+        () => {
+          if (sort === 'name') return cat.byName().filter((id) => keep(cat.entries.get(id) as CaseEntry));
+          const out: string[] = [];
+          for (const [id, e] of cat.entries) if (keep(e)) out.push(id);
+          return byLastModified(cat, out);
+        },
+        { keep, order: sort },
+      );
       if (q.property !== undefined) {
         const { name, value } = q.property;
         const pkey = JSON.stringify([key, name, value]);
         const hit = cat.cachedIds(pkey, () => []);
         if (hit.length === 0 && ids.length > 0) {
-          // Properties are not in the catalog: scan the candidates' pages once, then cache.
+          // Properties are not in the catalog: scan the candidates' pages once, then cache
+          // (without a rule: dropped at the next change). A copy, since the cached list
+          // may change while the pages are read.
+          const candidates = [...ids];
           const matched = new Set<string>();
           const CHUNK = 2000;
-          for (let i = 0; i < ids.length; i += CHUNK)
-            for (const c of await this.fetch(cat, gen, ids.slice(i, i + CHUNK)))
+          for (let i = 0; i < candidates.length; i += CHUNK)
+            for (const c of await this.fetch(cat, gen, candidates.slice(i, i + CHUNK)))
               if (c.properties[name] === value) matched.add(c.caseId);
-          const filtered = ids.filter((id) => matched.has(id));
+          const filtered = candidates.filter((id) => matched.has(id));
           cat.invalidateKey(pkey);
           ids = cat.cachedIds(pkey, () => filtered);
         } else ids = hit;

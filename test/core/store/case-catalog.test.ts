@@ -71,3 +71,79 @@ describe('case-state hash kept up to date', () => {
     expect(cat.stateHash()).toBe(caseStateHashOf(['again']));
   });
 });
+
+describe('derived data kept up to date through small changes', () => {
+  type Rule = { keep: (e: CaseEntry) => boolean; order: 'name' | 'lastModified' };
+  const rules: Record<string, Rule> = {
+    all: { keep: () => true, order: 'name' },
+    typeA: { keep: (e) => e.caseType === 'a', order: 'name' },
+    openB: { keep: (e) => e.caseType === 'b' && !e.closed, order: 'lastModified' },
+    prefix: { keep: (e) => e.caseName.toLowerCase().startsWith('n1'), order: 'name' },
+    recent: { keep: () => true, order: 'lastModified' },
+  };
+
+  /** What CaseDb.query computes for a rule on a fresh catalog. */
+  function fresh(cat: CaseCatalog, rule: Rule): string[] {
+    if (rule.order === 'name')
+      return cat.byName().filter((id) => rule.keep(cat.entries.get(id) as CaseEntry));
+    const ids = [...cat.entries.keys()].filter((id) => rule.keep(cat.entries.get(id) as CaseEntry));
+    const k = (id: string) => (cat.entries.get(id) as CaseEntry).lastModified;
+    return ids.sort((a, b) => (k(a) > k(b) ? -1 : k(a) < k(b) ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  it('cached lists, the name order and the reverse index match a catalog built from scratch', () => {
+    let x = 11;
+    const next = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x % n;
+    };
+    const entry = (): CaseEntry => ({
+      page: 0,
+      caseType: next(2) === 0 ? 'a' : 'b',
+      caseName: `N${next(30)}`,
+      ownerId: 'u',
+      closed: next(4) === 0,
+      lastModified: `2024-01-${String(1 + next(9)).padStart(2, '0')}`,
+      indices:
+        next(3) === 0
+          ? []
+          : [
+              {
+                identifier: 'parent',
+                caseType: 'a',
+                caseId: `c${next(60)}`,
+                relationship: next(5) ? 'child' : 'extension',
+              },
+            ],
+    });
+    const cat = new CaseCatalog(1, 0);
+    const seed: CatalogDelta = new Map();
+    for (let i = 0; i < 200; i++) seed.set(`c${i}`, entry());
+    cat.apply(seed, 1);
+    const lists = () =>
+      Object.fromEntries(
+        Object.entries(rules).map(([k, r]) => [k, cat.cachedIds(k, () => fresh(cat, r), r)]),
+      );
+    lists();
+    for (let i = 0; i < 60; i++) cat.incoming(`c${i}`);
+    for (let step = 0; step < 300; step++) {
+      const d: CatalogDelta = new Map();
+      for (let k = 0; k < 1 + next(4); k++) {
+        const id = `c${next(260)}`;
+        const r = next(5);
+        const old = cat.entries.get(id);
+        // Removals, creations, and updates that keep or change the indices.
+        d.set(id, r === 0 ? null : r === 1 && old ? { ...entry(), indices: old.indices } : entry());
+      }
+      cat.apply(d, step + 2);
+      const scratch = new CaseCatalog(1, step + 2);
+      scratch.apply(new Map(cat.entries), step + 2);
+      const got = lists();
+      for (const [k, r] of Object.entries(rules))
+        expect(got[k], `${k} after step ${step}`).toEqual(fresh(scratch, r));
+      expect(cat.byName()).toEqual(scratch.byName());
+      for (let i = 0; i < 60; i++)
+        expect(cat.incoming(`c${i}`), `edges to c${i} after step ${step}`).toEqual(scratch.incoming(`c${i}`));
+    }
+  });
+});
