@@ -229,10 +229,11 @@ export class HqClient {
     if (res.status === 200) {
       if (res.body === null)
         throw new HttpError('bad-response', 'The restore answer has no body', { status: 200, url });
+      const body = holdingResponse(res, res.body);
       const len = Number(res.headers.get('content-length'));
       return Number.isFinite(len) && len > 0
-        ? { status: 'ok', body: res.body, bytesTotal: len }
-        : { status: 'ok', body: res.body };
+        ? { status: 'ok', body, bytesTotal: len }
+        : { status: 'ok', body };
     }
     const snap = await this.#snapshot(res, url);
     if (res.status === 202) {
@@ -345,6 +346,36 @@ export class HqClient {
       signal?.removeEventListener('abort', follow);
     }
   }
+}
+
+/**
+ * The body of `res`, locked at once and read through a stream that keeps `res` reachable
+ * until the body has been read to its end (or cancelled). Node's fetch (undici) cancels
+ * the body of a Response that is garbage collected while the body is neither locked nor
+ * read, and the caller keeps only the stream and starts reading it after a few awaits
+ * (the ingest prepares the database first): under GC pressure, e.g. a thousand workers in
+ * one process, a restore would then read as an empty payload. Browsers never do this;
+ * the wrapper costs one extra read per chunk.
+ */
+function holdingResponse(res: Response, source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  const underlying: UnderlyingDefaultSource<Uint8Array> & { response: Response | null } = {
+    // Never read: holding it is the point. The stream keeps its underlying source.
+    response: res,
+    async pull(controller) {
+      const r = await reader.read();
+      if (r.done) {
+        underlying.response = null;
+        controller.close();
+      } else controller.enqueue(r.value);
+    },
+    cancel(reason) {
+      underlying.response = null;
+      return reader.cancel(reason);
+    },
+  };
+  // Pull only when the consumer reads: undici already buffers; no second queue.
+  return new ReadableStream<Uint8Array>(underlying, { highWaterMark: 0 });
 }
 
 /** `"`, CR and LF percent-encoded in multipart names, as the WHATWG FormData encoder does. */
