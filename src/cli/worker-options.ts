@@ -33,6 +33,8 @@ export interface WorkerFlags {
   server?: string;
   domain?: string;
   user?: string;
+  /** "Login as": the mobile worker a web user (`user`) acts for. */
+  as?: string;
   password?: string;
   apiKey?: string;
   state?: string;
@@ -59,6 +61,10 @@ export function addWorkerOptions(cmd: Command): Command {
     )
     .option('--domain <domain>', 'project space (env FIELDSIM_DOMAIN; default: last login)')
     .option('--user <username>', 'mobile worker, short or full name (env FIELDSIM_USER; default: last login)')
+    .option(
+      '--as <worker>',
+      "login as: --user is a web user acting for this mobile worker (env FIELDSIM_AS; default: the last login's, when --user is not given)",
+    )
     .option(
       '--password <password>',
       'password; prefer env FIELDSIM_PASSWORD (flags show in ps and shell history)',
@@ -112,12 +118,17 @@ export function normaliseServer(raw: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** Server, domain and full username: flag, environment, the last login (same domain), default. */
+/**
+ * Server, domain, full username and (login as) the worker acted for: flag, environment, the
+ * last login (same domain), default. The last login's `as` comes with its user only: a
+ * `--user` given alone means that user's own data.
+ */
 export function resolveIdentity(flags: WorkerFlags, store: StateStore): WorkerIdentity {
   const env = process.env;
   const flagServer = nonEmpty(flags.server) ?? nonEmpty(env.FIELDSIM_SERVER);
   const flagDomain = nonEmpty(flags.domain) ?? nonEmpty(env.FIELDSIM_DOMAIN);
   const flagUser = nonEmpty(flags.user) ?? nonEmpty(env.FIELDSIM_USER);
+  const flagAs = nonEmpty(flags.as) ?? nonEmpty(env.FIELDSIM_AS);
   const last = flagServer && flagDomain && flagUser ? null : store.readCurrent();
   const server = normaliseServer(flagServer ?? last?.server ?? DEFAULT_SERVER);
   const domain = flagDomain ?? last?.domain;
@@ -131,7 +142,18 @@ export function resolveIdentity(flags: WorkerFlags, store: StateStore): WorkerId
     throw new UsageError(
       `--user is required (or FIELDSIM_USER): no earlier login for ${domain} on ${server}`,
     );
-  return { server, domain, username: fullUsername(user, domain) };
+  const username = fullUsername(user, domain);
+  const asUser = flagAs ?? (flagUser === undefined && sameAsLast ? last.as : undefined);
+  if (asUser === undefined) return { server, domain, username };
+  const as = fullUsername(asUser, domain);
+  if (as.toLowerCase() === username.toLowerCase())
+    throw new UsageError(`--as ${asUser} is --user itself: leave --as out to use that user's own data`);
+  return { server, domain, username, as };
+}
+
+/** `admin@example.com as worker1@demo.commcarehq.org`, or the user alone. */
+export function describeIdentity(id: WorkerIdentity): string {
+  return id.as === undefined ? id.username : `${id.username} as ${id.as}`;
 }
 
 /** Password or API key: flags first, then FIELDSIM_PASSWORD / FIELDSIM_API_KEY; both at once is a usage error. */

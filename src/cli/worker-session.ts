@@ -1,13 +1,20 @@
 import { existsSync } from 'node:fs';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { FieldsimError } from '../core/errors/fieldsim-error.ts';
-import { HqClient } from '../core/http/hq-client.ts';
 import { installStrictOutboxDurability } from '../core/outbox/outbox-store.ts';
-import { databaseName, FieldsimDb } from '../core/store/fieldsim-db.ts';
-import { Session, type SessionOptions, type SessionPlatform } from '../core/sync/session.ts';
+import { FieldsimDb } from '../core/store/fieldsim-db.ts';
+import {
+  Session,
+  type SessionOptions,
+  type SessionPlatform,
+  sessionDatabaseName,
+} from '../core/sync/session.ts';
+import type { SessionInfo } from '../core/sync/session-types.ts';
 import { type SessionRecord, StateStore, type UserState, type WorkerIdentity } from './state/state-store.ts';
 import {
+  type CommandOutput,
   type Credentials,
+  describeIdentity,
   note,
   requireCredentials,
   resolveCredentials,
@@ -49,36 +56,49 @@ export function platformFor(factory: IDBFactory): SessionPlatform {
   return { indexedDB: { indexedDB: factory, IDBKeyRange } };
 }
 
-/** An HqClient for this device with a password or an API key (never stored). */
-export function clientFor(record: SessionRecord, creds: Credentials): HqClient {
-  return new HqClient({
+/**
+ * Credentials for the session (never stored): without the core's local password check
+ * (the server checks the secret anyway; an API key has no local verifier) and without
+ * sending: the command decides when to send.
+ */
+export function connectSession(session: Session, creds: Credentials): void {
+  session.connect(creds.kind === 'password' ? { password: creds.secret } : { apiKey: creds.secret });
+}
+
+/**
+ * What the core knows of the session from the CLI's record. Login as: the worker's name
+ * and id are the session's (restores with `as=`, form meta), the web user is
+ * `authenticatedAs` (its credentials talk to the server).
+ */
+function sessionInfo(record: SessionRecord): SessionInfo {
+  const info: SessionInfo = {
     serverUrl: record.server,
     domain: record.domain,
-    username: record.username,
-    password: creds.kind === 'password' ? creds.secret : '',
-    ...(creds.kind === 'api-key' ? { apiKey: creds.secret } : {}),
+    username: record.as ?? record.username,
+    userId: record.userId,
     deviceId: record.deviceId,
-  });
+  };
+  if (record.as !== undefined)
+    info.authenticatedAs = { username: record.username, userId: record.authUserId ?? '' };
+  return info;
 }
 
 /**
  * Opens the saved worker without the network, as the core's offline start does, but from
  * the CLI's own session record, so API-key logins (which have no SSO answer) open too.
+ * The database is the one the core's `login` uses for the same user (or login-as pair).
  * Forms left `sending` by a killed command go back to `queued` (same bytes, same id).
  */
 export async function openSession(factory: IDBFactory, record: SessionRecord): Promise<Session> {
   const platform = platformFor(factory);
-  const db = new FieldsimDb(databaseName(record.domain, record.username), platform.indexedDB);
+  const db = new FieldsimDb(
+    sessionDatabaseName(record.domain, record.username, record.as),
+    platform.indexedDB,
+  );
   installStrictOutboxDurability(db);
   await db.open();
   try {
-    const session = new Session(db, platform, SESSION_OPTIONS, {
-      serverUrl: record.server,
-      domain: record.domain,
-      username: record.username,
-      userId: record.userId,
-      deviceId: record.deviceId,
-    });
+    const session = new Session(db, platform, SESSION_OPTIONS, sessionInfo(record));
     await session.outbox.start();
     return session;
   } catch (e) {
@@ -98,7 +118,7 @@ export function storeFor(flags: WorkerFlags): StateStore {
  * (listing, showing, exporting) skip writing the database back: with 100k cases that
  * write is most of their run time, and they change nothing.
  */
-export async function withWorker<T>(
+export async function withWorker<T extends CommandOutput>(
   command: string,
   flags: WorkerFlags,
   network: 'required' | 'optional' | 'none',
@@ -111,7 +131,7 @@ export async function withWorker<T>(
   const notLoggedIn = () =>
     new FieldsimError(
       'not-logged-in',
-      `No login for ${identity.username} on ${identity.server} in ${store.root}; run \`fieldsim login\` first`,
+      `No login for ${describeIdentity(identity)} on ${identity.server} in ${store.root}; run \`fieldsim login\` first`,
     );
   // Only `login` creates folders: a typo in --user must not leave one behind.
   if (!existsSync(store.userDir(identity))) throw notLoggedIn();
@@ -129,18 +149,17 @@ export async function withWorker<T>(
       state,
       credentials,
       connect() {
-        // What `Session.unlock` does, minus its local PBKDF2 check (the server checks the
-        // secret anyway) and its immediate send: the command decides when to send. Also
-        // the only way in for an API key, which the core's unlock does not take.
-        session.setClient(clientFor(record, requireCredentials(flags, command)));
+        connectSession(session, requireCredentials(flags, command));
       },
       async persist() {
         await state.saveFrom(factory);
       },
     };
+    // Who acts for whom, on every command of a login-as state (stdout keeps the answer).
+    if (record.as !== undefined) note(flags, `${record.username} acting as ${record.as}`);
     let result: T;
     try {
-      result = await fn(worker);
+      result = withLoginAs(await fn(worker), record);
     } catch (e) {
       // Whatever happened, keep what the command changed (forms sent, states): a failed
       // save is reported on top of the command's own error.
@@ -163,4 +182,11 @@ export async function withWorker<T>(
   } finally {
     state.release();
   }
+}
+
+/** The JSON of a login-as state's commands says who acted for whom: `"loginAs": {"user", "as"}`. */
+export function withLoginAs<T extends CommandOutput>(out: T, id: WorkerIdentity): T {
+  if (id.as === undefined || out.json === null || typeof out.json !== 'object' || Array.isArray(out.json))
+    return out;
+  return { ...out, json: { ...out.json, loginAs: { user: id.username, as: id.as } } };
 }

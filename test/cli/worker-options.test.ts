@@ -20,6 +20,7 @@ const ENV = [
   'FIELDSIM_USER',
   'FIELDSIM_PASSWORD',
   'FIELDSIM_API_KEY',
+  'FIELDSIM_AS',
 ] as const;
 let saved: Record<string, string | undefined> = {};
 beforeEach(() => {
@@ -66,6 +67,39 @@ describe('worker identity', () => {
     expect(resolveIdentity({ server: 'http://127.0.0.1:8000/' }, store).username).toBe(
       'worker1@demo.commcarehq.org',
     );
+  });
+
+  it("--as (env FIELDSIM_AS): full names; the last login's pair carries over only without --user; its own folder", () => {
+    const store = new StateStore(join(tmp, 'c'));
+    const pair = resolveIdentity({ domain: 'demo', user: 'admin@example.com', as: 'worker1' }, store);
+    expect(pair).toEqual({
+      server: 'http://127.0.0.1:8000',
+      domain: 'demo',
+      username: 'admin@example.com',
+      as: 'worker1@demo.commcarehq.org',
+    });
+    expect(() => resolveIdentity({ domain: 'demo', user: 'worker1', as: 'Worker1' }, store)).toThrow(
+      /--user itself/,
+    );
+    process.env.FIELDSIM_AS = 'worker2';
+    expect(resolveIdentity({ domain: 'demo', user: 'admin@example.com' }, store).as).toBe(
+      'worker2@demo.commcarehq.org',
+    );
+    delete process.env.FIELDSIM_AS;
+
+    store.writeCurrent(pair);
+    expect(store.readCurrent()).toEqual(pair);
+    expect(resolveIdentity({}, store)).toEqual(pair);
+    // Naming the user means that user's own data.
+    expect(resolveIdentity({ user: 'admin@example.com' }, store).as).toBeUndefined();
+    expect(resolveIdentity({ as: 'worker2' }, store)).toMatchObject({
+      username: 'admin@example.com',
+      as: 'worker2@demo.commcarehq.org',
+    });
+    const own = { ...pair };
+    delete own.as;
+    expect(store.userDir(pair)).not.toBe(store.userDir(own));
+    expect(store.userDir(pair)).toContain('admin@example.com-as-worker1@demo.commcarehq.org-');
   });
 
   it('server URLs: http(s) only, no credentials, query or fragment; trailing slashes dropped', () => {

@@ -16,7 +16,14 @@ import {
   runCommand,
   type WorkerFlags,
 } from '../worker-options.ts';
-import { clientFor, openSession, platformFor, SESSION_OPTIONS, storeFor } from '../worker-session.ts';
+import {
+  connectSession,
+  openSession,
+  platformFor,
+  SESSION_OPTIONS,
+  storeFor,
+  withLoginAs,
+} from '../worker-session.ts';
 
 /**
  * `fieldsim login`: the worker's first step (issue 7). With a password: HQ's SSO check
@@ -46,19 +53,25 @@ export interface LoginJson {
   restore: RestoreFlowResult | null;
   send: SendReport | null;
   cases: { total: number; open: number; closed: number };
+  /** Login as (`--as`): the web user who logged in and the worker it acts for (`user` above). */
+  loginAs?: { user: string; as: string };
 }
 
+/**
+ * The restore a login runs. An API key has not been checked by anyone yet, and a login
+ * as has not had its `as=` permission checked nor told us the worker's id (HQ's SSO knows
+ * only the web user): for those a restore, or a sync on existing data, always runs.
+ */
 async function restoreFor(
   session: Session,
   flags: LoginFlags,
-  kind: 'password' | 'api-key',
+  mustCheck: boolean,
 ): Promise<RestoreFlowResult | null> {
   const want = flags.restore ?? 'auto';
   const onProgress = progressPrinter(flags, 'restore');
   const empty = (await session.syncToken()) === null;
   if (want === 'always' || (want === 'auto' && empty)) return session.restore({ onProgress });
-  // An API key has not been checked by anyone yet: a sync does it.
-  if (kind === 'api-key') return empty ? session.restore({ onProgress }) : session.sync({ onProgress });
+  if (mustCheck) return empty ? session.restore({ onProgress }) : session.sync({ onProgress });
   return null;
 }
 
@@ -68,13 +81,16 @@ export function registerLogin(program: Command): void {
     .addHelpText(
       'after',
       '\nWith --api-key the SSO step is skipped (HQ checks the key on the restore itself).\n' +
+        'With --as, --user is a web user acting for that mobile worker (restores with as=, forms in\n' +
+        "the worker's name); the pair keeps a state of its own, apart from the worker's.\n" +
         'Examples:\n' +
         '  FIELDSIM_PASSWORD=fieldsim fieldsim login --domain demo --user worker1\n' +
+        '  FIELDSIM_PASSWORD=... fieldsim login --domain demo --user admin@example.com --as worker1\n' +
         '  FIELDSIM_API_KEY=... fieldsim login --server https://www.commcarehq.org --domain my-project --user worker1',
     )
     .option(
       '--restore <when>',
-      'auto (only when this state has no data for the user), always, or never (an API-key login always restores or syncs: that is how the key is checked)',
+      'auto (only when this state has no data for the user), always, or never (an API-key or --as login always restores or syncs: that is how the key or the as= permission is checked)',
       'auto',
     );
   addWorkerOptions(cmd);
@@ -99,6 +115,7 @@ export function registerLogin(program: Command): void {
             serverUrl: identity.server,
             domain: identity.domain,
             username: identity.username,
+            ...(identity.as === undefined ? {} : { loginAs: identity.as }),
             password: creds.secret,
             platform: platformFor(factory),
             restore: 'never',
@@ -115,11 +132,17 @@ export function registerLogin(program: Command): void {
             loggedInAt: new Date().toISOString(),
           };
           session = await openSession(factory, draft);
-          session.setClient(clientFor(draft, creds));
+          connectSession(session, creds);
         }
-        const restore = await restoreFor(session, flags, creds.kind);
+        const restore = await restoreFor(
+          session,
+          flags,
+          creds.kind === 'api-key' || identity.as !== undefined,
+        );
         let userId = session.info.userId;
-        if (creds.kind === 'api-key') {
+        // The data owner's id: an API key has no SSO answer, and a login as's SSO answer is
+        // the web user's; the restore's <Registration> is the worker's (PROTOCOL.md 3.7).
+        if (creds.kind === 'api-key' || identity.as !== undefined) {
           const reg = await session.registration();
           if (reg === null || reg.uuid === '')
             throw new FieldsimError(
@@ -137,6 +160,9 @@ export function registerLogin(program: Command): void {
           version: 1,
           ...identity,
           userId,
+          ...(identity.as !== undefined && session.info.authenticatedAs?.userId
+            ? { authUserId: session.info.authenticatedAs.userId }
+            : {}),
           deviceId: session.info.deviceId,
           auth: creds.kind,
           loggedInAt: new Date().toISOString(),
@@ -148,7 +174,8 @@ export function registerLogin(program: Command): void {
           user: {
             server: identity.server,
             domain: identity.domain,
-            username: identity.username,
+            // Whose data and form meta this is: the worker, in a login as.
+            username: identity.as ?? identity.username,
             userId,
             deviceId: record.deviceId,
             auth: creds.kind,
@@ -158,7 +185,10 @@ export function registerLogin(program: Command): void {
           cases: { total: stats.total, open: stats.open, closed: stats.closed },
         };
         const text = [
-          `logged in as ${identity.username} (${userId}) on ${identity.server}, domain ${identity.domain}`,
+          (identity.as === undefined
+            ? `logged in as ${identity.username}`
+            : `${identity.username} logged in as ${identity.as}`) +
+            ` (${userId}) on ${identity.server}, domain ${identity.domain}`,
           `cases: ${stats.total} (${stats.open} open, ${stats.closed} closed)` +
             (restore ? `; ${restore.mode} restore in ${(restore.durationMs / 1000).toFixed(1)} s` : ''),
         ];
@@ -168,7 +198,7 @@ export function registerLogin(program: Command): void {
         if (send !== null && (send.remaining > 0 || send.quarantined > 0))
           note(flags, 'some forms are still unsent: see `fieldsim outbox`');
         ok = true;
-        return { json, text };
+        return withLoginAs({ json, text }, identity);
       } finally {
         try {
           // A first login that failed has nothing worth keeping.

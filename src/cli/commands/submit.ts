@@ -1,4 +1,6 @@
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
 import { v4 as uuidv4 } from 'uuid';
 import { HqApiClient } from '../../core/api/hq-api-client.ts';
 import { buildAppFormDraft, validateForm } from '../../core/apps/app-form-draft.ts';
@@ -10,7 +12,14 @@ import {
   localName,
   parseApplication,
 } from '../../core/apps/app-structure.ts';
+import type { SaveAttachment } from '../../core/outbox/outbox.ts';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
+import type { FormDraft, FormNode } from '../../core/protocol/submission/form-types.ts';
+import {
+  closeCaseForm,
+  registerCaseForm,
+  updateCaseForm,
+} from '../../core/protocol/submission/generic-forms.ts';
 import type { OutboxItem, SendReport } from '../../core/sync/session-types.ts';
 import {
   addWorkerOptions,
@@ -37,6 +46,11 @@ import { type Worker, withWorker } from '../worker-session.ts';
  * (unless `--offline`/`--no-send`); the state is written again with the outcome. So a form
  * the command printed an instanceID for is never lost, whatever happens to the send.
  *
+ * `--attach name=path` (repeatable) adds a file as a multipart part named `name`, the way
+ * the form refers to it: a question whose answer is that name, e.g. `--prop photo=a.jpg
+ * --attach a.jpg=./photo.jpg` (PROTOCOL.md 7.2; a phone sends the files its instance names).
+ * The core refuses files over HQ's limits before saving (`submission-too-large`).
+ *
  * Application forms come from HQ's Application Structure API, which needs a web user:
  * `--app-user` with `--app-api-key`/`--app-password` (or FIELDSIM_APP_USER,
  * FIELDSIM_APP_API_KEY, FIELDSIM_APP_PASSWORD) fetches it and caches it in the worker's
@@ -55,6 +69,7 @@ interface SubmitFlags extends WorkerFlags {
   form?: string;
   case?: string;
   answer?: [string, string][];
+  attach?: [string, string][];
   app?: string;
   appUser?: string;
   appPassword?: string;
@@ -70,6 +85,8 @@ export interface SubmitJson {
   /** The case a registration created. */
   caseId?: string;
   caseIds: string[];
+  /** Files sent with the form (`--attach`), as multipart parts of these names. */
+  attachments?: { name: string; type: string; size: number }[];
   /** After the send attempt: `sent`, `queued` (offline, or waiting for the network) or `quarantined`. */
   state: OutboxItem['state'];
   send: SendReport | null;
@@ -196,6 +213,87 @@ async function appDraft(w: Worker, flags: SubmitFlags) {
   return { draft, newCaseId: registers ? newCaseId : undefined };
 }
 
+// --- attachments ----------------------------------------------------------------------
+
+/**
+ * Content types by extension: HQ keeps a file part only when its extension or type says
+ * image, audio, video or PDF (hq:corehq/ex-submodules/couchforms/getters.py, see the
+ * emulator's receiver), so the type must be right, not octet-stream for everything.
+ */
+const CONTENT_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  pdf: 'application/pdf',
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  ogg: 'audio/ogg',
+  amr: 'audio/amr',
+  '3ga': 'audio/3gpp',
+  '3gp': 'video/3gpp',
+  '3gpp': 'video/3gpp',
+  mp4: 'video/mp4',
+  m4v: 'video/mp4',
+  mpg: 'video/mpeg',
+  mpeg: 'video/mpeg',
+};
+
+export function contentTypeFor(name: string): string {
+  return CONTENT_TYPES[extname(name).slice(1).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** `--attach name=path`: the part name must be a plain file name the form can refer to. */
+function collectAttach(value: string, previous: [string, string][] = []): [string, string][] {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1)
+    throw new InvalidArgumentError(`expected name=path, got "${value}"`);
+  const name = value.slice(0, eq);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point.
+  if (/[/\\\x00-\x1f]/.test(name) || name === '.' || name === '..')
+    throw new InvalidArgumentError(`"${name}": the part name is a file name, without folders`);
+  if (name === 'xml_submission_file')
+    throw new InvalidArgumentError('xml_submission_file is the form itself, not an attachment name');
+  if (previous.some(([n]) => n === name)) throw new InvalidArgumentError(`${name} is attached twice`);
+  return [...previous, [name, value.slice(eq + 1)]];
+}
+
+function answerValues(nodes: FormNode[], into: Set<string>): Set<string> {
+  for (const n of nodes) {
+    if ('value' in n) into.add(n.value);
+    else if ('children' in n) answerValues(n.children, into);
+  }
+  return into;
+}
+
+/**
+ * The files, read before anything is saved. Each must be named by an answer of the form:
+ * a phone sends the files its instance refers to, and an orphan part would be stored by
+ * HQ with nothing in the form pointing at it.
+ */
+function attachments(flags: SubmitFlags, draft: FormDraft): SaveAttachment[] {
+  const given = flags.attach ?? [];
+  if (given.length === 0) return [];
+  const values = answerValues(draft.children, new Set());
+  return given.map(([name, path]) => {
+    if (!values.has(name))
+      throw new UsageError(
+        `--attach ${name}: no answer of the form refers to it; name it in an answer, e.g. ` +
+          (flags.form === undefined ? `--prop photo=${name}` : `--answer <question>=${name}`),
+      );
+    let data: Buffer;
+    try {
+      data = readFileSync(path);
+    } catch (e) {
+      throw new UsageError(
+        `--attach ${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? e})`,
+      );
+    }
+    return { name, blob: new Blob([new Uint8Array(data)], { type: contentTypeFor(name) }) };
+  });
+}
+
 // --- the command ------------------------------------------------------------------------
 
 function mode(flags: SubmitFlags): 'new' | 'update' | 'close' | 'form' {
@@ -212,7 +310,8 @@ function mode(flags: SubmitFlags): 'new' | 'update' | 'close' | 'form' {
   return modes[0] as 'new' | 'update' | 'close' | 'form';
 }
 
-async function save(w: Worker, flags: SubmitFlags): Promise<{ item: OutboxItem; caseId?: string }> {
+/** The form to save and, for a registration, the new case id. */
+async function draftFor(w: Worker, flags: SubmitFlags): Promise<{ draft: FormDraft; caseId?: string }> {
   const m = mode(flags);
   if (m !== 'form' && (flags.answer !== undefined || flags.case !== undefined))
     throw new UsageError('--answer and --case go with --form');
@@ -221,14 +320,16 @@ async function save(w: Worker, flags: SubmitFlags): Promise<{ item: OutboxItem; 
       if (flags.type === undefined || flags.name === undefined)
         throw new UsageError('--new-case needs --type <case_type> and --name <case_name>');
       const parent = flags.parent === undefined ? undefined : await localCase(w, flags.parent, 'Parent case');
-      const r = await w.session.registerCase({
+      const caseId = uuidv4();
+      const draft = registerCaseForm({
+        caseId,
         caseType: flags.type,
         caseName: flags.name,
         properties: props(flags),
         ...(flags.owner === undefined ? {} : { ownerId: flags.owner }),
         ...(parent ? { parent: { caseId: parent.caseId, caseType: parent.caseType } } : {}),
       });
-      return { item: r.item, caseId: r.caseId };
+      return { draft, caseId };
     }
     case 'update': {
       const id = flags.updateCase as string;
@@ -236,7 +337,7 @@ async function save(w: Worker, flags: SubmitFlags): Promise<{ item: OutboxItem; 
       if (flags.prop === undefined && flags.name === undefined && flags.owner === undefined)
         throw new UsageError('--update-case needs --prop k=v (or --name / --owner)');
       return {
-        item: await w.session.updateCase({
+        draft: updateCaseForm({
           caseId: id,
           properties: props(flags),
           ...(flags.name === undefined ? {} : { caseName: flags.name }),
@@ -247,14 +348,23 @@ async function save(w: Worker, flags: SubmitFlags): Promise<{ item: OutboxItem; 
     case 'close': {
       const id = flags.closeCase as string;
       await localCase(w, id, 'Case');
-      return { item: await w.session.closeCase({ caseId: id, properties: props(flags) }) };
+      return { draft: closeCaseForm({ caseId: id, properties: props(flags) }) };
     }
     case 'form': {
       const { draft, newCaseId } = await appDraft(w, flags);
-      const item = await w.session.saveForm(draft);
-      return newCaseId === undefined ? { item } : { item, caseId: newCaseId };
+      return newCaseId === undefined ? { draft } : { draft, caseId: newCaseId };
     }
   }
+}
+
+async function save(
+  w: Worker,
+  flags: SubmitFlags,
+): Promise<{ item: OutboxItem; caseId?: string; files: SaveAttachment[] }> {
+  const { draft, caseId } = await draftFor(w, flags);
+  const files = attachments(flags, draft);
+  const item = await w.session.saveForm(draft, { attachments: files });
+  return caseId === undefined ? { item, files } : { item, caseId, files };
 }
 
 export function registerSubmit(program: Command): void {
@@ -274,6 +384,11 @@ export function registerSubmit(program: Command): void {
       'the case an application form updates or closes, or the parent of a child registration',
     )
     .option('--answer <tag=value>', 'answer to an application form question (repeatable)', collectPair)
+    .option(
+      '--attach <name=path>',
+      'send a file as the attachment the form names (an answer equal to name; repeatable)',
+      collectAttach,
+    )
     .option('--app <id_or_name>', 'only look for --form in this application')
     .option('--app-user <web_user>', 'web user that reads the application structure (env FIELDSIM_APP_USER)')
     .option('--app-api-key <key>', "that web user's API key (env FIELDSIM_APP_API_KEY)")
@@ -286,6 +401,7 @@ export function registerSubmit(program: Command): void {
         '  fieldsim submit --new-case --type household --name "Dlamini" --prop village=north\n' +
         '  fieldsim submit --update-case <case_id> --prop visits=3 --offline\n' +
         '  fieldsim submit --close-case <case_id>\n' +
+        '  fieldsim submit --update-case <case_id> --prop photo=front.jpg --attach front.jpg=./IMG_0042.jpg\n' +
         '  FIELDSIM_APP_USER=admin@example.com FIELDSIM_APP_API_KEY=... \\\n' +
         '    fieldsim submit --form "Follow up" --case <case_id> --answer visit_notes="all well"',
     );
@@ -299,7 +415,7 @@ export function registerSubmit(program: Command): void {
       mode(flags);
       if (!offline) requireCredentials(flags, 'submit (without --offline)');
       return withWorker('submit', flags, 'optional', async (w) => {
-        const { item, caseId } = await save(w, flags);
+        const { item, caseId, files } = await save(w, flags);
         // The queued form is on disk before any byte goes to the server.
         await w.persist();
         note(flags, `saved ${item.formName} as ${item.instanceId}`);
@@ -315,6 +431,11 @@ export function registerSubmit(program: Command): void {
           xmlns: after.xmlns,
           ...(caseId === undefined ? {} : { caseId }),
           caseIds: after.caseIds,
+          ...(files.length === 0
+            ? {}
+            : {
+                attachments: files.map((f) => ({ name: f.name, type: f.blob.type, size: f.blob.size })),
+              }),
           state: after.state,
           send,
           ...(after.lastError === undefined ? {} : { lastError: after.lastError }),

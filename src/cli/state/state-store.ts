@@ -12,9 +12,9 @@ import { acquireLock, type HeldLock } from './state-lock.ts';
  *
  *   <state>/                      mode 0700
  *     current.json                the last login: server, domain, username (no secret)
- *     users/<host>-<domain>-<user>-<hash>/
+ *     users/<host>-<domain>-<user>[-as-<worker>]-<hash>/
  *       lock                      held while a command runs (state-lock.ts)
- *       session.json              server, domain, username, userId, deviceId, auth kind
+ *       session.json              server, domain, username, as, userId, deviceId, auth
  *       db.snapshot               the worker's IndexedDB (cases, sync token, outbox, the
  *                                 PBKDF2 password verifier the core keeps), snapshot.ts
  *       apps.json                 cached Application Structure (for `submit --form`)
@@ -29,14 +29,22 @@ export interface WorkerIdentity {
   /** Normalised base URL (origin plus path, no trailing slash). */
   server: string;
   domain: string;
-  /** Full username (`worker1@demo.commcarehq.org`). */
+  /** Full username (`worker1@demo.commcarehq.org`): who logs in (a web user with `as`). */
   username: string;
+  /**
+   * "Login as" (`--as`): the mobile worker (full username) whose data the web user above
+   * restores and in whose name forms are saved. The pair has a state of its own.
+   */
+  as?: string;
 }
 
 export interface SessionRecord extends WorkerIdentity {
   format: 'fieldsim-cli-session';
   version: 1;
+  /** The data owner's id: the worker's (`as`, learnt from the restore's `<Registration>`). */
   userId: string;
+  /** Login as, password logins: the SSO id of `username` (the web user). */
+  authUserId?: string;
   deviceId: string;
   /** How the last login authenticated (the secret itself is never kept). */
   auth: 'password' | 'api-key';
@@ -66,7 +74,22 @@ function readJson(path: string): unknown {
 function isIdentity(v: unknown): v is WorkerIdentity {
   if (v === null || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return typeof o.server === 'string' && typeof o.domain === 'string' && typeof o.username === 'string';
+  return (
+    typeof o.server === 'string' &&
+    typeof o.domain === 'string' &&
+    typeof o.username === 'string' &&
+    (o.as === undefined || typeof o.as === 'string')
+  );
+}
+
+/** server, domain, username and (login as) the worker, without other keys. */
+function identityOf(v: WorkerIdentity): WorkerIdentity {
+  return {
+    server: v.server,
+    domain: v.domain,
+    username: v.username,
+    ...(v.as === undefined ? {} : { as: v.as }),
+  };
 }
 
 function slug(s: string): string {
@@ -90,21 +113,28 @@ export class StateStore {
     const v = readJson(path);
     if (v === undefined) return null;
     if (!isIdentity(v)) throw new StateError('state-corrupt', `${path} has unexpected content`, path);
-    return { server: v.server, domain: v.domain, username: v.username };
+    return identityOf(v);
   }
 
   writeCurrent(id: WorkerIdentity): void {
     this.#ensure(this.root);
-    const body = { server: id.server, domain: id.domain, username: id.username };
+    const body = identityOf(id);
     writeFileAtomic(join(this.root, 'current.json'), `${JSON.stringify(body, null, 2)}\n`);
   }
 
-  /** A readable and collision-free folder name per server + domain + user. */
+  /**
+   * A readable and collision-free folder name per server + domain + user (+ the worker a
+   * "login as" acts for: the pair never shares the worker's own state, as formplayer keys
+   * its sandbox by user and as-user).
+   */
   userDir(id: WorkerIdentity): string {
     const url = new URL(id.server);
-    const key = `${id.server}\n${id.domain.toLowerCase()}\n${id.username.toLowerCase()}`;
+    const as = id.as === undefined ? '' : `\n${id.as.toLowerCase()}`;
+    const key = `${id.server}\n${id.domain.toLowerCase()}\n${id.username.toLowerCase()}${as}`;
     const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
-    const name = `${slug(url.host)}-${slug(id.domain.toLowerCase())}-${slug(id.username.toLowerCase())}-${hash}`;
+    const who =
+      slug(id.username.toLowerCase()) + (id.as === undefined ? '' : `-as-${slug(id.as.toLowerCase())}`);
+    const name = `${slug(url.host)}-${slug(id.domain.toLowerCase())}-${who}-${hash}`;
     return join(this.root, 'users', name);
   }
 
@@ -149,6 +179,7 @@ export class UserState {
       o.format !== 'fieldsim-cli-session' ||
       typeof o.userId !== 'string' ||
       typeof o.deviceId !== 'string' ||
+      (o.authUserId !== undefined && typeof o.authUserId !== 'string') ||
       (o.auth !== 'password' && o.auth !== 'api-key')
     )
       throw new StateError('state-corrupt', `${this.sessionPath} has unexpected content`, this.sessionPath);
