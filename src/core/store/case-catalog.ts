@@ -1,5 +1,5 @@
 import type { CaseIndex, CaseRecord } from '../protocol/casexml/case-types.ts';
-import { md5Bytes, toHex } from './md5.ts';
+import { toHex, xorMd5Into } from './md5.ts';
 
 /**
  * The in-memory catalog of one case generation: for every case, the page holding it and
@@ -32,11 +32,6 @@ export function entryOf(c: CaseRecord, page: number): CaseEntry {
     lastModified: c.lastModified,
     indices: c.indices,
   };
-}
-
-function xorMd5(acc: Uint8Array, id: string): void {
-  const d = md5Bytes(id);
-  for (let i = 0; i < 16; i++) acc[i] = (acc[i] as number) ^ (d[i] as number);
 }
 
 /** How a cached case list is made: which cases it keeps, in which order. */
@@ -144,7 +139,7 @@ export class CaseCatalog {
         // on the case's place among all cases, so rebuild on the next use.
         reverse = null;
       if (reverse !== null && old !== undefined && e === null) removeEdges(reverse, id, old);
-      if (acc !== null && (old === undefined) !== (e === null)) xorMd5(acc, id);
+      if (acc !== null && (old === undefined) !== (e === null)) xorMd5Into(acc, id);
       if (e === null) this.entries.delete(id);
       else this.entries.set(id, e);
       // ...in with the new one.
@@ -222,7 +217,7 @@ export class CaseCatalog {
   stateHash(): string {
     if (this.hashAcc === null) {
       const acc = new Uint8Array(16);
-      for (const id of this.entries.keys()) xorMd5(acc, id);
+      for (const id of this.entries.keys()) xorMd5Into(acc, id);
       this.hashAcc = acc;
     }
     return this.entries.size === 0 ? '' : toHex(this.hashAcc);
