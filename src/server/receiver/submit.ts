@@ -16,7 +16,7 @@ import {
 } from '../casexml/process-cases.ts';
 import { parseXmlTree, XmlParseError } from '../casexml/xml-tree.ts';
 import { CaseRepo, type StoredCase } from '../db/cases.ts';
-import type { Db } from '../db/database.ts';
+import { cached, type Db } from '../db/database.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { computeLiveSet, type GraphNode } from '../restore/live-set.ts';
 import { getSyncLog, type SyncLog, saveSyncLog } from '../restore/sync-logs.ts';
@@ -221,13 +221,14 @@ export class FormProcessor {
         if (edit) {
           // The old version is kept under a new id as XFormDeprecated (orig_id = form id).
           const deprecatedId = hexId();
-          this.#db
-            .prepare(`INSERT INTO forms SELECT @new_id, domain, 'deprecated', xmlns, xml, md5, received_on,
+          cached(
+            this.#db,
+            `INSERT INTO forms SELECT @new_id, domain, 'deprecated', xmlns, xml, md5, received_on,
                @now, edited_on, user_id, username, auth_user_id, app_id, build_id, problem, form_id,
                deprecated_form_id, submit_ip, openrosa_version, last_sync_token, date_header, meta, case_ids, seq
-               FROM forms WHERE form_id = @form_id`)
-            .run({ new_id: deprecatedId, now, form_id: edit.form_id });
-          this.#db.prepare('DELETE FROM case_transactions WHERE form_id = ?').run(edit.form_id);
+               FROM forms WHERE form_id = @form_id`,
+          ).run({ new_id: deprecatedId, now, form_id: edit.form_id });
+          cached(this.#db, 'DELETE FROM case_transactions WHERE form_id = ?').run(edit.form_id);
           (meta as Record<string, string>).deprecatedID = deprecatedId;
         }
         const { touched, toRebuild } = this.#applyCases(form, ctx, syncLog?.id ?? null);
@@ -343,15 +344,15 @@ export class FormProcessor {
    * `http://commcarehq.org/case`), submitted with the phone's sync token.
    */
   #closeExtensions(input: SubmissionInput, hostIds: string[], deviceId: string): void {
-    const ids = this.#db
-      .prepare(
-        `WITH RECURSIVE chain(id) AS (
+    const ids = cached(
+      this.#db,
+      `WITH RECURSIVE chain(id) AS (
            SELECT value FROM json_each(?)
            UNION SELECT ci.case_id FROM case_indices ci JOIN chain ON ci.referenced_id = chain.id
              JOIN cases c ON c.case_id = ci.case_id
              WHERE ci.relationship = 'extension' AND c.closed = 0 AND c.deleted = 0 AND c.domain = ?)
          SELECT id FROM chain WHERE id NOT IN (SELECT value FROM json_each(?))`,
-      )
+    )
       .pluck()
       .all(JSON.stringify(hostIds), input.domain, JSON.stringify(hostIds)) as string[];
     if (ids.length === 0) return;
@@ -385,10 +386,12 @@ export class FormProcessor {
    */
   #applyLedgers(form: ParsedForm, ctx: BlockContext): void {
     if (form.ledgers.length === 0) return;
-    const get = this.#db.prepare(
+    const get = cached(
+      this.#db,
       'SELECT balance FROM ledger_values WHERE case_id = ? AND section_id = ? AND entry_id = ?',
     );
-    const put = this.#db.prepare(
+    const put = cached(
+      this.#db,
       `INSERT INTO ledger_values (domain, case_id, section_id, entry_id, balance, last_modified) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(case_id, section_id, entry_id) DO UPDATE SET balance = excluded.balance,
        last_modified = excluded.last_modified`,
@@ -486,11 +489,11 @@ export class FormProcessor {
     if (needsPurge) {
       for (const c of touched) phone.add(c.caseId);
       ids = [...phone];
-      const rows = this.#db
-        .prepare(
-          'SELECT case_id, owner_id, closed, indices FROM cases WHERE case_id IN (SELECT value FROM json_each(?))',
-        )
-        .all(JSON.stringify(ids)) as { case_id: string; owner_id: string; closed: number; indices: string }[];
+      const rows = cached(
+        this.#db,
+
+        'SELECT case_id, owner_id, closed, indices FROM cases WHERE case_id IN (SELECT value FROM json_each(?))',
+      ).all(JSON.stringify(ids)) as { case_id: string; owner_id: string; closed: number; indices: string }[];
       const nodes = new Map<string, GraphNode>();
       for (const r of rows)
         nodes.set(r.case_id, {
