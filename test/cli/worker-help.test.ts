@@ -71,6 +71,7 @@ describe('fieldsim worker commands --help', () => {
       '--server <url>',
       '--domain <domain>',
       '--user <username>',
+      '--as <worker>',
       '--password <password>',
       '--api-key <key>',
       '--state <dir>',
@@ -78,6 +79,14 @@ describe('fieldsim worker commands --help', () => {
     ])
       expect(r.stdout).toContain(flag);
     expect(r.stdout).toContain('FIELDSIM_PASSWORD');
+    expect(r.stdout).toContain('FIELDSIM_AS');
+  });
+
+  it('restore --no-purge and submit --attach are documented in their help', async () => {
+    expect((await inProcess('restore', '--help')).stdout).toContain('--no-purge');
+    const submit = (await inProcess('submit', '--help')).stdout;
+    expect(submit).toContain('--attach <name=path>');
+    expect(submit).toContain('--attach front.jpg=');
   });
 
   it('usage errors exit 2', async () => {
@@ -85,6 +94,8 @@ describe('fieldsim worker commands --help', () => {
     expect((await inProcess('cases', '--status', 'maybe')).status).toBe(2);
     expect((await inProcess('outbox', 'show')).status).toBe(2);
     expect((await inProcess('submit', '--prop', 'novalue')).status).toBe(2);
+    expect((await inProcess('submit', '--attach', 'nopath')).status).toBe(2);
+    expect((await inProcess('submit', '--attach', 'xml_submission_file=f.xml')).status).toBe(2);
     // No login in this (empty) state folder: a usage error with the way out.
     const r = await inProcess(
       'cases',
