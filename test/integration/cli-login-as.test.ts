@@ -241,6 +241,37 @@ describe('fieldsim submit --attach', () => {
     expect(shown.out.xml).toContain('<photo>front.jpg</photo>');
   });
 
+  it('an offline submit keeps the file in the state folder; the later outbox send delivers it', async () => {
+    process.env.FIELDSIM_PASSWORD = 'fieldsim';
+    expect((await cli('login', '--domain', 'demo', '--user', 'worker1')).status).toBe(0);
+    const pdf = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n%%EOF\n', 'latin1');
+    const file = join(tmp, 'consent.pdf');
+    writeFileSync(file, pdf);
+    const sub = await cli(
+      'submit',
+      '--update-case',
+      await firstHousehold(),
+      '--prop',
+      'consent=consent.pdf',
+      '--attach',
+      `consent.pdf=${file}`,
+      '--offline',
+    );
+    expect(sub.out).toMatchObject({
+      state: 'queued',
+      attachments: [{ name: 'consent.pdf', type: 'application/pdf' }],
+    });
+    rmSync(file);
+    // Each command reloads the state from disk: the file travels in the snapshot.
+    const sent = await cli('outbox', 'send');
+    expect(sent.out).toMatchObject({ send: { sent: 1, remaining: 0 } });
+    const row = hq.app.db
+      .prepare('SELECT content_type, data FROM form_attachments WHERE form_id = ? AND name = ?')
+      .get(sub.out.instanceId as string, 'consent.pdf') as { content_type: string; data: Buffer };
+    expect(row.content_type).toBe('application/pdf');
+    expect(Buffer.compare(row.data, pdf)).toBe(0);
+  });
+
   it('usage errors before saving: unnamed in the form, unreadable, twice; over the limit: submission-too-large', async () => {
     process.env.FIELDSIM_PASSWORD = 'fieldsim';
     expect((await cli('login', '--domain', 'demo', '--user', 'worker1')).status).toBe(0);
