@@ -31,6 +31,15 @@ export function listen(
         });
       },
     );
+    // Idle keep-alive connections are kept 75 s, as nginx in front of HQ does
+    // (keepalive_timeout's default), not Node's 5 s: the client must be the side that
+    // closes an idle connection. With a 5 s server timeout, a busy client (a thousand QA
+    // runner workers in one event loop) reuses a socket the server has just closed and
+    // the request fails with a reset (UND_ERR_SOCKET / ECONNRESET), POSTs included.
+    const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+    http.keepAliveTimeout = 75_000;
+    // Above keepAliveTimeout, so the header timer never ends a kept-alive socket first.
+    http.headersTimeout = 76_000;
     server.once('error', rejectStart);
   });
 }
