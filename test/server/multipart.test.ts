@@ -114,3 +114,36 @@ describe('receiver multipart bodies', () => {
     }
   });
 });
+
+describe('receiver body reading', () => {
+  it('survives a client that goes away mid-body, and keeps serving', async () => {
+    const { startEmulator } = await import('../helpers/start-emulator.ts');
+    const { basic } = await import('./helpers.ts');
+    const net = await import('node:net');
+    const emu = await startEmulator();
+    try {
+      const { hostname, port } = new URL(emu.url);
+      // Announce 10,000 bytes, send 100, then close the connection.
+      await new Promise<void>((done, fail) => {
+        const s = net.connect(Number(port), hostname, () => {
+          s.write(
+            `POST /a/demo/receiver/ HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: ${basic('worker1')}\r\n` +
+              'Content-Type: text/xml\r\nContent-Length: 10000\r\n\r\n' +
+              '<data xmlns="x">'.padEnd(100, ' '),
+          );
+          setTimeout(() => s.destroy(), 50);
+        });
+        s.on('close', () => done());
+        s.on('error', fail);
+      });
+      const res = await fetch(`${emu.url}/a/demo/receiver/`, {
+        method: 'POST',
+        body: '<data xmlns="http://x/y"><meta><instanceID>after-abort</instanceID></meta></data>',
+        headers: { authorization: basic('worker1'), 'content-type': 'text/xml' },
+      });
+      expect(res.status).toBe(201);
+    } finally {
+      await emu.close();
+    }
+  });
+});

@@ -71,7 +71,7 @@ async function readBounded(c: Ctx, max: number): Promise<Uint8Array<ArrayBuffer>
       const parts: Buffer[] = [];
       let size = 0;
       const done = () => {
-        incoming.off('data', onData).off('end', onEnd).off('error', onError);
+        incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
       };
       const onData = (chunk: Buffer) => {
         size += chunk.byteLength;
@@ -91,7 +91,9 @@ async function readBounded(c: Ctx, max: number): Promise<Uint8Array<ArrayBuffer>
         done();
         reject(e);
       };
-      incoming.on('data', onData).on('end', onEnd).on('error', onError);
+      // A client that goes away mid-body: nothing to answer, but the handler must not hang.
+      const onClose = () => onError(new Error('The connection closed before the body ended'));
+      incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
     });
   }
   const body = c.req.raw.body;
