@@ -30,7 +30,7 @@ describe('emulator keep-alive (QA runner under load)', () => {
           (res) => {
             res.resume();
             res.on('end', () =>
-              resolve({ status: res.statusCode ?? 0, keepAlive: res.headers['keep-alive'] }),
+              resolve({ status: res.statusCode ?? 0, keepAlive: res.headers['keep-alive']?.toString() }),
             );
           },
         );
