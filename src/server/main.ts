@@ -5,7 +5,7 @@
  * Flags (after `npm start --`):
  *   --port N, --host H, --data DIR
  *   --seed-cases N [--seed-user worker1]   load N synthetic cases for a mobile worker
- *   --faults "500=0.2,drop-after-store=0.1,429=0.05,latency=50ms"
+ *   --faults "500=0.2,drop-after-store=0.1,429=0.05,423=0.05,latency=50ms"   (423: receiver only)
  *   --rate-limits hq|off
  *   --async-restore-threshold N            restores above N cases answer 202 first
  *   --upstream URL                         proxy /a/... to a real HQ instead of emulating
@@ -48,6 +48,8 @@ if (values.help) {
   console.log(
     'Usage: npm start -- [--port N] [--host H] [--data DIR] [--seed-cases N [--seed-user NAME]]\n' +
       '       [--faults SPEC] [--rate-limits hq|off] [--async-restore-threshold N] [--upstream URL] [--dist DIR]\n' +
+      '  SPEC: any of 500=share,429=share,drop-after-store=share,latency=Nms (receiver and restore),\n' +
+      '        423=share (receiver only), e.g. "500=0.2,drop-after-store=0.1,423=0.05"\n' +
       'Env: PORT, HOST, FIELDSIM_DATA, FIELDSIM_FAULTS',
   );
   process.exit(0);
