@@ -927,4 +927,56 @@ export const caseDbChecks: Record<string, CaseDbCheck> = {
     other.close();
     db.close();
   },
+  async 'case lists stay right through saves, whatever the caller does with its query object'(env) {
+    // The catalog keeps cached lists up to date through saves with the rule that made
+    // them; a caller reusing and changing its query object must not change that rule.
+    const db = env.newDb();
+    const cdb = new CaseDb(db);
+    const blocks: CaseBlock[] = [];
+    for (let i = 0; i < 60; i++)
+      blocks.push(create(`p${i}`, i % 2 ? 'odd' : 'even', `P ${String(i).padStart(2, '0')}`, 'user1'));
+    await cdb.applyBlocks(blocks);
+    const q: { caseType?: string; status?: 'open' | 'closed' | 'all'; limit: number } = {
+      caseType: 'odd',
+      limit: 1000,
+    };
+    const lists = async (): Promise<string[][]> => [
+      (await cdb.query({ caseType: 'odd', limit: 1000 })).cases.map((c) => c.caseId),
+      (await cdb.query({ caseType: 'even', status: 'open', sort: 'lastModified', limit: 1000 })).cases.map(
+        (c) => c.caseId,
+      ),
+      (await cdb.query({ namePrefix: 'p 1', limit: 1000 })).cases.map((c) => c.caseId),
+    ];
+    const first = cdb.query(q);
+    q.caseType = 'even';
+    eq((await first).total, 30, 'the query as it was called');
+    await lists();
+    const steps: CaseBlock[] = [
+      create('p60', 'odd', 'P 00a', 'user1'),
+      { caseId: 'p3', actions: [{ kind: 'close' }] },
+      { caseId: 'p4', actions: [{ kind: 'update', fields: [['case_name', 'P 99']] }] },
+      {
+        caseId: 'p10',
+        dateModified: '2024-06-01T00:00:00Z',
+        actions: [{ kind: 'update', fields: [['x', '1']] }],
+      },
+      { caseId: 'p12', actions: [{ kind: 'close' }] },
+      create('p61', 'even', 'P 15', 'user1'),
+    ];
+    for (const [n, step] of steps.entries()) {
+      await cdb.applyBlocks([step]);
+      const other = env.reopen(db);
+      const fresh = new CaseDb(other);
+      const want = [
+        (await fresh.query({ caseType: 'odd', limit: 1000 })).cases.map((c) => c.caseId),
+        (
+          await fresh.query({ caseType: 'even', status: 'open', sort: 'lastModified', limit: 1000 })
+        ).cases.map((c) => c.caseId),
+        (await fresh.query({ namePrefix: 'p 1', limit: 1000 })).cases.map((c) => c.caseId),
+      ];
+      other.close();
+      eq(await lists(), want, `lists after step ${n + 1}, as a fresh connection computes them`);
+    }
+    db.close();
+  },
 };

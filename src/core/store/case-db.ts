@@ -183,11 +183,13 @@ export class CaseDb {
     const sort = q.sort ?? 'name';
     const offset = Math.max(0, q.offset ?? 0);
     const limit = Math.max(0, q.limit ?? 50);
+    // Values, not `q`: the catalog keeps using the rule below after the call returns.
+    const { caseType, ownerId, property } = q;
     return this.read(async (cat, gen) => {
-      const key = JSON.stringify([q.caseType ?? null, q.ownerId ?? null, status, prefix ?? null, sort]);
+      const key = JSON.stringify([caseType ?? null, ownerId ?? null, status, prefix ?? null, sort]);
       const keep = (e: CaseEntry): boolean =>
-        (q.caseType === undefined || e.caseType === q.caseType) &&
-        (q.ownerId === undefined || e.ownerId === q.ownerId) &&
+        (caseType === undefined || e.caseType === caseType) &&
+        (ownerId === undefined || e.ownerId === ownerId) &&
         (status === 'all' || (status === 'open') !== e.closed) &&
         (prefix === undefined || e.caseName.toLowerCase().startsWith(prefix));
       // The rule lets the catalog keep this list up to date through saves (case-catalog.ts).
@@ -201,8 +203,8 @@ export class CaseDb {
         },
         { keep, order: sort },
       );
-      if (q.property !== undefined) {
-        const { name, value } = q.property;
+      if (property !== undefined) {
+        const { name, value } = property;
         const pkey = JSON.stringify([key, name, value]);
         const hit = cat.cachedIds(pkey, () => []);
         if (hit.length === 0 && ids.length > 0) {
