@@ -40,21 +40,6 @@ export function endpointOf(url: string): Endpoint {
   return 'other';
 }
 
-/**
- * Node's fetch (undici) cancels the body of a Response that was garbage collected while
- * its body was not yet locked by a reader. The core keeps only `res.body` of a restore
- * and starts reading it after some awaits, so with a thousand workers (frequent GC) a
- * few restores read as empty ("no root element"). Tying the Response to its body stream
- * keeps it alive exactly as long as the body is.
- */
-const KEEP_RESPONSE = Symbol('fieldsim.keepResponse');
-
-function keepAlive(res: Response): Response {
-  if (res.body)
-    (res.body as ReadableStream<Uint8Array> & { [KEEP_RESPONSE]?: Response })[KEEP_RESPONSE] = res;
-  return res;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -158,7 +143,7 @@ export class NetworkSim {
       const res = await this.#base(input, init);
       // Headers time: the body is still streaming (restores), which the step timing covers.
       this.#onSample({ endpoint, ms: performance.now() - t0, status: res.status });
-      return keepAlive(res);
+      return res;
     } catch (e) {
       this.#onSample({ endpoint, ms: performance.now() - t0, status: 0 });
       throw e;
