@@ -59,10 +59,6 @@ export function pickFromPage(
   }
 }
 
-export function encodePage(gen: number, page: number, cases: readonly CaseRecord[]): CasePageRow {
-  return { gen, page, ids: cases.map((c) => c.caseId), data: cases.map((c) => JSON.stringify(c)) };
-}
-
 /** [caseId, caseType, caseName, ownerId, closed, lastModified, indices] */
 type CaseSummary = [string, string, string, string, 0 | 1, string, CaseIndex[]];
 
@@ -99,10 +95,6 @@ function entryFromSummary(sum: CaseSummary, page: number): CaseEntry {
 
 function summaryOf(c: CaseRecord): CaseSummary {
   return [c.caseId, c.caseType, c.caseName, c.ownerId, c.closed ? 1 : 0, c.lastModified, c.indices];
-}
-
-export function encodeSums(gen: number, page: number, cases: readonly CaseRecord[]): CaseSumRow {
-  return { gen, page, sums: JSON.stringify(cases.map(summaryOf)) };
 }
 
 const catalogs = new WeakMap<FieldsimDb, CaseCatalog>();
