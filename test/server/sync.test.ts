@@ -25,6 +25,8 @@ afterAll(async () => {
 /** A tiny phone: the case ids it holds and its sync token. */
 interface Phone {
   user: string;
+  /** Login as: `user` authenticates and the phone belongs to this mobile worker. */
+  as?: string;
   token: string;
   cases: Map<string, CaseRecord>;
 }
@@ -39,9 +41,10 @@ async function restoreRaw(user: string, query: string, headers: Record<string, s
 /** Full or incremental restore applied with fieldsim's own core parser and case rules. */
 async function sync(phone: Phone | string): Promise<{ phone: Phone; sent: string[]; body: string }> {
   const p: Phone = typeof phone === 'string' ? { user: phone, token: '', cases: new Map() } : phone;
+  const asParam = p.as ? `&as=${p.as}` : '';
   const query = p.token
-    ? `?version=2.0&since=${p.token}&state=ccsh:${caseStateHash(p.cases.keys())}`
-    : '?version=2.0';
+    ? `?version=2.0${asParam}&since=${p.token}&state=ccsh:${caseStateHash(p.cases.keys())}`
+    : `?version=2.0${asParam}`;
   const { res, body } = await restoreRaw(p.user, query);
   expect(res.status).toBe(200);
   const sent: string[] = [];
@@ -54,7 +57,7 @@ async function sync(phone: Phone | string): Promise<{ phone: Phone; sent: string
     }
   }
   // The phone's purge: keep what the server says is live for this user.
-  const user = getUserByUsername(emu.app.db, `${p.user}@demo.commcarehq.org`)!;
+  const user = getUserByUsername(emu.app.db, `${p.as ?? p.user}@demo.commcarehq.org`)!;
   const live = liveQuery(emu.app.db, 'demo', ownerIds(emu.app.db, user)).live;
   for (const id of [...p.cases.keys()]) if (!live.has(id)) p.cases.delete(id);
   return { phone: p, sent, body };
@@ -216,6 +219,45 @@ describe('incremental sync with sync tokens', () => {
     expect(kids(xml(inc.body), 'fixture')).toHaveLength(0);
     const full = await restoreRaw('worker1', '?skip_fixtures=true');
     expect(kids(xml(full.body), 'fixture').length).toBeGreaterThan(0);
+  });
+});
+
+describe('login as: a web user restores and submits for worker1', () => {
+  // HQ's _update_sync_logs (hq:corehq/ex-submodules/casexml/apps/case/xform.py) updates the
+  // sync log the form's last_sync_token names (xform.get_sync_token() loads it by id) with no
+  // check of who submitted: in login as the submitter is the web user, the log is worker1's.
+  let phone: Phone;
+  beforeAll(async () => {
+    phone = (await sync({ user: 'admin@example.com', as: 'worker1', token: '', cases: new Map() })).phone;
+    expect(phone.cases.size).toBeGreaterThan(0);
+  });
+
+  it("keeps the phone's token valid after a case it created and does not echo its update", async () => {
+    await submit('admin@example.com', ownCase(w1, 'login-as-made', w1), phone.token);
+    phone.cases.set('login-as-made', {
+      caseId: 'login-as-made',
+      caseType: 'household',
+      caseName: 'login-as-made',
+      ownerId: w1,
+      closed: false,
+      dateOpened: '',
+      lastModified: '',
+      userId: w1,
+      externalId: '',
+      properties: {},
+      indices: [],
+      attachments: [],
+    });
+    const r1 = await sync(phone);
+    expect(r1.sent).toEqual([]);
+
+    const target = [...phone.cases.values()].find((c) => c.caseType === 'member')!;
+    await submit(
+      'admin@example.com',
+      update(w1, target.caseId, '<update><age>51</age></update>'),
+      phone.token,
+    );
+    expect((await sync(phone)).sent).toEqual([]);
   });
 });
 

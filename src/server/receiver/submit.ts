@@ -212,8 +212,13 @@ export class FormProcessor {
       domain: input.domain,
     };
     const log = input.lastSyncToken ? getSyncLog(this.#db, input.lastSyncToken) : undefined;
-    // Only the submitting user's own log is updated (a token from another user is ignored).
-    const syncLog = log && log.domain === input.domain && log.userId === input.authUserId ? log : undefined;
+    // The log the token names is updated whoever submitted: HQ's _update_sync_logs
+    // (hq:corehq/ex-submodules/casexml/apps/case/xform.py) loads it by id through
+    // xform.get_sync_token() and checks no user. In login as the submitter is the web user and
+    // the log is the worker's; skipping it made the worker's next sync a 412 (state hash) and
+    // echoed the phone's own changes. A log of another domain is still ignored (the emulator
+    // keeps domains apart; a phone never holds such a token).
+    const syncLog = log && log.domain === input.domain ? log : undefined;
 
     let closedHosts: string[] = [];
     try {
