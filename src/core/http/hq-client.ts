@@ -336,8 +336,19 @@ export class HqClient {
     const follow = () => ac.abort(signal?.reason);
     if (signal?.aborted) follow();
     else signal?.addEventListener('abort', follow, { once: true });
+    // Raced as well as signalled (as ky does): an injected fetch that ignores the signal
+    // must not hold the outbox past its timeout.
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = () => reject(ac.signal.reason);
+      if (ac.signal.aborted) fail();
+      else ac.signal.addEventListener('abort', fail, { once: true });
+    });
+    aborted.catch(() => {});
     try {
-      return await this.#fetch(url, { method: 'POST', body, headers, signal: ac.signal });
+      return await Promise.race([
+        this.#fetch(url, { method: 'POST', body, headers, signal: ac.signal }),
+        aborted,
+      ]);
     } catch (e) {
       // Whatever the platform rejects with on our own abort, a fired timer is a timeout.
       throw timedOut && !signal?.aborted ? new DOMException('The request timed out', 'TimeoutError') : e;
