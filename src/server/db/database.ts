@@ -119,6 +119,11 @@ CREATE TABLE IF NOT EXISTS case_indices (
   PRIMARY KEY (case_id, identifier)
 );
 CREATE INDEX IF NOT EXISTS case_indices_ref ON case_indices(referenced_id);
+-- Every restore's live query reads the domain's extension edges (restore/generate.ts
+-- liveQuery); without this partial index that is a scan of every case index in the domain
+-- (one worker's 100-case restore in a 100k-case domain: ~10.6 ms median, ~2 ms with it).
+-- IF NOT EXISTS gives older databases the index when they are next opened.
+CREATE INDEX IF NOT EXISTS case_indices_extension ON case_indices(relationship) WHERE relationship = 'extension';
 CREATE TABLE IF NOT EXISTS case_transactions (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   case_id TEXT NOT NULL,

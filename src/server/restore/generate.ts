@@ -38,6 +38,13 @@ interface LightCase {
 }
 
 /**
+ * The domain's extension edges, read on every restore; the partial index
+ * `case_indices_extension` (db/database.ts) keeps it from scanning every case index.
+ */
+export const EXTENSION_EDGES_SQL = `SELECT ci.case_id, ci.referenced_id FROM case_indices ci JOIN cases c ON c.case_id = ci.case_id
+     WHERE ci.relationship = 'extension' AND c.domain = ? AND c.deleted = 0`;
+
+/**
  * HQ's livequery (`get_payload`, hq:.../casexml/apps/phone/data_providers/case/livequery.py):
  * start from open cases owned by the user's owner ids, walk indices out to parents and
  * hosts and in from hosts to their extensions, then keep the cases the live-set rules
@@ -50,11 +57,10 @@ export function liveQuery(
 ): { live: Set<string>; owned: Set<string> } {
   // Extension edges of the domain, by host (extensions are rare; one query serves all hosts).
   const extByHost = new Map<string, string[]>();
-  for (const r of cached(
-    db,
-    `SELECT ci.case_id, ci.referenced_id FROM case_indices ci JOIN cases c ON c.case_id = ci.case_id
-     WHERE ci.relationship = 'extension' AND c.domain = ? AND c.deleted = 0`,
-  ).all(domain) as { case_id: string; referenced_id: string }[]) {
+  for (const r of cached(db, EXTENSION_EDGES_SQL).all(domain) as {
+    case_id: string;
+    referenced_id: string;
+  }[]) {
     const list = extByHost.get(r.referenced_id);
     if (list) list.push(r.case_id);
     else extByHost.set(r.referenced_id, [r.case_id]);

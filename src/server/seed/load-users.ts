@@ -43,14 +43,6 @@ export function seedLoadUsers(
     `INSERT INTO users (id, domain, username, kind, password_hash, first_name, last_name, user_data, date_joined)
      VALUES (?, ?, ?, 'mobile', ?, 'Load', ?, ?, ?)`,
   );
-  // The restore's live query reads the domain's extension edges on every restore
-  // (restore/generate.ts `liveQuery`); without an index on the relationship that is a
-  // scan of every case index in the domain: 126 ms per restore with 1,000 workers x 100
-  // cases, 2.5 ms with this partial index. Belongs in the schema (db/database.ts); added
-  // here so load seeds are usable until it is.
-  db.exec(
-    "CREATE INDEX IF NOT EXISTS case_indices_extension ON case_indices(relationship) WHERE relationship = 'extension'",
-  );
   let created = 0;
   let cases = 0;
   db.transaction(() => {
