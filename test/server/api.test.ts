@@ -178,15 +178,103 @@ describe('web-user API', () => {
     expect(created).toMatchObject({ username: 'viewer@example.com', role: 'Viewer', is_admin: false });
     const detail = await json<Record<string, unknown>>(`web-user/${created.id}/`);
     expect(detail.first_name).toBe('Vi');
-    const edited = await json<Record<string, unknown>>(`web-user/${created.id}/`, {
+    const patched = await call(`web-user/${created.id}/`, {
       method: 'PATCH',
       body: JSON.stringify({ last_name: 'Ewer' }),
     });
-    expect(edited.last_name).toBe('Ewer');
+    // HQ's patch_detail answers 202 with the user (paths/web-user.yaml updateWebUser).
+    expect(patched.status).toBe(202);
+    expect(((await patched.json()) as Record<string, unknown>).last_name).toBe('Ewer');
     // A non-admin web user may read cases but not manage users.
     expect((await call('case/', { auth: basic('viewer@example.com', 'pw') })).status).toBe(200);
     expect((await call('user/', { auth: basic('viewer@example.com', 'pw') })).status).toBe(403);
     expect((await call('web-user/0000/')).status).toBe(400);
+  });
+});
+
+describe('web-user API: HQ shape, web_username filter and PATCH fields', () => {
+  const locationIds = () =>
+    (
+      emu.app.db.prepare("SELECT id FROM locations WHERE domain = 'demo' ORDER BY id").all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+  let id: string;
+  beforeAll(async () => {
+    const res = await call('web-user/', {
+      method: 'POST',
+      body: JSON.stringify({
+        email: 'shape@example.com',
+        password: 'pw',
+        user_data: { team: 'north', tier: '1' },
+      }),
+    });
+    expect(res.status).toBe(201);
+    id = ((await res.json()) as { id: string }).id;
+  });
+
+  it('lists only the user named by web_username (exact match)', async () => {
+    const one = await json('web-user/?web_username=shape@example.com');
+    expect(one.objects.map((u) => u.username)).toEqual(['shape@example.com']);
+    expect(one.meta.total_count).toBe(1);
+    expect((await json('web-user/?web_username=shape@example')).objects).toEqual([]);
+    expect((await json('web-user/')).objects.length).toBeGreaterThan(1);
+  });
+
+  it("has WebUser's location, profile, user_data and tableau fields", async () => {
+    const u = await json<Record<string, unknown>>(`web-user/${id}/`);
+    expect(u).toMatchObject({
+      primary_location_id: '',
+      assigned_location_ids: [],
+      profile: '',
+      user_data: { team: 'north', tier: '1' },
+      tableau_role: null,
+    });
+  });
+
+  it('PATCH merges user_data and sets locations, profile and tableau_role (202)', async () => {
+    const [loc] = locationIds();
+    expect(loc).toBeDefined();
+    const res = await call(`web-user/${id}/`, {
+      method: 'PATCH',
+      body: JSON.stringify({
+        user_data: { tier: '2', shift: 'night' },
+        assigned_location_ids: [loc],
+        primary_location_id: loc,
+        profile: 'Facility User',
+        tableau_role: 'Viewer',
+      }),
+    });
+    expect(res.status).toBe(202);
+    const u = (await res.json()) as Record<string, unknown>;
+    expect(u).toMatchObject({
+      user_data: { team: 'north', tier: '2', shift: 'night' },
+      assigned_location_ids: [loc],
+      primary_location_id: loc,
+      profile: 'Facility User',
+      tableau_role: 'Viewer',
+    });
+    expect(await json<Record<string, unknown>>(`web-user/${id}/`)).toMatchObject(u);
+  });
+
+  it('PATCH answers 400 {"errors": [...]} for a primary location outside the assigned ones, changing nothing', async () => {
+    const [loc] = locationIds();
+    const res = await call(`web-user/${id}/`, {
+      method: 'PATCH',
+      body: JSON.stringify({ assigned_location_ids: [], primary_location_id: loc, profile: 'Other' }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errors: string[] };
+    expect(body.errors.length).toBeGreaterThan(0);
+    expect(await json<Record<string, unknown>>(`web-user/${id}/`)).toMatchObject({
+      assigned_location_ids: [loc],
+      profile: 'Facility User',
+    });
+    const unknown = await call(`web-user/${id}/`, {
+      method: 'PATCH',
+      body: JSON.stringify({ assigned_location_ids: ['no-such-location'] }),
+    });
+    expect(unknown.status).toBe(400);
   });
 });
 

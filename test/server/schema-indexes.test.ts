@@ -46,3 +46,22 @@ describe('restore live query: extension edges index', () => {
     }
   });
 });
+
+describe('columns added after schema version 1', () => {
+  it('are added to an existing users table when the database is opened', () => {
+    const dir = freshDir();
+    const old = openDatabase(dir);
+    old.exec('ALTER TABLE users DROP COLUMN profile');
+    old.exec('ALTER TABLE users DROP COLUMN tableau_role');
+    old.close();
+    const reopened = openDatabase(dir);
+    try {
+      const cols = (
+        reopened.prepare("SELECT name FROM pragma_table_info('users')").all() as { name: string }[]
+      ).map((r) => r.name);
+      expect(cols).toEqual(expect.arrayContaining(['profile', 'tableau_role']));
+    } finally {
+      reopened.close();
+    }
+  });
+});

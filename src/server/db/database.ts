@@ -43,7 +43,9 @@ CREATE TABLE IF NOT EXISTS users (
   role TEXT NOT NULL DEFAULT '',
   is_admin INTEGER NOT NULL DEFAULT 0,
   force_412 INTEGER NOT NULL DEFAULT 0,
-  loadtest_factor INTEGER NOT NULL DEFAULT 1
+  loadtest_factor INTEGER NOT NULL DEFAULT 1,
+  profile TEXT NOT NULL DEFAULT '',
+  tableau_role TEXT
 );
 CREATE INDEX IF NOT EXISTS users_domain ON users(domain, kind);
 CREATE UNIQUE INDEX IF NOT EXISTS users_api_key ON users(api_key) WHERE api_key IS NOT NULL;
@@ -196,6 +198,22 @@ CREATE TABLE IF NOT EXISTS sync_logs (
 CREATE INDEX IF NOT EXISTS sync_logs_user ON sync_logs(user_id, date);
 `;
 
+/**
+ * Columns added after schema version 1: CREATE TABLE IF NOT EXISTS leaves an existing
+ * table alone, so a database from before gets them here.
+ */
+const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
+  ['users', 'profile', "TEXT NOT NULL DEFAULT ''"],
+  ['users', 'tableau_role', 'TEXT'],
+];
+
+function addMissingColumns(db: Db): void {
+  for (const [table, column, definition] of ADDED_COLUMNS) {
+    const have = db.prepare(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = ?`).get(column);
+    if (!have) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
+
 /** Opens (creating if needed) the emulator database in `dataDir`. */
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
@@ -208,6 +226,7 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = OFF');
   db.exec(SCHEMA);
+  addMissingColumns(db);
   return db;
 }
 

@@ -40,6 +40,14 @@ export function webUserJson(domain: string, u: UserRow): Record<string, unknown>
     is_active_in_domain: u.is_active === 1,
     eulas: '[]',
     resource_uri: `/a/${domain}/api/v0.5/web-user/${u.id}/`,
+    // The location, profile, custom data and Tableau fields of v0_5.WebUserResource
+    // (hq:docs/api/openapi/components/schemas/user.yaml `WebUser`): primary_location_id is
+    // "" when unset, tableau_role null without a Tableau user.
+    primary_location_id: u.primary_location ?? '',
+    assigned_location_ids: JSON.parse(u.location_ids) as string[],
+    profile: u.profile,
+    user_data: JSON.parse(u.user_data) as Record<string, unknown>,
+    tableau_role: u.tableau_role,
   };
 }
 

@@ -25,6 +25,10 @@ export interface UserRow {
   is_admin: number;
   force_412: number;
   loadtest_factor: number;
+  /** Web users: the custom user data profile's name (`""` without one). */
+  profile: string;
+  /** Web users: the Tableau role, null without a Tableau user. */
+  tableau_role: string | null;
 }
 
 /** HQ's account root (`HQ_ACCOUNT_ROOT`, hq:corehq/apps/users/util.py). */

@@ -47,6 +47,11 @@ interface UserInput {
   locations?: unknown;
   role?: unknown;
   is_admin?: unknown;
+  /** Web-user PATCH fields (`WebUserUpdate`). */
+  primary_location_id?: unknown;
+  assigned_location_ids?: unknown;
+  profile?: unknown;
+  tableau_role?: unknown;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -93,6 +98,48 @@ function applyUserFields(hq: Hq, domain: string, id: string, body: UserInput): v
   }
   const password = str(body.password);
   if (password !== undefined && password !== '') set('password_hash', hashPassword(password));
+}
+
+/** Applies a web-user PATCH; returns the validation errors (nothing is changed then). */
+function patchWebUser(hq: Hq, domain: string, u: UserRow, body: UserInput): string[] {
+  const errors: string[] = [];
+  const assigned = body.assigned_location_ids === undefined ? undefined : strList(body.assigned_location_ids);
+  if (body.assigned_location_ids !== undefined && !assigned)
+    errors.push('assigned_location_ids must be a list');
+  const primary = body.primary_location_id === undefined ? undefined : str(body.primary_location_id);
+  if (body.primary_location_id !== undefined && primary === undefined)
+    errors.push('primary_location_id must be a string');
+  const known = hq.db.prepare('SELECT 1 FROM locations WHERE id = ? AND domain = ?');
+  const unknown = [...(assigned ?? []), ...(primary ? [primary] : [])].filter((id) => !known.get(id, domain));
+  if (unknown.length > 0) errors.push(`Could not find location ids: ${[...new Set(unknown)].join(', ')}`);
+  const locations = assigned ?? (JSON.parse(u.location_ids) as string[]);
+  if (primary && !locations.includes(primary))
+    errors.push('Primary location must be included in the list of assigned locations.');
+  const userData = body.user_data;
+  const dataOk =
+    userData === undefined || (typeof userData === 'object' && userData !== null && !Array.isArray(userData));
+  if (!dataOk) errors.push('user_data must be an object');
+  if (errors.length > 0) return errors;
+
+  hq.db.transaction(() => {
+    const set = (col: string, value: unknown) =>
+      hq.db.prepare(`UPDATE users SET ${col} = ? WHERE id = ?`).run(value, u.id);
+    // Fields outside WebUserUpdate (names, phone numbers) keep the emulator's looser
+    // handling; user_data and locations are handled below.
+    const { user_data: _data, locations: _locs, primary_location: _prim, ...rest } = body;
+    applyUserFields(hq, domain, u.id, rest);
+    if (userData !== undefined)
+      set('user_data', JSON.stringify({ ...(JSON.parse(u.user_data) as object), ...(userData as object) }));
+    if (assigned) set('location_ids', JSON.stringify(assigned));
+    if (primary !== undefined) set('primary_location', primary === '' ? null : primary);
+    else if (assigned && u.primary_location !== null && !assigned.includes(u.primary_location))
+      set('primary_location', null);
+    const profile = str(body.profile);
+    if (profile !== undefined) set('profile', profile);
+    const tableau = str(body.tableau_role);
+    if (tableau !== undefined) set('tableau_role', tableau);
+  })();
+  return [];
 }
 
 function insertUser(
@@ -352,18 +399,21 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
   // ---- web users
   on('get', 'web-user/', 'admin', (c, _u, domain) => {
     const page = readPage(c);
+    let sqlWhere = "domain = ? AND kind = 'web' AND deleted = 0";
+    const args: unknown[] = [domain];
+    // `web_username` narrows the list to that one username, exact match
+    // (hq:docs/api/openapi/paths/web-user.yaml `listWebUsers`).
+    const wanted = c.req.query('web_username');
+    if (wanted !== undefined) {
+      sqlWhere += ' AND username = ?';
+      args.push(wanted.trim().toLowerCase());
+    }
     const total = (
-      hq.db
-        .prepare("SELECT COUNT(*) AS n FROM users WHERE domain = ? AND kind = 'web' AND deleted = 0")
-        .get(domain) as {
-        n: number;
-      }
+      hq.db.prepare(`SELECT COUNT(*) AS n FROM users WHERE ${sqlWhere}`).get(...args) as { n: number }
     ).n;
     const rows = hq.db
-      .prepare(
-        "SELECT * FROM users WHERE domain = ? AND kind = 'web' AND deleted = 0 ORDER BY username LIMIT ? OFFSET ?",
-      )
-      .all(domain, page.limit, page.offset) as UserRow[];
+      .prepare(`SELECT * FROM users WHERE ${sqlWhere} ORDER BY username LIMIT ? OFFSET ?`)
+      .all(...args, page.limit, page.offset) as UserRow[];
     return paginated(
       c,
       page,
@@ -390,14 +440,25 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
     })();
     return c.json(webUserJson(domain, getUserById(hq.db, id)!), 201);
   });
-  for (const method of ['put', 'patch'] as const)
-    on(method, 'web-user/:id/', 'admin', async (c, _u, domain) => {
-      const u = userInDomain(hq, c, 'web');
-      if (!u) return c.json({ error: 'The object could not be found.' }, 400);
-      const body = await jsonBody(c);
-      hq.db.transaction(() => applyUserFields(hq, domain, u.id, body))();
-      return c.json(webUserJson(domain, getUserById(hq.db, u.id)!));
-    });
+  on('put', 'web-user/:id/', 'admin', async (c, _u, domain) => {
+    const u = userInDomain(hq, c, 'web');
+    if (!u) return c.json({ error: 'The object could not be found.' }, 400);
+    const body = await jsonBody(c);
+    hq.db.transaction(() => applyUserFields(hq, domain, u.id, body))();
+    return c.json(webUserJson(domain, getUserById(hq.db, u.id)!));
+  });
+  // updateWebUser (hq:docs/api/openapi/paths/web-user.yaml, schemas/user.yaml
+  // `WebUserUpdate`): user_data is merged onto the stored data, the other fields replace;
+  // the primary location must be one of the assigned ones, and validation failures are 400
+  // `{"errors": [...]}`. Tastypie's patch_detail answers 202 with the user.
+  on('patch', 'web-user/:id/', 'admin', async (c, _u, domain) => {
+    const u = userInDomain(hq, c, 'web');
+    if (!u) return c.json({ error: 'The object could not be found.' }, 400);
+    const body = await jsonBody(c);
+    const errors = patchWebUser(hq, domain, u, body);
+    if (errors.length > 0) return c.json({ errors }, 400);
+    return c.json(webUserJson(domain, getUserById(hq.db, u.id)!), 202);
+  });
 
   // ---- groups
   const groupIn = (c: Ctx, domain: string) =>
