@@ -328,6 +328,8 @@ describe('case API', () => {
       ]),
     );
     expect(c.date_modified as string).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/);
+    // indexed_on is json_format_datetime on HQ: six-digit microseconds and a Z (case.yaml).
+    expect(c.indexed_on as string).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
     const owned = await json(`case/?owner_id=${w1}&limit=100`);
     expect(owned.meta.total_count).toBe(25);
     expect(owned.objects.every((x) => (x.properties as Record<string, string>).owner_id === w1)).toBe(true);
@@ -432,7 +434,10 @@ describe('form API', () => {
     expect(body['#type']).toBe('data');
     expect(body['@xmlns']).toBe(DEMO_XMLNS.followUp);
     expect((body.case as Record<string, unknown>)['@case_id']).toBe('api-case-1');
-    expect(f.received_on as string).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+$/);
+    // HQ's ES-stored form dates carry a Z with six-digit microseconds (form.yaml); resource_uri is "".
+    for (const k of ['received_on', 'server_modified_on', 'indexed_on'])
+      expect(f[k] as string, k).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    expect(f.resource_uri).toBe('');
     expect((await json(`form/?xmlns=${encodeURIComponent(DEMO_XMLNS.followUp)}`)).meta.total_count).toBe(1);
     expect((await json(`form/?app_id=${DEMO_APP_ID}`)).meta.total_count).toBe(1);
     expect((await json('form/?case_id=api-case-1')).meta.total_count).toBe(2);

@@ -48,7 +48,7 @@ describe('X-Submit-Time and Date on submissions (couchforms getters)', () => {
     const api = await fetch(`${emu.url}/a/demo/api/v0.5/form/st-1/`, {
       headers: { authorization: 'ApiKey admin@example.com:fieldsim-demo-key' },
     });
-    expect(((await api.json()) as { received_on: string }).received_on).toBe('2020-05-01T08:00:00.000000');
+    expect(((await api.json()) as { received_on: string }).received_on).toBe('2020-05-01T08:00:00.000000Z');
   });
 
   it('an edit keeps its original received_on whatever X-Submit-Time says', async () => {

@@ -58,6 +58,16 @@ export function formatApiDateTime(iso: string | null): string | null {
   return formatHqDateTime(iso).replace(/Z$/, '');
 }
 
+/**
+ * The API dates HQ writes with `json_format_datetime` (six-digit microseconds and a `Z`):
+ * a case's `indexed_on` and a form's `received_on`, `server_modified_on`, `indexed_on`,
+ * which the ES-backed resources pass through as stored
+ * (hq:docs/api/openapi/components/schemas/case.yaml, form.yaml).
+ */
+export function formatApiDateTimeUtc(iso: string | null): string | null {
+  return iso === null ? null : formatHqDateTime(iso);
+}
+
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DATE_HEADER_RE =
   /^(?:mon|tue|wed|thu|fri|sat|sun), (\d{1,2}) ([a-z]{3}) (\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2}) GMT$/i;

@@ -1,4 +1,4 @@
-import { formatApiDateTime } from '../casexml/dates.ts';
+import { formatApiDateTime, formatApiDateTimeUtc } from '../casexml/dates.ts';
 import type { XNode } from '../casexml/xml-tree.ts';
 import type { StoredCase } from './cases.ts';
 import type { Db } from './database.ts';
@@ -79,7 +79,8 @@ export function caseJson(c: StoredCase): Record<string, unknown> {
     date_closed: formatApiDateTime(c.closedOn),
     server_date_modified: formatApiDateTime(c.serverModifiedOn),
     server_date_opened: formatApiDateTime(c.serverOpenedOn),
-    indexed_on: formatApiDateTime(c.indexedOn),
+    // json_format_datetime on HQ: a `Z`, unlike the naive dates around it (case.yaml).
+    indexed_on: formatApiDateTimeUtc(c.indexedOn),
     opened_by: c.openedBy,
     closed_by: c.closedBy || null,
     xform_ids: c.xformIds,

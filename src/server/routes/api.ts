@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { authenticate } from '../auth/authenticate.ts';
 import { hashPassword } from '../auth/passwords.ts';
-import { formatApiDateTime } from '../casexml/dates.ts';
+import { formatApiDateTime, formatApiDateTimeUtc } from '../casexml/dates.ts';
 import { readForm } from '../casexml/parse-form.ts';
 import { parseXmlTree } from '../casexml/xml-tree.ts';
 import { authorizationOf, BASIC_CHALLENGE, type Ctx, type Env, type Hq } from '../context.ts';
@@ -260,10 +260,11 @@ function formJson(hq: Hq, r: FormApiRow): Record<string, unknown> {
       username: meta.username ?? null,
       location: meta.location ?? null,
     },
-    received_on: formatApiDateTime(r.received_on),
+    // With a `Z`, as HQ's ES stores them; edited_on stays naive (form.yaml).
+    received_on: formatApiDateTimeUtc(r.received_on),
     edited_on: formatApiDateTime(r.edited_on),
-    server_modified_on: formatApiDateTime(r.server_modified_on),
-    indexed_on: formatApiDateTime(r.server_modified_on),
+    server_modified_on: formatApiDateTimeUtc(r.server_modified_on),
+    indexed_on: formatApiDateTimeUtc(r.server_modified_on),
     app_id: r.app_id || null,
     build_id: r.build_id || null,
     initial_processing_complete: r.state === 'normal',
@@ -272,7 +273,9 @@ function formJson(hq: Hq, r: FormApiRow): Record<string, unknown> {
     is_phone_submission: r.openrosa_version !== '',
     edited_by_user_id: r.edited_on ? r.auth_user_id : null,
     attachments,
-    resource_uri: `/a/${r.domain}/api/v0.5/form/${r.form_id}/`,
+    // Always "" on HQ: tastypie's get_resource_uri cannot reverse the domain-scoped detail
+    // URL and falls back to the empty string (form.yaml `resource_uri`).
+    resource_uri: '',
   };
 }
 
