@@ -388,6 +388,11 @@ describe('case API', () => {
     ).toBeGreaterThan(0);
     expect((await json(`case/?indexed_on_start=${today}&limit=100`)).meta.total_count).toBe(51);
     expect((await call('case/?date_modified_start=yesterday')).status).toBe(400);
+    // HQ's validate_date takes naive dates and times only: an offset or a Z after the seconds is a 400.
+    for (const bad of ['2026-04-01T00:00:00+00:00', '2026-04-01T00:00:00Z', '2026-04-01T00:00'])
+      expect((await call(`case/?date_modified_start=${encodeURIComponent(bad)}`)).status, bad).toBe(400);
+    for (const good of ['2026-04-01T00:00:00', '2026-04-01T00:00:00.123456', '2026-04-01T00:00Z'])
+      expect((await call(`case/?date_modified_start=${encodeURIComponent(good)}`)).status, good).toBe(200);
   });
 
   it('shows a case with child_cases__full and parent_cases__full; 404 for unknown ids', async () => {
@@ -400,7 +405,10 @@ describe('case API', () => {
     expect(Object.keys(detail.parent_cases as object)).toEqual([parentId]);
     const parent = await json<Record<string, unknown>>(`case/${parentId}/?child_cases__full=true`);
     expect(Object.keys(parent.child_cases as object)).toContain(member.id);
-    expect((await call('case/does-not-exist/')).status).toBe(404);
+    // HQ's detail 404 has an empty body (paths/case-v1.yaml getCase, form.yaml getForm).
+    const missingCase = await call('case/does-not-exist/');
+    expect(missingCase.status).toBe(404);
+    expect(await missingCase.text()).toBe('');
   });
 });
 
@@ -458,7 +466,10 @@ describe('form API', () => {
     const xmlRes = await call(att.url);
     expect(xmlRes.status).toBe(200);
     expect(await xmlRes.text()).toContain('api-case-1');
-    expect((await call('form/nope/')).status).toBe(404);
+    // HQ's detail 404 has an empty body (paths/case-v1.yaml getCase, form.yaml getForm).
+    const missingForm = await call('form/nope/');
+    expect(missingForm.status).toBe(404);
+    expect(await missingForm.text()).toBe('');
   });
 });
 

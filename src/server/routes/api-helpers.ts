@@ -40,10 +40,18 @@ export function paginated(c: Ctx, page: Page, total: number, objects: unknown[])
   });
 }
 
-/** Date filters: a date alone means the start (or, for `_end`, the end) of that UTC day. */
+/**
+ * Date filters: a date alone means the start (or, for `_end`, the end) of that UTC day;
+ * naive times are UTC, as HQ stores them. The formats HQ's `validate_date` takes for `*_start`/`*_end` (hq:corehq/apps/api/es.py:
+ * `%Y-%m-%d`, `%Y-%m-%dT%H:%M:%S`, `%Y-%m-%dT%H:%M:%S.%f`), plus `YYYY-MM-DDTHH:MMZ`, which
+ * the OpenAPI pattern also allows (hq:docs/api/openapi/paths/form.yaml). Anything else, an
+ * offset such as `+00:00` or a `Z` after the seconds among them, is a 400 there.
+ */
+const HQ_DATE_FILTER_RE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?|T\d{2}:\d{2}Z)?$/;
 export function dateFilter(value: string | undefined, end: boolean): string | undefined {
   if (value === undefined || value === '') return undefined;
-  const v = value.trim();
+  const v = value;
+  if (!HQ_DATE_FILTER_RE.test(v)) throw new ApiInputError(`Invalid date '${value}'`);
   const iso = parsePhoneDateTime(
     /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T${end ? '23:59:59.999' : '00:00:00'}Z` : v,
   );

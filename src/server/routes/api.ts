@@ -591,8 +591,9 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
   });
   on('get', 'case/:id/', 'read', (c, _u, domain) => {
     const k = hq.processor.cases.get(c.req.param('id') ?? '');
-    if (!k || k.domain !== domain || k.deleted)
-      return c.json({ error: 'The object could not be found.' }, 404);
+    // An empty 404, as tastypie's get_detail answers ObjectDoesNotExist
+    // (hq:docs/api/openapi/paths/case-v1.yaml getCase).
+    if (!k || k.domain !== domain || k.deleted) return c.body(null, 404);
     return c.json(fullCaseJson(hq, c, k));
   });
 
@@ -658,7 +659,8 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
     const r = hq.db
       .prepare("SELECT * FROM forms WHERE form_id = ? AND domain = ? AND state = 'normal'")
       .get(c.req.param('id'), domain) as FormApiRow | undefined;
-    if (!r) return c.json({ error: 'The object could not be found.' }, 404);
+    // Empty, like the case 404 (hq:docs/api/openapi/paths/form.yaml getForm).
+    if (!r) return c.body(null, 404);
     return c.json(formJson(hq, r));
   });
   for (const p of ['/a/:domain/api/form/attachment/:id/:name', '/a/:domain/api/form/attachment/:id/:name/'])
