@@ -471,6 +471,42 @@ describe('form API', () => {
     expect(missingForm.status).toBe(404);
     expect(await missingForm.text()).toBe('');
   });
+
+  it('shows a case with xforms_by_name__full and xforms_by_xmlns__full: its forms grouped, oldest first', async () => {
+    const named = caseForm({
+      instanceId: 'api-form-3',
+      caseId: 'api-case-1',
+      userId: w1,
+      xmlns: DEMO_XMLNS.followUp,
+      dateModified: '2026-04-04T08:00:00.000Z',
+      body: '<update><visit_count>2</visit_count></update>',
+    }).replace('<data xmlns=', '<data name="Visit" xmlns=');
+    const res = await fetch(`${emu.url}/a/demo/receiver/`, {
+      method: 'POST',
+      body: multipart(named),
+      headers: { authorization: basic('worker1') },
+    });
+    expect(res.status).toBe(201);
+    const ids = (g: unknown) =>
+      Object.fromEntries(
+        Object.entries(g as Record<string, { id: string }[]>).map(([k, v]) => [k, v.map((f) => f.id)]),
+      );
+    const plain = await json<Record<string, unknown>>('case/api-case-1/');
+    expect(plain).not.toHaveProperty('xforms_by_name');
+    expect(plain).not.toHaveProperty('xforms_by_xmlns');
+    const c = await json<Record<string, unknown>>(
+      'case/api-case-1/?xforms_by_name__full=true&xforms_by_xmlns__full=true',
+    );
+    expect(ids(c.xforms_by_xmlns)).toEqual({
+      'http://fieldsim.dev/test/form': ['api-form-1'],
+      [DEMO_XMLNS.followUp]: ['api-form-2', 'api-form-3'],
+    });
+    expect(ids(c.xforms_by_name)).toEqual({ null: ['api-form-1', 'api-form-2'], Visit: ['api-form-3'] });
+    // Full form objects, as the form API shows them.
+    const full = (c.xforms_by_name as Record<string, Record<string, unknown>[]>).Visit![0]!;
+    expect(full).toMatchObject({ id: 'api-form-3', app_id: null, resource_uri: '' });
+    expect((full.form as Record<string, unknown>)['@name']).toBe('Visit');
+  });
 });
 
 describe('application API', () => {

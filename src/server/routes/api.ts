@@ -201,6 +201,29 @@ function fullCaseJson(hq: Hq, c: Ctx, k: StoredCase): Record<string, unknown> {
       ).map((x) => [x.caseId, caseJson(x)]),
     );
   }
+  // xforms_by_name / xforms_by_xmlns (hq:corehq/apps/api/resources/v0_4.py
+  // CommCareCaseResource, UseIfRequested ToManyListDictField): the case's forms, oldest
+  // first, as full form objects grouped by the form's name (the root's `name` attribute;
+  // a form without one lands under "null", Python's None as a JSON key) or by its xmlns.
+  const byName = bool(c.req.query('xforms_by_name__full'));
+  const byXmlns = bool(c.req.query('xforms_by_xmlns__full'));
+  if (byName || byXmlns) {
+    const ids = k.xformIds.length > 0 ? k.xformIds : hq.processor.cases.withFormIds({ ...k }).xformIds;
+    const get = hq.db.prepare("SELECT * FROM forms WHERE form_id = ? AND domain = ? AND state = 'normal'");
+    const forms = ids
+      .map((id) => get.get(id, k.domain) as FormApiRow | undefined)
+      .filter((r): r is FormApiRow => r !== undefined);
+    const group = (key: (r: FormApiRow) => string) => {
+      const g: Record<string, unknown[]> = {};
+      for (const r of forms) {
+        const k2 = key(r);
+        g[k2] = [...(g[k2] ?? []), formJson(hq, r)];
+      }
+      return g;
+    };
+    if (byName) out.xforms_by_name = group((r) => parseXmlTree(r.xml).attrs.name ?? 'null');
+    if (byXmlns) out.xforms_by_xmlns = group((r) => r.xmlns);
+  }
   return out;
 }
 
