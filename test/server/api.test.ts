@@ -92,6 +92,9 @@ describe('user API', () => {
     const past = await json('user/?offset=10');
     expect(past.objects).toEqual([]);
     expect((await call('user/?limit=-1')).status).toBe(400);
+    // tastypie's default max_limit (1000) for users, unlike the case resource's 5000.
+    expect((await json('user/?limit=5000')).meta.limit).toBe(1000);
+    expect((await json('web-user/?limit=5000')).meta.limit).toBe(1000);
   });
 
   it('creates a mobile worker (201, full object) who can then log in, edits and deletes it', async () => {

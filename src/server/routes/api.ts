@@ -349,7 +349,9 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
 
   // ---- mobile workers
   on('get', 'user/', 'admin', (c, _u, domain) => {
-    const page = readPage(c);
+    // Users page at most 1000: tastypie's default max_limit, which the user resources keep
+    // (hq:docs/api/openapi/components/parameters.yaml `Limit`, used by paths/user.yaml).
+    const page = readPage(c, 1000);
     const archived = bool(c.req.query('archived')) ?? false;
     const group = c.req.query('group');
     const where = ["domain = ? AND kind = 'mobile' AND deleted = 0 AND is_active = ?"];
@@ -424,7 +426,8 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
 
   // ---- web users
   on('get', 'web-user/', 'admin', (c, _u, domain) => {
-    const page = readPage(c);
+    // Same shared Limit (max 1000) as the user list (paths/web-user.yaml).
+    const page = readPage(c, 1000);
     let sqlWhere = "domain = ? AND kind = 'web' AND deleted = 0";
     const args: unknown[] = [domain];
     // `web_username` narrows the list to that one username, exact match
