@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runScenario } from '../src/cli/runner/engine.ts';
+import { DEFAULT_MAX_RESTORES, runScenario } from '../src/cli/runner/engine.ts';
 import { parseScenario } from '../src/cli/runner/parse-scenario.ts';
 import { buildReport, formatSummary } from '../src/cli/runner/report.ts';
 import { createEmulator } from '../src/server/emulator.ts';
@@ -35,6 +35,8 @@ export interface RunnerBenchResult {
   ok: boolean;
   workersOk: number;
   offlineSaves: boolean;
+  /** RunOptions.maxRestores (0: no bound). */
+  maxRestores: number;
   /** The most frequent error, if any. */
   topError: string | null;
   seedSeconds: number;
@@ -62,7 +64,7 @@ ${offlineSaves ? '  - online\n' : ''}  # A phone retries a failed sync (e.g. a k
 }
 
 export async function runRunnerBench(
-  opts: { workers?: number; cases?: number; offlineSaves?: boolean } = {},
+  opts: { workers?: number; cases?: number; offlineSaves?: boolean; maxRestores?: number } = {},
 ): Promise<RunnerBenchResult> {
   const workers = opts.workers ?? 1000;
   const offlineSaves = opts.offlineSaves ?? false;
@@ -91,6 +93,7 @@ export async function runRunnerBench(
       try {
         outcome = await runScenario(scenario, {
           serverUrl: server.url,
+          ...(opts.maxRestores === undefined ? {} : { maxRestores: opts.maxRestores }),
           onProgress: (p) => {
             if (!p.done)
               process.stderr.write(
@@ -116,6 +119,7 @@ export async function runRunnerBench(
         ok: report.ok,
         workersOk: report.workers.ok,
         offlineSaves,
+        maxRestores: opts.maxRestores ?? DEFAULT_MAX_RESTORES,
         topError: report.errors[0]
           ? `${report.errors[0].count}x ${report.errors[0].step}: ${report.errors[0].message}`
           : null,
@@ -141,7 +145,8 @@ function heapFlags(): string {
 export function formatRunnerResult(r: RunnerBenchResult): string {
   return [
     `- ${r.workers} workers, each: login, restore ${r.casesPerWorker} cases, 10 forms (5 registrations, 5 updates) saved ` +
-      `${r.offlineSaves ? 'offline (sent by the sync)' : 'online (each sent at once)'}, sync: ` +
+      `${r.offlineSaves ? 'offline (sent by the sync)' : 'online (each sent at once)'}, sync` +
+      `${r.maxRestores === 0 ? ' (no bound on restores at once)' : ` (at most ${r.maxRestores} restoring at once)`}: ` +
       `${r.seconds.toFixed(1)} s (target <= 120 s); ${r.workersOk} of ${r.workers} workers ok` +
       `${r.topError ? ` (most frequent error: ${r.topError})` : ''}; ${r.formsSent} forms sent`,
     `- runner process peak RSS ${r.peakRssMb} MB (baseline ${r.baselineRssMb} MB; target <= 2048 MB; ` +
@@ -183,6 +188,7 @@ if (isMain && !hasFlags) {
       cases: { type: 'string' },
       write: { type: 'boolean' },
       'offline-saves': { type: 'boolean' },
+      'max-restores': { type: 'string' },
     },
     // bench/run.ts passes the same arguments to every benchmark; ignore the others' flags.
     strict: false,
@@ -190,9 +196,11 @@ if (isMain && !hasFlags) {
   const num = (v: string | boolean | undefined) => (typeof v === 'string' ? Number(v) : undefined);
   const workers = num(values.workers);
   const cases = num(values.cases);
+  const maxRestores = num(values['max-restores']);
   const r = await runRunnerBench({
     ...(workers ? { workers } : {}),
     ...(cases ? { cases } : {}),
+    ...(maxRestores === undefined ? {} : { maxRestores }),
     offlineSaves: values['offline-saves'] === true,
   });
   console.log(r.summary);

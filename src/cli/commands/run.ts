@@ -30,6 +30,7 @@ interface RunFlags {
   adminPassword?: string;
   adminApiKey?: string;
   maxInFlight?: string;
+  maxRestores?: string;
   progress: boolean;
 }
 
@@ -58,6 +59,7 @@ export function registerRun(program: Command): void {
       '--max-in-flight <n>',
       'most HTTP requests awaiting headers at once, across workers (default 200)',
     )
+    .option('--max-restores <n>', 'most workers in a restore step at once (default 100; 0: no limit)')
     .option('--no-progress', 'no live progress line on stderr')
     .action(async (file: string, flags: RunFlags) => {
       const env = process.env;
@@ -78,6 +80,12 @@ export function registerRun(program: Command): void {
         maxInFlight = Number(flags.maxInFlight);
         if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
           usage(`--max-in-flight must be a positive integer, got ${flags.maxInFlight}`);
+      }
+      let maxRestores: number | undefined;
+      if (flags.maxRestores !== undefined) {
+        maxRestores = Number(flags.maxRestores);
+        if (!Number.isInteger(maxRestores) || maxRestores < 0)
+          usage(`--max-restores must be 0 (no limit) or a positive integer, got ${flags.maxRestores}`);
       }
       const shard = flags.shard === undefined ? { index: 1, count: 1 } : parseShard(flags.shard);
       if (!shard) usage(`--shard must be i/n with 1 <= i <= n, got ${flags.shard}`);
@@ -112,6 +120,7 @@ export function registerRun(program: Command): void {
           shard,
           ...(workers === undefined ? {} : { workers }),
           ...(maxInFlight === undefined ? {} : { maxInFlight }),
+          ...(maxRestores === undefined ? {} : { maxRestores }),
           ...(password === undefined ? {} : { password }),
           ...(adminUser
             ? {

@@ -3,7 +3,7 @@ import { RunMetrics, type WorkerResult } from './metrics.ts';
 import { gatedFetch } from './network-sim.ts';
 import type { Scenario, Step } from './scenario-types.ts';
 import { type AdminCredentials, ApiServices, type RunServices } from './services.ts';
-import { SimWorker } from './worker.ts';
+import { SimWorker, Slots } from './worker.ts';
 import { createUsers, PlanError, type PlannedWorker, planWorkers, type Shard } from './workers-plan.ts';
 
 /**
@@ -28,6 +28,12 @@ export interface RunOptions {
   progressMs?: number;
   /** Most requests waiting for response headers at once, across all workers (default 200). */
   maxInFlight?: number;
+  /**
+   * Most workers in a `restore` step at once (default DEFAULT_MAX_RESTORES; 0: no limit).
+   * Each full restore holds its payload, parser and staged writes until it switches, so a
+   * thousand at once peak together; the wait for a slot counts in the step's time.
+   */
+  maxRestores?: number;
   /** Setup messages (user creation). */
   log?: (line: string) => void;
 }
@@ -85,6 +91,14 @@ export function adminNeeds(scenario: Scenario): string | null {
 /** Below Node's default listen backlog (511), with room for the server's own clients. */
 export const DEFAULT_MAX_IN_FLIGHT = 200;
 
+/**
+ * A thousand full restores at once in one process took twice as long as a hundred at a
+ * time and peaked above 2 GB (bench/RESULTS.md, QA runner, 01:18-01:21 runs): every
+ * restore's payload, parse state and staged pages are alive together and each one's
+ * garbage slows the others' collections. A phone's restore has a whole device to itself.
+ */
+export const DEFAULT_MAX_RESTORES = 100;
+
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {
   const shard = opts.shard ?? { index: 1, count: 1 };
   let planned: PlannedWorker[];
@@ -104,6 +118,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       `this scenario needs admin (web user) credentials for ${need}: pass --admin-user with --admin-password or --admin-api-key, or set admin: in the scenario`,
       2,
     );
+  const maxRestores = opts.maxRestores ?? DEFAULT_MAX_RESTORES;
   const startedAt = Date.now();
   const baseFetch: FetchLike = gatedFetch(
     opts.fetch ?? ((input, init) => fetch(input, init)),
@@ -156,6 +171,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     baseFetch,
     deadline,
     signal,
+    restoreSlots: maxRestores === 0 ? null : new Slots(maxRestores),
   };
   const progress = (done: boolean) =>
     opts.onProgress?.({

@@ -52,6 +52,28 @@ export interface WorkerEnv {
   /** Epoch ms when `repeat: duration` loops end (null without a duration). */
   deadline: number | null;
   signal: AbortSignal;
+  /** Bounds the workers restoring at once (RunOptions.maxRestores); null: no bound. */
+  restoreSlots: Slots | null;
+}
+
+/** A counting semaphore, first come first served. */
+export class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((r) => this.#waiting.push(r));
+    try {
+      return await f();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
 }
 
 /** An assertion that did not hold (the details are in the assertion results). */
@@ -297,9 +319,12 @@ export class SimWorker {
     switch (step.kind) {
       case 'login':
         return this.#login();
-      case 'restore':
-        await this.#requireSession().restore();
+      case 'restore': {
+        const s = this.#requireSession();
+        const slots = this.#env.restoreSlots;
+        await (slots ? slots.run(() => s.restore()) : s.restore());
         return;
+      }
       case 'sync':
       case 'send':
         return this.#syncOrSend(step.kind, step.retries, step.retryWaitMs);
