@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { FetchLike } from '../../core/platform.ts';
 import { RunMetrics, type WorkerResult } from './metrics.ts';
 import { gatedFetch } from './network-sim.ts';
@@ -160,6 +161,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   }
 
   const signal = opts.signal ?? new AbortController().signal;
+  // Every worker waiting (think time, a retry's pause, a delayed start) listens on this
+  // one signal: a thousand listeners are expected, not a leak worth Node's warning.
+  setMaxListeners(0, signal);
   const t0 = Date.now();
   const deadline = scenario.durationMs === undefined ? null : t0 + scenario.durationMs;
   const env = {
