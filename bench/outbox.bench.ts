@@ -10,7 +10,7 @@
  * figures alone: `npx tsx bench/outbox.bench.ts --chromium-only [--cases 1000,10000]`.
  */
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -20,6 +20,7 @@ import { CHROMIUM_ARGS, ensureChromium } from '../scripts/find-chromium.ts';
 import { login, type Session } from '../src/core/index.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
+import { appendToResults } from './results-file.ts';
 
 /**
  * The emulator as `npm start` runs it: its own process (own core), a temp data folder.
@@ -269,16 +270,7 @@ if (isMain) {
   if (args.includes('--write')) writeSection(text);
 }
 
-/** Replaces (or appends) the "Submissions and outbox" section of bench/RESULTS.md. */
+/** Appends this run under the "Submissions and outbox" section of bench/RESULTS.md (its heading line dropped). */
 function writeSection(md: string): void {
-  const file = resolve(import.meta.dirname, 'RESULTS.md');
-  const before = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const start = before.indexOf('## Submissions and outbox');
-  let next: string;
-  if (start < 0) next = `${before.trimEnd()}\n\n${md}`;
-  else {
-    const after = before.indexOf('\n## ', start + 5);
-    next = before.slice(0, start) + md + (after < 0 ? '' : before.slice(after + 1));
-  }
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+  appendToResults('Submissions and outbox', md.replace(/^## [^\n]*\n+/, ''));
 }

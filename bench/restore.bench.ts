@@ -9,10 +9,11 @@
  * bare Dexie bulkPut of the same cases, one record each, with the ratio.
  *
  * Run: `npx tsx bench/restore.bench.ts [--cases 10000,100000] [--no-browser] [--write]`;
- * `--write` replaces the "Restore and case database" section of bench/RESULTS.md.
+ * `--write` appends the run under the "Restore and case database" section of bench/RESULTS.md.
  */
+
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +26,7 @@ import { FieldsimDb } from '../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../src/core/store/restore-ingest.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
 import { SYNTH_GROUP, SYNTH_USER, streamOfChunks, synthRestoreChunks } from './restore-synth.ts';
+import { appendToResults } from './results-file.ts';
 
 const { values } = parseArgs({
   options: {
@@ -270,17 +272,9 @@ export async function runRestoreBench(): Promise<string> {
   return md;
 }
 
+/** Appends this run under the "Restore and case database" section of bench/RESULTS.md (its heading line dropped). */
 function writeSection(md: string): void {
-  const file = resolve(import.meta.dirname, 'RESULTS.md');
-  const before = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const start = before.indexOf('## Restore and case database');
-  let next: string;
-  if (start < 0) next = `${before.trimEnd()}\n\n${md}`;
-  else {
-    const after = before.indexOf('\n## ', start + 5);
-    next = before.slice(0, start) + md + (after < 0 ? '' : before.slice(after + 1));
-  }
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+  appendToResults('Restore and case database', md.replace(/^## [^\n]*\n+/, ''));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -12,7 +12,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ import { buildReport, formatSummary } from '../src/cli/runner/report.ts';
 import { createEmulator } from '../src/server/emulator.ts';
 import { seedLoadUsers } from '../src/server/seed/load-users.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
+import { appendToResults, runHeading } from './results-file.ts';
 import { machine } from './server.bench.ts';
 
 export interface RunnerBenchResult {
@@ -206,19 +207,6 @@ if (isMain && !hasFlags) {
   console.log(r.summary);
   const text = formatRunnerResult(r);
   console.log(`\nQA runner (${r.machine})\n${text}`);
-  if (values.write) {
-    const file = resolve(import.meta.dirname, 'RESULTS.md');
-    if (!existsSync(file)) writeFileSync(file, '# Benchmark results\n');
-    const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');
-    const entry = `### ${stamp} UTC — ${r.machine}\n${text}\n`;
-    const content = readFileSync(file, 'utf8');
-    const at = content.indexOf('\n## QA runner\n');
-    if (at < 0) writeFileSync(file, `${content.trimEnd()}\n\n## QA runner\n\n${entry}`);
-    else {
-      const next = content.indexOf('\n## ', at + 1);
-      const end = next < 0 ? content.length : next;
-      writeFileSync(file, `${content.slice(0, end).trimEnd()}\n\n${entry}${content.slice(end)}`);
-    }
-  }
+  if (values.write) appendToResults('QA runner', `${runHeading(r.machine)}\n${text}`);
   if (!r.ok) process.exitCode = 1;
 }

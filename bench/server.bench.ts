@@ -10,7 +10,7 @@
  * the default export.
  */
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ import { createEmulator } from '../src/server/emulator.ts';
 import { planRestore } from '../src/server/restore/generate.ts';
 import { seedSyntheticCases } from '../src/server/seed/synthetic.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
+import { appendToResults, runHeading } from './results-file.ts';
 
 export interface ServerBenchResult {
   cases: number;
@@ -249,20 +250,6 @@ if (isMain) {
   });
   const text = formatServerResult(r);
   console.log(`HQ emulator (${r.machine})\n${text}`);
-  if (values.write) {
-    // Runs are added at the end of the "## HQ emulator" section (the file is shared with
-    // the other benchmarks' sections).
-    const file = resolve(import.meta.dirname, 'RESULTS.md');
-    if (!existsSync(file)) writeFileSync(file, '# Benchmark results\n');
-    const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');
-    const entry = `### ${stamp} UTC — ${r.machine}\n${text}\n`;
-    const content = readFileSync(file, 'utf8');
-    const at = content.indexOf('\n## HQ emulator\n');
-    if (at < 0) writeFileSync(file, `${content.trimEnd()}\n\n## HQ emulator\n\n${entry}`);
-    else {
-      const next = content.indexOf('\n## ', at + 1);
-      const end = next < 0 ? content.length : next;
-      writeFileSync(file, `${content.slice(0, end).trimEnd()}\n\n${entry}${content.slice(end)}`);
-    }
-  }
+  // Runs are added at the end of the "## HQ emulator" section.
+  if (values.write) appendToResults('HQ emulator', `${runHeading(r.machine)}\n${text}`);
 }
