@@ -90,6 +90,8 @@ export { HttpError } from './errors/http-error.ts';
 export { NetworkError } from './errors/network-error.ts';
 export { StorageError } from './errors/storage-error.ts';
 export { XmlError } from './errors/xml-error.ts';
+// Outbox
+export { type BackoffPolicy, DEFAULT_BACKOFF } from './http/backoff.ts';
 // HTTP
 export { fullUsername, shortUsername } from './http/basic-auth.ts';
 export { classifySubmitResponse, type SubmitOutcome } from './http/classify-response.ts';
@@ -105,8 +107,6 @@ export {
 } from './http/hq-client.ts';
 export { isNetworkError } from './http/is-network-error.ts';
 export { unreachable } from './lib/unreachable.ts';
-// Outbox
-export { type BackoffPolicy, DEFAULT_BACKOFF } from './outbox/backoff.ts';
 export {
   type ExportedForm,
   type ImportResult,

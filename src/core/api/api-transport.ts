@@ -2,6 +2,7 @@ import ky, { type KyInstance } from 'ky';
 import { ERROR_MESSAGES, type ErrorCode } from '../errors/codes.ts';
 import { FieldsimError } from '../errors/fieldsim-error.ts';
 import { HttpError } from '../errors/http-error.ts';
+import { backoffDelay } from '../http/backoff.ts';
 import { basicAuthHeader } from '../http/basic-auth.ts';
 import { toNetworkError } from '../http/is-network-error.ts';
 import { parseRetryAfter } from '../http/retry-after.ts';
@@ -250,10 +251,7 @@ export class ApiTransport {
 
   #backoffMs(retryNumber: number): number {
     const { baseMs, capMs } = this.#retry;
-    const exp = Math.min(capMs, baseMs * 2 ** Math.max(0, retryNumber - 1));
-    const random = this.#opts.random ?? Math.random;
-    // "Equal jitter": half fixed, half random, so many clients throttled together spread out.
-    return Math.round(exp / 2 + random() * (exp / 2));
+    return backoffDelay(retryNumber, { baseMs, maxMs: capMs }, this.#opts.random ?? Math.random);
   }
 
   /** One API call with the 429 policy; throws `HttpError`/`NetworkError` as described above. */

@@ -1,6 +1,7 @@
 import type { Dexie, Table } from 'dexie';
 import { FieldsimError } from '../errors/fieldsim-error.ts';
 import { StorageError } from '../errors/storage-error.ts';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from '../http/backoff.ts';
 import type { SubmitOutcome } from '../http/classify-response.ts';
 import { HQ_SUBMISSION_LIMITS, type SubmitRequest } from '../http/hq-client.ts';
 import { toError } from '../lib/to-error.ts';
@@ -10,7 +11,6 @@ import type { ComposedForm } from '../protocol/submission/form-types.ts';
 import { readForm } from '../protocol/submission/read-form.ts';
 import type { QuarantineReason } from '../protocol/submission/submission-types.ts';
 import type { OutboxItem, OutboxState, SendReport } from '../sync/session-types.ts';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
 import { base64ToBytes, bytesToBase64 } from './base64.ts';
 import {
   type AttachmentInfo,

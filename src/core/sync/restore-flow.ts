@@ -1,5 +1,6 @@
 import { FieldsimError, isFieldsimError } from '../errors/fieldsim-error.ts';
 import { HttpError } from '../errors/http-error.ts';
+import { backoffDelay } from '../http/backoff.ts';
 import type { HqClient } from '../http/hq-client.ts';
 import { toError } from '../lib/to-error.ts';
 import type { Clock } from '../platform.ts';
@@ -96,8 +97,12 @@ async function fetchBody(
     } catch (e) {
       if (e instanceof HttpError && e.code === 'rate-limited' && rateFailures < maxRetries) {
         rateFailures++;
-        const exp = Math.min(RATE_MAX_MS, RATE_BASE_MS * 2 ** (rateFailures - 1));
-        const wait = e.retryAfterMs ?? Math.round(exp / 2 + deps.random() * (exp / 2));
+        const wait = backoffDelay(
+          rateFailures,
+          { baseMs: RATE_BASE_MS, maxMs: RATE_MAX_MS },
+          deps.random,
+          e.retryAfterMs,
+        );
         opts.onProgress?.({ phase: 'waiting', bytes: 0, itemsDone: 0, casesWritten: 0 });
         await deps.clock.sleep(wait, opts.signal);
         continue;

@@ -1,8 +1,8 @@
 import { v4 as uuidv4 } from 'uuid';
 import { FieldsimError } from '../errors/fieldsim-error.ts';
+import type { BackoffPolicy } from '../http/backoff.ts';
 import { fullUsername, shortUsername } from '../http/basic-auth.ts';
 import { HqClient, type SsoUser } from '../http/hq-client.ts';
-import type { BackoffPolicy } from '../outbox/backoff.ts';
 import {
   type ImportResult,
   Outbox,

@@ -1,7 +1,7 @@
 import { IDBDatabase as FDBDatabase } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
+import { backoffDelay } from '../../../src/core/http/backoff.ts';
 import { HqClient } from '../../../src/core/http/hq-client.ts';
-import { backoffDelay } from '../../../src/core/outbox/backoff.ts';
 import { Outbox, type OutboxOptions, type OutboxSender } from '../../../src/core/outbox/outbox.ts';
 import { createInProcessLock } from '../../../src/core/platform.ts';
 import { readForm } from '../../../src/core/protocol/submission/read-form.ts';

@@ -1,7 +1,8 @@
 /**
- * Delay before the outbox tries again after a retryable failure: exponential from
- * `baseMs`, capped at `maxMs`, with "equal jitter" (half fixed, half random) so that many
- * devices knocked off by one outage do not come back in lock-step. A server's
+ * Delay before trying again after a retryable failure (the outbox, 429s on restores and on
+ * the JSON APIs): exponential from `baseMs`, capped at `maxMs`, with "equal jitter" (half
+ * fixed, half random) so that many devices knocked off by one outage do not come back in
+ * lock-step. A server's
  * `Retry-After` wins when present (HQ sends none on 429, but proxies and 503s may).
  */
 export interface BackoffPolicy {
