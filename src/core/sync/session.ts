@@ -195,12 +195,14 @@ async function readStored(db: FieldsimDb): Promise<StoredSession | undefined> {
 export async function login(opts: LoginOptions): Promise<Session> {
   const who = identity(opts.domain, opts.username, opts.loginAs);
   const username = who.dataUser;
-  const stored0 = await peekStored(opts.domain, who.dbKey, opts.platform.indexedDB);
-  const deviceId = stored0?.deviceId ?? `fieldsim-${(opts.platform.newId ?? uuidv4)()}`;
-  const client = makeClient(opts, who.authUser, opts.password, deviceId, who.restoreAs);
-  const user = await client.login(opts.signal);
+  // One connection for the whole login: the stored device id (sent with SSO) is read
+  // from the same database the session then keeps open.
   const db = await openDb(opts.domain, who.dbKey, opts.platform.indexedDB);
   try {
+    const stored0 = await readStored(db);
+    const deviceId = stored0?.deviceId ?? `fieldsim-${(opts.platform.newId ?? uuidv4)()}`;
+    const client = makeClient(opts, who.authUser, opts.password, deviceId, who.restoreAs);
+    const user = await client.login(opts.signal);
     const verifier = await createPasswordVerifier(opts.password, {
       ...(opts.platform.pbkdf2Iterations === undefined ? {} : { iterations: opts.platform.pbkdf2Iterations }),
       ...(opts.platform.crypto ? { crypto: opts.platform.crypto } : {}),
@@ -240,19 +242,6 @@ export async function login(opts: LoginOptions): Promise<Session> {
   } catch (e) {
     db.close();
     throw e;
-  }
-}
-
-async function peekStored(
-  domain: string,
-  username: string,
-  deps: IndexedDbDeps,
-): Promise<StoredSession | undefined> {
-  const db = await openDb(domain, username, deps);
-  try {
-    return await readStored(db);
-  } finally {
-    db.close();
   }
 }
 
