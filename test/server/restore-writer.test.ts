@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { writeCaseBlock } from '../../src/core/protocol/casexml/case-block-writer.ts';
-import { type RawCase, restoreCaseBlock, restoreCaseXml } from '../../src/server/restore/generate.ts';
+import {
+  fromRaw,
+  type RawCase,
+  restoreCaseBlock,
+  restoreCaseXml,
+} from '../../src/server/restore/generate.ts';
 
 /** The general path: row -> case -> block -> writer. */
 function general(r: RawCase, create: boolean): string {
-  const c = {
-    caseId: r[0],
-    caseType: r[1],
-    name: r[2],
-    ownerId: r[3],
-    closed: r[4] === 1,
-    openedOn: r[5],
-    modifiedOn: r[6],
-    userId: r[7],
-    externalId: r[8],
-    properties: JSON.parse(r[9]) as Record<string, string>,
-    indices: JSON.parse(r[10]),
-  };
-  return writeCaseBlock(restoreCaseBlock(c, create));
+  return writeCaseBlock(restoreCaseBlock(fromRaw(r), create));
 }
 
 const rows: RawCase[] = [

@@ -219,7 +219,8 @@ export type RawCase = [
   number?,
 ];
 
-function fromRaw(r: RawCase): RestoreCase {
+/** A case row as the restore query returns it, as the general writer takes it. */
+export function fromRaw(r: RawCase): RestoreCase {
   return {
     caseId: r[0],
     caseType: r[1],
