@@ -31,9 +31,7 @@ describe('application forms', () => {
   it('loads the app, validates answers, saves register/child/update/close forms (one resumed from incomplete) and the emulator holds them', async () => {
     const shell = new AppShell(page);
     const forms = new AppFormPage(page);
-    await new LoginPage(page).open(emu.url);
-    await new LoginPage(page).logIn('worker1', 'fieldsim');
-    await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
     await shell.go('Forms');
 
     // HQ answers this API to web users only: load it with the demo web user's API key.

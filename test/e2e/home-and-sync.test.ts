@@ -23,9 +23,7 @@ describe('home, sync and the network simulator', () => {
   beforeAll(async () => {
     ({ emu, browser, context, page } = await openApp());
     shell = new AppShell(page);
-    await new LoginPage(page).open(emu.url);
-    await new LoginPage(page).logIn('worker1', 'fieldsim');
-    await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
   });
 
   afterAll(() => closeApp({ emu, browser, context }));

@@ -30,9 +30,7 @@ describe('outbox states and actions', () => {
   it('shows waiting, set-aside and quarantined forms with reasons, and retries them in order', async () => {
     const shell = new AppShell(page);
     const outbox = new OutboxPage(page);
-    await new LoginPage(page).open(emu.url);
-    await new LoginPage(page).logIn('worker1', 'fieldsim');
-    await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
 
     // A 500 from the server: the form waits, with the error, until a later attempt.
     emu.app.setFaults({ ...NO_FAULTS, error500: 1 });

@@ -20,6 +20,13 @@ export class LoginPage {
     await this.page.getByRole('button', { name: 'Log in' }).click();
   }
 
+  /** Opens the app, logs in and waits for Home: the start of most end-to-end stories. */
+  async logInToHome(baseUrl: string, username: string, password: string, loginAs = ''): Promise<void> {
+    await this.open(baseUrl);
+    await this.logIn(username, password, loginAs);
+    await this.page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+  }
+
   /**
    * The workers offered for `Log in as` once a web user's email and password are typed and
    * the field is reached (values of its suggestion list).
