@@ -31,6 +31,15 @@ export const ERROR_MESSAGES = {
   'submission-rejected': 'The server rejected the form.',
   'not-logged-in': 'No user is logged in.',
   'invalid-argument': 'An argument is invalid.',
+  'app-invalid': 'The CommCare app is broken: a file is missing, unreadable or malformed.',
+  'form-not-found': 'The app has no such form or menu entry.',
+  'form-invalid': 'The XForm breaks the XForms rules fieldsim follows.',
+  'xpath-syntax': 'An XPath expression does not parse.',
+  'xpath-unsupported': 'An XPath expression calls a function fieldsim does not support.',
+  'xpath-eval': 'An XPath expression failed while it was evaluated.',
+  'instance-missing': 'The form refers to an instance that is not available.',
+  'calculate-cycle': "The form's calculations or conditions depend on each other in a cycle.",
+  'answer-invalid': 'An answer does not fit its question.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_MESSAGES;
