@@ -9,12 +9,13 @@ import { FormProcessor } from './receiver/submit.ts';
 import { AsyncRestores } from './restore/async-restore.ts';
 import { registerAdmin } from './routes/admin.ts';
 import { registerApi } from './routes/api.ts';
+import { registerAppDownload } from './routes/app-download.ts';
 import { registerProxy } from './routes/proxy.ts';
 import { registerReceiver } from './routes/receiver.ts';
 import { registerRestore } from './routes/restore.ts';
 import { registerSso } from './routes/sso.ts';
 import { registerStatic } from './routes/static.ts';
-import { seedDemo } from './seed/demo.ts';
+import { seedDemo, upgradeDemoApp } from './seed/demo.ts';
 
 export interface EmulatorOptions {
   /** Folder holding the SQLite file (FIELDSIM_DATA, default `.fieldsim/`). */
@@ -53,7 +54,10 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
 
 export function createEmulator(options: EmulatorOptions): Emulator {
   const db = openDatabase(options.dataDir);
-  if (options.seed !== false) seedDemo(db);
+  if (options.seed !== false) {
+    seedDemo(db);
+    upgradeDemoApp(db);
+  }
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   const hq: Hq = {
     db,
@@ -82,6 +86,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     registerRestore(app, hq);
     registerReceiver(app, hq);
     registerApi(app, hq);
+    registerAppDownload(app, hq);
   }
   if (options.staticDir) registerStatic(app, options.staticDir);
   return {

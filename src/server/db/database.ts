@@ -19,6 +19,8 @@ export const DB_FILE = 'fieldsim-hq.sqlite';
  *   the form was submitted with, for incremental sync and case rebuilds.
  * - forms: every submission with its XML (normal, error, duplicate, deprecated).
  * - sync_logs: what each restore put on the phone (livequery format).
+ * - applications / app_files: each app's Application Structure API document, its build
+ *   metadata and the files of its current build (what a .ccz holds).
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,7 +84,19 @@ CREATE TABLE IF NOT EXISTS lookup_tables (
 CREATE TABLE IF NOT EXISTS applications (
   id TEXT PRIMARY KEY,
   domain TEXT NOT NULL,
-  doc TEXT NOT NULL
+  doc TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  version INTEGER NOT NULL DEFAULT 0,
+  built_on TEXT NOT NULL DEFAULT '',
+  is_released INTEGER NOT NULL DEFAULT 1
+);
+-- The files of an application's current build, by path as a .ccz holds them
+-- (profile.ccpr, suite.xml, default/app_strings.txt, modules-0/forms-0.xml, ...).
+CREATE TABLE IF NOT EXISTS app_files (
+  app_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (app_id, path)
 );
 CREATE TABLE IF NOT EXISTS cases (
   case_id TEXT PRIMARY KEY,
@@ -205,6 +219,10 @@ CREATE INDEX IF NOT EXISTS sync_logs_user ON sync_logs(user_id, date);
 const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   ['users', 'profile', "TEXT NOT NULL DEFAULT ''"],
   ['users', 'tableau_role', 'TEXT'],
+  ['applications', 'name', "TEXT NOT NULL DEFAULT ''"],
+  ['applications', 'version', 'INTEGER NOT NULL DEFAULT 0'],
+  ['applications', 'built_on', "TEXT NOT NULL DEFAULT ''"],
+  ['applications', 'is_released', 'INTEGER NOT NULL DEFAULT 1'],
 ];
 
 function addMissingColumns(db: Db): void {

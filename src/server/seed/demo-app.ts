@@ -1,48 +1,11 @@
+import type { AppDoc, AppQuestion } from '../apps/app-doc.ts';
+
 /**
  * The demo application in the shape of HQ's Application Structure API
  * (`ApplicationResource`, hq:corehq/apps/api/resources/v0_4.py; PROTOCOL.md 9.5).
- * Form `xmlns` values are what submissions use as their root xmlns.
+ * Its real CommCare files (profile, suite, app strings, XForms) are written by
+ * `demo-app-files.ts` from the same definitions.
  */
-export interface AppQuestion {
-  label: string;
-  tag: string;
-  value: string;
-  type: string;
-  required?: boolean;
-  options?: { label: string; value: string; translations?: Record<string, string> }[];
-  /** The label by language, as `get_questions(..., include_translations=True)` adds it. */
-  translations?: Record<string, string>;
-}
-
-export interface AppForm {
-  xmlns: string;
-  name: Record<string, string>;
-  unique_id: string;
-  /** What the form does to cases; fieldsim's own hint for the PWA and the QA runner. */
-  action: 'register' | 'register-child' | 'update' | 'close';
-  questions: AppQuestion[];
-}
-
-export interface AppModule {
-  name: Record<string, string>;
-  case_type: string;
-  case_properties: string[];
-  unique_id: string;
-  forms: AppForm[];
-}
-
-export interface AppDoc {
-  id: string;
-  name: string;
-  version: number;
-  is_released: boolean;
-  built_on: string;
-  build_comment: string;
-  built_from_app_id: string | null;
-  modules: AppModule[];
-  versions: { id: string; built_on: string; build_comment: string; is_released: boolean; version: number }[];
-}
-
 export const DEMO_APP_ID = 'f1e1d5a3c0de4f1e8a5e1d5a3c0de001';
 export const DEMO_XMLNS = {
   registerHousehold: 'http://fieldsim.dev/demo/register-household',
@@ -55,7 +18,7 @@ export const DEMO_XMLNS = {
  * The demo app has two languages, English first (the app's default) and French, so the
  * PWA's language choice can be seen and tested; place names stay untranslated.
  */
-const FR: Record<string, string> = {
+export const DEMO_FR: Record<string, string> = {
   'Household name': 'Nom du ménage',
   Village: 'Village',
   'Number of people': 'Nombre de personnes',
@@ -71,6 +34,7 @@ const FR: Record<string, string> = {
   Female: 'Femme',
   Male: 'Homme',
 };
+const FR = DEMO_FR;
 const tr = (en: string): Record<string, string> => (FR[en] ? { en, fr: FR[en] } : { en });
 
 const q = (tag: string, label: string, type: string, extra: Partial<AppQuestion> = {}): AppQuestion => ({

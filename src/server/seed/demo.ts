@@ -1,9 +1,11 @@
 import { hashPassword } from '../auth/passwords.ts';
+import { getApp, getAppFiles, saveApp } from '../db/apps.ts';
 import { CaseRepo, type StoredCase } from '../db/cases.ts';
 import { type Db, getMeta, setMeta } from '../db/database.ts';
 import { formatUsername } from '../db/users.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { demoApplication } from './demo-app.ts';
+import { demoAppFiles } from './demo-app-files.ts';
 import { FIRST, LAST } from './synthetic.ts';
 
 export const DEMO_DOMAIN = 'demo';
@@ -122,12 +124,7 @@ export function seedDemo(db: Db): void {
       JSON.stringify(['id', 'name']),
       JSON.stringify(VILLAGES.map((v) => ({ id: v.toLowerCase().replace(/\s+/g, '_'), name: v }))),
     );
-    const app = demoApplication();
-    db.prepare('INSERT INTO applications (id, domain, doc) VALUES (?, ?, ?)').run(
-      app.id,
-      DEMO_DOMAIN,
-      JSON.stringify(app),
-    );
+    saveDemoApp(db);
 
     // 25 cases per worker: 8 households and 17 members.
     let n = 0;
@@ -159,6 +156,34 @@ export function seedDemo(db: Db): void {
     }
     setMeta(db, 'seeded', now);
   })();
+}
+
+/** Stores the demo application: its API document and its CommCare files. */
+function saveDemoApp(db: Db): void {
+  const doc = demoApplication();
+  saveApp(
+    db,
+    {
+      id: doc.id,
+      domain: DEMO_DOMAIN,
+      name: doc.name,
+      version: doc.version,
+      builtOn: doc.built_on,
+      isReleased: doc.is_released,
+      doc: doc as unknown as Record<string, unknown>,
+    },
+    demoAppFiles(doc),
+  );
+}
+
+/**
+ * A database seeded before the demo app had CommCare files gets them (and the app's
+ * build columns) when it is next opened; a seeded database without the app is left alone.
+ */
+export function upgradeDemoApp(db: Db): void {
+  if (getMeta(db, 'seeded') === undefined) return;
+  const app = getApp(db, DEMO_DOMAIN, demoApplication().id);
+  if (app && getAppFiles(db, app.id).size === 0) saveDemoApp(db);
 }
 
 export function seededCase(
