@@ -10,10 +10,13 @@
  *   --async-restore-threshold N            restores above N cases answer 202 first
  *   --upstream URL                         proxy /a/... to a real HQ instead of emulating
  *   --dist DIR                             built PWA folder (default dist/)
+ *   --app FILE.ccz | --app DIR             import a CommCare app into the demo project (repeatable)
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { XFormError } from '../core/errors/xform-error.ts';
+import { importApp } from './apps/import-app.ts';
 import { createEmulator } from './emulator.ts';
 import { FaultSyntaxError, formatFaults, NO_FAULTS, parseFaults } from './faults.ts';
 import { listen } from './listen.ts';
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     'async-restore-threshold': { type: 'string' },
     upstream: { type: 'string' },
     dist: { type: 'string' },
+    app: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -48,6 +52,10 @@ if (values.help) {
   console.log(
     'Usage: npm start -- [--port N] [--host H] [--data DIR] [--seed-cases N [--seed-user NAME]]\n' +
       '       [--faults SPEC] [--rate-limits hq|off] [--async-restore-threshold N] [--upstream URL] [--dist DIR]\n' +
+      '       [--app FILE.ccz|DIR]...\n' +
+      '  --app: import a CommCare app (a .ccz or an unzipped app folder) into the demo project;\n' +
+      '         repeatable; served at /a/demo/apps/download/<uniqueid>/profile.ccpr and listed by\n' +
+      '         /a/demo/api/v0.5/application/. A changed app keeps its id and gets a higher version.\n' +
       '  SPEC: any of 500=share,429=share,drop-after-store=share,latency=Nms (receiver and restore),\n' +
       '        423=share (receiver only), e.g. "500=0.2,drop-after-store=0.1,423=0.05"\n' +
       'Env: PORT, HOST, FIELDSIM_DATA, FIELDSIM_FAULTS',
@@ -109,6 +117,29 @@ if (values['seed-cases'] !== undefined) {
     );
   } catch (e) {
     fail(e instanceof SeedError ? e.message : String(e));
+  }
+}
+
+for (const source of values.app ?? []) {
+  if (upstream) fail('--app cannot be used with --upstream (proxy mode serves no apps)');
+  try {
+    const r = importApp(emulator.db, DEMO_DOMAIN, resolve(source));
+    const what =
+      r.status === 'created'
+        ? 'imported'
+        : r.status === 'replaced'
+          ? `replaced version ${r.previousVersion}`
+          : 'unchanged since the last import';
+    console.log(
+      `App "${r.app.name}" (id ${r.app.id}, version ${r.app.version}) from ${source}: ${what}; profile at /a/${DEMO_DOMAIN}/apps/download/${r.app.id}/profile.ccpr`,
+    );
+  } catch (e) {
+    emulator.close();
+    fail(
+      e instanceof XFormError
+        ? `cannot import app ${e.message}`
+        : `cannot import app ${source}: ${String(e)}`,
+    );
   }
 }
 

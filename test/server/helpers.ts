@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseXmlTree, type XNode } from '../../src/server/casexml/xml-tree.ts';
 
 export const CASE_NS = 'http://commcarehq.org/case/transaction/v2';
@@ -45,4 +47,19 @@ export function multipart(
   fd.append('xml_submission_file', new Blob([xmlText], { type: 'text/xml' }), 'form.xml');
   for (const f of files) fd.append(f.name, new Blob([f.data], { type: f.type }), f.name);
   return fd;
+}
+
+/**
+ * `../shared/samples` next to the repository, found by walking up from the tests: the
+ * main checkout has it as a sibling, a git worktree deeper down finds it further up.
+ */
+export function samplesDir(): string {
+  let dir = resolve(import.meta.dirname, '../..');
+  for (;;) {
+    const candidate = join(dir, '..', 'shared', 'samples');
+    if (existsSync(candidate)) return candidate;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('shared/samples not found above the repository');
+    dir = up;
+  }
 }

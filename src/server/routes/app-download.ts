@@ -18,6 +18,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 const decoder = new TextDecoder('utf-8');
+const encoder = new TextEncoder();
 
 function origin(c: Ctx): string {
   return new URL(c.req.url).origin;
@@ -120,6 +121,15 @@ export function registerAppDownload(app: Hono<Env>, hq: Hq): void {
       return error('Application not found', 404);
     const files = getAppFiles(hq.db, found.id);
     if (files.size === 0) return error('Application not found', 404);
+    // The zip's profile names this server too, so a phone installed from it updates from here.
+    const profile = files.get(PROFILE_PATH);
+    if (profile)
+      files.set(
+        PROFILE_PATH,
+        encoder.encode(
+          rewriteProfile(decoder.decode(profile), { origin: origin(c), domain, appId: found.id }),
+        ),
+      );
     const zip = zipApp(files);
     return c.body(new Uint8Array(zip), 200, {
       'Content-Type': 'application/zip',
