@@ -2,14 +2,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
-import { basic, kids, multipart, xml } from './helpers.ts';
+import { basic, kids, multipart, samplesDir, xml } from './helpers.ts';
 
 /**
  * HQ's own expectations on its own test inputs (../shared/samples/commcare-hq, read in
  * place, never copied): receiverwrapper tests and casexml case tests.
  */
-const repoRoot = resolve(import.meta.dirname, '../..');
-const hqData = resolve(repoRoot, '../shared/samples/commcare-hq/corehq');
+const hqData = resolve(samplesDir(), 'commcare-hq/corehq');
 const receiverData = (f: string) =>
   readFileSync(resolve(hqData, 'apps/receiverwrapper/tests/data', f), 'utf8');
 const caseData = (f: string) =>

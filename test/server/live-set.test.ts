@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeLiveSet, type GraphNode } from '../../src/server/restore/live-set.ts';
+import { samplesDir } from './helpers.ts';
 
-const samples = resolve(import.meta.dirname, '../../../shared/samples');
+const samples = samplesDir();
 
 interface Scenario {
   name: string;
