@@ -17,6 +17,7 @@ const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
 };
 
+const MEDIA_PROFILE_PATH = 'media_profile.ccpr';
 const decoder = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
 
@@ -51,6 +52,7 @@ function slug(name: string): string {
  *   accepted; the emulator keeps one build per app, so both name it): the profile with its
  *   remote locations and server URLs pointing at this server (`rewriteProfile`), and
  *   `X-CommCareHQ-AppReleasedOn` for a released build, as `download_file` adds it.
+ *   `media_profile.ccpr` is the same profile when the build has no file of that name.
  * - `GET /a/<domain>/apps/download/<app_id>/<path>`: any file of the build (`suite.xml`,
  *   `media_suite.xml`, `<lang>/app_strings.txt`, `modules-N/forms-M.xml`, media).
  * - `GET /a/<domain>/apps/api/download_ccz/?app_id=` (`direct_ccz`): the build as a zip;
@@ -82,14 +84,19 @@ export function registerAppDownload(app: Hono<Env>, hq: Hq): void {
     } catch {
       return c.text('Bad path', 400);
     }
-    const data = getAppFile(hq.db, found.id, path);
+    // HQ builds a profile with the media suite (`media_profile.ccpr`) next to the plain
+    // one; a ccz holds one profile, which names the media suite, so it serves for both.
+    const isProfile = path === PROFILE_PATH || path === MEDIA_PROFILE_PATH;
+    const data =
+      getAppFile(hq.db, found.id, path) ??
+      (isProfile ? getAppFile(hq.db, found.id, PROFILE_PATH) : undefined);
     if (!data) return c.text(`No file ${path} in application ${found.id}`, 404);
     const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
     const headers: Record<string, string> = {
       'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
     };
     if (c.req.query('download') === 'true') headers['Content-Disposition'] = `attachment; filename=${path}`;
-    if (path === PROFILE_PATH) {
+    if (isProfile) {
       const released = found.isReleased ? releasedOn(found.builtOn) : undefined;
       if (released) headers['X-CommCareHQ-AppReleasedOn'] = released;
       const body = rewriteProfile(decoder.decode(data), {

@@ -89,6 +89,10 @@ describe('GET /a/<domain>/apps/download/<app_id>/profile.ccpr', () => {
     expect(body).toContain(`${emu.url}/a/demo/apps/download/${BASIC_ID}/suite.xml`);
     expect(body).toContain(`value="${emu.url}/a/demo/phone/restore/${BASIC_ID}/"`);
     expect(body).toContain('value="demo.commcarehq.org"');
+    // The update URL of a phone installed from HQ names media_profile.ccpr: same profile.
+    const media_profile = await get(`/a/demo/apps/download/${BASIC_ID}/media_profile.ccpr?latest=true`);
+    expect(media_profile.headers.get('content-type')).toBe('commcare/profile');
+    expect(await media_profile.text()).toBe(body);
     // Multimedia stays where the app's HQ keeps it.
     const media = await (await get(`/a/demo/apps/download/${BASIC_ID}/media_suite.xml`)).text();
     expect(media).toContain('https://www.commcarehq.org/hq/multimedia/file/');
