@@ -18,7 +18,7 @@ export const DEMO_XMLNS = {
  * The demo app has two languages, English first (the app's default) and French, so the
  * PWA's language choice can be seen and tested; place names stay untranslated.
  */
-export const DEMO_FR: Record<string, string> = {
+const FR: Record<string, string> = {
   'Household name': 'Nom du ménage',
   Village: 'Village',
   'Number of people': 'Nombre de personnes',
@@ -34,7 +34,6 @@ export const DEMO_FR: Record<string, string> = {
   Female: 'Femme',
   Male: 'Homme',
 };
-const FR = DEMO_FR;
 const tr = (en: string): Record<string, string> => (FR[en] ? { en, fr: FR[en] } : { en });
 
 const q = (tag: string, label: string, type: string, extra: Partial<AppQuestion> = {}): AppQuestion => ({
