@@ -1,0 +1,379 @@
+import { XFormError, type XFormErrorCode } from '../../errors/xform-error.ts';
+import type { FormDef, SetvalueDef, Triggerable } from '../form-def.ts';
+import { isTemplateNode } from '../parse/parse-xform.ts';
+import { InstanceAttribute, type InstanceNode, type XPathNode } from '../tree/instance-node.ts';
+import type { CompiledXPath, XPathEnvironment, XPathEvalContext } from '../xpath/xpath-types.ts';
+import { computeEdges, touches } from './build-dag.ts';
+import { splitPath } from './generic-path.ts';
+
+/** Per-FormDef lookups shared by every session (the def is immutable). */
+interface DagIndex {
+  edges: number[][];
+  affected: Map<string, Triggerable[]>;
+}
+
+const indexes = new WeakMap<FormDef, DagIndex>();
+
+function dagIndex(def: FormDef): DagIndex {
+  let ix = indexes.get(def);
+  if (ix === undefined) {
+    ix = { edges: computeEdges(def.triggerables), affected: new Map() };
+    indexes.set(def, ix);
+  }
+  return ix;
+}
+
+const MAX_FULL_PASSES = 5;
+
+/**
+ * The live model of one form session: the primary instance and its computed state, kept
+ * up to date as JavaRosa's FormDef/TriggerableDag do (commcare-core
+ * `org.javarosa.core.model.TriggerableDag`): a full pass over every triggerable in
+ * dependency order at load, then, on each change, only the triggerables downstream of the
+ * changed node, evaluated for the nodes in the same repeat instance as the change
+ * (JavaRosa contextualizes the affected triggerables' references against the changed ref).
+ */
+export class FormModel {
+  readonly def: FormDef;
+  readonly doc: InstanceNode;
+  readonly env: XPathEnvironment;
+
+  constructor(def: FormDef, doc: InstanceNode, env: XPathEnvironment) {
+    this.def = def;
+    this.doc = doc;
+    this.env = env;
+  }
+
+  get root(): InstanceNode {
+    const r = this.doc.children[0];
+    if (r === undefined) throw new XFormError('form-invalid', 'the instance has no root element');
+    return r;
+  }
+
+  context(node: XPathNode): XPathEvalContext {
+    return { node, position: 1, size: 1, env: this.env, current: node };
+  }
+
+  /** Every node matching a generic path; within the anchor's repeat instances when given. */
+  nodesFor(path: string, anchor?: XPathNode): XPathNode[] {
+    const steps = splitPath(path);
+    const chain = anchor === undefined ? undefined : ancestry(anchor);
+    let cur: InstanceNode[] = [this.doc];
+    let follow = chain !== undefined;
+    for (let d = 0; d < steps.length; d++) {
+      const s = steps[d] as string;
+      if (s.startsWith('@')) {
+        const name = s.slice(1);
+        const out: XPathNode[] = [];
+        for (const n of cur) for (const a of n.attributes) if (a.name === name) out.push(a);
+        return d === steps.length - 1 ? out : [];
+      }
+      const a = follow && chain ? chain[d] : undefined;
+      if (a !== undefined && a.name === s && cur.length === 1 && a.parent === cur[0]) {
+        cur = [a];
+        continue;
+      }
+      follow = false;
+      const next: InstanceNode[] = [];
+      for (const n of cur) for (const c of n.children) if (c.name === s) next.push(c);
+      cur = next;
+      if (cur.length === 0) break;
+    }
+    return cur;
+  }
+
+  /** Inherited relevance: a node under a non-relevant group is not relevant (JavaRosa TreeElement.isRelevant). */
+  isRelevant(node: XPathNode): boolean {
+    for (
+      let n: InstanceNode | null = node instanceof InstanceAttribute ? node.owner : node;
+      n;
+      n = n.parent
+    ) {
+      if (!n.selfRelevant) return false;
+    }
+    return true;
+  }
+
+  isReadonly(node: XPathNode): boolean {
+    for (
+      let n: InstanceNode | null = node instanceof InstanceAttribute ? node.owner : node;
+      n;
+      n = n.parent
+    ) {
+      if (n.selfReadonly) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Runs every triggerable for every node, until repeat counts settle. `conditionsOnly`
+   * (used on resume) keeps the stored values: re-running `uuid()` calculates would give a
+   * resumed form new case ids.
+   */
+  recomputeAll(conditionsOnly = false): void {
+    for (let pass = 0; pass < MAX_FULL_PASSES; pass++) {
+      let structure = false;
+      for (const t of this.def.triggerables) {
+        if (conditionsOnly && (t.kind === 'calculate' || t.kind === 'count')) continue;
+        if (this.evaluate(t, undefined)) structure = true;
+      }
+      if (!structure) return;
+    }
+  }
+
+  /**
+   * After a repeat instance was added or removed (JavaRosa FormDef.createNewRepeat /
+   * deleteRepeat): the new instance's own triggerables run for it alone, and everything
+   * reading the repeat's nodes (`count(/data/rep)`, `sum(/data/rep/x)`) runs again, so
+   * constant calculates elsewhere (`uuid()`) keep their values.
+   */
+  recomputeRepeat(repeatPath: string, added: InstanceNode | undefined): void {
+    const list = this.def.triggerables;
+    const ix = dagIndex(this.def);
+    const anchored = new Set<number>();
+    const seen = new Set<number>();
+    const stack: number[] = [];
+    for (const t of list) {
+      const inside = added !== undefined && t.contextPath.startsWith(`${repeatPath}/`);
+      const reads = t.refs.some((r) => r.path === repeatPath || r.path.startsWith(`${repeatPath}/`));
+      if (inside) anchored.add(t.index);
+      if (inside || reads) {
+        seen.add(t.index);
+        stack.push(t.index);
+      }
+    }
+    while (stack.length > 0) {
+      const i = stack.pop() as number;
+      for (const j of ix.edges[i] ?? [])
+        if (!seen.has(j)) {
+          seen.add(j);
+          stack.push(j);
+        }
+    }
+    let structure = false;
+    for (const i of [...seen].sort((a, b) => a - b)) {
+      const t = list[i] as Triggerable;
+      if (this.evaluate(t, anchored.has(i) ? added : undefined)) structure = true;
+    }
+    if (structure) this.recomputeAll();
+  }
+
+  /**
+   * Recomputes what depends on `node`, which has just changed. When a `jr:count` adds or
+   * removes repeat instances the whole form is recomputed, as new instances need every
+   * triggerable evaluated once.
+   */
+  recomputeFrom(node: XPathNode): void {
+    let structure = false;
+    for (const t of this.affected(genericPath(node))) if (this.evaluate(t, node)) structure = true;
+    if (structure) this.recomputeAll();
+  }
+
+  /** Triggerables downstream of a change to `path`, in dependency order. */
+  affected(path: string): Triggerable[] {
+    const ix = dagIndex(this.def);
+    const cached = ix.affected.get(path);
+    if (cached !== undefined) return cached;
+    const list = this.def.triggerables;
+    const seen = new Set<number>();
+    const stack: number[] = [];
+    for (const t of list)
+      if (t.refs.some((r) => touches(path, false, r))) {
+        seen.add(t.index);
+        stack.push(t.index);
+      }
+    while (stack.length > 0) {
+      const i = stack.pop() as number;
+      for (const j of ix.edges[i] ?? [])
+        if (!seen.has(j)) {
+          seen.add(j);
+          stack.push(j);
+        }
+    }
+    const out = [...seen].sort((a, b) => a - b).map((i) => list[i] as Triggerable);
+    ix.affected.set(path, out);
+    return out;
+  }
+
+  /** Evaluates one triggerable; true when it changed the instance's structure. */
+  private evaluate(t: Triggerable, anchor: XPathNode | undefined): boolean {
+    let structure = false;
+    for (const node of this.nodesFor(t.contextPath, anchor)) {
+      const ctx = this.context(node);
+      const el = node instanceof InstanceAttribute ? node.owner : node;
+      switch (t.kind) {
+        case 'calculate':
+          setRaw(node, calculatedValue(t.expr, t.type, ctx, t.targetPath));
+          break;
+        case 'relevant':
+          el.selfRelevant = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
+          break;
+        case 'required':
+          el.required = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
+          break;
+        case 'readonly':
+          el.selfReadonly = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
+          break;
+        case 'count': {
+          const n = guard(() => t.expr.evaluateNumber(ctx), t.expr, t.targetPath);
+          if (this.setRepeatCount(el, t.targetPath, Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0))
+            structure = true;
+          break;
+        }
+      }
+    }
+    return structure;
+  }
+
+  /** Grows (keeping answered instances) or shrinks a `jr:count` repeat under `parent`. */
+  private setRepeatCount(parent: InstanceNode, repeatPath: string, n: number): boolean {
+    const name = repeatPath.slice(repeatPath.lastIndexOf('/') + 1);
+    const existing = parent.children.filter((c) => c.name === name);
+    if (existing.length === n) return false;
+    for (let i = existing.length; i < n; i++) this.insertRepeat(parent, repeatPath);
+    for (let i = existing.length - 1; i >= n; i--) {
+      const e = existing[i] as InstanceNode;
+      parent.children.splice(parent.children.indexOf(e), 1);
+      e.parent = null;
+    }
+    return true;
+  }
+
+  /**
+   * Adds a repeat instance after the last one (or where the template stood) and runs the
+   * `jr-insert` setvalues for it (JavaRosa FormDef.createNewRepeat dispatches jr-insert).
+   * Does not recompute; callers do.
+   */
+  insertRepeat(parent: InstanceNode, repeatPath: string): InstanceNode {
+    const template = this.def.repeatTemplates.get(repeatPath);
+    if (template === undefined)
+      throw new XFormError('form-invalid', `the repeat ${repeatPath} has no template in the instance`, {
+        ...(this.def.file === undefined ? {} : { file: this.def.file }),
+        ref: repeatPath,
+      });
+    const node = instantiate(template);
+    const name = node.name;
+    let at = -1;
+    for (let i = parent.children.length - 1; i >= 0; i--)
+      if (parent.children[i]?.name === name) {
+        at = i + 1;
+        break;
+      }
+    if (at < 0) {
+      const before = this.def.repeatPreceding.get(repeatPath);
+      at = 0;
+      for (let i = parent.children.length - 1; i >= 0; i--)
+        if (before?.has(parent.children[i]?.name ?? '')) {
+          at = i + 1;
+          break;
+        }
+    }
+    node.parent = parent;
+    parent.children.splice(at, 0, node);
+    for (const sv of this.def.setvalues)
+      if (sv.event === 'jr-insert' && sv.path.startsWith(`${repeatPath}/`)) this.runSetvalue(sv, node, false);
+    return node;
+  }
+
+  /** Writes a setvalue's result to its targets (within `anchor`'s repeat instance when given). */
+  runSetvalue(sv: SetvalueDef, anchor: XPathNode | undefined, recompute: boolean): void {
+    const targets = this.nodesFor(sv.path, anchor);
+    for (const target of targets) {
+      const type = this.def.bindsByPath.get(sv.path)?.type ?? 'string';
+      const v =
+        sv.value === undefined ? sv.text : calculatedValue(sv.value, type, this.context(target), sv.path);
+      if (setRaw(target, v) && recompute) this.recomputeFrom(target);
+    }
+  }
+
+  /** Sets a value and recomputes what depends on it; returns false when unchanged. */
+  setValue(node: XPathNode, value: string): boolean {
+    if (!setRaw(node, value)) return false;
+    this.recomputeFrom(node);
+    return true;
+  }
+}
+
+function setRaw(node: XPathNode, value: string): boolean {
+  if (node.value === value) return false;
+  node.value = value;
+  return true;
+}
+
+function guard<T>(f: () => T, expr: CompiledXPath, ref: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof XFormError) {
+      if (e.ref !== undefined) throw e;
+      throw new XFormError(e.code as XFormErrorCode, `${ref}: ${e.message}`, {
+        ref,
+        expression: expr.source,
+        cause: e,
+      });
+    }
+    throw new XFormError('xpath-eval', `${ref}: evaluating "${expr.source}" failed: ${String(e)}`, {
+      ref,
+      expression: expr.source,
+      cause: e,
+    });
+  }
+}
+
+/**
+ * A calculate's result as the phone stores it (commcare-core `Recalculate.wrapData`): an
+ * `int` bind keeps the whole part of a number, empty for NaN; other types take the XPath
+ * string value (integral numbers without `.0`).
+ */
+export function calculatedValue(
+  expr: CompiledXPath,
+  type: string,
+  ctx: XPathEvalContext,
+  ref: string,
+): string {
+  return guard(
+    () => {
+      if (type === 'int' || type === 'integer' || type === 'long') {
+        const v = expr.evaluate(ctx);
+        if (typeof v === 'string' && v === '') return '';
+        if (Array.isArray(v) && (v.length === 0 || (v[0] as XPathNode).stringValue() === '')) return '';
+        const n = expr.evaluateNumber(ctx);
+        return Number.isFinite(n) ? String(Math.trunc(n)) : '';
+      }
+      return expr.evaluateString(ctx);
+    },
+    expr,
+    ref,
+  );
+}
+
+/** Generic path of a concrete node: `/data/rep/q`, `/data/case/@case_id`. */
+export function genericPath(node: XPathNode): string {
+  if (node instanceof InstanceAttribute) return `${genericPath(node.owner)}/@${node.name}`;
+  const names: string[] = [];
+  for (let n: InstanceNode | null = node; n && n.kind === 'element'; n = n.parent) names.push(n.name);
+  return `/${names.reverse().join('/')}`;
+}
+
+/** Elements from the root element down to the node (or the attribute's owner). */
+function ancestry(node: XPathNode): InstanceNode[] {
+  const chain: InstanceNode[] = [];
+  for (
+    let n: InstanceNode | null = node instanceof InstanceAttribute ? node.owner : node;
+    n && n.kind === 'element';
+    n = n.parent
+  )
+    chain.push(n);
+  return chain.reverse();
+}
+
+/** A new repeat instance: the template copied, nested templates left out. */
+export function instantiate(template: InstanceNode): InstanceNode {
+  const n = template.clone();
+  const prune = (e: InstanceNode): void => {
+    e.children = e.children.filter((c) => !isTemplateNode(c));
+    for (const c of e.children) prune(c);
+  };
+  prune(n);
+  return n;
+}
