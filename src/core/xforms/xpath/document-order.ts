@@ -31,9 +31,12 @@ function cachedIndex(): ChildIndex {
     if (parent.children.length < 16) return parent.children.indexOf(child);
     let m = maps.get(parent);
     if (m === undefined) {
-      m = new Map();
-      parent.children.forEach((c, i) => m?.set(c, i));
-      maps.set(parent, m);
+      const fresh = new Map<InstanceNode, number>();
+      parent.children.forEach((c, i) => {
+        fresh.set(c, i);
+      });
+      maps.set(parent, fresh);
+      m = fresh;
     }
     return m.get(child) ?? -1;
   };

@@ -309,6 +309,11 @@ function collectAxis(axis: Axis, test: NodeTest, n: XPathNode, out: XPathNode[])
   }
   switch (axis) {
     case 'child':
+      if (test.kind === 'text') {
+        // No separate text nodes: a leaf's text is the element's own value.
+        if (n.kind === 'element' && n.children.length === 0 && n.value !== '') out.push(n);
+        return;
+      }
       if (test.kind === 'name') {
         const local = test.local;
         for (const c of n.children) if (c.name === local) out.push(c);
