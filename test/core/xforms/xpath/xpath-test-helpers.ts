@@ -1,10 +1,9 @@
 import { parseXmlTree, type XmlElement } from '../../../../src/core/protocol/xml-tree.ts';
-import { InstanceNode } from '../../../../src/core/xforms/tree/instance-node.ts';
+import { InstanceNode, type XPathNode } from '../../../../src/core/xforms/tree/instance-node.ts';
 import { compileXPath } from '../../../../src/core/xforms/xpath/compile-xpath.ts';
 import type {
   XPathEnvironment,
   XPathEvalContext,
-  XPathNode,
   XPathValue,
 } from '../../../../src/core/xforms/xpath/xpath-types.ts';
 
