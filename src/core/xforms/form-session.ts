@@ -14,11 +14,12 @@ import { FormValidationError } from './form-validation-error.ts';
 import { checkType } from './model/check-type.ts';
 import { FormModel, genericPath } from './model/form-model.ts';
 import { formatDate, formatDateTime } from './model/format-date.ts';
-import { parentPath } from './model/generic-path.ts';
+import { parentPath, resolveRefPath } from './model/generic-path.ts';
 import { renderText } from './model/render-text.ts';
 import { serializeInstance } from './model/serialize-instance.ts';
 import { InstanceAttribute, InstanceNode, type XPathNode } from './tree/instance-node.ts';
-import type { XPathEnvironment } from './xpath/xpath-types.ts';
+import type { XPathEnvironment, XPathFunction } from './xpath/xpath-types.ts';
+import { toXPathString } from './xpath/xpath-values.ts';
 
 export type {
   AnswerResult,
@@ -58,7 +59,7 @@ export class FormSession {
   ) {
     this.def = def;
     this.opts = opts;
-    this.model = new FormModel(def, doc, makeEnv(def, opts, doc));
+    this.model = new FormModel(def, doc, makeEnv(def, opts, doc, this.hostFunctions()));
     this.lang = opts.language ?? def.itext.defaultLanguage ?? '';
     this.instanceId = instanceId;
     this.timeStart = timeStart;
@@ -195,8 +196,7 @@ export class FormSession {
         `the repeat ${path} does not let the user add instances`,
         this.where(repeatRef),
       );
-    const node = this.model.insertRepeat(parent, path);
-    this.model.recomputeRepeat(path, node);
+    const node = this.model.addRepeatInstance(parent, path);
     return concreteRef(node, this.def);
   }
 
@@ -317,6 +317,28 @@ export class FormSession {
   }
 
   // --- internals ---
+
+  /** `jr:itext` and `jr:choice-name` (see model/host-functions.ts). */
+  private hostFunctions(): Map<string, XPathFunction> {
+    const itext: XPathFunction = (args, ctx) => {
+      const id = toXPathString(args[0] ?? '');
+      return renderText(this.def.itext, { itextId: id }, this.lang, ctx) ?? '';
+    };
+    const choiceName: XPathFunction = (args, ctx) => {
+      const value = toXPathString(args[0] ?? '');
+      const path = resolveRefPath(toXPathString(args[1] ?? ''), '/');
+      const control = path === undefined ? undefined : this.questionPaths.get(path);
+      if (control === undefined) return '';
+      const node = this.model.nodesFor(control.path, ctx.node)[0] ?? ctx.node;
+      return this.choices(control, node).find((c) => c.value === value)?.label ?? '';
+    };
+    return new Map([
+      ['jr:itext', itext],
+      ['itext', itext],
+      ['jr:choice-name', choiceName],
+      ['choice-name', choiceName],
+    ]);
+  }
 
   private now(): Date {
     return (this.opts.env?.now ?? (() => new Date()))();
@@ -587,7 +609,12 @@ export function concreteRef(node: XPathNode, def: FormDef): string {
   return `/${parts.reverse().join('/')}`;
 }
 
-function makeEnv(def: FormDef, opts: FormSessionOptions, doc: InstanceNode): XPathEnvironment {
+function makeEnv(
+  def: FormDef,
+  opts: FormSessionOptions,
+  doc: InstanceNode,
+  functions: ReadonlyMap<string, XPathFunction>,
+): XPathEnvironment {
   const map = new Map<string, InstanceNode>();
   for (const decl of def.secondaryInstances) {
     const doc = opts.instances(decl.src, decl.id);
@@ -605,6 +632,7 @@ function makeEnv(def: FormDef, opts: FormSessionOptions, doc: InstanceNode): XPa
   return {
     instance: (id) => map.get(id),
     root: doc,
+    functions,
     now: opts.env?.now ?? (() => new Date()),
     random: opts.env?.random ?? Math.random,
     uuid: opts.env?.uuid ?? uuidv4,

@@ -1,7 +1,8 @@
 import { XFormError } from '../../errors/xform-error.ts';
 import type { BindDef, DepRef, RepeatControlDef, Triggerable, TriggerableKind } from '../form-def.ts';
 import type { CompiledXPath } from '../xpath/xpath-types.ts';
-import { isAtOrUnder, parentPath, resolveDependency } from './generic-path.ts';
+import { collectDependencies } from './collect-dependencies.ts';
+import { isAtOrUnder, parentPath } from './generic-path.ts';
 
 type Draft = Omit<Triggerable, 'index'>;
 
@@ -55,17 +56,7 @@ export function buildDag(
 }
 
 function dependencies(expr: CompiledXPath, contextPath: string): DepRef[] {
-  const out: DepRef[] = [];
-  const seen = new Set<string>();
-  for (const r of expr.references()) {
-    const d = resolveDependency(r, contextPath);
-    if (d === undefined) continue;
-    const key = `${d.prefix ? '*' : ''}${d.path}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(d);
-  }
-  return out;
+  return collectDependencies(expr, contextPath);
 }
 
 /** Does writing `target` (and, when cascading, its subtree) change what `ref` reads? */

@@ -230,21 +230,35 @@ export class FormModel {
     const name = repeatPath.slice(repeatPath.lastIndexOf('/') + 1);
     const existing = parent.children.filter((c) => c.name === name);
     if (existing.length === n) return false;
-    for (let i = existing.length; i < n; i++) this.insertRepeat(parent, repeatPath);
-    for (let i = existing.length - 1; i >= n; i--) {
-      const e = existing[i] as InstanceNode;
-      parent.children.splice(parent.children.indexOf(e), 1);
-      e.parent = null;
+    for (let i = existing.length; i < n; i++) this.addRepeatInstance(parent, repeatPath);
+    if (existing.length > n) {
+      for (let i = existing.length - 1; i >= n; i--) {
+        const e = existing[i] as InstanceNode;
+        parent.children.splice(parent.children.indexOf(e), 1);
+        e.parent = null;
+      }
+      this.recomputeRepeat(repeatPath, undefined);
     }
-    return true;
+    // The new and removed instances were recomputed already.
+    return false;
   }
 
   /**
-   * Adds a repeat instance after the last one (or where the template stood) and runs the
-   * `jr-insert` setvalues for it (JavaRosa FormDef.createNewRepeat dispatches jr-insert).
-   * Does not recompute; callers do.
+   * Adds a repeat instance as JavaRosa's FormDef.createNewRepeat does: the template copied
+   * after the last instance (or where the template stood), the triggerables of the new
+   * instance and those reading the repeat recomputed, then its `jr-insert` setvalues fired
+   * (so a setvalue reading `count(/data/rep)` sees the new instance).
    */
-  insertRepeat(parent: InstanceNode, repeatPath: string): InstanceNode {
+  addRepeatInstance(parent: InstanceNode, repeatPath: string): InstanceNode {
+    const node = this.insertRepeat(parent, repeatPath);
+    this.recomputeRepeat(repeatPath, node);
+    for (const sv of this.def.setvalues)
+      if (sv.event === 'jr-insert' && sv.path.startsWith(`${repeatPath}/`)) this.runSetvalue(sv, node, true);
+    return node;
+  }
+
+  /** Inserts a copy of the repeat's template; no recompute. */
+  private insertRepeat(parent: InstanceNode, repeatPath: string): InstanceNode {
     const template = this.def.repeatTemplates.get(repeatPath);
     if (template === undefined)
       throw new XFormError('form-invalid', `the repeat ${repeatPath} has no template in the instance`, {
@@ -270,8 +284,6 @@ export class FormModel {
     }
     node.parent = parent;
     parent.children.splice(at, 0, node);
-    for (const sv of this.def.setvalues)
-      if (sv.event === 'jr-insert' && sv.path.startsWith(`${repeatPath}/`)) this.runSetvalue(sv, node, false);
     return node;
   }
 

@@ -1,4 +1,5 @@
 import { XFormError, type XFormErrorCode } from '../../errors/xform-error.ts';
+import { HOST_FUNCTION_NAMES } from '../model/host-functions.ts';
 import { compileXPath, unknownFunctions } from '../xpath/compile-xpath.ts';
 import type { CompiledXPath } from '../xpath/xpath-types.ts';
 
@@ -39,7 +40,7 @@ export function compileExpression(source: string, site: ExpressionSite): Compile
     });
   }
   // The phone fails a form calling a function it does not know when the form loads.
-  const unknown = unknownFunctions(compiled);
+  const unknown = unknownFunctions(compiled, HOST_FUNCTION_NAMES);
   if (unknown.length > 0) {
     const where = `${site.file === undefined ? '' : `${site.file}: `}${site.attribute} of ${site.ref}`;
     throw new XFormError(
