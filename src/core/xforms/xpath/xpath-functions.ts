@@ -530,7 +530,27 @@ const entries: [string, BuiltinFunction][] = [
   ],
   ['max', { min: 1, max: MANY, eager: (a) => minMax(a, Math.max) }],
   ['min', { min: 1, max: MANY, eager: (a) => minMax(a, Math.min) }],
-  ['position', { min: 0, max: 0, lazy: (_a, ctx) => ctx.position }],
+  [
+    'position',
+    {
+      // position(ref): the 1-based index of the node among its same-named siblings, as
+      // JavaRosa's XPathPositionFunc reads it from the reference's multiplicity.
+      min: 0,
+      max: 1,
+      lazy: (args, ctx, ev) => {
+        if (args.length === 0) return ctx.position;
+        const n = ev.nodes(ev.evaluate(args[0] as XPathExpr, ctx), 'position() argument')[0];
+        if (n === undefined) throw new Error('position() of an empty node-set');
+        if (n.kind === 'attribute' || n.parent === null) return 1;
+        let i = 1;
+        for (const s of n.parent.children) {
+          if (s === n) break;
+          if (s.name === n.name) i++;
+        }
+        return i;
+      },
+    },
+  ],
   ['last', { min: 0, max: 0, lazy: (_a, ctx) => ctx.size }],
   [
     'name',
