@@ -46,6 +46,8 @@ export interface FormDef {
 export interface SecondaryInstanceDecl {
   id: string;
   src: string;
+  /** Content written inside the `<instance id>` itself (no `src`), as a document node. */
+  inline: InstanceNode | undefined;
 }
 
 export interface BindDef {

@@ -12,6 +12,7 @@ import type {
 } from './form-session-types.ts';
 import { FormValidationError } from './form-validation-error.ts';
 import { checkType } from './model/check-type.ts';
+import { compileExpression } from './parse/compile-expression.ts';
 import { FormModel, genericPath } from './model/form-model.ts';
 import { formatDate, formatDateTime } from './model/format-date.ts';
 import { parentPath, resolveRefPath } from './model/generic-path.ts';
@@ -303,6 +304,18 @@ export class FormSession {
     }
     const xml = serializeInstance(root, (n) => n.selfRelevant);
     return { xml, instanceId, xmlns: this.def.xmlns, name: this.def.name };
+  }
+
+  /**
+   * Evaluates an XPath expression against the form as it stands (string value), with
+   * `contextRef` (default: the instance root) as the context node: for runner assertions
+   * and debugging, as formplayer's "evaluate XPath" console.
+   */
+  evaluate(xpath: string, contextRef?: string): string {
+    const node = contextRef === undefined ? this.model.root : this.find(contextRef);
+    if (node === undefined) throw new XFormError('answer-invalid', `${contextRef ?? ''} is not in this form`, this.where(contextRef ?? ''));
+    const expr = compileExpression(xpath, { file: this.def.file, ref: contextRef ?? '/', attribute: 'expression' });
+    return expr.evaluateString(this.model.context(node));
   }
 
   snapshot(): FormSnapshot {
@@ -617,7 +630,9 @@ function makeEnv(
 ): XPathEnvironment {
   const map = new Map<string, InstanceNode>();
   for (const decl of def.secondaryInstances) {
-    const doc = opts.instances(decl.src, decl.id);
+    // An instance written into the form is used as is (JavaRosa reads inline instances at
+    // parse time); the host supplies only those with a `src`.
+    const doc = decl.inline !== undefined && decl.src === '' ? decl.inline : opts.instances(decl.src, decl.id);
     if (doc === undefined)
       throw new XFormError(
         'instance-missing',

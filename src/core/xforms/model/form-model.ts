@@ -23,7 +23,14 @@ function dagIndex(def: FormDef): DagIndex {
   return ix;
 }
 
-const MAX_FULL_PASSES = 5;
+/** Bounds the instances a chain of `jr:count`s may create in one step (a runaway count). */
+const MAX_COUNT_STEPS = 100_000;
+
+interface PendingCount {
+  parent: InstanceNode;
+  path: string;
+  n: number;
+}
 
 /**
  * The live model of one form session: the primary instance and its computed state, kept
@@ -37,6 +44,8 @@ export class FormModel {
   readonly def: FormDef;
   readonly doc: InstanceNode;
   readonly env: XPathEnvironment;
+  private readonly pendingCounts: PendingCount[] = [];
+  private settling = false;
 
   constructor(def: FormDef, doc: InstanceNode, env: XPathEnvironment) {
     this.def = def;
@@ -111,14 +120,11 @@ export class FormModel {
    * resumed form new case ids.
    */
   recomputeAll(conditionsOnly = false): void {
-    for (let pass = 0; pass < MAX_FULL_PASSES; pass++) {
-      let structure = false;
-      for (const t of this.def.triggerables) {
-        if (conditionsOnly && (t.kind === 'calculate' || t.kind === 'count')) continue;
-        if (this.evaluate(t, undefined)) structure = true;
-      }
-      if (!structure) return;
+    for (const t of this.def.triggerables) {
+      if (conditionsOnly && (t.kind === 'calculate' || t.kind === 'count')) continue;
+      this.evaluate(t, undefined);
     }
+    this.settleCounts();
   }
 
   /**
@@ -150,12 +156,11 @@ export class FormModel {
           stack.push(j);
         }
     }
-    let structure = false;
     for (const i of [...seen].sort((a, b) => a - b)) {
       const t = list[i] as Triggerable;
-      if (this.evaluate(t, anchored.has(i) ? added : undefined)) structure = true;
+      this.evaluate(t, anchored.has(i) ? added : undefined);
     }
-    if (structure) this.recomputeAll();
+    this.settleCounts();
   }
 
   /**
@@ -164,9 +169,28 @@ export class FormModel {
    * triggerable evaluated once.
    */
   recomputeFrom(node: XPathNode): void {
-    let structure = false;
-    for (const t of this.affected(genericPath(node))) if (this.evaluate(t, node)) structure = true;
-    if (structure) this.recomputeAll();
+    for (const t of this.affected(genericPath(node))) this.evaluate(t, node);
+    this.settleCounts();
+  }
+
+  /**
+   * Applies `jr:count` changes found by the last pass, one repeat instance at a time, after
+   * the pass has finished: JavaRosa creates counted instances lazily as the user reaches
+   * them, when every other value is up to date, and a `jr-insert` setvalue may read them.
+   */
+  private settleCounts(): void {
+    if (this.settling) return;
+    this.settling = true;
+    try {
+      for (let guard = 0; this.pendingCounts.length > 0 && guard < MAX_COUNT_STEPS; guard++) {
+        const p = this.pendingCounts.shift() as PendingCount;
+        if (p.parent.parent === null && p.parent !== this.root) continue;
+        this.setRepeatCount(p.parent, p.path, p.n);
+      }
+    } finally {
+      this.settling = false;
+      this.pendingCounts.length = 0;
+    }
   }
 
   /** Triggerables downstream of a change to `path`, in dependency order. */
@@ -195,9 +219,8 @@ export class FormModel {
     return out;
   }
 
-  /** Evaluates one triggerable; true when it changed the instance's structure. */
-  private evaluate(t: Triggerable, anchor: XPathNode | undefined): boolean {
-    let structure = false;
+  /** Evaluates one triggerable for its nodes (those in `anchor`'s repeat instances when given). */
+  private evaluate(t: Triggerable, anchor: XPathNode | undefined): void {
     for (const node of this.nodesFor(t.contextPath, anchor)) {
       const ctx = this.context(node);
       const el = node instanceof InstanceAttribute ? node.owner : node;
@@ -216,20 +239,18 @@ export class FormModel {
           break;
         case 'count': {
           const n = guard(() => t.expr.evaluateNumber(ctx), t.expr, t.targetPath);
-          if (this.setRepeatCount(el, t.targetPath, Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0))
-            structure = true;
+          this.pendingCounts.push({ parent: el, path: t.targetPath, n: Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0 });
           break;
         }
       }
     }
-    return structure;
   }
 
   /** Grows (keeping answered instances) or shrinks a `jr:count` repeat under `parent`. */
-  private setRepeatCount(parent: InstanceNode, repeatPath: string, n: number): boolean {
+  private setRepeatCount(parent: InstanceNode, repeatPath: string, n: number): void {
     const name = repeatPath.slice(repeatPath.lastIndexOf('/') + 1);
     const existing = parent.children.filter((c) => c.name === name);
-    if (existing.length === n) return false;
+    if (existing.length === n) return;
     for (let i = existing.length; i < n; i++) this.addRepeatInstance(parent, repeatPath);
     if (existing.length > n) {
       for (let i = existing.length - 1; i >= n; i--) {
@@ -239,21 +260,20 @@ export class FormModel {
       }
       this.recomputeRepeat(repeatPath, undefined);
     }
-    // The new and removed instances were recomputed already.
-    return false;
   }
 
   /**
    * Adds a repeat instance as JavaRosa's FormDef.createNewRepeat does: the template copied
-   * after the last instance (or where the template stood), the triggerables of the new
-   * instance and those reading the repeat recomputed, then its `jr-insert` setvalues fired
-   * (so a setvalue reading `count(/data/rep)` sees the new instance).
+   * after the last instance (or where the template stood), its `jr-insert` setvalues fired
+   * first (a setvalue reading `count(/data/rep)` still sees the count before the insert;
+   * commcare-core's test_repeat_insert_duplicate_triggering.xml relies on it), then the
+   * triggerables of the new instance and those reading the repeat recomputed.
    */
   addRepeatInstance(parent: InstanceNode, repeatPath: string): InstanceNode {
     const node = this.insertRepeat(parent, repeatPath);
-    this.recomputeRepeat(repeatPath, node);
     for (const sv of this.def.setvalues)
       if (sv.event === 'jr-insert' && sv.path.startsWith(`${repeatPath}/`)) this.runSetvalue(sv, node, true);
+    this.recomputeRepeat(repeatPath, node);
     return node;
   }
 

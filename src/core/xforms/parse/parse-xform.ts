@@ -55,7 +55,13 @@ export function parseXForm(xml: string, opts: ParseXFormOptions = {}): FormDef {
     if (i === primaryEl) continue;
     const id = attr(i, 'id');
     if (id === undefined) continue;
-    secondaryInstances.push({ id, src: attr(i, 'src') ?? '' });
+    const content = childElements(i)[0];
+    let inline: InstanceNode | undefined;
+    if (content !== undefined) {
+      inline = InstanceNode.document();
+      inline.appendChild(xmlToInstance(content));
+    }
+    secondaryInstances.push({ id, src: attr(i, 'src') ?? '', inline });
   }
 
   const doc = InstanceNode.document();
