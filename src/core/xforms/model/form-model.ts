@@ -2,7 +2,8 @@ import { XFormError, type XFormErrorCode } from '../../errors/xform-error.ts';
 import type { FormDef, SetvalueDef, Triggerable } from '../form-def.ts';
 import { isTemplateNode } from '../parse/parse-xform.ts';
 import { InstanceAttribute, type InstanceNode, type XPathNode } from '../tree/instance-node.ts';
-import type { CompiledXPath, XPathEnvironment, XPathEvalContext } from '../xpath/xpath-types.ts';
+import type { CompiledXPath, XPathEnvironment, XPathEvalContext, XPathValue } from '../xpath/xpath-types.ts';
+import { toXPathString } from '../xpath/xpath-values.ts';
 import { computeEdges, touches } from './build-dag.ts';
 import { splitPath } from './generic-path.ts';
 
@@ -353,30 +354,35 @@ function guard<T>(f: () => T, expr: CompiledXPath, ref: string): T {
 }
 
 /**
- * A calculate's result as the phone stores it (commcare-core `Recalculate.wrapData`): an
- * `int` bind keeps the whole part of a number, empty for NaN; other types take the XPath
- * string value (integral numbers without `.0`).
+ * A calculate's (or setvalue's) result as the phone stores it (commcare-core
+ * `Recalculate.wrapData`): an empty string or NaN stores nothing; a boolean (or any value
+ * for a `boolean` bind) becomes `1`/`0`, as JavaRosa's BooleanData is written; a number is
+ * truncated for an `int` bind and written without `.0` when integral; strings and dates
+ * keep their XPath string value.
  */
-export function calculatedValue(
-  expr: CompiledXPath,
-  type: string,
-  ctx: XPathEvalContext,
-  ref: string,
-): string {
-  return guard(
-    () => {
-      if (type === 'int' || type === 'integer' || type === 'long') {
-        const v = expr.evaluate(ctx);
-        if (typeof v === 'string' && v === '') return '';
-        if (Array.isArray(v) && (v.length === 0 || (v[0] as XPathNode).stringValue() === '')) return '';
-        const n = expr.evaluateNumber(ctx);
-        return Number.isFinite(n) ? String(Math.trunc(n)) : '';
-      }
-      return expr.evaluateString(ctx);
-    },
-    expr,
-    ref,
-  );
+export function calculatedValue(expr: CompiledXPath, type: string, ctx: XPathEvalContext, ref: string): string {
+  return guard(() => wrapValue(expr.evaluate(ctx), type), expr, ref);
+}
+
+function wrapValue(v: XPathValue, type: string): string {
+  if (Array.isArray(v)) {
+    const first = v[0];
+    return first === undefined ? '' : wrapValue(first.stringValue(), type);
+  }
+  if (typeof v === 'string') {
+    if (v === '') return '';
+    return type === 'boolean' ? '1' : v;
+  }
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return '';
+    if (type === 'boolean') return Math.abs(v) > 1e-12 ? '1' : '0';
+    if (type === 'int' || type === 'integer' || type === 'long') return String(Math.trunc(v));
+    const l = Math.trunc(v);
+    if (Math.abs(v - l) < 1e-9) return String(l);
+    return toXPathString(v);
+  }
+  return toXPathString(v);
 }
 
 /** Generic path of a concrete node: `/data/rep/q`, `/data/case/@case_id`. */

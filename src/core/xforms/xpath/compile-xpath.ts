@@ -80,9 +80,9 @@ class CompiledXPathImpl implements CompiledXPath {
   }
 
   evaluate(ctx: XPathEvalContext): XPathValue {
-    const top = ctx.current === undefined ? { ...ctx, current: ctx.node } : ctx;
+    // `current()` defaults to ctx.node where it is read, so no copy of ctx is needed here.
     try {
-      return this.evaluator.evaluate(this.ast, top);
+      return this.evaluator.evaluate(this.ast, ctx);
     } catch (err) {
       if (err instanceof XFormError) throw err;
       throw new XFormError(

@@ -132,6 +132,8 @@ export class Evaluator {
       flat = nodes.length <= 1;
     } else if (p.absolute) {
       const root = topOf(ctx.env.root ?? ctx.current ?? ctx.node);
+      const names = simplePathNames(p);
+      if (names !== null && root.kind === 'document') return walkNames(root, names);
       nodes = [root];
       flat = true;
       // A tree built without a document node: its top element stands for `/*`.
@@ -217,18 +219,36 @@ export class Evaluator {
       return n === undefined ? [] : [n];
     }
     const out: XPathNode[] = [];
-    const current = ctx.current ?? ctx.node;
+    // One context object per filter, moved from node to node: evaluation is synchronous
+    // and nothing keeps a context, so this saves an allocation per node.
+    const sub: XPathEvalContext = {
+      node: ctx.node,
+      position: 0,
+      size,
+      env: ctx.env,
+      current: ctx.current ?? ctx.node,
+    };
+    if (ctx.variables !== undefined) sub.variables = ctx.variables;
     // `[@case_id = X]` where X does not depend on the node: compute X once, not per node.
     if (pred.type === 'binary' && (pred.op === '=' || pred.op === '!=')) {
       const rightFixed = isContextFree(pred.right);
       const leftFixed = !rightFixed && isContextFree(pred.left);
       if (rightFixed || leftFixed) {
-        const fixed = this.evaluate(rightFixed ? pred.right : pred.left, ctx);
+        let fixed = this.evaluate(rightFixed ? pred.right : pred.left, ctx);
+        if (Array.isArray(fixed) && fixed.length <= 1) fixed = single(fixed);
         const varying = rightFixed ? pred.left : pred.right;
         const neq = pred.op === '!=';
+        const attr = singleAttributeName(varying);
         for (let i = 0; i < size; i++) {
           const node = nodes[i] as XPathNode;
-          const sub: XPathEvalContext = { ...ctx, node, position: i + 1, size, current };
+          if (attr !== undefined) {
+            // `@name`: read the value directly; a missing attribute is '' (empty node-set).
+            const v = node.kind === 'attribute' ? '' : (node.getAttribute(attr) ?? '');
+            if (equals(v, fixed, neq)) out.push(node);
+            continue;
+          }
+          sub.node = node;
+          sub.position = i + 1;
           if (equals(this.evaluate(varying, sub), fixed, neq)) out.push(node);
         }
         return out;
@@ -236,7 +256,8 @@ export class Evaluator {
     }
     for (let i = 0; i < size; i++) {
       const node = nodes[i] as XPathNode;
-      const sub: XPathEvalContext = { ...ctx, node, position: i + 1, size, current };
+      sub.node = node;
+      sub.position = i + 1;
       const v = this.evaluate(pred, sub);
       if (typeof v === 'number' ? v === i + 1 : toXPathBoolean(v)) out.push(node);
     }
@@ -244,11 +265,48 @@ export class Evaluator {
   }
 }
 
+/** `@name` as a whole expression: the attribute name, else undefined. */
+function singleAttributeName(e: XPathExpr): string | undefined {
+  if (e.type !== 'path' || e.base !== null || e.absolute || e.steps.length !== 1) return undefined;
+  const s = e.steps[0] as Step;
+  return s.axis === 'attribute' && s.test.kind === 'name' && s.predicates.length === 0 ? s.test.local : undefined;
+}
+
+/** Child-only name steps without predicates (`/data/a/b`): the names, walked in a tight loop. */
+const simpleNames = new WeakMap<PathExpr, string[] | null>();
+
+function simplePathNames(p: PathExpr): string[] | null {
+  let names = simpleNames.get(p);
+  if (names === undefined) {
+    names = [];
+    for (const s of p.steps) {
+      if (s.axis !== 'child' || s.test.kind !== 'name' || s.predicates.length > 0) {
+        names = null;
+        break;
+      }
+      names.push(s.test.local);
+    }
+    simpleNames.set(p, names);
+  }
+  return names;
+}
+
 const REVERSE_AXES = new Set<Axis>(['parent', 'ancestor', 'ancestor-or-self', 'preceding-sibling']);
 
 function describe(v: XPathValue): string {
   if (isXPathDate(v)) return 'date';
   return typeof v;
+}
+
+function walkNames(root: InstanceNode, names: string[]): XPathNode[] {
+  let nodes: InstanceNode[] = [root];
+  for (const name of names) {
+    const next: InstanceNode[] = [];
+    for (const n of nodes) for (const c of n.children) if (c.name === name) next.push(c);
+    if (next.length === 0) return next;
+    nodes = next;
+  }
+  return nodes;
 }
 
 function topOf(n: XPathNode): InstanceNode {
