@@ -269,7 +269,9 @@ export class Evaluator {
 function singleAttributeName(e: XPathExpr): string | undefined {
   if (e.type !== 'path' || e.base !== null || e.absolute || e.steps.length !== 1) return undefined;
   const s = e.steps[0] as Step;
-  return s.axis === 'attribute' && s.test.kind === 'name' && s.predicates.length === 0 ? s.test.local : undefined;
+  return s.axis === 'attribute' && s.test.kind === 'name' && s.predicates.length === 0
+    ? s.test.local
+    : undefined;
 }
 
 /** Child-only name steps without predicates (`/data/a/b`): the names, walked in a tight loop. */
