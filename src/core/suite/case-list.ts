@@ -6,6 +6,7 @@ import type { CommCareApp } from './commcare-app.ts';
 import { entityDatum } from './compute-datum.ts';
 import {
   displayText,
+  evaluateBoolean,
   evaluateNodes,
   evaluateString,
   inSuite,
@@ -265,4 +266,42 @@ function sortValue(raw: string, type: SortType): string | number | undefined {
     case 'string':
       return s.toLowerCase();
   }
+}
+
+/** A case-list action as shown: its text and whether the phone opens it at once. */
+export interface CaseListAction {
+  text: string;
+  autoLaunch: boolean;
+}
+
+/**
+ * The actions a case list offers ("Register a new case"), those whose `relevant` holds,
+ * in suite order (commcare-core `Detail.getCustomActions`). fieldsim shows them; running
+ * their `<stack>` is left to the session layer.
+ */
+export function caseListActions(
+  app: CommCareApp,
+  entry: SuiteEntry,
+  datumId: string,
+  ctx: SuiteContext,
+): CaseListAction[] {
+  const datum = entityDatum(entry, datumId);
+  const detail = detailFor(app, entry, datum, datum.detailSelect, 'detail-select');
+  const scope = makeScope(app, ctx, entry.instances);
+  const out: CaseListAction[] = [];
+  for (const a of detail.actions) {
+    const rel = a.relevant;
+    if (
+      rel !== undefined &&
+      !inSuite(`action condition in detail ${detail.id}`, detail.file, () => evaluateBoolean(scope, rel))
+    )
+      continue;
+    out.push({
+      text: inSuite(`action text in detail ${detail.id}`, detail.file, () =>
+        displayText(scope, a.display.text),
+      ),
+      autoLaunch: a.autoLaunch,
+    });
+  }
+  return out;
 }

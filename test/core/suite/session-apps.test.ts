@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { caseList, caseListActions } from '../../../src/core/suite/case-list.ts';
+import { computeDatum } from '../../../src/core/suite/compute-datum.ts';
+import { loadApp } from '../../../src/core/suite/load-app.ts';
+import { findEntry, menuItems, neededDatums } from '../../../src/core/suite/menu-navigation.ts';
+import { CORE_SAMPLES, contextFor, readRestore, sampleApp } from './sample-apps.ts';
+
+/** commcare-core's session apps, checked where their tests look before any stack runs. */
+describe('complex_stack (SessionStackTests)', async () => {
+  const app = await loadApp(sampleApp('complex_stack'));
+  const data = await readRestore(join(CORE_SAMPLES, 'complex_stack/user_restore.xml'));
+  const ctx = contextFor(data);
+
+  it('m0 needs a computed datum first, then a case', () => {
+    const entry = findEntry(app, 'm0-f0');
+    const [first, second] = neededDatums(entry);
+    expect(first).toMatchObject({ kind: 'computed', id: 'calculated_data' });
+    expect(computeDatum(app, entry, 'calculated_data', ctx)).toBe('initial');
+    expect(second).toMatchObject({ kind: 'entity', id: 'case_id', detailSelect: 'm0_case_short' });
+    expect(neededDatums(entry, { calculated_data: 'initial' }).map((d) => d.id)).toEqual(['case_id']);
+  });
+
+  it('root lists the four menus, then root-level commands, views included while they need a case', () => {
+    expect(menuItems(app, 'root', ctx).map((i) => `${i.kind}:${i.id}`)).toEqual([
+      'menu:m0',
+      'menu:m1',
+      'menu:m2',
+      'menu:test-actions',
+      'entry:m3-f0',
+      'entry:m4-f0',
+      'entry:m5-f0',
+    ]);
+    expect(findEntry(app, 'm4-f0').kind).toBe('view');
+    const chosen = { ...ctx, sessionData: { case_id_to_view: 'x' } };
+    expect(menuItems(app, 'root', chosen).map((i) => i.id)).not.toContain('m4-f0');
+  });
+
+  it('case list actions keep only the relevant ones', () => {
+    const entry = findEntry(app, 'test-actions-entry');
+    const actions = caseListActions(app, entry, 'case_id', ctx);
+    expect(actions.length).toBe(2);
+    expect(actions.map((a) => a.autoLaunch)).toEqual([true, false]);
+  });
+});
+
+describe('case_title_form_loading (StackFrameStepTests stepBackFromStackPush)', async () => {
+  const app = await loadApp(sampleApp('case_title_form_loading'));
+  const data = await readRestore(join(CORE_SAMPLES, 'case_title_form_loading/user_restore.xml'));
+  const ctx = contextFor(data);
+
+  it('the m0 case list has its two registration actions', () => {
+    const actions = caseListActions(app, findEntry(app, 'm0-f0'), 'case_id', ctx);
+    expect(actions.map((a) => a.text)).toEqual(['register', 'register']);
+  });
+
+  it('lists the open adults, with the detail title from the app strings', () => {
+    const list = caseList(app, findEntry(app, 'm0-f0'), 'case_id', ctx);
+    expect(list.title).toBe('Cases');
+    expect(list.rows.length).toBe(data.cases.filter((c) => c.caseType === 'adult' && !c.closed).length);
+    expect(list.rows.length).toBeGreaterThan(0);
+  });
+
+  it('computes the user case id from the session context', () => {
+    const entry = findEntry(app, 'm3-f0');
+    const usercase = data.cases.find((c) => c.caseType === 'commcare-user');
+    expect(usercase?.properties.hq_user_id).toBeTruthy();
+    const withUser = {
+      ...ctx,
+      user: { ...(ctx.user ?? never()), userid: usercase?.properties.hq_user_id ?? '' },
+    };
+    expect(computeDatum(app, entry, 'usercase_id', withUser)).toBe(usercase?.caseId ?? '');
+  });
+});
+
+describe('empty_app_elements (EmptyAppElementsTests)', async () => {
+  const app = await loadApp(sampleApp('empty_app_elements'));
+  it('has one menu at the root', () => {
+    expect(menuItems(app, 'root', { instance: () => undefined }).length).toBe(1);
+  });
+});
+
+function never(): never {
+  throw new Error('no user');
+}
