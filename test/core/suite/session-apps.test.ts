@@ -61,15 +61,13 @@ describe('case_title_form_loading (StackFrameStepTests stepBackFromStackPush)', 
     expect(list.rows.length).toBeGreaterThan(0);
   });
 
-  it('computes the user case id from the session context', () => {
-    const entry = findEntry(app, 'm3-f0');
-    const usercase = data.cases.find((c) => c.caseType === 'commcare-user');
-    expect(usercase?.properties.hq_user_id).toBeTruthy();
-    const withUser = {
-      ...ctx,
-      user: { ...(ctx.user ?? never()), userid: usercase?.properties.hq_user_id ?? '' },
-    };
-    expect(computeDatum(app, entry, 'usercase_id', withUser)).toBe(usercase?.caseId ?? '');
+  it('computes the user case id to empty when the restore has no user case', () => {
+    // The restore carries no commcare-user case, so `...[1]/@case_id` selects nothing.
+    expect(data.cases.some((c) => c.caseType === 'commcare-user')).toBe(false);
+    expect(computeDatum(app, findEntry(app, 'm3-f0'), 'usercase_id', ctx)).toBe('');
+    expect(
+      computeDatum(app, findEntry(app, 'm3-f0'), 'case_id_new_adult_0', { ...ctx, uuid: () => 'u-1' }),
+    ).toBe('u-1');
   });
 });
 
@@ -79,7 +77,3 @@ describe('empty_app_elements (EmptyAppElementsTests)', async () => {
     expect(menuItems(app, 'root', { instance: () => undefined }).length).toBe(1);
   });
 });
-
-function never(): never {
-  throw new Error('no user');
-}
