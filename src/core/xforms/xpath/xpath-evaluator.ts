@@ -131,17 +131,37 @@ export class Evaluator {
       nodes = this.nodes(this.evaluate(p.base, ctx), 'path');
       flat = nodes.length <= 1;
     } else if (p.absolute) {
-      const root = topOf(ctx.env.root ?? ctx.current ?? ctx.node);
+      const anchor = ctx.current ?? ctx.node;
+      const root = topOf(ctx.env.root ?? anchor);
       const names = simplePathNames(p);
-      if (names !== null && root.kind === 'document') return walkNames(root, names);
-      nodes = [root];
-      flat = true;
-      // A tree built without a document node: its top element stands for `/*`.
-      const first = steps[0];
-      if (root.kind === 'element' && first !== undefined && first.axis === 'child') {
-        nodes = matches(root, first.test) ? this.predicates([root], first, ctx) : [];
-        firstStep = 1;
+      // JavaRosa contextualizes absolute paths against the context node (TreeReference
+      // .contextualize): leading steps that name the context's own ancestors, without
+      // predicates, stay on those ancestors. So inside the second repeat instance,
+      // `/data/rep/q` is that instance's q, not every q.
+      const chain = contextChain(anchor, root);
+      let at: InstanceNode | undefined;
+      while (firstStep < steps.length && firstStep < chain.length) {
+        const step = steps[firstStep] as Step;
+        const el = chain[firstStep] as InstanceNode;
+        if (step.axis !== 'child' || step.test.kind !== 'name' || step.predicates.length > 0) break;
+        if (step.test.local !== el.name) break;
+        at = el;
+        firstStep++;
       }
+      if (at !== undefined) {
+        if (names !== null) return walkNames(at, names, firstStep);
+        nodes = [at];
+      } else {
+        if (names !== null && root.kind === 'document') return walkNames(root, names, 0);
+        nodes = [root];
+        // A tree built without a document node: its top element stands for `/*`.
+        const first = steps[0];
+        if (root.kind === 'element' && first !== undefined && first.axis === 'child') {
+          nodes = matches(root, first.test) ? this.predicates([root], first, ctx) : [];
+          firstStep = 1;
+        }
+      }
+      flat = true;
     } else {
       // Fast path for the `@name` and `name` steps predicates and binds are full of.
       const only = steps[0];
@@ -300,9 +320,28 @@ function describe(v: XPathValue): string {
   return typeof v;
 }
 
-function walkNames(root: InstanceNode, names: string[]): XPathNode[] {
-  let nodes: InstanceNode[] = [root];
-  for (const name of names) {
+/**
+ * The elements from the document element down to `anchor` (an attribute counts as its
+ * owner), or empty when `anchor` is not in the tree under `root`.
+ */
+function contextChain(anchor: XPathNode, root: InstanceNode): InstanceNode[] {
+  const chain: InstanceNode[] = [];
+  let el: InstanceNode | null = anchor.kind === 'attribute' ? anchor.owner : anchor;
+  while (el !== null && el.kind === 'element') {
+    chain.push(el);
+    if (el === root) break;
+    el = el.parent;
+  }
+  const top = chain[chain.length - 1];
+  if (top === undefined) return chain;
+  if (top === root || top.parent === root) return chain.reverse();
+  return [];
+}
+
+function walkNames(start: InstanceNode, names: string[], from: number): XPathNode[] {
+  let nodes: InstanceNode[] = [start];
+  for (let i = from; i < names.length; i++) {
+    const name = names[i] as string;
     const next: InstanceNode[] = [];
     for (const n of nodes) for (const c of n.children) if (c.name === name) next.push(c);
     if (next.length === 0) return next;

@@ -159,7 +159,26 @@ describe('compileXPath: paths', () => {
     const caseNode = casedb.children[0]?.children[0] as InstanceNode;
     expect(evalAt('string(name)', caseNode, env)).toBe('Ana');
     expect(evalAt('string(/data/case_id)', caseNode, { ...env, root: form })).toBe('c2');
-    expect(evalAt('count(/casedb/case)', caseNode, env)).toBe(2);
+    // Contextualized on the context node (see the repeat test below): /casedb/case is this case.
+    expect(evalAt('count(/casedb/case)', caseNode, env)).toBe(1);
+    expect(evalAt('count(/casedb/*)', caseNode, env)).toBe(2);
+  });
+
+  it('absolute paths are contextualized to the repeat instance of the context, as in JavaRosa', () => {
+    const doc = docFromXml(
+      '<data><rep><a>1</a><b/></rep><rep><a>2</a><b/></rep><rep><a>3</a><b/></rep><total/></data>',
+    );
+    const data = doc.children[0] as InstanceNode;
+    const b2 = (data.children[1] as InstanceNode).child('b') as InstanceNode;
+    const total = data.child('total') as InstanceNode;
+    expect(evalAt('/data/rep/a * 10', b2)).toBe(20);
+    expect(evalAt('string(/data/rep/a)', b2)).toBe('2');
+    expect(evalAt('count(/data/rep)', b2)).toBe(1);
+    expect(evalAt('count(/data/rep[a > 0])', b2)).toBe(3); // a predicate stops contextualizing
+    expect(evalAt('sum(/data/rep/a)', total)).toBe(6);
+    expect(evalAt('count(/data/rep)', total)).toBe(3);
+    expect(evalAt('count(/data/rep/a)', total)).toBe(3);
+    expect(evalAt("count(/data/rep[b = '']) + count(/data/rep/../rep)", b2)).toBe(6);
   });
 
   it('a tree without a document node: its top element is the root element', () => {
