@@ -1,5 +1,5 @@
 import type { CaseRecord } from '../../protocol/casexml/case-types.ts';
-import { InstanceNode } from '../tree/instance-node.ts';
+import { InstanceAttribute, InstanceNode } from '../tree/instance-node.ts';
 
 /**
  * The phone's `jr://instance/casedb` (commcare-core `CaseInstanceTreeElement` and
@@ -18,11 +18,14 @@ export function buildCaseDbInstance(cases: readonly CaseRecord[]): InstanceNode 
     const el = new InstanceNode('element', 'case');
     el.parent = db;
     children.push(el);
-    el.setAttribute('case_id', c.caseId);
-    el.setAttribute('case_type', c.caseType);
-    el.setAttribute('status', c.closed ? 'closed' : 'open');
-    el.setAttribute('owner_id', c.ownerId);
-    el.setAttribute('external_id', c.externalId);
+    // Pushed directly: setAttribute's duplicate scan is wasted on a fresh node.
+    el.attributes.push(
+      new InstanceAttribute(el, 'case_id', c.caseId),
+      new InstanceAttribute(el, 'case_type', c.caseType),
+      new InstanceAttribute(el, 'status', c.closed ? 'closed' : 'open'),
+      new InstanceAttribute(el, 'owner_id', c.ownerId),
+      new InstanceAttribute(el, 'external_id', c.externalId),
+    );
     leaf(el, 'case_name', c.caseName);
     leaf(el, 'date_opened', c.dateOpened.slice(0, 10));
     leaf(el, 'last_modified', c.lastModified.slice(0, 10));

@@ -66,7 +66,7 @@ export class FormModel {
 
   /** Every node matching a generic path; within the anchor's repeat instances when given. */
   nodesFor(path: string, anchor?: XPathNode): XPathNode[] {
-    const steps = splitPath(path);
+    const steps = stepsOf(path);
     const chain = anchor === undefined ? undefined : ancestry(anchor);
     let cur: InstanceNode[] = [this.doc];
     let follow = chain !== undefined;
@@ -240,7 +240,11 @@ export class FormModel {
           break;
         case 'count': {
           const n = guard(() => t.expr.evaluateNumber(ctx), t.expr, t.targetPath);
-          this.pendingCounts.push({ parent: el, path: t.targetPath, n: Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0 });
+          this.pendingCounts.push({
+            parent: el,
+            path: t.targetPath,
+            n: Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0,
+          });
           break;
         }
       }
@@ -360,7 +364,12 @@ function guard<T>(f: () => T, expr: CompiledXPath, ref: string): T {
  * truncated for an `int` bind and written without `.0` when integral; strings and dates
  * keep their XPath string value.
  */
-export function calculatedValue(expr: CompiledXPath, type: string, ctx: XPathEvalContext, ref: string): string {
+export function calculatedValue(
+  expr: CompiledXPath,
+  type: string,
+  ctx: XPathEvalContext,
+  ref: string,
+): string {
   return guard(() => wrapValue(expr.evaluate(ctx), type), expr, ref);
 }
 
@@ -383,6 +392,19 @@ function wrapValue(v: XPathValue, type: string): string {
     return toXPathString(v);
   }
   return toXPathString(v);
+}
+
+const stepCache = new Map<string, string[]>();
+
+/** Split paths, cached: every evaluation resolves its triggerable's context path. */
+function stepsOf(path: string): string[] {
+  let s = stepCache.get(path);
+  if (s === undefined) {
+    s = splitPath(path);
+    if (stepCache.size > 50_000) stepCache.clear();
+    stepCache.set(path, s);
+  }
+  return s;
 }
 
 /** Generic path of a concrete node: `/data/rep/q`, `/data/case/@case_id`. */
