@@ -75,15 +75,12 @@ describe('buildCaseDbInstance', () => {
     expect(q("count(instance('casedb')/casedb/case[@case_type='member'][index/parent='case-0'])")).toBe('1');
   });
 
-  it('builds 10,000 cases in well under a second', () => {
+  it('builds 10,000 cases, each one queryable (timing: bench/xform-engine.bench.ts)', () => {
     const cases = Array.from({ length: 10_000 }, (_, i) => kase(i));
-    buildCaseDbInstance(cases); // warm up
-    const t0 = performance.now();
     const db = buildCaseDbInstance(cases);
-    const ms = performance.now() - t0;
     expect(db.children[0]?.children).toHaveLength(10_000);
-    // Typically ~10-30 ms; the bound leaves room for a loaded CI machine.
-    expect(ms).toBeLessThan(500);
+    expect(evalIn(db, 'casedb', "instance('casedb')/casedb/case[@case_id='case-9999']/village")).toBe('v5');
+    expect(evalIn(db, 'casedb', "count(instance('casedb')/casedb/case[@status='closed'])")).toBe('1000');
   });
 });
 
