@@ -12,12 +12,12 @@ import type {
 } from './form-session-types.ts';
 import { FormValidationError } from './form-validation-error.ts';
 import { checkType } from './model/check-type.ts';
-import { compileExpression } from './parse/compile-expression.ts';
 import { FormModel, genericPath } from './model/form-model.ts';
 import { formatDate, formatDateTime } from './model/format-date.ts';
 import { parentPath, resolveRefPath } from './model/generic-path.ts';
 import { renderText } from './model/render-text.ts';
 import { serializeInstance } from './model/serialize-instance.ts';
+import { compileExpression } from './parse/compile-expression.ts';
 import { InstanceAttribute, InstanceNode, type XPathNode } from './tree/instance-node.ts';
 import type { XPathEnvironment, XPathFunction } from './xpath/xpath-types.ts';
 import { toXPathString } from './xpath/xpath-values.ts';
@@ -61,7 +61,12 @@ export class FormSession {
     this.def = def;
     this.opts = opts;
     this.model = new FormModel(def, doc, makeEnv(def, opts, doc, this.hostFunctions()));
-    this.lang = opts.language ?? def.itext.defaultLanguage ?? '';
+    // A language the form does not have falls back to its default (a runner may ask every
+    // form for `en`; forms without itext have none).
+    this.lang =
+      opts.language !== undefined && def.itext.languages.includes(opts.language)
+        ? opts.language
+        : (def.itext.defaultLanguage ?? '');
     this.instanceId = instanceId;
     this.timeStart = timeStart;
     this.questionPaths = questionControls(def.body);
@@ -313,8 +318,17 @@ export class FormSession {
    */
   evaluate(xpath: string, contextRef?: string): string {
     const node = contextRef === undefined ? this.model.root : this.find(contextRef);
-    if (node === undefined) throw new XFormError('answer-invalid', `${contextRef ?? ''} is not in this form`, this.where(contextRef ?? ''));
-    const expr = compileExpression(xpath, { file: this.def.file, ref: contextRef ?? '/', attribute: 'expression' });
+    if (node === undefined)
+      throw new XFormError(
+        'answer-invalid',
+        `${contextRef ?? ''} is not in this form`,
+        this.where(contextRef ?? ''),
+      );
+    const expr = compileExpression(xpath, {
+      file: this.def.file,
+      ref: contextRef ?? '/',
+      attribute: 'expression',
+    });
     return expr.evaluateString(this.model.context(node));
   }
 
@@ -632,7 +646,8 @@ function makeEnv(
   for (const decl of def.secondaryInstances) {
     // An instance written into the form is used as is (JavaRosa reads inline instances at
     // parse time); the host supplies only those with a `src`.
-    const doc = decl.inline !== undefined && decl.src === '' ? decl.inline : opts.instances(decl.src, decl.id);
+    const doc =
+      decl.inline !== undefined && decl.src === '' ? decl.inline : opts.instances(decl.src, decl.id);
     if (doc === undefined)
       throw new XFormError(
         'instance-missing',
