@@ -4,12 +4,12 @@ import { type Answers, buildAppFormDraft } from '../../core/apps/app-form-draft.
 import type { AppForm, AppQuestion } from '../../core/apps/app-structure.ts';
 import { isFieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { isNetworkError } from '../../core/http/is-network-error.ts';
+import { Prng } from '../../core/lib/prng.ts';
 import { createInProcessLock, type FetchLike } from '../../core/platform.ts';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
 import { login, type Session } from '../../core/sync/session.ts';
 import type { AssertionResult, RunMetrics, WorkerFailure, WorkerResult } from './metrics.ts';
 import { isSimulated, NetworkSim } from './network-sim.ts';
-import { Prng } from './prng.ts';
 import type { CaseRef, CountCheck, Props, Scenario, Step } from './scenario-types.ts';
 import type { RunServices } from './services.ts';
 import type { TemplateContext } from './template.ts';
