@@ -279,6 +279,59 @@ describe('FormSession', () => {
     expect(out).toContain('<total>1</total>');
   });
 
+  it('answers multi-selects, keeps read-only nodes, fires value-changed setvalues and lists field-lists', () => {
+    const xml = form(
+      `<bind nodeset="/data/fruits"/><bind nodeset="/data/locked" readonly="true()"/><bind nodeset="/data/g/a"/>
+       <bind nodeset="/data/count" calculate="count-selected(/data/fruits)"/>`,
+      `<select ref="/data/fruits"><label>Fruits</label><item><label>Apple</label><value>apple</value></item><item><label>Pear</label><value>pear</value></item>
+         <setvalue event="xforms-value-changed" ref="/data/changed" value="concat('changed:', /data/fruits)"/></select>
+       <input ref="/data/locked"><label>Locked</label></input>
+       <group ref="/data/g" appearance="field-list"><label>Page <output value="/data/count"/></label><input ref="/data/g/a"><label>A</label><hint>Say <output value="/data/fruits"/></hint></input></group>`,
+      '<fruits/><locked>fixed</locked><changed/><count/><g><a/></g>',
+    );
+    const s = FormSession.start(parseXForm(xml), options());
+    expect(s.answer('/data/fruits', ['apple', 'pear'])).toMatchObject({ ok: true, value: 'apple pear' });
+    expect(s.answer('/data/fruits', ['apple', 'plum'])).toMatchObject({ ok: false, issue: { code: 'type' } });
+    expect(s.evaluate('/data/changed')).toBe('changed:apple pear');
+    expect(s.question('/data/g')).toMatchObject({ kind: 'group', fieldList: true, label: 'Page 2' });
+    expect(s.question('/data/g/a')).toMatchObject({ hint: 'Say apple pear', depth: 1, parentRef: '/data/g' });
+    expect(s.question('/data/locked')).toMatchObject({ readonly: true, value: 'fixed' });
+    expect(() => s.answer('/data/locked', 'x')).toThrow(XFormError);
+    expect(s.question('/data/fruits')?.choices).toEqual([
+      { value: 'apple', label: 'Apple' },
+      { value: 'pear', label: 'Pear' },
+    ]);
+  });
+
+  it('removes a user repeat instance and recomputes what counts it', () => {
+    const xml = form(
+      '<bind nodeset="/data/n" calculate="count(/data/kid)"/>',
+      '<repeat nodeset="/data/kid"><input ref="/data/kid/kname"><label>k</label></input></repeat>',
+      '<kid jr:template=""><kname/></kid><n/>',
+    );
+    const s = FormSession.start(parseXForm(xml), options());
+    s.addRepeat('/data/kid');
+    s.addRepeat('/data/kid');
+    s.answer('/data/kid[2]/kname', 'second');
+    expect(s.evaluate('/data/n')).toBe('2');
+    s.removeRepeat('/data/kid[1]');
+    expect(s.evaluate('/data/n')).toBe('1');
+    expect(s.question('/data/kid[1]/kname')?.value).toBe('second');
+    expect(() => s.removeRepeat('/data/n')).toThrow(XFormError);
+  });
+
+  it('names the ref of an expression that fails while it is evaluated', () => {
+    const xml = form(
+      '<bind nodeset="/data/b" calculate="regex(/data/a, \'[\')"/>',
+      '<input ref="/data/a"><label>a</label></input>',
+      '<a/><b/>',
+    );
+    const def = parseXForm(xml);
+    const e = catchError(() => FormSession.start(def, options())) as XFormError;
+    expect(e.code).toBe('xpath-eval');
+    expect(e.ref).toBe('/data/b');
+  });
+
   it('fails to start with instance-missing naming the instance', () => {
     const def = parseXForm(regXml, { file: 'reg.xml' });
     const e = catchError(() => FormSession.start(def, options({ instances: () => undefined }))) as XFormError;
