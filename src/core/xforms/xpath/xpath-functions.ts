@@ -262,16 +262,17 @@ const entries: [string, BuiltinFunction][] = [
   [
     'coalesce',
     {
-      // The first argument whose value is not empty (commcare-core XpathCoalesceFunc).
+      // The first argument that is neither '' nor NaN, else the last one as it is
+      // (commcare-core XpathCoalesceFunc).
       min: 1,
       max: MANY,
       lazy: (args, ctx, ev) => {
-        let last: XPathValue = '';
-        for (const a of args) {
-          last = ev.evaluate(a, ctx);
-          if (toXPathString(last) !== '') return Array.isArray(last) ? toXPathString(last) : last;
+        for (let i = 0; i < args.length - 1; i++) {
+          let v = ev.evaluate(args[i] as XPathExpr, ctx);
+          if (Array.isArray(v)) v = toXPathString(v);
+          if (v !== '' && !(typeof v === 'number' && Number.isNaN(v))) return v;
         }
-        return Array.isArray(last) ? '' : last;
+        return ev.evaluate(args[args.length - 1] as XPathExpr, ctx);
       },
     },
   ],

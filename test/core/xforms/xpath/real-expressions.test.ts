@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { XFormError } from '../../../../src/core/errors/xform-error.ts';
 import { parseXmlTree, type XmlElement } from '../../../../src/core/protocol/xml-tree.ts';
 import { compileXPath, unknownFunctions } from '../../../../src/core/xforms/xpath/compile-xpath.ts';
+import { samplesDir, xmlFilesUnder } from './xpath-test-helpers.ts';
 
 /**
  * Every XPath expression in commcare-core's test apps and forms must compile: binds
@@ -11,26 +12,12 @@ import { compileXPath, unknownFunctions } from '../../../../src/core/xforms/xpat
  * outputs, setvalues, repeat counts, and in suites the <xpath function>, datum nodesets
  * and values, menu and command relevancy, assertions and stack conditions.
  */
-// `../shared` next to the repository; a git worktree under `wt/` has it one level higher.
-const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
-const SAMPLES =
-  [
-    resolve(REPO_ROOT, '../shared/samples/commcare-core'),
-    resolve(REPO_ROOT, '../../shared/samples/commcare-core'),
-  ].find((p) => existsSync(p)) ?? resolve(REPO_ROOT, '../shared/samples/commcare-core');
+const SAMPLES = samplesDir();
 
 interface Found {
   file: string;
   where: string;
   expr: string;
-}
-
-function walkFiles(dir: string, out: string[]): void {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walkFiles(p, out);
-    else if (/\.(xml|xhtml)$/.test(name)) out.push(p);
-  }
 }
 
 /** Which attributes hold XPath, by element local name (`*` = any element). */
@@ -80,8 +67,7 @@ function collect(el: XmlElement, file: string, out: Found[], inSuite: boolean): 
 }
 
 function gather(): { found: Found[]; files: number; unreadable: string[] } {
-  const paths: string[] = [];
-  walkFiles(SAMPLES, paths);
+  const paths = xmlFilesUnder(SAMPLES);
   const found: Found[] = [];
   const unreadable: string[] = [];
   let files = 0;

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseXmlTree, type XmlElement } from '../../../../src/core/protocol/xml-tree.ts';
 import { InstanceNode, type XPathNode } from '../../../../src/core/xforms/tree/instance-node.ts';
 import { compileXPath } from '../../../../src/core/xforms/xpath/compile-xpath.ts';
@@ -14,7 +16,7 @@ export function docFromXml(xml: string): InstanceNode {
   return doc;
 }
 
-function toNode(el: XmlElement): InstanceNode {
+export function toNode(el: XmlElement): InstanceNode {
   const n = new InstanceNode('element', el.local, el.uri, el.prefix);
   for (const a of el.attrs) {
     if (a.name === 'xmlns' || a.prefix === 'xmlns') continue;
@@ -27,6 +29,26 @@ function toNode(el: XmlElement): InstanceNode {
   }
   if (n.children.length === 0) n.value = text.trim();
   return n;
+}
+
+/** The commcare-core samples folder: `../shared` next to the repo, or one level up from a worktree. */
+export function samplesDir(): string {
+  const repo = resolve(import.meta.dirname, '../../../..');
+  const candidates = [
+    resolve(repo, '../shared/samples/commcare-core'),
+    resolve(repo, '../../shared/samples/commcare-core'),
+  ];
+  return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
+}
+
+/** Every .xml/.xhtml file under a folder. */
+export function xmlFilesUnder(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) xmlFilesUnder(p, out);
+    else if (/\.(xml|xhtml)$/.test(name)) out.push(p);
+  }
+  return out;
 }
 
 export const FIXED_NOW = new Date(2024, 2, 15, 10, 30, 45, 123); // local 2024-03-15 10:30:45.123
