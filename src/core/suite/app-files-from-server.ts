@@ -64,9 +64,11 @@ export function appFilesFromServer(opts: AppFilesFromServerOptions): AppFiles {
           opts.now?.() ?? Date.now(),
         );
       }
-      if (normalizeAppPath(path) === 'profile.ccpr' && res.url) {
-        const m = /^(.*\/apps\/download\/[^/]+\/)profile\.ccpr(?:\?.*)?$/.exec(res.url);
-        if (m?.[1] !== undefined && m[1] !== appFolder) buildFolder = m[1];
+      if (normalizeAppPath(path) === 'profile.ccpr') {
+        // The folder the profile finally came from (after HQ's redirect, or the app id's
+        // own folder when it was already a build) serves every other file of that build.
+        const m = /^(.*\/apps\/download\/[^/]+\/)profile\.ccpr(?:\?.*)?$/.exec(res.url || url);
+        if (m?.[1] !== undefined) buildFolder = m[1];
       }
       return new Uint8Array(await res.arrayBuffer());
     },

@@ -15,6 +15,7 @@ import {
   type SuiteScope,
 } from './suite-context.ts';
 import type { DetailField, EntityDatum, SortType, SuiteDetail, SuiteEntry } from './suite-model.ts';
+import type { SuiteText } from './suite-text.ts';
 
 export interface CaseListColumn {
   header: string;
@@ -50,17 +51,18 @@ export function caseList(app: CommCareApp, entry: SuiteEntry, datumId: string, c
   const nodes = inSuite(`nodeset of datum ${datum.id}`, entry.file, () =>
     evaluateNodes(scope, datum.nodeset),
   );
+  const order = sortingFields(detail);
   const rows = nodes.map((node) => {
     const vars = detailVariables(scope, detail, node);
+    const cells = detail.fields.map((f) => fieldValue(scope, detail, f, node, vars));
     return {
       caseId: inSuite(`value of datum ${datum.id}`, entry.file, () =>
         evaluateString(scope, datum.value, node),
       ),
-      cells: detail.fields.map((f) => fieldValue(scope, detail, f, node, vars)),
-      sortKeys: sortKeys(scope, detail, node, vars),
+      cells,
+      sortKeys: sortKeys(scope, detail, order, node, vars, cells),
     };
   });
-  const order = sortingFields(detail);
   const indexed = rows.map((r, i) => ({ r, i }));
   indexed.sort((a, b) => {
     for (let k = 0; k < order.length; k++) {
@@ -211,15 +213,25 @@ function sortingFields(detail: SuiteDetail): DetailField[] {
 function sortKeys(
   scope: SuiteScope,
   detail: SuiteDetail,
+  order: readonly DetailField[],
   node: XPathNode,
   vars: ReadonlyMap<string, XPathValue>,
+  cells: readonly string[],
 ): string[] {
-  return sortingFields(detail).map((f) => {
-    const t = f.sort?.text ?? f.template;
-    return t
-      ? inSuite(`sort in detail ${detail.id}`, detail.file, () => displayText(scope, t, node, vars))
-      : '';
+  return order.map((f) => {
+    // HQ repeats the column's own expression as its sort text; reuse the cell then.
+    const t = f.sort?.text;
+    if (t === undefined || sameText(t, f.template)) return cells[detail.fields.indexOf(f)] ?? '';
+    return inSuite(`sort in detail ${detail.id}`, detail.file, () => displayText(scope, t, node, vars));
   });
+}
+
+function sameText(a: SuiteText, b: SuiteText | undefined): boolean {
+  if (b === undefined) return false;
+  if (a.kind === 'xpath' && b.kind === 'xpath')
+    return a.expression === b.expression && a.variables.size === 0 && b.variables.size === 0;
+  if (a.kind === 'flat' && b.kind === 'flat') return a.value === b.value;
+  return false;
 }
 
 /**

@@ -125,6 +125,21 @@ describe('appFilesFromServer', () => {
     ]);
   });
 
+  it('reads a build id directly, without latest=true after the profile', async () => {
+    requests.length = 0;
+    const app = await loadApp(
+      appFilesFromServer({
+        baseUrl: base,
+        domain: 'demo',
+        appId: 'build7',
+        auth: { username: 'worker1@demo.commcarehq.org', password: 'pw' },
+      }),
+    );
+    expect(app.version).toBe(7);
+    expect(requests[0]).toBe('/a/demo/apps/download/build7/profile.ccpr?latest=true');
+    expect(requests.slice(1).every((r) => !r.includes('latest'))).toBe(true);
+  });
+
   it('answers 404 as "not here", so the loader names the missing file', async () => {
     const files = appFilesFromServer({
       baseUrl: base,

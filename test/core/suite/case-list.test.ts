@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FieldsimError } from '../../../src/core/errors/fieldsim-error.ts';
 import { XFormError } from '../../../src/core/errors/xform-error.ts';
+import { appFilesFromMap } from '../../../src/core/suite/app-files.ts';
 import { caseDetail, caseList, compareSortValues } from '../../../src/core/suite/case-list.ts';
 import { computeDatum } from '../../../src/core/suite/compute-datum.ts';
 import { loadApp } from '../../../src/core/suite/load-app.ts';
@@ -110,6 +111,30 @@ describe('the household fixture app (HQ app-builder shape)', async () => {
       expect((e as XFormError).code).toBe('form-not-found');
       expect((e as XFormError).ref).toBe('nope');
     }
+  });
+});
+
+describe('a sort text apart from the shown template', async () => {
+  const dir = join(FIXTURE_APPS, 'household');
+  const data = await readRestore(join(dir, 'restore.xml'));
+  const suite = `<suite>
+    <detail id="s"><title><text>T</text></title>
+      <field><header><text>Born</text></header>
+        <template><text><xpath function="if(dob = '', '-', format_date(date(dob), '%d/%m/%Y'))"/></text></template>
+        <sort type="date" order="1" direction="ascending"><text><xpath function="dob"/></text></sort>
+      </field>
+    </detail>
+    <entry><form>urn:f</form><command id="c"><text>C</text></command>
+      <instance id="casedb" src="jr://instance/casedb"/>
+      <session><datum id="case_id" nodeset="instance('casedb')/casedb/case[@case_type='household'][@status='open']" value="./@case_id" detail-select="s"/></session>
+    </entry></suite>`;
+  const profile = `<profile version="1" uniqueid="x" name="x"><suite><resource id="s"><location authority="local">./suite.xml</location></resource></suite></profile>`;
+  const app = await loadApp(appFilesFromMap({ 'profile.ccpr': profile, 'suite.xml': suite }));
+
+  it('sorts by the real date, not the day-first text shown', () => {
+    const list = caseList(app, findEntry(app, 'c'), 'case_id', contextFor(data));
+    // shown text sorted as strings would put 05/03/1980 before 24/12/1975
+    expect(list.rows.map((r) => r.cells[0])).toEqual(['24/12/1975', '05/03/1980', '-', '-']);
   });
 });
 
