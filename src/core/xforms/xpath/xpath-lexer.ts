@@ -45,6 +45,10 @@ function isNameChar(c: number): boolean {
   return isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46; // digits - .
 }
 
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
@@ -67,7 +71,7 @@ export function tokenize(source: string): Token[] {
   };
   while (i < n) {
     const c = source.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 10 || c === 13) {
+    if (isSpace(c)) {
       i++;
       continue;
     }
@@ -118,7 +122,7 @@ export function tokenize(source: string): Token[] {
         continue;
       }
       let j = i;
-      while (j < n && /\s/.test(source[j] as string)) j++;
+      while (j < n && isSpace(source.charCodeAt(j))) j++;
       if (source.charCodeAt(j) === 40) {
         push(NODE_TYPES.has(name) ? 'nodetype' : 'function', name, start);
       } else if (source.charCodeAt(j) === 58 && source.charCodeAt(j + 1) === 58) {
@@ -129,9 +133,13 @@ export function tokenize(source: string): Token[] {
       }
       continue;
     }
-    const two = source.slice(i, i + 2);
-    if (two === '//' || two === '..' || two === '!=' || two === '<=' || two === '>=') {
-      push('op', two, start);
+    const c2 = source.charCodeAt(i + 1);
+    if (
+      (c === 47 && c2 === 47) || // //
+      (c === 46 && c2 === 46) || // ..
+      (c2 === 61 && (c === 33 || c === 60 || c === 62)) // != <= >=
+    ) {
+      push('op', source.slice(i, i + 2), start);
       i += 2;
       continue;
     }
