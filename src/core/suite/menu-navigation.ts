@@ -220,3 +220,56 @@ function safeText(fn: () => string): string | undefined {
 export function neededDatums(entry: SuiteEntry, sessionData: Record<string, string> = {}): SessionDatum[] {
   return entry.datums.filter((d) => !Object.hasOwn(sessionData, d.id));
 }
+
+/**
+ * The entries a command id stands for while `sessionData` is chosen: the entry itself, or
+ * every entry a menu with that id lists, keeping those whose datums start with the datums
+ * chosen so far, in the same order (commcare-core `CommCareSession.getEntriesForCommand`
+ * and its consistency check).
+ */
+export function entriesForCommand(
+  app: CommCareApp,
+  commandId: string,
+  sessionData: Record<string, string> = {},
+): SuiteEntry[] {
+  const direct = app.entries.get(commandId);
+  const all: SuiteEntry[] = [];
+  if (direct) all.push(direct);
+  else {
+    for (const m of app.menus) {
+      if (m.id !== commandId) continue;
+      for (const c of m.commands) {
+        const e = app.entries.get(c.id);
+        if (e && !all.includes(e)) all.push(e);
+      }
+    }
+  }
+  const chosen = Object.keys(sessionData);
+  return all.filter((e) => {
+    if (e.datums.length < chosen.length) return true;
+    return chosen.every((id, i) => e.datums[i]?.id === id);
+  });
+}
+
+/**
+ * The datum to ask for right after choosing a menu, before a form is picked: the next
+ * datum when every entry under the menu needs the same one next (commcare-core
+ * `CommCareSession.getDataNeededByAllEntries`). This is how an HQ follow-up module opens
+ * on its case list and a form list comes after the case; undefined means "pick a
+ * command first" (or, for an entry, that nothing more is needed).
+ */
+export function menuNeededDatum(
+  app: CommCareApp,
+  commandId: string,
+  sessionData: Record<string, string> = {},
+): SessionDatum | undefined {
+  const entries = entriesForCommand(app, commandId, sessionData);
+  let needed: SessionDatum | undefined;
+  for (const e of entries) {
+    const next = neededDatums(e, sessionData)[0];
+    if (next === undefined) return undefined;
+    if (needed === undefined) needed = next;
+    else if (needed.id !== next.id) return undefined;
+  }
+  return needed;
+}

@@ -3,8 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { caseList, caseListActions } from '../../../src/core/suite/case-list.ts';
 import { computeDatum } from '../../../src/core/suite/compute-datum.ts';
 import { loadApp } from '../../../src/core/suite/load-app.ts';
-import { findEntry, menuItems, neededDatums } from '../../../src/core/suite/menu-navigation.ts';
-import { CORE_SAMPLES, contextFor, readRestore, sampleApp } from './sample-apps.ts';
+import {
+  entriesForCommand,
+  findEntry,
+  menuItems,
+  menuNeededDatum,
+  neededDatums,
+} from '../../../src/core/suite/menu-navigation.ts';
+import {
+  appFilesFromFolder,
+  CORE_SAMPLES,
+  contextFor,
+  FIXTURE_APPS,
+  readRestore,
+  sampleApp,
+} from './sample-apps.ts';
 
 /** commcare-core's session apps, checked where their tests look before any stack runs. */
 describe('complex_stack (SessionStackTests)', async () => {
@@ -75,5 +88,36 @@ describe('empty_app_elements (EmptyAppElementsTests)', async () => {
   const app = await loadApp(sampleApp('empty_app_elements'));
   it('has one menu at the root', () => {
     expect(menuItems(app, 'root', { instance: () => undefined }).length).toBe(1);
+  });
+});
+
+describe('datums needed by every entry of a menu (CommCareSession.getDataNeededByAllEntries)', async () => {
+  const app = await loadApp(sampleApp('complex_stack'));
+
+  it('after choosing m0: the computed datum, then the case (SessionStackTests)', () => {
+    expect(menuNeededDatum(app, 'm0')).toMatchObject({ kind: 'computed', id: 'calculated_data' });
+    expect(menuNeededDatum(app, 'm0', { calculated_data: 'initial' })).toMatchObject({
+      kind: 'entity',
+      id: 'case_id',
+    });
+    expect(menuNeededDatum(app, 'm0', { calculated_data: 'initial', case_id: 'c' })).toBeUndefined();
+  });
+
+  it('root: its commands need different datums, so a command comes first', () => {
+    expect(menuNeededDatum(app, 'root')).toBeUndefined();
+  });
+
+  it('drops entries whose datums do not start with the chosen ones', () => {
+    expect(entriesForCommand(app, 'root').map((e) => e.commandId)).toEqual(['m3-f0', 'm4-f0', 'm5-f0']);
+    expect(entriesForCommand(app, 'root', { case_id_to_view: 'x' }).map((e) => e.commandId)).toEqual([
+      'm4-f0',
+      'm5-f0',
+    ]);
+  });
+
+  it('an HQ follow-up module opens on its case list; a registration module on the form', async () => {
+    const hh = await loadApp(appFilesFromFolder(join(FIXTURE_APPS, 'household')));
+    expect(menuNeededDatum(hh, 'm1')).toMatchObject({ kind: 'entity', id: 'case_id' });
+    expect(menuNeededDatum(hh, 'm0')).toMatchObject({ kind: 'computed', id: 'case_id_new_household_0' });
   });
 });
