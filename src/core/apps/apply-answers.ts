@@ -4,7 +4,7 @@ import type { ValidationIssue } from '../xforms/form-session-types.ts';
 
 /**
  * Answers by absolute question path (`/data/q`, `/data/rep[2]/q`), as `--answers` files
- * and scenario steps give them. Numbers are written as the phone writes them; a list or a
+ * give them, or by question id (`q`) as scenario steps do. Numbers are written as the phone writes them; a list or a
  * space-separated string answers a multi-select.
  */
 export type AppAnswers = Readonly<Record<string, string | number | readonly string[]>>;
@@ -19,16 +19,25 @@ export type AppAnswers = Readonly<Record<string, string | number | readonly stri
 export function applyAnswers(session: FormSession, answers: AppAnswers): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const [ref, raw] of Object.entries(answers)) {
-    if (!ref.startsWith('/'))
-      throw new XFormError('answer-invalid', `answer paths are absolute (/data/question), got "${ref}"`, {
-        ref,
-      });
-    ensureRepeats(session, ref);
+    const path = ref.startsWith('/') ? ref : pathOfTag(session, ref);
+    ensureRepeats(session, path);
     const value = typeof raw === 'string' || typeof raw === 'number' ? raw : [...raw];
-    const r = session.answer(ref, value);
+    const r = session.answer(path, value);
     if (!r.ok) issues.push(r.issue);
   }
   return issues;
+}
+
+/**
+ * A bare question id (`household_size`), as the QA runner's scenarios name answers: the
+ * first question whose path ends with it, in form order.
+ */
+function pathOfTag(session: FormSession, tag: string): string {
+  for (const q of session.questions()) {
+    if (q.kind === 'group' || q.kind === 'repeat' || q.kind === 'repeat-instance') continue;
+    if (q.ref.replace(/\[\d+\]/g, '').endsWith(`/${tag}`)) return q.ref;
+  }
+  throw new XFormError('answer-invalid', `the form has no question "${tag}"`, { ref: tag });
 }
 
 function ensureRepeats(session: FormSession, ref: string): void {
