@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerApp } from './commands/app.ts';
 import { registerCases } from './commands/cases.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerOutbox } from './commands/outbox.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerOutbox(program);
   registerRun(program);
   registerReport(program);
+  registerApp(program);
   return program;
 }
 

@@ -1,6 +1,6 @@
 import { NetworkError } from '../../core/errors/network-error.ts';
+import type { Prng } from '../../core/lib/prng.ts';
 import type { FetchLike } from '../../core/platform.ts';
-import type { Prng } from './prng.ts';
 
 /**
  * One simulated worker's network: wraps that worker's fetch only, so `offline`, added

@@ -267,11 +267,11 @@ function parseBody(
 ): StepBody | undefined {
   switch (name) {
     case 'login':
-    case 'restore':
     case 'offline':
     case 'online':
       if (arg !== null && arg !== undefined) c.fail(p, 'takes no options');
       return { kind: name };
+    case 'restore':
     case 'sync':
     case 'send': {
       const o = argMap(c, p, arg, ['retries', 'retry_wait']);

@@ -52,8 +52,7 @@ export type Props = [string, Template][];
 
 export type StepBody =
   | { kind: 'login' }
-  | { kind: 'restore' }
-  | { kind: 'sync' | 'send'; retries: number; retryWaitMs: number }
+  | { kind: 'restore' | 'sync' | 'send'; retries: number; retryWaitMs: number }
   | { kind: 'offline' }
   | { kind: 'online' }
   | { kind: 'network'; latencyMs: number; jitterMs: number; fail: number }

@@ -1,7 +1,13 @@
 import { HqApiClient } from '../../core/api/hq-api-client.ts';
 import type { AppForm, AppModule, AppStructure } from '../../core/apps/app-structure.ts';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
+import { HttpError } from '../../core/errors/http-error.ts';
+import { XFormError } from '../../core/errors/xform-error.ts';
+import { basicAuthHeader } from '../../core/http/basic-auth.ts';
 import type { FetchLike } from '../../core/platform.ts';
+import { appFilesFromServer } from '../../core/suite/app-files-from-server.ts';
+import type { CommCareApp } from '../../core/suite/commcare-app.ts';
+import { loadApp } from '../../core/suite/load-app.ts';
 
 /**
  * What workers need from the server beyond their own phone endpoints, through HQ's v0.5
@@ -12,6 +18,12 @@ import type { FetchLike } from '../../core/platform.ts';
  */
 export interface RunServices {
   findForm(ref: string): Promise<{ app: AppStructure; module: AppModule; form: AppForm }>;
+  /**
+   * The installed app (suite + XForms) from HQ's phone download endpoints, read once per run;
+   * null when the server does not serve the app's files (then forms are built from the
+   * application structure, as before real apps ran).
+   */
+  realApp(appId: string): Promise<CommCareApp | null>;
   countCases(filters: {
     owner_id?: string;
     user_id?: string;
@@ -63,6 +75,8 @@ export class ApiServices implements RunServices {
   /** Server clock minus local clock, from the `Date` header of the first API answer. */
   #skewMs: number | null = null;
   #apps: Promise<AppStructure[]> | null = null;
+  readonly #realApps = new Map<string, Promise<CommCareApp | null>>();
+  readonly #download: { serverUrl: string; domain: string; fetch: FetchLike };
   #snapshot: Snapshot | null = null;
   #loading: { at: number; p: Promise<Snapshot> } | null = null;
 
@@ -91,6 +105,44 @@ export class ApiServices implements RunServices {
       },
     });
     this.#runStart = opts.runStart;
+    // The phone download endpoints take the same credentials as the API (HQ's
+    // `safe_download` accepts a web user's Basic or API-key auth).
+    const authHeader =
+      admin.apiKey !== undefined
+        ? `ApiKey ${admin.username}:${admin.apiKey}`
+        : basicAuthHeader(admin.username, admin.password ?? '');
+    this.#download = {
+      serverUrl: opts.serverUrl,
+      domain: opts.domain,
+      fetch: (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set('Authorization', authHeader);
+        return base(input, { ...init, headers });
+      },
+    };
+  }
+
+  realApp(appId: string): Promise<CommCareApp | null> {
+    let p = this.#realApps.get(appId);
+    if (p === undefined) {
+      p = loadApp(
+        appFilesFromServer({
+          baseUrl: this.#download.serverUrl,
+          domain: this.#download.domain,
+          appId,
+          fetch: this.#download.fetch,
+        }),
+      ).catch((e: unknown) => {
+        // No build to download (an older emulator, an app never built): structure forms.
+        if (e instanceof HttpError && e.status === 404) return null;
+        if (e instanceof FieldsimError && e.code === 'not-found') return null;
+        if (e instanceof XFormError && e.code === 'app-invalid' && e.file === 'profile.ccpr') return null;
+        this.#realApps.delete(appId);
+        throw e;
+      });
+      this.#realApps.set(appId, p);
+    }
+    return p;
   }
 
   async findForm(ref: string): Promise<{ app: AppStructure; module: AppModule; form: AppForm }> {

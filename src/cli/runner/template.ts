@@ -1,4 +1,4 @@
-import type { Prng } from './prng.ts';
+import type { Prng } from '../../core/lib/prng.ts';
 
 /**
  * Placeholders in scenario strings, `{{...}}`, evaluated per worker and per use:

@@ -1,15 +1,20 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { v4 as uuidv4 } from 'uuid';
+import { instanceResolver } from '../../core/apps/app-device-data.ts';
 import { type Answers, buildAppFormDraft } from '../../core/apps/app-form-draft.ts';
 import type { AppForm, AppQuestion } from '../../core/apps/app-structure.ts';
+import { datumValues, fillAppForm } from '../../core/apps/fill-app-form.ts';
+import { readDeviceData } from '../../core/apps/read-device-data.ts';
 import { isFieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { isNetworkError } from '../../core/http/is-network-error.ts';
+import { Prng } from '../../core/lib/prng.ts';
 import { createInProcessLock, type FetchLike } from '../../core/platform.ts';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
+import type { CommCareApp } from '../../core/suite/commcare-app.ts';
+import { findEntry } from '../../core/suite/menu-navigation.ts';
 import { login, type Session } from '../../core/sync/session.ts';
 import type { AssertionResult, RunMetrics, WorkerFailure, WorkerResult } from './metrics.ts';
 import { isSimulated, NetworkSim } from './network-sim.ts';
-import { Prng } from './prng.ts';
 import type { CaseRef, CountCheck, Props, Scenario, Step } from './scenario-types.ts';
 import type { RunServices } from './services.ts';
 import type { TemplateContext } from './template.ts';
@@ -319,12 +324,8 @@ export class SimWorker {
     switch (step.kind) {
       case 'login':
         return this.#login();
-      case 'restore': {
-        const s = this.#requireSession();
-        const slots = this.#env.restoreSlots;
-        await (slots ? slots.run(() => s.restore()) : s.restore());
-        return;
-      }
+      case 'restore':
+        return this.#restore(step.retries, step.retryWaitMs);
       case 'sync':
       case 'send':
         return this.#syncOrSend(step.kind, step.retries, step.retryWaitMs);
@@ -410,6 +411,22 @@ export class SimWorker {
       // behind when a worker finishes.
       outbox: { autoRetry: false },
     });
+  }
+
+  /** A full restore; `retries` more attempts after a network or retryable server failure. */
+  async #restore(retries: number, waitMs: number): Promise<void> {
+    const s = this.#requireSession();
+    const slots = this.#env.restoreSlots;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await (slots ? slots.run(() => s.restore()) : s.restore());
+        return;
+      } catch (e) {
+        const retryable = isNetworkError(e) || (isFieldsimError(e) && e.retryable);
+        if (attempt >= retries || !retryable) throw e;
+      }
+      await sleep(waitMs, this.#env.signal);
+    }
   }
 
   async #syncOrSend(kind: 'sync' | 'send', retries: number, waitMs: number): Promise<void> {
@@ -516,7 +533,10 @@ export class SimWorker {
 
   async #submitForm(step: Extract<Step, { kind: 'submit_form' }>): Promise<void> {
     const s = this.#requireSession();
-    const { module, form } = await this.#env.services().findForm(step.form);
+    const services = this.#env.services();
+    const { app: structure, module, form } = await services.findForm(step.form);
+    const real = await services.realApp(structure.id);
+    if (real !== null) return this.#submitRealForm(step, real, form.xmlns);
     const given = this.#render(step.answers);
     const answers: Answers = {};
     for (const q of form.questions) answers[q.tag] = given[q.tag] ?? this.#autoAnswer(q, form);
@@ -546,6 +566,66 @@ export class SimWorker {
     });
     await s.saveForm(draft);
     if (form.action === 'register' || form.action === 'register-child') this.#lastCreated = newCaseId;
+  }
+
+  /**
+   * `submit_form` on the app's real XForm: the entry that opens it, its case datums chosen
+   * like a worker picking from the case list (the step's `case`/`parent` first, the rest at
+   * random from each datum's own list), the step's answers (by question path or tag), every
+   * other relevant required question generated (`--auto`), then saved like any form.
+   */
+  async #submitRealForm(
+    step: Extract<Step, { kind: 'submit_form' }>,
+    app: CommCareApp,
+    xmlns: string,
+  ): Promise<void> {
+    const s = this.#requireSession();
+    const entry = findEntry(app, xmlns);
+    const device = await readDeviceData(s.db, {
+      deviceId: s.info.deviceId,
+      appVersion: `fieldsim runner, ${app.name} build ${app.version}`,
+    });
+    const given: string[] = [];
+    if (step.case) given.push((await this.#resolveCase(step.case, step.caseType)).caseId);
+    if (step.parent) given.push((await this.#resolveCase(step.parent, step.parentType)).caseId);
+    const datums: Record<string, string> = {};
+    for (const d of entry.datums) {
+      if (d.kind !== 'entity') continue;
+      const next = given.shift();
+      if (next !== undefined) {
+        datums[d.id] = next;
+        continue;
+      }
+      const offered = datumValues(app, entry, d, {
+        instance: instanceResolver(device, datums),
+        user: device.user,
+        sessionData: { ...datums },
+      });
+      if (offered.length === 0)
+        throw new StepFailed(`${step.form}: no case to choose for ${d.id} (the case list is empty)`, false);
+      datums[d.id] = this.#rng.pick(offered);
+    }
+    const result = fillAppForm({
+      app,
+      form: entry.commandId,
+      device,
+      datums,
+      answers: this.#render(step.answers),
+      auto: true,
+      seed: this.#rng.int(1, 2 ** 31),
+      random: this.#rng.fn(),
+    });
+    if (result.xml === undefined || result.instanceId === undefined)
+      throw new StepFailed(
+        `${step.form}: ${result.errors.map((i) => `${i.ref}: ${i.message} [${i.code}]`).join('; ')}`,
+        false,
+      );
+    await s.saveFilledForm({ xml: result.xml, instanceId: result.instanceId, xmlns, name: result.form.name });
+    for (const b of result.caseBlocks)
+      if (b.actions.some((a) => a.kind === 'create')) {
+        this.#lastCreated = b.caseId;
+        break;
+      }
   }
 
   #record(

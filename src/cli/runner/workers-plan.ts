@@ -1,5 +1,5 @@
 import { HttpError } from '../../core/errors/http-error.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../../core/lib/prng.ts';
 import type { ArrivalSpec, Scenario } from './scenario-types.ts';
 import type { ApiServices } from './services.ts';
 import type { WorkerSpec } from './worker.ts';

@@ -22,7 +22,7 @@ import {
 import type { CaseBlock, CaseRecord } from '../protocol/casexml/case-types.ts';
 import type { RegistrationRecord } from '../protocol/restore/restore-types.ts';
 import { composeForm, xsdDateTime } from '../protocol/submission/compose-form.ts';
-import type { FormDraft } from '../protocol/submission/form-types.ts';
+import type { ComposedForm, FormDraft } from '../protocol/submission/form-types.ts';
 import {
   type CloseCaseInput,
   closeCaseForm,
@@ -493,6 +493,30 @@ export class Session {
       this.outbox.enqueue(composed, opts.attachments ?? [], {
         replacesDraft: opts.instanceId !== undefined,
       }),
+    );
+  }
+
+  /**
+   * Saves a form the XForm engine filled (`FormSession.finish()` or `fillAppForm`): its XML
+   * is sent as it is, with the case blocks read back from it applied locally in the same
+   * transaction as the enqueue, exactly as for composed forms (DESIGN.md 4, form save).
+   */
+  async saveFilledForm(
+    form: { xml: string; instanceId: string; xmlns: string; name: string },
+    opts: { attachments?: SaveAttachment[]; replacesDraft?: boolean } = {},
+  ): Promise<OutboxItem> {
+    if (this.#closed) throw new FieldsimError('not-logged-in', 'The session is closed');
+    const read = readForm(form.xml);
+    const composed: ComposedForm = {
+      xml: form.xml,
+      instanceId: form.instanceId,
+      xmlns: form.xmlns,
+      formName: form.name,
+      caseBlocks: read.caseBlocks.map(({ version: _v, path: _p, ...block }) => block),
+      size: new TextEncoder().encode(form.xml).length,
+    };
+    return this.#withData(() =>
+      this.outbox.enqueue(composed, opts.attachments ?? [], { replacesDraft: opts.replacesDraft ?? false }),
     );
   }
 

@@ -5,7 +5,7 @@ import {
   NetworkSim,
   type RequestSample,
 } from '../../../src/cli/runner/network-sim.ts';
-import { Prng } from '../../../src/cli/runner/prng.ts';
+import { Prng } from '../../../src/core/lib/prng.ts';
 import { NetworkError } from '../../../src/core/errors/network-error.ts';
 
 const ok = async () => new Response('ok', { status: 200 });

@@ -89,6 +89,15 @@ describe('parseScenario', () => {
     expect(mix?.kind === 'mix' && mix.branches.map((b) => b.weight)).toEqual([45, 45, 10]);
   });
 
+  it('restore takes retries and retry_wait like sync, and defaults to no retry', () => {
+    const s = parseScenario(`${HEAD}steps:\n  - restore\n  - restore: { retries: 3, retry_wait: 250ms }\n`);
+    expect(s.steps.map(({ path: _p, allowFailure: _a, ...b }) => b)).toEqual([
+      { kind: 'restore', retries: 0, retryWaitMs: 1000 },
+      { kind: 'restore', retries: 3, retryWaitMs: 250 },
+    ]);
+    expect(problems(`${HEAD}steps:\n  - restore: { retries: -1, every: 2s }\n`)).toHaveLength(2);
+  });
+
   it('names the path of a missing required key', () => {
     expect(
       problems(`${HEAD}steps:\n  - login\n  - restore\n  - offline\n  - create_case: { name: x }\n`),

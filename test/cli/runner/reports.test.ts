@@ -3,7 +3,7 @@ import { Histogram } from '../../../src/cli/runner/histogram.ts';
 import { escapeXml, toJunit } from '../../../src/cli/runner/junit.ts';
 import { RunMetrics } from '../../../src/cli/runner/metrics.ts';
 import { parseScenario } from '../../../src/cli/runner/parse-scenario.ts';
-import { Prng } from '../../../src/cli/runner/prng.ts';
+import { Prng } from '../../../src/core/lib/prng.ts';
 import {
   buildReport,
   checkReport,

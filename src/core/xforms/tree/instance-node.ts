@@ -21,6 +21,16 @@ export class InstanceNode {
   attributes: InstanceAttribute[] = [];
   /** Text of a leaf element. */
   value = '';
+  /**
+   * Model state the form engine keeps per node (the XPath evaluator ignores these): the
+   * node's own relevant/required/readonly condition results (inheritance is applied by the
+   * model), and the namespace declarations written on this element in the source form so
+   * serialization repeats them.
+   */
+  selfRelevant = true;
+  required = false;
+  selfReadonly = false;
+  nsDecls: Record<string, string> | undefined = undefined;
 
   constructor(kind: 'document' | 'element', name: string, namespace = '', prefix = '') {
     this.kind = kind;
@@ -74,6 +84,7 @@ export class InstanceNode {
   clone(): InstanceNode {
     const n = new InstanceNode(this.kind, this.name, this.namespace, this.prefix);
     n.value = this.value;
+    if (this.nsDecls) n.nsDecls = { ...this.nsDecls };
     for (const a of this.attributes)
       n.attributes.push(new InstanceAttribute(n, a.name, a.value, a.namespace, a.prefix));
     for (const c of this.children) n.appendChild(c.clone());

@@ -31,6 +31,12 @@ export interface XPathEnvironment {
   uuid(): string;
   /** Extra functions by name, consulted before the built-in table. */
   functions?: ReadonlyMap<string, XPathFunction>;
+  /**
+   * The document absolute paths (`/data/x`) start from: the form's primary instance. As in
+   * JavaRosa, `/data/x` inside `instance('casedb')/casedb/case[...]` still means the form's
+   * node. Default: the root of the node the expression is evaluated for (`current()`).
+   */
+  root?: InstanceNode;
 }
 
 export interface XPathEvalContext {
@@ -41,6 +47,8 @@ export interface XPathEvalContext {
   env: XPathEnvironment;
   /** `current()`: the node the whole expression was evaluated for. */
   current?: XPathNode;
+  /** `$name` values (suite detail templates declare them with `<variable name>`). */
+  variables?: ReadonlyMap<string, XPathValue>;
 }
 
 /** A parsed expression, reusable across evaluations. */

@@ -1,0 +1,173 @@
+import { XFormError } from '../../errors/xform-error.ts';
+import type { BindDef, DepRef, RepeatControlDef, Triggerable, TriggerableKind } from '../form-def.ts';
+import type { CompiledXPath } from '../xpath/xpath-types.ts';
+import { collectDependencies } from './collect-dependencies.ts';
+import { isAtOrUnder, parentPath } from './generic-path.ts';
+
+type Draft = Omit<Triggerable, 'index'>;
+
+/**
+ * Builds the form's triggerables and orders them so that each runs after everything it
+ * reads (commcare-core `TriggerableDag.finalizeTriggerables`). An edge runs from A to B
+ * when B reads A's target; relevance and read-only cascade to the target's subtree, so
+ * reading anything below their target counts. JavaRosa matches references exactly (a
+ * change to `/data/g/x` does not trigger an expression reading `/data/g`), and so do we.
+ * A cycle is an error at load, naming the expressions on it (JavaRosa reports the
+ * shortest cycle, "Logic is cyclical").
+ */
+export function buildDag(
+  binds: readonly BindDef[],
+  repeats: Iterable<RepeatControlDef>,
+  file: string | undefined,
+): Triggerable[] {
+  const drafts: Draft[] = [];
+  const add = (kind: TriggerableKind, expr: CompiledXPath | undefined, bind: BindDef): void => {
+    if (expr === undefined) return;
+    drafts.push({
+      kind,
+      expr,
+      contextPath: bind.path,
+      targetPath: bind.path,
+      cascades: kind === 'relevant' || kind === 'readonly',
+      refs: dependencies(expr, bind.path),
+      type: bind.type,
+    });
+  };
+  for (const b of binds) {
+    add('relevant', b.relevant, b);
+    add('readonly', b.readonly, b);
+    add('required', b.required, b);
+    add('calculate', b.calculate, b);
+  }
+  for (const r of repeats) {
+    if (r.count === undefined) continue;
+    const ctx = parentPath(r.path);
+    drafts.push({
+      kind: 'count',
+      expr: r.count,
+      contextPath: ctx,
+      targetPath: r.path,
+      cascades: true,
+      refs: dependencies(r.count, ctx),
+      type: 'int',
+    });
+  }
+  return topoSort(drafts, file);
+}
+
+function dependencies(expr: CompiledXPath, contextPath: string): DepRef[] {
+  return collectDependencies(expr, contextPath);
+}
+
+/** Does writing `target` (and, when cascading, its subtree) change what `ref` reads? */
+export function touches(target: string, cascades: boolean, ref: DepRef): boolean {
+  if (ref.path === target) return true;
+  if (cascades && isAtOrUnder(ref.path, target)) return true;
+  if (ref.prefix && isAtOrUnder(target, ref.path)) return true;
+  return false;
+}
+
+/**
+ * Edges of the graph: `edges[i]` lists the triggerables that read what `i` writes. Readers
+ * are indexed by path so this is not quadratic on large forms.
+ */
+export function computeEdges(list: readonly Omit<Triggerable, 'index'>[]): number[][] {
+  const edges: number[][] = list.map(() => []);
+  const exact = new Map<string, number[]>();
+  const broad: number[] = [];
+  list.forEach((d, i) => {
+    for (const r of d.refs) {
+      if (r.prefix) broad.push(i);
+      const l = exact.get(r.path);
+      if (l) l.push(i);
+      else exact.set(r.path, [i]);
+    }
+  });
+  const allPaths = [...exact.keys()];
+  list.forEach((a, i) => {
+    const readers = new Set<number>();
+    for (const j of exact.get(a.targetPath) ?? []) readers.add(j);
+    if (a.cascades)
+      for (const p of allPaths)
+        if (isAtOrUnder(p, a.targetPath)) for (const j of exact.get(p) ?? []) readers.add(j);
+    for (const j of broad)
+      if (list[j]?.refs.some((r) => touches(a.targetPath, a.cascades, r))) readers.add(j);
+    edges[i] = [...readers];
+  });
+  return edges;
+}
+
+function topoSort(drafts: Draft[], file: string | undefined): Triggerable[] {
+  const n = drafts.length;
+  const edges = computeEdges(drafts);
+  const indegree = new Array<number>(n).fill(0);
+  for (const out of edges) for (const j of out) indegree[j] = (indegree[j] ?? 0) + 1;
+  const order: number[] = [];
+  const ready: number[] = [];
+  for (let i = 0; i < n; i++) if (indegree[i] === 0) ready.push(i);
+  // Keep declaration order among independent triggerables (a min-heap would be exact;
+  // a sorted insert is enough for forms of a few thousand binds).
+  while (ready.length > 0) {
+    const i = ready.shift() as number;
+    order.push(i);
+    for (const j of edges[i] ?? []) {
+      indegree[j] = (indegree[j] ?? 0) - 1;
+      if (indegree[j] === 0) insertSorted(ready, j);
+    }
+  }
+  if (order.length < n) throw cycleError(drafts, edges, indegree, file);
+  return order.map((i, index) => ({ ...(drafts[i] as Draft), index }));
+}
+
+function insertSorted(a: number[], v: number): void {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((a[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  a.splice(lo, 0, v);
+}
+
+/** The shortest cycle through the nodes left unsorted (BFS from each), for the message. */
+function cycleError(
+  drafts: Draft[],
+  edges: number[][],
+  indegree: number[],
+  file: string | undefined,
+): XFormError {
+  let best: number[] | undefined;
+  for (let s = 0; s < drafts.length; s++) {
+    if ((indegree[s] ?? 0) <= 0) continue;
+    const prev = new Map<number, number>();
+    const queue = [s];
+    let found = false;
+    while (queue.length > 0 && !found) {
+      const u = queue.shift() as number;
+      for (const v of edges[u] ?? []) {
+        if (v === s) {
+          prev.set(s, u);
+          found = true;
+          break;
+        }
+        if (!prev.has(v)) {
+          prev.set(v, u);
+          queue.push(v);
+        }
+      }
+    }
+    if (!found) continue;
+    const cycle = [s];
+    for (let u = prev.get(s) as number; u !== s; u = prev.get(u) as number) cycle.unshift(u);
+    if (best === undefined || cycle.length < best.length) best = cycle;
+  }
+  const members = (best ?? []).map((i) => drafts[i] as Draft);
+  const lines = members.map((d) => `${d.kind} of ${d.targetPath}: ${d.expr.source}`);
+  const refs = members.map((d) => d.targetPath);
+  return new XFormError(
+    'calculate-cycle',
+    `${file === undefined ? '' : `${file}: `}the form's logic is cyclical:\n${lines.join('\n')}`,
+    { ...(file === undefined ? {} : { file }), ref: [...new Set(refs)].join(', ') },
+  );
+}
