@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Prng } from '../../src/core/lib/prng.ts';
 import type { RunReport } from '../../src/cli/runner/report.ts';
+import { Prng } from '../../src/core/lib/prng.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**

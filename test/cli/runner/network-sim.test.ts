@@ -5,8 +5,8 @@ import {
   NetworkSim,
   type RequestSample,
 } from '../../../src/cli/runner/network-sim.ts';
-import { Prng } from '../../../src/core/lib/prng.ts';
 import { NetworkError } from '../../../src/core/errors/network-error.ts';
+import { Prng } from '../../../src/core/lib/prng.ts';
 
 const ok = async () => new Response('ok', { status: 200 });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../../src/cli/runner/parse-scenario.ts';
-import { Prng } from '../../../src/core/lib/prng.ts';
 import { compileTemplate, type TemplateContext, TemplateError } from '../../../src/cli/runner/template.ts';
 import { arrivalOffsets, parseShard, planWorkers } from '../../../src/cli/runner/workers-plan.ts';
+import { Prng } from '../../../src/core/lib/prng.ts';
 
 const draw = (p: Prng, n: number) => Array.from({ length: n }, () => p.next());
 

@@ -3,7 +3,6 @@ import { Histogram } from '../../../src/cli/runner/histogram.ts';
 import { escapeXml, toJunit } from '../../../src/cli/runner/junit.ts';
 import { RunMetrics } from '../../../src/cli/runner/metrics.ts';
 import { parseScenario } from '../../../src/cli/runner/parse-scenario.ts';
-import { Prng } from '../../../src/core/lib/prng.ts';
 import {
   buildReport,
   checkReport,
@@ -11,6 +10,7 @@ import {
   mergeReports,
   type RunReport,
 } from '../../../src/cli/runner/report.ts';
+import { Prng } from '../../../src/core/lib/prng.ts';
 
 function exactPercentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number;
