@@ -5,6 +5,7 @@ import { networkSimulation } from '../platform/browser-platform.ts';
 import { requestBackgroundSync } from '../pwa/background-sync.ts';
 import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
 import { describeError } from './describe-error.ts';
+import { syncMessage } from './sync-message.ts';
 
 /**
  * App-wide state as signals, and the actions that change it. The outbox is tried on save,
@@ -207,10 +208,7 @@ export async function syncNow(): Promise<void> {
     lastSync.value = await b.lastSync();
     notice.value = report.send.stoppedBy
       ? { kind: 'error', text: `Sync stopped: ${report.send.stoppedBy.message}` }
-      : {
-          kind: 'info',
-          text: `Synced: ${report.send.sent} form(s) sent${report.restored ? `, ${report.restored.cases} case(s) updated` : ''}.`,
-        };
+      : { kind: 'info', text: syncMessage(report) };
   } catch (e) {
     notice.value = { kind: 'error', text: `Sync failed: ${describeError(e)}` };
   } finally {

@@ -144,7 +144,14 @@ function wrap(session: Session, mode: AppBackend['mode']): AppBackend {
       const report = await session.syncAndSend({ onProgress, ...(signal ? { signal } : {}) });
       return {
         send: report.send,
-        restored: report.restore ? { cases: report.restore.cases, purged: report.restore.purged } : null,
+        restored: report.restore
+          ? {
+              mode: report.restore.mode,
+              cases: report.restore.cases,
+              purged: report.restore.purged,
+              ...(report.restore.changes ? { changes: report.restore.changes } : {}),
+            }
+          : null,
       };
     },
     lastSync: () => session.lastSync(),

@@ -188,6 +188,38 @@ describe('restore status codes (issue 3)', () => {
     ]);
   });
 
+  it('an incremental sync reports what it changed, not every case on the device', async () => {
+    const hq = fakeHq();
+    const many = [...CASES, { id: 'hh3', type: 'household', name: 'Mokoena' }];
+    hq.restore.push(ok(restoreXml('tok1', many)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    // Nothing changed on the server: three cases here, none touched.
+    hq.restore.splice(0, 1, ok(restoreXml('tok2', [])));
+    const quiet = await s.sync();
+    expect(quiet.cases).toBe(3);
+    expect(quiet.changes).toEqual({ created: 0, updated: 0, closed: 0, removed: 0 });
+    // One new case, one resent whole (HQ's create + update) with a new name, one closed,
+    // and one moved to another owner, which the phone's purge then drops.
+    hq.restore.splice(
+      0,
+      1,
+      ok(
+        restoreXml('tok3', [
+          { id: 'hh2', type: 'household', name: 'Zulu' },
+          { id: 'hh1', type: 'household', name: 'Dlamini renamed' },
+          { id: 'm1', type: 'member', name: 'Thandi', parent: 'hh1', closed: true },
+          { id: 'hh3', type: 'household', name: 'Mokoena', owner: 'someone-else' },
+        ]),
+      ),
+    );
+    const busy = await s.sync();
+    // The closed member is purged too (closed, nothing open needs it): closed and removed.
+    expect(busy.changes).toEqual({ created: 1, updated: 2, closed: 1, removed: 2 });
+    expect(busy.cases).toBe(2);
+    // A full restore replaces everything: no per-case changes are claimed.
+    expect((await s.restore()).changes).toBeUndefined();
+  });
+
   it('412: fresh restore, one switch, unsent forms kept and re-applied', async () => {
     const hq = fakeHq();
     hq.restore.push(ok(restoreXml('tok1', CASES)));

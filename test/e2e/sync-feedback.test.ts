@@ -1,0 +1,53 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppShell } from '../helpers/page-objects/app-shell.ts';
+import { LoginPage } from '../helpers/page-objects/login-page.ts';
+import { submitFromAnotherDevice } from '../helpers/server-form.ts';
+import { closeApp, type Emu, openApp } from './app-harness.ts';
+
+/**
+ * Field-test bugs (issue 13) around the Sync button: the message after a sync says what the
+ * sync changed (not every case on the device).
+ */
+describe('sync feedback', () => {
+  let emu: Emu;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let shell: AppShell;
+  let userId: string;
+
+  beforeAll(async () => {
+    ({ emu, browser, context, page } = await openApp());
+    shell = new AppShell(page);
+    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
+    userId = (
+      emu.app.db.prepare("SELECT id FROM users WHERE username = 'worker1@demo.commcarehq.org'").get() as {
+        id: string;
+      }
+    ).id;
+  });
+
+  afterAll(() => closeApp({ emu, browser, context }));
+
+  const syncAndReadMessage = async (): Promise<string> => {
+    await shell.syncButton().click();
+    const status = page.getByRole('status').filter({ hasText: /^Synced/ });
+    await status.waitFor({ timeout: 30_000 });
+    const text = (await status.textContent()) ?? '';
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    return text;
+  };
+
+  it('says what an incremental sync changed, and that nothing changed when nothing did', async () => {
+    expect(await syncAndReadMessage()).toContain('Synced: no form to send; no case changed.');
+
+    const base = { username: 'worker1', password: 'fieldsim', userId };
+    const created = await submitFromAnotherDevice(emu.url, { ...base, name: 'From the tablet' });
+    expect(await syncAndReadMessage()).toContain('Synced: no form to send; 1 case created.');
+
+    await submitFromAnotherDevice(emu.url, { ...base, caseId: created, properties: { village: 'North' } });
+    await submitFromAnotherDevice(emu.url, { ...base, name: 'Second from the tablet' });
+    expect(await syncAndReadMessage()).toContain('Synced: no form to send; 1 case created, 1 updated.');
+  });
+});
