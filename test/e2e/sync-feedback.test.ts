@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_FAULTS } from '../../src/server/faults.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { submitFromAnotherDevice } from '../helpers/server-form.ts';
@@ -7,7 +8,8 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 /**
  * Field-test bugs (issue 13) around the Sync button: the message after a sync says what the
- * sync changed (not every case on the device).
+ * sync changed (not every case on the device); progress and `Cancel sync` show from the
+ * moment the sync starts, and Cancel works while the server is still silent.
  */
 describe('sync feedback', () => {
   let emu: Emu;
@@ -49,5 +51,30 @@ describe('sync feedback', () => {
     await submitFromAnotherDevice(emu.url, { ...base, caseId: created, properties: { village: 'North' } });
     await submitFromAnotherDevice(emu.url, { ...base, name: 'Second from the tablet' });
     expect(await syncAndReadMessage()).toContain('Synced: no form to send; 1 case created, 1 updated.');
+  });
+
+  it('shows progress and Cancel sync while a slow server has not answered, and Cancel stops it', async () => {
+    emu.app.setFaults({ ...NO_FAULTS, latencyMs: 20_000 });
+    try {
+      const t0 = Date.now();
+      await shell.syncButton().click();
+      const cancel = page.getByRole('button', { name: 'Cancel sync' });
+      await cancel.waitFor({ timeout: 2_000 });
+      await page.getByText('Waiting for the server…').waitFor({ timeout: 2_000 });
+      expect(await page.getByRole('progressbar', { name: 'Sync progress' }).count()).toBe(1);
+      expect(await shell.syncButton().isDisabled()).toBe(true);
+      await cancel.click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /^Sync cancelled/ })
+        .waitFor({ timeout: 3_000 });
+      // Long before the server's 20 s delay ran out.
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(await shell.syncButton().isEnabled()).toBe(true);
+      expect(await cancel.count()).toBe(0);
+      await page.getByRole('button', { name: 'Dismiss' }).click();
+    } finally {
+      emu.app.setFaults({ ...NO_FAULTS });
+    }
   });
 });

@@ -197,6 +197,7 @@ export async function syncNow(): Promise<void> {
   const b = backend.value;
   if (!b || busy.value) return;
   busy.value = 'sync';
+  syncProgress.value = null;
   notice.value = null;
   const controller = new AbortController();
   syncAbort = controller;
@@ -210,7 +211,12 @@ export async function syncNow(): Promise<void> {
       ? { kind: 'error', text: `Sync stopped: ${report.send.stoppedBy.message}` }
       : { kind: 'info', text: syncMessage(report) };
   } catch (e) {
-    notice.value = { kind: 'error', text: `Sync failed: ${describeError(e)}` };
+    notice.value = controller.signal.aborted
+      ? {
+          kind: 'info',
+          text: 'Sync cancelled. Forms already sent stay sent; the cases on this device are as they were.',
+        }
+      : { kind: 'error', text: `Sync failed: ${describeError(e)}` };
   } finally {
     syncAbort = null;
     busy.value = null;

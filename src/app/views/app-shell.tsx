@@ -17,7 +17,7 @@ import {
 } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
 import { href, type Route, route } from '../state/router.ts';
-import { RestoreProgressBar } from './restore-progress.tsx';
+import { RestoreProgressBar, SyncStarting } from './restore-progress.tsx';
 
 const NAV: { label: string; to: Route; match: Route['name'][] }[] = [
   { label: 'Home', to: { name: 'home' }, match: ['home'] },
@@ -175,10 +175,15 @@ export function AppShell({ children }: { children: ComponentChildren }) {
       </nav>
       <div class="banners">
         {confirmLogout.value && <LogoutConfirm />}
-        {busy.value === 'sync' && syncProgress.value && (
+        {busy.value === 'sync' && (
           <div class="banner info">
             <div class="grow">
-              <RestoreProgressBar progress={syncProgress.value} label="Sync progress" />
+              {/* From the first moment: a slow server otherwise leaves only a greyed button. */}
+              {syncProgress.value ? (
+                <RestoreProgressBar progress={syncProgress.value} label="Sync progress" />
+              ) : (
+                <SyncStarting sending={unsentCount.value > 0} />
+              )}
             </div>
             <button type="button" class="secondary" onClick={cancelSync}>
               Cancel sync

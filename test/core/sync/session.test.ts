@@ -327,6 +327,24 @@ describe('forms and sync-and-send', () => {
     expect(sub.headers.get('x-commcarehq-lastsynctoken')).toBe('tok1');
   });
 
+  it('sync-and-send cancelled while a form is going out: the form finishes, no restore is asked (PWA Cancel sync)', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    hq.receiver.push(status(503));
+    await s.registerCase({ caseType: 'household', caseName: 'Cancelled' });
+    const ac = new AbortController();
+    // The user presses Cancel while the server is still answering the form.
+    hq.receiver.splice(0, hq.receiver.length, () => {
+      ac.abort();
+      return new Response(openRosa('submit_success', 'ok'), { status: 201 });
+    });
+    const restoresBefore = hq.restoreRequests().length;
+    await expect(s.syncAndSend({ signal: ac.signal })).rejects.toMatchObject({ code: 'aborted' });
+    expect(hq.submitted).toHaveLength(1);
+    expect(hq.restoreRequests()).toHaveLength(restoresBefore);
+  });
+
   it('sync-and-send skips the sync while forms are still waiting, and stops on 401', async () => {
     const hq = fakeHq();
     hq.restore.push(ok(restoreXml('tok1', CASES)));
