@@ -35,6 +35,12 @@ export const incompleteCount = computed(
 export const quarantinedCount = computed(
   () => outboxItems.value.filter((i) => i.state === 'quarantined').length,
 );
+/**
+ * What the header's `Unsent forms` shows: every completed form the server does not have,
+ * set-aside (quarantined) ones included: they are not delivered either, and a worker who
+ * reads 0 would log out or clear the device believing everything went.
+ */
+export const undeliveredCount = computed(() => unsentCount.value + quarantinedCount.value);
 
 let loadFactory: (() => Promise<BackendFactory>) | null = null;
 let factory: Promise<BackendFactory> | null = null;
