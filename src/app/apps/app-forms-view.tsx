@@ -7,6 +7,7 @@ import { backend, completeDraft, saveDraft, saveForm } from '../state/app-state.
 import { describeError } from '../state/describe-error.ts';
 import { href } from '../state/router.ts';
 import { CasePicker } from '../views/case-picker.tsx';
+import { SaveOutcome } from '../views/save-outcome.tsx';
 import {
   type Answers,
   answerText,
@@ -287,7 +288,13 @@ export function AppFormView({
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [target, setTarget] = useState<CaseRecord | null>(null);
   const [parent, setParent] = useState<CaseRecord | null>(null);
-  const [message, setMessage] = useState<{ error: boolean; text: string; caseId?: string } | null>(null);
+  const [message, setMessage] = useState<{
+    error: boolean;
+    text: string;
+    caseId?: string;
+    /** A completed form just saved: its outcome (saved, sent, set aside) follows the outbox. */
+    instanceId?: string;
+  } | null>(null);
 
   const [draftId, setDraftId] = useState<string | undefined>(draft);
 
@@ -358,14 +365,14 @@ export function AppFormView({
               ...(target ? { target } : {}),
               ...(parent ? { parent } : {}),
             });
-            if (draftId) await completeDraft(draftId, finished);
-            else await saveForm(finished);
+            const item = draftId ? await completeDraft(draftId, finished) : await saveForm(finished);
             setDraftId(undefined);
             const touched =
               needsTarget && target ? target.caseId : form.action === 'none' ? undefined : newCaseId;
             setMessage({
               error: false,
-              text: 'Saved to the outbox.',
+              text: '',
+              instanceId: item.instanceId,
               ...(touched ? { caseId: touched } : {}),
             });
             setAnswers({});
@@ -408,7 +415,7 @@ export function AppFormView({
             role={message.error ? 'alert' : 'status'}
             class={message.error ? 'field-error' : 'banner info'}
           >
-            {message.text}{' '}
+            {message.instanceId ? <SaveOutcome instanceId={message.instanceId} /> : message.text}{' '}
             {message.caseId && <a href={href({ name: 'case', caseId: message.caseId })}>Open the case</a>}
           </div>
         )}
