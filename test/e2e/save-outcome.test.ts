@@ -26,6 +26,21 @@ describe('what a saved form says', () => {
 
   const status = () => page.getByRole('status').filter({ hasText: /Saved to the outbox|Sent to the server/ });
 
+  const stat = async (label: string): Promise<string> => {
+    const v = page
+      .locator('.stat')
+      .filter({ has: page.locator('.k', { hasText: new RegExp(`^${label}$`) }) })
+      .locator('.v');
+    return ((await v.textContent()) ?? '').trim();
+  };
+
+  it('Home shows the last sync and the last form sent apart', async () => {
+    await shell.go('Home');
+    expect(await stat('Last form sent')).toBe('never');
+    const lastSync = await stat('Last sync');
+    expect(lastSync).not.toBe('never');
+  });
+
   it('says Sent for a generic form that went at once, and Saved to the outbox offline', async () => {
     await shell.go('Forms');
     await page.getByRole('link', { name: /Register a household/ }).click();
@@ -45,6 +60,20 @@ describe('what a saved form says', () => {
     // Sent once the device is back online; the status follows.
     await status().filter({ hasText: 'Sent to the server.' }).waitFor({ timeout: 30_000 });
     await shell.waitForUnsent(0);
+    // The outbox sent on its own: Home shows the send, and does not pretend it synced.
+    const syncBefore = await (async () => {
+      await shell.go('Home');
+      return stat('Last sync');
+    })();
+    expect(await stat('Last form sent')).not.toBe('never');
+    expect(syncBefore).not.toBe('never');
+    await page.waitForTimeout(1100);
+    await shell.syncButton().click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Synced/ })
+      .waitFor({ timeout: 30_000 });
+    expect(await stat('Last sync')).not.toBe(syncBefore);
   });
 
   it('says Sent for an application form that went at once', async () => {

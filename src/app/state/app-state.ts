@@ -40,6 +40,17 @@ export const quarantinedCount = computed(
  * set-aside (quarantined) ones included: they are not delivered either, and a worker who
  * reads 0 would log out or clear the device believing everything went.
  */
+/**
+ * When a form last reached the server. Kept apart from `lastSync` (the last restore): the
+ * outbox sends on its own (on save, online, on a timer) without syncing, and a worker must
+ * not read a send as a sync, nor miss that forms went out.
+ */
+export const lastSent = computed(() => {
+  let last: number | null = null;
+  for (const i of outboxItems.value)
+    if (i.sentAt !== undefined && (last === null || i.sentAt > last)) last = i.sentAt;
+  return last;
+});
 export const undeliveredCount = computed(() => unsentCount.value + quarantinedCount.value);
 
 let loadFactory: (() => Promise<BackendFactory>) | null = null;
