@@ -77,4 +77,37 @@ describe('sync feedback', () => {
       emu.app.setFaults({ ...NO_FAULTS });
     }
   });
+
+  it('an online login onto data already on the device sends waiting forms, then syncs', async () => {
+    // A form waits (offline), the worker logs out; meanwhile another device adds a case.
+    await context.setOffline(true);
+    await shell.go('Forms');
+    await page.getByRole('link', { name: /Register a household/ }).click();
+    await page.getByLabel('Household name').fill('Waited Through Logout');
+    await page.getByRole('button', { name: 'Save form' }).click();
+    await shell.waitForUnsent(1);
+    await shell.logOutButton().click();
+    await page.getByRole('button', { name: 'Log out anyway' }).click();
+    await page.getByLabel('Username').waitFor();
+    await context.setOffline(false);
+    await submitFromAnotherDevice(emu.url, {
+      username: 'worker1',
+      password: 'fieldsim',
+      userId,
+      name: 'Added Meanwhile',
+    });
+
+    await new LoginPage(page).logIn('worker1', 'fieldsim');
+    await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    const status = page.getByRole('status').filter({ hasText: /^Synced/ });
+    await status.waitFor({ timeout: 30_000 });
+    expect(await status.textContent()).toContain('Synced: 1 form sent; 1 case created.');
+    await shell.waitForUnsent(0);
+    const sent = emu.app.db
+      .prepare("SELECT count(*) AS n FROM cases WHERE domain = 'demo' AND name = 'Waited Through Logout'")
+      .get() as { n: number };
+    expect(sent.n).toBe(1);
+    await shell.go('Cases');
+    await page.getByRole('list', { name: 'Case list' }).getByText('Added Meanwhile').waitFor();
+  });
 });

@@ -97,7 +97,7 @@ async function refreshOutbox(): Promise<void> {
 
 let unsubscribe: (() => void) | null = null;
 
-async function adopt(b: AppBackend): Promise<void> {
+async function adopt(b: AppBackend, opts: { send?: boolean } = {}): Promise<void> {
   // A run of a previous session (closed by logout mid-send) must not stand in for this one.
   sendInFlight = null;
   sendGeneration++;
@@ -114,7 +114,7 @@ async function adopt(b: AppBackend): Promise<void> {
   // Ask the browser not to evict this device's forms and cases under storage pressure
   // (issue 4); Home shows whether it agreed.
   void navigator.storage?.persist?.().catch(() => false);
-  void trySend('start');
+  if (opts.send !== false) void trySend('start');
 }
 
 export async function resume(): Promise<void> {
@@ -132,17 +132,26 @@ export async function login(input: LoginInput): Promise<void> {
   busy.value = 'login';
   syncProgress.value = { phase: 'waiting', bytes: 0, itemsDone: 0, casesWritten: 0 };
   notice.value = null;
+  let restored = false;
+  let b: AppBackend;
   try {
-    const b = await (await getFactory()).login(input, (p) => {
+    b = await (await getFactory()).login(input, (p) => {
+      restored = true;
       syncProgress.value = p;
     });
     // A fresh login starts at Home (a reload keeps its screen).
     if (location.hash !== '' && location.hash !== '#/') location.hash = '#/';
-    await adopt(b);
   } finally {
     busy.value = null;
     syncProgress.value = null;
   }
+  // An online login onto data already on the device restores nothing; like the phone,
+  // which syncs after such a login, send the waiting forms and run an incremental sync
+  // (commcare-android app/src/org/commcare/activities/LoginActivity.java starts a data
+  // pull on an online login), shown with the Sync button's progress and message.
+  const syncAfter = b.mode === 'online' && !restored;
+  await adopt(b, { send: !syncAfter });
+  if (syncAfter) void syncNow();
 }
 
 export async function unlock(password: string): Promise<void> {
