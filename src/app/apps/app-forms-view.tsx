@@ -34,6 +34,7 @@ import {
   findForm,
   localName,
 } from './app-structure.ts';
+import { parentCaseType } from './parent-case-type.ts';
 
 /** The loaded applications of the current domain (cached for offline use). */
 export const apps = signal<AppStructure[]>([]);
@@ -297,6 +298,23 @@ export function AppFormView({
   } | null>(null);
 
   const [draftId, setDraftId] = useState<string | undefined>(draft);
+  const [parentType, setParentType] = useState<string | undefined>(undefined);
+
+  // A child registration's parent picker offers only the parent's case type.
+  useEffect(() => {
+    setParentType(undefined);
+    if (!b || !found || found.form.action !== 'register-child') return;
+    let live = true;
+    void parentCaseType(found.app, found.module, async (caseType) => {
+      const page = await b.queryCases({ caseType, status: 'all', limit: 200 });
+      return page.cases;
+    }).then((t) => {
+      if (live) setParentType(t);
+    });
+    return () => {
+      live = false;
+    };
+  }, [b, found?.app, found?.module, found?.form]);
 
   useEffect(() => {
     if (b && caseId) void b.getCase(caseId).then((c) => setTarget(c ?? null));
@@ -398,7 +416,13 @@ export function AppFormView({
               </button>
             </p>
           ) : (
-            <CasePicker selected={parent} onSelect={setParent} openOnly={true} label="Find the parent case" />
+            <CasePicker
+              selected={parent}
+              onSelect={setParent}
+              openOnly={true}
+              label="Find the parent case"
+              {...(parentType ? { caseType: parentType } : {})}
+            />
           ))}
         {form.questions.map((q) => (
           <Question
