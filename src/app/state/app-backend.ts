@@ -53,6 +53,8 @@ export interface AppBackend {
   unlock(password: string): Promise<void>;
   queryCases(q: CaseQuery): Promise<CasePage>;
   caseTypes(): Promise<string[]>;
+  /** Owner id -> name: this worker, its case-sharing groups and locations (restore fixtures). */
+  ownerNames(): Promise<Map<string, string>>;
   getCase(caseId: string): Promise<CaseRecord | undefined>;
   children(caseId: string): Promise<CaseRecord[]>;
   outbox(): Promise<OutboxItem[]>;

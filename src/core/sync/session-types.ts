@@ -60,6 +60,11 @@ export interface CaseQuery {
   ownerId?: string;
   status?: 'open' | 'closed' | 'all';
   namePrefix?: string;
+  /**
+   * Case-insensitive substring of the name or of any property value (what a worker types
+   * in a search box: part of a name, a village, a phone number).
+   */
+  text?: string;
   /** Property name and value to match exactly. */
   property?: { name: string; value: string };
   sort?: 'name' | 'lastModified';

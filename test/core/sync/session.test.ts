@@ -45,6 +45,33 @@ describe('login', () => {
     expect(JSON.stringify(await s.db.meta.toArray())).not.toContain('fieldsim"');
   });
 
+  it('text search matches a part of the name or of any property value, ignoring case', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    hq.receiver.push(status(503));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    await s.registerCase({
+      caseType: 'household',
+      caseName: 'Nkosi',
+      properties: { village: 'Riverside North' },
+    });
+    await s.registerCase({
+      caseType: 'household',
+      caseName: 'Riverdale',
+      properties: { village: 'Hilltop' },
+    });
+    const names = async (q: Parameters<Session['listCases']>[0]) =>
+      (await s.listCases({ ...q, status: 'all' })).cases.map((c) => c.caseName);
+    expect(await names({ text: 'RIVER' })).toEqual(['Nkosi', 'Riverdale']);
+    expect(await names({ text: 'ndi' })).toEqual(['Thandi']);
+    expect(await names({ text: 'hill', caseType: 'member' })).toEqual([]);
+    expect(await names({ text: '  north ' })).toEqual(['Nkosi']);
+    expect((await s.listCases({ text: 'nowhere' })).total).toBe(0);
+    // The cached result follows a change to the data.
+    await s.updateCase({ caseId: 'hh1', properties: { village: 'North bank' } });
+    expect(await names({ text: 'north' })).toEqual(['Dlamini', 'Nkosi']);
+  });
+
   it('wrong password: auth-invalid, nothing opened', async () => {
     const hq = fakeHq();
     await expect(login({ ...base, password: 'nope', platform: platform(hq) })).rejects.toMatchObject({
