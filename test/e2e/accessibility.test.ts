@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
+import { SAVED } from '../helpers/page-objects/save-outcome.ts';
 import { closeApp, type Emu, openApp } from './app-harness.ts';
 import { describeViolations, runAxe } from './axe.ts';
 
@@ -127,7 +128,7 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await page.getByLabel('Village').fill('Riverside');
     await page.getByLabel('Household size').fill('3');
     await page.getByRole('button', { name: 'Save form' }).click();
-    await page.getByRole('status').filter({ hasText: 'Saved to the outbox' }).waitFor();
+    await page.getByRole('status').filter({ hasText: SAVED }).waitFor();
     const failures = await check('Form saved offline');
     await shell.go('Outbox');
     await page.getByText('Waiting to send').first().waitFor();

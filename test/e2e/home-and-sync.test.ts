@@ -101,8 +101,8 @@ describe('home, sync and the network simulator', () => {
     await page.getByText(/server preparing/).waitFor();
     await page.getByRole('button', { name: 'Cancel sync' }).click();
     await page
-      .getByRole('alert')
-      .filter({ hasText: /Sync failed/ })
+      .getByRole('status')
+      .filter({ hasText: /^Sync cancelled/ })
       .waitFor({ timeout: 5_000 });
     expect(await shell.syncButton().isEnabled()).toBe(true);
     await page.getByRole('button', { name: 'Dismiss' }).click();

@@ -7,6 +7,7 @@ import { backend, completeDraft, saveDraft, saveForm } from '../state/app-state.
 import { describeError } from '../state/describe-error.ts';
 import { href } from '../state/router.ts';
 import { CasePicker } from '../views/case-picker.tsx';
+import { SaveOutcome } from '../views/save-outcome.tsx';
 import {
   type Answers,
   answerText,
@@ -33,6 +34,7 @@ import {
   findForm,
   localName,
 } from './app-structure.ts';
+import { parentCaseType } from './parent-case-type.ts';
 
 /** The loaded applications of the current domain (cached for offline use). */
 export const apps = signal<AppStructure[]>([]);
@@ -287,9 +289,32 @@ export function AppFormView({
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [target, setTarget] = useState<CaseRecord | null>(null);
   const [parent, setParent] = useState<CaseRecord | null>(null);
-  const [message, setMessage] = useState<{ error: boolean; text: string; caseId?: string } | null>(null);
+  const [message, setMessage] = useState<{
+    error: boolean;
+    text: string;
+    caseId?: string;
+    /** A completed form just saved: its outcome (saved, sent, set aside) follows the outbox. */
+    instanceId?: string;
+  } | null>(null);
 
   const [draftId, setDraftId] = useState<string | undefined>(draft);
+  const [parentType, setParentType] = useState<string | undefined>(undefined);
+
+  // A child registration's parent picker offers only the parent's case type.
+  useEffect(() => {
+    setParentType(undefined);
+    if (!b || !found || found.form.action !== 'register-child') return;
+    let live = true;
+    void parentCaseType(found.app, found.module, async (caseType) => {
+      const page = await b.queryCases({ caseType, status: 'all', limit: 200 });
+      return page.cases;
+    }).then((t) => {
+      if (live) setParentType(t);
+    });
+    return () => {
+      live = false;
+    };
+  }, [b, found?.app, found?.module, found?.form]);
 
   useEffect(() => {
     if (b && caseId) void b.getCase(caseId).then((c) => setTarget(c ?? null));
@@ -358,14 +383,14 @@ export function AppFormView({
               ...(target ? { target } : {}),
               ...(parent ? { parent } : {}),
             });
-            if (draftId) await completeDraft(draftId, finished);
-            else await saveForm(finished);
+            const item = draftId ? await completeDraft(draftId, finished) : await saveForm(finished);
             setDraftId(undefined);
             const touched =
               needsTarget && target ? target.caseId : form.action === 'none' ? undefined : newCaseId;
             setMessage({
               error: false,
-              text: 'Saved to the outbox.',
+              text: '',
+              instanceId: item.instanceId,
               ...(touched ? { caseId: touched } : {}),
             });
             setAnswers({});
@@ -391,7 +416,13 @@ export function AppFormView({
               </button>
             </p>
           ) : (
-            <CasePicker selected={parent} onSelect={setParent} openOnly={true} label="Find the parent case" />
+            <CasePicker
+              selected={parent}
+              onSelect={setParent}
+              openOnly={true}
+              label="Find the parent case"
+              {...(parentType ? { caseType: parentType } : {})}
+            />
           ))}
         {form.questions.map((q) => (
           <Question
@@ -408,7 +439,7 @@ export function AppFormView({
             role={message.error ? 'alert' : 'status'}
             class={message.error ? 'field-error' : 'banner info'}
           >
-            {message.text}{' '}
+            {message.instanceId ? <SaveOutcome instanceId={message.instanceId} /> : message.text}{' '}
             {message.caseId && <a href={href({ name: 'case', caseId: message.caseId })}>Open the case</a>}
           </div>
         )}

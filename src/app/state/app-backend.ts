@@ -1,6 +1,7 @@
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
 import type { FormDraft } from '../../core/protocol/submission/form-types.ts';
 import type {
+  CaseChanges,
   CasePage,
   CaseQuery,
   OutboxItem,
@@ -28,7 +29,16 @@ export interface LoginInput {
 
 export interface SyncReport {
   send: SendReport;
-  restored: { cases: number; purged: number } | null;
+  /**
+   * null when the sync was skipped (forms still waiting). `changes` only for an
+   * incremental sync; a full restore (412, no token) replaced every case.
+   */
+  restored: {
+    mode: 'full' | 'incremental' | 'recovered';
+    cases: number;
+    purged: number;
+    changes?: CaseChanges;
+  } | null;
 }
 
 export interface AppBackend {
@@ -43,6 +53,8 @@ export interface AppBackend {
   unlock(password: string): Promise<void>;
   queryCases(q: CaseQuery): Promise<CasePage>;
   caseTypes(): Promise<string[]>;
+  /** Owner id -> name: this worker, its case-sharing groups and locations (restore fixtures). */
+  ownerNames(): Promise<Map<string, string>>;
   getCase(caseId: string): Promise<CaseRecord | undefined>;
   children(caseId: string): Promise<CaseRecord[]>;
   outbox(): Promise<OutboxItem[]>;

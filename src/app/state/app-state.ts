@@ -5,6 +5,7 @@ import { networkSimulation } from '../platform/browser-platform.ts';
 import { requestBackgroundSync } from '../pwa/background-sync.ts';
 import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
 import { describeError } from './describe-error.ts';
+import { syncMessage } from './sync-message.ts';
 
 /**
  * App-wide state as signals, and the actions that change it. The outbox is tried on save,
@@ -34,6 +35,23 @@ export const incompleteCount = computed(
 export const quarantinedCount = computed(
   () => outboxItems.value.filter((i) => i.state === 'quarantined').length,
 );
+/**
+ * What the header's `Unsent forms` shows: every completed form the server does not have,
+ * set-aside (quarantined) ones included: they are not delivered either, and a worker who
+ * reads 0 would log out or clear the device believing everything went.
+ */
+/**
+ * When a form last reached the server. Kept apart from `lastSync` (the last restore): the
+ * outbox sends on its own (on save, online, on a timer) without syncing, and a worker must
+ * not read a send as a sync, nor miss that forms went out.
+ */
+export const lastSent = computed(() => {
+  let last: number | null = null;
+  for (const i of outboxItems.value)
+    if (i.sentAt !== undefined && (last === null || i.sentAt > last)) last = i.sentAt;
+  return last;
+});
+export const undeliveredCount = computed(() => unsentCount.value + quarantinedCount.value);
 
 let loadFactory: (() => Promise<BackendFactory>) | null = null;
 let factory: Promise<BackendFactory> | null = null;
@@ -79,7 +97,7 @@ async function refreshOutbox(): Promise<void> {
 
 let unsubscribe: (() => void) | null = null;
 
-async function adopt(b: AppBackend): Promise<void> {
+async function adopt(b: AppBackend, opts: { send?: boolean } = {}): Promise<void> {
   // A run of a previous session (closed by logout mid-send) must not stand in for this one.
   sendInFlight = null;
   sendGeneration++;
@@ -96,7 +114,7 @@ async function adopt(b: AppBackend): Promise<void> {
   // Ask the browser not to evict this device's forms and cases under storage pressure
   // (issue 4); Home shows whether it agreed.
   void navigator.storage?.persist?.().catch(() => false);
-  void trySend('start');
+  if (opts.send !== false) void trySend('start');
 }
 
 export async function resume(): Promise<void> {
@@ -114,17 +132,26 @@ export async function login(input: LoginInput): Promise<void> {
   busy.value = 'login';
   syncProgress.value = { phase: 'waiting', bytes: 0, itemsDone: 0, casesWritten: 0 };
   notice.value = null;
+  let restored = false;
+  let b: AppBackend;
   try {
-    const b = await (await getFactory()).login(input, (p) => {
+    b = await (await getFactory()).login(input, (p) => {
+      restored = true;
       syncProgress.value = p;
     });
     // A fresh login starts at Home (a reload keeps its screen).
     if (location.hash !== '' && location.hash !== '#/') location.hash = '#/';
-    await adopt(b);
   } finally {
     busy.value = null;
     syncProgress.value = null;
   }
+  // An online login onto data already on the device restores nothing; like the phone,
+  // which syncs after such a login, send the waiting forms and run an incremental sync
+  // (commcare-android app/src/org/commcare/activities/LoginActivity.java starts a data
+  // pull on an online login), shown with the Sync button's progress and message.
+  const syncAfter = b.mode === 'online' && !restored;
+  await adopt(b, { send: !syncAfter });
+  if (syncAfter) void syncNow();
 }
 
 export async function unlock(password: string): Promise<void> {
@@ -196,6 +223,7 @@ export async function syncNow(): Promise<void> {
   const b = backend.value;
   if (!b || busy.value) return;
   busy.value = 'sync';
+  syncProgress.value = null;
   notice.value = null;
   const controller = new AbortController();
   syncAbort = controller;
@@ -207,12 +235,14 @@ export async function syncNow(): Promise<void> {
     lastSync.value = await b.lastSync();
     notice.value = report.send.stoppedBy
       ? { kind: 'error', text: `Sync stopped: ${report.send.stoppedBy.message}` }
-      : {
-          kind: 'info',
-          text: `Synced: ${report.send.sent} form(s) sent${report.restored ? `, ${report.restored.cases} case(s) updated` : ''}.`,
-        };
+      : { kind: 'info', text: syncMessage(report) };
   } catch (e) {
-    notice.value = { kind: 'error', text: `Sync failed: ${describeError(e)}` };
+    notice.value = controller.signal.aborted
+      ? {
+          kind: 'info',
+          text: 'Sync cancelled. Forms already sent stay sent; the cases on this device are as they were.',
+        }
+      : { kind: 'error', text: `Sync failed: ${describeError(e)}` };
   } finally {
     syncAbort = null;
     busy.value = null;

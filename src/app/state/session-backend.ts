@@ -7,8 +7,10 @@ import {
   type Session,
   type SessionPlatform,
 } from '../../core/index.ts';
+import { getFixture } from '../../core/store/fixtures.ts';
 import { browserLock, loggingFetch, networkSimulation } from '../platform/browser-platform.ts';
 import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
+import { ownerNamesFrom } from './owner-names.ts';
 
 /**
  * The app's backend over the core `Session`. The browser supplies the platform: real
@@ -80,6 +82,14 @@ function wrap(session: Session, mode: AppBackend['mode']): AppBackend {
     unlock: (password) => session.unlock(password),
     queryCases: (q) => session.listCases(q),
     caseTypes: () => session.caseTypes(),
+    async ownerNames() {
+      const roots = [];
+      for (const id of ['user-groups', 'locations']) {
+        const f = await getFixture(session.db, id);
+        if (f) roots.push(f.root);
+      }
+      return ownerNamesFrom(roots, { userId: session.info.userId, username: session.info.username });
+    },
     getCase: (id) => session.getCase(id),
     children: (id) => session.children(id),
     saveForm: (draft) => session.saveForm(draft),
@@ -144,7 +154,14 @@ function wrap(session: Session, mode: AppBackend['mode']): AppBackend {
       const report = await session.syncAndSend({ onProgress, ...(signal ? { signal } : {}) });
       return {
         send: report.send,
-        restored: report.restore ? { cases: report.restore.cases, purged: report.restore.purged } : null,
+        restored: report.restore
+          ? {
+              mode: report.restore.mode,
+              cases: report.restore.cases,
+              purged: report.restore.purged,
+              ...(report.restore.changes ? { changes: report.restore.changes } : {}),
+            }
+          : null,
       };
     },
     lastSync: () => session.lastSync(),

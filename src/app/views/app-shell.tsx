@@ -12,12 +12,13 @@ import {
   quarantinedCount,
   syncNow,
   syncProgress,
+  undeliveredCount,
   unlock,
   unsentCount,
 } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
 import { href, type Route, route } from '../state/router.ts';
-import { RestoreProgressBar } from './restore-progress.tsx';
+import { RestoreProgressBar, SyncStarting } from './restore-progress.tsx';
 
 const NAV: { label: string; to: Route; match: Route['name'][] }[] = [
   { label: 'Home', to: { name: 'home' }, match: ['home'] },
@@ -87,7 +88,7 @@ function UnlockBanner({ who }: { who: string | undefined }) {
 const confirmLogout = signal(false);
 
 function LogoutConfirm() {
-  const n = unsentCount.value + quarantinedCount.value;
+  const n = undeliveredCount.value;
   return (
     <div class="banner warn" role="alertdialog" aria-labelledby="logout-q" aria-describedby="logout-d">
       <span class="grow">
@@ -114,7 +115,7 @@ export function AppShell({ children }: { children: ComponentChildren }) {
   const b = backend.value;
   if (!b) return null;
   const current = route.value.name;
-  const n = unsentCount.value;
+  const n = undeliveredCount.value;
   const acting = b.info.authenticatedAs;
   const short = (u: string) => u.split('@')[0] ?? u;
   return (
@@ -140,7 +141,11 @@ export function AppShell({ children }: { children: ComponentChildren }) {
         >
           {!online.value ? 'Offline' : networkSimulation.value.offline ? 'Offline (simulated)' : 'Online'}
         </span>
-        <a href="#/outbox" class="button secondary" title="Forms waiting to be sent">
+        <a
+          href="#/outbox"
+          class="button secondary"
+          title="Forms not delivered: waiting to be sent or set aside"
+        >
           <span aria-hidden="true">Unsent</span>
           <output aria-label="Unsent forms" class={`count-pill ${n === 0 ? 'zero' : ''}`}>
             {n}
@@ -175,10 +180,15 @@ export function AppShell({ children }: { children: ComponentChildren }) {
       </nav>
       <div class="banners">
         {confirmLogout.value && <LogoutConfirm />}
-        {busy.value === 'sync' && syncProgress.value && (
+        {busy.value === 'sync' && (
           <div class="banner info">
             <div class="grow">
-              <RestoreProgressBar progress={syncProgress.value} label="Sync progress" />
+              {/* From the first moment: a slow server otherwise leaves only a greyed button. */}
+              {syncProgress.value ? (
+                <RestoreProgressBar progress={syncProgress.value} label="Sync progress" />
+              ) : (
+                <SyncStarting sending={unsentCount.value > 0} />
+              )}
             </div>
             <button type="button" class="secondary" onClick={cancelSync}>
               Cancel sync

@@ -3,12 +3,14 @@ import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
 import { backend, caseVersion, outboxItems } from '../state/app-state.ts';
+import { ownerLabel } from '../state/owner-names.ts';
 import { href } from '../state/router.ts';
 
 interface Loaded {
   c: CaseRecord | undefined;
   parents: { identifier: string; caseId: string; c: CaseRecord | undefined }[];
   children: CaseRecord[];
+  owners: Map<string, string>;
 }
 
 /** One case: its fields and properties (always as text), parents and children as links. */
@@ -30,7 +32,8 @@ export function CaseDetailView({ caseId }: { caseId: string }) {
           )
         : [];
       const children = c ? await b.children(caseId) : [];
-      setData({ c, parents, children });
+      const owners = await b.ownerNames();
+      setData({ c, parents, children, owners });
     })();
   });
   if (!data) return <main id="main">Loading…</main>;
@@ -44,6 +47,7 @@ export function CaseDetailView({ caseId }: { caseId: string }) {
       </main>
     );
   }
+  const owners = data.owners;
   const forms = outboxItems.value.filter((f) => f.caseIds.includes(c.caseId));
   const props = Object.entries(c.properties).sort(([a], [b]) => a.localeCompare(b));
   return (
@@ -73,7 +77,10 @@ export function CaseDetailView({ caseId }: { caseId: string }) {
           <dt>Case ID</dt>
           <dd>{c.caseId}</dd>
           <dt>Owner</dt>
-          <dd>{c.ownerId}</dd>
+          <dd>
+            {ownerLabel(owners, c.ownerId)}
+            {owners.has(c.ownerId) && <span class="muted"> ({c.ownerId})</span>}
+          </dd>
           <dt>Opened</dt>
           <dd>{c.dateOpened || '—'}</dd>
           <dt>Last modified</dt>

@@ -18,9 +18,17 @@ type Status = 'open' | 'closed' | 'all';
 export function CaseListView() {
   const [types, setTypes] = useState<string[]>([]);
   const [caseType, setCaseType] = useState('');
-  const [status, setStatus] = useState<Status>('all');
+  // Open cases by default, as CommCare's case lists show them; closed ones stay reachable
+  // through the Status filter.
+  const [status, setStatus] = useState<Status>('open');
   const [search, setSearch] = useState('');
-  const [owner, setOwner] = useState<'' | 'mine'>('');
+  // What the query uses: the box's text once typing pauses (a search may read every case
+  // page for the properties, so not on every keystroke).
+  const [applied, setApplied] = useState('');
+  const [owner, setOwner] = useState('');
+  const [owners, setOwners] = useState<Map<string, string>>(new Map());
+  /** The filter text whose results are on screen (for tests and screen readers). */
+  const [shownQuery, setShownQuery] = useState<string | null>(null);
   const [total, setTotal] = useState<number | null>(null);
   const [pages, setPages] = useState<Map<number, CaseRecord[]>>(new Map());
   const [scrollTop, setScrollTop] = useState(0);
@@ -34,12 +42,17 @@ export function CaseListView() {
     setVersion(caseVersion.value);
   });
 
+  useEffect(() => {
+    const t = setTimeout(() => setApplied(search.trim()), search.trim() === '' ? 0 : 250);
+    return () => clearTimeout(t);
+  }, [search]);
+
   const query: CaseQuery = {
     status,
     sort: 'name',
     ...(caseType ? { caseType } : {}),
-    ...(owner === 'mine' && backend.value ? { ownerId: backend.value.info.userId } : {}),
-    ...(search.trim() ? { namePrefix: search.trim() } : {}),
+    ...(owner ? { ownerId: owner } : {}),
+    ...(applied ? { text: applied } : {}),
   };
   const queryKey = JSON.stringify(query);
 
@@ -47,6 +60,7 @@ export function CaseListView() {
     const b = backend.value;
     if (!b) return;
     void b.caseTypes().then(setTypes);
+    void b.ownerNames().then(setOwners);
   }, [version]);
 
   // New filters or new data: drop cached pages and count again.
@@ -59,6 +73,7 @@ export function CaseListView() {
       if (gen !== generation.current) return;
       setTotal(page.total);
       setPages(new Map([[0, page.cases]]));
+      setShownQuery(applied);
     });
   }, [queryKey, version]);
 
@@ -142,13 +157,17 @@ export function CaseListView() {
         </label>
         <label>
           Owner
-          <select value={owner} onChange={(e) => setOwner(e.currentTarget.value === 'mine' ? 'mine' : '')}>
+          <select value={owner} onChange={(e) => setOwner(e.currentTarget.value)}>
             <option value="">Any owner</option>
-            <option value="mine">Mine</option>
+            {[...owners].map(([id, name]) => (
+              <option key={id} value={id}>
+                {id === backend.value?.info.userId ? `Mine (${name})` : name}
+              </option>
+            ))}
           </select>
         </label>
         <label>
-          Search by name
+          Search name and properties
           <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
         </label>
       </div>
@@ -157,6 +176,7 @@ export function CaseListView() {
         ref={listRef}
         onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
         data-testid="case-list"
+        data-query={shownQuery ?? undefined}
       >
         <ul aria-label="Case list" style={{ height: `${count * ROW_H}px` }}>
           {rows}

@@ -3,7 +3,13 @@ import { useEffect, useState } from 'preact/hooks';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
 import { backend, caseVersion } from '../state/app-state.ts';
 
-/** Pick a case by name (prefix search), optionally of one type. */
+/** At most this many matches are listed; the rest are counted and the worker narrows. */
+const SHOWN = 20;
+
+/**
+ * Pick a case by a part of its name or of a property value, optionally of one type. Shows
+ * the first 20 matches and says how many there are, so a longer list is not cut silently.
+ */
 export function CasePicker({
   selected,
   onSelect,
@@ -19,6 +25,7 @@ export function CasePicker({
 }) {
   const [q, setQ] = useState('');
   const [hits, setHits] = useState<CaseRecord[]>([]);
+  const [total, setTotal] = useState(0);
   const [version, setVersion] = useState(0);
   useSignalEffect(() => {
     setVersion(caseVersion.value);
@@ -30,11 +37,14 @@ export function CasePicker({
       .queryCases({
         status: openOnly ? 'open' : 'all',
         sort: 'name',
-        limit: 20,
+        limit: SHOWN,
         ...(caseType ? { caseType } : {}),
-        ...(q.trim() ? { namePrefix: q.trim() } : {}),
+        ...(q.trim() ? { text: q.trim() } : {}),
       })
-      .then((p) => setHits(p.cases));
+      .then((p) => {
+        setHits(p.cases);
+        setTotal(p.total);
+      });
   }, [q, openOnly, caseType, version]);
   return (
     <div class="picker">
@@ -51,6 +61,16 @@ export function CasePicker({
           </li>
         ))}
       </ul>
+      {total > hits.length && (
+        <p class="muted" role="status">
+          Showing {hits.length} of {total} cases; type more of a name or a property to narrow the list.
+        </p>
+      )}
+      {total === 0 && q.trim() !== '' && (
+        <p class="muted" role="status">
+          No {caseType ? `${caseType} ` : ''}case matches “{q.trim()}”.
+        </p>
+      )}
     </div>
   );
 }

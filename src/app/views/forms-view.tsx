@@ -8,6 +8,7 @@ import { backend, saveForm } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
 import { href, navigate } from '../state/router.ts';
 import { CasePicker } from './case-picker.tsx';
+import { SaveOutcome } from './save-outcome.tsx';
 
 export function FormsView() {
   return (
@@ -37,10 +38,12 @@ export function FormsView() {
   );
 }
 
-function Saved({ what, caseId }: { what: string; caseId: string }) {
+function Saved({ what, caseId, instanceId }: { what: string; caseId: string; instanceId: string }) {
   return (
     <div class="banner info" role="status">
-      <span>{what} Saved to the outbox.</span>
+      <span>
+        {what} <SaveOutcome instanceId={instanceId} />
+      </span>
       <a href={href({ name: 'case', caseId })}>Open the case</a>
       <a href="#/outbox">Open the outbox</a>
     </div>
@@ -121,21 +124,21 @@ export function RegisterHouseholdForm() {
   const [name, setName] = useState('');
   const [village, setVillage] = useState('');
   const [members, setMembers] = useState('');
-  const [saved, setSaved] = useState<string | null>(null);
+  const [saved, setSaved] = useState<{ caseId: string; instanceId: string } | null>(null);
   if (!backend.value) return null;
   return (
     <FormPage
       title="Register a household"
       back={{ href: '#/forms', label: '← Forms' }}
       submitLabel="Save form"
-      after={saved && <Saved what="Household registered." caseId={saved} />}
+      after={saved && <Saved what="Household registered." {...saved} />}
       onSave={async () => {
         if (name.trim() === '') return 'Enter the household name.';
         if (members.trim() !== '' && !/^\d+$/.test(members.trim()))
           return 'Household size must be a whole number.';
         const caseId = uuidv4();
-        await saveForm(registerHousehold({ caseId, name, village, householdSize: members }));
-        setSaved(caseId);
+        const item = await saveForm(registerHousehold({ caseId, name, village, householdSize: members }));
+        setSaved({ caseId, instanceId: item.instanceId });
         setName('');
         setVillage('');
         setMembers('');
@@ -172,7 +175,7 @@ export function UpdateCaseForm({ caseId }: { caseId?: string | undefined }) {
   const [c, setC] = useCase(caseId);
   const [property, setProperty] = useState('');
   const [value, setValue] = useState('');
-  const [saved, setSaved] = useState<string | null>(null);
+  const [saved, setSaved] = useState<{ caseId: string; instanceId: string } | null>(null);
   if (!backend.value) return null;
   const existing = c ? Object.keys(c.properties).sort() : [];
   return (
@@ -180,15 +183,15 @@ export function UpdateCaseForm({ caseId }: { caseId?: string | undefined }) {
       title="Update a case"
       back={backToCase(c)}
       submitLabel="Save form"
-      after={saved && <Saved what="Case updated." caseId={saved} />}
+      after={saved && <Saved what="Case updated." {...saved} />}
       onSave={async () => {
         if (!c) return 'Choose a case first.';
         const bad = propertyNameError(property.trim());
         if (bad) return bad;
-        await saveForm(
+        const item = await saveForm(
           updateCase({ caseId: c.caseId, caseName: c.caseName, property: property.trim(), value }),
         );
-        setSaved(c.caseId);
+        setSaved({ caseId: c.caseId, instanceId: item.instanceId });
         return null;
       }}
     >

@@ -4,6 +4,7 @@ import {
   backend,
   caseVersion,
   incompleteCount,
+  lastSent,
   lastSync,
   quarantinedCount,
   unsentCount,
@@ -127,6 +128,12 @@ export function HomeView() {
             {formatTime(lastSync.value)}
           </div>
           <div class="k">Last sync</div>
+        </div>
+        <div class="stat">
+          <div class="v" style={{ fontSize: '1rem' }}>
+            {formatTime(lastSent.value)}
+          </div>
+          <div class="k">Last form sent</div>
         </div>
       </section>
       <section class="card" aria-labelledby="storage-h">

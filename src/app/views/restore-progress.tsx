@@ -37,3 +37,19 @@ export function RestoreProgressBar({ progress, label }: { progress: RestoreProgr
     </div>
   );
 }
+
+/**
+ * Sync before the restore's first progress: the outbox is sending (forms go first), or the
+ * request for the restore is out and the server has not answered yet. An indeterminate
+ * bar, so the worker sees at once that something is happening.
+ */
+export function SyncStarting({ sending }: { sending: boolean }) {
+  return (
+    <div class="stack">
+      <progress aria-label="Sync progress" />
+      <p class="muted" aria-live="polite">
+        {sending ? 'Sending forms…' : 'Waiting for the server…'}
+      </p>
+    </div>
+  );
+}

@@ -172,8 +172,9 @@ export class CaseDb {
   }
 
   /**
-   * Cases by type, owner, status (default all), name prefix (case-insensitive) and one
-   * property value; sorted by name (default) or most recently modified first; paged
+   * Cases by type, owner, status (default all), name prefix (case-insensitive), one
+   * property value and a text found in the name or any property value (case-insensitive
+   * substring); sorted by name (default) or most recently modified first; paged
    * (default 50 rows). Filtered, sorted id lists are cached until the data changes, so
    * paging through a list costs one page read per step.
    */
@@ -185,6 +186,7 @@ export class CaseDb {
     const limit = Math.max(0, q.limit ?? 50);
     // Values, not `q`: the catalog keeps using the rule below after the call returns.
     const { caseType, ownerId, property } = q;
+    const text = q.text?.trim().toLowerCase() || undefined;
     return this.read(async (cat, gen) => {
       const key = JSON.stringify([caseType ?? null, ownerId ?? null, status, prefix ?? null, sort]);
       const keep = (e: CaseEntry): boolean =>
@@ -220,6 +222,30 @@ export class CaseDb {
           const filtered = candidates.filter((id) => matched.has(id));
           cat.invalidateKey(pkey);
           ids = cat.cachedIds(pkey, () => filtered);
+        } else ids = hit;
+      }
+      if (text !== undefined && ids.length > 0) {
+        const tkey = JSON.stringify([key, property?.name ?? null, property?.value ?? null, 'text', text]);
+        const hit = cat.cachedIds(tkey, () => []);
+        if (hit.length === 0) {
+          // Names are in the catalog; only cases whose name does not match need their page
+          // read for the properties. Cached like the property scan (dropped at the next change).
+          const candidates = [...ids];
+          const matched = new Set<string>();
+          const unread: string[] = [];
+          for (const id of candidates) {
+            const e = cat.entries.get(id);
+            if (e?.caseName.toLowerCase().includes(text)) matched.add(id);
+            else unread.push(id);
+          }
+          const CHUNK = 2000;
+          for (let i = 0; i < unread.length; i += CHUNK)
+            for (const c of await this.fetch(cat, gen, unread.slice(i, i + CHUNK)))
+              if (Object.values(c.properties).some((v) => v.toLowerCase().includes(text)))
+                matched.add(c.caseId);
+          const filtered = candidates.filter((id) => matched.has(id));
+          cat.invalidateKey(tkey);
+          ids = cat.cachedIds(tkey, () => filtered);
         } else ids = hit;
       }
       return { total: ids.length, cases: await this.fetch(cat, gen, ids.slice(offset, offset + limit)) };

@@ -10,7 +10,7 @@ import type {
   RegistrationRecord,
   RestoreEvent,
 } from '../protocol/restore/restore-types.ts';
-import type { RestoreProgress } from '../sync/session-types.ts';
+import type { CaseChanges, RestoreProgress } from '../sync/session-types.ts';
 import { CaseCatalog, type CaseEntry } from './case-catalog.ts';
 import { applyBlocksWith, caseTables } from './case-db.ts';
 import {
@@ -73,6 +73,8 @@ export interface IngestResult {
   purged: number;
   /** Ids of fixtures this payload stored, sorted, each once. */
   fixtures: string[];
+  /** Incremental mode only: what the payload and the purge changed (see `CaseChanges`). */
+  changes?: CaseChanges;
   /** Ledger (entity, section, entry) balances this payload stored. */
   ledgers: number;
 }
@@ -352,11 +354,16 @@ async function ingestIncremental(
   let purged = 0;
   let ledgerCount = 0;
   let cases = 0;
+  let changes: CaseChanges = { created: 0, updated: 0, closed: 0, removed: 0 };
   try {
     await db.transaction('rw', [...caseTables(db), db.fixtures, db.fixtureRows], async () => {
       const { writer, commit } = await openLiveWriter(db);
       const gen = writer.state.gen;
+      const before = new Map<string, CaseEntry | undefined>();
+      for (const b of blocks)
+        if (!before.has(b.caseId)) before.set(b.caseId, writer.catalog.entries.get(b.caseId));
       await applyBlocksWith(writer, blocks);
+      changes = countChanges(before, writer.delta);
       const rows = ledgerRows(gen, balances);
       if (rows.length > 0) await db.ledgers.bulkPut(rows);
       ledgerCount = rows.length;
@@ -372,6 +379,7 @@ async function ingestIncremental(
           ownerSet(reg, groups),
         );
         purged = removed.length;
+        changes.removed = removed.length;
         if (removed.length > 0) {
           await writer.prefetch(removed);
           for (const id of removed) writer.remove(id);
@@ -397,5 +405,28 @@ async function ingestIncremental(
     purged,
     fixtures: [...new Set([...acc.fixtures.values()].map((f) => f.id))].sort(),
     ledgers: ledgerCount,
+    changes,
   };
+}
+
+/**
+ * Classifies each case the payload carried by comparing it with the device before the
+ * merge. HQ writes a restored case whole (create, update and index blocks for every case
+ * it sends; hq:corehq/ex-submodules/casexml/apps/phone/xml.py), even one the phone already
+ * has, so a `<create>` in the payload does not mean "new here": only the device's
+ * previous state tells.
+ */
+function countChanges(
+  before: Map<string, CaseEntry | undefined>,
+  delta: Map<string, CaseEntry | null>,
+): CaseChanges {
+  const out: CaseChanges = { created: 0, updated: 0, closed: 0, removed: 0 };
+  for (const [id, was] of before) {
+    const now = delta.get(id);
+    if (now === undefined || now === null) continue;
+    if (now.closed && (was === undefined || !was.closed)) out.closed++;
+    else if (was === undefined) out.created++;
+    else out.updated++;
+  }
+  return out;
 }

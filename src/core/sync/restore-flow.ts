@@ -193,5 +193,6 @@ export async function runRestore(
     cases: result.cases,
     purged: result.purged,
     durationMs: deps.clock.now() - t0,
+    ...(outMode === 'incremental' && result.changes ? { changes: result.changes } : {}),
   };
 }

@@ -33,11 +33,26 @@ export interface RestoreProgress {
   serverProgress?: { done: number; total: number };
 }
 
+/**
+ * What an incremental sync did to the cases on the device, counted per case: `created`
+ * (new here and open), `closed` (open or new here, closed by the payload), `updated` (any
+ * other case the payload carried) and `removed` (dropped by the phone's purge afterwards).
+ */
+export interface CaseChanges {
+  created: number;
+  updated: number;
+  closed: number;
+  removed: number;
+}
+
 export interface RestoreSummary {
   syncToken: string | null;
+  /** Cases on the device afterwards. */
   cases: number;
   purged: number;
   durationMs: number;
+  /** Incremental syncs only; a full restore (first login, 412 recovery) replaces everything. */
+  changes?: CaseChanges;
 }
 
 export interface CaseQuery {
@@ -45,6 +60,11 @@ export interface CaseQuery {
   ownerId?: string;
   status?: 'open' | 'closed' | 'all';
   namePrefix?: string;
+  /**
+   * Case-insensitive substring of the name or of any property value (what a worker types
+   * in a search box: part of a name, a village, a phone number).
+   */
+  text?: string;
   /** Property name and value to match exactly. */
   property?: { name: string; value: string };
   sort?: 'name' | 'lastModified';

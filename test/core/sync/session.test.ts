@@ -45,6 +45,33 @@ describe('login', () => {
     expect(JSON.stringify(await s.db.meta.toArray())).not.toContain('fieldsim"');
   });
 
+  it('text search matches a part of the name or of any property value, ignoring case', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    hq.receiver.push(status(503));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    await s.registerCase({
+      caseType: 'household',
+      caseName: 'Nkosi',
+      properties: { village: 'Riverside North' },
+    });
+    await s.registerCase({
+      caseType: 'household',
+      caseName: 'Riverdale',
+      properties: { village: 'Hilltop' },
+    });
+    const names = async (q: Parameters<Session['listCases']>[0]) =>
+      (await s.listCases({ ...q, status: 'all' })).cases.map((c) => c.caseName);
+    expect(await names({ text: 'RIVER' })).toEqual(['Nkosi', 'Riverdale']);
+    expect(await names({ text: 'ndi' })).toEqual(['Thandi']);
+    expect(await names({ text: 'hill', caseType: 'member' })).toEqual([]);
+    expect(await names({ text: '  north ' })).toEqual(['Nkosi']);
+    expect((await s.listCases({ text: 'nowhere' })).total).toBe(0);
+    // The cached result follows a change to the data.
+    await s.updateCase({ caseId: 'hh1', properties: { village: 'North bank' } });
+    expect(await names({ text: 'north' })).toEqual(['Dlamini', 'Nkosi']);
+  });
+
   it('wrong password: auth-invalid, nothing opened', async () => {
     const hq = fakeHq();
     await expect(login({ ...base, password: 'nope', platform: platform(hq) })).rejects.toMatchObject({
@@ -188,6 +215,38 @@ describe('restore status codes (issue 3)', () => {
     ]);
   });
 
+  it('an incremental sync reports what it changed, not every case on the device', async () => {
+    const hq = fakeHq();
+    const many = [...CASES, { id: 'hh3', type: 'household', name: 'Mokoena' }];
+    hq.restore.push(ok(restoreXml('tok1', many)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    // Nothing changed on the server: three cases here, none touched.
+    hq.restore.splice(0, 1, ok(restoreXml('tok2', [])));
+    const quiet = await s.sync();
+    expect(quiet.cases).toBe(3);
+    expect(quiet.changes).toEqual({ created: 0, updated: 0, closed: 0, removed: 0 });
+    // One new case, one resent whole (HQ's create + update) with a new name, one closed,
+    // and one moved to another owner, which the phone's purge then drops.
+    hq.restore.splice(
+      0,
+      1,
+      ok(
+        restoreXml('tok3', [
+          { id: 'hh2', type: 'household', name: 'Zulu' },
+          { id: 'hh1', type: 'household', name: 'Dlamini renamed' },
+          { id: 'm1', type: 'member', name: 'Thandi', parent: 'hh1', closed: true },
+          { id: 'hh3', type: 'household', name: 'Mokoena', owner: 'someone-else' },
+        ]),
+      ),
+    );
+    const busy = await s.sync();
+    // The closed member is purged too (closed, nothing open needs it): closed and removed.
+    expect(busy.changes).toEqual({ created: 1, updated: 2, closed: 1, removed: 2 });
+    expect(busy.cases).toBe(2);
+    // A full restore replaces everything: no per-case changes are claimed.
+    expect((await s.restore()).changes).toBeUndefined();
+  });
+
   it('412: fresh restore, one switch, unsent forms kept and re-applied', async () => {
     const hq = fakeHq();
     hq.restore.push(ok(restoreXml('tok1', CASES)));
@@ -293,6 +352,24 @@ describe('forms and sync-and-send', () => {
     expect(xml).toContain(`<orx:deviceID>${s.info.deviceId}</orx:deviceID>`);
     const sub = hq.fetch.calls.find((x) => x.url.endsWith('/receiver/'))!;
     expect(sub.headers.get('x-commcarehq-lastsynctoken')).toBe('tok1');
+  });
+
+  it('sync-and-send cancelled while a form is going out: the form finishes, no restore is asked (PWA Cancel sync)', async () => {
+    const hq = fakeHq();
+    hq.restore.push(ok(restoreXml('tok1', CASES)));
+    const s = await track(login({ ...base, platform: platform(hq) }));
+    hq.receiver.push(status(503));
+    await s.registerCase({ caseType: 'household', caseName: 'Cancelled' });
+    const ac = new AbortController();
+    // The user presses Cancel while the server is still answering the form.
+    hq.receiver.splice(0, hq.receiver.length, () => {
+      ac.abort();
+      return new Response(openRosa('submit_success', 'ok'), { status: 201 });
+    });
+    const restoresBefore = hq.restoreRequests().length;
+    await expect(s.syncAndSend({ signal: ac.signal })).rejects.toMatchObject({ code: 'aborted' });
+    expect(hq.submitted).toHaveLength(1);
+    expect(hq.restoreRequests()).toHaveLength(restoresBefore);
   });
 
   it('sync-and-send skips the sync while forms are still waiting, and stops on 401', async () => {

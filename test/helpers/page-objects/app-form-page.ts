@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { SAVED } from './save-outcome.ts';
 
 /** Application forms (Application Structure API) on the Forms screen and the form runner. */
 export class AppFormPage {
@@ -33,6 +34,6 @@ export class AppFormPage {
   }
 
   saved() {
-    return this.page.getByRole('status').filter({ hasText: 'Saved to the outbox' });
+    return this.page.getByRole('status').filter({ hasText: SAVED });
   }
 }

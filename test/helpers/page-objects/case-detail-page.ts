@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { SAVED } from './save-outcome.ts';
 
 export class CaseDetailPage {
   readonly page: Page;
@@ -26,7 +27,7 @@ export class CaseDetailPage {
     await this.page.getByLabel('Property').fill(property);
     await this.page.getByLabel('New value').fill(value);
     await this.page.getByRole('button', { name: 'Save form' }).click();
-    await this.page.getByRole('status').filter({ hasText: 'Saved to the outbox' }).waitFor();
+    await this.page.getByRole('status').filter({ hasText: SAVED }).waitFor();
   }
 
   async close(reason: string): Promise<void> {

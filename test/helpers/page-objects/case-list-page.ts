@@ -34,19 +34,16 @@ export class CaseListPage {
     await this.page.getByLabel('Status').selectOption(status);
   }
 
-  /** Types into the search box and waits until the list shows only matching names. */
+  /**
+   * Types into the search box (name and properties) and waits until the list shows the
+   * results for that text (the list marks which query its rows answer).
+   */
   async search(text: string): Promise<void> {
-    await this.page.getByLabel('Search by name').fill(text);
-    await this.page.waitForFunction((prefix) => {
+    await this.page.getByLabel('Search name and properties').fill(text);
+    await this.page.waitForFunction((q) => {
+      const list = document.querySelector('[data-testid="case-list"]');
       const count = document.querySelector('[data-testid="case-count"]')?.textContent?.trim() ?? '';
-      if (!/^\d+ cases?$/.test(count)) return false;
-      const names = [...document.querySelectorAll('[data-testid="case-list"] li .name')].map(
-        (n) => n.textContent ?? '',
-      );
-      return (
-        names.length === Math.min(Number(count.split(' ')[0]), names.length) &&
-        names.every((n) => n.toLowerCase().startsWith(prefix.toLowerCase()))
-      );
+      return list?.getAttribute('data-query') === q.trim() && /^\d+ cases?$/.test(count);
     }, text);
   }
 

@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { SAVED } from './save-outcome.ts';
 
 export class FormsPage {
   readonly page: Page;
@@ -12,6 +13,6 @@ export class FormsPage {
     await this.page.getByLabel('Village').fill(village);
     await this.page.getByLabel('Household size').fill(size);
     await this.page.getByRole('button', { name: 'Save form' }).click();
-    await this.page.getByRole('status').filter({ hasText: 'Saved to the outbox' }).waitFor();
+    await this.page.getByRole('status').filter({ hasText: SAVED }).waitFor();
   }
 }
