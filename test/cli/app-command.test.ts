@@ -22,7 +22,7 @@ function lastJson(stdout: string): Record<string, unknown> {
 const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-app-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('fieldsim app fill', () => {
+describe('fieldsim app fill', { timeout: 120_000 }, () => {
   it('fills a registration entry: the uuid() datum becomes the new case id in the case block', () => {
     const answers = join(tmp, 'reg.json');
     writeFileSync(answers, JSON.stringify({ '/data/name': 'Mwangi household' }));
@@ -119,7 +119,7 @@ describe('fieldsim app fill', () => {
   });
 });
 
-describe('fieldsim app check and show on commcare-core apps', () => {
+describe('fieldsim app check and show on commcare-core apps', { timeout: 120_000 }, () => {
   it('checks basic.ccz with its restore: forms fill or are skipped for a stated reason', () => {
     const r = run(
       'app',
