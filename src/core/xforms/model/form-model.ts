@@ -332,8 +332,8 @@ export class FormModel {
 }
 
 function setRaw(node: XPathNode, value: string): boolean {
-  if (node.value === value) return false;
-  node.value = value;
+  if (node.storedValue === value) return false;
+  node.storedValue = value;
   return true;
 }
 
@@ -376,7 +376,12 @@ export function calculatedValue(
 function wrapValue(v: XPathValue, type: string): string {
   if (Array.isArray(v)) {
     const first = v[0];
-    return first === undefined ? '' : wrapValue(first.stringValue(), type);
+    return first === undefined
+      ? ''
+      : wrapValue(
+          first.kind === 'attribute' || first.children.length === 0 ? first.value : first.stringValue(),
+          type,
+        );
   }
   if (typeof v === 'string') {
     if (v === '') return '';
