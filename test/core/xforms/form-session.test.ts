@@ -376,6 +376,17 @@ describe('FormSession', () => {
     expect(s.evaluate('/data/c')).toBe('[kept]');
   });
 
+  it('applies a bind whose nodeset has a predicate only to the nodes it selects', () => {
+    const xml = form(
+      `<bind nodeset="/data/t[@kind='a']/v" calculate="'set'"/>`,
+      '',
+      '<t kind="a"><v/></t><t kind="b"><v/></t>',
+    );
+    const s = FormSession.start(parseXForm(xml), options());
+    expect(s.evaluate('/data/t[1]/v')).toBe('set');
+    expect(s.evaluate('/data/t[2]/v')).toBe('');
+  });
+
   it('fails to start with instance-missing naming the instance', () => {
     const def = parseXForm(regXml, { file: 'reg.xml' });
     const e = catchError(() => FormSession.start(def, options({ instances: () => undefined }))) as XFormError;

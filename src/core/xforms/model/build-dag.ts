@@ -31,6 +31,7 @@ export function buildDag(
       cascades: kind === 'relevant' || kind === 'readonly',
       refs: dependencies(expr, bind.path),
       type: bind.type,
+      filter: bind.filter,
     });
   };
   for (const b of binds) {
@@ -50,6 +51,7 @@ export function buildDag(
       cascades: true,
       refs: dependencies(r.count, ctx),
       type: 'int',
+      filter: undefined,
     });
   }
   return topoSort(drafts, file);

@@ -222,7 +222,16 @@ export class FormModel {
 
   /** Evaluates one triggerable for its nodes (those in `anchor`'s repeat instances when given). */
   private evaluate(t: Triggerable, anchor: XPathNode | undefined): void {
-    for (const node of this.nodesFor(t.contextPath, anchor)) {
+    let nodes = this.nodesFor(t.contextPath, anchor);
+    if (t.filter !== undefined && nodes.length > 0) {
+      // JavaRosa binds a nodeset with predicates to the nodes it selects only.
+      const filter = t.filter;
+      const selected = new Set(
+        guard(() => filter.evaluateNodes(this.context(this.root)), filter, t.targetPath),
+      );
+      nodes = nodes.filter((n) => selected.has(n));
+    }
+    for (const node of nodes) {
       const ctx = this.context(node);
       const el = node instanceof InstanceAttribute ? node.owner : node;
       switch (t.kind) {

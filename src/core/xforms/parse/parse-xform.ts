@@ -166,6 +166,9 @@ function parseBind(el: XmlElement, rootPath: string, file: string | undefined): 
     requiredMsg: msg('jr:requiredMsg'),
     preload: attr(el, 'jr:preload'),
     preloadParams: attr(el, 'jr:preloadParams'),
+    filter: nodeset.includes('[')
+      ? compileExpression(nodeset, { file, ref: path, attribute: 'nodeset' })
+      : undefined,
   };
 }
 
