@@ -92,7 +92,9 @@ export async function loadApp(files: AppFiles, opts: LoadAppOptions = {}): Promi
     for (const e of s.entries) entries.set(e.commandId, e);
     for (const d of s.details) details.set(d.id, d);
   }
-  checkReferences(menus, entries, details);
+  // Datums may name details the suite lacks (commcare-core's own case_claim_example does);
+  // the phone finds out only when it opens the list, and so does `caseList`.
+  checkMenuCommands(menus, entries);
 
   const compiled = new Map<string, CompiledXPath>();
   const xpath = (source: string): CompiledXPath => {
@@ -251,11 +253,7 @@ function checkDemoRestore(xml: string, file: string): DemoUserRestore {
 }
 
 /** Menus must name existing commands (the phone's `MenuLoader` would fail on each one). */
-function checkReferences(
-  menus: readonly SuiteMenu[],
-  entries: ReadonlyMap<string, SuiteEntry>,
-  details: ReadonlyMap<string, SuiteDetail>,
-): void {
+function checkMenuCommands(menus: readonly SuiteMenu[], entries: ReadonlyMap<string, SuiteEntry>): void {
   for (const m of menus) {
     for (const c of m.commands) {
       if (!entries.has(c.id))
@@ -269,7 +267,4 @@ function checkReferences(
         );
     }
   }
-  // Datums may name details the suite lacks (commcare-core's own case_claim_example does);
-  // the phone finds out only when it opens the list, and so does `caseList`.
-  void details;
 }

@@ -181,16 +181,17 @@ export function findEntry(app: CommCareApp, key: string): SuiteEntry {
   const byId = app.entries.get(key);
   if (byId) return byId;
   for (const e of app.entries.values()) if (e.formXmlns === key) return e;
-  const slash = key.indexOf('/');
-  if (slash > 0) {
+  // Menu and form names may themselves hold a '/': try every split point.
+  const ctx: SuiteContext = { instance: () => undefined, lang: 'default' };
+  const scope = makeScope(app, ctx, []);
+  for (let slash = key.indexOf('/'); slash > 0; slash = key.indexOf('/', slash + 1)) {
     const menuName = key.slice(0, slash).trim();
     const formName = key.slice(slash + 1).trim();
-    const ctx: SuiteContext = { instance: () => undefined, lang: 'default' };
     for (const m of app.menus) {
-      if (safeText(() => menuText(app, m.id, ctx)) !== menuName) continue;
+      if (safeText(() => displayText(scope, m.display.text)) !== menuName) continue;
       for (const c of m.commands) {
         const e = app.entries.get(c.id);
-        if (e && safeText(() => displayText(makeScope(app, ctx, []), e.display.text)) === formName) return e;
+        if (e && safeText(() => displayText(scope, e.display.text)) === formName) return e;
       }
     }
   }

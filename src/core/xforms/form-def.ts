@@ -64,6 +64,11 @@ export interface BindDef {
   requiredMsg: TextDef | undefined;
   preload: string | undefined;
   preloadParams: string | undefined;
+  /**
+   * The nodeset as written when it has predicates (`item[@type='x']`): the bind applies
+   * only to the nodes it selects, not to every node of the generic path.
+   */
+  filter: CompiledXPath | undefined;
 }
 
 export type SetvalueEvent = 'xforms-ready' | 'jr-insert' | 'xforms-revalidate' | 'xforms-value-changed';
@@ -164,6 +169,8 @@ export interface Triggerable {
   refs: readonly DepRef[];
   /** The bind's type (for calculate results). */
   type: string;
+  /** The bind's nodeset when it has predicates; only the nodes it selects are evaluated. */
+  filter: CompiledXPath | undefined;
 }
 
 /** A path an expression reads; `prefix` when it reads anything below it (`*`, `//`). */

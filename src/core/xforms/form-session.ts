@@ -12,6 +12,7 @@ import type {
 } from './form-session-types.ts';
 import { FormValidationError } from './form-validation-error.ts';
 import { checkType } from './model/check-type.ts';
+import { contextualizeExpression } from './model/contextualize-expression.ts';
 import { FormModel, genericPath } from './model/form-model.ts';
 import { formatDate, formatDateTime } from './model/format-date.ts';
 import { parentPath, resolveRefPath } from './model/generic-path.ts';
@@ -19,7 +20,12 @@ import { renderText } from './model/render-text.ts';
 import { serializeInstance } from './model/serialize-instance.ts';
 import { compileExpression } from './parse/compile-expression.ts';
 import { InstanceAttribute, InstanceNode, type XPathNode } from './tree/instance-node.ts';
-import type { XPathEnvironment, XPathFunction } from './xpath/xpath-types.ts';
+import type {
+  CompiledXPath,
+  XPathEnvironment,
+  XPathEvalContext,
+  XPathFunction,
+} from './xpath/xpath-types.ts';
 import { toXPathString } from './xpath/xpath-values.ts';
 
 export type {
@@ -50,6 +56,7 @@ export class FormSession {
   private readonly instanceId: string;
   private readonly timeStart: string;
   private readonly questionPaths: ReadonlyMap<string, QuestionControlDef>;
+  private readonly repeatPaths: ReadonlySet<string>;
 
   private constructor(
     def: FormDef,
@@ -70,6 +77,7 @@ export class FormSession {
     this.instanceId = instanceId;
     this.timeStart = timeStart;
     this.questionPaths = questionControls(def.body);
+    this.repeatPaths = new Set([...def.repeats.keys(), ...def.repeatTemplates.keys()]);
   }
 
   /**
@@ -179,10 +187,10 @@ export class FormSession {
         return issue('type', 'only one choice may be selected');
     }
     if (v !== '' && bind?.constraint !== undefined) {
-      const before = node.value;
-      node.value = v;
+      const before = node.storedValue;
+      node.storedValue = v;
       const ok = bind.constraint.evaluateBoolean(this.model.context(node));
-      node.value = before;
+      node.storedValue = before;
       if (!ok) return issue('constraint', this.message(bind.constraintMsg, node, DEFAULT_CONSTRAINT));
     }
     if (this.model.setValue(node, v)) {
@@ -246,7 +254,7 @@ export class FormSession {
         if (!this.model.isRelevant(node)) continue;
         const ref = concreteRef(node, this.def);
         const el = node instanceof InstanceAttribute ? node.owner : node;
-        const v = node.value;
+        const v = node.storedValue;
         if (v === '') {
           if (el.required)
             issues.push({
@@ -295,7 +303,7 @@ export class FormSession {
       const m = this.opts.meta;
       const fill = (name: string, value: string, always = false): void => {
         const n = meta.children.find((c) => c.name === name);
-        if (n !== undefined && (always || n.value === '')) n.value = value;
+        if (n !== undefined && (always || n.storedValue === '')) n.storedValue = value;
       };
       fill('instanceID', this.instanceId);
       fill('timeStart', this.timeStart);
@@ -304,7 +312,7 @@ export class FormSession {
       fill('username', m.username);
       fill('userID', m.userId);
       fill('appVersion', m.appVersion);
-      const id = meta.children.find((c) => c.name === 'instanceID')?.value;
+      const id = meta.children.find((c) => c.name === 'instanceID')?.storedValue;
       if (id !== undefined && id !== '') instanceId = id;
     }
     const xml = serializeInstance(root, (n) => n.selfRelevant);
@@ -345,11 +353,35 @@ export class FormSession {
 
   // --- internals ---
 
+  /** A label, hint or message for a node, itext outputs contextualized to the node's repeat instance. */
+  private text(def: TextDef | undefined, lang: string, ctx: XPathEvalContext, form = ''): string | undefined {
+    const node = ctx.current ?? ctx.node;
+    return renderText(this.def.itext, def, lang, ctx, form, (e) => this.fitted(e, node));
+  }
+
+  private readonly fittedCache = new Map<CompiledXPath, Map<string, CompiledXPath>>();
+
+  private fitted(expr: CompiledXPath, node: XPathNode): CompiledXPath {
+    if (this.repeatPaths.size === 0) return expr;
+    const path = genericPath(node);
+    let byPath = this.fittedCache.get(expr);
+    if (byPath === undefined) {
+      byPath = new Map();
+      this.fittedCache.set(expr, byPath);
+    }
+    let out = byPath.get(path);
+    if (out === undefined) {
+      out = contextualizeExpression(expr, path, this.repeatPaths);
+      byPath.set(path, out);
+    }
+    return out;
+  }
+
   /** `jr:itext` and `jr:choice-name` (see model/host-functions.ts). */
   private hostFunctions(): Map<string, XPathFunction> {
     const itext: XPathFunction = (args, ctx) => {
       const id = toXPathString(args[0] ?? '');
-      return renderText(this.def.itext, { itextId: id }, this.lang, ctx) ?? '';
+      return this.text({ itextId: id }, this.lang, ctx) ?? '';
     };
     const choiceName: XPathFunction = (args, ctx) => {
       const value = toXPathString(args[0] ?? '');
@@ -401,7 +433,7 @@ export class FormSession {
   }
 
   private message(def: TextDef | undefined, node: XPathNode, fallback: string): string {
-    const t = renderText(this.def.itext, def, this.lang, this.model.context(node));
+    const t = this.text(def, this.lang, this.model.context(node));
     return t === undefined || t === '' ? fallback : t;
   }
 
@@ -457,7 +489,7 @@ export class FormSession {
     for (const item of control.items)
       out.push({
         value: item.value,
-        label: renderText(this.def.itext, item.label, this.lang, ctx) ?? item.value,
+        label: this.text(item.label, this.lang, ctx) ?? item.value,
       });
     if (control.itemset !== undefined) {
       const is = control.itemset;
@@ -465,7 +497,7 @@ export class FormSession {
       nodes.forEach((n, i) => {
         const ictx = { node: n, position: i + 1, size: nodes.length, env: this.model.env, current: node };
         const value = is.value.evaluateString(ictx);
-        out.push({ value, label: renderText(this.def.itext, is.label, this.lang, ictx) ?? value });
+        out.push({ value, label: this.text(is.label, this.lang, ictx) ?? value });
       });
     }
     return out;
@@ -496,7 +528,7 @@ export class FormSession {
           ref,
           kind: 'group',
           dataType: '',
-          label: renderText(this.def.itext, c.label, this.lang, ctx) ?? '',
+          label: this.text(c.label, this.lang, ctx) ?? '',
           ...optional('appearance', c.appearance),
           relevant,
           required: false,
@@ -522,7 +554,7 @@ export class FormSession {
           ref,
           kind: 'repeat',
           dataType: '',
-          label: renderText(this.def.itext, c.label, this.lang, ctx) ?? '',
+          label: this.text(c.label, this.lang, ctx) ?? '',
           ...optional('appearance', c.appearance),
           relevant,
           required: false,
@@ -538,7 +570,7 @@ export class FormSession {
             ref: iref,
             kind: 'repeat-instance',
             dataType: '',
-            label: renderText(this.def.itext, c.label, this.lang, this.model.context(inst)) ?? '',
+            label: this.text(c.label, this.lang, this.model.context(inst)) ?? '',
             relevant: relevant && this.model.isRelevant(inst),
             required: false,
             readonly: this.model.isReadonly(inst),
@@ -561,17 +593,15 @@ export class FormSession {
       const ctx = this.model.context(node);
       const bind = this.def.bindsByPath.get(c.path);
       const el = node instanceof InstanceAttribute ? node.owner : node;
-      const markdown = renderText(this.def.itext, c.label, this.lang, ctx, 'markdown');
-      const hint = renderText(this.def.itext, c.hint, this.lang, ctx);
+      const markdown = this.text(c.label, this.lang, ctx, 'markdown');
+      const hint = this.text(c.hint, this.lang, ctx);
       const constraintMessage =
-        bind?.constraintMsg === undefined
-          ? undefined
-          : renderText(this.def.itext, bind.constraintMsg, this.lang, ctx);
+        bind?.constraintMsg === undefined ? undefined : this.text(bind.constraintMsg, this.lang, ctx);
       out.push({
         ref: concreteRef(node, this.def),
         kind: c.kind,
         dataType: dataTypeOf(c.kind, bind?.type),
-        label: renderText(this.def.itext, c.label, this.lang, ctx) ?? '',
+        label: this.text(c.label, this.lang, ctx) ?? '',
         ...optional('labelMarkdown', markdown),
         ...optional('hint', hint),
         ...optional('appearance', c.appearance),
@@ -580,7 +610,7 @@ export class FormSession {
         required: el.required,
         readonly: this.model.isReadonly(node),
         ...optional('constraintMessage', constraintMessage),
-        value: node.value,
+        value: node.storedValue,
         depth,
         ...withParent,
         ...optional('mediatype', c.mediatype),
@@ -673,10 +703,10 @@ function toSnapshot(n: InstanceNode): SnapshotNode {
   const s: SnapshotNode = { n: n.name };
   if (n.namespace !== '') s.ns = n.namespace;
   if (n.prefix !== '') s.p = n.prefix;
-  if (n.attributes.length > 0) s.a = n.attributes.map((a) => [a.name, a.value, a.namespace, a.prefix]);
+  if (n.attributes.length > 0) s.a = n.attributes.map((a) => [a.name, a.storedValue, a.namespace, a.prefix]);
   if (n.nsDecls !== undefined) s.d = n.nsDecls;
   if (n.children.length > 0) s.c = n.children.map(toSnapshot);
-  else if (n.value !== '') s.v = n.value;
+  else if (n.storedValue !== '') s.v = n.storedValue;
   return s;
 }
 

@@ -53,6 +53,8 @@ describe('the household fixture app (HQ app-builder shape)', async () => {
     expect(findEntry(app, 'Households/Register household').commandId).toBe('m0-f0');
     expect(findEntry(app, 'http://openrosa.org/formdesigner/FIELDSIM-HH-VISIT')).toBe(visit);
     expect(() => findEntry(app, 'Visits/Nope')).toThrow(XFormError);
+    expect(() => findEntry(app, 'Visits/Visit/extra')).toThrow(XFormError);
+    expect(() => findEntry(app, 'Visits/Visit/extra')).toThrow(XFormError);
   });
 
   it('computes the registration case id with uuid()', () => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { XFormError } from '../../../src/core/errors/xform-error.ts';
+import { appFilesFromMap } from '../../../src/core/suite/app-files.ts';
 import { loadApp } from '../../../src/core/suite/load-app.ts';
 import {
   findEntry,
@@ -174,3 +175,14 @@ function emptyCaseDb(data: Awaited<ReturnType<typeof readRestore>>) {
   if (db) db.children = [];
   return doc;
 }
+
+describe('findEntry by names that hold a slash', async () => {
+  const suite = `<suite><entry><form>urn:f</form><command id="m0-f0"><text>Visit 1/2</text></command></entry>
+    <menu id="m0"><text>Mothers/Babies</text><command id="m0-f0"/></menu></suite>`;
+  const profile = `<profile version="1"><suite><resource id="s"><location authority="local">./suite.xml</location></resource></suite></profile>`;
+  const app = await loadApp(appFilesFromMap({ 'profile.ccpr': profile, 'suite.xml': suite }));
+
+  it('tries every split point', () => {
+    expect(findEntry(app, 'Mothers/Babies/Visit 1/2').commandId).toBe('m0-f0');
+  });
+});

@@ -189,6 +189,14 @@ describe('commcare-core sample forms', () => {
     expect(s.evaluate('/data/iter/country[2]/id')).toBe('1');
   });
 
+  it('counts nested repeat items per outer instance (FormDefTest.testNestedRepeatActions)', () => {
+    const s = FormSession.start(
+      parseXForm(read('xform_tests/test_looped_model_iteration.xml')),
+      emptyInstances(),
+    );
+    expect(s.evaluate('/data/sum')).toBe('60');
+  });
+
   it('runs form-level and question-level setvalues (FormDefTest.testQuestionLevelActions)', () => {
     const now = new Date('2026-12-02T10:00:00Z');
     const s = FormSession.start(parseXForm(read('xform_tests/test_question_level_actions.xml')), {

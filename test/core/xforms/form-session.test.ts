@@ -332,6 +332,61 @@ describe('FormSession', () => {
     expect(e.ref).toBe('/data/b');
   });
 
+  it('reads absolute paths inside a repeat from the same repeat instance (JavaRosa contextualize)', () => {
+    // HQ's app builder writes absolute paths everywhere; a subcase in a repeat names its own instance.
+    const xml = form(
+      `<bind nodeset="/data/kid/kname" required="true()"/>
+       <bind nodeset="/data/kid/greeting" calculate="concat('hi ', /data/kid/kname)"/>
+       <bind nodeset="/data/kid/older" relevant="/data/kid/age &gt; 10"/>
+       <bind nodeset="/data/total" calculate="count(/data/kid)"/>`,
+      `<repeat nodeset="/data/kid"><input ref="/data/kid/kname"><label>Name of <output value="/data/kid/kname"/></label></input>
+         <input ref="/data/kid/age"><label>Age</label></input><input ref="/data/kid/older"><label>Older</label></input></repeat>`,
+      '<kid jr:template=""><kname/><age/><greeting/><older/></kid><total/>',
+    );
+    const s = FormSession.start(parseXForm(xml), options());
+    s.addRepeat('/data/kid');
+    s.addRepeat('/data/kid');
+    s.answer('/data/kid[1]/kname', 'Ann');
+    s.answer('/data/kid[2]/kname', 'Bob');
+    s.answer('/data/kid[1]/age', 5);
+    s.answer('/data/kid[2]/age', 15);
+    expect(s.evaluate('/data/kid[1]/greeting')).toBe('hi Ann');
+    expect(s.evaluate('/data/kid[2]/greeting')).toBe('hi Bob');
+    expect(s.question('/data/kid[1]/older')?.relevant).toBe(false);
+    expect(s.question('/data/kid[2]/older')?.relevant).toBe(true);
+    expect(s.question('/data/kid[2]/kname')?.label).toBe('Name of Bob');
+    expect(s.evaluate('/data/total')).toBe('2');
+    expect(s.evaluate('/data/kid/kname', '/data/kid[2]/age')).toBe('Bob');
+  });
+
+  it('reads a non-relevant node as empty in expressions but keeps its value for when it is relevant again', () => {
+    const xml = form(
+      `<bind nodeset="/data/b" relevant="/data/a = 'yes'"/><bind nodeset="/data/c" calculate="concat('[', /data/b, ']')"/>`,
+      '<input ref="/data/a"><label>a</label></input><input ref="/data/b"><label>b</label></input>',
+      '<a/><b/><c/>',
+    );
+    const s = FormSession.start(parseXForm(xml), options());
+    s.answer('/data/a', 'yes');
+    s.answer('/data/b', 'kept');
+    expect(s.evaluate('/data/c')).toBe('[kept]');
+    s.answer('/data/a', 'no');
+    expect(s.evaluate('/data/c')).toBe('[]');
+    expect(s.question('/data/b')?.value).toBe('kept');
+    s.answer('/data/a', 'yes');
+    expect(s.evaluate('/data/c')).toBe('[kept]');
+  });
+
+  it('applies a bind whose nodeset has a predicate only to the nodes it selects', () => {
+    const xml = form(
+      `<bind nodeset="/data/t[@kind='a']/v" calculate="'set'"/>`,
+      '',
+      '<t kind="a"><v/></t><t kind="b"><v/></t>',
+    );
+    const s = FormSession.start(parseXForm(xml), options());
+    expect(s.evaluate('/data/t[1]/v')).toBe('set');
+    expect(s.evaluate('/data/t[2]/v')).toBe('');
+  });
+
   it('fails to start with instance-missing naming the instance', () => {
     const def = parseXForm(regXml, { file: 'reg.xml' });
     const e = catchError(() => FormSession.start(def, options({ instances: () => undefined }))) as XFormError;

@@ -31,6 +31,7 @@ export function buildDag(
       cascades: kind === 'relevant' || kind === 'readonly',
       refs: dependencies(expr, bind.path),
       type: bind.type,
+      filter: bind.filter,
     });
   };
   for (const b of binds) {
@@ -50,6 +51,7 @@ export function buildDag(
       cascades: true,
       refs: dependencies(r.count, ctx),
       type: 'int',
+      filter: undefined,
     });
   }
   return topoSort(drafts, file);
@@ -73,23 +75,27 @@ export function touches(target: string, cascades: boolean, ref: DepRef): boolean
  */
 export function computeEdges(list: readonly Omit<Triggerable, 'index'>[]): number[][] {
   const edges: number[][] = list.map(() => []);
+  // exact: readers by the path they read; under: readers by every ancestor of that path
+  // (a cascading target reaches whatever is read below it).
   const exact = new Map<string, number[]>();
+  const under = new Map<string, number[]>();
   const broad: number[] = [];
+  const push = (m: Map<string, number[]>, k: string, i: number): void => {
+    const l = m.get(k);
+    if (l) l.push(i);
+    else m.set(k, [i]);
+  };
   list.forEach((d, i) => {
     for (const r of d.refs) {
       if (r.prefix) broad.push(i);
-      const l = exact.get(r.path);
-      if (l) l.push(i);
-      else exact.set(r.path, [i]);
+      push(exact, r.path, i);
+      for (let at = r.path.lastIndexOf('/'); at > 0; at = r.path.lastIndexOf('/', at - 1))
+        push(under, r.path.slice(0, at), i);
     }
   });
-  const allPaths = [...exact.keys()];
   list.forEach((a, i) => {
-    const readers = new Set<number>();
-    for (const j of exact.get(a.targetPath) ?? []) readers.add(j);
-    if (a.cascades)
-      for (const p of allPaths)
-        if (isAtOrUnder(p, a.targetPath)) for (const j of exact.get(p) ?? []) readers.add(j);
+    const readers = new Set<number>(exact.get(a.targetPath));
+    if (a.cascades) for (const j of under.get(a.targetPath) ?? []) readers.add(j);
     for (const j of broad)
       if (list[j]?.refs.some((r) => touches(a.targetPath, a.cascades, r))) readers.add(j);
     edges[i] = [...readers];

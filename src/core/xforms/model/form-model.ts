@@ -222,7 +222,16 @@ export class FormModel {
 
   /** Evaluates one triggerable for its nodes (those in `anchor`'s repeat instances when given). */
   private evaluate(t: Triggerable, anchor: XPathNode | undefined): void {
-    for (const node of this.nodesFor(t.contextPath, anchor)) {
+    let nodes = this.nodesFor(t.contextPath, anchor);
+    if (t.filter !== undefined && nodes.length > 0) {
+      // JavaRosa binds a nodeset with predicates to the nodes it selects only.
+      const filter = t.filter;
+      const selected = new Set(
+        guard(() => filter.evaluateNodes(this.context(this.root)), filter, t.targetPath),
+      );
+      nodes = nodes.filter((n) => selected.has(n));
+    }
+    for (const node of nodes) {
       const ctx = this.context(node);
       const el = node instanceof InstanceAttribute ? node.owner : node;
       switch (t.kind) {
@@ -332,8 +341,8 @@ export class FormModel {
 }
 
 function setRaw(node: XPathNode, value: string): boolean {
-  if (node.value === value) return false;
-  node.value = value;
+  if (node.storedValue === value) return false;
+  node.storedValue = value;
   return true;
 }
 
@@ -376,7 +385,12 @@ export function calculatedValue(
 function wrapValue(v: XPathValue, type: string): string {
   if (Array.isArray(v)) {
     const first = v[0];
-    return first === undefined ? '' : wrapValue(first.stringValue(), type);
+    return first === undefined
+      ? ''
+      : wrapValue(
+          first.kind === 'attribute' || first.children.length === 0 ? first.value : first.stringValue(),
+          type,
+        );
   }
   if (typeof v === 'string') {
     if (v === '') return '';

@@ -39,14 +39,14 @@ function write(
   for (const [p, u] of decls)
     s += p === '' ? ` xmlns="${escapeXmlAttr(u)}"` : ` xmlns:${p}="${escapeXmlAttr(u)}"`;
   for (const a of n.attributes)
-    s += ` ${a.namespace !== '' && a.prefix !== '' ? `${a.prefix}:` : ''}${a.name}="${escapeXmlAttr(a.value)}"`;
+    s += ` ${a.namespace !== '' && a.prefix !== '' ? `${a.prefix}:` : ''}${a.name}="${escapeXmlAttr(a.storedValue)}"`;
   const kids = n.children.filter(keep);
-  if (kids.length === 0 && n.value === '') {
+  if (kids.length === 0 && n.storedValue === '') {
     out.push(`${s}/>`);
     return;
   }
   out.push(`${s}>`);
-  if (kids.length === 0) out.push(escapeXmlText(n.value));
+  if (kids.length === 0) out.push(escapeXmlText(n.storedValue));
   else for (const c of kids) write(c, inScope, out, keep);
   out.push(`</${qname}>`);
 }

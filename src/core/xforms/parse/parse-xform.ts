@@ -9,6 +9,7 @@ import {
 } from '../../protocol/xml-tree.ts';
 import type { BindDef, FormDef, RepeatControlDef, SecondaryInstanceDecl, SetvalueDef } from '../form-def.ts';
 import { buildDag } from '../model/build-dag.ts';
+import { contextualizeForm } from '../model/contextualize-form.ts';
 import { resolveRefPath } from '../model/generic-path.ts';
 import { InstanceNode } from '../tree/instance-node.ts';
 import { XFORMS_NS } from '../xforms-namespaces.ts';
@@ -104,6 +105,9 @@ export function parseXForm(xml: string, opts: ParseXFormOptions = {}): FormDef {
 
   const repeatPreceding = new Map<string, Set<string>>();
   const repeatTemplates = takeTemplates(data, new Set(repeats.keys()), repeatPreceding);
+  const repeatPaths = new Set([...repeats.keys(), ...repeatTemplates.keys()]);
+  contextualizeForm(binds, setvalues, body, repeatPaths);
+  for (const b of binds) bindsByPath.set(b.path, b);
   const triggerables = buildDag(binds, repeats.values(), file);
   const name = data.getAttribute('name') ?? title;
   return {
@@ -162,6 +166,9 @@ function parseBind(el: XmlElement, rootPath: string, file: string | undefined): 
     requiredMsg: msg('jr:requiredMsg'),
     preload: attr(el, 'jr:preload'),
     preloadParams: attr(el, 'jr:preloadParams'),
+    filter: nodeset.includes('[')
+      ? compileExpression(nodeset, { file, ref: path, attribute: 'nodeset' })
+      : undefined,
   };
 }
 

@@ -19,8 +19,8 @@ export class InstanceNode {
   parent: InstanceNode | null = null;
   children: InstanceNode[] = [];
   attributes: InstanceAttribute[] = [];
-  /** Text of a leaf element. */
-  value = '';
+  /** Text of a leaf element as stored, whatever the node's relevance. */
+  storedValue = '';
   /**
    * Model state the form engine keeps per node (the XPath evaluator ignores these): the
    * node's own relevant/required/readonly condition results (inheritance is applied by the
@@ -37,6 +37,29 @@ export class InstanceNode {
     this.name = name;
     this.namespace = namespace;
     this.prefix = prefix;
+  }
+
+  /**
+   * Text of a leaf element as XPath reads it: empty while the node or an ancestor is not
+   * relevant, as on the phone (commcare-core XPathPathExpr.getRefValue reads a
+   * non-relevant node as blank). The stored text stays in `storedValue` and comes back
+   * when the node is relevant again. Writing sets the stored text.
+   */
+  get value(): string {
+    const v = this.storedValue;
+    if (v === '') return v;
+    for (let n: InstanceNode | null = this; n !== null; n = n.parent) if (!n.selfRelevant) return '';
+    return v;
+  }
+
+  set value(v: string) {
+    this.storedValue = v;
+  }
+
+  /** Whether this node and all its ancestors are relevant. */
+  isRelevant(): boolean {
+    for (let n: InstanceNode | null = this; n !== null; n = n.parent) if (!n.selfRelevant) return false;
+    return true;
   }
 
   static document(): InstanceNode {
@@ -83,10 +106,10 @@ export class InstanceNode {
   /** Deep copy without a parent (repeat instances are copied from their template). */
   clone(): InstanceNode {
     const n = new InstanceNode(this.kind, this.name, this.namespace, this.prefix);
-    n.value = this.value;
+    n.storedValue = this.storedValue;
     if (this.nsDecls) n.nsDecls = { ...this.nsDecls };
     for (const a of this.attributes)
-      n.attributes.push(new InstanceAttribute(n, a.name, a.value, a.namespace, a.prefix));
+      n.attributes.push(new InstanceAttribute(n, a.name, a.storedValue, a.namespace, a.prefix));
     for (const c of this.children) n.appendChild(c.clone());
     return n;
   }
@@ -98,14 +121,25 @@ export class InstanceAttribute {
   name: string;
   namespace: string;
   prefix: string;
-  value: string;
+  /** The attribute's text as stored, whatever its element's relevance. */
+  storedValue: string;
 
   constructor(owner: InstanceNode, name: string, value: string, namespace = '', prefix = '') {
     this.owner = owner;
     this.name = name;
-    this.value = value;
+    this.storedValue = value;
     this.namespace = namespace;
     this.prefix = prefix;
+  }
+
+  /** As XPath reads it: empty while its element is not relevant (see InstanceNode.value). */
+  get value(): string {
+    const v = this.storedValue;
+    return v === '' || this.owner.isRelevant() ? v : '';
+  }
+
+  set value(v: string) {
+    this.storedValue = v;
   }
 
   stringValue(): string {

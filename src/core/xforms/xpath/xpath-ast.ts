@@ -80,7 +80,9 @@ export type Axis =
   | 'ancestor'
   | 'ancestor-or-self'
   | 'following-sibling'
-  | 'preceding-sibling';
+  | 'preceding-sibling'
+  | 'following'
+  | 'preceding';
 
 /**
  * Name tests match on the local name only (see compile-xpath.ts): `prefix` is kept for
@@ -90,7 +92,10 @@ export type NodeTest =
   | { readonly kind: 'name'; readonly local: string; readonly prefix: string }
   | { readonly kind: 'any' }
   | { readonly kind: 'text' }
-  | { readonly kind: 'node' };
+  | { readonly kind: 'node' }
+  // The tree keeps no comments or processing instructions: these match nothing.
+  | { readonly kind: 'comment' }
+  | { readonly kind: 'processing-instruction' };
 
 export interface Step {
   readonly axis: Axis;

@@ -313,7 +313,13 @@ function simplePathNames(p: PathExpr): string[] | null {
   return names;
 }
 
-const REVERSE_AXES = new Set<Axis>(['parent', 'ancestor', 'ancestor-or-self', 'preceding-sibling']);
+const REVERSE_AXES = new Set<Axis>([
+  'parent',
+  'ancestor',
+  'ancestor-or-self',
+  'preceding-sibling',
+  'preceding',
+]);
 
 function describe(v: XPathValue): string {
   if (isXPathDate(v)) return 'date';
@@ -368,6 +374,45 @@ function matches(n: InstanceNode, test: NodeTest): boolean {
     case 'text':
       // The tree keeps a leaf's text on the element, so `text()` finds leaves with text.
       return n.kind === 'element' && n.children.length === 0 && n.value !== '';
+    case 'comment':
+    case 'processing-instruction':
+      return false;
+  }
+}
+
+function collectDescendantsReverse(n: InstanceNode, test: NodeTest, out: XPathNode[]): void {
+  for (let i = n.children.length - 1; i >= 0; i--) {
+    const c = n.children[i] as InstanceNode;
+    if (c.children.length > 0) collectDescendantsReverse(c, test, out);
+    if (matches(c, test)) out.push(c);
+  }
+}
+
+/** `following` (document order) or `preceding` (nearest first): no ancestors, no descendants. */
+function collectFollowingOrPreceding(
+  start: InstanceNode,
+  test: NodeTest,
+  following: boolean,
+  out: XPathNode[],
+): void {
+  let cur = start;
+  while (cur.parent !== null) {
+    const sibs = cur.parent.children;
+    const at = sibs.indexOf(cur);
+    if (following) {
+      for (let i = at + 1; i < sibs.length; i++) {
+        const s = sibs[i] as InstanceNode;
+        if (matches(s, test)) out.push(s);
+        collectDescendants(s, test, out);
+      }
+    } else {
+      for (let i = at - 1; i >= 0; i--) {
+        const s = sibs[i] as InstanceNode;
+        collectDescendantsReverse(s, test, out);
+        if (matches(s, test)) out.push(s);
+      }
+    }
+    cur = cur.parent;
   }
 }
 
@@ -401,6 +446,14 @@ function collectAxis(axis: Axis, test: NodeTest, n: XPathNode, out: XPathNode[])
       }
       case 'descendant-or-self':
         if (test.kind === 'node') out.push(n);
+        return;
+      case 'following':
+        // An attribute's following nodes start with its element's descendants.
+        collectDescendants(n.owner, test, out);
+        collectFollowingOrPreceding(n.owner, test, true, out);
+        return;
+      case 'preceding':
+        collectFollowingOrPreceding(n.owner, test, false, out);
         return;
       default:
         return;
@@ -449,6 +502,10 @@ function collectAxis(axis: Axis, test: NodeTest, n: XPathNode, out: XPathNode[])
       }
       return;
     }
+    case 'following':
+    case 'preceding':
+      collectFollowingOrPreceding(n, test, axis === 'following', out);
+      return;
     case 'following-sibling':
     case 'preceding-sibling': {
       const parent = n.parent;

@@ -1,3 +1,4 @@
+import { XFormError } from '../../errors/xform-error.ts';
 import type { Axis, BinaryOp, NodeTest, Step, XPathExpr } from './xpath-ast.ts';
 import { syntaxError, type Token, tokenize } from './xpath-lexer.ts';
 
@@ -24,6 +25,8 @@ const AXES = new Set<Axis>([
   'ancestor-or-self',
   'following-sibling',
   'preceding-sibling',
+  'following',
+  'preceding',
 ]);
 
 const DESCENDANT_OR_SELF_NODE: Step = {
@@ -186,7 +189,16 @@ class Parser {
       axis = 'attribute';
       testToken = this.next();
     } else if (t.kind === 'axis') {
-      if (!AXES.has(t.value as Axis)) throw this.fail(t, `Unsupported axis "${t.value}"`);
+      if (t.value === 'namespace') {
+        throw new XFormError(
+          'xpath-unsupported',
+          `The namespace axis is not supported in XPath "${this.source}"`,
+          {
+            expression: this.source,
+          },
+        );
+      }
+      if (!AXES.has(t.value as Axis)) throw this.fail(t, `Unknown axis "${t.value}"`);
       axis = t.value as Axis;
       testToken = this.next();
     }
@@ -209,7 +221,8 @@ class Parser {
       this.expectOp(')');
       if (t.value === 'text') return { kind: 'text' };
       if (t.value === 'node') return { kind: 'node' };
-      throw this.fail(t, `Unsupported node test "${t.value}()"`);
+      if (t.value === 'comment') return { kind: 'comment' };
+      return { kind: 'processing-instruction' };
     }
     if (t.kind === 'eof') throw this.fail(t, 'Expected a step before the end');
     throw this.fail(t, `Expected a step but found "${t.value}"`);

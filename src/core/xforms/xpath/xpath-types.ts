@@ -1,4 +1,5 @@
 import type { InstanceNode, XPathNode } from '../tree/instance-node.ts';
+import type { XPathExpr } from './xpath-ast.ts';
 
 /**
  * The contract between the XPath evaluator and its callers (the form model, the suite's
@@ -54,6 +55,8 @@ export interface XPathEvalContext {
 /** A parsed expression, reusable across evaluations. */
 export interface CompiledXPath {
   readonly source: string;
+  /** The parsed expression (xpath-ast.ts), for hosts that analyse or rewrite it. */
+  readonly ast?: XPathExpr;
   evaluate(ctx: XPathEvalContext): XPathValue;
   evaluateString(ctx: XPathEvalContext): string;
   evaluateNumber(ctx: XPathEvalContext): number;

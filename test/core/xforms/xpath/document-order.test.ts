@@ -49,5 +49,7 @@ describe('document order', () => {
     expect(values(evalAt('//i[1]', d))).toEqual(['1', '2', '3']);
     expect(values(evalAt('(//i)[1]', d))).toEqual(['1']);
     expect(values(evalAt('//g/i/ancestor::*', d))).toEqual(['123', '12', '2']);
+    expect(values(evalAt('/d/i/preceding::*', d))).toEqual(['12', '1', '2', '2']);
+    expect(values(evalAt('//g/g/i/following::*', d))).toEqual(['3']);
   });
 });

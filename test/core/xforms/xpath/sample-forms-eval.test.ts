@@ -99,3 +99,40 @@ describe('binds of the sample forms evaluate', () => {
     expect(failures.filter((f) => f.code === 'xpath-eval').length).toBeLessThan(10);
   });
 });
+
+describe('format_date_tests.xml', () => {
+  it('formats a date answer the same with and without date()', () => {
+    const root = parseXmlTree(readFileSync(`${samplesDir()}/format_date_tests.xml`, 'utf8'));
+    const model = elements(root, 'model')[0] as XmlElement;
+    const doc = documentOf(firstElement(elements(model, 'instance')[0] as XmlElement) as XmlElement);
+    const data = doc.children[0] as InstanceNode;
+    (data.child('date') as InstanceNode).value = '2016-03-05';
+    const env = makeEnv({}, { root: doc });
+    const calcs = elements(model, 'bind').flatMap((b) => b.attrs.filter((a) => a.local === 'calculate'));
+    expect(calcs).toHaveLength(2);
+    for (const c of calcs) {
+      expect(compileXPath(c.value).evaluateString({ node: data, position: 1, size: 1, env })).toBe(
+        '5 Mar, 2016',
+      );
+    }
+  });
+});
+
+describe('geopoint_tests.xml', () => {
+  it('distance() between New York and San Francisco matches the spherical law of cosines', () => {
+    const root = parseXmlTree(readFileSync(`${samplesDir()}/geopoint_tests.xml`, 'utf8'));
+    const doc = documentOf(firstElement(elements(root, 'instance')[0] as XmlElement) as XmlElement);
+    const data = doc.children[0] as InstanceNode;
+    const ctx = { node: data, position: 1, size: 1, env: makeEnv({}, { root: doc }) };
+    const rad = Math.PI / 180;
+    const [a, b, c, d] = [40.7 * rad, -74.0 * rad, 37.8 * rad, -122.4 * rad];
+    const cosines =
+      6371009 * Math.acos(Math.sin(a) * Math.sin(c) + Math.cos(a) * Math.cos(c) * Math.cos(d - b));
+    const got = compileXPath('distance(/data/new_york, /data/san_francisco)').evaluateNumber(ctx);
+    expect(Math.abs(got - cosines)).toBeLessThan(1);
+    expect(compileXPath('distance(/data/empty, /data/new_york)').evaluateNumber(ctx)).toBe(-1);
+    expect(compileXPath('distance(/data/random_geopoint, /data/random_geopoint)').evaluateNumber(ctx)).toBe(
+      0,
+    );
+  });
+});
