@@ -12,7 +12,6 @@ import type {
 } from './form-session-types.ts';
 import { FormValidationError } from './form-validation-error.ts';
 import { checkType } from './model/check-type.ts';
-import { contextualizeExpression } from './model/contextualize-expression.ts';
 import { FormModel, genericPath } from './model/form-model.ts';
 import { formatDate, formatDateTime } from './model/format-date.ts';
 import { parentPath, resolveRefPath } from './model/generic-path.ts';
@@ -20,12 +19,7 @@ import { renderText } from './model/render-text.ts';
 import { serializeInstance } from './model/serialize-instance.ts';
 import { compileExpression } from './parse/compile-expression.ts';
 import { InstanceAttribute, InstanceNode, type XPathNode } from './tree/instance-node.ts';
-import type {
-  CompiledXPath,
-  XPathEnvironment,
-  XPathEvalContext,
-  XPathFunction,
-} from './xpath/xpath-types.ts';
+import type { XPathEnvironment, XPathEvalContext, XPathFunction } from './xpath/xpath-types.ts';
 import { toXPathString } from './xpath/xpath-values.ts';
 
 export type {
@@ -56,7 +50,6 @@ export class FormSession {
   private readonly instanceId: string;
   private readonly timeStart: string;
   private readonly questionPaths: ReadonlyMap<string, QuestionControlDef>;
-  private readonly repeatPaths: ReadonlySet<string>;
 
   private constructor(
     def: FormDef,
@@ -77,7 +70,6 @@ export class FormSession {
     this.instanceId = instanceId;
     this.timeStart = timeStart;
     this.questionPaths = questionControls(def.body);
-    this.repeatPaths = new Set([...def.repeats.keys(), ...def.repeatTemplates.keys()]);
   }
 
   /**
@@ -353,28 +345,9 @@ export class FormSession {
 
   // --- internals ---
 
-  /** A label, hint or message for a node, itext outputs contextualized to the node's repeat instance. */
+  /** A label, hint or message in a language, for the node `ctx` is evaluated for. */
   private text(def: TextDef | undefined, lang: string, ctx: XPathEvalContext, form = ''): string | undefined {
-    const node = ctx.current ?? ctx.node;
-    return renderText(this.def.itext, def, lang, ctx, form, (e) => this.fitted(e, node));
-  }
-
-  private readonly fittedCache = new Map<CompiledXPath, Map<string, CompiledXPath>>();
-
-  private fitted(expr: CompiledXPath, node: XPathNode): CompiledXPath {
-    if (this.repeatPaths.size === 0) return expr;
-    const path = genericPath(node);
-    let byPath = this.fittedCache.get(expr);
-    if (byPath === undefined) {
-      byPath = new Map();
-      this.fittedCache.set(expr, byPath);
-    }
-    let out = byPath.get(path);
-    if (out === undefined) {
-      out = contextualizeExpression(expr, path, this.repeatPaths);
-      byPath.set(path, out);
-    }
-    return out;
+    return renderText(this.def.itext, def, lang, ctx, form);
   }
 
   /** `jr:itext` and `jr:choice-name` (see model/host-functions.ts). */

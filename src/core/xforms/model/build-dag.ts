@@ -1,8 +1,7 @@
 import { XFormError } from '../../errors/xform-error.ts';
 import type { BindDef, DepRef, RepeatControlDef, Triggerable, TriggerableKind } from '../form-def.ts';
 import type { CompiledXPath } from '../xpath/xpath-types.ts';
-import { collectDependencies } from './collect-dependencies.ts';
-import { isAtOrUnder, parentPath } from './generic-path.ts';
+import { isAtOrUnder, parentPath, resolveDependency } from './generic-path.ts';
 
 type Draft = Omit<Triggerable, 'index'>;
 
@@ -57,8 +56,23 @@ export function buildDag(
   return topoSort(drafts, file);
 }
 
+/**
+ * The generic primary-instance paths an expression reads, resolved against the node it is
+ * evaluated for (the evaluator reports predicate paths under the step they filter and
+ * other instances' paths with their instance, which the form's graph leaves out).
+ */
 function dependencies(expr: CompiledXPath, contextPath: string): DepRef[] {
-  return collectDependencies(expr, contextPath);
+  const out: DepRef[] = [];
+  const seen = new Set<string>();
+  for (const r of expr.references()) {
+    const d = resolveDependency(r, contextPath);
+    if (d === undefined) continue;
+    const key = `${d.prefix ? '*' : ''}${d.path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out;
 }
 
 /** Does writing `target` (and, when cascading, its subtree) change what `ref` reads? */

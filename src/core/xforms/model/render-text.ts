@@ -1,5 +1,5 @@
 import type { Itext, TextDef, TextPart } from '../form-def.ts';
-import type { CompiledXPath, XPathEvalContext } from '../xpath/xpath-types.ts';
+import type { XPathEvalContext } from '../xpath/xpath-types.ts';
 
 /**
  * The text of a label, hint or message in a language, with its `<output>`s evaluated for
@@ -13,16 +13,14 @@ export function renderText(
   lang: string,
   ctx: XPathEvalContext,
   form = '',
-  adapt?: (expr: CompiledXPath) => CompiledXPath,
 ): string | undefined {
   if (def === undefined) return undefined;
-  if (def.parts !== undefined) return form === '' ? renderParts(def.parts, ctx, adapt) : undefined;
+  if (def.parts !== undefined) return form === '' ? renderParts(def.parts, ctx) : undefined;
   const id = def.itextId ?? def.itextExpr?.evaluateString(ctx);
   if (id === undefined) return undefined;
   const parts = lookup(itext, id, lang, form);
   if (parts === undefined) return form === '' ? id : undefined;
-  // Itext is shared between questions: its outputs are fitted to this question's node here.
-  return renderParts(parts, ctx, adapt);
+  return renderParts(parts, ctx);
 }
 
 function lookup(itext: Itext, id: string, lang: string, form: string): TextPart[] | undefined {
@@ -32,15 +30,8 @@ function lookup(itext: Itext, id: string, lang: string, form: string): TextPart[
   return d === undefined ? undefined : itext.translations.get(d)?.get(id)?.get(form);
 }
 
-function renderParts(
-  parts: readonly TextPart[],
-  ctx: XPathEvalContext,
-  adapt: ((expr: CompiledXPath) => CompiledXPath) | undefined,
-): string {
+function renderParts(parts: readonly TextPart[], ctx: XPathEvalContext): string {
   let s = '';
-  for (const p of parts) {
-    if (typeof p === 'string') s += p;
-    else s += (adapt === undefined ? p.expr : adapt(p.expr)).evaluateString(ctx);
-  }
+  for (const p of parts) s += typeof p === 'string' ? p : p.expr.evaluateString(ctx);
   return s;
 }

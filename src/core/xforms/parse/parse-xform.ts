@@ -9,7 +9,6 @@ import {
 } from '../../protocol/xml-tree.ts';
 import type { BindDef, FormDef, RepeatControlDef, SecondaryInstanceDecl, SetvalueDef } from '../form-def.ts';
 import { buildDag } from '../model/build-dag.ts';
-import { contextualizeForm } from '../model/contextualize-form.ts';
 import { resolveRefPath } from '../model/generic-path.ts';
 import { InstanceNode } from '../tree/instance-node.ts';
 import { XFORMS_NS } from '../xforms-namespaces.ts';
@@ -105,9 +104,6 @@ export function parseXForm(xml: string, opts: ParseXFormOptions = {}): FormDef {
 
   const repeatPreceding = new Map<string, Set<string>>();
   const repeatTemplates = takeTemplates(data, new Set(repeats.keys()), repeatPreceding);
-  const repeatPaths = new Set([...repeats.keys(), ...repeatTemplates.keys()]);
-  contextualizeForm(binds, setvalues, body, repeatPaths);
-  for (const b of binds) bindsByPath.set(b.path, b);
   const triggerables = buildDag(binds, repeats.values(), file);
   const name = data.getAttribute('name') ?? title;
   return {

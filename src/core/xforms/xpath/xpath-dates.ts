@@ -147,6 +147,29 @@ const DAYS_LONG = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frid
 // strftime escapes JavaRosa names as known but refuses (`DateUtils.format`).
 const REFUSED_ESCAPES = 'cCDFgGIjklpPrRstTuUVWxXzZ';
 
+/** What a date format string can print; `dow` (0 = Sunday) is absent for non-Gregorian dates. */
+export interface DateFields {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+  readonly millis: number;
+  readonly dow?: number;
+}
+
+/** Month names for `%B` and `%b`, day names for `%A` and `%a`. */
+export interface CalendarNames {
+  readonly monthsLong: readonly string[];
+  readonly monthsShort: readonly string[];
+}
+
+const GREGORIAN_NAMES: CalendarNames = {
+  monthsLong: MONTHS_LONG,
+  monthsShort: MONTHS_LONG.map((m) => m.slice(0, 3)),
+};
+
 /**
  * `format-date(date, format)` with JavaRosa's escapes (`DateUtils.format`): %Y %y %m %n
  * %B %b %d %e %H %h %M %S %3 %A %a %w %%. Throws `Error` with a message for an unknown
@@ -154,8 +177,31 @@ const REFUSED_ESCAPES = 'cCDFgGIjklpPrRstTuUVWxXzZ';
  */
 export function formatDate(ms: number, format: string): string {
   const d = new Date(ms);
-  const year = d.getFullYear();
-  const month = d.getMonth() + 1;
+  const fields: DateFields = {
+    year: d.getFullYear(),
+    month: d.getMonth() + 1,
+    day: d.getDate(),
+    hour: d.getHours(),
+    minute: d.getMinutes(),
+    second: d.getSeconds(),
+    millis: d.getMilliseconds(),
+    dow: d.getDay(),
+  };
+  return formatDateFields(fields, format, GREGORIAN_NAMES);
+}
+
+function dayOfWeek(f: DateFields, esc: string): number {
+  // JavaRosa leaves the weekday unset for other calendars and fails on it.
+  if (f.dow === undefined) throw new Error(`date format escape %${esc} needs a weekday this calendar lacks`);
+  return f.dow;
+}
+
+/**
+ * The escapes of `formatDate` applied to date fields with the given month names (JavaRosa
+ * `DateUtils.format(DateFields, String, CalendarStrings)`, which `format-date-for-calendar`
+ * also uses).
+ */
+export function formatDateFields(f: DateFields, format: string, names: CalendarNames): string {
   let out = '';
   for (let i = 0; i < format.length; i++) {
     const c = format[i] as string;
@@ -171,52 +217,52 @@ export function formatDate(ms: number, format: string): string {
         out += '%';
         break;
       case 'Y':
-        out += pad(year, 4);
+        out += pad(f.year, 4);
         break;
       case 'y':
-        out += pad(year, 4).slice(2);
+        out += pad(f.year, 4).slice(2);
         break;
       case 'm':
-        out += pad(month, 2);
+        out += pad(f.month, 2);
         break;
       case 'n':
-        out += String(month);
+        out += String(f.month);
         break;
       case 'B':
-        out += MONTHS_LONG[month - 1];
+        out += names.monthsLong[f.month - 1];
         break;
       case 'b':
-        out += (MONTHS_LONG[month - 1] as string).slice(0, 3);
+        out += names.monthsShort[f.month - 1];
         break;
       case 'd':
-        out += pad(d.getDate(), 2);
+        out += pad(f.day, 2);
         break;
       case 'e':
-        out += String(d.getDate());
+        out += String(f.day);
         break;
       case 'H':
-        out += pad(d.getHours(), 2);
+        out += pad(f.hour, 2);
         break;
       case 'h':
-        out += String(d.getHours());
+        out += String(f.hour);
         break;
       case 'M':
-        out += pad(d.getMinutes(), 2);
+        out += pad(f.minute, 2);
         break;
       case 'S':
-        out += pad(d.getSeconds(), 2);
+        out += pad(f.second, 2);
         break;
       case '3':
-        out += pad(d.getMilliseconds(), 3);
+        out += pad(f.millis, 3);
         break;
       case 'A':
-        out += DAYS_LONG[d.getDay()];
+        out += DAYS_LONG[dayOfWeek(f, e)];
         break;
       case 'a':
-        out += (DAYS_LONG[d.getDay()] as string).slice(0, 3);
+        out += (DAYS_LONG[dayOfWeek(f, e)] as string).slice(0, 3);
         break;
       case 'w':
-        out += String(d.getDay());
+        out += String(dayOfWeek(f, e));
         break;
       default:
         throw new Error(

@@ -1,5 +1,6 @@
 import { XFormError } from '../../errors/xform-error.ts';
 import type { XPathNode } from '../tree/instance-node.ts';
+import { formatDateForCalendar } from './format-date-for-calendar.ts';
 import { geoDistance, parseGeopoint } from './geo-distance.ts';
 import { verhoeffDigit } from './verhoeff.ts';
 import type { XPathExpr } from './xpath-ast.ts';
@@ -157,6 +158,18 @@ const formatDateFn: Eager = (a) => {
   const d = isXPathDate(v) ? v : toDateValue(v);
   if (!isXPathDate(d)) return '';
   return formatDate(d.ms, str(a, 1));
+};
+
+/**
+ * `format-date-for-calendar(date, calendar[, format])` (commcare-core
+ * `XPathFormatDateForCalendarFunc`): an empty date gives ''; the calendar is compared as a
+ * string ('ethiopian' or 'nepali').
+ */
+const formatDateForCalendarFn: Eager = (a) => {
+  const v = arg(a, 0);
+  const d = isXPathDate(v) ? v : toDateValue(v);
+  if (!isXPathDate(d)) return '';
+  return formatDateForCalendar(d.ms, str(a, 1), a.length > 2 ? str(a, 2) : undefined);
 };
 
 /** `sort-by` and `sort`: stable sort by key strings; descending is the reverse of ascending. */
@@ -747,6 +760,7 @@ const entries: [string, BuiltinFunction][] = [
   ],
   ['format-date', { min: 2, max: 2, eager: formatDateFn }],
   ['format_date', { min: 2, max: 2, eager: formatDateFn }],
+  ['format-date-for-calendar', { min: 2, max: 3, eager: formatDateForCalendarFn }],
 ];
 
 export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(entries);

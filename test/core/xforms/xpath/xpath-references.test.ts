@@ -19,24 +19,40 @@ describe('references()', () => {
     expect(refs('/data/rep[2]/n')).toEqual([abs('data', 'rep', 'n')]);
   });
 
-  it('includes paths inside predicates and function arguments', () => {
+  it('includes paths inside predicates, under the step they filter, and in arguments', () => {
     expect(refs("instance('casedb')/casedb/case[@case_id = /data/case_id]/name")).toEqual([
-      rel('@case_id'),
+      inst('casedb', 'casedb', 'case', '@case_id'),
       abs('data', 'case_id'),
       inst('casedb', 'casedb', 'case', 'name'),
     ]);
-    expect(refs("count(/data/rep[w = ''])")).toEqual([rel('w'), abs('data', 'rep')]);
+    expect(refs("count(/data/rep[w = ''])")).toEqual([abs('data', 'rep', 'w'), abs('data', 'rep')]);
+    expect(refs('/data/rep[../flag = 1][x/y > 2]/z')).toEqual([
+      abs('data', 'flag'),
+      abs('data', 'rep', 'x', 'y'),
+      abs('data', 'rep', 'z'),
+    ]);
+    expect(refs("instance('groups')/root/group[count(../team[@id = current()/../t]) > 0]")).toEqual([
+      inst('groups', 'root', 'team', '@id'),
+      rel('..', 't'),
+      inst('groups', 'root', 'team'),
+      inst('groups', 'root', 'group'),
+    ]);
   });
 
-  it('tags instance() paths and reports current()/x as relative', () => {
+  it('tags instance() paths and reports current()/x as relative to the context', () => {
     expect(refs("instance('session')/session/data/case_id")).toEqual([
       inst('session', 'session', 'data', 'case_id'),
     ]);
     expect(refs('../item[@id = current()/../sel]')).toEqual([
-      rel('@id'),
+      rel('..', 'item', '@id'),
       rel('..', 'sel'),
       rel('..', 'item'),
     ]);
+    expect(refs('current()/../x')).toEqual([rel('..', 'x')]);
+  });
+
+  it('leaves predicates of computed node-sets as written', () => {
+    expect(refs('(/data/a | /data/b)[w = 1]')).toEqual([abs('data', 'a'), abs('data', 'b'), rel('w')]);
   });
 
   it('keeps prefixes, wildcards, axes and // as written', () => {
