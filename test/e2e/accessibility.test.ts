@@ -104,6 +104,26 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await forms.save();
     await page.getByText('Household name is required.').waitFor();
     failures.push(...(await check('Application form with errors')));
+    // The same in French: fieldsim's own messages follow the form's language (issue 13).
+    await shell.go('Forms');
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('fr');
+    await forms.open('Enregistrer un ménage');
+    await page.getByRole('button', { name: 'Enregistrer le formulaire' }).click();
+    await page.getByText('Nom du ménage : réponse obligatoire.').waitFor();
+    failures.push(...(await check('Application form with errors, French')));
+    await shell.go('Forms');
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('en');
+    // A child registration: the parent picker, limited to households, with its count hint.
+    await forms.open('Register member');
+    await page.getByRole('list', { name: 'Matching cases' }).getByRole('listitem').first().waitFor();
+    failures.push(...(await check('Application form with a parent picker')));
+    await shell.go('Forms');
+    await page.getByRole('link', { name: /Update a case/ }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Showing 20 of/ })
+      .waitFor();
+    failures.push(...(await check('Update a case, picker showing 20 of N')));
 
     await shell.go('Forms');
     await page.getByRole('link', { name: /Register a household/ }).click();

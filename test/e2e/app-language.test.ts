@@ -86,4 +86,36 @@ describe('application labels in the user language', () => {
       }
     }
   });
+
+  it("gives fieldsim's own validation and save messages in the form's language", async () => {
+    const shell = new AppShell(page);
+    await shell.go('Forms');
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('fr');
+    await new AppFormPage(page).open('Enregistrer un ménage');
+    await page.getByLabel('Nombre de personnes').fill('2.5');
+    await page.getByRole('button', { name: 'Enregistrer le formulaire' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'Vérifiez les réponses signalées ci-dessous.' })
+      .waitFor();
+    await page.getByText('Nom du ménage : réponse obligatoire.').waitFor();
+    await page.getByText('Nombre de personnes : saisissez un nombre entier.').waitFor();
+    expect(await page.getByText(/is required|must be a whole number|Check the answers/).count()).toBe(0);
+
+    await page.getByLabel('Nom du ménage').fill('Ménage Francophone');
+    await page.getByLabel('Nombre de personnes').fill('4');
+    await page.getByRole('button', { name: 'Enregistrer le formulaire' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Envoyé au serveur|Enregistré dans la boîte d'envoi/ })
+      .waitFor();
+    await page.getByRole('link', { name: 'Ouvrir le cas' }).waitFor();
+
+    // Back in English, the same checks speak English.
+    await shell.go('Forms');
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('en');
+    await new AppFormPage(page).open('Register household');
+    await page.getByRole('button', { name: 'Save form' }).click();
+    await page.getByText('Household name is required.').waitFor();
+  });
 });

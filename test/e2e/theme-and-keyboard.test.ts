@@ -99,7 +99,8 @@ describe('themes, keyboard and owner filter', () => {
     await shell.go('Cases');
     const list = new CaseListPage(page);
     const all = await list.count();
-    await page.getByLabel('Owner').selectOption('mine');
+    // Owners are listed by name (the worker, its groups and locations).
+    await page.getByLabel('Owner').selectOption({ label: 'Mine (worker1)' });
     const worker1 = emu.app.db.prepare("SELECT id FROM users WHERE username LIKE 'worker1@%'").get() as {
       id: string;
     };

@@ -2,6 +2,7 @@ import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import { v4 as uuidv4 } from 'uuid';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
+import { messagesFor } from '../messages.ts';
 import { loggingFetch } from '../platform/browser-platform.ts';
 import { backend, completeDraft, saveDraft, saveForm } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
@@ -14,7 +15,6 @@ import {
   buildAppFormDraft,
   buildIncompleteDraft,
   readIncompleteDraft,
-  validateForm,
 } from './app-form-draft.ts';
 import {
   appLanguages,
@@ -34,6 +34,7 @@ import {
   findForm,
   localName,
 } from './app-structure.ts';
+import { validateFormIn } from './localized-validation.ts';
 import { parentCaseType } from './parent-case-type.ts';
 
 /** The loaded applications of the current domain (cached for offline use). */
@@ -345,6 +346,8 @@ export function AppFormView({
     );
   }
   const { module, form } = found;
+  // fieldsim's own sentences follow the language chosen for the app's labels.
+  const m = messagesFor(lang);
   const needsTarget = form.action === 'update' || form.action === 'close';
   const needsParent = form.action === 'register-child';
 
@@ -361,18 +364,14 @@ export function AppFormView({
         onSubmit={async (e) => {
           e.preventDefault();
           setMessage(null);
-          const errs = validateForm(form, answers);
+          const errs = validateFormIn(form, answers, lang);
           setErrors(errs);
           if (Object.keys(errs).length > 0) {
-            setMessage({
-              error: true,
-              text: `Check ${Object.keys(errs).length === 1 ? 'the answer' : 'the answers'} marked below.`,
-            });
+            setMessage({ error: true, text: m.checkMarked(Object.keys(errs).length) });
             return;
           }
-          if (needsTarget && !target) return setMessage({ error: true, text: 'Choose the case first.' });
-          if (needsParent && !parent)
-            return setMessage({ error: true, text: 'Choose the parent case first.' });
+          if (needsTarget && !target) return setMessage({ error: true, text: m.chooseCase });
+          if (needsParent && !parent) return setMessage({ error: true, text: m.chooseParent });
           try {
             const newCaseId = uuidv4();
             const finished = buildAppFormDraft({
@@ -439,12 +438,16 @@ export function AppFormView({
             role={message.error ? 'alert' : 'status'}
             class={message.error ? 'field-error' : 'banner info'}
           >
-            {message.instanceId ? <SaveOutcome instanceId={message.instanceId} /> : message.text}{' '}
-            {message.caseId && <a href={href({ name: 'case', caseId: message.caseId })}>Open the case</a>}
+            {message.instanceId ? (
+              <SaveOutcome instanceId={message.instanceId} text={m.saveOutcome} />
+            ) : (
+              message.text
+            )}{' '}
+            {message.caseId && <a href={href({ name: 'case', caseId: message.caseId })}>{m.openCase}</a>}
           </div>
         )}
         <div class="row">
-          <button type="submit">Save form</button>
+          <button type="submit">{m.saveForm}</button>
           <button
             type="button"
             class="secondary"
@@ -455,13 +458,13 @@ export function AppFormView({
                   draftId,
                 );
                 setDraftId(item.instanceId);
-                setMessage({ error: false, text: 'Saved as incomplete. Resume it from the Outbox.' });
+                setMessage({ error: false, text: m.savedIncomplete });
               } catch (err) {
                 setMessage({ error: true, text: describeError(err) });
               }
             }}
           >
-            Save incomplete
+            {m.saveIncomplete}
           </button>
         </div>
       </form>

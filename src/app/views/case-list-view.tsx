@@ -37,6 +37,7 @@ export function CaseListView() {
   const listRef = useRef<HTMLDivElement>(null);
   const loading = useRef(new Set<number>());
   const generation = useRef(0);
+  const ownersVersion = useRef(-1);
 
   useSignalEffect(() => {
     setVersion(caseVersion.value);
@@ -60,7 +61,6 @@ export function CaseListView() {
     const b = backend.value;
     if (!b) return;
     void b.caseTypes().then(setTypes);
-    void b.ownerNames().then(setOwners);
   }, [version]);
 
   // New filters or new data: drop cached pages and count again.
@@ -74,6 +74,11 @@ export function CaseListView() {
       setTotal(page.total);
       setPages(new Map([[0, page.cases]]));
       setShownQuery(applied);
+      // Owner names only fill the Owner filter: read after the first rows are on screen.
+      if (ownersVersion.current !== version) {
+        ownersVersion.current = version;
+        void b.ownerNames().then(setOwners);
+      }
     });
   }, [queryKey, version]);
 

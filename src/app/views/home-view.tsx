@@ -84,10 +84,15 @@ export function StorageSummary() {
 export function HomeView() {
   const b = backend.value;
   const [cases, setCases] = useState<number | null>(null);
+  const [open, setOpen] = useState<number | null>(null);
   useSignalEffect(() => {
     void caseVersion.value;
     const current = backend.value;
-    if (current) void current.queryCases({ status: 'all', limit: 0 }).then((p) => setCases(p.total));
+    if (!current) return;
+    void current.queryCases({ status: 'all', limit: 0 }).then((p) => setCases(p.total));
+    // Also the case list's default (open cases), whose sorted list the catalog then keeps:
+    // opening Cases right after Home does not filter 100k cases on the way.
+    void current.queryCases({ status: 'open', limit: 0 }).then((p) => setOpen(p.total));
   });
   if (!b) return null;
   const strongly = syncStronglyNeeded(unsentCount.value, lastSync.value, Date.now());
@@ -110,6 +115,10 @@ export function HomeView() {
         <div class="stat">
           <div class="v">{cases ?? '…'}</div>
           <div class="k">Cases on this device</div>
+        </div>
+        <div class="stat">
+          <div class="v">{open ?? '…'}</div>
+          <div class="k">Open cases</div>
         </div>
         <div class="stat">
           <div class="v">{unsentCount.value}</div>

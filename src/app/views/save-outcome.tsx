@@ -1,4 +1,5 @@
 import type { QuarantineReason } from '../../core/sync/session-types.ts';
+import { messagesFor } from '../messages.ts';
 import { outboxItems } from '../state/app-state.ts';
 
 /**
@@ -24,12 +25,7 @@ export function saveOutcomeOf(instanceId: string): { kind: SaveOutcomeKind; reas
   }
 }
 
-const TEXT: Record<SaveOutcomeKind, string> = {
-  saved: 'Saved to the outbox; it is sent when the device is online.',
-  sending: 'Saved to the outbox; sending now…',
-  sent: 'Sent to the server.',
-  'set-aside': 'Saved to the outbox, but the server could not take it: it is set aside (see the Outbox).',
-};
+const TEXT = messagesFor('en').saveOutcome;
 
 export function SaveOutcome({
   instanceId,
