@@ -58,6 +58,8 @@ export {
   UsersApi,
   WebUsersApi,
 } from './api/hq-api-client.ts';
+// Real CommCare apps: install, menus, case lists, XForm sessions (issue 12)
+export { type AppDeviceData, instanceResolver } from './apps/app-device-data.ts';
 export {
   type Answers,
   type AppFormDraftInput,
@@ -83,12 +85,23 @@ export {
   localName,
   parseApplication,
 } from './apps/app-structure.ts';
+export { type AppAnswers, applyAnswers } from './apps/apply-answers.ts';
+export {
+  type AppFormFillInput,
+  type AppFormFillResult,
+  datumValues,
+  entryFormDef,
+  entryNeedsCase,
+  fillAppForm,
+} from './apps/fill-app-form.ts';
+export { type DeviceIdentity, readDeviceData } from './apps/read-device-data.ts';
 // Errors
 export { ERROR_MESSAGES, type ErrorCode, isErrorCode } from './errors/codes.ts';
 export { FieldsimError, isFieldsimError } from './errors/fieldsim-error.ts';
 export { HttpError } from './errors/http-error.ts';
 export { NetworkError } from './errors/network-error.ts';
 export { StorageError } from './errors/storage-error.ts';
+export { XFormError, type XFormErrorCode } from './errors/xform-error.ts';
 export { XmlError } from './errors/xml-error.ts';
 // Outbox
 export { type BackoffPolicy, DEFAULT_BACKOFF } from './http/backoff.ts';
@@ -152,6 +165,22 @@ export type { QuarantineReason } from './protocol/submission/submission-types.ts
 // Local database
 export { CaseDb } from './store/case-db.ts';
 export { databaseName, FieldsimDb } from './store/fieldsim-db.ts';
+export { type AppFiles, appFilesFromMap, appFilesFromZip } from './suite/app-files.ts';
+export { type AppFilesFromServerOptions, appFilesFromServer } from './suite/app-files-from-server.ts';
+export { type CaseDetail, type CaseList, caseDetail, caseList } from './suite/case-list.ts';
+export type { CommCareApp } from './suite/commcare-app.ts';
+export { computeDatum } from './suite/compute-datum.ts';
+export { loadApp } from './suite/load-app.ts';
+export {
+  findEntry,
+  type MenuItem,
+  menuItems,
+  menuText,
+  neededDatums,
+  rootMenu,
+} from './suite/menu-navigation.ts';
+export type { SessionUser, SuiteContext } from './suite/suite-context.ts';
+export type { SessionDatum, SuiteEntry, SuiteMenu } from './suite/suite-model.ts';
 // Sessions
 export { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './sync/password-verifier.ts';
 export type { RestoreFlowResult } from './sync/restore-flow.ts';
@@ -176,3 +205,20 @@ export type {
   SendReport,
   SessionInfo,
 } from './sync/session-types.ts';
+export type { FormDef } from './xforms/form-def.ts';
+export {
+  type AnswerResult,
+  type FinishedForm,
+  FormSession,
+  type FormSessionOptions,
+  type FormSnapshot,
+  FormValidationError,
+  parseXForm,
+  type QuestionState,
+  type ValidationIssue,
+} from './xforms/form-session.ts';
+export { buildCaseDbInstance } from './xforms/instances/build-casedb-instance.ts';
+export { buildFixtureInstance } from './xforms/instances/build-fixture-instance.ts';
+export { buildSessionInstance } from './xforms/instances/build-session-instance.ts';
+export { compileXPath, unknownFunctions } from './xforms/xpath/compile-xpath.ts';
+export type { CompiledXPath, XPathEnvironment, XPathValue } from './xforms/xpath/xpath-types.ts';
