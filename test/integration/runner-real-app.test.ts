@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/cli/runner/report.ts';
+import { runCli } from '../helpers/run-cli.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**
@@ -12,7 +12,6 @@ import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.t
  * computed case ids, the form's own case blocks) and the server processes what the
  * XForm produced, not a form fieldsim made up.
  */
-const BIN = resolve(import.meta.dirname, '../../bin/fieldsim.js');
 const ADMIN = ['--admin-user', 'admin@example.com', '--admin-api-key', 'fieldsim-demo-key'];
 const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-runner-app-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,21 +22,7 @@ afterEach(async () => {
   hq = undefined;
 });
 
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.once('error', rej);
-    child.once('close', (status) => res({ status, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 interface CaseRow {
   case_id: string;

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/cli/runner/report.ts';
 import { Prng } from '../../src/core/lib/prng.ts';
+import { runCli } from '../helpers/run-cli.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**
@@ -14,7 +14,6 @@ import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.t
  * processes run asynchronously: the emulator answers from this process's event loop.
  */
 
-const BIN = resolve(import.meta.dirname, '../../bin/fieldsim.js');
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-runner-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,27 +26,7 @@ afterEach(async () => {
 
 const ADMIN = ['--admin-user', 'admin@example.com', '--admin-api-key', 'fieldsim-demo-key'];
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.once('error', rej);
-    child.once('close', (status) => res({ status, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 function file(name: string, text: string): string {
   const p = join(tmp, name);
