@@ -6,6 +6,7 @@ import { buildFixtureInstance } from '../xforms/instances/build-fixture-instance
 import { buildSessionInstance } from '../xforms/instances/build-session-instance.ts';
 import { resolveInstanceSrc } from '../xforms/instances/resolve-instance-src.ts';
 import type { InstanceNode } from '../xforms/tree/instance-node.ts';
+import { buildLedgerInstance, type LedgerBalanceRow } from './build-ledger-instance.ts';
 
 /**
  * What a device holds that an app's menus, case lists and forms read: the cases, the
@@ -16,6 +17,8 @@ export interface AppDeviceData {
   cases: readonly CaseRecord[];
   fixtures: readonly FixtureRecord[];
   user: SessionUser;
+  /** Stock balances (`jr://instance/ledgerdb`); none when absent. */
+  ledgers?: readonly LedgerBalanceRow[];
 }
 
 /**
@@ -49,6 +52,9 @@ export function instanceResolver(
           },
           user: { data: device.user.userData ?? {} },
         });
+        break;
+      case 'ledgerdb':
+        doc = buildLedgerInstance(device.ledgers ?? []);
         break;
       case 'fixture': {
         const mine = device.fixtures.filter((f) => f.id === source.id);

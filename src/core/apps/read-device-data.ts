@@ -2,6 +2,7 @@ import type { FixtureRecord } from '../protocol/restore/restore-types.ts';
 import { CaseDb } from '../store/case-db.ts';
 import type { FieldsimDb } from '../store/fieldsim-db.ts';
 import { getFixture, listFixtureIds } from '../store/fixtures.ts';
+import { listLedgerBalances } from '../store/ledgers.ts';
 import { getRegistration } from '../store/sync-state.ts';
 import type { AppDeviceData } from './app-device-data.ts';
 
@@ -17,7 +18,7 @@ export interface DeviceIdentity {
 /**
  * Everything an app reads from the device, out of a local database: every case (open and
  * closed: the casedb instance holds both, apps filter on `@status`), every fixture with
- * indexed rows inlined, and the user from the restore's `<Registration>`.
+ * indexed rows inlined, stock balances, and the user from the restore's `<Registration>`.
  */
 export async function readDeviceData(db: FieldsimDb, who: DeviceIdentity): Promise<AppDeviceData> {
   const caseDb = new CaseDb(db);
@@ -31,6 +32,7 @@ export async function readDeviceData(db: FieldsimDb, who: DeviceIdentity): Promi
   return {
     cases,
     fixtures,
+    ledgers: await listLedgerBalances(db),
     user: {
       deviceid: who.deviceId,
       appversion: who.appVersion,

@@ -41,3 +41,19 @@ export async function countLedgerEntries(db: FieldsimDb): Promise<number> {
     return db.ledgers.filter((l) => l.gen === gen).count();
   });
 }
+
+/** Every balance of the live generation, by entity, section and entry (for the ledgerdb instance). */
+export async function listLedgerBalances(
+  db: FieldsimDb,
+): Promise<{ entityId: string; sectionId: string; entryId: string; quantity: number }[]> {
+  return db.transaction('r', [db.meta, db.ledgers], async () => {
+    const { gen } = await readCaseState(db);
+    const rows = await db.ledgers.filter((l) => l.gen === gen).toArray();
+    return rows.map((r) => ({
+      entityId: r.entityId,
+      sectionId: r.sectionId,
+      entryId: r.entryId,
+      quantity: r.quantity,
+    }));
+  });
+}
