@@ -137,7 +137,9 @@ function FormBody({
 
   const questions = session.questions();
   const byParent = new Map<string | undefined, QuestionState[]>();
+  const byRef = new Map<string, QuestionState>();
   for (const q of questions) {
+    byRef.set(q.ref, q);
     const list = byParent.get(q.parentRef) ?? [];
     list.push(q);
     byParent.set(q.parentRef, list);
@@ -174,7 +176,17 @@ function FormBody({
             </GroupView>
           );
         if (q.kind === 'repeat')
-          return <RepeatView key={q.ref} q={q} session={session} rerender={rerender} render={render} />;
+          return (
+            <RepeatView
+              key={q.ref}
+              q={q}
+              // HQ labels the group around a repeat, not the repeat itself.
+              label={q.label || byRef.get(q.parentRef ?? '')?.label || 'Item'}
+              session={session}
+              rerender={rerender}
+              render={render}
+            />
+          );
         if (q.kind === 'repeat-instance') return null;
         return (
           <QuestionView
@@ -285,17 +297,18 @@ function errorText(
 /** A repeat: its instances, each removable when the form lets the user, and `Add`. */
 function RepeatView({
   q,
+  label,
   session,
   rerender,
   render,
 }: {
   q: QuestionState;
+  label: string;
   session: FormSession;
   rerender: () => void;
   render: (parent: string | undefined) => ComponentChildren[];
 }) {
   const instances = session.questions().filter((x) => x.parentRef === q.ref && x.kind === 'repeat-instance');
-  const label = q.label || 'Item';
   return (
     <fieldset class="group stack repeat">
       <legend>{label}</legend>
