@@ -64,7 +64,9 @@ const SUITE = `<?xml version="1.0" encoding="UTF-8"?>
   <xform><resource id="controls-form" version="1"><location authority="local">./modules-0/forms-0.xml</location></resource></xform>
   <locale language="default"><resource id="strings-default" version="1"><location authority="local">./default/app_strings.txt</location></resource></locale>
   <entry><form>${CONTROLS_XMLNS}</form><command id="m0-f0"><text><locale id="forms.m0f0"/></text></command></entry>
-  <menu id="m0"><text><locale id="modules.m0"/></text><command id="m0-f0"/></menu>
+  <entry><form>${CONTROLS_XMLNS}</form><command id="m0-f1"><text><locale id="forms.m0f1"/></text></command>
+    <assertions><assert test="1 = 2"><text><locale id="blocked.msg"/></text></assert></assertions></entry>
+  <menu id="m0"><text><locale id="modules.m0"/></text><command id="m0-f0"/><command id="m0-f1"/></menu>
 </suite>
 `;
 
@@ -80,7 +82,9 @@ export function controlsCcz(): Buffer {
     zipSync({
       'profile.ccpr': enc.encode(PROFILE),
       'suite.xml': enc.encode(SUITE),
-      'default/app_strings.txt': enc.encode('modules.m0=Controls\nforms.m0f0=Every control\n'),
+      'default/app_strings.txt': enc.encode(
+        'modules.m0=Controls\nforms.m0f0=Every control\nforms.m0f1=Blocked form\nblocked.msg=This form is closed for now.\n',
+      ),
       'modules-0/forms-0.xml': enc.encode(FORM),
     }),
   );

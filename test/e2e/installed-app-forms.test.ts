@@ -42,6 +42,11 @@ describe('installed app forms and updates', () => {
     });
     await apps.openApp('Controls app');
     await apps.choose('Controls');
+    // An entry whose suite assertion fails shows the assertion's message, not the form.
+    await apps.choose('Blocked form');
+    await page.getByRole('alert').filter({ hasText: 'This form is closed for now.' }).waitFor();
+    expect(await page.locator('form.app-form').count()).toBe(0);
+    await page.goBack();
     await apps.choose('Every control');
 
     // Hint as the input's description; markdown as a safe subset, raw HTML left as text.

@@ -3,7 +3,7 @@ import { instanceResolver } from '../../core/apps/app-device-data.ts';
 import { type AppStep, nextStep } from '../../core/apps/app-navigation.ts';
 import type { InstalledAppRecord } from '../../core/apps/installed-app-store.ts';
 import type { CommCareApp } from '../../core/suite/commcare-app.ts';
-import { menuText } from '../../core/suite/menu-navigation.ts';
+import { entryAssertionFailure, menuAssertionFailure, menuText } from '../../core/suite/menu-navigation.ts';
 import { displayText, makeScope, type SuiteContext } from '../../core/suite/suite-context.ts';
 import type { SuiteEntry } from '../../core/suite/suite-model.ts';
 import { backend } from '../state/app-state.ts';
@@ -96,8 +96,13 @@ function AppScreen({
     sessionData: nav.data,
   };
   let step: AppStep;
+  let blocked: string | undefined;
   try {
     step = nextStep(app, nav, ctx);
+    // The suite's <assertions>: a menu or a form whose assertion fails shows its message
+    // instead (commcare-core `AssertionSet`, checked once the entry's datums are chosen).
+    if (step.kind === 'menu' && step.menuId !== 'root') blocked = menuAssertionFailure(app, step.menuId, ctx);
+    if (step.kind === 'form') blocked = entryAssertionFailure(app, step.entry, ctx);
   } catch (e) {
     return (
       <main id="main" tabIndex={-1}>
@@ -115,7 +120,13 @@ function AppScreen({
       <Crumbs app={app} />
       <h1>{title}</h1>
       <LanguageSelect domain={domain} lang={lang} langs={langs} />
-      <StepView step={step} nav={nav} app={app} ctx={ctx} device={device} lang={lang} title={title} />
+      {blocked !== undefined ? (
+        <p role="alert" class="field-error">
+          {blocked}
+        </p>
+      ) : (
+        <StepView step={step} nav={nav} app={app} ctx={ctx} device={device} lang={lang} title={title} />
+      )}
     </main>
   );
 }
