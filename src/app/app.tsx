@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { AppFormView } from './apps/app-forms-view.tsx';
-import { AppRunView } from './commcare/app-run-view.tsx';
-import { AppsView } from './commcare/apps-view.tsx';
+import './commcare/app-update-hook.ts';
+import { AppRunView, AppsView } from './commcare/lazy-views.tsx';
 import { UpdatePrompt } from './pwa/update-prompt.tsx';
 import { backend, booting } from './state/app-state.ts';
 import { type Route, route } from './state/router.ts';

@@ -59,6 +59,15 @@ const FORM = `<?xml version="1.0" encoding="UTF-8"?>
 </h:body></h:html>
 `;
 
+/** A form whose calculation does not parse: opening it must name the file. */
+const BROKEN_FORM = `<?xml version="1.0" encoding="UTF-8"?>
+<h:html xmlns:h="http://www.w3.org/1999/xhtml" xmlns="http://www.w3.org/2002/xforms">
+<h:head><h:title>Broken</h:title><model>
+<instance><data xmlns="http://fieldsim.test/broken"><x/></data></instance>
+<bind nodeset="/data/x" calculate="1 +"/>
+</model></h:head><h:body><input ref="/data/x"><label>X</label></input></h:body></h:html>
+`;
+
 const SUITE = `<?xml version="1.0" encoding="UTF-8"?>
 <suite version="1">
   <xform><resource id="controls-form" version="1"><location authority="local">./modules-0/forms-0.xml</location></resource></xform>
@@ -66,7 +75,9 @@ const SUITE = `<?xml version="1.0" encoding="UTF-8"?>
   <entry><form>${CONTROLS_XMLNS}</form><command id="m0-f0"><text><locale id="forms.m0f0"/></text></command></entry>
   <entry><form>${CONTROLS_XMLNS}</form><command id="m0-f1"><text><locale id="forms.m0f1"/></text></command>
     <assertions><assert test="1 = 2"><text><locale id="blocked.msg"/></text></assert></assertions></entry>
-  <menu id="m0"><text><locale id="modules.m0"/></text><command id="m0-f0"/><command id="m0-f1"/></menu>
+  <xform><resource id="broken-form" version="1"><location authority="local">./modules-0/forms-1.xml</location></resource></xform>
+  <entry><form>http://fieldsim.test/broken</form><command id="m0-f2"><text><locale id="forms.m0f2"/></text></command></entry>
+  <menu id="m0"><text><locale id="modules.m0"/></text><command id="m0-f0"/><command id="m0-f1"/><command id="m0-f2"/></menu>
 </suite>
 `;
 
@@ -83,9 +94,10 @@ export function controlsCcz(): Buffer {
       'profile.ccpr': enc.encode(PROFILE),
       'suite.xml': enc.encode(SUITE),
       'default/app_strings.txt': enc.encode(
-        'modules.m0=Controls\nforms.m0f0=Every control\nforms.m0f1=Blocked form\nblocked.msg=This form is closed for now.\n',
+        'modules.m0=Controls\nforms.m0f0=Every control\nforms.m0f1=Blocked form\nblocked.msg=This form is closed for now.\nforms.m0f2=Broken form\n',
       ),
       'modules-0/forms-0.xml': enc.encode(FORM),
+      'modules-0/forms-1.xml': enc.encode(BROKEN_FORM),
     }),
   );
 }

@@ -47,6 +47,12 @@ describe('installed app forms and updates', () => {
     await page.getByRole('alert').filter({ hasText: 'This form is closed for now.' }).waitFor();
     expect(await page.locator('form.app-form').count()).toBe(0);
     await page.goBack();
+    // A form that does not parse says which file and why; the rest of the app works.
+    await apps.choose('Broken form');
+    const broken = page.getByRole('alert').filter({ hasText: 'This form cannot be opened' });
+    await broken.waitFor();
+    expect(await broken.textContent()).toContain('modules-0/forms-1.xml');
+    await page.goBack();
     await apps.choose('Every control');
 
     // Hint as the input's description; markdown as a safe subset, raw HTML left as text.

@@ -191,7 +191,14 @@ describe('installed CommCare apps in the PWA', () => {
     await apps.saved().waitFor();
     await shell.waitForUnsent(1);
     expect(caseByName('Apps Household')?.closed).toBe(false);
+    // Reloaded offline, the installed app still opens (IndexedDB and the precache).
+    await page.reload();
+    await shell.unlockForm().waitFor();
+    await shell.go('Apps');
+    await apps.openApp('fieldsim demo');
+    await page.getByRole('link', { name: 'Households', exact: true }).waitFor();
     await context.setOffline(false);
+    await shell.unlock('fieldsim');
     await shell.syncButton().click();
     await shell.waitForUnsent(0, 30_000);
     expect(caseByName('Apps Household')?.closed).toBe(true);

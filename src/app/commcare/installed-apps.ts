@@ -1,4 +1,4 @@
-import { effect, signal } from '@preact/signals';
+import { signal } from '@preact/signals';
 import {
   downloadApp,
   type InstalledBuild,
@@ -12,7 +12,7 @@ import { XFormError } from '../../core/errors/xform-error.ts';
 import type { CommCareApp } from '../../core/suite/commcare-app.ts';
 import { loggingFetch, networkSimulation } from '../platform/browser-platform.ts';
 import type { AppBackend } from '../state/app-backend.ts';
-import { backend, lastSync } from '../state/app-state.ts';
+import { backend } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
 
 /**
@@ -193,13 +193,3 @@ export async function removeApp(rec: InstalledAppRecord): Promise<void> {
   opened.delete(rec.key);
   await loadInstalledApps(rec.domain, true);
 }
-
-/** Like the phone, look for a newer build after each sync. */
-let lastSeenSync: number | null = null;
-effect(() => {
-  const at = lastSync.value;
-  if (at === null || at === lastSeenSync) return;
-  const first = lastSeenSync === null;
-  lastSeenSync = at;
-  if (!first || installedApps.value === null) void checkForApps({ quiet: true });
-});
