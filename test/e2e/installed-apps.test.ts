@@ -11,7 +11,7 @@ import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { SAVED } from '../helpers/page-objects/save-outcome.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
 import { closeApp, type Emu, openApp } from './app-harness.ts';
-import { describeViolations, runAxe } from './axe.ts';
+import { axeScreen } from './axe-check.ts';
 
 /**
  * Issue 13: the PWA installs the project's real CommCare app (profile, suite, XForms) from
@@ -57,18 +57,7 @@ describe('installed CommCare apps in the PWA', () => {
     return row ? new CaseRepo(emu.app.db).get(row.case_id) : undefined;
   };
 
-  async function axe(name: string): Promise<string[]> {
-    const failures: string[] = [];
-    for (const colorScheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme });
-      await page.waitForTimeout(150);
-      const report = await runAxe(page);
-      failures.push(...describeViolations(`${name} ${colorScheme}`, report.violations));
-      if (!report.passed.includes('color-contrast')) failures.push(`${name}: color-contrast did not run`);
-    }
-    await page.emulateMedia({ colorScheme: 'light' });
-    return failures;
-  }
+  const axe = (name: string) => axeScreen(page, name);
 
   it('installs the demo app, registers a household and follows it up, and the server has both', async () => {
     const shell = new AppShell(page);

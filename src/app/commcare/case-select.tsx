@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { caseDetail, caseList } from '../../core/suite/case-list.ts';
 import type { CommCareApp } from '../../core/suite/commcare-app.ts';
 import type { SuiteContext } from '../../core/suite/suite-context.ts';
@@ -28,16 +28,23 @@ export function CaseSelect({
   nav: AppRoute;
 }) {
   const [query, setQuery] = useState('');
-  let list: ReturnType<typeof caseList>;
-  try {
-    list = caseList(app, entry, datum.id, ctx);
-  } catch (e) {
+  // Built once per screen: typing in the search box filters these rows, it does not
+  // evaluate the detail's XPath again.
+  const built = useMemo(() => {
+    try {
+      return { list: caseList(app, entry, datum.id, ctx) };
+    } catch (e) {
+      return { error: describeAppError(e) };
+    }
+  }, [app, entry, datum, ctx]);
+  if (!('list' in built) || built.list === undefined) {
     return (
       <p role="alert" class="field-error">
-        The case list cannot be shown: {describeAppError(e)}
+        The case list cannot be shown: {built.error}
       </p>
     );
   }
+  const list = built.list;
   const visible = list.columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.hidden);
   const q = query.trim().toLowerCase();
   const rows =
