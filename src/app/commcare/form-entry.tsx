@@ -169,12 +169,17 @@ function FormBody({
     (byParent.get(parent) ?? [])
       .filter((q) => q.relevant)
       .map((q) => {
-        if (q.kind === 'group')
+        if (q.kind === 'group') {
+          // HQ wraps each repeat in a group with the same label: show the repeat alone.
+          const inner = (byParent.get(q.ref) ?? []).filter((c) => c.relevant);
+          const only = inner.length === 1 ? inner[0] : undefined;
+          if (only?.kind === 'repeat' && (only.label === '' || only.label === q.label)) return render(q.ref);
           return (
             <GroupView key={q.ref} q={q}>
               {render(q.ref)}
             </GroupView>
           );
+        }
         if (q.kind === 'repeat')
           return (
             <RepeatView
@@ -309,6 +314,8 @@ function RepeatView({
   render: (parent: string | undefined) => ComponentChildren[];
 }) {
   const instances = session.questions().filter((x) => x.parentRef === q.ref && x.kind === 'repeat-instance');
+  // A counted repeat at zero (`jr:count` of an empty answer) has nothing to show.
+  if (instances.length === 0 && !q.repeat?.canAdd) return null;
   return (
     <fieldset class="group stack repeat">
       <legend>{label}</legend>

@@ -122,7 +122,7 @@ export function QuestionView({ q, value, error, onAnswer }: QuestionProps) {
           </label>
         ))}
         {!multi && selected.length > 0 && !q.readonly && (
-          <button type="button" class="secondary" onClick={() => onAnswer('')}>
+          <button type="button" class="secondary clear-choice" onClick={() => onAnswer('')}>
             Clear
           </button>
         )}
