@@ -70,6 +70,13 @@ export {
   validateForm,
 } from './apps/app-form-draft.ts';
 export {
+  type AppFormDraftState,
+  buildSnapshotDraft,
+  readSnapshotDraft,
+  snapshotInstanceId,
+} from './apps/app-form-snapshot-draft.ts';
+export { type AppNav, type AppStep, nextStep } from './apps/app-navigation.ts';
+export {
   type AppForm,
   type AppFormAction,
   type AppModule,
@@ -83,6 +90,18 @@ export {
   localName,
   parseApplication,
 } from './apps/app-structure.ts';
+export { type CaseEntry, entriesForCase } from './apps/case-entries.ts';
+export {
+  downloadApp,
+  type InstalledBuild,
+  installFromCcz,
+  listServerApps,
+  openInstalledApp,
+  type ServerAppListing,
+  type ServerAppOptions,
+  serverAppVersion,
+} from './apps/install-app.ts';
+export { type InstalledAppRecord, InstalledAppStore, installedAppKey } from './apps/installed-app-store.ts';
 // Errors
 export { ERROR_MESSAGES, type ErrorCode, isErrorCode } from './errors/codes.ts';
 export { FieldsimError, isFieldsimError } from './errors/fieldsim-error.ts';
