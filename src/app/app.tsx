@@ -1,5 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { AppFormView } from './apps/app-forms-view.tsx';
+import './commcare/app-update-hook.ts';
+import { AppRunView, AppsView } from './commcare/lazy-views.tsx';
 import { UpdatePrompt } from './pwa/update-prompt.tsx';
 import { backend, booting } from './state/app-state.ts';
 import { type Route, route } from './state/router.ts';
@@ -37,6 +39,10 @@ function Screen() {
           draft={r.draft}
         />
       );
+    case 'apps':
+      return <AppsView />;
+    case 'app':
+      return <AppRunView key={`${r.appId}/${r.draft ?? ''}`} nav={r} />;
     case 'outbox':
       return <OutboxView />;
     case 'diagnostics':
@@ -51,6 +57,8 @@ const TITLES: Record<Route['name'], string> = {
   forms: 'Forms',
   form: 'Form',
   'app-form': 'Form',
+  apps: 'Apps',
+  app: 'App',
   outbox: 'Outbox',
   diagnostics: 'Diagnostics',
 };

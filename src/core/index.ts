@@ -72,6 +72,13 @@ export {
   validateForm,
 } from './apps/app-form-draft.ts';
 export {
+  type AppFormDraftState,
+  buildSnapshotDraft,
+  readSnapshotDraft,
+  snapshotInstanceId,
+} from './apps/app-form-snapshot-draft.ts';
+export { type AppNav, type AppStep, nextStep } from './apps/app-navigation.ts';
+export {
   type AppForm,
   type AppFormAction,
   type AppModule,
@@ -86,6 +93,7 @@ export {
   parseApplication,
 } from './apps/app-structure.ts';
 export { type AppAnswers, applyAnswers } from './apps/apply-answers.ts';
+export { type CaseEntry, entriesForCase } from './apps/case-entries.ts';
 export {
   type AppFormFillInput,
   type AppFormFillResult,
@@ -94,6 +102,17 @@ export {
   entryNeedsCase,
   fillAppForm,
 } from './apps/fill-app-form.ts';
+export {
+  downloadApp,
+  type InstalledBuild,
+  installFromCcz,
+  listServerApps,
+  openInstalledApp,
+  type ServerAppListing,
+  type ServerAppOptions,
+  serverAppVersion,
+} from './apps/install-app.ts';
+export { type InstalledAppRecord, InstalledAppStore, installedAppKey } from './apps/installed-app-store.ts';
 export { type DeviceIdentity, readDeviceData } from './apps/read-device-data.ts';
 // Errors
 export { ERROR_MESSAGES, type ErrorCode, isErrorCode } from './errors/codes.ts';

@@ -1,3 +1,4 @@
+import type { AppDeviceData } from '../../core/apps/app-device-data.ts';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
 import type { FormDraft } from '../../core/protocol/submission/form-types.ts';
 import type {
@@ -49,6 +50,22 @@ export interface AppBackend {
   canSend(): boolean;
   /** Applies the form's case blocks locally and queues it, in one transaction. */
   saveForm(draft: FormDraft): Promise<OutboxItem>;
+  /**
+   * Saves a form the XForm engine finished (an installed app's form): sent as it is, its
+   * case blocks applied locally in the same transaction; `replacesDraft` completes the
+   * incomplete form with the same instanceID.
+   */
+  saveFilledForm(
+    form: { xml: string; instanceId: string; xmlns: string; name: string },
+    opts?: { replacesDraft?: boolean },
+  ): Promise<OutboxItem>;
+  /** What installed apps read: every case, the fixtures and the user of the last restore. */
+  deviceData(): Promise<AppDeviceData>;
+  /**
+   * The credentials that talk to the server, for app downloads (HQ's download endpoints);
+   * null until the password was typed in this page (memory only, never stored).
+   */
+  serverAuth(): { username: string; password: string } | null;
   /** Supplies the password again after an offline start (verified locally, kept in memory only). */
   unlock(password: string): Promise<void>;
   queryCases(q: CaseQuery): Promise<CasePage>;

@@ -11,6 +11,19 @@ export type Route =
   | { name: 'forms' }
   | { name: 'form'; form: 'register' | 'update' | 'close'; caseId?: string }
   | { name: 'app-form'; appId: string; formId: string; caseId?: string; draft?: string }
+  | { name: 'apps' }
+  | {
+      name: 'app';
+      appId: string;
+      /** Menu or entry chosen last (root menu when absent). */
+      command?: string;
+      /** Session datums chosen so far, in order (`d.<id>=` in the hash). */
+      data: Record<string, string>;
+      /** A case picked in a case list, shown for confirmation. */
+      confirm?: string;
+      /** An incomplete form being resumed. */
+      draft?: string;
+    }
   | { name: 'outbox' }
   | { name: 'diagnostics' };
 
@@ -43,6 +56,22 @@ export function parseRoute(hash: string): Route {
       }
       return { name: 'forms' };
     }
+    case 'apps': {
+      if (!parts[1]) return { name: 'apps' };
+      const data: Record<string, string> = {};
+      for (const [k, v] of params) if (k.startsWith('d.')) data[k.slice(2)] = v;
+      const command = params.get('cmd');
+      const confirm = params.get('confirm');
+      const draft = params.get('draft');
+      return {
+        name: 'app',
+        appId: parts[1],
+        data,
+        ...(command ? { command } : {}),
+        ...(confirm ? { confirm } : {}),
+        ...(draft ? { draft } : {}),
+      };
+    }
     case 'outbox':
       return { name: 'outbox' };
     case 'diagnostics':
@@ -71,11 +100,28 @@ export function href(route: Route): string {
       const qs = q.toString();
       return `#/forms/app/${encodeURIComponent(route.appId)}/${encodeURIComponent(route.formId)}${qs ? `?${qs}` : ''}`;
     }
+    case 'apps':
+      return '#/apps';
+    case 'app': {
+      const q = new URLSearchParams();
+      if (route.command) q.set('cmd', route.command);
+      for (const [k, v] of Object.entries(route.data)) q.set(`d.${k}`, v);
+      if (route.confirm) q.set('confirm', route.confirm);
+      if (route.draft) q.set('draft', route.draft);
+      const qs = q.toString();
+      return `#/apps/${encodeURIComponent(route.appId)}${qs ? `?${qs}` : ''}`;
+    }
     case 'outbox':
       return '#/outbox';
     case 'diagnostics':
       return '#/diagnostics';
   }
+}
+
+/** Replaces the current history entry (a computed datum must not leave a step to go back to). */
+export function replaceRoute(to: Route): void {
+  history.replaceState(null, '', href(to));
+  route.value = to;
 }
 
 export const route = signal<Route>(parseRoute(typeof location === 'undefined' ? '' : location.hash));

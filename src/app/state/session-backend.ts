@@ -1,3 +1,4 @@
+import { readDeviceData } from '../../core/apps/read-device-data.ts';
 import {
   FieldsimError,
   isNetworkError,
@@ -74,12 +75,29 @@ function parseExport(json: string): OutboxExport {
   return data as OutboxExport;
 }
 
-function wrap(session: Session, mode: AppBackend['mode']): AppBackend {
+function wrap(session: Session, mode: AppBackend['mode'], password?: string): AppBackend {
+  // App downloads need the same credentials as the restore; like the session's own client,
+  // they stay in this closure only (DESIGN.md 4).
+  let secret = password;
+  const authUser = session.info.authenticatedAs?.username ?? session.info.username;
   return {
     info: session.info,
     mode,
     canSend: () => session.canSend(),
-    unlock: (password) => session.unlock(password),
+    async unlock(pw) {
+      await session.unlock(pw);
+      secret = pw;
+    },
+    serverAuth: () =>
+      secret !== undefined && session.canSend() ? { username: authUser, password: secret } : null,
+    saveFilledForm: (form, opts) => session.saveFilledForm(form, opts ?? {}),
+    deviceData: () =>
+      readDeviceData(session.db, {
+        deviceId: session.info.deviceId,
+        appVersion: APP_VERSION,
+        username: session.info.username.split('@')[0] ?? session.info.username,
+        userId: session.info.userId,
+      }),
     queryCases: (q) => session.listCases(q),
     caseTypes: () => session.caseTypes(),
     async ownerNames() {
@@ -223,7 +241,7 @@ export function createSessionBackendFactory(): BackendFactory {
           ? { domain: session.info.domain, username: acting.username, loginAs: session.info.username }
           : { domain: session.info.domain, username: session.info.username },
       );
-      return wrap(session, mode);
+      return wrap(session, mode, input.password);
     },
     async resume() {
       const last = readLastUser();

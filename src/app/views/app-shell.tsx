@@ -23,6 +23,7 @@ import { RestoreProgressBar, SyncStarting } from './restore-progress.tsx';
 const NAV: { label: string; to: Route; match: Route['name'][] }[] = [
   { label: 'Home', to: { name: 'home' }, match: ['home'] },
   { label: 'Cases', to: { name: 'cases' }, match: ['cases', 'case'] },
+  { label: 'Apps', to: { name: 'apps' }, match: ['apps', 'app'] },
   { label: 'Forms', to: { name: 'forms' }, match: ['forms', 'form', 'app-form'] },
   { label: 'Outbox', to: { name: 'outbox' }, match: ['outbox'] },
   { label: 'Diagnostics', to: { name: 'diagnostics' }, match: ['diagnostics'] },

@@ -2,6 +2,7 @@ import { useSignalEffect } from '@preact/signals';
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import type { CaseRecord } from '../../core/protocol/casexml/case-types.ts';
+import { CaseAppForms } from '../commcare/lazy-views.tsx';
 import { backend, caseVersion, outboxItems } from '../state/app-state.ts';
 import { ownerLabel } from '../state/owner-names.ts';
 import { href } from '../state/router.ts';
@@ -165,6 +166,7 @@ export function CaseDetailView({ caseId }: { caseId: string }) {
           </ul>
         )}
       </section>
+      <CaseAppForms caseId={caseId} />
     </main>
   );
 }

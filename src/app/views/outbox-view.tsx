@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { OutboxItem, OutboxState } from '../../core/sync/session-types.ts';
 import { appsFor } from '../apps/app-forms-view.tsx';
+import { AppDraftResume } from '../commcare/app-draft-resume.tsx';
 import {
   backend,
   busy,
@@ -233,7 +234,7 @@ function OutboxRow({ item }: { item: OutboxItem }) {
           </button>
         </div>
       )}
-      {item.state === 'incomplete' && <ResumeLink item={item} />}
+      {item.state === 'incomplete' && <AppDraftResume item={item} fallback={<ResumeLink item={item} />} />}
       {item.state === 'queued' && (
         <div>
           <button

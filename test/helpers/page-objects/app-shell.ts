@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 
-export type NavEntry = 'Home' | 'Cases' | 'Forms' | 'Outbox' | 'Diagnostics';
+export type NavEntry = 'Home' | 'Cases' | 'Apps' | 'Forms' | 'Outbox' | 'Diagnostics';
 
 /** What every screen after login has: navigation, `Sync`, `Log out`, the `Unsent forms` count. */
 export class AppShell {
