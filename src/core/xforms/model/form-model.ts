@@ -64,8 +64,32 @@ export class FormModel {
     return { node, position: 1, size: 1, env: this.env, current: node };
   }
 
+  /**
+   * Un-anchored `nodesFor` results by path, valid until the tree's shape changes (a repeat
+   * instance added or removed: `structureChanged`). `single` is set when every step matched
+   * at most one node, so no repeat instance can narrow the result for an anchor.
+   */
+  private readonly nodeCache = new Map<string, { nodes: XPathNode[]; single: boolean }>();
+
+  /** Drops cached node lookups: call after adding or removing nodes of the instance. */
+  structureChanged(): void {
+    this.nodeCache.clear();
+  }
+
   /** Every node matching a generic path; within the anchor's repeat instances when given. */
   nodesFor(path: string, anchor?: XPathNode): XPathNode[] {
+    const hit = this.nodeCache.get(path);
+    if (hit !== undefined && (anchor === undefined || hit.single)) return hit.nodes;
+    if (anchor !== undefined) return this.walkPath(path, anchor);
+    let single = true;
+    const nodes = this.walkPath(path, undefined, () => {
+      single = false;
+    });
+    this.nodeCache.set(path, { nodes, single });
+    return nodes;
+  }
+
+  private walkPath(path: string, anchor: XPathNode | undefined, onSeveral?: () => void): XPathNode[] {
     const steps = stepsOf(path);
     const chain = anchor === undefined ? undefined : ancestry(anchor);
     let cur: InstanceNode[] = [this.doc];
@@ -76,6 +100,7 @@ export class FormModel {
         const name = s.slice(1);
         const out: XPathNode[] = [];
         for (const n of cur) for (const a of n.attributes) if (a.name === name) out.push(a);
+        if (out.length > 1) onSeveral?.();
         return d === steps.length - 1 ? out : [];
       }
       const a = follow && chain ? chain[d] : undefined;
@@ -86,6 +111,7 @@ export class FormModel {
       follow = false;
       const next: InstanceNode[] = [];
       for (const n of cur) for (const c of n.children) if (c.name === s) next.push(c);
+      if (next.length > 1) onSeveral?.();
       cur = next;
       if (cur.length === 0) break;
     }
@@ -231,32 +257,42 @@ export class FormModel {
       );
       nodes = nodes.filter((n) => selected.has(n));
     }
-    for (const node of nodes) {
-      const ctx = this.context(node);
-      const el = node instanceof InstanceAttribute ? node.owner : node;
-      switch (t.kind) {
-        case 'calculate':
-          setRaw(node, calculatedValue(t.expr, t.type, ctx, t.targetPath));
-          break;
-        case 'relevant':
-          el.selfRelevant = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
-          break;
-        case 'required':
-          el.required = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
-          break;
-        case 'readonly':
-          el.selfReadonly = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
-          break;
-        case 'count': {
-          const n = guard(() => t.expr.evaluateNumber(ctx), t.expr, t.targetPath);
-          this.pendingCounts.push({
-            parent: el,
-            path: t.targetPath,
-            n: Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0,
-          });
-          break;
+    if (nodes.length === 0) return;
+    // One context moved from node to node and one try per triggerable, not a context and a
+    // closure per node: full passes on large forms evaluate thousands of these.
+    const ctx = this.context(nodes[0] as XPathNode);
+    const expr = t.expr;
+    try {
+      for (const node of nodes) {
+        ctx.node = node;
+        ctx.current = node;
+        const el = node instanceof InstanceAttribute ? node.owner : node;
+        switch (t.kind) {
+          case 'calculate':
+            setRaw(node, wrapValue(expr.evaluate(ctx), t.type));
+            break;
+          case 'relevant':
+            el.selfRelevant = expr.evaluateBoolean(ctx);
+            break;
+          case 'required':
+            el.required = expr.evaluateBoolean(ctx);
+            break;
+          case 'readonly':
+            el.selfReadonly = expr.evaluateBoolean(ctx);
+            break;
+          case 'count': {
+            const n = expr.evaluateNumber(ctx);
+            this.pendingCounts.push({
+              parent: el,
+              path: t.targetPath,
+              n: Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0,
+            });
+            break;
+          }
         }
       }
+    } catch (e) {
+      throw evaluationError(e, expr, t.targetPath);
     }
   }
 
@@ -271,6 +307,7 @@ export class FormModel {
         const e = existing[i] as InstanceNode;
         parent.children.splice(parent.children.indexOf(e), 1);
         e.parent = null;
+        this.structureChanged();
       }
       this.recomputeRepeat(repeatPath, undefined);
     }
@@ -318,6 +355,7 @@ export class FormModel {
     }
     node.parent = parent;
     parent.children.splice(at, 0, node);
+    this.structureChanged();
     return node;
   }
 
@@ -350,20 +388,25 @@ function guard<T>(f: () => T, expr: CompiledXPath, ref: string): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof XFormError) {
-      if (e.ref !== undefined) throw e;
-      throw new XFormError(e.code as XFormErrorCode, `${ref}: ${e.message}`, {
-        ref,
-        expression: expr.source,
-        cause: e,
-      });
-    }
-    throw new XFormError('xpath-eval', `${ref}: evaluating "${expr.source}" failed: ${String(e)}`, {
+    throw evaluationError(e, expr, ref);
+  }
+}
+
+/** An evaluation failure, naming the bind's ref (kept when the error already names one). */
+function evaluationError(e: unknown, expr: CompiledXPath, ref: string): XFormError {
+  if (e instanceof XFormError) {
+    if (e.ref !== undefined) return e;
+    return new XFormError(e.code as XFormErrorCode, `${ref}: ${e.message}`, {
       ref,
       expression: expr.source,
       cause: e,
     });
   }
+  return new XFormError('xpath-eval', `${ref}: evaluating "${expr.source}" failed: ${String(e)}`, {
+    ref,
+    expression: expr.source,
+    cause: e,
+  });
 }
 
 /**
