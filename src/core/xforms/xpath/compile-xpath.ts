@@ -62,6 +62,14 @@ export function unknownFunctions(compiled: CompiledXPath, extra?: ReadonlySet<st
   return [...names].filter((n) => !BUILTIN_FUNCTIONS.has(n) && !(extra?.has(n) ?? false)).sort();
 }
 
+/**
+ * `compiled.references()` without the defensive copy, for callers that only read them
+ * (the model's dependency graph asks for every bind's references at each load).
+ */
+export function readReferences(compiled: CompiledXPath): readonly XPathReference[] {
+  return compiled instanceof CompiledXPathImpl ? compiled.sharedReferences() : compiled.references();
+}
+
 class CompiledXPathImpl implements CompiledXPath {
   readonly functionNames: ReadonlySet<string>;
   private readonly evaluator: Evaluator;
@@ -113,8 +121,12 @@ class CompiledXPathImpl implements CompiledXPath {
   }
 
   references(): XPathReference[] {
+    return this.sharedReferences().map((r) => ({ ...r, steps: [...r.steps] }));
+  }
+
+  sharedReferences(): readonly XPathReference[] {
     this.refs ??= collectReferences(this.ast);
-    return this.refs.map((r) => ({ ...r, steps: [...r.steps] }));
+    return this.refs;
   }
 }
 
