@@ -2,6 +2,7 @@ import { XFormError, type XFormErrorCode } from '../../errors/xform-error.ts';
 import type { FormDef, SetvalueDef, Triggerable } from '../form-def.ts';
 import { isTemplateNode } from '../parse/parse-xform.ts';
 import { InstanceAttribute, type InstanceNode, type XPathNode } from '../tree/instance-node.ts';
+import { mayChangeUnprompted } from '../xpath/compile-xpath.ts';
 import type { CompiledXPath, XPathEnvironment, XPathEvalContext, XPathValue } from '../xpath/xpath-types.ts';
 import { toXPathString } from '../xpath/xpath-values.ts';
 import { computeEdges, touches } from './build-dag.ts';
@@ -11,6 +12,10 @@ import { splitPath } from './generic-path.ts';
 interface DagIndex {
   edges: number[][];
   affected: Map<string, Triggerable[]>;
+  /** Per path: the indexes of the triggerables reading it directly. */
+  direct: Map<string, ReadonlySet<number>>;
+  /** Triggerables run whenever they are downstream of a change, changed inputs or not. */
+  always: ReadonlySet<number>;
 }
 
 const indexes = new WeakMap<FormDef, DagIndex>();
@@ -18,7 +23,10 @@ const indexes = new WeakMap<FormDef, DagIndex>();
 function dagIndex(def: FormDef): DagIndex {
   let ix = indexes.get(def);
   if (ix === undefined) {
-    ix = { edges: computeEdges(def.triggerables), affected: new Map() };
+    const always = new Set<number>();
+    for (const t of def.triggerables)
+      if (t.kind === 'count' || t.filter !== undefined || mayChangeUnprompted(t.expr)) always.add(t.index);
+    ix = { edges: computeEdges(def.triggerables), affected: new Map(), direct: new Map(), always };
     indexes.set(def, ix);
   }
   return ix;
@@ -196,8 +204,31 @@ export class FormModel {
    * triggerable evaluated once.
    */
   recomputeFrom(node: XPathNode): void {
-    for (const t of this.affected(genericPath(node))) this.evaluate(t, node);
+    const path = genericPath(node);
+    const list = this.affected(path);
+    const ix = dagIndex(this.def);
+    // Only what reads the changed node, and then what reads a result that changed, runs:
+    // a triggerable whose inputs all kept their values would compute the same result
+    // (JavaRosa re-evaluates the whole downstream set; the values come out the same).
+    const dirty = new Set<number>(this.directReaders(path));
+    for (const t of list) {
+      if (!dirty.has(t.index) && !ix.always.has(t.index)) continue;
+      if (this.evaluate(t, node)) for (const j of ix.edges[t.index] ?? []) dirty.add(j);
+    }
     this.settleCounts();
+  }
+
+  private directReaders(path: string): ReadonlySet<number> {
+    const ix = dagIndex(this.def);
+    let d = ix.direct.get(path);
+    if (d === undefined) {
+      const set = new Set<number>();
+      for (const t of this.def.triggerables)
+        if (t.refs.some((r) => touches(path, false, r))) set.add(t.index);
+      d = set;
+      ix.direct.set(path, d);
+    }
+    return d;
   }
 
   /**
@@ -246,8 +277,11 @@ export class FormModel {
     return out;
   }
 
-  /** Evaluates one triggerable for its nodes (those in `anchor`'s repeat instances when given). */
-  private evaluate(t: Triggerable, anchor: XPathNode | undefined): void {
+  /**
+   * Evaluates one triggerable for its nodes (those in `anchor`'s repeat instances when
+   * given); true when a value or state it sets changed (a count always counts as changed).
+   */
+  private evaluate(t: Triggerable, anchor: XPathNode | undefined): boolean {
     let nodes = this.nodesFor(t.contextPath, anchor);
     if (t.filter !== undefined && nodes.length > 0) {
       // JavaRosa binds a nodeset with predicates to the nodes it selects only.
@@ -257,7 +291,8 @@ export class FormModel {
       );
       nodes = nodes.filter((n) => selected.has(n));
     }
-    if (nodes.length === 0) return;
+    if (nodes.length === 0) return false;
+    let changed = false;
     // One context moved from node to node and one try per triggerable, not a context and a
     // closure per node: full passes on large forms evaluate thousands of these.
     const ctx = this.context(nodes[0] as XPathNode);
@@ -269,18 +304,28 @@ export class FormModel {
         const el = node instanceof InstanceAttribute ? node.owner : node;
         switch (t.kind) {
           case 'calculate':
-            setRaw(node, wrapValue(expr.evaluate(ctx), t.type));
+            if (setRaw(node, wrapValue(expr.evaluate(ctx), t.type))) changed = true;
             break;
-          case 'relevant':
-            el.selfRelevant = expr.evaluateBoolean(ctx);
+          case 'relevant': {
+            const v = expr.evaluateBoolean(ctx);
+            if (v !== el.selfRelevant) changed = true;
+            el.selfRelevant = v;
             break;
-          case 'required':
-            el.required = expr.evaluateBoolean(ctx);
+          }
+          case 'required': {
+            const v = expr.evaluateBoolean(ctx);
+            if (v !== el.required) changed = true;
+            el.required = v;
             break;
-          case 'readonly':
-            el.selfReadonly = expr.evaluateBoolean(ctx);
+          }
+          case 'readonly': {
+            const v = expr.evaluateBoolean(ctx);
+            if (v !== el.selfReadonly) changed = true;
+            el.selfReadonly = v;
             break;
+          }
           case 'count': {
+            changed = true;
             const n = expr.evaluateNumber(ctx);
             this.pendingCounts.push({
               parent: el,
@@ -294,6 +339,7 @@ export class FormModel {
     } catch (e) {
       throw evaluationError(e, expr, t.targetPath);
     }
+    return changed;
   }
 
   /** Grows (keeping answered instances) or shrinks a `jr:count` repeat under `parent`. */

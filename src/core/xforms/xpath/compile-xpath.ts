@@ -70,6 +70,20 @@ export function readReferences(compiled: CompiledXPath): readonly XPathReference
   return compiled instanceof CompiledXPathImpl ? compiled.sharedReferences() : compiled.references();
 }
 
+/** Built-ins whose value is not fixed by what the expression reads. */
+const VOLATILE = new Set(['now', 'today', 'random', 'uuid', 'once']);
+
+/**
+ * Whether an expression may give a new value without any node it reads changing: it calls
+ * the clock, randomness, or a function that is not a built-in (a host's function).
+ */
+export function mayChangeUnprompted(compiled: CompiledXPath): boolean {
+  const impl =
+    compiled instanceof CompiledXPathImpl ? compiled : (compileXPath(compiled.source) as CompiledXPathImpl);
+  for (const n of impl.functionNames) if (VOLATILE.has(n) || !BUILTIN_FUNCTIONS.has(n)) return true;
+  return false;
+}
+
 class CompiledXPathImpl implements CompiledXPath {
   readonly functionNames: ReadonlySet<string>;
   private readonly evaluator: Evaluator;
