@@ -230,6 +230,7 @@ export class FormSession {
     const parent = node.parent;
     parent.children.splice(parent.children.indexOf(node), 1);
     node.parent = null;
+    this.model.structureChanged();
     this.model.recomputeRepeat(repeat.path, undefined);
   }
 

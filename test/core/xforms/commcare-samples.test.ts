@@ -189,6 +189,18 @@ describe('commcare-core sample forms', () => {
     expect(s.evaluate('/data/iter/country[2]/id')).toBe('1');
   });
 
+  it('iterates over a model list, an empty index selecting the first item (model_iteration_lookahead)', () => {
+    const s = FormSession.start(
+      parseXForm(read('xform_tests/model_iteration_lookahead.xml')),
+      emptyInstances(),
+    );
+    expect(s.evaluate('count(/data/myiterator/iterator)')).toBe('2');
+    expect(s.evaluate('/data/myiterator/iterator[1]/@id')).toBe('a');
+    expect(s.evaluate('/data/myiterator/iterator[2]/@id')).toBe('b');
+    // Item a targets b: its target_value looks ahead to the second instance.
+    expect(s.evaluate('/data/myiterator/iterator[1]/target_value')).toBe('20');
+  });
+
   it('counts nested repeat items per outer instance (FormDefTest.testNestedRepeatActions)', () => {
     const s = FormSession.start(
       parseXForm(read('xform_tests/test_looped_model_iteration.xml')),

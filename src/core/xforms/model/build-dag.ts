@@ -1,5 +1,6 @@
 import { XFormError } from '../../errors/xform-error.ts';
 import type { BindDef, DepRef, RepeatControlDef, Triggerable, TriggerableKind } from '../form-def.ts';
+import { readReferences } from '../xpath/compile-xpath.ts';
 import type { CompiledXPath } from '../xpath/xpath-types.ts';
 import { isAtOrUnder, parentPath, resolveDependency } from './generic-path.ts';
 
@@ -64,7 +65,7 @@ export function buildDag(
 function dependencies(expr: CompiledXPath, contextPath: string): DepRef[] {
   const out: DepRef[] = [];
   const seen = new Set<string>();
-  for (const r of expr.references()) {
+  for (const r of readReferences(expr)) {
     const d = resolveDependency(r, contextPath);
     if (d === undefined) continue;
     const key = `${d.prefix ? '*' : ''}${d.path}`;
@@ -123,31 +124,51 @@ function topoSort(drafts: Draft[], file: string | undefined): Triggerable[] {
   const indegree = new Array<number>(n).fill(0);
   for (const out of edges) for (const j of out) indegree[j] = (indegree[j] ?? 0) + 1;
   const order: number[] = [];
+  // Keep declaration order among independent triggerables: always take the lowest ready
+  // index (a min-heap; a sorted array with shift() was quadratic on large forms).
   const ready: number[] = [];
-  for (let i = 0; i < n; i++) if (indegree[i] === 0) ready.push(i);
-  // Keep declaration order among independent triggerables (a min-heap would be exact;
-  // a sorted insert is enough for forms of a few thousand binds).
+  for (let i = 0; i < n; i++) if (indegree[i] === 0) ready.push(i); // ascending: a valid heap
   while (ready.length > 0) {
-    const i = ready.shift() as number;
+    const i = heapPop(ready);
     order.push(i);
     for (const j of edges[i] ?? []) {
       indegree[j] = (indegree[j] ?? 0) - 1;
-      if (indegree[j] === 0) insertSorted(ready, j);
+      if (indegree[j] === 0) heapPush(ready, j);
     }
   }
   if (order.length < n) throw cycleError(drafts, edges, indegree, file);
   return order.map((i, index) => ({ ...(drafts[i] as Draft), index }));
 }
 
-function insertSorted(a: number[], v: number): void {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((a[mid] as number) < v) lo = mid + 1;
-    else hi = mid;
+function heapPush(h: number[], v: number): void {
+  let i = h.length;
+  h.push(v);
+  while (i > 0) {
+    const up = (i - 1) >> 1;
+    if ((h[up] as number) <= v) break;
+    h[i] = h[up] as number;
+    i = up;
   }
-  a.splice(lo, 0, v);
+  h[i] = v;
+}
+
+function heapPop(h: number[]): number {
+  const top = h[0] as number;
+  const last = h.pop() as number;
+  const n = h.length;
+  if (n === 0) return top;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const c = r < n && (h[r] as number) < (h[l] as number) ? r : l;
+    if ((h[c] as number) >= last) break;
+    h[i] = h[c] as number;
+    i = c;
+  }
+  h[i] = last;
+  return top;
 }
 
 /** The shortest cycle through the nodes left unsorted (BFS from each), for the message. */

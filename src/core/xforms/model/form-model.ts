@@ -2,6 +2,7 @@ import { XFormError, type XFormErrorCode } from '../../errors/xform-error.ts';
 import type { FormDef, SetvalueDef, Triggerable } from '../form-def.ts';
 import { isTemplateNode } from '../parse/parse-xform.ts';
 import { InstanceAttribute, type InstanceNode, type XPathNode } from '../tree/instance-node.ts';
+import { mayChangeUnprompted } from '../xpath/compile-xpath.ts';
 import type { CompiledXPath, XPathEnvironment, XPathEvalContext, XPathValue } from '../xpath/xpath-types.ts';
 import { toXPathString } from '../xpath/xpath-values.ts';
 import { computeEdges, touches } from './build-dag.ts';
@@ -11,6 +12,10 @@ import { splitPath } from './generic-path.ts';
 interface DagIndex {
   edges: number[][];
   affected: Map<string, Triggerable[]>;
+  /** Per path: the indexes of the triggerables reading it directly. */
+  direct: Map<string, ReadonlySet<number>>;
+  /** Triggerables run whenever they are downstream of a change, changed inputs or not. */
+  always: ReadonlySet<number>;
 }
 
 const indexes = new WeakMap<FormDef, DagIndex>();
@@ -18,7 +23,10 @@ const indexes = new WeakMap<FormDef, DagIndex>();
 function dagIndex(def: FormDef): DagIndex {
   let ix = indexes.get(def);
   if (ix === undefined) {
-    ix = { edges: computeEdges(def.triggerables), affected: new Map() };
+    const always = new Set<number>();
+    for (const t of def.triggerables)
+      if (t.kind === 'count' || t.filter !== undefined || mayChangeUnprompted(t.expr)) always.add(t.index);
+    ix = { edges: computeEdges(def.triggerables), affected: new Map(), direct: new Map(), always };
     indexes.set(def, ix);
   }
   return ix;
@@ -64,8 +72,32 @@ export class FormModel {
     return { node, position: 1, size: 1, env: this.env, current: node };
   }
 
+  /**
+   * Un-anchored `nodesFor` results by path, valid until the tree's shape changes (a repeat
+   * instance added or removed: `structureChanged`). `single` is set when every step matched
+   * at most one node, so no repeat instance can narrow the result for an anchor.
+   */
+  private readonly nodeCache = new Map<string, { nodes: XPathNode[]; single: boolean }>();
+
+  /** Drops cached node lookups: call after adding or removing nodes of the instance. */
+  structureChanged(): void {
+    this.nodeCache.clear();
+  }
+
   /** Every node matching a generic path; within the anchor's repeat instances when given. */
   nodesFor(path: string, anchor?: XPathNode): XPathNode[] {
+    const hit = this.nodeCache.get(path);
+    if (hit !== undefined && (anchor === undefined || hit.single)) return hit.nodes;
+    if (anchor !== undefined) return this.walkPath(path, anchor);
+    let single = true;
+    const nodes = this.walkPath(path, undefined, () => {
+      single = false;
+    });
+    this.nodeCache.set(path, { nodes, single });
+    return nodes;
+  }
+
+  private walkPath(path: string, anchor: XPathNode | undefined, onSeveral?: () => void): XPathNode[] {
     const steps = stepsOf(path);
     const chain = anchor === undefined ? undefined : ancestry(anchor);
     let cur: InstanceNode[] = [this.doc];
@@ -76,6 +108,7 @@ export class FormModel {
         const name = s.slice(1);
         const out: XPathNode[] = [];
         for (const n of cur) for (const a of n.attributes) if (a.name === name) out.push(a);
+        if (out.length > 1) onSeveral?.();
         return d === steps.length - 1 ? out : [];
       }
       const a = follow && chain ? chain[d] : undefined;
@@ -86,6 +119,7 @@ export class FormModel {
       follow = false;
       const next: InstanceNode[] = [];
       for (const n of cur) for (const c of n.children) if (c.name === s) next.push(c);
+      if (next.length > 1) onSeveral?.();
       cur = next;
       if (cur.length === 0) break;
     }
@@ -170,8 +204,31 @@ export class FormModel {
    * triggerable evaluated once.
    */
   recomputeFrom(node: XPathNode): void {
-    for (const t of this.affected(genericPath(node))) this.evaluate(t, node);
+    const path = genericPath(node);
+    const list = this.affected(path);
+    const ix = dagIndex(this.def);
+    // Only what reads the changed node, and then what reads a result that changed, runs:
+    // a triggerable whose inputs all kept their values would compute the same result
+    // (JavaRosa re-evaluates the whole downstream set; the values come out the same).
+    const dirty = new Set<number>(this.directReaders(path));
+    for (const t of list) {
+      if (!dirty.has(t.index) && !ix.always.has(t.index)) continue;
+      if (this.evaluate(t, node)) for (const j of ix.edges[t.index] ?? []) dirty.add(j);
+    }
     this.settleCounts();
+  }
+
+  private directReaders(path: string): ReadonlySet<number> {
+    const ix = dagIndex(this.def);
+    let d = ix.direct.get(path);
+    if (d === undefined) {
+      const set = new Set<number>();
+      for (const t of this.def.triggerables)
+        if (t.refs.some((r) => touches(path, false, r))) set.add(t.index);
+      d = set;
+      ix.direct.set(path, d);
+    }
+    return d;
   }
 
   /**
@@ -220,8 +277,11 @@ export class FormModel {
     return out;
   }
 
-  /** Evaluates one triggerable for its nodes (those in `anchor`'s repeat instances when given). */
-  private evaluate(t: Triggerable, anchor: XPathNode | undefined): void {
+  /**
+   * Evaluates one triggerable for its nodes (those in `anchor`'s repeat instances when
+   * given); true when a value or state it sets changed (a count always counts as changed).
+   */
+  private evaluate(t: Triggerable, anchor: XPathNode | undefined): boolean {
     let nodes = this.nodesFor(t.contextPath, anchor);
     if (t.filter !== undefined && nodes.length > 0) {
       // JavaRosa binds a nodeset with predicates to the nodes it selects only.
@@ -231,33 +291,55 @@ export class FormModel {
       );
       nodes = nodes.filter((n) => selected.has(n));
     }
-    for (const node of nodes) {
-      const ctx = this.context(node);
-      const el = node instanceof InstanceAttribute ? node.owner : node;
-      switch (t.kind) {
-        case 'calculate':
-          setRaw(node, calculatedValue(t.expr, t.type, ctx, t.targetPath));
-          break;
-        case 'relevant':
-          el.selfRelevant = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
-          break;
-        case 'required':
-          el.required = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
-          break;
-        case 'readonly':
-          el.selfReadonly = guard(() => t.expr.evaluateBoolean(ctx), t.expr, t.targetPath);
-          break;
-        case 'count': {
-          const n = guard(() => t.expr.evaluateNumber(ctx), t.expr, t.targetPath);
-          this.pendingCounts.push({
-            parent: el,
-            path: t.targetPath,
-            n: Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0,
-          });
-          break;
+    if (nodes.length === 0) return false;
+    let changed = false;
+    // One context moved from node to node and one try per triggerable, not a context and a
+    // closure per node: full passes on large forms evaluate thousands of these.
+    const ctx = this.context(nodes[0] as XPathNode);
+    const expr = t.expr;
+    try {
+      for (const node of nodes) {
+        ctx.node = node;
+        ctx.current = node;
+        const el = node instanceof InstanceAttribute ? node.owner : node;
+        switch (t.kind) {
+          case 'calculate':
+            if (setRaw(node, wrapValue(expr.evaluate(ctx), t.type))) changed = true;
+            break;
+          case 'relevant': {
+            const v = expr.evaluateBoolean(ctx);
+            if (v !== el.selfRelevant) changed = true;
+            el.selfRelevant = v;
+            break;
+          }
+          case 'required': {
+            const v = expr.evaluateBoolean(ctx);
+            if (v !== el.required) changed = true;
+            el.required = v;
+            break;
+          }
+          case 'readonly': {
+            const v = expr.evaluateBoolean(ctx);
+            if (v !== el.selfReadonly) changed = true;
+            el.selfReadonly = v;
+            break;
+          }
+          case 'count': {
+            changed = true;
+            const n = expr.evaluateNumber(ctx);
+            this.pendingCounts.push({
+              parent: el,
+              path: t.targetPath,
+              n: Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0,
+            });
+            break;
+          }
         }
       }
+    } catch (e) {
+      throw evaluationError(e, expr, t.targetPath);
     }
+    return changed;
   }
 
   /** Grows (keeping answered instances) or shrinks a `jr:count` repeat under `parent`. */
@@ -271,6 +353,7 @@ export class FormModel {
         const e = existing[i] as InstanceNode;
         parent.children.splice(parent.children.indexOf(e), 1);
         e.parent = null;
+        this.structureChanged();
       }
       this.recomputeRepeat(repeatPath, undefined);
     }
@@ -318,6 +401,7 @@ export class FormModel {
     }
     node.parent = parent;
     parent.children.splice(at, 0, node);
+    this.structureChanged();
     return node;
   }
 
@@ -350,20 +434,25 @@ function guard<T>(f: () => T, expr: CompiledXPath, ref: string): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof XFormError) {
-      if (e.ref !== undefined) throw e;
-      throw new XFormError(e.code as XFormErrorCode, `${ref}: ${e.message}`, {
-        ref,
-        expression: expr.source,
-        cause: e,
-      });
-    }
-    throw new XFormError('xpath-eval', `${ref}: evaluating "${expr.source}" failed: ${String(e)}`, {
+    throw evaluationError(e, expr, ref);
+  }
+}
+
+/** An evaluation failure, naming the bind's ref (kept when the error already names one). */
+function evaluationError(e: unknown, expr: CompiledXPath, ref: string): XFormError {
+  if (e instanceof XFormError) {
+    if (e.ref !== undefined) return e;
+    return new XFormError(e.code as XFormErrorCode, `${ref}: ${e.message}`, {
       ref,
       expression: expr.source,
       cause: e,
     });
   }
+  return new XFormError('xpath-eval', `${ref}: evaluating "${expr.source}" failed: ${String(e)}`, {
+    ref,
+    expression: expr.source,
+    cause: e,
+  });
 }
 
 /**

@@ -204,14 +204,18 @@ function takeTemplates(
   const templates = new Map<string, InstanceNode>();
   const visit = (node: InstanceNode, path: string): void => {
     const keep: InstanceNode[] = [];
-    const before = new Set<string>();
-    for (const c of node.children) {
+    const children = node.children;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i] as InstanceNode;
       const cp = `${path}/${c.name}`;
-      if (!preceding.has(cp)) preceding.set(cp, new Set(before));
-      before.add(c.name);
-      if (isTemplate(c)) {
+      const template = isTemplate(c);
+      // Only repeats need their preceding siblings; copying them for every node made this
+      // quadratic in the width of the instance.
+      if ((template || repeatPaths.has(cp)) && !preceding.has(cp))
+        preceding.set(cp, namesBefore(children, i));
+      if (template) {
         if (!templates.has(cp)) templates.set(cp, stripTemplate(c));
-        registerNested(c, cp, templates, preceding);
+        registerNested(c, cp, templates, preceding, repeatPaths);
         continue;
       }
       if (repeatPaths.has(cp) && !templates.has(cp)) templates.set(cp, stripTemplate(c));
@@ -230,15 +234,23 @@ function registerNested(
   path: string,
   templates: Map<string, InstanceNode>,
   preceding: Map<string, Set<string>>,
+  repeatPaths: ReadonlySet<string>,
 ): void {
-  const before = new Set<string>();
-  for (const c of node.children) {
+  const children = node.children;
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i] as InstanceNode;
     const cp = `${path}/${c.name}`;
-    if (!preceding.has(cp)) preceding.set(cp, new Set(before));
-    before.add(c.name);
-    if (isTemplate(c) && !templates.has(cp)) templates.set(cp, stripTemplate(c));
-    registerNested(c, cp, templates, preceding);
+    const template = isTemplate(c);
+    if ((template || repeatPaths.has(cp)) && !preceding.has(cp)) preceding.set(cp, namesBefore(children, i));
+    if (template && !templates.has(cp)) templates.set(cp, stripTemplate(c));
+    registerNested(c, cp, templates, preceding, repeatPaths);
   }
+}
+
+function namesBefore(children: readonly InstanceNode[], end: number): Set<string> {
+  const names = new Set<string>();
+  for (let i = 0; i < end; i++) names.add((children[i] as InstanceNode).name);
+  return names;
 }
 
 /** Whether a node is a repeat template (`jr:template` attribute). */

@@ -62,6 +62,28 @@ export function unknownFunctions(compiled: CompiledXPath, extra?: ReadonlySet<st
   return [...names].filter((n) => !BUILTIN_FUNCTIONS.has(n) && !(extra?.has(n) ?? false)).sort();
 }
 
+/**
+ * `compiled.references()` without the defensive copy, for callers that only read them
+ * (the model's dependency graph asks for every bind's references at each load).
+ */
+export function readReferences(compiled: CompiledXPath): readonly XPathReference[] {
+  return compiled instanceof CompiledXPathImpl ? compiled.sharedReferences() : compiled.references();
+}
+
+/** Built-ins whose value is not fixed by what the expression reads. */
+const VOLATILE = new Set(['now', 'today', 'random', 'uuid', 'once']);
+
+/**
+ * Whether an expression may give a new value without any node it reads changing: it calls
+ * the clock, randomness, or a function that is not a built-in (a host's function).
+ */
+export function mayChangeUnprompted(compiled: CompiledXPath): boolean {
+  const impl =
+    compiled instanceof CompiledXPathImpl ? compiled : (compileXPath(compiled.source) as CompiledXPathImpl);
+  for (const n of impl.functionNames) if (VOLATILE.has(n) || !BUILTIN_FUNCTIONS.has(n)) return true;
+  return false;
+}
+
 class CompiledXPathImpl implements CompiledXPath {
   readonly functionNames: ReadonlySet<string>;
   private readonly evaluator: Evaluator;
@@ -113,8 +135,12 @@ class CompiledXPathImpl implements CompiledXPath {
   }
 
   references(): XPathReference[] {
+    return this.sharedReferences().map((r) => ({ ...r, steps: [...r.steps] }));
+  }
+
+  sharedReferences(): readonly XPathReference[] {
     this.refs ??= collectReferences(this.ast);
-    return this.refs.map((r) => ({ ...r, steps: [...r.steps] }));
+    return this.refs;
   }
 }
 

@@ -331,7 +331,10 @@ function describe(v: XPathValue): string {
  * owner), or empty when `anchor` is not in the tree under `root`.
  */
 function contextChain(anchor: XPathNode, root: InstanceNode): InstanceNode[] {
-  const chain: InstanceNode[] = [];
+  // Reused between calls (every absolute path asks for it): the caller reads it before
+  // evaluating anything else, so no nested evaluation can overwrite it while in use.
+  const chain = chainScratch;
+  chain.length = 0;
   let el: InstanceNode | null = anchor.kind === 'attribute' ? anchor.owner : anchor;
   while (el !== null && el.kind === 'element') {
     chain.push(el);
@@ -341,8 +344,11 @@ function contextChain(anchor: XPathNode, root: InstanceNode): InstanceNode[] {
   const top = chain[chain.length - 1];
   if (top === undefined) return chain;
   if (top === root || top.parent === root) return chain.reverse();
-  return [];
+  chain.length = 0;
+  return chain;
 }
+
+const chainScratch: InstanceNode[] = [];
 
 function walkNames(start: InstanceNode, names: string[], from: number): XPathNode[] {
   let nodes: InstanceNode[] = [start];

@@ -471,7 +471,10 @@ const entries: [string, BuiltinFunction][] = [
       max: 2,
       eager: (a) => {
         const list = splitList(str(a, 0));
-        const i = truncate(num(a, 1));
+        // commcare-core XPathSelectedAtFunc takes `toInt(index).intValue()`: Java turns a
+        // NaN double into int 0, so an empty or non-numeric index selects the first item.
+        const raw = truncate(num(a, 1));
+        const i = Number.isNaN(raw) ? 0 : raw;
         const v = list[i];
         if (v === undefined) throw new Error(`selected-at() index ${i} is outside a list of ${list.length}`);
         return v;

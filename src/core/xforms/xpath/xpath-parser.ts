@@ -29,6 +29,23 @@ const AXES = new Set<Axis>([
   'preceding',
 ]);
 
+/** Binary operators below unary minus, loosest first (XPath 1.0 section 3.4 and 3.5). */
+const PRECEDENCE = new Map<string, number>([
+  ['or', 1],
+  ['and', 2],
+  ['=', 3],
+  ['!=', 3],
+  ['<', 4],
+  ['<=', 4],
+  ['>', 4],
+  ['>=', 4],
+  ['+', 5],
+  ['-', 5],
+  ['*', 6],
+  ['div', 6],
+  ['mod', 6],
+]);
+
 const DESCENDANT_OR_SELF_NODE: Step = {
   axis: 'descendant-or-self',
   test: { kind: 'node' },
@@ -83,35 +100,46 @@ class Parser {
     return syntaxError(this.source, t.pos, message);
   }
 
-  private binaryLevel(ops: readonly string[], operand: () => XPathExpr): XPathExpr {
-    let left = operand();
+  /**
+   * The binary levels from `or` down to `* div mod`, by precedence climbing: one call per
+   * operand instead of one per level, and the same left-associative tree as the grammar's
+   * one-function-per-level form.
+   */
+  private parseBinary(minPrecedence: number): XPathExpr {
+    let left = this.parseUnary();
     for (;;) {
-      const t = this.peek();
-      if (t.kind !== 'op' || !ops.includes(t.value)) return left;
+      const t = this.tokens[this.i] as Token;
+      if (t.kind !== 'op') return left;
+      const p = PRECEDENCE.get(t.value);
+      if (p === undefined || p < minPrecedence) return left;
       this.i++;
-      const right = operand();
+      const right = this.parseBinary(p + 1);
       left = { type: 'binary', op: t.value as BinaryOp, left, right };
     }
   }
 
-  private parseOr = (): XPathExpr => this.binaryLevel(['or'], this.parseAnd);
-  private parseAnd = (): XPathExpr => this.binaryLevel(['and'], this.parseEquality);
-  private parseEquality = (): XPathExpr => this.binaryLevel(['=', '!='], this.parseRelational);
-  private parseRelational = (): XPathExpr => this.binaryLevel(['<', '<=', '>', '>='], this.parseAdditive);
-  private parseAdditive = (): XPathExpr => this.binaryLevel(['+', '-'], this.parseMultiplicative);
-  private parseMultiplicative = (): XPathExpr => this.binaryLevel(['*', 'div', 'mod'], this.parseUnary);
+  private parseOr(): XPathExpr {
+    return this.parseBinary(1);
+  }
 
-  private parseUnary = (): XPathExpr => {
+  private parseUnary(): XPathExpr {
     if (this.isOp('-')) {
       this.i++;
       return { type: 'negate', operand: this.parseUnary() };
     }
     return this.parseUnion();
-  };
+  }
 
-  private parseUnion = (): XPathExpr => this.binaryLevel(['|'], this.parsePath);
+  private parseUnion(): XPathExpr {
+    let left = this.parsePath();
+    while (this.isOp('|')) {
+      this.i++;
+      left = { type: 'binary', op: '|', left, right: this.parsePath() };
+    }
+    return left;
+  }
 
-  private parsePath = (): XPathExpr => {
+  private parsePath(): XPathExpr {
     const t = this.peek();
     if (t.kind === 'eof') throw this.fail(t, 'Unexpected end of expression');
     if (t.kind === 'op' && (t.value === '/' || t.value === '//')) return this.parseAbsolutePath();
@@ -130,7 +158,7 @@ class Parser {
     steps.push(this.parseStep());
     this.parseRelativeSteps(steps);
     return { type: 'path', absolute: false, base: null, steps };
-  };
+  }
 
   private startsPrimary(t: Token): boolean {
     return (

@@ -228,6 +228,11 @@ const TABLE: [string, Expected][] = [
   ['selected-at(/data/colors, 0)', 'red'],
   ["selected-at('a b c', 2)", 'c'],
   ["selected-at('a b c', 3)", err('xpath-eval')],
+  // commcare-core XPathSelectedAtFunc: a NaN index is Java's (int) NaN, 0.
+  ["selected-at('a b c', '')", 'a'],
+  ["selected-at('a b c', 'x')", 'a'],
+  ["selected-at('', '')", err('xpath-eval')],
+  ["selected-at('a b c', -1)", err('xpath-eval')],
   ['count-selected(/data/colors)', 3],
   ["count-selected('')", 0],
   ["count-selected('  a  b ')", 2],
