@@ -25,3 +25,18 @@ export function appendToResults(heading: string, entry: string): void {
 export function runHeading(machine: string): string {
   return `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${machine}`;
 }
+
+/**
+ * `--json FILE`: a benchmark writes its figures as JSON for machines (CI dashboards,
+ * comparisons), besides the text it prints. `bench/run.ts` gives each benchmark its own
+ * file and merges them.
+ */
+export function writeJsonIfAsked(
+  figures: Record<string, unknown>,
+  argv: readonly string[] = process.argv,
+): void {
+  const i = argv.indexOf('--json');
+  const file = i >= 0 ? argv[i + 1] : undefined;
+  if (file === undefined) return;
+  writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
+}

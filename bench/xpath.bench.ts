@@ -16,7 +16,7 @@ import { InstanceNode } from '../src/core/xforms/tree/instance-node.ts';
 import { compileXPath } from '../src/core/xforms/xpath/compile-xpath.ts';
 import { parseXPath } from '../src/core/xforms/xpath/xpath-parser.ts';
 import type { XPathEnvironment, XPathEvalContext } from '../src/core/xforms/xpath/xpath-types.ts';
-import { appendToResults, runHeading } from './results-file.ts';
+import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
 
 function el(parent: InstanceNode, name: string, value = ''): InstanceNode {
   const n = parent.appendChild(new InstanceNode('element', name));
@@ -131,3 +131,5 @@ if (process.argv.includes('--write')) {
     `${runHeading(`${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, Node ${process.version}`)}\n\n${lines.join('\n')}`,
   );
 }
+
+writeJsonIfAsked({ figures: lines.map((l) => l.replace(/^- /, '')) });
