@@ -16,7 +16,6 @@ export function CaseAppForms({ caseId }: { caseId: string }) {
   const b = backend.value;
   const domain = b?.info.domain ?? '';
   const [apps, setApps] = useState<CommCareApp[]>([]);
-  const { device } = useDeviceData();
   useEffect(() => {
     let live = true;
     void loadInstalledApps(domain)
@@ -26,7 +25,14 @@ export function CaseAppForms({ caseId }: { caseId: string }) {
       live = false;
     };
   }, [domain]);
-  if (!b || !device || apps.length === 0) return null;
+  // The device's cases are read only when there is an app to ask.
+  if (!b || apps.length === 0) return null;
+  return <CaseAppFormsFor apps={apps} caseId={caseId} domain={domain} />;
+}
+
+function CaseAppFormsFor({ apps, caseId, domain }: { apps: CommCareApp[]; caseId: string; domain: string }) {
+  const { device } = useDeviceData();
+  if (!device) return null;
   return (
     <section class="card" aria-labelledby="app-forms-h">
       <h2 id="app-forms-h">App forms for this case</h2>

@@ -188,7 +188,14 @@ function FormBody({
               // HQ labels the group around a repeat, not the repeat itself.
               label={q.label || byRef.get(q.parentRef ?? '')?.label || 'Item'}
               session={session}
-              rerender={rerender}
+              rerender={() => {
+                // Instances renumber after a removal: messages and typed text under this
+                // repeat no longer belong to the same questions.
+                const keep = (ref: string) => !ref.startsWith(q.ref);
+                setErrors(Object.fromEntries(Object.entries(errors).filter(([ref]) => keep(ref))));
+                setTyped(Object.fromEntries(Object.entries(typed).filter(([ref]) => keep(ref))));
+                rerender();
+              }}
               render={render}
             />
           );
@@ -204,13 +211,13 @@ function FormBody({
         );
       });
 
-  const showIssues = (issues: readonly ValidationIssue[]) => {
+  const showIssues = (issues: readonly ValidationIssue[], pending: readonly string[] = []) => {
     const next = { ...errors };
     for (const i of issues) next[i.ref] = { code: i.code, message: i.message };
     setErrors(next);
-    const n = Object.keys(next).length;
+    const n = new Set([...issues.map((i) => i.ref), ...pending]).size;
     setMessage({ error: true, text: `Check ${n === 1 ? 'the answer' : `the ${n} answers`} marked below.` });
-    const first = issues[0]?.ref ?? Object.keys(next)[0];
+    const first = issues[0]?.ref ?? pending[0];
     if (first)
       requestAnimationFrame(() => {
         const el = document.getElementById(questionId(first));
@@ -220,9 +227,17 @@ function FormBody({
 
   const submit = async () => {
     setMessage(null);
-    const pending = Object.keys(errors).filter((ref) => typed[ref] !== undefined);
+    // Refused answers still on screen block the submission; those of questions that are
+    // gone (not relevant any more) do not.
+    const shown = new Set(
+      session
+        .questions()
+        .filter((x) => x.relevant)
+        .map((x) => x.ref),
+    );
+    const pending = Object.keys(errors).filter((ref) => typed[ref] !== undefined && shown.has(ref));
     const issues = session.validate();
-    if (issues.length > 0 || pending.length > 0) return showIssues(issues);
+    if (issues.length > 0 || pending.length > 0) return showIssues(issues, pending);
     let finished: ReturnType<FormSession['finish']>;
     try {
       finished = session.finish();

@@ -32,9 +32,10 @@ export interface InstalledBuild {
 
 /**
  * The project's apps from `GET /a/<domain>/apps/api/list_apps/` (HQ's `list_apps`, hq:
- * corehq/apps/app_manager/views/cli.py: name, version, app_id and the ccz URL of the latest
- * build). A phone is installed from one app's profile URL instead; this list is what lets
- * a browser offer the project's apps without asking for the app id.
+ * corehq/apps/app_manager/views/cli.py: name, version, app_id and the ccz URL of each
+ * app). It sits behind `api_auth` only, so a mobile worker's own credentials list it: no
+ * web user is needed. A phone is installed from one app's profile URL instead; this list
+ * is what lets a browser offer the project's apps without asking for the app id.
  */
 export async function listServerApps(opts: ServerAppOptions): Promise<ServerAppListing[]> {
   const url = `${opts.baseUrl.replace(/\/+$/, '')}/a/${encodeURIComponent(opts.domain)}/apps/api/list_apps/`;
