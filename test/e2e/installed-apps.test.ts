@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseRepo } from '../../src/server/db/cases.ts';
 import { demoApplication } from '../../src/server/seed/demo-app.ts';
+import { SAMPLES_DIR } from '../contract/samples.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { InstalledAppPage } from '../helpers/page-objects/installed-app-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
@@ -21,7 +22,7 @@ import { axeScreen } from './axe-check.ts';
  * languages; and a .ccz opened from a file.
  */
 
-const SAMPLES = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'samples', 'commcare-core');
+const SAMPLES = join(SAMPLES_DIR, 'commcare-core');
 
 function sampleCcz(folder: string): Buffer {
   const root = join(SAMPLES, folder);
