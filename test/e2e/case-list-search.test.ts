@@ -54,13 +54,14 @@ describe('case list search, owners, status and pickers', () => {
     await list.filterType('household');
     const [first] = await list.visibleRows();
     await list.openCase(first!.name);
+    // Owner names come from the restore's fixtures after the first render: wait for them.
     const owner = page.locator('dt:text-is("Owner") + dd');
-    expect(await owner.textContent()).toMatch(/^worker1 \([0-9a-f]{32}\)$/);
+    await expect.poll(() => owner.textContent(), { timeout: 10_000 }).toMatch(/^worker1 \([0-9a-f]{32}\)$/);
     await shell.go('Cases');
     const ownerFilter = page.getByLabel('Owner');
-    const options = await ownerFilter.locator('option').allTextContents();
-    expect(options).toContain('Mine (worker1)');
-    expect(options).toContain('Demo field team');
+    await expect
+      .poll(() => ownerFilter.locator('option').allTextContents(), { timeout: 10_000 })
+      .toEqual(expect.arrayContaining(['Mine (worker1)', 'Demo field team']));
   });
 
   it('lists open cases by default; closed ones are behind the Status filter', async () => {
