@@ -96,8 +96,10 @@ export function fillAppForm(input: AppFormFillInput): AppFormFillResult {
   const entry = findEntry(app, input.form);
   const def = entryFormDef(app, entry);
   const lang = input.lang ?? app.defaultLanguage;
+  // One resolver for the datum screens: its instances (casedb above all) are built once.
+  const deviceInstances = instanceResolver(device, {});
   const baseCtx: Omit<SuiteContext, 'sessionData'> = {
-    instance: (src, id) => instanceResolver(device, {})(src, id),
+    instance: deviceInstances,
     user: device.user,
     lang,
     ...(input.now ? { now: input.now } : {}),

@@ -2,7 +2,12 @@ import { XFormError, type XFormErrorCode } from '../errors/xform-error.ts';
 import { buildSessionInstance } from '../xforms/instances/build-session-instance.ts';
 import { resolveInstanceSrc } from '../xforms/instances/resolve-instance-src.ts';
 import { InstanceNode, type XPathNode } from '../xforms/tree/instance-node.ts';
-import type { XPathEnvironment, XPathFunction, XPathValue } from '../xforms/xpath/xpath-types.ts';
+import type {
+  XPathEnvironment,
+  XPathEvalContext,
+  XPathFunction,
+  XPathValue,
+} from '../xforms/xpath/xpath-types.ts';
 import type { CommCareApp } from './commcare-app.ts';
 import type { InstanceDeclaration } from './suite-model.ts';
 import { evaluateText, type SuiteText, type TextEvaluator } from './suite-text.ts';
@@ -95,20 +100,22 @@ export function makeScope(
 /** The context node for expressions that have none of their own (menu conditions). */
 const EMPTY_DOC = InstanceNode.document();
 
+/** The evaluation context for one expression on `node` in this scope. */
+function contextFor(
+  scope: SuiteScope,
+  node: XPathNode,
+  variables?: ReadonlyMap<string, XPathValue>,
+): XPathEvalContext {
+  return { node, position: 1, size: 1, env: scope.env, current: node, ...(variables ? { variables } : {}) };
+}
+
 export function evaluate(
   scope: SuiteScope,
   source: string,
   node: XPathNode = EMPTY_DOC,
   variables?: ReadonlyMap<string, XPathValue>,
 ): XPathValue {
-  return scope.app.xpath(source).evaluate({
-    node,
-    position: 1,
-    size: 1,
-    env: scope.env,
-    current: node,
-    ...(variables ? { variables } : {}),
-  });
+  return scope.app.xpath(source).evaluate(contextFor(scope, node, variables));
 }
 
 export function evaluateString(
@@ -117,24 +124,15 @@ export function evaluateString(
   node: XPathNode = EMPTY_DOC,
   variables?: ReadonlyMap<string, XPathValue>,
 ): string {
-  return scope.app.xpath(source).evaluateString({
-    node,
-    position: 1,
-    size: 1,
-    env: scope.env,
-    current: node,
-    ...(variables ? { variables } : {}),
-  });
+  return scope.app.xpath(source).evaluateString(contextFor(scope, node, variables));
 }
 
 export function evaluateBoolean(scope: SuiteScope, source: string, node: XPathNode = EMPTY_DOC): boolean {
-  return scope.app
-    .xpath(source)
-    .evaluateBoolean({ node, position: 1, size: 1, env: scope.env, current: node });
+  return scope.app.xpath(source).evaluateBoolean(contextFor(scope, node));
 }
 
 export function evaluateNodes(scope: SuiteScope, source: string, node: XPathNode = EMPTY_DOC): XPathNode[] {
-  return scope.app.xpath(source).evaluateNodes({ node, position: 1, size: 1, env: scope.env, current: node });
+  return scope.app.xpath(source).evaluateNodes(contextFor(scope, node));
 }
 
 /**
