@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { CliExit } from './cli-exit.ts';
 import { registerApp } from './commands/app.ts';
 import { registerCases } from './commands/cases.ts';
 import { registerLogin } from './commands/login.ts';
@@ -18,14 +19,7 @@ import { registerSync } from './commands/sync.ts';
  * than calling `process.exit`, so tests can run them in-process.
  */
 
-/** Thrown by a command to stop with a given exit status after printing its own output. */
-export class CliExit extends Error {
-  readonly status: number;
-  constructor(status: number) {
-    super(`exit ${status}`);
-    this.status = status;
-  }
-}
+export { CliExit } from './cli-exit.ts';
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -3,7 +3,7 @@ import { FieldsimError, isFieldsimError } from '../core/errors/fieldsim-error.ts
 import { HttpError } from '../core/errors/http-error.ts';
 import { fullUsername } from '../core/http/basic-auth.ts';
 import type { RestoreProgress } from '../core/sync/session-types.ts';
-import { CliExit } from './main.ts';
+import { CliExit } from './cli-exit.ts';
 import { DEFAULT_STATE_DIR, type StateStore, type WorkerIdentity } from './state/state-store.ts';
 
 /**

@@ -12,7 +12,7 @@ import type { SuiteEntry } from '../../core/suite/suite-model.ts';
 import { parseXForm } from '../../core/xforms/form-session.ts';
 import { deviceDataFor } from '../apps/device-data-arg.ts';
 import { loadAppArg } from '../apps/load-app-arg.ts';
-import { CliExit } from '../main.ts';
+import { CliExit } from '../cli-exit.ts';
 import { errorJson } from '../worker-options.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CliExit } from '../main.ts';
+import { CliExit } from '../cli-exit.ts';
 import { toJunit } from '../runner/junit.ts';
 import {
   checkReport,

@@ -8,7 +8,7 @@ import { listFixtureIds } from '../../core/store/fixtures.ts';
 import { countLedgerEntries } from '../../core/store/ledgers.ts';
 import { ingestRestore } from '../../core/store/restore-ingest.ts';
 import { getRegistration, getSyncToken } from '../../core/store/sync-state.ts';
-import { CliExit } from '../main.ts';
+import { CliExit } from '../cli-exit.ts';
 
 /**
  * `fieldsim restore-file <path> [--no-purge] --json`: loads a restore payload into a fresh

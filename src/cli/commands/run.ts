@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CliExit } from '../main.ts';
+import { CliExit } from '../cli-exit.ts';
 import { parseDuration } from '../runner/duration.ts';
 import { RunSetupError, runScenario } from '../runner/engine.ts';
 import { toJunit } from '../runner/junit.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SeedError, seedCases } from '../../server/seed/seed-cases.ts';
-import { CliExit } from '../main.ts';
+import { CliExit } from '../cli-exit.ts';
 
 /**
  * `fieldsim seed --cases N [--user worker1] [--data DIR] [--domain demo] [--json]`: loads N
