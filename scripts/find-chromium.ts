@@ -50,7 +50,7 @@ export function ensureChromium(log: (line: string) => void = console.log): strin
   );
 }
 
-/** Flags every browser test launches Chromium with (see README, "Browser tests"). */
+/** Flags every browser test launches Chromium with (see docs/development.md, "Browser tests"). */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
