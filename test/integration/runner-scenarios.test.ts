@@ -70,6 +70,10 @@ describe('fieldsim run', () => {
     expect(report.steps.submit_form).toMatchObject({ count: 2, errors: 0 });
     expect(report.requests.receiver?.statuses).toEqual({ 201: 16 });
     expect(report.steps.login?.p50Ms).toBeGreaterThan(0);
+    expect(report.throughput?.forms).toBe(16);
+    expect(report.throughput?.formsPerSec).toBeGreaterThan(0);
+    expect(report.timeline?.samples.reduce((n, s) => n + s.forms, 0)).toBe(16);
+    expect(r.stdout).toMatch(/Throughput: [\d.]+ forms\/s, [\d.]+ requests\/s \(16 forms accepted/);
     const junit = readFileSync(xml, 'utf8');
     expect(junit).toContain('<testsuite name="smoke" tests="2" failures="0"');
     expect(junit).toContain('name="worker 1 (worker1)"');
@@ -108,7 +112,27 @@ describe('fieldsim run', () => {
       .prepare("SELECT COUNT(*) AS n FROM users WHERE username LIKE 'qa-load%'")
       .get() as { n: number };
     expect(users.n).toBe(3);
-  }, 120_000);
+
+    // A rerun reuses the three users: HQ's 400 "already taken" is not an error of the run.
+    const again = await cli([
+      'run',
+      join(EXAMPLES, 'load.yaml'),
+      '--server',
+      hq.url,
+      ...ADMIN,
+      '--workers',
+      '3',
+      '--duration',
+      '1s',
+      '--report-json',
+      json,
+      '--no-progress',
+    ]);
+    expect(again.stderr).toContain('users: 0 created, 3 already existed');
+    const rerun = readReport(json);
+    expect(rerun.requests.api?.statuses?.['400']).toBe(3);
+    expect(rerun.requests.api?.errors).toBe(0);
+  }, 180_000);
 
   it('exits 1 when an assertion fails, and says which in the summary, the JSON and the JUnit file', async () => {
     hq = await startEmulator();

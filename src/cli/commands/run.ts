@@ -133,6 +133,7 @@ export function registerRun(program: Command): void {
             : {}),
           signal: ac.signal,
           log: (line) => console.error(line),
+          onRunnerWarning: (w) => console.error(`fieldsim run: warning: ${w.message}`),
           ...(flags.progress ? { onProgress: progressPrinter(process.stderr) } : {}),
         });
         const report = buildReport(scenario, outcome);

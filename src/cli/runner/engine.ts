@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { FetchLike } from '../../core/platform.ts';
 import { RunMetrics, type WorkerResult } from './metrics.ts';
 import { gatedFetch } from './network-sim.ts';
+import { type RunnerWarning, RunTimeline, type TimelineSample } from './run-timeline.ts';
 import type { Scenario, Step } from './scenario-types.ts';
 import { type AdminCredentials, ApiServices, type RunServices } from './services.ts';
 import { SimWorker, Slots } from './worker.ts';
@@ -37,6 +38,10 @@ export interface RunOptions {
   maxRestores?: number;
   /** Setup messages (user creation). */
   log?: (line: string) => void;
+  /** Length of one timeline interval (throughput and the runner's own health; default 5000 ms). */
+  timelineMs?: number;
+  /** Called when the runner finds itself saturated (its latencies include its own queueing). */
+  onRunnerWarning?: (w: RunnerWarning) => void;
 }
 
 export interface RunProgress {
@@ -47,6 +52,9 @@ export interface RunProgress {
   stepsDone: number;
   errors: number;
   unexpectedErrors: number;
+  /** Throughput over the last timeline interval (absent before the first one closes). */
+  formsPerSec?: number;
+  requestsPerSec?: number;
   done: boolean;
 }
 
@@ -58,6 +66,8 @@ export interface RunOutcome {
   startedAt: number;
   finishedAt: number;
   interrupted: boolean;
+  timeline: { intervalMs: number; samples: TimelineSample[] };
+  runnerWarnings: RunnerWarning[];
 }
 
 /** A run that cannot start (no admin credentials for a step that needs them, no password). */
@@ -141,7 +151,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
         const t0 = performance.now();
         try {
           const res = await baseFetch(input, init);
-          metrics.request({ endpoint: 'api', ms: performance.now() - t0, status: res.status });
+          metrics.request(
+            { endpoint: 'api', ms: performance.now() - t0, status: res.status },
+            { notAnError: await isReusedUser(input, init, res) },
+          );
           return res;
         } catch (e) {
           metrics.request({ endpoint: 'api', ms: performance.now() - t0, status: 0 });
@@ -177,7 +190,14 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     signal,
     restoreSlots: maxRestores === 0 ? null : new Slots(maxRestores),
   };
-  const progress = (done: boolean) =>
+  const timelineMs = opts.timelineMs ?? 5000;
+  const timeline = new RunTimeline(metrics, {
+    intervalMs: timelineMs,
+    ...(opts.onRunnerWarning ? { onWarning: opts.onRunnerWarning } : {}),
+  });
+  timeline.start();
+  const progress = (done: boolean) => {
+    const last = timeline.samples.at(-1);
     opts.onProgress?.({
       elapsedMs: Date.now() - t0,
       planned: planned.length,
@@ -186,8 +206,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       stepsDone: metrics.stepsDone,
       errors: metrics.errorCount,
       unexpectedErrors: metrics.unexpectedErrors,
+      ...(last ? { formsPerSec: last.formsPerSec, requestsPerSec: last.requestsPerSec } : {}),
       done,
     });
+  };
   const timer = opts.onProgress ? setInterval(() => progress(false), opts.progressMs ?? 1000) : null;
   try {
     const results = await Promise.all(
@@ -237,6 +259,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     metrics.workers.push(...results.sort((a, b) => a.worker - b.worker));
   } finally {
     if (timer) clearInterval(timer);
+    timeline.stop();
   }
   progress(true);
   return {
@@ -247,5 +270,28 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     startedAt,
     finishedAt: Date.now(),
     interrupted: signal.aborted,
+    timeline: { intervalMs: timelineMs, samples: timeline.samples },
+    runnerWarnings: timeline.warnings,
   };
+}
+
+/**
+ * A user-creation POST answered 400 "already taken": the run reuses that user (reruns on
+ * the same domain), so the answer is expected, not an error of the run.
+ */
+async function isReusedUser(
+  input: Parameters<FetchLike>[0],
+  init: RequestInit | undefined,
+  res: Response,
+): Promise<boolean> {
+  if (res.status !== 400) return false;
+  const request = typeof input === 'object' && 'method' in input ? input : null;
+  if ((init?.method ?? request?.method ?? 'GET').toUpperCase() !== 'POST') return false;
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  if (!/\/api\/v0\.5\/user\//.test(url)) return false;
+  const text = await res
+    .clone()
+    .text()
+    .catch(() => '');
+  return /already|exists|taken/i.test(text);
 }

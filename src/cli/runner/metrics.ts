@@ -75,6 +75,9 @@ export class RunMetrics {
   stepsDone = 0;
   errorCount = 0;
   unexpectedErrors = 0;
+  /** Forms the receiver accepted (201) and requests made: the timeline's throughput. */
+  formsAccepted = 0;
+  requestCount = 0;
 
   #stats<K>(map: Map<K, StepStats>, key: K): StepStats {
     let s = map.get(key);
@@ -98,13 +101,19 @@ export class RunMetrics {
     }
   }
 
-  request(r: RequestSample): void {
+  /**
+   * `notAnError`: an answer the run expected and handles (a 400 "already taken" when it
+   * creates a user that exists and reuses it), counted by status but not as an error.
+   */
+  request(r: RequestSample, opts: { notAnError?: boolean } = {}): void {
     const s = this.#stats(this.requests, r.endpoint);
     s.count++;
     s.latency.record(r.ms);
     s.statuses ??= {};
     s.statuses[r.status] = (s.statuses[r.status] ?? 0) + 1;
-    if (r.status === 0 || r.status >= 400) s.errors++;
+    if ((r.status === 0 || r.status >= 400) && opts.notAnError !== true) s.errors++;
+    this.requestCount++;
+    if (r.endpoint === 'receiver' && r.status === 201) this.formsAccepted++;
   }
 
   error(step: string, message: string, expected: boolean, user: string): void {

@@ -15,7 +15,8 @@ export function progressPrinter(
   return (p) => {
     const line =
       `${formatDuration(p.elapsedMs)}  workers ${p.active} active, ${p.finished}/${p.planned} done  ` +
-      `steps ${p.stepsDone}  errors ${p.errors}${p.unexpectedErrors > 0 ? ` (${p.unexpectedErrors} unexpected)` : ''}`;
+      `steps ${p.stepsDone}  errors ${p.errors}${p.unexpectedErrors > 0 ? ` (${p.unexpectedErrors} unexpected)` : ''}` +
+      (p.formsPerSec === undefined ? '' : `  ${p.formsPerSec} forms/s, ${p.requestsPerSec ?? 0} req/s`);
     if (tty) {
       stream.write(`\r\x1b[K${line}${p.done ? '\n' : ''}`);
       return;

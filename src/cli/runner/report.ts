@@ -2,6 +2,7 @@ import { formatDuration } from './duration.ts';
 import type { RunOutcome } from './engine.ts';
 import { HISTOGRAM_RATIO, Histogram, type HistogramJson } from './histogram.ts';
 import type { AssertionResult, ErrorGroup, StepStats, WorkerResult } from './metrics.ts';
+import type { RunnerWarning, TimelineSample } from './run-timeline.ts';
 import type { Scenario } from './scenario-types.ts';
 import { LEAF_STEP_KINDS } from './scenario-types.ts';
 
@@ -67,6 +68,60 @@ export interface RunReport {
   workerResults: WorkerResult[];
   /** How to read `latency.buckets`: bucket k holds values in [ratio^k, ratio^(k+1)) microseconds. */
   histogram: { unit: 'microseconds'; ratio: number };
+  /** Forms the server accepted and requests made, per second over the whole run. */
+  throughput?: { forms: number; requests: number; formsPerSec: number; requestsPerSec: number };
+  /** The same per interval, with the runner's own health (see run-timeline.ts). */
+  timeline?: { intervalMs: number; samples: TimelineSample[] };
+  /** Intervals where the runner itself was saturated: its latencies are then suspect. */
+  runnerWarnings?: RunnerWarning[];
+}
+
+const perSec = (n: number, ms: number) => (ms > 0 ? Math.round((n * 10_000) / ms) / 10 : 0);
+
+function throughputOf(
+  forms: number,
+  requests: number,
+  durationMs: number,
+): NonNullable<RunReport['throughput']> {
+  return {
+    forms,
+    requests,
+    formsPerSec: perSec(forms, durationMs),
+    requestsPerSec: perSec(requests, durationMs),
+  };
+}
+
+/**
+ * Shards' timelines on one clock: samples falling in the same interval since the merged
+ * start add their counts, rates and memory (one process each) and keep the worst delay
+ * and busiest thread.
+ */
+function mergeTimelines(reports: RunReport[], startMs: number): RunReport['timeline'] {
+  const withTimeline = reports.filter((r) => r.timeline && r.timeline.samples.length > 0);
+  const intervalMs = withTimeline[0]?.timeline?.intervalMs;
+  if (intervalMs === undefined) return undefined;
+  const slots = new Map<number, TimelineSample>();
+  for (const r of withTimeline) {
+    const offset = Date.parse(r.startedAt) - startMs;
+    for (const s of r.timeline?.samples ?? []) {
+      const slot = Math.max(1, Math.ceil((offset + s.tMs) / intervalMs));
+      const a = slots.get(slot);
+      if (!a) {
+        slots.set(slot, { ...s, tMs: slot * intervalMs });
+        continue;
+      }
+      a.forms += s.forms;
+      a.requests += s.requests;
+      a.formsPerSec = Math.round((a.formsPerSec + s.formsPerSec) * 10) / 10;
+      a.requestsPerSec = Math.round((a.requestsPerSec + s.requestsPerSec) * 10) / 10;
+      a.loopLagP99Ms = Math.max(a.loopLagP99Ms, s.loopLagP99Ms);
+      a.loopLagMaxMs = Math.max(a.loopLagMaxMs, s.loopLagMaxMs);
+      a.loopBusyPct = Math.max(a.loopBusyPct, s.loopBusyPct);
+      a.cpuPct = Math.round((a.cpuPct + s.cpuPct) * 10) / 10;
+      a.rssMb = Math.round((a.rssMb + s.rssMb) * 10) / 10;
+    }
+  }
+  return { intervalMs, samples: [...slots.entries()].sort((x, y) => x[0] - y[0]).map(([, s]) => s) };
 }
 
 function statsJson(s: StepStats): StatsJson {
@@ -155,6 +210,9 @@ export function buildReport(scenario: Scenario, run: RunOutcome): RunReport {
     assertions: assertionsJson(m.assertions),
     workerResults: m.workers,
     histogram: { unit: 'microseconds', ratio: HISTOGRAM_RATIO },
+    throughput: throughputOf(m.formsAccepted, m.requestCount, run.finishedAt - run.startedAt),
+    timeline: run.timeline,
+    runnerWarnings: run.runnerWarnings,
   };
 }
 
@@ -247,6 +305,7 @@ export function mergeReports(reports: RunReport[]): RunReport {
   const reportsOk = reports.every((r) => r.ok);
   const v = verdict(workerResults, interrupted);
   const ok = v.ok && reportsOk;
+  const timeline = mergeTimelines(reports, started);
   return {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
@@ -275,6 +334,13 @@ export function mergeReports(reports: RunReport[]): RunReport {
     },
     workerResults,
     histogram: first.histogram,
+    throughput: throughputOf(
+      reports.reduce((n, r) => n + (r.throughput?.forms ?? 0), 0),
+      reports.reduce((n, r) => n + (r.throughput?.requests ?? 0), 0),
+      finished - started,
+    ),
+    ...(timeline ? { timeline } : {}),
+    runnerWarnings: reports.flatMap((r) => r.runnerWarnings ?? []),
   };
 }
 
@@ -314,6 +380,24 @@ function statsTable(title: string, stats: Record<string, StatsJson>): string {
   return table(rows, 1).replace(/ +$/gm, '');
 }
 
+function timelineTable(samples: TimelineSample[]): string {
+  const rows = [['time', 'forms/s', 'requests/s', 'loop delay p99', 'thread busy', 'cpu', 'rss']];
+  for (const s of samples)
+    rows.push([
+      formatDuration(s.tMs),
+      String(s.formsPerSec),
+      String(s.requestsPerSec),
+      ms(s.loopLagP99Ms),
+      `${s.loopBusyPct}%`,
+      `${s.cpuPct}%`,
+      `${s.rssMb} MB`,
+    ]);
+  return table(rows, 1)
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
 /** The summary printed at the end of `fieldsim run` and by `fieldsim report merge`. */
 export function formatSummary(r: RunReport): string {
   const shardText =
@@ -331,6 +415,15 @@ export function formatSummary(r: RunReport): string {
     out.push('');
     out.push(statsTable('HTTP', r.requests));
   }
+  if (r.throughput) {
+    out.push('');
+    out.push(
+      `Throughput: ${r.throughput.formsPerSec} forms/s, ${r.throughput.requestsPerSec} requests/s ` +
+        `(${r.throughput.forms} forms accepted, ${r.throughput.requests} requests)`,
+    );
+  }
+  if (r.timeline && r.timeline.samples.length > 1) out.push(timelineTable(r.timeline.samples));
+  for (const w of r.runnerWarnings ?? []) out.push(`Warning at ${formatDuration(w.tMs)}: ${w.message}`);
   out.push('');
   out.push(`Assertions: ${r.assertions.passed} held, ${r.assertions.failed} failed`);
   for (const [k, v] of Object.entries(r.assertions.byCheck))

@@ -66,6 +66,8 @@ function shardReport(index: number, samples: number[], failing: boolean): RunRep
   const m = new RunMetrics();
   for (const s of samples) m.step('login', s, 'ok');
   m.request({ endpoint: 'sso', ms: 5, status: 200 });
+  for (let i = 0; i < 6 * index; i++) m.request({ endpoint: 'receiver', ms: 5, status: 201 });
+  m.request({ endpoint: 'receiver', ms: 5, status: 500 });
   if (failing) {
     m.step('sync', 40, 'error');
     m.error('sync', 'Request failed: socket hang up', false, `qa${index}`);
@@ -103,6 +105,22 @@ function shardReport(index: number, samples: number[], failing: boolean): RunRep
     startedAt: Date.parse('2026-11-28T00:00:00Z') + index * 1000,
     finishedAt: Date.parse('2026-11-28T00:01:00Z') + index * 1000,
     interrupted: false,
+    timeline: {
+      intervalMs: 30_000,
+      samples: [30_000, 60_000].map((tMs) => ({
+        tMs,
+        forms: 3 * index,
+        requests: 4 * index,
+        formsPerSec: 0.1 * index,
+        requestsPerSec: 0.2 * index,
+        loopLagP99Ms: 10 * index,
+        loopLagMaxMs: 20 * index,
+        loopBusyPct: 40 + index,
+        cpuPct: 50,
+        rssMb: 100,
+      })),
+    },
+    runnerWarnings: failing ? [{ tMs: 30_000, message: 'the runner itself is saturated (test)' }] : [],
   });
 }
 
@@ -128,11 +146,24 @@ describe('reports', () => {
     });
     expect(m.workers).toMatchObject({ planned: 2, ok: 1, failed: 1, formsSent: 20 });
     expect(m.durationMs).toBe(61_000);
+    // 6 + 12 accepted forms (the 500s are requests, not forms) over the merged 61 s.
+    expect(a.throughput).toEqual({ forms: 6, requests: 8, formsPerSec: 0.1, requestsPerSec: 0.1 });
+    expect(m.throughput).toMatchObject({ forms: 18, requests: 22, formsPerSec: 0.3, requestsPerSec: 0.4 });
+    // Shard 2 started 1 s later: its samples land in the same 30 s slots, summed; delay is the worst.
+    expect(m.timeline?.samples.map((s) => [s.tMs, s.forms, s.requests, s.loopLagP99Ms, s.rssMb])).toEqual([
+      [30_000, 3, 4, 10, 100],
+      [60_000, 9, 12, 20, 200],
+      [90_000, 6, 8, 20, 100],
+    ]);
+    expect(m.runnerWarnings).toHaveLength(1);
     expect(m.ok).toBe(false);
     expect(m.exitCode).toBe(1);
     const text = formatSummary(m);
     expect(text).toContain('2 shards merged');
     expect(text).toContain('Assertions: 0 held, 1 failed');
+    expect(text).toContain('Throughput: 0.3 forms/s, 0.4 requests/s (18 forms accepted, 22 requests)');
+    expect(text).toMatch(/forms\/s +requests\/s +loop delay p99/);
+    expect(text).toContain('Warning at 30.0 s: the runner itself is saturated (test)');
     expect(text).toContain('(expected) Connection failed (simulated network failure)');
     expect(text).toMatch(/FAIL \(exit 1\)$/);
   });
