@@ -84,6 +84,35 @@ describe('fieldsim run', () => {
     expect(n.n).toBe(6);
   }, 120_000);
 
+  it('spreads one run over two processes and merges their reports into one', async () => {
+    hq = await startEmulator();
+    const json = join(tmp, 'smoke-2p.json');
+    const r = await cli([
+      'run',
+      join(EXAMPLES, 'smoke.yaml'),
+      '--server',
+      hq.url,
+      ...ADMIN,
+      '--processes',
+      '2',
+      '--report-json',
+      json,
+    ]);
+    expect(r.stdout).toContain('2 shards merged');
+    expect(r.stdout).toContain('PASS (exit 0)');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('2/2 done');
+    const report = readReport(json);
+    expect(report.shards).toEqual([
+      { index: 1, count: 2 },
+      { index: 2, count: 2 },
+    ]);
+    expect(report.workers).toMatchObject({ planned: 2, ok: 2, formsSent: 16 });
+    expect(report.workerResults.map((w) => w.user)).toEqual(['worker1', 'worker2']);
+    expect(report.throughput?.forms).toBe(16);
+    expect(report.assertions.failed).toBe(0);
+  }, 120_000);
+
   it('runs the load example small: users created through the API, mix and duration loop, exit 0', async () => {
     hq = await startEmulator();
     const json = join(tmp, 'load.json');

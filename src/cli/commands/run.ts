@@ -1,12 +1,20 @@
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliExit } from '../cli-exit.ts';
 import { parseDuration } from '../runner/duration.ts';
-import { RunSetupError, runScenario } from '../runner/engine.ts';
+import { adminNeeds, RunSetupError, runScenario } from '../runner/engine.ts';
 import { toJunit } from '../runner/junit.ts';
 import { readScenario, ScenarioError } from '../runner/parse-scenario.ts';
 import { progressPrinter } from '../runner/progress.ts';
-import { buildReport, formatSummary } from '../runner/report.ts';
+import { buildReport, formatSummary, type RunReport } from '../runner/report.ts';
+import {
+  type ChildMessage,
+  ChildRunError,
+  PROGRESS_IPC_ENV,
+  runInProcesses,
+} from '../runner/run-processes.ts';
 import { parseShard } from '../runner/workers-plan.ts';
 
 /**
@@ -31,8 +39,12 @@ interface RunFlags {
   adminApiKey?: string;
   maxInFlight?: string;
   maxRestores?: string;
+  processes?: string;
   progress: boolean;
 }
+
+/** bin/fieldsim.js, from src/cli/commands/ and from its compiled twin dist-cli/cli/commands/. */
+const FIELDSIM_BIN = resolve(import.meta.dirname, '../../../bin/fieldsim.js');
 
 function usage(message: string): never {
   console.error(`fieldsim run: ${message}`);
@@ -60,6 +72,10 @@ export function registerRun(program: Command): void {
       'most HTTP requests awaiting headers at once, across workers (default 200)',
     )
     .option('--max-restores <n>', 'most workers in a restore step at once (default 100; 0: no limit)')
+    .option(
+      '--processes <n>',
+      "spread the workers over n processes (shards merged into one report) to use more cores; 'auto': one per core",
+    )
     .option('--no-progress', 'no live progress line on stderr')
     .action(async (file: string, flags: RunFlags) => {
       const env = process.env;
@@ -89,6 +105,12 @@ export function registerRun(program: Command): void {
       }
       const shard = flags.shard === undefined ? { index: 1, count: 1 } : parseShard(flags.shard);
       if (!shard) usage(`--shard must be i/n with 1 <= i <= n, got ${flags.shard}`);
+      let processes = 1;
+      if (flags.processes !== undefined) {
+        processes = flags.processes === 'auto' ? availableParallelism() : Number(flags.processes);
+        if (!Number.isInteger(processes) || processes < 1 || processes > 64)
+          usage(`--processes must be 'auto' or an integer from 1 to 64, got ${flags.processes}`);
+      }
       let scenario: ReturnType<typeof readScenario>;
       try {
         scenario = readScenario(file, durationMs === undefined ? {} : { durationMs });
@@ -105,7 +127,68 @@ export function registerRun(program: Command): void {
       const adminApiKey = flags.adminApiKey ?? env.FIELDSIM_ADMIN_API_KEY ?? scenario.admin?.apiKey;
       const password = flags.password ?? env.FIELDSIM_PASSWORD;
 
+      if (processes > 1) {
+        const need = adminNeeds(scenario);
+        if (need && (!adminUser || (adminPassword === undefined && adminApiKey === undefined)))
+          usage(
+            `this scenario needs admin (web user) credentials for ${need}: pass --admin-user with --admin-password or --admin-api-key, or set admin: in the scenario`,
+          );
+        let merged: RunReport;
+        const ac = new AbortController();
+        const onSigint = () => {
+          if (ac.signal.aborted) process.exit(130);
+          console.error('\nfieldsim run: interrupted; finishing the current steps (Ctrl-C again to quit)');
+          ac.abort();
+        };
+        process.on('SIGINT', onSigint);
+        try {
+          merged = await runInProcesses({
+            bin: FIELDSIM_BIN,
+            args: [
+              resolve(file),
+              '--server',
+              serverUrl,
+              '--seed',
+              scenario.seed,
+              ...(workers === undefined ? [] : ['--workers', String(workers)]),
+              ...(flags.duration === undefined ? [] : ['--duration', flags.duration]),
+              ...(maxInFlight === undefined ? [] : ['--max-in-flight', String(maxInFlight)]),
+              ...(maxRestores === undefined ? [] : ['--max-restores', String(maxRestores)]),
+              ...(adminUser === undefined ? [] : ['--admin-user', adminUser]),
+            ],
+            env: {
+              ...(password === undefined ? {} : { FIELDSIM_PASSWORD: password }),
+              ...(adminPassword === undefined ? {} : { FIELDSIM_ADMIN_PASSWORD: adminPassword }),
+              ...(adminApiKey === undefined ? {} : { FIELDSIM_ADMIN_API_KEY: adminApiKey }),
+            },
+            processes,
+            shard,
+            signal: ac.signal,
+            onChildLine: (line) => console.error(line),
+            ...(flags.progress ? { onProgress: progressPrinter(process.stderr) } : {}),
+          });
+        } catch (e) {
+          if (e instanceof ChildRunError) {
+            console.error(`fieldsim run: ${e.message}`);
+            throw new CliExit(1);
+          }
+          throw e;
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+        if (flags.reportJson) writeFileSync(flags.reportJson, `${JSON.stringify(merged)}\n`);
+        if (flags.junit) writeFileSync(flags.junit, toJunit(merged));
+        console.log(formatSummary(merged));
+        throw new CliExit(merged.exitCode);
+      }
+
+      // A child of `--processes`: progress goes to the parent, and the parent's end ends the run.
+      const send = process.env[PROGRESS_IPC_ENV] === '1' ? process.send?.bind(process) : undefined;
       const ac = new AbortController();
+      if (send) {
+        process.channel?.unref();
+        process.once('disconnect', () => ac.abort());
+      }
       // First Ctrl-C: stop the workers after their current step and still write the
       // reports; a second one exits at once.
       const onSigint = () => {
@@ -134,7 +217,11 @@ export function registerRun(program: Command): void {
           signal: ac.signal,
           log: (line) => console.error(line),
           onRunnerWarning: (w) => console.error(`fieldsim run: warning: ${w.message}`),
-          ...(flags.progress ? { onProgress: progressPrinter(process.stderr) } : {}),
+          ...(send
+            ? { onProgress: (p) => send({ type: 'progress', progress: p } satisfies ChildMessage) }
+            : flags.progress
+              ? { onProgress: progressPrinter(process.stderr) }
+              : {}),
         });
         const report = buildReport(scenario, outcome);
         if (flags.reportJson) writeFileSync(flags.reportJson, `${JSON.stringify(report)}\n`);
