@@ -143,7 +143,7 @@ export class RunTimeline {
       tMs: s.tMs,
       message:
         `the runner itself is saturated (${why}): latencies include its own queueing, not only the server's. ` +
-        'Run fewer workers per process (--shard i/n in several processes) to measure the server.',
+        'Spread the workers over more processes (--processes N, or --shard i/n) to measure the server.',
     };
     this.warnings.push(w);
     this.#onWarning?.(w);
