@@ -188,6 +188,34 @@ async function cleanupGenerations(db: FieldsimDb): Promise<CaseGenState> {
   });
 }
 
+/**
+ * Asks for the next batch before the current one is handed out, so the parser reads and
+ * parses batch n+1 while batch n's transaction is being written and committed (in a
+ * browser the commit happens off the main thread): parse and writes overlap instead of
+ * taking turns. One batch ahead at most, so memory stays bounded. A failure of the read
+ * ahead is kept and thrown when its batch is asked for, never lost or reported twice.
+ */
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let next = it.next();
+  // Marked handled now: the rejection is rethrown by the `await` below, in order.
+  next.catch(() => undefined);
+  try {
+    while (true) {
+      const r = await next;
+      if (r.done) return;
+      next = it.next();
+      next.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    // Stopped early (an error in the consumer, an abort): close the parser and its reader
+    // once the batch being read ahead is in, without holding up the consumer's error
+    // behind a network read.
+    it.return?.(undefined)?.catch(() => undefined);
+  }
+}
+
 async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions): Promise<IngestResult> {
   const report = opts.onProgress;
   const progress: RestoreProgress = { phase: 'downloading', bytes: 0, itemsDone: 0, casesWritten: 0 };
@@ -211,13 +239,15 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   let purged = 0;
   let switched: CaseGenState;
   try {
-    for await (const batch of parseRestore(body, {
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      batchSize: opts.batchSize ?? 2000,
-      onBytes: (b) => {
-        progress.bytes = b;
-      },
-    })) {
+    for await (const batch of readAhead(
+      parseRestore(body, {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        batchSize: opts.batchSize ?? 2000,
+        onBytes: (b) => {
+          progress.bytes = b;
+        },
+      }),
+    )) {
       const blocks: CaseBlock[] = [];
       const balances: LedgerBalance[] = [];
       for (const ev of batch) {
