@@ -123,7 +123,12 @@ export class Sink {
       void this.#handle(req).then(
         (status) => {
           res.writeHead(status, { 'Content-Type': 'text/plain' });
-          res.end(status < 300 ? 'ok' : 'failing on purpose');
+          // The callback fires once the answer is written, so a sink that stops at
+          // `count` still answers the last payload.
+          res.end(status < 300 ? 'ok' : 'failing on purpose', () => {
+            if (status < 300 && this.options.count !== undefined && this.#accepted === this.options.count)
+              this.options.onCount?.();
+          });
         },
         () => {
           res.writeHead(400);
@@ -177,7 +182,6 @@ export class Sink {
       if (rec.formId !== null && !this.firstArrival.has(rec.formId)) this.firstArrival.set(rec.formId, now);
       this.records.push(rec);
       if (o.out) appendFileSync(o.out, `${JSON.stringify(rec)}\n`);
-      if (o.count !== undefined && this.#accepted === o.count) o.onCount?.();
     }
     return status;
   }
