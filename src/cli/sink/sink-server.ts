@@ -35,7 +35,7 @@ export interface SinkOptions {
   /** Called after N accepted payloads (the CLI exits). */
   count?: number;
   onCount?: () => void;
-  /** Keep bodies in memory (default true; the bench turns it off). */
+  /** Keep each record (with its body) in `records` (default true; the runner and the bench keep only ids and times). */
   keepBodies?: boolean;
 }
 
@@ -83,6 +83,8 @@ export class Sink {
   readonly options: SinkOptions;
   /** Form id → first arrival time (epoch ms), for latency checks. */
   readonly firstArrival = new Map<string, number>();
+  /** Form id → times received (a forwarded duplicate shows as 2). */
+  readonly formCount = new Map<string, number>();
   #server: Server | null = null;
   #seen = 0;
   #accepted = 0;
@@ -179,8 +181,11 @@ export class Sink {
     };
     if (status < 300) {
       this.#accepted++;
-      if (rec.formId !== null && !this.firstArrival.has(rec.formId)) this.firstArrival.set(rec.formId, now);
-      this.records.push(rec);
+      if (rec.formId !== null) {
+        if (!this.firstArrival.has(rec.formId)) this.firstArrival.set(rec.formId, now);
+        this.formCount.set(rec.formId, (this.formCount.get(rec.formId) ?? 0) + 1);
+      }
+      if (o.keepBodies !== false) this.records.push(rec);
       if (o.out) appendFileSync(o.out, `${JSON.stringify(rec)}\n`);
     }
     return status;
