@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sink } from '../../src/cli/sink/sink-server.ts';
 import { type ApiAuth, HqApiClient, HttpError } from '../../src/core/index.ts';
@@ -334,5 +337,63 @@ describe('forwarding', () => {
     expect(casesJson.records.map((r) => r.caseId)).toEqual([caseId, memberId]);
     expect(onlyX.records.map((r) => r.formId)).toEqual([f2.id]);
     for (const f of fs) await a.dataForwarding.delete(f.id);
+  });
+
+  it('AppStructureRepeater posts the app id when an app gets a new version', async () => {
+    const a = api();
+    const sink = await newSink();
+    const f = await a.dataForwarding.create({ type: 'AppStructureRepeater', url: sink.url });
+    const app = hq.app.db.prepare("SELECT id FROM applications WHERE domain = 'demo' LIMIT 1").get() as {
+      id: string;
+    };
+    // What a new build does to the app row (apps/bump-app-version.ts).
+    hq.app.db.prepare('UPDATE applications SET version = version + 1 WHERE id = ?').run(app.id);
+    await until('the app id', () => sink.accepted >= 1 || undefined);
+    expect(sink.records.map((r) => [r.body, r.contentType])).toEqual([[app.id, 'text/plain; charset=utf-8']]);
+    await a.dataForwarding.delete(f.id);
+  });
+});
+
+describe('forwarding across an emulator restart', () => {
+  it('resumes from its cursor: records left pending are sent after the restart, in order, once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fieldsim-fwd-restart-'));
+    const opts = {
+      dataDir,
+      forwarding: { pollMs: 10, backoffMs: 40, maxBackoffMs: 100, maxServerAttempts: 500 },
+    };
+    const first = await startEmulator(opts);
+    const saved = hq;
+    hq = first;
+    try {
+      const gone = await newSink();
+      await gone.stop();
+      const f = await api().dataForwarding.create({ type: 'ShortFormRepeater', url: gone.url });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const form = formXml();
+        ids.push(form.id);
+        expect(await submit(form.xml)).toBe(201);
+      }
+      await until(
+        'a failed attempt',
+        async () => (await api().dataForwarding.records(f.id, { state: 'failed' })).objects[0],
+      );
+      await first.close();
+      const second = await startEmulator(opts);
+      hq = second;
+      const back = await newSink({ port: gone.port });
+      await until('all five', () => back.accepted >= 5 || undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(back.records.map((r) => r.formId)).toEqual(ids);
+      expect((await api().dataForwarding.get(f.id)).record_counts).toMatchObject({
+        success: 5,
+        pending: 0,
+        failed: 0,
+      });
+      await second.close();
+    } finally {
+      hq = saved;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,10 +2,11 @@ import { CaseRepo } from '../db/cases.ts';
 import { cached, type Db } from '../db/database.ts';
 import { type Forwarder, ForwarderStore } from './forwarder-store.ts';
 import { buildPayload } from './forwarding-payloads.ts';
+import { PayloadPoster } from './post-payload.ts';
 import {
   enqueueRecord,
   markFailure,
-  markSuccess,
+  markSuccesses,
   queuedRecords,
   type RepeatRecord,
 } from './repeat-records.ts';
@@ -28,7 +29,6 @@ export interface ForwardingOptions {
   timeoutMs: number;
   /** Records read and sent per round. */
   batch: number;
-  fetch: typeof fetch;
 }
 
 export const DEFAULT_FORWARDING: ForwardingOptions = {
@@ -39,8 +39,10 @@ export const DEFAULT_FORWARDING: ForwardingOptions = {
   maxServerAttempts: 12,
   timeoutMs: 30_000,
   batch: 500,
-  fetch: (input, init) => fetch(input, init),
 };
+
+/** Successes are written in one transaction per this many records (a crash resends at most these). */
+const SUCCESS_FLUSH = 100;
 
 type Outcome =
   | { ok: true; status: number; body: string }
@@ -81,6 +83,11 @@ export class ForwardingEngine {
   /** Consecutive failed attempts per forwarder (reset on a success), for the back-off. */
   readonly #failures = new Map<string, number>();
   readonly #notBefore = new Map<string, number>();
+  /** Forwarders edited or deleted through the API since their round started. */
+  readonly #changed = new Set<string>();
+  readonly #poster = new PayloadPoster();
+  /** Delivered records not yet marked in the database, per forwarder (written in batches). */
+  readonly #delivered = new Map<string, { id: number; status: number; body: string }[]>();
   #timer: ReturnType<typeof setTimeout> | null = null;
   #stop = new AbortController();
   #started = false;
@@ -103,16 +110,20 @@ export class ForwardingEngine {
 
   /** Stops polling and aborts attempts in flight (they are retried after a restart). */
   async stop(): Promise<void> {
+    // Synchronously, so that a close() of the database right after still has them.
+    for (const id of this.#delivered.keys()) this.#flush(id);
     this.#started = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#stop.abort();
     await Promise.allSettled([...this.#running.values()]);
+    this.#poster.close();
   }
 
-  /** Looks for work now (after a forwarder was created or changed). */
+  /** Looks for work now (after a forwarder was created, changed or deleted). */
   wake(forwarderId?: string): void {
     if (forwarderId) {
+      if (this.#running.has(forwarderId)) this.#changed.add(forwarderId);
       this.#failures.delete(forwarderId);
       this.#notBefore.delete(forwarderId);
     }
@@ -141,47 +152,63 @@ export class ForwardingEngine {
     this.#schedule(this.options.pollMs);
   }
 
-  async #pump(first: Forwarder): Promise<void> {
-    let f = first;
+  async #pump(f: Forwarder): Promise<void> {
+    this.#changed.delete(f.id);
     this.#enqueue(f);
-    for (;;) {
-      if (f.paused || !this.#started) return;
-      if (Date.now() < (this.#notBefore.get(f.id) ?? 0)) return;
-      const records = queuedRecords(this.#db, f.id, this.options.batch);
-      if (records.length === 0) return;
-      for (const r of records) {
-        const outcome = await this.#attempt(f, r);
-        if (!this.#started || !this.#db.open) return;
-        // Deleted or edited meanwhile: the next tick starts from the stored definition.
-        const now = this.store.get(f.domain, f.id);
-        if (!now) return;
-        if (outcome.ok) {
-          markSuccess(this.#db, r.id, outcome.status, outcome.body);
-          this.#failures.delete(f.id);
-          this.delivered++;
-        } else {
-          const failures = (this.#failures.get(f.id) ?? 0) + 1;
-          this.#failures.set(f.id, failures);
-          const wait = backoffDelay(failures, this.options.backoffMs, this.options.maxBackoffMs);
-          const limit = outcome.serverSide ? this.options.maxServerAttempts : this.options.maxAttempts;
-          const cancel = r.attempts + 1 >= limit;
-          markFailure(this.#db, r.id, {
-            status: outcome.status,
-            body: outcome.body,
-            reason: cancel
-              ? `${outcome.reason} (cancelled after ${r.attempts + 1} attempts)`
-              : outcome.reason,
-            cancel,
-            nextCheck: new Date(Date.now() + wait).toISOString(),
-          });
-          this.#notBefore.set(f.id, Date.now() + wait);
-          return;
+    const done: { id: number; status: number; body: string }[] = [];
+    this.#delivered.set(f.id, done);
+    const flush = () => this.#flush(f.id);
+    try {
+      for (;;) {
+        if (f.paused || !this.#started) return;
+        if (Date.now() < (this.#notBefore.get(f.id) ?? 0)) return;
+        const records = queuedRecords(this.#db, f.id, this.options.batch);
+        if (records.length === 0) return;
+        for (const r of records) {
+          const outcome = await this.#attempt(f, r);
+          if (!this.#started || !this.#db.open) return;
+          if (outcome.ok) {
+            done.push({ id: r.id, status: outcome.status, body: outcome.body });
+            if (done.length >= SUCCESS_FLUSH) flush();
+            this.#failures.delete(f.id);
+            this.delivered++;
+          } else {
+            flush();
+            this.#fail(f, r, outcome);
+            return;
+          }
+          // Edited or deleted meanwhile: the next tick starts from the stored definition.
+          if (this.#changed.has(f.id)) return;
         }
-        if (now.url !== f.url || now.paused || now.format !== f.format) return;
-        f = now;
+        flush();
+        this.#enqueue(f);
       }
-      this.#enqueue(f);
+    } finally {
+      flush();
+      this.#delivered.delete(f.id);
     }
+  }
+
+  #flush(forwarderId: string): void {
+    const done = this.#delivered.get(forwarderId);
+    if (done && done.length > 0 && this.#db.open) markSuccesses(this.#db, done.splice(0));
+  }
+
+  #fail(f: Forwarder, r: RepeatRecord, outcome: Extract<Outcome, { ok: false }>): void {
+    if (!this.store.get(f.domain, f.id)) return;
+    const failures = (this.#failures.get(f.id) ?? 0) + 1;
+    this.#failures.set(f.id, failures);
+    const wait = backoffDelay(failures, this.options.backoffMs, this.options.maxBackoffMs);
+    const limit = outcome.serverSide ? this.options.maxServerAttempts : this.options.maxAttempts;
+    const cancel = r.attempts + 1 >= limit;
+    markFailure(this.#db, r.id, {
+      status: outcome.status,
+      body: outcome.body,
+      reason: cancel ? `${outcome.reason} (cancelled after ${r.attempts + 1} attempts)` : outcome.reason,
+      cancel,
+      nextCheck: new Date(Date.now() + wait).toISOString(),
+    });
+    this.#notBefore.set(f.id, Date.now() + wait);
   }
 
   async #attempt(f: Forwarder, r: RepeatRecord): Promise<Outcome> {
@@ -195,19 +222,16 @@ export class ForwardingEngine {
       headers.Authorization = `Basic ${Buffer.from(`${f.username}:${f.password}`).toString('base64')}`;
     if (f.authType === 'bearer') headers.Authorization = `Bearer ${f.password}`;
     try {
-      const res = await this.options.fetch(url, {
-        method: 'POST',
-        headers,
-        body: payload.body,
-        signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.options.timeoutMs)]),
+      const res = await this.#poster.post(url, headers, payload.body, {
+        timeoutMs: this.options.timeoutMs,
+        signal: this.#stop.signal,
       });
-      const body = await res.text();
-      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, body };
+      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, body: res.body };
       const serverSide = res.status >= 500 || res.status === 408 || res.status === 429;
       return {
         ok: false,
         status: res.status,
-        body,
+        body: res.body,
         reason: `HTTP ${res.status} ${res.statusText}`.trim(),
         serverSide,
       };
@@ -291,17 +315,11 @@ export class ForwardingEngine {
   }
 }
 
-/** The reason a request never got an answer, as the log shows it (e.g. `ECONNREFUSED 127.0.0.1:9`). */
+/** The reason a request never got an answer, as the log shows it (e.g. `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9`). */
 function networkReason(e: unknown): string {
-  if (e instanceof Error) {
-    if (e.name === 'TimeoutError') return 'timed out waiting for the receiver';
-    if (e.name === 'AbortError') return 'stopped before an answer (emulator stopping)';
-    const cause = (e as { cause?: unknown }).cause;
-    if (cause instanceof Error) {
-      const code = (cause as { code?: unknown }).code;
-      return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
-    }
-    return e.message;
-  }
-  return String(e);
+  if (!(e instanceof Error)) return String(e);
+  if (e.name === 'TimeoutError') return 'timed out waiting for the receiver';
+  if (e.name === 'AbortError') return 'stopped before an answer (emulator stopping)';
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && !e.message.startsWith(code) ? `${code}: ${e.message}` : e.message;
 }

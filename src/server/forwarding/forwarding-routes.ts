@@ -156,7 +156,9 @@ export function registerForwarding(app: Hono<Env>, hq: Hq, engine: ForwardingEng
     return c.json(forwarderJson(hq, next));
   });
   on('delete', ':id/', (c, domain) => {
-    if (!store.delete(domain, c.req.param('id') ?? '')) return c.json({ error: 'Not found' }, 404);
+    const id = c.req.param('id') ?? '';
+    if (!store.delete(domain, id)) return c.json({ error: 'Not found' }, 404);
+    engine.wake(id);
     return c.body(null, 204);
   });
   on('get', ':id/records/', (c, domain) => {

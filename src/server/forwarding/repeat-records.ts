@@ -95,13 +95,17 @@ export function queuedRecords(db: Db, forwarderId: string, limit: number): Repea
   return rows.map(fromRow);
 }
 
-export function markSuccess(db: Db, id: number, status: number, body: string): void {
+/** Marks sent records as delivered, in one transaction. */
+export function markSuccesses(db: Db, done: { id: number; status: number; body: string }[]): void {
   const now = nowIso();
-  cached(
+  const st = cached(
     db,
     `UPDATE repeat_records SET state = 'success', attempts = attempts + 1, last_attempt_at = ?, succeeded_at = ?,
        next_check = NULL, failure_reason = '', last_status = ?, last_response = ? WHERE id = ?`,
-  ).run(now, now, status, body.slice(0, RESPONSE_KEEP), id);
+  );
+  db.transaction(() => {
+    for (const d of done) st.run(now, now, d.status, d.body.slice(0, RESPONSE_KEEP), d.id);
+  })();
 }
 
 export function markFailure(
