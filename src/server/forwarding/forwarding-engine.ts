@@ -71,8 +71,8 @@ export function backoffDelay(failures: number, baseMs: number, maxMs: number): n
  * back-off (so the order holds once the receiver is back) and retries the same record.
  *
  * Only `normal` forms are forwarded: duplicates, error forms, device logs and deprecated
- * versions never are (HQ registers repeat records on `successful_form_received`, which
- * duplicates do not raise).
+ * versions never are (`create_form_repeat_records` skips `xform.is_duplicate`,
+ * hq:corehq/motech/repeaters/signals.py; error forms never raise `successful_form_received`).
  */
 export class ForwardingEngine {
   readonly store: ForwarderStore;
