@@ -9,6 +9,7 @@ import { registerRestore } from './commands/restore.ts';
 import { registerRestoreFile } from './commands/restore-file.ts';
 import { registerRun } from './commands/run.ts';
 import { registerSeed } from './commands/seed.ts';
+import { registerSink } from './commands/sink.ts';
 import { registerSubmit } from './commands/submit.ts';
 import { registerSync } from './commands/sync.ts';
 
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerReport(program);
   registerApp(program);
+  registerSink(program);
   return program;
 }
 

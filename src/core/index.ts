@@ -47,6 +47,14 @@ export type {
   WebUserUpdate,
 } from './api/api-types.ts';
 export {
+  DataForwardingApi,
+  type Forwarder,
+  type ForwarderInput,
+  type ForwarderType,
+  type RepeatRecord,
+  type RepeatRecordState,
+} from './api/data-forwarding-api.ts';
+export {
   ApplicationsApi,
   CasesApi,
   DEFAULT_ITERATE_LIMIT,

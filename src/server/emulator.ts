@@ -4,6 +4,8 @@ import { PasswordCache } from './auth/passwords.ts';
 import type { EmulatorSettings, Env, Hq } from './context.ts';
 import { type Db, openDatabase } from './db/database.ts';
 import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
+import { ForwardingEngine, type ForwardingOptions } from './forwarding/forwarding-engine.ts';
+import { registerForwarding } from './forwarding/forwarding-routes.ts';
 import { RateLimiter, type RateLimitMode } from './rate-limits.ts';
 import { FormProcessor } from './receiver/submit.ts';
 import { AsyncRestores } from './restore/async-restore.ts';
@@ -31,6 +33,8 @@ export interface EmulatorOptions {
   /** Proxy mode: forward `/a/...` to this HQ instead of emulating it. */
   upstream?: string | null;
   settings?: Partial<EmulatorSettings>;
+  /** Data forwarding engine timings (tests shorten the back-off). */
+  forwarding?: Partial<ForwardingOptions>;
 }
 
 export interface Emulator {
@@ -38,6 +42,8 @@ export interface Emulator {
   readonly db: Db;
   readonly hq: Hq;
   readonly dataDir: string;
+  /** Data forwarding (repeaters): started with the emulator, stopped by close(). */
+  readonly forwarding: ForwardingEngine;
   fetch(request: Request): Response | Promise<Response>;
   setFaults(f: FaultConfig): void;
   /** Closes the database; `removeData` also deletes the data folder. */
@@ -73,6 +79,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       return decideFault(hq.faults, hq.random);
     },
   };
+  const forwarding = new ForwardingEngine(db, options.forwarding);
   const app = new Hono<Env>();
   app.onError((err, c) => {
     console.error(`[fieldsim-hq] ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
@@ -87,6 +94,8 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     registerReceiver(app, hq);
     registerApi(app, hq);
     registerAppDownload(app, hq);
+    registerForwarding(app, hq, forwarding);
+    forwarding.start();
   }
   if (options.staticDir) registerStatic(app, options.staticDir);
   return {
@@ -94,11 +103,13 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     db,
     hq,
     dataDir: options.dataDir,
+    forwarding,
     fetch: (request) => app.fetch(request),
     setFaults(f) {
       hq.faults = f;
     },
     close(opts) {
+      void forwarding.stop();
       if (db.open) db.close();
       if (opts?.removeData) rmSync(options.dataDir, { recursive: true, force: true });
     },

@@ -95,6 +95,7 @@ export function adminNeeds(scenario: Scenario): string | null {
   const why: string[] = [];
   if (scenario.workers.users.kind === 'prefix' && scenario.workers.users.create) why.push('users.create');
   if (usesStep(scenario.steps, ['assert_server'])) why.push('assert_server');
+  if (usesStep(scenario.steps, ['assert_forwarded'])) why.push('assert_forwarded (registers a forwarder)');
   if (usesStep(scenario.steps, ['submit_form'])) why.push('submit_form (application structure)');
   return why.length > 0 ? why.join(', ') : null;
 }
@@ -170,6 +171,15 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       opts.log?.(`users: ${r.created} created, ${r.reused} already existed`);
     } catch (e) {
       throw new RunSetupError(`creating users failed: ${(e as Error).message}`, 1);
+    }
+  }
+
+  // A forwarder forwards only what arrives after it exists: set it up before any worker.
+  if (services && usesStep(scenario.steps, ['assert_forwarded'])) {
+    try {
+      await services.forwarding();
+    } catch (e) {
+      throw new RunSetupError(`assert_forwarded: ${(e as Error).message}`, 2);
     }
   }
 
@@ -260,6 +270,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   } finally {
     if (timer) clearInterval(timer);
     timeline.stop();
+    await services?.close();
   }
   progress(true);
   return {

@@ -391,12 +391,14 @@ function parseBody(
       return parseAssertLocal(c, p, arg);
     case 'assert_server':
       return parseAssertServer(c, p, arg);
+    case 'assert_forwarded':
+      return parseAssertForwarded(c, p, arg);
     case 'repeat':
       return c.fail(p, 'repeat needs its steps beside it: { repeat: 10, steps: [...] }');
     default:
       return c.fail(
         p,
-        `unknown step ${JSON.stringify(name)} (known: login, restore, sync, send, offline, online, network, wait, create_case, update_case, close_case, submit_form, repeat, mix, assert_local, assert_server)`,
+        `unknown step ${JSON.stringify(name)} (known: login, restore, sync, send, offline, online, network, wait, create_case, update_case, close_case, submit_form, repeat, mix, assert_local, assert_server, assert_forwarded)`,
       );
   }
 }
@@ -489,6 +491,16 @@ function parseAssertServer(c: Checker, p: string, arg: unknown): StepBody | unde
     ...(forms ? { forms } : {}),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   };
+}
+
+/** `assert_forwarded: { forms: sent, within: 10s }` (issue 14); `within` defaults to 10 s. */
+function parseAssertForwarded(c: Checker, p: string, arg: unknown): StepBody | undefined {
+  const o = argMap(c, p, arg, ['forms', 'within']);
+  if (!o) return undefined;
+  if (o.forms === undefined) c.fail(`${p}.forms`, 'required (sent, a number, or a comparison)');
+  const checks = o.forms === undefined ? [] : c.counts(`${p}.forms`, o.forms, { allowSent: true });
+  const withinMs = o.within === undefined ? 10_000 : c.duration(`${p}.within`, o.within);
+  return { kind: 'assert_forwarded', checks, withinMs: withinMs ?? 10_000 };
 }
 
 /** Minimal RFC 4180 reader: quoted fields, doubled quotes, CRLF or LF. */

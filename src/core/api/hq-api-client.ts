@@ -26,6 +26,7 @@ import type {
   WebUserCreate,
   WebUserUpdate,
 } from './api-types.ts';
+import { DataForwardingApi } from './data-forwarding-api.ts';
 
 /**
  * A typed client for CommCare HQ's v0.5 JSON APIs (PROTOCOL.md 9): mobile workers, web
@@ -361,6 +362,8 @@ export class HqApiClient {
   readonly cases: CasesApi;
   readonly forms: FormsApi;
   readonly applications: ApplicationsApi;
+  /** Data forwarding (repeaters) and their repeat-record logs. */
+  readonly dataForwarding: DataForwardingApi;
   readonly #t: ApiTransport;
   readonly #opts: HqApiClientOptions;
 
@@ -375,6 +378,7 @@ export class HqApiClient {
     this.cases = new CasesApi(this.#t);
     this.forms = new FormsApi(this.#t);
     this.applications = new ApplicationsApi(this.#t);
+    this.dataForwarding = new DataForwardingApi(this.#t);
   }
 
   /**

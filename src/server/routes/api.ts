@@ -11,14 +11,14 @@ import { formatUsername, type GroupRow, getUserById, getUserByUsername, type Use
 import { hexId, nowIso } from '../ids.ts';
 import { ApiInputError, bool, dateFilter, paginated, readPage } from './api-helpers.ts';
 
-type Need = 'read' | 'admin';
+export type Need = 'read' | 'admin';
 
 /**
  * `api_auth` for the v0.5 resources: credentials are required (HQ challenges with Digest
  * when none are sent; fieldsim sends a Basic challenge, having no Digest); mobile workers
  * and web users without the permission get a bare 403 (`RequirePermissionAuthentication`).
  */
-function apiUser(hq: Hq, c: Ctx, need: Need): UserRow | Response {
+export function apiUser(hq: Hq, c: Ctx, need: Need): UserRow | Response {
   const domain = c.req.param('domain') ?? '';
   const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
   if (!r.ok) {
