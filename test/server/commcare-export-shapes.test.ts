@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HqApiClient } from '../../src/core/api/hq-api-client.ts';
 import { openDatabase } from '../../src/server/db/database.ts';
 import { seedSyntheticCases } from '../../src/server/seed/synthetic.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
@@ -276,4 +277,60 @@ it('keeps the form JSON of a received form with its own indexed_on', async () =>
   expect(res.status).toBe(201);
   const form = (await (await get('form/idx-form-1', {})).json()) as { indexed_on: string };
   expect(form.indexed_on).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+});
+
+describe('HqApiClient.iterateByIndexedOn', () => {
+  const client = () =>
+    new HqApiClient({
+      serverUrl: emu.url,
+      domain: 'demo',
+      auth: { kind: 'api-key', username: 'admin@example.com', key: 'fieldsim-demo-key' },
+    });
+
+  it('reads more than 1,000 forms page by page on indexed_on, each once, oldest index first', async () => {
+    const urls: string[] = [];
+    const api = new HqApiClient({
+      serverUrl: emu.url,
+      domain: 'demo',
+      auth: { kind: 'api-key', username: 'admin@example.com', key: 'fieldsim-demo-key' },
+      fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+        urls.push(input instanceof Request ? input.url : String(input));
+        return fetch(input, init);
+      },
+    });
+    const stamps: string[] = [];
+    const ids = new Set<string>();
+    for await (const f of api.forms.iterateByIndexedOn({
+      'xmlns.exact': 'http://fieldsim.dev/test/bulk',
+      limit: 1000,
+    })) {
+      ids.add(f.id);
+      stamps.push(f.indexed_on);
+    }
+    expect(ids.size).toBe(10_000);
+    expect(stamps).toEqual([...stamps].sort());
+    expect(urls.every((u) => !u.includes('offset='))).toBe(true);
+    expect(urls.slice(1).every((u) => u.includes('indexed_on_start='))).toBe(true);
+  }, 60_000);
+
+  it('pages cases with filters', async () => {
+    let n = 0;
+    for await (const c of client().cases.iterateByIndexedOn({ 'type.exact': 'multi', limit: 7 })) {
+      expect(c.properties.case_type).toBe('multi');
+      n++;
+    }
+    expect(n).toBe(20);
+  });
+
+  it('stops with a bad-response error instead of looping when a page of objects shares one stamp', async () => {
+    emu.app.db.exec(
+      "UPDATE cases SET indexed_on = '2001-01-01T00:00:00.000000Z' WHERE case_type = 'multi' AND name IN ('m0', 'm1', 'm2')",
+    );
+    const walk = async () => {
+      for await (const _ of client().cases.iterateByIndexedOn({ 'type.exact': 'multi', limit: 2 })) {
+        // reading
+      }
+    };
+    await expect(walk()).rejects.toMatchObject({ code: 'bad-response' });
+  });
 });
