@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { PasswordCache } from './auth/passwords.ts';
 import type { EmulatorSettings, Env, Hq } from './context.ts';
 import { type Db, openDatabase } from './db/database.ts';
+import { registerExports } from './export/register.ts';
 import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
 import { RateLimiter, type RateLimitMode } from './rate-limits.ts';
 import { FormProcessor } from './receiver/submit.ts';
@@ -86,6 +87,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     registerRestore(app, hq);
     registerReceiver(app, hq);
     registerApi(app, hq);
+    registerExports(app, hq);
     registerAppDownload(app, hq);
   }
   if (options.staticDir) registerStatic(app, options.staticDir);
