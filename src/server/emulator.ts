@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { PasswordCache } from './auth/passwords.ts';
 import type { EmulatorSettings, Env, Hq } from './context.ts';
 import { type Db, openDatabase } from './db/database.ts';
+import { registerExports } from './export/register.ts';
 import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
 import { ForwardingEngine, type ForwardingOptions } from './forwarding/forwarding-engine.ts';
 import { registerForwarding } from './forwarding/forwarding-routes.ts';
@@ -93,6 +94,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     registerRestore(app, hq);
     registerReceiver(app, hq);
     registerApi(app, hq);
+    registerExports(app, hq);
     registerAppDownload(app, hq);
     registerForwarding(app, hq, forwarding);
     forwarding.start();

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ensureForwardingSchema } from '../forwarding/forwarding-schema.ts';
+import { applyIndexedOnSchema } from './indexed-on.ts';
 
 export type Db = Database.Database;
 
@@ -247,6 +248,7 @@ export function openDatabase(dataDir: string): Db {
   db.exec(SCHEMA);
   addMissingColumns(db);
   ensureForwardingSchema(db);
+  applyIndexedOnSchema(db);
   return db;
 }
 
