@@ -4,7 +4,9 @@ import Database from 'better-sqlite3';
 import { ensureForwardingSchema } from '../forwarding/forwarding-schema.ts';
 import { applyIndexedOnSchema } from './indexed-on.ts';
 
-export type Db = Database.Database;
+export type { Db } from './db-handle.ts';
+
+import type { Db } from './db-handle.ts';
 
 /** File name of the emulator's database inside the data folder (FIELDSIM_DATA). */
 export const DB_FILE = 'fieldsim-hq.sqlite';

@@ -1,4 +1,4 @@
-import type { Db } from './database.ts';
+import type { Db } from './db-handle.ts';
 
 /**
  * `indexed_on` for forms and cases: the time HQ's pillow wrote the document into its search

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.ts';
+import type { Db } from '../db/db-handle.ts';
 
 /**
  * Data forwarding tables (HQ's `Repeater` and `RepeatRecord`, hq:corehq/motech/repeaters/models.py).
