@@ -1,7 +1,8 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
-import { authenticate, DEACTIVATED_MESSAGES } from './auth/authenticate.ts';
+import { DEACTIVATED_MESSAGES } from './auth/authenticate.ts';
 import type { PasswordCache } from './auth/passwords.ts';
+import { authenticateRequest, challenge } from './auth/request-auth.ts';
 import type { Db } from './db/database.ts';
 import type { UserRow } from './db/users.ts';
 import type { FaultConfig, FaultDecision } from './faults.ts';
@@ -22,6 +23,8 @@ export interface EmulatorSettings {
   /** HQ's `MAX_UPLOAD_SIZE` (10 MB) and `MAX_UPLOAD_SIZE_ATTACHMENT` (15 MB). */
   maxXmlBytes: number;
   maxAttachmentBytes: number;
+  /** Lifetime of a Digest nonce (django_digest's `DIGEST_NONCE_TIMEOUT_IN_SECONDS`, 300). */
+  digestNonceSeconds: number;
 }
 
 /** Shared state of one emulator instance, passed to every route module. */
@@ -51,12 +54,12 @@ export function unauthorized(c: Ctx): Response {
  * hq:corehq/apps/ota/utils.py).
  */
 export function requireUser(hq: Hq, c: Ctx, domain: string): UserRow | Response {
-  const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
+  const r = authenticateRequest(hq, c, authorizationOf(c), domain);
   if (r.ok) return r.user;
   switch (r.reason) {
     case 'missing':
     case 'invalid':
-      return unauthorized(c);
+      return challenge(hq, c, r, 'phone');
     case 'malformed':
       return c.text(r.message, 400);
     case 'deactivated':
