@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createDigestSchema } from '../auth/digest-store.ts';
+import { createAuthSchema } from '../auth/schema.ts';
 
 export type Db = Database.Database;
 
@@ -246,7 +246,7 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('foreign_keys = OFF');
   db.exec(SCHEMA);
   addMissingColumns(db);
-  createDigestSchema(db);
+  createAuthSchema(db);
   return db;
 }
 
