@@ -296,6 +296,26 @@ export class HqClient {
    * aborted the request.
    */
   async submit(req: SubmitRequest): Promise<SubmitOutcome> {
+    let snap: ResponseSnapshot;
+    try {
+      snap = await this.#submitSnapshot(req);
+    } catch (e) {
+      if (!(e instanceof FieldsimError) || e.code === 'aborted') throw e;
+      return { status: 'retry', code: e.code, message: e.message };
+    }
+    return classifySubmitResponse(snap, this.#clock.now());
+  }
+
+  /**
+   * The receiver's answer to one form, read but not classified: for callers that need
+   * the body itself (a user registration answers with the registered user). Throws
+   * `NetworkError` when no answer arrived.
+   */
+  async submitForResponse(req: SubmitRequest): Promise<ResponseSnapshot> {
+    return this.#submitSnapshot(req);
+  }
+
+  async #submitSnapshot(req: SubmitRequest): Promise<ResponseSnapshot> {
     const path = req.appId ? `receiver/${encodeURIComponent(req.appId)}/` : 'receiver/';
     const url = this.#opts.submissionUrl ?? this.#url(path);
     const { body, contentType } = await multipartBody([
@@ -318,12 +338,9 @@ export class HqClient {
         this.#post(url, body, h, this.#opts.timeouts?.submitMs ?? 60_000, req.signal),
       );
     } catch (e) {
-      const ne = toNetworkError(e, url, req.signal);
-      if (ne.code === 'aborted') throw ne;
-      return { status: 'retry', code: ne.code, message: ne.message };
+      throw toNetworkError(e, url, req.signal) satisfies NetworkError;
     }
-    const snap = await this.#snapshot(res, url);
-    return classifySubmitResponse(snap, this.#clock.now());
+    return this.#snapshot(res, url);
   }
 
   /**
