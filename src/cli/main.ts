@@ -4,6 +4,7 @@ import { registerApp } from './commands/app.ts';
 import { registerCases } from './commands/cases.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerOutbox } from './commands/outbox.ts';
+import { registerRegister } from './commands/register.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerRestoreFile } from './commands/restore-file.ts';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerSync(program);
   registerCases(program);
   registerSubmit(program);
+  registerRegister(program);
   registerOutbox(program);
   registerRun(program);
   registerReport(program);

@@ -135,6 +135,7 @@ export { type BackoffPolicy, DEFAULT_BACKOFF } from './http/backoff.ts';
 // HTTP
 export { fullUsername, shortUsername } from './http/basic-auth.ts';
 export { classifySubmitResponse, type SubmitOutcome } from './http/classify-response.ts';
+export type { AuthMode } from './http/client-auth.ts';
 export {
   HQ_SUBMISSION_LIMITS,
   HqClient,
@@ -210,6 +211,7 @@ export type { SessionUser, SuiteContext } from './suite/suite-context.ts';
 export type { SessionDatum, SuiteEntry, SuiteMenu } from './suite/suite-model.ts';
 // Sessions
 export { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './sync/password-verifier.ts';
+export { type RegisteredUser, type RegisterUserInput, registerUser } from './sync/register-user.ts';
 export type { RestoreFlowResult } from './sync/restore-flow.ts';
 export {
   type LoginOptions,

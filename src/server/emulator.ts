@@ -57,6 +57,7 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
   asyncPolls: 2,
   maxXmlBytes: 10 * 1024 * 1024,
   maxAttachmentBytes: 15 * 1024 * 1024,
+  digestNonceSeconds: 300,
 };
 
 export function createEmulator(options: EmulatorOptions): Emulator {

@@ -11,6 +11,7 @@ import {
   type ResponseSnapshot,
   type SubmitOutcome,
 } from './classify-response.ts';
+import { type AuthMode, ClientAuth } from './client-auth.ts';
 import { toNetworkError } from './is-network-error.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
@@ -56,6 +57,12 @@ export interface HqClientOptions {
    * does) while the credentials stay the web user's (PROTOCOL.md 3.2).
    */
   restoreAs?: string;
+  /**
+   * `basic` (default): Basic (or ApiKey) sent with every request, and a Digest challenge
+   * answered when a server sends one. `digest`: HTTP Digest only (RFC 7616, MD5/SHA-256),
+   * as CommCare's J2ME phones authenticated; the password is never sent.
+   */
+  auth?: AuthMode;
 }
 
 /** The SSO answer for a mobile worker (hq:docs/api/openapi/components/schemas/sso.yaml). */
@@ -121,6 +128,7 @@ export class HqClient {
   readonly #fetch: FetchLike;
   readonly #clock: Clock;
   readonly #opts: HqClientOptions;
+  readonly #auth: ClientAuth;
 
   constructor(opts: HqClientOptions) {
     this.serverUrl = opts.serverUrl.replace(/\/+$/, '');
@@ -133,6 +141,16 @@ export class HqClient {
     const f: FetchLike = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#fetch = f;
     this.#ky = ky.create({ fetch: f, retry: 0, throwHttpErrors: false, redirect: 'follow' });
+    this.#auth = new ClientAuth({
+      mode: opts.auth ?? 'basic',
+      upfront:
+        opts.apiKey === undefined
+          ? basicAuthHeader(this.username, this.#password)
+          : apiKeyAuthHeader(this.username, opts.apiKey),
+      username: this.username,
+      // An API key replaces the password: Digest is not attempted with one.
+      ...(opts.apiKey === undefined ? { password: opts.password } : {}),
+    });
   }
 
   #url(path: string): string {
@@ -141,11 +159,8 @@ export class HqClient {
 
   #openRosaHeaders(lastSyncToken?: string | null): Record<string, string> {
     // The headers CommCare Android and formplayer send (PROTOCOL.md 3.3, 7.2).
+    // `authorization` is set per request by `#auth` (Basic/ApiKey, or Digest).
     const h: Record<string, string> = {
-      authorization:
-        this.#opts.apiKey === undefined
-          ? basicAuthHeader(this.username, this.#password)
-          : apiKeyAuthHeader(this.username, this.#opts.apiKey),
       'x-openrosa-version': this.#opts.openRosaVersion ?? '3.0',
       'x-openrosa-deviceid': this.deviceId,
     };
@@ -217,14 +232,12 @@ export class HqClient {
     if (req.overwriteCache) params.set('overwrite_cache', 'true');
     if (this.#opts.restoreAs) params.set('as', fullUsername(this.#opts.restoreAs, this.domain));
     const url = `${this.#url('phone/restore/')}?${params.toString()}`;
-    const res = await this.#send(
-      url,
-      {
-        method: 'get',
-        headers: this.#openRosaHeaders(req.since ?? null),
-        timeout: this.#opts.timeouts?.restoreMs ?? 120_000,
-      },
-      req.signal,
+    const res = await this.#auth.send('GET', url, this.#openRosaHeaders(req.since ?? null), (headers) =>
+      this.#send(
+        url,
+        { method: 'get', headers, timeout: this.#opts.timeouts?.restoreMs ?? 120_000 },
+        req.signal,
+      ),
     );
     if (res.status === 200) {
       if (res.body === null)
@@ -264,10 +277,8 @@ export class HqClient {
   async preflight(signal?: AbortSignal): Promise<number | undefined> {
     const url = this.#opts.submissionUrl ?? this.#url('receiver/');
     try {
-      const res = await this.#send(
-        url,
-        { method: 'head', headers: this.#openRosaHeaders(), timeout: this.#opts.timeouts?.loginMs ?? 30_000 },
-        signal,
+      const res = await this.#auth.send('HEAD', url, this.#openRosaHeaders(), (headers) =>
+        this.#send(url, { method: 'head', headers, timeout: this.#opts.timeouts?.loginMs ?? 30_000 }, signal),
       );
       if (res.status !== 204 && res.status !== 200) return undefined;
       const v = Number(res.headers.get('x-openrosa-accept-content-length'));
@@ -285,6 +296,26 @@ export class HqClient {
    * aborted the request.
    */
   async submit(req: SubmitRequest): Promise<SubmitOutcome> {
+    let snap: ResponseSnapshot;
+    try {
+      snap = await this.#submitSnapshot(req);
+    } catch (e) {
+      if (!(e instanceof FieldsimError) || e.code === 'aborted') throw e;
+      return { status: 'retry', code: e.code, message: e.message };
+    }
+    return classifySubmitResponse(snap, this.#clock.now());
+  }
+
+  /**
+   * The receiver's answer to one form, read but not classified: for callers that need
+   * the body itself (a user registration answers with the registered user). Throws
+   * `NetworkError` when no answer arrived.
+   */
+  async submitForResponse(req: SubmitRequest): Promise<ResponseSnapshot> {
+    return this.#submitSnapshot(req);
+  }
+
+  async #submitSnapshot(req: SubmitRequest): Promise<ResponseSnapshot> {
     const path = req.appId ? `receiver/${encodeURIComponent(req.appId)}/` : 'receiver/';
     const url = this.#opts.submissionUrl ?? this.#url(path);
     const { body, contentType } = await multipartBody([
@@ -303,14 +334,13 @@ export class HqClient {
     headers.date = new Date(this.#clock.now()).toUTCString();
     let res: Response;
     try {
-      res = await this.#post(url, body, headers, this.#opts.timeouts?.submitMs ?? 60_000, req.signal);
+      res = await this.#auth.send('POST', url, headers, (h) =>
+        this.#post(url, body, h, this.#opts.timeouts?.submitMs ?? 60_000, req.signal),
+      );
     } catch (e) {
-      const ne = toNetworkError(e, url, req.signal);
-      if (ne.code === 'aborted') throw ne;
-      return { status: 'retry', code: ne.code, message: ne.message };
+      throw toNetworkError(e, url, req.signal) satisfies NetworkError;
     }
-    const snap = await this.#snapshot(res, url);
-    return classifySubmitResponse(snap, this.#clock.now());
+    return this.#snapshot(res, url);
   }
 
   /**

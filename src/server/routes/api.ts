@@ -1,11 +1,12 @@
 import type { Hono } from 'hono';
-import { authenticate } from '../auth/authenticate.ts';
+import { storeDigests } from '../auth/digest-store.ts';
 import { validElsewhere } from '../auth/other-domain.ts';
 import { hashPassword } from '../auth/passwords.ts';
+import { authenticateRequest, challenge } from '../auth/request-auth.ts';
 import { formatApiDateTime, formatApiDateTimeUtc } from '../casexml/dates.ts';
 import { readForm } from '../casexml/parse-form.ts';
 import { parseXmlTree } from '../casexml/xml-tree.ts';
-import { authorizationOf, BASIC_CHALLENGE, type Ctx, type Env, type Hq } from '../context.ts';
+import { authorizationOf, type Ctx, type Env, type Hq } from '../context.ts';
 import { CASE_COLUMNS, type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
 import { caseJson, groupJson, mobileWorkerJson, webUserJson, xmlToJson } from '../db/serialize-api.ts';
 import { formatUsername, type GroupRow, getUserById, getUserByUsername, type UserRow } from '../db/users.ts';
@@ -16,17 +17,17 @@ import { applyListFilters, CASE_LIST, FORM_LIST, listOrder } from './api-list-fi
 export type Need = 'read' | 'admin';
 
 /**
- * `api_auth` for the v0.5 resources: credentials are required (HQ challenges with Digest
- * when none are sent; fieldsim sends a Basic challenge, having no Digest); mobile workers
+ * `api_auth` for the v0.5 resources: credentials are required (Basic, ApiKey or Digest;
+ * the 401 offers Basic and Digest, see request-auth.ts); mobile workers
  * and web users without the permission get a bare 403 (`RequirePermissionAuthentication`).
  */
 export function apiUser(hq: Hq, c: Ctx, need: Need): UserRow | Response {
   const domain = c.req.param('domain') ?? '';
-  const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
+  const r = authenticateRequest(hq, c, authorizationOf(c), domain);
   if (!r.ok) {
     if (r.reason === 'malformed') return c.json({ error: r.message }, 400);
     if (validElsewhere(hq.db, hq.passwords, authorizationOf(c), domain)) return c.body(null, 403);
-    return c.body(null, 401, { 'WWW-Authenticate': BASIC_CHALLENGE });
+    return challenge(hq, c, r, 'api');
   }
   if (r.user.kind !== 'web') return c.body(null, 403);
   if (need === 'admin' && r.user.is_admin !== 1) return c.body(null, 403);
@@ -100,7 +101,11 @@ function applyUserFields(hq: Hq, domain: string, id: string, body: UserInput): v
         hq.db.prepare('INSERT OR IGNORE INTO group_members VALUES (?, ?)').run(g, id);
   }
   const password = str(body.password);
-  if (password !== undefined && password !== '') set('password_hash', hashPassword(password));
+  if (password !== undefined && password !== '') {
+    set('password_hash', hashPassword(password));
+    const u = getUserById(hq.db, id);
+    if (u) storeDigests(hq.db, u, password);
+  }
 }
 
 /** Applies a web-user PATCH; returns the validation errors (nothing is changed then). */
@@ -166,6 +171,7 @@ function insertUser(
       nowIso().slice(0, 10),
       kind === 'web' ? username : '',
     );
+  storeDigests(hq.db, { id, domain, username, kind }, password);
   return id;
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../context.ts';
 import { multipartBoundary, parseMultipart } from '../receiver/multipart.ts';
 import type { ResponseNature, SubmissionAttachment } from '../receiver/submit.ts';
+import { answerRegistration } from '../registration/route.ts';
 
 /**
  * Attachment types HQ accepts (`hq:corehq/ex-submodules/couchforms/const.py`, `getters.py`):
@@ -246,19 +247,23 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
       return c.text(`XFormLockError: ${id}`, 423);
     }
     const appId = c.req.param('appId') ?? '';
-    const outcome = hq.processor.submit({
-      domain,
-      xml: body.xml,
-      attachments: body.attachments,
-      authUserId: user.id,
-      openrosaVersion: c.req.header('x-openrosa-version') ?? c.req.query('openrosa_version'),
-      lastSyncToken: c.req.header('x-commcarehq-lastsynctoken') || undefined,
-      appId,
-      buildId: appId,
-      submitIp: c.env?.incoming?.socket?.remoteAddress ?? '',
-      dateHeader: c.req.header('date'),
-      submitTime,
-    });
+    const submit = () =>
+      hq.processor.submit({
+        domain,
+        xml: body.xml,
+        attachments: body.attachments,
+        authUserId: user.id,
+        openrosaVersion: c.req.header('x-openrosa-version') ?? c.req.query('openrosa_version'),
+        lastSyncToken: c.req.header('x-commcarehq-lastsynctoken') || undefined,
+        appId,
+        buildId: appId,
+        submitIp: c.env?.incoming?.socket?.remoteAddress ?? '',
+        dateHeader: c.req.header('date'),
+        submitTime,
+      });
+    const registered = answerRegistration(hq, c, domain, body.xml, submit);
+    if (registered) return registered;
+    const outcome = submit();
     hq.asyncRestores.invalidateUser(user.id);
     // The form is stored; the phone never hears about it and will resend it.
     if (gate.dropAfterStore) return dropConnection(c);

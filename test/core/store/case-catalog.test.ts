@@ -5,7 +5,7 @@ import { CaseCatalog, type CaseEntry, type CatalogDelta } from '../../../src/cor
 import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { CASE_PAGE_SIZE } from '../../../src/core/store/case-writer.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
-import { caseStateHashOf } from '../../../src/core/store/md5.ts';
+import { caseStateHashOf } from '../../../src/core/lib/md5.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 
 describe('catalog rebuild on reopen', () => {
