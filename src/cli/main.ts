@@ -3,6 +3,7 @@ import { CliExit } from './cli-exit.ts';
 import { registerApp } from './commands/app.ts';
 import { registerCases } from './commands/cases.ts';
 import { registerLogin } from './commands/login.ts';
+import { registerForm, registerFormList } from './commands/openrosa.ts';
 import { registerOutbox } from './commands/outbox.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRestore } from './commands/restore.ts';
@@ -38,6 +39,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerReport(program);
   registerApp(program);
+  registerFormList(program);
+  registerForm(program);
   return program;
 }
 
