@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { APP_CSP } from '../../src/server/routes/static.ts';
 
 /**
  * A small OpenRosa server that answers the way ODK Central does (central-backend
@@ -57,6 +60,31 @@ export interface OpenRosaTestServer {
 
 const OR_NS = 'http://openrosa.org/http/response';
 
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.wasm': 'application/wasm',
+};
+
+/** The PWA's files, `index.html` for anything else (SPA fallback), under the app's CSP. */
+function serveApp(root: string, path: string, res: ServerResponse): void {
+  let file = normalize(join(root, path === '/' ? 'index.html' : path));
+  if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile())
+    file = join(root, 'index.html');
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'content-security-policy': APP_CSP,
+    'cache-control': 'no-cache',
+    ...(file.endsWith('sw.js') ? { 'service-worker-allowed': '/' } : {}),
+  });
+  res.end(readFileSync(file));
+}
+
 /** Mustache's HTML escaping, which Central's OpenRosa templates go through. */
 function mustacheEscape(s: string): string {
   const map: Record<string, string> = {
@@ -103,6 +131,12 @@ export async function startOpenRosaServer(
     tokens?: string[];
     projectId?: number;
     acceptContentLength?: number;
+    /**
+     * Also serve the built PWA (dist/) on this origin, under the app's own CSP
+     * (`connect-src 'self'`), as a same-origin reverse proxy in front of Central would:
+     * the deployment docs/pwa.md recommends, and the only way the PWA reaches the server.
+     */
+    staticDir?: string;
   } = {},
 ): Promise<OpenRosaTestServer> {
   const projectId = opts.projectId ?? 1;
@@ -175,6 +209,10 @@ export async function startOpenRosaServer(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', origin);
+    if (opts.staticDir !== undefined && req.method === 'GET' && !url.pathname.startsWith('/v1/')) {
+      serveApp(opts.staticDir, url.pathname, res);
+      return;
+    }
     const version = req.headers['x-openrosa-version'] as string | undefined;
     requests.push({
       method: req.method ?? '',
