@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runScenario } from '../../../src/cli/runner/engine.ts';
 import { parseScenario, ScenarioError } from '../../../src/cli/runner/parse-scenario.ts';
 import { type OpenRosaTestServer, startOpenRosaServer } from '../../helpers/openrosa-server.ts';
+import { runCli } from '../../helpers/run-cli.ts';
 
 const HOUSEHOLD = readFileSync(new URL('../../fixtures/openrosa/household.xml', import.meta.url), 'utf8');
 
@@ -134,5 +135,29 @@ steps:
         'name: x\nopenrosa: ftp://x\nworkers: { count: 1, users: { prefix: u } }\nsteps: [login]',
       ),
     ).toThrow(/openrosa: An OpenRosa server URL is http\(s\)/);
+  });
+});
+
+describe('fieldsim run with an openrosa: scenario (child process)', { timeout: 90_000 }, () => {
+  it('runs examples/openrosa.yaml against the test server: the URL is the server, exit 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fieldsim-openrosa-cli-run-'));
+    const example = readFileSync(new URL('../../../examples/openrosa.yaml', import.meta.url), 'utf8');
+    const file = join(dir, 'openrosa.yaml');
+    writeFileSync(
+      file,
+      example
+        .replace(/^openrosa: .*$/m, `openrosa: ${server.appUserUrl('tok-r')}`)
+        .replace('{ min: 200ms, max: 1s }', '{ min: 1ms, max: 5ms }'),
+    );
+    const report = join(dir, 'report.json');
+    const r = await runCli(['run', file, '--report-json', report]);
+    expect(r.stdout).toContain('PASS (exit 0)');
+    expect(r.status).toBe(0);
+    expect(server.submissions).toHaveLength(15);
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    expect(json).toMatchObject({ ok: true, workers: { planned: 3, ok: 3, formsSent: 15 } });
+    // The HEAD pre-flights (204, one per outbox run) count under the same endpoint.
+    expect(json.requests.receiver.statuses).toMatchObject({ 201: 15 });
+    expect(Object.keys(json.requests.receiver.statuses).sort()).toEqual(['201', '204']);
   });
 });
