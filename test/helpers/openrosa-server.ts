@@ -53,6 +53,8 @@ export interface OpenRosaTestServer {
   tokens: Set<string>;
   /** Users and tokens answered 403 (revoked, or taken off the project). */
   revoked: Set<string>;
+  /** Status of an identical resend: Central's 201 (default) or 202, which other servers use. */
+  identicalResendStatus: 201 | 202;
   /** Answer the next N submissions with this status (e.g. 503) before working normally. */
   failNextSubmissions(status: number, count?: number): void;
   close(): Promise<void>;
@@ -338,7 +340,7 @@ export async function startOpenRosaServer(
           return;
         }
         for (const a of attachments) if (!known.attachments.includes(a)) known.attachments.push(a);
-        send(res, 201, openRosaMessage('', 'full submission upload was successful!'));
+        send(res, api.identicalResendStatus, openRosaMessage('', 'full submission upload was successful!'));
         return;
       }
       submissions.push({
@@ -363,8 +365,9 @@ export async function startOpenRosaServer(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const api: OpenRosaTestServer = {
     url: origin,
+    identicalResendStatus: 201,
     projectId,
     projectUrl: `${origin}/v1/projects/${projectId}`,
     appUserUrl: (token) => `${origin}/v1/key/${encodeURIComponent(token)}/projects/${projectId}`,
@@ -383,4 +386,5 @@ export async function startOpenRosaServer(
         server.close((e) => (e ? reject(e) : resolve()));
       }),
   };
+  return api;
 }

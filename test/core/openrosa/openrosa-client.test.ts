@@ -171,6 +171,8 @@ describe('filling and sending through the outbox', () => {
     const f = filled();
     expect(await c.submit({ xml: f.xml })).toMatchObject({ status: 'accepted', httpStatus: 201 });
     expect(await c.submit({ xml: f.xml })).toMatchObject({ status: 'accepted', httpStatus: 201 });
+    server.identicalResendStatus = 202;
+    expect(await c.submit({ xml: f.xml })).toMatchObject({ status: 'accepted', httpStatus: 202 });
     expect(server.submissions).toHaveLength(1);
     const changed = f.xml.replace('<head_name>Amina</head_name>', '<head_name>Other</head_name>');
     const outbox = outboxFor(c);
