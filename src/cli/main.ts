@@ -3,6 +3,7 @@ import { CliExit } from './cli-exit.ts';
 import { registerApp } from './commands/app.ts';
 import { registerCases } from './commands/cases.ts';
 import { registerLogin } from './commands/login.ts';
+import { registerForm, registerFormList } from './commands/openrosa.ts';
 import { registerOutbox } from './commands/outbox.ts';
 import { registerRegister } from './commands/register.ts';
 import { registerReport } from './commands/report.ts';
@@ -42,6 +43,8 @@ export function buildProgram(): Command {
   registerReport(program);
   registerApp(program);
   registerSink(program);
+  registerFormList(program);
+  registerForm(program);
   return program;
 }
 

@@ -148,6 +148,7 @@ export {
 } from './http/hq-client.ts';
 export { isNetworkError } from './http/is-network-error.ts';
 export { unreachable } from './lib/unreachable.ts';
+export * from './openrosa/index.ts';
 export {
   type ExportedForm,
   type ImportResult,

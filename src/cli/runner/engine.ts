@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { FetchLike } from '../../core/platform.ts';
 import { RunMetrics, type WorkerResult } from './metrics.ts';
 import { gatedFetch } from './network-sim.ts';
+import { OpenRosaSimWorker } from './openrosa-worker.ts';
 import { type RunnerWarning, RunTimeline, type TimelineSample } from './run-timeline.ts';
 import type { Scenario, Step } from './scenario-types.ts';
 import { type AdminCredentials, ApiServices, type RunServices } from './services.ts';
@@ -92,6 +93,7 @@ function usesStep(steps: Step[], kinds: readonly string[]): boolean {
 
 /** Why the run needs admin credentials, or null when it does not. */
 export function adminNeeds(scenario: Scenario): string | null {
+  if (scenario.openrosa) return null;
   const why: string[] = [];
   if (scenario.workers.users.kind === 'prefix' && scenario.workers.users.create) why.push('users.create');
   if (usesStep(scenario.steps, ['assert_server'])) why.push('assert_server');
@@ -248,7 +250,12 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
                 });
                 return;
               }
-              new SimWorker(w, env).run().then(resolve, reject);
+              (scenario.openrosa
+                ? new OpenRosaSimWorker(w, env, scenario.openrosa.url)
+                : new SimWorker(w, env)
+              )
+                .run()
+                .then(resolve, reject);
             };
             const wait = t0 + w.startOffsetMs - Date.now();
             if (wait <= 0) start();

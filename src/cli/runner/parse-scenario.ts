@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { parseDuration, parseRate } from './duration.ts';
+import { parseOpenRosa } from './parse-openrosa.ts';
 import type {
   ArrivalSpec,
   CaseRef,
@@ -655,10 +656,13 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     'admin',
     'assert',
     'steps',
+    'openrosa',
   ]);
   const baseDir = opts.file ? dirname(resolve(opts.file)) : process.cwd();
   const name = c.str('name', doc.name, true);
-  const domain = c.str('domain', doc.domain, true);
+  // An openrosa: scenario talks to no HQ project.
+  const domain =
+    doc.openrosa === undefined ? c.str('domain', doc.domain, true) : (c.str('domain', doc.domain) ?? '');
   const server = c.str('server', doc.server);
   if (server !== undefined && !/^https?:\/\//.test(server)) c.fail('server', 'must be an http(s) URL');
   const seed = doc.seed === undefined ? '0' : c.str('seed', doc.seed);
@@ -710,9 +714,11 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     }
   }
   const steps = parseSteps(c, 'steps', doc.steps, false);
+  const { openrosa, problems: openRosaProblems } = parseOpenRosa(doc.openrosa, steps, workers);
+  for (const [path, message] of openRosaProblems) c.fail(path, message);
   if (durationMs === undefined && usesDurationRepeat(steps))
     c.fail('duration', 'required when a step uses `repeat: duration` (or pass --duration)');
-  if (c.problems.length > 0 || !name || !domain || seed === undefined || !workers)
+  if (c.problems.length > 0 || !name || domain === undefined || seed === undefined || !workers)
     throw new ScenarioError(c.problems.length > 0 ? c.problems : ['invalid scenario'], opts.file);
   return {
     name,
@@ -727,6 +733,7 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     ...(arrival ? { arrival } : {}),
     ...(durationMs === undefined ? {} : { durationMs }),
     ...(admin ? { admin } : {}),
+    ...(openrosa ? { openrosa } : {}),
   };
 }
 

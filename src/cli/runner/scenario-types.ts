@@ -140,6 +140,11 @@ export interface Scenario {
   durationMs?: number;
   onError: 'stop' | 'continue';
   admin?: { username?: string; password?: string; apiKey?: string };
+  /**
+   * `openrosa: <url>`: the workers are ODK Collect-like clients of a generic OpenRosa server
+   * (formList, XForms, submissions) instead of CommCare mobile workers (openrosa-worker.ts).
+   */
+  openrosa?: { url: string };
   /** assert_server: how long to retry (real HQ indexes asynchronously) and how often. */
   assert: { timeoutMs: number; intervalMs: number };
   steps: Step[];

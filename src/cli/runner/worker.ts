@@ -82,12 +82,12 @@ export class Slots {
 }
 
 /** An assertion that did not hold (the details are in the assertion results). */
-class AssertionFailed extends Error {
+export class AssertionFailed extends Error {
   override readonly name = 'AssertionFailed';
 }
 
 /** A step outcome that is a failure without an exception (forms left unsent). */
-class StepFailed extends Error {
+export class StepFailed extends Error {
   override readonly name = 'StepFailed';
   readonly simulated: boolean;
   constructor(message: string, simulated: boolean) {
@@ -96,11 +96,11 @@ class StepFailed extends Error {
   }
 }
 
-class WorkerStopped extends Error {
+export class WorkerStopped extends Error {
   override readonly name = 'WorkerStopped';
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (ms <= 0 || signal?.aborted) {
       resolve();
@@ -115,7 +115,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-function compare(actual: number, c: CountCheck, sent: number): boolean {
+export function compare(actual: number, c: CountCheck, sent: number): boolean {
   const want = c.value === 'sent' ? sent : c.value;
   switch (c.op) {
     case '=':
@@ -133,7 +133,7 @@ function compare(actual: number, c: CountCheck, sent: number): boolean {
   }
 }
 
-function describeChecks(checks: CountCheck[], sent: number): string {
+export function describeChecks(checks: CountCheck[], sent: number): string {
   return checks
     .map((c) => `${c.op === '=' ? '' : `${c.op} `}${c.value === 'sent' ? `${sent} (sent)` : c.value}`)
     .join(' and ');
@@ -145,7 +145,7 @@ function describeChecks(checks: CountCheck[], sent: number): string {
  * Query strings are dropped: they carry ids and tokens that would split one problem into
  * a group per worker.
  */
-function messageOf(e: unknown): string {
+export function messageOf(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   let msg = isFieldsimError(e) ? `${e.message} [${e.code}]` : e.message;
   let inner: unknown = e.cause;

@@ -41,7 +41,13 @@ export interface HqClientOptions {
   clock?: Clock;
   /** Sent as `x-openrosa-commcare-version` like CommCare Android does. */
   appVersion?: string;
-  /** `3.0` selects HQ's v3 receiver contract (422 instead of 201 submit_error). */
+  /**
+   * `X-OpenRosa-Version`. `3.0` (the default for HQ) selects HQ's v3 receiver contract (422
+   * instead of 201 submit_error); with `submissionUrl` the default is `1.0`, the only value
+   * the OpenRosa specs define and the only one ODK Central accepts (its OpenRosa endpoints
+   * answer any other value with 400 "invalid header", central-backend lib/http/endpoint.js
+   * `openRosaPreprocessor`).
+   */
   openRosaVersion?: string;
   timeouts?: { loginMs?: number; restoreMs?: number; submitMs?: number };
   /**
@@ -49,6 +55,13 @@ export interface HqClientOptions {
    * `/a/<domain>/receiver/` for the POST and the HEAD pre-flight: e.g. ODK Central's
    * `https://central.example/v1/key/<token>/projects/1/submission` or ODK Aggregate's
    * `https://aggregate.example/submission` (OpenRosa Form Submission API).
+   *
+   * Setting it makes this a client of a generic OpenRosa server, as ODK Collect is:
+   * `X-OpenRosa-Version: 1.0` (see `openRosaVersion`), `?deviceID=<deviceId>` on the URL
+   * (Collect's `InstanceServerUploader`; Central stores it as the submission's device id),
+   * the username sent as typed (no `@<domain>.commcarehq.org`), and no Authorization header
+   * when username and password are both empty (a Central app-user token URL carries the
+   * credential in its path).
    */
   submissionUrl?: string;
   /**
@@ -133,7 +146,8 @@ export class HqClient {
   constructor(opts: HqClientOptions) {
     this.serverUrl = opts.serverUrl.replace(/\/+$/, '');
     this.domain = opts.domain;
-    this.username = fullUsername(opts.username, opts.domain);
+    this.username =
+      opts.submissionUrl === undefined ? fullUsername(opts.username, opts.domain) : opts.username;
     this.deviceId = opts.deviceId;
     this.#password = opts.password;
     this.#clock = opts.clock ?? systemClock;
@@ -144,9 +158,13 @@ export class HqClient {
     this.#auth = new ClientAuth({
       mode: opts.auth ?? 'basic',
       upfront:
-        opts.apiKey === undefined
-          ? basicAuthHeader(this.username, this.#password)
-          : apiKeyAuthHeader(this.username, opts.apiKey),
+        opts.apiKey !== undefined
+          ? apiKeyAuthHeader(this.username, opts.apiKey)
+          : // A generic server's token URL (ODK Central app users) carries the credential
+            // itself: no Authorization header when no username or password was given.
+            opts.submissionUrl !== undefined && this.username === '' && this.#password === ''
+            ? undefined
+            : basicAuthHeader(this.username, this.#password),
       username: this.username,
       // An API key replaces the password: Digest is not attempted with one.
       ...(opts.apiKey === undefined ? { password: opts.password } : {}),
@@ -157,11 +175,21 @@ export class HqClient {
     return `${this.serverUrl}/a/${encodeURIComponent(this.domain)}/${path}`;
   }
 
+  /** `submissionUrl` with `deviceID=` added (kept if the URL already names one). */
+  #genericSubmissionUrl(): string | undefined {
+    const raw = this.#opts.submissionUrl;
+    if (raw === undefined) return undefined;
+    const u = new URL(raw);
+    if (!u.searchParams.has('deviceID')) u.searchParams.set('deviceID', this.deviceId);
+    return u.toString();
+  }
+
   #openRosaHeaders(lastSyncToken?: string | null): Record<string, string> {
     // The headers CommCare Android and formplayer send (PROTOCOL.md 3.3, 7.2).
     // `authorization` is set per request by `#auth` (Basic/ApiKey, or Digest).
     const h: Record<string, string> = {
-      'x-openrosa-version': this.#opts.openRosaVersion ?? '3.0',
+      'x-openrosa-version':
+        this.#opts.openRosaVersion ?? (this.#opts.submissionUrl === undefined ? '3.0' : '1.0'),
       'x-openrosa-deviceid': this.deviceId,
     };
     if (this.#opts.appVersion !== undefined) h['x-openrosa-commcare-version'] = this.#opts.appVersion;
@@ -275,7 +303,7 @@ export class HqClient {
    * HTTP or network failures: the pre-flight is advisory.
    */
   async preflight(signal?: AbortSignal): Promise<number | undefined> {
-    const url = this.#opts.submissionUrl ?? this.#url('receiver/');
+    const url = this.#genericSubmissionUrl() ?? this.#url('receiver/');
     try {
       const res = await this.#auth.send('HEAD', url, this.#openRosaHeaders(), (headers) =>
         this.#send(url, { method: 'head', headers, timeout: this.#opts.timeouts?.loginMs ?? 30_000 }, signal),
@@ -317,7 +345,7 @@ export class HqClient {
 
   async #submitSnapshot(req: SubmitRequest): Promise<ResponseSnapshot> {
     const path = req.appId ? `receiver/${encodeURIComponent(req.appId)}/` : 'receiver/';
-    const url = this.#opts.submissionUrl ?? this.#url(path);
+    const url = this.#genericSubmissionUrl() ?? this.#url(path);
     const { body, contentType } = await multipartBody([
       { name: 'xml_submission_file', filename: 'form.xml', type: 'text/xml', data: req.xml },
       ...(req.attachments ?? []).map((a) => ({
