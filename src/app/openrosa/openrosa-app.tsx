@@ -2,8 +2,8 @@ import { useState } from 'preact/hooks';
 import type { FormListEntry } from '../../core/openrosa/form-list.ts';
 import { describeError } from '../state/describe-error.ts';
 import { connect, counts, device, disconnect, refreshCounts } from './openrosa-device.ts';
-import { openRosaMode } from './openrosa-entry.tsx';
 import { OpenRosaFormView } from './openrosa-form-view.tsx';
+import { openRosaMode } from './openrosa-mode.ts';
 
 /** The generic OpenRosa server mode: connect, then the form list, a form, the outbox counts. */
 export function OpenRosaApp() {

@@ -1,4 +1,3 @@
-import { signal } from '@preact/signals';
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
@@ -7,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
  * the login screen, it replaces the CommCare screens with a form list, the XForm engine's
  * form entry and an outbox. Its screens load on first use, outside the initial bundle.
  */
-export const openRosaMode = signal(false);
+export { openRosaMode } from './openrosa-mode.ts';
 
 let loaded: ComponentType | null = null;
 
