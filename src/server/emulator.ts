@@ -4,6 +4,7 @@ import { PasswordCache } from './auth/passwords.ts';
 import type { EmulatorSettings, Env, Hq } from './context.ts';
 import { type Db, openDatabase } from './db/database.ts';
 import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
+import { registerHttpLimits } from './hardening/http-limits.ts';
 import { RateLimiter, type RateLimitMode } from './rate-limits.ts';
 import { FormProcessor } from './receiver/submit.ts';
 import { AsyncRestores } from './restore/async-restore.ts';
@@ -78,6 +79,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     console.error(`[fieldsim-hq] ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
     return c.text('Internal server error', 500);
   });
+  registerHttpLimits(app);
   registerAdmin(app, hq);
   if (options.upstream) {
     registerProxy(app, options.upstream);

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { hashStoredApiKeys, prepareDataDir } from './secure-storage.ts';
 
 export type Db = Database.Database;
 
@@ -234,8 +233,7 @@ function addMissingColumns(db: Db): void {
 
 /** Opens (creating if needed) the emulator database in `dataDir`. */
 export function openDatabase(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, DB_FILE));
+  const db = new Database(prepareDataDir(dataDir, DB_FILE));
   // WAL with synchronous=NORMAL: a commit survives the emulator being stopped or killed,
   // and an OS crash or power loss can lose at most the last commits, never corrupt the
   // file. OFF was measured 2x faster in process (~2.7k vs ~1.2k forms/s) but risks a
@@ -245,6 +243,7 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('foreign_keys = OFF');
   db.exec(SCHEMA);
   addMissingColumns(db);
+  hashStoredApiKeys(db);
   return db;
 }
 

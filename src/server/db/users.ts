@@ -72,10 +72,6 @@ export function getUserById(db: Db, id: string): UserRow | undefined {
   return cached(db, 'SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
 }
 
-export function getUserByApiKey(db: Db, apiKey: string): UserRow | undefined {
-  return cached(db, 'SELECT * FROM users WHERE api_key = ?').get(apiKey) as UserRow | undefined;
-}
-
 export interface GroupRow {
   id: string;
   domain: string;
