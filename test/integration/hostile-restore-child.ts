@@ -3,8 +3,8 @@
  * is written to disk) and prints one JSON line with the outcome and the peak RSS over the
  * RSS measured just before parsing. Run alone so the figure is this parse's only.
  */
-import { isFieldsimError } from '../../../../src/core/errors/fieldsim-error.ts';
-import { parseRestore } from '../../../../src/core/protocol/restore/restore-parser.ts';
+import { isFieldsimError } from '../../src/core/errors/fieldsim-error.ts';
+import { parseRestore } from '../../src/core/protocol/restore/restore-parser.ts';
 
 const CHUNK = 64 * 1024;
 const enc = new TextEncoder();
