@@ -119,6 +119,23 @@ describe('body limits', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('keeps serving logins while oversized bodies are refused in parallel', async () => {
+    const started = performance.now();
+    const [a, b, login] = await Promise.all([
+      postHuge('/a/demo/api/v0.5/sso/', 512 * 1024 ** 2, {
+        contentLength: false,
+        type: 'application/x-www-form-urlencoded',
+      }),
+      postHuge('/a/demo/api/v0.5/user/', 512 * 1024 ** 2, { contentLength: false, type: 'application/json' }),
+      fetch(`${emu.url}/a/demo/api/v0.5/sso/`, {
+        method: 'POST',
+        body: new URLSearchParams({ username: 'worker2', password: 'fieldsim' }),
+      }),
+    ]);
+    expect([a.status, b.status, login.status]).toEqual([413, 413, 200]);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
   it('still accepts bodies under the limit', async () => {
     const res = await fetch(`${emu.url}/a/demo/api/v0.5/sso/`, {
       method: 'POST',
@@ -164,6 +181,37 @@ describe('invalid UTF-8 in a submission', () => {
       headers: { authorization: basic('worker1'), 'content-type': 'text/xml' },
     });
     expect(good.status).toBe(201);
+  });
+
+  it('refuses it in the xml part of a multipart submission too', async () => {
+    const form = caseForm({
+      instanceId: 'bad-utf8-multipart',
+      caseId: 'bad-utf8-case-2',
+      body: '<create><case_type>t</case_type><case_name>NAME</case_name></create>',
+    });
+    const at = form.indexOf('NAME');
+    const bytes = new Uint8Array(
+      Buffer.concat([
+        Buffer.from(form.slice(0, at)),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from(form.slice(at + 4)),
+      ]),
+    );
+    const fd = new FormData();
+    fd.append('xml_submission_file', new Blob([bytes], { type: 'text/xml' }), 'form.xml');
+    const res = await fetch(`${emu.url}/a/demo/receiver/`, {
+      method: 'POST',
+      body: fd,
+      headers: { authorization: basic('worker1') },
+    });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain('not valid UTF-8');
+    const db = emu.app.db;
+    expect(db.prepare('SELECT count(*) AS n FROM forms WHERE form_id = ?').get('bad-utf8-multipart')).toEqual(
+      {
+        n: 0,
+      },
+    );
   });
 });
 
