@@ -12,7 +12,11 @@ import type { Db } from './database.ts';
  */
 export function prepareDataDir(dataDir: string, dbFile: string): string {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(dataDir, 0o700);
+  try {
+    chmodSync(dataDir, 0o700);
+  } catch {
+    // A folder owned by someone else (FIELDSIM_DATA=/srv/shared): its files are still 0600.
+  }
   const file = join(dataDir, dbFile);
   if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
