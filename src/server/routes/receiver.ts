@@ -9,6 +9,7 @@ import {
   type Hq,
   OPENROSA_RESPONSE_NS,
 } from '../context.ts';
+import { decodeSubmissionXml, InvalidSubmissionEncoding } from '../receiver/decode-xml.ts';
 import { multipartBoundary, parseMultipart } from '../receiver/multipart.ts';
 import type { ResponseNature, SubmissionAttachment } from '../receiver/submit.ts';
 import { answerRegistration } from '../registration/route.ts';
@@ -154,8 +155,6 @@ async function platformParts(buf: Uint8Array<ArrayBuffer>, type: string): Promis
   return parts;
 }
 
-const UTF8 = new TextDecoder();
-
 /**
  * `get_instance_and_attachment` (hq:.../couchforms/getters.py): multipart with the XML in
  * `xml_submission_file` and files as attachments, or the raw XML as the whole body.
@@ -172,7 +171,7 @@ async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
     return c.text(multipart ? 'Submission exceeds the size limit' : 'Form exceeds 10MB size limit', 413);
   if (!multipart) {
     if (buf.byteLength === 0) return c.text('Post may not have an empty body', 400);
-    return { xml: UTF8.decode(buf), attachments: [] };
+    return { xml: decodeSubmissionXml(buf), attachments: [] };
   }
   const boundary = multipartBoundary(type);
   const lean = boundary === undefined ? undefined : parseMultipart(buf, boundary);
@@ -220,7 +219,7 @@ async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
       data: await part.bytes(),
     });
   }
-  return { xml: UTF8.decode(await xmlPart.bytes()), attachments };
+  return { xml: decodeSubmissionXml(await xmlPart.bytes()), attachments };
 }
 
 /**
@@ -238,7 +237,14 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
     const submitTimeHeader = c.req.header('x-submit-time');
     const submitTime = submitTimeHeader ? parsePhoneDateTime(submitTimeHeader) : undefined;
     if (submitTime === null) return c.text(`Could not parse X-Submit-Time: ${submitTimeHeader}`, 500);
-    const body = await readSubmission(hq, c);
+    let body: ReadBody | Response;
+    try {
+      body = await readSubmission(hq, c);
+    } catch (e) {
+      if (e instanceof InvalidSubmissionEncoding)
+        return openRosa(c, 422, 'processing_failure', e.message, null);
+      throw e;
+    }
     if (body instanceof Response) return body;
     if (gate.locked) {
       // HQ takes the form-id lock once it has read the instance, and answers a form it
