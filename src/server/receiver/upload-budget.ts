@@ -96,3 +96,12 @@ export function uploadBudgetOf(owner: object, capacity = DEFAULT_UPLOAD_BUDGET_B
   }
   return b;
 }
+
+/**
+ * `FIELDSIM_UPLOAD_BUDGET_MB` as an emulator setting; an unset or invalid value keeps the
+ * default (the variable is a tuning knob, not a contract a typo should break startup for).
+ */
+export function uploadBudgetSetting(mb: string | undefined): { uploadBudgetBytes?: number } {
+  const n = Number(mb);
+  return mb && Number.isFinite(n) && n > 0 ? { uploadBudgetBytes: Math.round(n * 1024 * 1024) } : {};
+}
