@@ -11,10 +11,11 @@ import { join, resolve } from 'node:path';
 import { emptyReport, formatReport, mergeReport } from './report.ts';
 
 const dir = resolve(import.meta.dirname);
-const only = process.env.BENCH_ONLY;
+// `BENCH_ONLY=server,outbox`: the benchmarks whose file name contains one of these.
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => only === undefined || f.includes(only))
+  .filter((f) => only === undefined || only.some((o) => f.includes(o)))
   .sort();
 // `--json FILE`: each benchmark writes its own JSON part (figures under `report`, see
 // bench/report.ts); run.ts merges them into ONE object in FILE: the issue-15 shape, the
