@@ -25,6 +25,8 @@ export interface EmulatorSettings {
   maxAttachmentBytes: number;
   /** Lifetime of a Digest nonce (django_digest's `DIGEST_NONCE_TIMEOUT_IN_SECONDS`, 300). */
   digestNonceSeconds: number;
+  /** Bytes of request bodies all uploads together may hold (receiver/upload-budget.ts). */
+  uploadBudgetBytes?: number;
 }
 
 /** Shared state of one emulator instance, passed to every route module. */

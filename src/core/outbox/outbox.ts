@@ -666,9 +666,23 @@ export class Outbox {
     // (sync-and-send sends first), and one read per form would cost a transaction each.
     const lastSyncToken = await this.#getSyncToken();
     const accepted = this.#preflight && sender.preflight ? await sender.preflight() : undefined;
+    /*
+     * The commit recording form N's outcome (and marking N+1 `sending`) runs while N+1 is
+     * sent: order is kept (N+1 leaves only after N's answer is in) and so is exactly-once
+     * (a crash before that commit leaves N, and N+1, queued or sending: both are resent,
+     * and the server answers a resent instance ID as a duplicate of the form it stored,
+     * never processing it twice). The commit is awaited before any row is touched again.
+     */
+    let pending: Promise<boolean> | null = null;
+    const settle = async () => {
+      const p = pending;
+      pending = null;
+      if (p) await p;
+    };
     while (!this.#closed) {
       // Under the lock nobody else changes queued rows (enqueue only appends, requeue only
       // touches quarantined rows), so a batch read stays valid while it is worked through.
+      await settle();
       const batch = await this.#table.where('state').equals('queued').limit(DRAIN_BATCH).toArray();
       if (batch.length === 0) break;
       let alreadySending = false;
@@ -677,6 +691,7 @@ export class Outbox {
         const seq = row.seq ?? -1;
         const tooLarge = this.#checkLimits(row.size, row.attachments, accepted);
         if (tooLarge) {
+          await settle();
           await this.#setState(seq, {
             state: 'quarantined',
             quarantineReason: 'too-large',
@@ -687,19 +702,35 @@ export class Outbox {
           this.#changed();
           continue;
         }
-        if (!alreadySending) await this.#markSending(row);
+        if (!alreadySending) {
+          await settle();
+          await this.#markSending(row);
+        }
         alreadySending = false;
         this.#changed();
         let outcome: SubmitOutcome;
-        try {
+        const submitting = (async () => {
           const attachments = row.attachments.length > 0 ? await this.getAttachments(row.instanceId) : [];
-          outcome = await sender.submit({ xml: row.xml, attachments, lastSyncToken });
+          return sender.submit({ xml: row.xml, attachments, lastSyncToken });
+        })();
+        // Nothing is lost if the previous commit failed: see above. Its error still ends
+        // the run, once this send has settled.
+        let commitFailure: unknown;
+        try {
+          await settle();
         } catch (e) {
+          commitFailure = e ?? new Error('The outbox commit failed');
+        }
+        try {
+          outcome = await submitting;
+        } catch (e) {
+          if (commitFailure !== undefined) throw commitFailure;
           // Only an abort (close) or a bug lands here; the form goes back in line untouched.
           await this.#setState(seq, { state: 'queued', lastError: toError(e).message });
           this.#changed();
           return stop('aborted', toError(e).message);
         }
+        if (commitFailure !== undefined) throw commitFailure;
         const following = batch[i + 1];
         const next =
           following !== undefined && !this.#checkLimits(following.size, following.attachments, accepted)
@@ -709,14 +740,16 @@ export class Outbox {
           case 'accepted': {
             const changes: RowChanges = { state: 'sent', sentAt: this.#clock.now(), lastError: undefined };
             if (outcome.message !== undefined) changes.serverMessage = outcome.message;
-            alreadySending = await this.#finishAndMarkNext(row, changes, next);
+            alreadySending = next !== undefined && !this.#closed;
+            pending = this.#finishAndMarkNext(row, changes, next);
             sent++;
             this.#failures = 0;
             this.#nextAttemptAt = 0;
             break;
           }
           case 'rejected':
-            alreadySending = await this.#finishAndMarkNext(
+            alreadySending = next !== undefined && !this.#closed;
+            pending = this.#finishAndMarkNext(
               row,
               {
                 state: 'quarantined',
@@ -743,9 +776,14 @@ export class Outbox {
             this.#changed();
             return stop(outcome.code, outcome.message);
         }
-        this.#changed();
+        // Listeners hear of the outcome once it is committed (they read the outbox).
+        pending = pending.then((marked) => {
+          this.#changed();
+          return marked;
+        });
       }
     }
+    await settle();
     return { sent, quarantined, remaining: await this.#remaining() };
   }
 

@@ -15,7 +15,7 @@ import {
   newCase,
   validateBlock,
 } from '../casexml/process-cases.ts';
-import { parseXmlTree, XmlParseError } from '../casexml/xml-tree.ts';
+import { parseXmlTree, XmlLimitError, XmlParseError } from '../casexml/xml-tree.ts';
 import { CaseRepo, type StoredCase } from '../db/cases.ts';
 import { cached, type Db } from '../db/database.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
@@ -162,6 +162,8 @@ export class FormProcessor {
     try {
       form = readForm(parseXmlTree(input.xml));
     } catch (e) {
+      // Over the parser's limits: refused whole (the route answers 413), nothing stored.
+      if (e instanceof XmlLimitError) throw e;
       const why = e instanceof XmlParseError ? e.message : String(e);
       return this.#submissionError(input, now, received, `Invalid XML: ${why}`);
     }
