@@ -52,7 +52,7 @@ export interface RestoreLimits {
   maxChildren: number;
   /** Elements inside one top-level element, itself included (default 250 000). */
   maxElements: number;
-  /** Characters of text, attribute names and values in one top-level element (default 32 Mi). */
+  /** Characters of one top-level element: its start tags (with attributes) and text (default 32 Mi). */
   maxElementChars: number;
   /** Attributes on any one element (default 256). */
   maxAttributes: number;
@@ -209,15 +209,19 @@ export async function* parseRestore(
       ...(caseId !== undefined ? { caseId } : {}),
     });
   };
-  const attrChars = (attrs: Record<string, string>): number => {
-    let n = 0;
+  // Attributes are counted only on a long tag: each takes at least 4 characters (` a=""`),
+  // so a short one cannot hold too many, and most elements skip the loop.
+  const checkAttributes = (
+    c: Capture,
+    attrs: Record<string, string>,
+    tagChars: number,
+    name: string,
+  ): void => {
+    if (tagChars <= 4 * limits.maxAttributes) return;
     let count = 0;
-    for (const k in attrs) {
-      n += k.length + (attrs[k] as string).length;
-      count++;
-    }
-    if (count > limits.maxAttributes) n = -count;
-    return n;
+    for (const _ in attrs) count++;
+    if (count > limits.maxAttributes)
+      tooLarge(c, `has an element <${name}> with ${count} attributes (at most ${limits.maxAttributes})`);
   };
   const addChars = (c: Capture, n: number): void => {
     c.chars += n;
@@ -266,6 +270,9 @@ export async function* parseRestore(
   };
 
   parser.on('opentag', (tag: SaxesTagPlain) => {
+    // Characters since the previous event: the start tag with its attributes, which is
+    // what this element adds to the captured tree (counted without walking attributes).
+    const tagChars = parser.position - lastEventAt;
     lastEventAt = parser.position;
     depth++;
     if (depth > maxDepth) fail(`Elements are nested deeper than ${maxDepth} levels`);
@@ -296,10 +303,8 @@ export async function* parseRestore(
         tooLarge(capture, `has an element <${parent.name}> with more than ${limits.maxChildren} children`);
       if (++capture.elements > limits.maxElements)
         tooLarge(capture, `has more than ${limits.maxElements} elements`);
-      const n = attrChars(attrs);
-      if (n < 0)
-        tooLarge(capture, `has an element <${name}> with ${-n} attributes (at most ${limits.maxAttributes})`);
-      addChars(capture, n + name.length);
+      checkAttributes(capture, attrs, tagChars, name);
+      addChars(capture, tagChars);
       const node: XmlNode = { name, attributes: plainAttributes(attrs), children: [], text: '' };
       parent.children.push(node);
       capture.stack.push(node);
@@ -334,9 +339,8 @@ export async function* parseRestore(
       elements: 1,
       chars: 0,
     };
-    const n = attrChars(attrs);
-    if (n < 0) tooLarge(capture, `has ${-n} attributes (at most ${limits.maxAttributes})`);
-    addChars(capture, n + local.length);
+    checkAttributes(capture, attrs, tagChars, local);
+    addChars(capture, tagChars);
   });
 
   parser.on('text', (text) => {
