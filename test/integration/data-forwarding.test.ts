@@ -397,3 +397,26 @@ describe('forwarding across an emulator restart', () => {
     }
   });
 });
+
+describe("forwarding on the emulator's own event loop (thread: false)", () => {
+  it('forwards in order as the threaded engine does', async () => {
+    const saved = hq;
+    hq = await startEmulator({ forwarding: { thread: false, pollMs: 10 } });
+    try {
+      const sink = await newSink();
+      const f = await api().dataForwarding.create({ type: 'ShortFormRepeater', url: sink.url });
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const form = formXml();
+        ids.push(form.id);
+        expect(await submit(form.xml)).toBe(201);
+      }
+      await until('three forms', () => sink.accepted >= 3 || undefined);
+      expect(sink.records.map((r) => r.formId)).toEqual(ids);
+      expect((await api().dataForwarding.get(f.id)).record_counts).toMatchObject({ success: 3 });
+    } finally {
+      await hq.close();
+      hq = saved;
+    }
+  });
+});

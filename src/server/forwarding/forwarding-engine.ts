@@ -256,34 +256,36 @@ export class ForwardingEngine {
     const blocked = new Set(f.blackListedUsers);
     const xmlns = new Set(f.whiteListedFormXmlns);
     const types = new Set(f.whiteListedCaseTypes);
-    this.#db.transaction(() => {
-      for (const row of rows) {
-        if (row.state !== 'normal' || blocked.has(row.user_id)) continue;
-        if (f.type === 'CaseRepeater') {
-          for (const id of JSON.parse(row.case_ids) as string[]) {
-            if (types.size > 0 && !types.has(String(caseType.get(id) ?? ''))) continue;
+    this.#db
+      .transaction(() => {
+        for (const row of rows) {
+          if (row.state !== 'normal' || blocked.has(row.user_id)) continue;
+          if (f.type === 'CaseRepeater') {
+            for (const id of JSON.parse(row.case_ids) as string[]) {
+              if (types.size > 0 && !types.has(String(caseType.get(id) ?? ''))) continue;
+              enqueueRecord(this.#db, {
+                forwarderId: f.id,
+                domain: f.domain,
+                payloadKind: 'case',
+                payloadId: id,
+                formSeq: row.seq,
+              });
+            }
+          } else if (xmlns.size === 0 || xmlns.has(row.xmlns)) {
             enqueueRecord(this.#db, {
               forwarderId: f.id,
               domain: f.domain,
-              payloadKind: 'case',
-              payloadId: id,
+              payloadKind: 'form',
+              payloadId: row.form_id,
               formSeq: row.seq,
             });
           }
-        } else if (xmlns.size === 0 || xmlns.has(row.xmlns)) {
-          enqueueRecord(this.#db, {
-            forwarderId: f.id,
-            domain: f.domain,
-            payloadKind: 'form',
-            payloadId: row.form_id,
-            formSeq: row.seq,
-          });
         }
-      }
-      const last = rows[rows.length - 1]?.seq ?? f.formCursor;
-      cached(this.#db, 'UPDATE forwarders SET form_cursor = ? WHERE id = ?').run(last, f.id);
-      f.formCursor = last;
-    })();
+        const last = rows[rows.length - 1]?.seq ?? f.formCursor;
+        cached(this.#db, 'UPDATE forwarders SET form_cursor = ? WHERE id = ?').run(last, f.id);
+        f.formCursor = last;
+      })
+      .immediate();
   }
 
   /** A new build of an app (a higher version) is one record with the app id (`AppStructureRepeater`). */
@@ -296,22 +298,24 @@ export class ForwardingEngine {
     }[];
     const changed = apps.filter((a) => (f.appVersions[a.id] ?? -1) < a.version);
     if (changed.length === 0) return;
-    this.#db.transaction(() => {
-      for (const a of changed) {
-        enqueueRecord(this.#db, {
-          forwarderId: f.id,
-          domain: f.domain,
-          payloadKind: 'app',
-          payloadId: a.id,
-          formSeq: 0,
-        });
-        f.appVersions[a.id] = a.version;
-      }
-      cached(this.#db, 'UPDATE forwarders SET app_versions = ? WHERE id = ?').run(
-        JSON.stringify(f.appVersions),
-        f.id,
-      );
-    })();
+    this.#db
+      .transaction(() => {
+        for (const a of changed) {
+          enqueueRecord(this.#db, {
+            forwarderId: f.id,
+            domain: f.domain,
+            payloadKind: 'app',
+            payloadId: a.id,
+            formSeq: 0,
+          });
+          f.appVersions[a.id] = a.version;
+        }
+        cached(this.#db, 'UPDATE forwarders SET app_versions = ? WHERE id = ?').run(
+          JSON.stringify(f.appVersions),
+          f.id,
+        );
+      })
+      .immediate();
   }
 }
 
