@@ -6,6 +6,7 @@ import type { Db } from '../db/database.ts';
 import { ForwarderStore } from './forwarder-store.ts';
 import { ForwardingEngine, type ForwardingOptions } from './forwarding-engine.ts';
 import type { FromWorker, ToWorker } from './forwarding-worker.ts';
+import { applyForwardingWrite } from './forwarding-writes.ts';
 
 /** What the emulator and the API routes need from forwarding, wherever it runs. */
 export interface Forwarding {
@@ -67,6 +68,8 @@ class ThreadedForwarding implements Forwarding {
       w.once('exit', () => resolve());
     });
     w.postMessage({ kind: 'stop' } satisfies ToWorker);
+    // Its last writes arrive while it stops (the emulator's close() does not wait: at
+    // most one batch of deliveries is then sent again after a restart).
     await Promise.race([stopped, new Promise((r) => setTimeout(r, 5000).unref())]);
     await w.terminate();
   }
@@ -74,6 +77,13 @@ class ThreadedForwarding implements Forwarding {
   #spawn(): void {
     const worker = new Worker(workerEntry(), {
       workerData: { dataDir: this.#dataDir, options: this.#options },
+    });
+    const db = this.store.db;
+    worker.on('message', (m: FromWorker) => {
+      if (m.kind !== 'write') return;
+      // Answered even when the database is already closed, so the thread never waits forever.
+      applyForwardingWrite(db, m.write);
+      worker.postMessage({ kind: 'written', id: m.id } satisfies ToWorker);
     });
     worker.on('error', (e) => console.error(`[fieldsim-hq] forwarding thread: ${e.stack ?? e.message}`));
     // The HTTP server keeps the process alive; the thread alone must not.

@@ -105,7 +105,7 @@ export function markSuccesses(db: Db, done: { id: number; status: number; body: 
   );
   db.transaction(() => {
     for (const d of done) st.run(now, now, d.status, d.body.slice(0, RESPONSE_KEEP), d.id);
-  }).immediate();
+  })();
 }
 
 export function markFailure(
