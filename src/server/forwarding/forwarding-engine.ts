@@ -82,6 +82,12 @@ export class ForwardingEngine {
   readonly #changed = new Set<string>();
   readonly #poster = new PayloadPoster();
   readonly #write: ForwardingWriter;
+  /**
+   * The last record delivered per forwarder. Records go out in id order, so the queue is
+   * read after it: a delivery is marked in the database in the background, never waited
+   * for (in a thread, each write is a round trip through the busy main thread).
+   */
+  readonly #lastDelivered = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | null = null;
   #stop = new AbortController();
   #started = false;
@@ -149,39 +155,41 @@ export class ForwardingEngine {
   async #pump(f: Forwarder): Promise<void> {
     this.#changed.delete(f.id);
     await this.#enqueue(f);
-    // Delivered records are marked in batches; each batch is written before the queue is
-    // read again, so nothing delivered is read back as pending.
+    // Delivered records are marked in batches, in the background (see #lastDelivered).
     const done: Extract<ForwardingWrite, { op: 'success' }>['done'] = [];
-    const flush = async () => {
-      if (done.length > 0) await this.#write({ op: 'success', done: done.splice(0) });
+    const writes: Promise<void>[] = [];
+    const flush = () => {
+      if (done.length > 0) writes.push(this.#write({ op: 'success', done: done.splice(0) }));
     };
     try {
       for (;;) {
         if (f.paused || !this.#started) return;
         if (Date.now() < (this.#notBefore.get(f.id) ?? 0)) return;
-        const records = queuedRecords(this.#db, f.id, this.options.batch);
+        const records = queuedRecords(this.#db, f.id, this.#lastDelivered.get(f.id) ?? 0, this.options.batch);
         if (records.length === 0) return;
         for (const r of records) {
           const outcome = await this.#attempt(f, r);
           if (outcome.ok) {
             done.push({ id: r.id, status: outcome.status, body: outcome.body });
-            if (done.length >= SUCCESS_FLUSH) await flush();
+            this.#lastDelivered.set(f.id, r.id);
+            if (done.length >= SUCCESS_FLUSH) flush();
             this.#failures.delete(f.id);
             this.delivered++;
           } else {
             if (!this.#started) return;
-            await flush();
+            flush();
             await this.#fail(f, r, outcome);
             return;
           }
           // Stopping, or edited or deleted meanwhile: the next tick starts from the stored definition.
           if (!this.#started || this.#changed.has(f.id)) return;
         }
-        await flush();
+        flush();
         await this.#enqueue(f);
       }
     } finally {
-      await flush();
+      flush();
+      await Promise.all(writes);
     }
   }
 
