@@ -1,9 +1,10 @@
 /**
  * Data forwarding benchmark (issue 14): does forwarding keep up with 500 forms/s?
  *
- * The emulator runs in its own process (as `npm start`, default forwarding settings); this
- * process submits forms over loopback HTTP and runs the sink (`fieldsim sink`'s server)
- * that a FormRepeater forwards each form's XML to.
+ * Three processes, so that none's event loop holds up another's: the emulator (as
+ * `npm start`, default forwarding settings), `fieldsim sink --out` receiving what a
+ * FormRepeater forwards (each form's XML), and this one submitting forms over loopback
+ * HTTP and reading the sink's JSON lines for arrival times.
  *
  *  1. Paced load: forms submitted at `--rate` (500/s) for `--seconds` (6). Reported: forms/s
  *     received, forms/s forwarded, the ratio forwarded/received when the load ends and
@@ -16,11 +17,11 @@
  * [--write] [--json FILE]`. Picked up by `bench/run.ts` like every *.bench.ts.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Sink } from '../src/cli/sink/sink-server.ts';
 import { HqApiClient } from '../src/core/api/hq-api-client.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
 import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
@@ -60,6 +61,43 @@ function formXml(id: string, userId: string, i: number): string {
   );
 }
 
+/** `fieldsim sink` in its own process; arrivals are read back from its `--out` file. */
+async function spawnSink(
+  out: string,
+): Promise<{ url: string; arrivals(): Map<string, number[]>; stop(): Promise<void> }> {
+  const bin = resolve(import.meta.dirname, '../bin/fieldsim.js');
+  const child = spawn(process.execPath, [bin, 'sink', '--port', '0', '--out', out, '--quiet'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((ok, fail) => {
+    let text = '';
+    child.stdout.on('data', (b: Buffer) => {
+      text += b.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(text);
+      if (m?.[1]) ok(m[1]);
+    });
+    child.once('exit', (code) => fail(new Error(`fieldsim sink exited with ${code}`)));
+  });
+  return {
+    url,
+    arrivals() {
+      const byForm = new Map<string, number[]>();
+      if (!existsSync(out)) return byForm;
+      for (const line of readFileSync(out, 'utf8').split('\n')) {
+        if (line === '') continue;
+        const r = JSON.parse(line) as { formId: string | null; atMs: number };
+        if (r.formId !== null) byForm.set(r.formId, [...(byForm.get(r.formId) ?? []), r.atMs]);
+      }
+      return byForm;
+    },
+    stop: () =>
+      new Promise<void>((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,9 +111,9 @@ export async function runForwardingBench(
   const concurrency = opts.concurrency ?? 32;
   const dir = mkdtempSync(join(tmpdir(), 'fieldsim-fwd-bench-'));
   const server = await spawnEmulatorProcess(dir);
-  const sink = new Sink({ keepBodies: false });
+  const sink = await spawnSink(join(dir, 'sink.jsonl'));
   try {
-    const sinkUrl = await sink.start();
+    const sinkUrl = sink.url;
     const api = new HqApiClient({
       serverUrl: server.url,
       domain: 'demo',
@@ -115,21 +153,28 @@ export async function runForwardingBench(
     );
     const loadEnd = Date.now();
     const received = ackAt.size;
-    const forwardedAtEnd = [...ackAt.keys()].filter((id) => sink.firstArrival.has(id)).length;
+    const allIn = () => {
+      const a = sink.arrivals();
+      return { a, missing: [...ackAt.keys()].filter((id) => !a.has(id)).length };
+    };
+    const forwardedAtEnd = received - allIn().missing;
     const drainDeadline = Date.now() + 120_000;
-    while ([...ackAt.keys()].some((id) => !sink.firstArrival.has(id)) && Date.now() < drainDeadline)
-      await sleep(20);
+    let state = allIn();
+    while (state.missing > 0 && Date.now() < drainDeadline) {
+      await sleep(50);
+      state = allIn();
+    }
     const drained = Date.now();
-    const forwarded = [...ackAt.keys()].filter((id) => sink.firstArrival.has(id)).length;
-    const duplicates = [...ackAt.keys()].filter((id) => (sink.formCount.get(id) ?? 0) > 1).length;
+    const arrivals = state.a;
+    const forwarded = received - state.missing;
+    const duplicates = [...ackAt.keys()].filter((id) => (arrivals.get(id)?.length ?? 0) > 1).length;
     const latencies = [...ackAt]
-      .map(([id, at]) => (sink.firstArrival.get(id) ?? Number.NaN) - at)
+      .map(([id, at]) => (arrivals.get(id)?.[0] ?? Number.NaN) - at)
       .filter((x) => Number.isFinite(x))
       .sort((a, b) => a - b);
-    const firstArrival = Math.min(
-      ...[...ackAt.keys()].map((id) => sink.firstArrival.get(id) ?? Number.POSITIVE_INFINITY),
-    );
-    const lastArrival = Math.max(...[...ackAt.keys()].map((id) => sink.firstArrival.get(id) ?? 0));
+    const times = [...ackAt.keys()].map((id) => arrivals.get(id)?.[0]).filter((x) => x !== undefined);
+    const firstArrival = Math.min(...times);
+    const lastArrival = Math.max(...times);
 
     // 2. Capacity: a paused forwarder's backlog, then unpaused.
     await api.dataForwarding.edit(fwd.id, { paused: true });
@@ -147,8 +192,11 @@ export async function runForwardingBench(
     const u0 = Date.now();
     await api.dataForwarding.edit(fwd.id, { paused: false });
     const backlogDeadline = Date.now() + 120_000;
-    while ([...ackAt.keys()].some((id) => !sink.firstArrival.has(id)) && Date.now() < backlogDeadline)
-      await sleep(20);
+    while (Date.now() < backlogDeadline) {
+      const a = sink.arrivals();
+      if ([...ackAt.keys()].every((id) => a.has(id))) break;
+      await sleep(50);
+    }
     const backlogSecs = (Date.now() - u0) / 1000;
 
     const ratioAtLoadEnd = forwardedAtEnd / received;
@@ -171,7 +219,7 @@ export async function runForwardingBench(
       latencyMaxMs: latencies.at(-1) ?? 0,
       backlog,
       backlogForwardedPerSec: Math.round(backlog / backlogSecs),
-      // Keeping up: everything forwarded, once, and the tail after the load is short.
+      // Keeping up with what was received: everything forwarded, once, and a short tail.
       keepsUp: ratioDrained === 1 && duplicates === 0 && drainMs < 1000,
       machine: machine(),
     };
@@ -189,7 +237,10 @@ export function formatForwardingResult(r: ForwardingBenchResult): string {
     `- forwarded/received: ${r.ratioAtLoadEnd} when the load ended, ${r.ratioDrained} after ${r.drainMs} ms; ${r.duplicates} duplicates`,
     `- latency 201 → sink: p50 ${r.latencyP50Ms} ms, p95 ${r.latencyP95Ms} ms, max ${r.latencyMaxMs} ms`,
     `- backlog of ${r.backlog} forms (forwarder paused, then resumed): forwarded at ${r.backlogForwardedPerSec} forms/s`,
-    `- keeps up with ${r.rate} forms/s: ${r.keepsUp ? 'yes' : 'NO'}`,
+    `- forwarding kept up with the forms received (${r.receivedPerSec} forms/s of the ${r.rate} asked): ${r.keepsUp ? 'yes' : 'NO'}` +
+      (r.receivedPerSec < r.rate * 0.9
+        ? ` (the receiver fell short of ${r.rate} forms/s on this machine; the backlog figure is forwarding's own ceiling)`
+        : ''),
   ].join('\n');
 }
 

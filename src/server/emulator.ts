@@ -5,8 +5,8 @@ import type { EmulatorSettings, Env, Hq } from './context.ts';
 import { type Db, openDatabase } from './db/database.ts';
 import { registerExports } from './export/register.ts';
 import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
-import { ForwardingEngine, type ForwardingOptions } from './forwarding/forwarding-engine.ts';
 import { registerForwarding } from './forwarding/forwarding-routes.ts';
+import { createForwarding, type Forwarding, type ForwardingSetup } from './forwarding/forwarding-thread.ts';
 import { registerHttpLimits } from './hardening/http-limits.ts';
 import { RateLimiter, type RateLimitMode } from './rate-limits.ts';
 import { FormProcessor } from './receiver/submit.ts';
@@ -35,8 +35,8 @@ export interface EmulatorOptions {
   /** Proxy mode: forward `/a/...` to this HQ instead of emulating it. */
   upstream?: string | null;
   settings?: Partial<EmulatorSettings>;
-  /** Data forwarding engine timings (tests shorten the back-off). */
-  forwarding?: Partial<ForwardingOptions>;
+  /** Data forwarding: timings (tests shorten the back-off) and `thread: false` to run it in process. */
+  forwarding?: ForwardingSetup;
 }
 
 export interface Emulator {
@@ -45,7 +45,7 @@ export interface Emulator {
   readonly hq: Hq;
   readonly dataDir: string;
   /** Data forwarding (repeaters): started with the emulator, stopped by close(). */
-  readonly forwarding: ForwardingEngine;
+  readonly forwarding: Forwarding;
   fetch(request: Request): Response | Promise<Response>;
   setFaults(f: FaultConfig): void;
   /** Closes the database; `removeData` also deletes the data folder. */
@@ -82,7 +82,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       return decideFault(hq.faults, hq.random);
     },
   };
-  const forwarding = new ForwardingEngine(db, options.forwarding);
+  const forwarding = createForwarding(db, options.dataDir, options.forwarding);
   const app = new Hono<Env>();
   app.onError((err, c) => {
     console.error(`[fieldsim-hq] ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);

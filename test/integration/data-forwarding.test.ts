@@ -208,7 +208,11 @@ describe('forwarding', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(back.records.map((r) => r.formId)).toEqual(ids);
     expect(back.records[0]?.body).toContain('<data xmlns="http://fieldsim.dev/test/forwarding">');
-    const records = await a.dataForwarding.allRecords(f.id);
+    // The log is written just after delivery (in the background): wait for it.
+    const records = await until('the log', async () => {
+      const all = await a.dataForwarding.allRecords(f.id);
+      return all.every((r) => r.state === 'success') ? all : undefined;
+    });
     expect(records.map((r) => r.state)).toEqual(ids.map(() => 'success'));
     expect(records[0]?.attempts).toBeGreaterThan(2);
     expect(records[0]?.last_response).toEqual({ status: 200, body: 'ok' });
@@ -281,7 +285,10 @@ describe('forwarding', () => {
     expect(await submit(first.xml)).toBe(201);
     expect(await submit(second.xml)).toBe(201);
     await until('the second form', () => sink.firstArrival.has(second.id) || undefined);
-    const records = await a.dataForwarding.allRecords(f.id);
+    const records = await until('the log', async () => {
+      const all = await a.dataForwarding.allRecords(f.id);
+      return all.every((r) => r.state === 'success' || r.state === 'cancelled') ? all : undefined;
+    });
     expect(records.map((r) => [r.payload_id, r.state, r.attempts])).toEqual([
       [first.id, 'cancelled', 3],
       [second.id, 'success', 1],
@@ -385,6 +392,10 @@ describe('forwarding across an emulator restart', () => {
       await until('all five', () => back.accepted >= 5 || undefined);
       await new Promise((r) => setTimeout(r, 100));
       expect(back.records.map((r) => r.formId)).toEqual(ids);
+      await until(
+        'the log',
+        async () => (await api().dataForwarding.get(f.id)).record_counts?.success === 5 || undefined,
+      );
       expect((await api().dataForwarding.get(f.id)).record_counts).toMatchObject({
         success: 5,
         pending: 0,
@@ -394,6 +405,32 @@ describe('forwarding across an emulator restart', () => {
     } finally {
       hq = saved;
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("forwarding on the emulator's own event loop (thread: false)", () => {
+  it('forwards in order as the threaded engine does', async () => {
+    const saved = hq;
+    hq = await startEmulator({ forwarding: { thread: false, pollMs: 10 } });
+    try {
+      const sink = await newSink();
+      const f = await api().dataForwarding.create({ type: 'ShortFormRepeater', url: sink.url });
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const form = formXml();
+        ids.push(form.id);
+        expect(await submit(form.xml)).toBe(201);
+      }
+      await until('three forms', () => sink.accepted >= 3 || undefined);
+      expect(sink.records.map((r) => r.formId)).toEqual(ids);
+      await until(
+        'the log',
+        async () => (await api().dataForwarding.get(f.id)).record_counts?.success === 3 || undefined,
+      );
+    } finally {
+      await hq.close();
+      hq = saved;
     }
   });
 });

@@ -312,16 +312,18 @@ export class ForwarderStore {
 
   /** Deletes the forwarder; its unsent records are cancelled, the log is kept. */
   delete(domain: string, id: string): boolean {
-    return this.#db.transaction(() => {
-      const r = cached(this.#db, 'DELETE FROM forwarders WHERE id = ? AND domain = ?').run(id, domain);
-      if (r.changes === 0) return false;
-      cached(
-        this.#db,
-        `UPDATE repeat_records SET state = 'cancelled', failure_reason = 'forwarder deleted'
+    return this.#db
+      .transaction(() => {
+        const r = cached(this.#db, 'DELETE FROM forwarders WHERE id = ? AND domain = ?').run(id, domain);
+        if (r.changes === 0) return false;
+        cached(
+          this.#db,
+          `UPDATE repeat_records SET state = 'cancelled', failure_reason = 'forwarder deleted'
          WHERE forwarder_id = ? AND state IN ('pending', 'failed')`,
-      ).run(id);
-      return true;
-    })();
+        ).run(id);
+        return true;
+      })
+      .immediate();
   }
 
   #params(f: Forwarder) {

@@ -2,14 +2,9 @@ import { CaseRepo } from '../db/cases.ts';
 import { cached, type Db } from '../db/database.ts';
 import { type Forwarder, ForwarderStore } from './forwarder-store.ts';
 import { buildPayload } from './forwarding-payloads.ts';
+import { directWriter, type ForwardingWrite, type ForwardingWriter } from './forwarding-writes.ts';
 import { PayloadPoster } from './post-payload.ts';
-import {
-  enqueueRecord,
-  markFailure,
-  markSuccesses,
-  queuedRecords,
-  type RepeatRecord,
-} from './repeat-records.ts';
+import { queuedRecords, type RepeatRecord } from './repeat-records.ts';
 
 export interface ForwardingOptions {
   /** How often the engine looks for new forms and due retries, ms. */
@@ -86,16 +81,23 @@ export class ForwardingEngine {
   /** Forwarders edited or deleted through the API since their round started. */
   readonly #changed = new Set<string>();
   readonly #poster = new PayloadPoster();
-  /** Delivered records not yet marked in the database, per forwarder (written in batches). */
-  readonly #delivered = new Map<string, { id: number; status: number; body: string }[]>();
+  readonly #write: ForwardingWriter;
+  /**
+   * The last record delivered per forwarder. Records go out in id order, so the queue is
+   * read after it: a delivery is marked in the database in the background, never waited
+   * for (in a thread, each write is a round trip through the busy main thread).
+   */
+  readonly #lastDelivered = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | null = null;
   #stop = new AbortController();
   #started = false;
   /** Records delivered since start (the bench reads it). */
   delivered = 0;
 
-  constructor(db: Db, options: Partial<ForwardingOptions> = {}) {
+  /** `write` applies the engine's writes (default: straight to `db`; in a thread: via the main thread). */
+  constructor(db: Db, options: Partial<ForwardingOptions> = {}, write?: ForwardingWriter) {
     this.#db = db;
+    this.#write = write ?? directWriter(db);
     this.options = { ...DEFAULT_FORWARDING, ...options };
     this.store = new ForwarderStore(db);
     this.#cases = new CaseRepo(db);
@@ -110,8 +112,6 @@ export class ForwardingEngine {
 
   /** Stops polling and aborts attempts in flight (they are retried after a restart). */
   async stop(): Promise<void> {
-    // Synchronously, so that a close() of the database right after still has them.
-    for (const id of this.#delivered.keys()) this.#flush(id);
     this.#started = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
@@ -154,61 +154,62 @@ export class ForwardingEngine {
 
   async #pump(f: Forwarder): Promise<void> {
     this.#changed.delete(f.id);
-    this.#enqueue(f);
-    const done: { id: number; status: number; body: string }[] = [];
-    this.#delivered.set(f.id, done);
-    const flush = () => this.#flush(f.id);
+    await this.#enqueue(f);
+    // Delivered records are marked in batches, in the background (see #lastDelivered).
+    const done: Extract<ForwardingWrite, { op: 'success' }>['done'] = [];
+    const writes: Promise<void>[] = [];
+    const flush = () => {
+      if (done.length > 0) writes.push(this.#write({ op: 'success', done: done.splice(0) }));
+    };
     try {
       for (;;) {
         if (f.paused || !this.#started) return;
         if (Date.now() < (this.#notBefore.get(f.id) ?? 0)) return;
-        const records = queuedRecords(this.#db, f.id, this.options.batch);
+        const records = queuedRecords(this.#db, f.id, this.#lastDelivered.get(f.id) ?? 0, this.options.batch);
         if (records.length === 0) return;
         for (const r of records) {
           const outcome = await this.#attempt(f, r);
-          if (!this.#started || !this.#db.open) return;
           if (outcome.ok) {
             done.push({ id: r.id, status: outcome.status, body: outcome.body });
+            this.#lastDelivered.set(f.id, r.id);
             if (done.length >= SUCCESS_FLUSH) flush();
             this.#failures.delete(f.id);
             this.delivered++;
           } else {
+            if (!this.#started) return;
             flush();
-            this.#fail(f, r, outcome);
+            await this.#fail(f, r, outcome);
             return;
           }
-          // Edited or deleted meanwhile: the next tick starts from the stored definition.
-          if (this.#changed.has(f.id)) return;
+          // Stopping, or edited or deleted meanwhile: the next tick starts from the stored definition.
+          if (!this.#started || this.#changed.has(f.id)) return;
         }
         flush();
-        this.#enqueue(f);
+        await this.#enqueue(f);
       }
     } finally {
       flush();
-      this.#delivered.delete(f.id);
+      await Promise.all(writes);
     }
   }
 
-  #flush(forwarderId: string): void {
-    const done = this.#delivered.get(forwarderId);
-    if (done && done.length > 0 && this.#db.open) markSuccesses(this.#db, done.splice(0));
-  }
-
-  #fail(f: Forwarder, r: RepeatRecord, outcome: Extract<Outcome, { ok: false }>): void {
+  async #fail(f: Forwarder, r: RepeatRecord, outcome: Extract<Outcome, { ok: false }>): Promise<void> {
     if (!this.store.get(f.domain, f.id)) return;
     const failures = (this.#failures.get(f.id) ?? 0) + 1;
     this.#failures.set(f.id, failures);
     const wait = backoffDelay(failures, this.options.backoffMs, this.options.maxBackoffMs);
     const limit = outcome.serverSide ? this.options.maxServerAttempts : this.options.maxAttempts;
     const cancel = r.attempts + 1 >= limit;
-    markFailure(this.#db, r.id, {
+    this.#notBefore.set(f.id, Date.now() + wait);
+    await this.#write({
+      op: 'failure',
+      id: r.id,
       status: outcome.status,
       body: outcome.body,
       reason: cancel ? `${outcome.reason} (cancelled after ${r.attempts + 1} attempts)` : outcome.reason,
       cancel,
       nextCheck: new Date(Date.now() + wait).toISOString(),
     });
-    this.#notBefore.set(f.id, Date.now() + wait);
   }
 
   async #attempt(f: Forwarder, r: RepeatRecord): Promise<Outcome> {
@@ -240,78 +241,51 @@ export class ForwardingEngine {
     }
   }
 
-  /** Turns what arrived since the forwarder's cursor into repeat records, in one transaction. */
-  #enqueue(f: Forwarder): void {
-    if (f.type === 'AppStructureRepeater') {
-      this.#enqueueApps(f);
-      return;
-    }
+  /** Turns what arrived since the forwarder's cursor into repeat records (one write). */
+  async #enqueue(f: Forwarder): Promise<void> {
+    if (f.type === 'AppStructureRepeater') return this.#enqueueApps(f);
     const rows = cached(
       this.#db,
       `SELECT form_id, seq, state, xmlns, user_id, case_ids FROM forms WHERE domain = ? AND seq > ?
        ORDER BY seq LIMIT 2000`,
     ).all(f.domain, f.formCursor) as FormScanRow[];
-    if (rows.length === 0) return;
+    const last = rows.at(-1)?.seq;
+    if (last === undefined) return;
     const caseType = cached(this.#db, 'SELECT case_type FROM cases WHERE case_id = ?').pluck();
     const blocked = new Set(f.blackListedUsers);
     const xmlns = new Set(f.whiteListedFormXmlns);
     const types = new Set(f.whiteListedCaseTypes);
-    this.#db.transaction(() => {
-      for (const row of rows) {
-        if (row.state !== 'normal' || blocked.has(row.user_id)) continue;
-        if (f.type === 'CaseRepeater') {
-          for (const id of JSON.parse(row.case_ids) as string[]) {
-            if (types.size > 0 && !types.has(String(caseType.get(id) ?? ''))) continue;
-            enqueueRecord(this.#db, {
-              forwarderId: f.id,
-              domain: f.domain,
-              payloadKind: 'case',
-              payloadId: id,
-              formSeq: row.seq,
-            });
-          }
-        } else if (xmlns.size === 0 || xmlns.has(row.xmlns)) {
-          enqueueRecord(this.#db, {
-            forwarderId: f.id,
-            domain: f.domain,
-            payloadKind: 'form',
-            payloadId: row.form_id,
-            formSeq: row.seq,
-          });
-        }
-      }
-      const last = rows[rows.length - 1]?.seq ?? f.formCursor;
-      cached(this.#db, 'UPDATE forwarders SET form_cursor = ? WHERE id = ?').run(last, f.id);
-      f.formCursor = last;
-    })();
+    const items: Extract<ForwardingWrite, { op: 'enqueue' }>['items'] = [];
+    for (const row of rows) {
+      if (row.state !== 'normal' || blocked.has(row.user_id)) continue;
+      if (f.type === 'CaseRepeater') {
+        for (const id of JSON.parse(row.case_ids) as string[])
+          if (types.size === 0 || types.has(String(caseType.get(id) ?? '')))
+            items.push({ kind: 'case', payloadId: id, formSeq: row.seq });
+      } else if (xmlns.size === 0 || xmlns.has(row.xmlns))
+        items.push({ kind: 'form', payloadId: row.form_id, formSeq: row.seq });
+    }
+    await this.#write({ op: 'enqueue', forwarderId: f.id, domain: f.domain, items, formCursor: last });
+    f.formCursor = last;
   }
 
   /** A new build of an app (a higher version) is one record with the app id (`AppStructureRepeater`). */
-  #enqueueApps(f: Forwarder): void {
+  async #enqueueApps(f: Forwarder): Promise<void> {
     const apps = cached(this.#db, 'SELECT id, version FROM applications WHERE domain = ? ORDER BY id').all(
       f.domain,
-    ) as {
-      id: string;
-      version: number;
-    }[];
+    ) as { id: string; version: number }[];
     const changed = apps.filter((a) => (f.appVersions[a.id] ?? -1) < a.version);
     if (changed.length === 0) return;
-    this.#db.transaction(() => {
-      for (const a of changed) {
-        enqueueRecord(this.#db, {
-          forwarderId: f.id,
-          domain: f.domain,
-          payloadKind: 'app',
-          payloadId: a.id,
-          formSeq: 0,
-        });
-        f.appVersions[a.id] = a.version;
-      }
-      cached(this.#db, 'UPDATE forwarders SET app_versions = ? WHERE id = ?').run(
-        JSON.stringify(f.appVersions),
-        f.id,
-      );
-    })();
+    const versions = { ...f.appVersions };
+    for (const a of changed) versions[a.id] = a.version;
+    await this.#write({
+      op: 'enqueue',
+      forwarderId: f.id,
+      domain: f.domain,
+      items: changed.map((a) => ({ kind: 'app', payloadId: a.id, formSeq: 0 })),
+      appVersions: versions,
+    });
+    f.appVersions = versions;
   }
 }
 

@@ -11,7 +11,7 @@ import {
   ForwarderInputError,
   newForwarder,
 } from './forwarder-store.ts';
-import type { ForwardingEngine } from './forwarding-engine.ts';
+import type { Forwarding } from './forwarding-thread.ts';
 import {
   getRecord,
   listRecords,
@@ -99,7 +99,7 @@ async function body(c: Ctx): Promise<ForwarderInput> {
  * `DomainAdminAuthentication`), plus the repeat-record log at `<id>/records/` (HQ shows it
  * in its web UI; the emulator exposes it through the API).
  */
-export function registerForwarding(app: Hono<Env>, hq: Hq, engine: ForwardingEngine): void {
+export function registerForwarding(app: Hono<Env>, hq: Hq, engine: Forwarding): void {
   const store = engine.store;
   const on = (
     method: 'get' | 'post' | 'put' | 'delete',

@@ -87,11 +87,12 @@ export function enqueueRecord(
 }
 
 /** The next records to send, oldest first (sending stops at the first failure, keeping order). */
-export function queuedRecords(db: Db, forwarderId: string, limit: number): RepeatRecord[] {
+export function queuedRecords(db: Db, forwarderId: string, afterId: number, limit: number): RepeatRecord[] {
   const rows = cached(
     db,
-    `SELECT * FROM repeat_records WHERE forwarder_id = ? AND state IN ('pending', 'failed') ORDER BY id LIMIT ?`,
-  ).all(forwarderId, limit) as RecordRow[];
+    `SELECT * FROM repeat_records WHERE forwarder_id = ? AND state IN ('pending', 'failed') AND id > ?
+     ORDER BY id LIMIT ?`,
+  ).all(forwarderId, afterId, limit) as RecordRow[];
   return rows.map(fromRow);
 }
 
