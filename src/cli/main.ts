@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliExit } from './cli-exit.ts';
 import { registerApp } from './commands/app.ts';
 import { registerCases } from './commands/cases.ts';
+import { registerExport } from './commands/export.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerOutbox } from './commands/outbox.ts';
 import { registerReport } from './commands/report.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerReport(program);
   registerApp(program);
+  registerExport(program);
   return program;
 }
 

@@ -27,6 +27,7 @@ import type {
   WebUserUpdate,
 } from './api-types.ts';
 import { iterateByIndexedOn } from './indexed-on-pager.ts';
+import { ODataApi } from './odata-client.ts';
 
 /**
  * A typed client for CommCare HQ's v0.5 JSON APIs (PROTOCOL.md 9): mobile workers, web
@@ -383,6 +384,8 @@ export class HqApiClient {
   readonly cases: CasesApi;
   readonly forms: FormsApi;
   readonly applications: ApplicationsApi;
+  /** The OData feeds of forms and cases (`fieldsim export`). */
+  readonly odata: ODataApi;
   readonly #t: ApiTransport;
   readonly #opts: HqApiClientOptions;
 
@@ -397,6 +400,7 @@ export class HqApiClient {
     this.cases = new CasesApi(this.#t);
     this.forms = new FormsApi(this.#t);
     this.applications = new ApplicationsApi(this.#t);
+    this.odata = new ODataApi(this.#t);
   }
 
   /**
