@@ -86,7 +86,13 @@ export function applyIndexedOnSchema(db: Db): void {
       UPDATE forms SET indexed_on = fieldsim_next_indexed_on() WHERE rowid = NEW.rowid;
     END;`);
   const done = db.prepare("SELECT 1 FROM meta WHERE key = 'indexed-on-unique'").get();
-  if (done) return;
+  if (!done) migrate(db);
+  // Read the clock's start now: the trigger asks for stamps while an INSERT runs, when this
+  // connection cannot prepare the query that reads it.
+  clockOf(db);
+}
+
+function migrate(db: Db): void {
   db.transaction(() => {
     db.exec("UPDATE forms SET indexed_on = server_modified_on WHERE indexed_on = ''");
     uniquify(db, 'cases');
