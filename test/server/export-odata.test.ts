@@ -84,6 +84,7 @@ describe('OData feeds', () => {
     while (url) {
       const res = await get(url, KEY, { Prefer: 'odata.maxpagesize=10' });
       expect(res.status).toBe(200);
+      expect(res.headers.get('preference-applied')).toBe('odata.maxpagesize=10');
       const feed = (await res.json()) as Feed;
       expect(feed['@odata.context']).toMatch(/\$metadata#feed$/);
       for (const row of feed.value) {
