@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliExit } from './cli-exit.ts';
 import { registerApp } from './commands/app.ts';
 import { registerCases } from './commands/cases.ts';
+import { registerExport } from './commands/export.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerForm, registerFormList } from './commands/openrosa.ts';
 import { registerOutbox } from './commands/outbox.ts';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerSink(program);
   registerFormList(program);
   registerForm(program);
+  registerExport(program);
   return program;
 }
 

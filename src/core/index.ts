@@ -66,6 +66,14 @@ export {
   UsersApi,
   WebUsersApi,
 } from './api/hq-api-client.ts';
+export { INDEXED_ON_PAGE_SIZE, indexedOnFilter, iterateByIndexedOn } from './api/indexed-on-pager.ts';
+export {
+  ODataApi,
+  type ODataConfig,
+  type ODataKind,
+  type ODataPage,
+  type ODataRow,
+} from './api/odata-client.ts';
 // Real CommCare apps: install, menus, case lists, XForm sessions (issue 12)
 export { type AppDeviceData, instanceResolver } from './apps/app-device-data.ts';
 export {

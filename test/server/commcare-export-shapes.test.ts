@@ -128,6 +128,20 @@ describe('indexed_on stamps', () => {
     expect(dupes).toEqual([]);
   });
 
+  it('stamps a form inserted first thing on a reopened database (the trigger cannot read the clock then)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fieldsim-idx-'));
+    openDatabase(dir).close();
+    const db = openDatabase(dir);
+    db.prepare(
+      `INSERT INTO forms (form_id, domain, state, xmlns, xml, md5, received_on, server_modified_on, seq)
+       VALUES ('first', 'd', 'normal', 'x', '<x/>', '', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 0)`,
+    ).run();
+    expect(db.prepare("SELECT indexed_on FROM forms WHERE form_id = 'first'").pluck().get()).toMatch(
+      /\.\d{6}Z$/,
+    );
+    db.close();
+  });
+
   it('spreads out the duplicate stamps of a database from before, once, when it is opened', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fieldsim-idx-'));
     const db = openDatabase(dir);

@@ -84,6 +84,7 @@ describe('OData feeds', () => {
     while (url) {
       const res = await get(url, KEY, { Prefer: 'odata.maxpagesize=10' });
       expect(res.status).toBe(200);
+      expect(res.headers.get('preference-applied')).toBe('odata.maxpagesize=10');
       const feed = (await res.json()) as Feed;
       expect(feed['@odata.context']).toMatch(/\$metadata#feed$/);
       for (const row of feed.value) {
@@ -174,5 +175,45 @@ describe('Export API', () => {
     expect(sheet.getRow(1).getCell(1).value).toBe('formid');
     expect((await get('/a/demo/reports/export/?format=json')).status).toBe(400);
     expect((await get(url('pdf'))).status).toBe(400);
+  });
+});
+
+describe('location and location_type resources', () => {
+  it('lists locations with their type and parent, and location types with their parent type', async () => {
+    const db = emu.app.db;
+    const clinic = db
+      .prepare("SELECT id FROM locations WHERE domain = 'demo' AND site_code = 'riverside_clinic'")
+      .pluck()
+      .get() as string;
+    db.prepare(
+      "INSERT INTO locations (id, domain, name, location_type, site_code, parent_id, shares_cases) VALUES ('ward1', 'demo', 'Ward 1', 'Ward', 'ward_1', ?, 1)",
+    ).run(clinic);
+    const page = (await (await get('/a/demo/api/v0.5/location/')).json()) as {
+      meta: { total_count: number };
+      objects: Record<string, unknown>[];
+    };
+    expect(page.meta.total_count).toBe(2);
+    const ward = page.objects.find((o) => o.location_id === 'ward1')!;
+    expect(ward).toMatchObject({
+      name: 'Ward 1',
+      domain: 'demo',
+      site_code: 'ward_1',
+      parent: `/a/demo/api/v0.5/location/${clinic}/`,
+      resource_uri: '/a/demo/api/v0.5/location/ward1/',
+    });
+    const one = (await (await get('/a/demo/api/v0.5/location/ward1/')).json()) as Record<string, unknown>;
+    expect(one.location_type).toBe(ward.location_type);
+    const bySite = (await (await get('/a/demo/api/v0.5/location/?site_code=ward_1')).json()) as typeof page;
+    expect(bySite.objects.map((o) => o.location_id)).toEqual(['ward1']);
+
+    const typeUri = String(ward.location_type);
+    const type = (await (await get(typeUri)).json()) as Record<string, unknown>;
+    expect(type).toMatchObject({ name: 'Ward', code: 'ward', shares_cases: true, resource_uri: typeUri });
+    const types = (await (await get('/a/demo/api/v0.5/location_type/')).json()) as typeof page;
+    const clinicType = types.objects.find((t) => t.name === 'clinic')!;
+    expect(type.parent_type).toBe(clinicType.resource_uri);
+    expect((await get('/a/demo/api/v0.5/location/nope/')).status).toBe(404);
+    expect((await get('/a/demo/api/v0.5/location/', basic('worker1'))).status).toBe(403);
+    expect((await get('/a/other/api/v0.5/location_type/')).status).toBe(403);
   });
 });

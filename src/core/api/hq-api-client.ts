@@ -28,6 +28,7 @@ import type {
 } from './api-types.ts';
 import { DataForwardingApi } from './data-forwarding-api.ts';
 import { iterateByIndexedOn } from './indexed-on-pager.ts';
+import { ODataApi } from './odata-client.ts';
 
 /**
  * A typed client for CommCare HQ's v0.5 JSON APIs (PROTOCOL.md 9): mobile workers, web
@@ -386,6 +387,8 @@ export class HqApiClient {
   readonly applications: ApplicationsApi;
   /** Data forwarding (repeaters) and their repeat-record logs. */
   readonly dataForwarding: DataForwardingApi;
+  /** The OData feeds of forms and cases (`fieldsim export`). */
+  readonly odata: ODataApi;
   readonly #t: ApiTransport;
   readonly #opts: HqApiClientOptions;
 
@@ -401,6 +404,7 @@ export class HqApiClient {
     this.forms = new FormsApi(this.#t);
     this.applications = new ApplicationsApi(this.#t);
     this.dataForwarding = new DataForwardingApi(this.#t);
+    this.odata = new ODataApi(this.#t);
   }
 
   /**

@@ -68,8 +68,9 @@ function uniquify(db: Db, table: 'cases' | 'forms'): void {
 
 /**
  * Schema for `indexed_on` (called once from `openDatabase`): forms get their own column,
- * filled by a trigger on every insert, so that every writer (receiver, seeders, other
- * modules) stamps forms without knowing about it; an edit replaces the row and is
+ * filled by a trigger on every insert that leaves it empty, so that every writer (receiver,
+ * other modules) stamps forms without knowing about it (a writer that knows, such as the
+ * seeder, passes `nextIndexedOn` itself and spares the row a second write); an edit replaces the row and is
  * re-stamped, as HQ re-indexes an edited form. Databases from before get their forms
  * stamped from `server_modified_on` and every duplicate stamp spread out, once.
  */
@@ -80,11 +81,18 @@ export function applyIndexedOnSchema(db: Db): void {
   db.exec(`
     CREATE INDEX IF NOT EXISTS forms_indexed_on ON forms(domain, indexed_on);
     CREATE INDEX IF NOT EXISTS cases_indexed_on ON cases(domain, indexed_on);
-    CREATE TRIGGER IF NOT EXISTS forms_stamp_indexed_on AFTER INSERT ON forms BEGIN
+    DROP TRIGGER IF EXISTS forms_stamp_indexed_on;
+    CREATE TRIGGER IF NOT EXISTS forms_stamp_indexed_on_v2 AFTER INSERT ON forms WHEN NEW.indexed_on = '' BEGIN
       UPDATE forms SET indexed_on = fieldsim_next_indexed_on() WHERE rowid = NEW.rowid;
     END;`);
   const done = db.prepare("SELECT 1 FROM meta WHERE key = 'indexed-on-unique'").get();
-  if (done) return;
+  if (!done) migrate(db);
+  // Read the clock's start now: the trigger asks for stamps while an INSERT runs, when this
+  // connection cannot prepare the query that reads it.
+  clockOf(db);
+}
+
+function migrate(db: Db): void {
   db.transaction(() => {
     db.exec("UPDATE forms SET indexed_on = server_modified_on WHERE indexed_on = ''");
     uniquify(db, 'cases');

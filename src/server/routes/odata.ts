@@ -159,7 +159,11 @@ function registerKind(app: Hono<Env>, hq: Hq, kind: ExportKind): void {
       if (left !== undefined) next.set('$top', String(left));
       body['@odata.nextLink'] = `${here}/feed?${next.toString()}`;
     }
-    return c.body(JSON.stringify(body), 200, { 'Content-Type': ODATA_JSON, 'OData-Version': '4.0' });
+    return c.body(JSON.stringify(body), 200, {
+      'Content-Type': ODATA_JSON,
+      'OData-Version': '4.0',
+      ...(preferred ? { 'Preference-Applied': `odata.maxpagesize=${pageSize}` } : {}),
+    });
   };
   app.get(`${base}/:id/`, (c) => handler(c, ''));
   app.get(`${base}/:id`, (c) => handler(c, ''));

@@ -8,6 +8,7 @@ import { formatUsername } from '../db/users.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { demoApplication } from './demo-app.ts';
 import { demoAppFiles } from './demo-app-files.ts';
+import { writeImportForms } from './import-forms.ts';
 import { FIRST, LAST } from './synthetic.ts';
 
 export const DEMO_DOMAIN = 'demo';
@@ -157,6 +158,10 @@ export function seedDemo(db: Db): void {
         repo.save(c);
       }
     }
+    writeImportForms(
+      db,
+      db.prepare('SELECT case_id FROM cases WHERE domain = ?').pluck().all(DEMO_DOMAIN) as string[],
+    );
     setMeta(db, 'seeded', now);
   })();
 }
