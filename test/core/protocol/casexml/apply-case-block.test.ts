@@ -203,7 +203,7 @@ describe('applyCaseBlock (phone rules, core: CaseXmlParser.java)', () => {
     });
     rejects(base(), idx('c1'), 'case-invalid', /itself/);
     rejects(base(), idx('P', ''), 'case-invalid', /empty relationship/);
-    expect(applyCaseBlock(base(), idx('P', 'cousin')).indices).toEqual([
+    expect(applyCaseBlock(base(), idx('P', 'cousin'))?.indices).toEqual([
       { identifier: 'i', caseType: 't', caseId: 'P', relationship: 'cousin' },
     ]);
   });
