@@ -9,6 +9,7 @@ import {
   type Hq,
   OPENROSA_RESPONSE_NS,
 } from '../context.ts';
+import { ignoreDemoSubmission, isDemoSubmission } from '../receiver/demo-mode.ts';
 import { multipartBoundary, parseMultipart } from '../receiver/multipart.ts';
 import type { ResponseNature, SubmissionAttachment } from '../receiver/submit.ts';
 import { answerRegistration } from '../registration/route.ts';
@@ -230,6 +231,7 @@ async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
 export function registerReceiver(app: Hono<Env>, hq: Hq): void {
   const handler = async (c: Ctx): Promise<Response> => {
     const domain = c.req.param('domain') ?? '';
+    if (isDemoSubmission(c)) return ignoreDemoSubmission(hq, c);
     const gate = await guardPhoneRequest(hq, c, domain, 'submission');
     if (gate instanceof Response) return gate;
     const user = gate.user;

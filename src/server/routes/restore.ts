@@ -18,6 +18,7 @@ import {
 } from '../db/users.ts';
 import { AsyncRestores } from '../restore/async-restore.ts';
 import { planRestore, type RestorePlan } from '../restore/generate.ts';
+import { canRestoreAsByLocation } from '../restore/location-access.ts';
 import { caseStateHash } from '../restore/state-hash.ts';
 import { getSyncLog, pruneSyncLogs, type SyncLog, saveSyncLog } from '../restore/sync-logs.ts';
 
@@ -40,7 +41,8 @@ function openRosaVersion(c: Ctx): number {
  * Resolves `as=` (PROTOCOL.md 3.2) with `is_permitted_to_restore`
  * (hq:corehq/apps/ota/utils.py): the target must be a user of the domain; restoring as
  * yourself is always allowed; otherwise a web user of the domain may, and a mobile worker
- * only with the edit_commcare_users permission. Refusals are 401 with HQ's text.
+ * only with the edit_commcare_users permission, and a location-restricted user only as
+ * users at its locations (location-access.ts). Refusals are 401 with HQ's text.
  */
 function restoreUser(hq: Hq, c: Ctx, domain: string, auth: UserRow): UserRow | Response {
   const as = c.req.query('as');
@@ -51,6 +53,8 @@ function restoreUser(hq: Hq, c: Ctx, domain: string, auth: UserRow): UserRow | R
   if (target.id === auth.id) return target;
   if (auth.kind === 'mobile' && !canEditCommCareUsers(auth))
     return c.text(`${auth.username} does not have permission to edit commcare users`, 401);
+  if (!canRestoreAsByLocation(hq.db, auth, target))
+    return c.text(`Restore user ${target.username} not in allowed locations`, 401);
   return target;
 }
 
