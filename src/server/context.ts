@@ -25,6 +25,8 @@ export interface EmulatorSettings {
   maxAttachmentBytes: number;
   /** Lifetime of a Digest nonce (django_digest's `DIGEST_NONCE_TIMEOUT_IN_SECONDS`, 300). */
   digestNonceSeconds: number;
+  /** Full restores served from HQ's payload cache for this many seconds; null = off. */
+  restoreCacheSeconds: number | null;
 }
 
 /** Shared state of one emulator instance, passed to every route module. */

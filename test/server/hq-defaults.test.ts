@@ -62,3 +62,43 @@ describe('location-restricted restore as', () => {
     await adm.body?.cancel();
   });
 });
+
+describe('restore caching (--restore-cache)', () => {
+  const restoreId = (body: string) => /<restore_id>([^<]+)<\/restore_id>/.exec(body)?.[1];
+  async function full(base: string, query = '') {
+    const res = await fetch(`${base}/a/demo/phone/restore/?version=2.0&device_id=d1${query}`, {
+      headers: { authorization: basic('worker1') },
+    });
+    expect(res.status).toBe(200);
+    return res.text();
+  }
+
+  it('is off by default: every full restore is a new payload', async () => {
+    expect(restoreId(await full(emu.url))).not.toBe(restoreId(await full(emu.url)));
+  });
+
+  it('serves the same payload to repeated full restores until overwrite_cache or a form of the user', async () => {
+    const cachedEmu = await startEmulator({ settings: { restoreCacheSeconds: 60 } });
+    try {
+      const first = await full(cachedEmu.url);
+      expect(await full(cachedEmu.url)).toBe(first);
+      const fresh = await full(cachedEmu.url, '&overwrite_cache=true');
+      expect(restoreId(fresh)).not.toBe(restoreId(first));
+      expect(await full(cachedEmu.url)).toBe(fresh);
+      // Another device is another cache entry.
+      const other = await fetch(`${cachedEmu.url}/a/demo/phone/restore/?version=2.0&device_id=d2`, {
+        headers: { authorization: basic('worker1') },
+      });
+      expect(restoreId(await other.text())).not.toBe(restoreId(fresh));
+      const post = await fetch(`${cachedEmu.url}/a/demo/receiver/`, {
+        method: 'POST',
+        headers: { authorization: basic('worker1'), 'content-type': 'text/xml' },
+        body: '<data xmlns="http://example.org/cache"><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>cache-form-1</instanceID></meta></data>',
+      });
+      expect(post.status).toBe(201);
+      expect(restoreId(await full(cachedEmu.url))).not.toBe(restoreId(fresh));
+    } finally {
+      await cachedEmu.close();
+    }
+  });
+});

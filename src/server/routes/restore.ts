@@ -19,6 +19,7 @@ import {
 import { AsyncRestores } from '../restore/async-restore.ts';
 import { planRestore, type RestorePlan } from '../restore/generate.ts';
 import { canRestoreAsByLocation } from '../restore/location-access.ts';
+import { cachedRestore, rememberRestore } from '../restore/restore-cache.ts';
 import { caseStateHash } from '../restore/state-hash.ts';
 import { getSyncLog, pruneSyncLogs, type SyncLog, saveSyncLog } from '../restore/sync-logs.ts';
 
@@ -141,6 +142,14 @@ export function registerRestore(app: Hono<Env>, hq: Hq): void {
     const skipFixtures = c.req.query('skip_fixtures') === 'true';
     const appId = c.req.param('appId') ?? '';
 
+    const cacheKey = {
+      key: [auth.id, user.id, deviceId, version, items, skipFixtures, appId].join('|'),
+      userIds: [auth.id, user.id],
+    };
+    if (!since) {
+      const hit = cachedRestore(hq, cacheKey, c.req.query('overwrite_cache') === 'true');
+      if (hit !== undefined) return c.body(hit, 200, { 'Content-Type': XML });
+    }
     const asyncKey = AsyncRestores.key(user.id, sinceParam ?? '', deviceId);
     const task = hq.asyncRestores.get(asyncKey);
     let plan: RestorePlan;
@@ -172,6 +181,11 @@ export function registerRestore(app: Hono<Env>, hq: Hq): void {
     }
     commitLog(hq, plan.log);
     if (gate.dropAfterStore) return dropConnection(c);
+    if (!since && hq.settings.restoreCacheSeconds !== null) {
+      const body = [...plan.chunks(items)].join('');
+      rememberRestore(hq, cacheKey, body);
+      return c.body(body, 200, { 'Content-Type': XML });
+    }
     return payloadResponse(c, plan, items);
   };
   for (const p of [
