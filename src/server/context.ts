@@ -27,6 +27,8 @@ export interface EmulatorSettings {
   digestNonceSeconds: number;
   /** Bytes of request bodies all uploads together may hold (receiver/upload-budget.ts). */
   uploadBudgetBytes?: number;
+  /** Full restores served from HQ's payload cache for this many seconds; null = off. */
+  restoreCacheSeconds: number | null;
 }
 
 /** Shared state of one emulator instance, passed to every route module. */

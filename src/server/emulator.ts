@@ -59,6 +59,7 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
   maxXmlBytes: 10 * 1024 * 1024,
   maxAttachmentBytes: 15 * 1024 * 1024,
   digestNonceSeconds: 300,
+  restoreCacheSeconds: null,
 };
 
 export function createEmulator(options: EmulatorOptions): Emulator {

@@ -9,6 +9,7 @@
  *   --faults "500=0.2,drop-after-store=0.1,429=0.05,423=0.05,latency=50ms"   (423: receiver only)
  *   --rate-limits hq|off
  *   --async-restore-threshold N            restores above N cases answer 202 first
+ *   --restore-cache SECONDS                serve repeated full restores from HQ's payload cache
  *   --upstream URL                         proxy /a/... to a real HQ instead of emulating
  *   --dist DIR                             built PWA folder (default dist/)
  *   --app FILE.ccz | --app DIR             import a CommCare app into the demo project (repeatable)
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     faults: { type: 'string' },
     'rate-limits': { type: 'string' },
     'async-restore-threshold': { type: 'string' },
+    'restore-cache': { type: 'string' },
     upstream: { type: 'string' },
     dist: { type: 'string' },
     app: { type: 'string', multiple: true },
@@ -53,7 +55,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'Usage: npm start -- [--port N] [--host H] [--data DIR] [--seed-cases N [--seed-user NAME]]\n' +
-      '       [--faults SPEC] [--rate-limits hq|off] [--async-restore-threshold N] [--upstream URL] [--dist DIR]\n' +
+      '       [--faults SPEC] [--rate-limits hq|off] [--async-restore-threshold N] [--restore-cache SECONDS] [--upstream URL] [--dist DIR]\n' +
       '       [--app FILE.ccz|DIR]...\n' +
       '  --app: import a CommCare app (a .ccz or an unzipped app folder) into the demo project;\n' +
       '         repeatable; served at /a/demo/apps/download/<uniqueid>/profile.ccpr and listed by\n' +
@@ -87,6 +89,12 @@ if (values['async-restore-threshold'] !== undefined) {
   if (!Number.isInteger(asyncThreshold) || asyncThreshold < 0)
     fail('--async-restore-threshold must be an integer');
 }
+let restoreCacheSeconds: number | null = null;
+if (values['restore-cache'] !== undefined) {
+  restoreCacheSeconds = Number(values['restore-cache']);
+  if (!Number.isInteger(restoreCacheSeconds) || restoreCacheSeconds <= 0)
+    fail('--restore-cache must be a positive number of seconds');
+}
 const distDir = resolve(values.dist ?? 'dist');
 const staticDir = existsSync(resolve(distDir, 'index.html')) ? distDir : null;
 const upstream = values.upstream ?? null;
@@ -106,6 +114,7 @@ const emulator = createEmulator({
   upstream,
   settings: {
     asyncRestoreThreshold: asyncThreshold,
+    restoreCacheSeconds,
     ...uploadBudgetSetting(process.env.FIELDSIM_UPLOAD_BUDGET_MB),
   },
 });

@@ -87,7 +87,8 @@ describe('fieldsim restore-file', () => {
 
   it('rejects malformed XML and a missing file with exit 2', () => {
     const bad = join(tmp, 'bad.xml');
-    writeFileSync(bad, 'junk<OpenRosaResponse/>');
+    // Text before the root is skipped as on the phone; a mismatched end tag is not.
+    writeFileSync(bad, 'junk<OpenRosaResponse><a></b></OpenRosaResponse>');
     const r = run('restore-file', bad, '--json');
     expect(r.status).toBe(2);
     expect(JSON.parse(r.stdout).error.code).toBe('xml-malformed');

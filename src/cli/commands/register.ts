@@ -49,6 +49,8 @@ export function registerRegister(program: Command): void {
     await runCommand('register', flags, async () => {
       const identity = resolveIdentity(flags, storeFor(flags));
       const credentials = requireCredentials(flags, 'register');
+      if (flags.digest && credentials.kind === 'api-key')
+        throw new UsageError('--digest needs a password (FIELDSIM_PASSWORD), not an API key');
       if (flags.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.date))
         throw new UsageError(`--date must be YYYY-MM-DD, got "${flags.date}"`);
       const password = await readSecret('FIELDSIM_NEW_PASSWORD', `Password for ${username}: `);

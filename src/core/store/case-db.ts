@@ -2,7 +2,7 @@ import Dexie, { type Table } from 'dexie';
 import { isFieldsimError } from '../errors/fieldsim-error.ts';
 import { StorageError } from '../errors/storage-error.ts';
 import { applyCaseBlock } from '../protocol/casexml/apply-case-block.ts';
-import type { CaseBlock, CaseRecord } from '../protocol/casexml/case-types.ts';
+import type { CaseBlock, CaseRecord, IndexRelationship } from '../protocol/casexml/case-types.ts';
 import type { CasePage, CaseQuery } from '../sync/session-types.ts';
 import type { CaseCatalog, CaseEntry } from './case-catalog.ts';
 import {
@@ -47,7 +47,7 @@ export interface CaseDbStats {
 export interface RelatedCase {
   case: CaseRecord;
   identifier: string;
-  relationship: 'child' | 'extension';
+  relationship: IndexRelationship;
 }
 
 /** Whether the current Dexie transaction is a read-write one on `db` covering the case tables. */

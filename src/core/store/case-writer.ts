@@ -80,7 +80,7 @@ function entryFromSummary(sum: CaseSummary, page: number): CaseEntry {
   for (const ix of indices) {
     ix.identifier = intern(ix.identifier);
     ix.caseType = intern(ix.caseType);
-    ix.relationship = ix.relationship === 'extension' ? 'extension' : 'child';
+    ix.relationship = intern(ix.relationship);
   }
   return {
     page,

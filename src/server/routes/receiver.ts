@@ -11,6 +11,7 @@ import {
   OPENROSA_RESPONSE_NS,
 } from '../context.ts';
 import { decodeSubmissionXml, InvalidSubmissionEncoding } from '../receiver/decode-xml.ts';
+import { ignoreDemoSubmission, isDemoSubmission } from '../receiver/demo-mode.ts';
 import { groupCommitOf } from '../receiver/group-commit.ts';
 import { multipartBoundary } from '../receiver/multipart.ts';
 import {
@@ -175,6 +176,7 @@ async function readSubmission(hq: Hq, c: Ctx, lease: UploadLease): Promise<ReadB
 export function registerReceiver(app: Hono<Env>, hq: Hq): void {
   const handler = async (c: Ctx): Promise<Response> => {
     const domain = c.req.param('domain') ?? '';
+    if (isDemoSubmission(c)) return ignoreDemoSubmission(hq, c);
     const gate = await guardPhoneRequest(hq, c, domain, 'submission');
     if (gate instanceof Response) return gate;
     // `X-Submit-Time` (a migration aid) replaces the receipt time; HQ parses it with

@@ -18,6 +18,8 @@ import {
 } from '../db/users.ts';
 import { AsyncRestores } from '../restore/async-restore.ts';
 import { planRestore, type RestorePlan } from '../restore/generate.ts';
+import { canRestoreAsByLocation } from '../restore/location-access.ts';
+import { cachedRestore, rememberRestore } from '../restore/restore-cache.ts';
 import { caseStateHash } from '../restore/state-hash.ts';
 import { getSyncLog, pruneSyncLogs, type SyncLog, saveSyncLog } from '../restore/sync-logs.ts';
 
@@ -40,7 +42,8 @@ function openRosaVersion(c: Ctx): number {
  * Resolves `as=` (PROTOCOL.md 3.2) with `is_permitted_to_restore`
  * (hq:corehq/apps/ota/utils.py): the target must be a user of the domain; restoring as
  * yourself is always allowed; otherwise a web user of the domain may, and a mobile worker
- * only with the edit_commcare_users permission. Refusals are 401 with HQ's text.
+ * only with the edit_commcare_users permission, and a location-restricted user only as
+ * users at its locations (location-access.ts). Refusals are 401 with HQ's text.
  */
 function restoreUser(hq: Hq, c: Ctx, domain: string, auth: UserRow): UserRow | Response {
   const as = c.req.query('as');
@@ -51,6 +54,8 @@ function restoreUser(hq: Hq, c: Ctx, domain: string, auth: UserRow): UserRow | R
   if (target.id === auth.id) return target;
   if (auth.kind === 'mobile' && !canEditCommCareUsers(auth))
     return c.text(`${auth.username} does not have permission to edit commcare users`, 401);
+  if (!canRestoreAsByLocation(hq.db, auth, target))
+    return c.text(`Restore user ${target.username} not in allowed locations`, 401);
   return target;
 }
 
@@ -137,6 +142,14 @@ export function registerRestore(app: Hono<Env>, hq: Hq): void {
     const skipFixtures = c.req.query('skip_fixtures') === 'true';
     const appId = c.req.param('appId') ?? '';
 
+    const cacheKey = {
+      key: [auth.id, user.id, deviceId, version, items, skipFixtures, appId].join('|'),
+      userIds: [auth.id, user.id],
+    };
+    if (!since) {
+      const hit = cachedRestore(hq, cacheKey, c.req.query('overwrite_cache') === 'true');
+      if (hit !== undefined) return c.body(hit, 200, { 'Content-Type': XML });
+    }
     const asyncKey = AsyncRestores.key(user.id, sinceParam ?? '', deviceId);
     const task = hq.asyncRestores.get(asyncKey);
     let plan: RestorePlan;
@@ -168,6 +181,11 @@ export function registerRestore(app: Hono<Env>, hq: Hq): void {
     }
     commitLog(hq, plan.log);
     if (gate.dropAfterStore) return dropConnection(c);
+    if (!since && hq.settings.restoreCacheSeconds !== null) {
+      const body = [...plan.chunks(items)].join('');
+      rememberRestore(hq, cacheKey, body);
+      return c.body(body, 200, { 'Content-Type': XML });
+    }
     return payloadResponse(c, plan, items);
   };
   for (const p of [

@@ -136,19 +136,12 @@ export function applyCaseBlock(
             r.indices = r.indices.filter((i) => i.identifier !== e.identifier);
             continue;
           }
-          let relationship: CaseIndex['relationship'];
-          if (e.relationship === undefined || e.relationship === 'child') relationship = 'child';
-          else if (e.relationship === 'extension') relationship = 'extension';
-          else if (e.relationship === '')
+          // Absent means `child`; any other non-empty value is kept as the phone keeps it.
+          const relationship: CaseIndex['relationship'] = e.relationship ?? 'child';
+          if (relationship === '')
             throw new XmlError(
               'case-invalid',
               `Case ${caseId}: index ${e.identifier} has an empty relationship`,
-              at,
-            );
-          else
-            throw new XmlError(
-              'case-invalid',
-              `Case ${caseId}: index ${e.identifier} has an unknown relationship ${JSON.stringify(e.relationship)}`,
               at,
             );
           // core: case.error.self.index

@@ -19,9 +19,18 @@ export function readCaseBlock(node: XmlNode, where: XmlPosition = {}): CaseBlock
   // core: CaseXmlParser.java rejects a missing or empty case_id before looking at actions.
   if (caseId === '')
     throw new XmlError('case-invalid', 'A <case> block has a missing or empty case_id attribute', where);
+  // core: CaseXmlParser.java refuses a block without date_modified ("<case> block with no
+  // date_modified") before applying any action.
+  const dm = node.attributes.date_modified;
+  if (dm === undefined || dm.trim() === '')
+    throw new XmlError('case-invalid', `Case ${caseId}: the <case> block has no date_modified`, {
+      ...where,
+      caseId,
+    });
   const actions: CaseAction[] = [];
   for (const child of node.children) {
-    switch (child.name) {
+    // core: CaseXmlParser.java lower-cases the action name (`<Update>` is an update).
+    switch (child.name.toLowerCase()) {
       case 'create': {
         const a: { kind: 'create'; caseType?: string; caseName?: string; ownerId?: string } = {
           kind: 'create',
@@ -80,9 +89,7 @@ export function readCaseBlock(node: XmlNode, where: XmlPosition = {}): CaseBlock
         break;
     }
   }
-  const block: CaseBlock = { caseId, actions };
-  const dm = node.attributes.date_modified;
-  if (dm !== undefined) block.dateModified = dm;
+  const block: CaseBlock = { caseId, actions, dateModified: dm };
   const uid = node.attributes.user_id;
   if (uid !== undefined) block.userId = uid;
   return block;

@@ -24,7 +24,8 @@ import { XmlError } from '../../errors/xml-error.ts';
 
 export interface PurgeInputIndex {
   caseId: string;
-  relationship: 'child' | 'extension';
+  /** Anything but `extension` is a child edge, as in the phone's CasePurgeFilter. */
+  relationship: string;
 }
 
 export interface PurgeInput {

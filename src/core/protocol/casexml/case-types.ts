@@ -4,7 +4,12 @@
  * local database stores `CaseRecord`s.
  */
 
-export type IndexRelationship = 'child' | 'extension';
+/**
+ * `child` and `extension` are the two HQ sends and the purge knows; the phone stores any
+ * other non-empty relationship as given (core: CaseXmlParser.java reads the attribute
+ * as is), and its purge treats those like `child` (only `extension` is special).
+ */
+export type IndexRelationship = 'child' | 'extension' | (string & {});
 
 export interface CaseIndex {
   /** The index identifier: the element name inside `<index>` (`parent`, `host`, ...). */

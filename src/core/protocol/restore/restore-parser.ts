@@ -394,12 +394,38 @@ export async function* parseRestore(
   let bytes = 0;
   let first = true;
 
+  /**
+   * Before the root element, everything up to the first start tag is dropped: text, and
+   * with it the XML declaration and comments. kxml (the phone's parser) ignores text
+   * outside the root element, so a restore saved from a browser with a line of text
+   * above it still loads on the phone; fieldsim loads it too. saxes would refuse it.
+   */
+  let preRoot = '';
+  let rootStarted = false;
+  const skipPreRoot = (t: string): string => {
+    if (rootStarted) return t;
+    const buf = preRoot + t;
+    const m = /<[A-Za-z_:]/.exec(buf);
+    // Dropping must not let a DOCTYPE (entity definitions) through unseen.
+    if (/<!DOCTYPE/i.test(m ? buf.slice(0, m.index) : buf))
+      fail('A DOCTYPE is not allowed in a restore (entity definitions are refused)');
+    if (m) {
+      rootStarted = true;
+      preRoot = '';
+      return buf.slice(m.index);
+    }
+    // The tail may be the start of `<!DOCTYPE` or of the root in the next chunk.
+    preRoot = buf.slice(-9);
+    return '';
+  };
+
   const feed = function* (text: string): Generator<RestoreEvent[]> {
     let t = text;
     if (first && t.length > 0) {
       first = false;
       if (t.charCodeAt(0) === 0xfeff) t = t.slice(1);
     }
+    t = skipPreRoot(t);
     // Network chunks go to saxes whole: feeding it substrings measured up to 2x slower.
     // Only a very long string (a whole payload held in memory) is cut, to keep batches small.
     const step = t.length > 4 * SLICE ? SLICE : t.length;

@@ -70,7 +70,11 @@ export function readRegistration(node: XmlNode, where: XmlPosition): Registratio
  * into storage queries (core: IndexedFixtureXmlParser / malicious-indexed-fixture.xml). */
 const INDEX_EXPR = /^@?[A-Za-z_][A-Za-z0-9_-]*$/;
 
-/** `<schema id><indices><index>expr</index>…` (core: FixtureIndexSchemaParser.java). */
+/**
+ * `<schema id><indices><index>expr</index>…` (core: FixtureIndexSchemaParser.java). A
+ * composite index `name,unit` is accepted and stored as its single indexes `name` and
+ * `unit`, as `FixtureIndexSchema.getSingleIndices` breaks it up; each part is checked.
+ */
 export function readSchema(node: XmlNode, where: XmlPosition): FixtureSchema {
   const id = node.attributes.id;
   if (id === undefined || id === '') throw new XmlError('fixture-invalid', '<schema> has no id', where);
@@ -79,14 +83,16 @@ export function readSchema(node: XmlNode, where: XmlPosition): FixtureSchema {
     if (group.name === 'indices')
       for (const ix of group.children) {
         if (ix.name !== 'index') continue;
-        const expr = ix.text.trim();
-        if (!INDEX_EXPR.test(expr))
-          throw new XmlError(
-            'fixture-invalid',
-            `Fixture schema ${id}: invalid index name ${JSON.stringify(expr)}`,
-            where,
-          );
-        indices.push(expr);
+        const text = ix.text.trim();
+        for (const expr of text.split(',')) {
+          if (!INDEX_EXPR.test(expr))
+            throw new XmlError(
+              'fixture-invalid',
+              `Fixture schema ${id}: invalid index name ${JSON.stringify(text)}`,
+              where,
+            );
+          if (!indices.includes(expr)) indices.push(expr);
+        }
       }
   return { id, indices };
 }

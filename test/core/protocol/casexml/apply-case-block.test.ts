@@ -184,7 +184,7 @@ describe('applyCaseBlock (phone rules, core: CaseXmlParser.java)', () => {
     ]);
   });
 
-  it('rejects a self index, relationship="" and unknown relationships', () => {
+  it('rejects a self index and relationship=""; keeps any other relationship as given', () => {
     const idx = (target: string, relationship?: string): CaseBlock => ({
       caseId: 'c1',
       actions: [
@@ -203,7 +203,9 @@ describe('applyCaseBlock (phone rules, core: CaseXmlParser.java)', () => {
     });
     rejects(base(), idx('c1'), 'case-invalid', /itself/);
     rejects(base(), idx('P', ''), 'case-invalid', /empty relationship/);
-    rejects(base(), idx('P', 'cousin'), 'case-invalid', /cousin/);
+    expect(applyCaseBlock(base(), idx('P', 'cousin'))?.indices).toEqual([
+      { identifier: 'i', caseType: 't', caseId: 'P', relationship: 'cousin' },
+    ]);
   });
 
   it('records attachments and removes one when both src and from are absent', () => {
