@@ -3,7 +3,10 @@ import { Hono } from 'hono';
 import { PasswordCache } from './auth/passwords.ts';
 import type { EmulatorSettings, Env, Hq } from './context.ts';
 import { type Db, openDatabase } from './db/database.ts';
+import { registerExports } from './export/register.ts';
 import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
+import { ForwardingEngine, type ForwardingOptions } from './forwarding/forwarding-engine.ts';
+import { registerForwarding } from './forwarding/forwarding-routes.ts';
 import { RateLimiter, type RateLimitMode } from './rate-limits.ts';
 import { FormProcessor } from './receiver/submit.ts';
 import { AsyncRestores } from './restore/async-restore.ts';
@@ -31,6 +34,8 @@ export interface EmulatorOptions {
   /** Proxy mode: forward `/a/...` to this HQ instead of emulating it. */
   upstream?: string | null;
   settings?: Partial<EmulatorSettings>;
+  /** Data forwarding engine timings (tests shorten the back-off). */
+  forwarding?: Partial<ForwardingOptions>;
 }
 
 export interface Emulator {
@@ -38,6 +43,8 @@ export interface Emulator {
   readonly db: Db;
   readonly hq: Hq;
   readonly dataDir: string;
+  /** Data forwarding (repeaters): started with the emulator, stopped by close(). */
+  readonly forwarding: ForwardingEngine;
   fetch(request: Request): Response | Promise<Response>;
   setFaults(f: FaultConfig): void;
   /** Closes the database; `removeData` also deletes the data folder. */
@@ -50,6 +57,7 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
   asyncPolls: 2,
   maxXmlBytes: 10 * 1024 * 1024,
   maxAttachmentBytes: 15 * 1024 * 1024,
+  digestNonceSeconds: 300,
 };
 
 export function createEmulator(options: EmulatorOptions): Emulator {
@@ -73,6 +81,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       return decideFault(hq.faults, hq.random);
     },
   };
+  const forwarding = new ForwardingEngine(db, options.forwarding);
   const app = new Hono<Env>();
   app.onError((err, c) => {
     console.error(`[fieldsim-hq] ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
@@ -86,7 +95,10 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     registerRestore(app, hq);
     registerReceiver(app, hq);
     registerApi(app, hq);
+    registerExports(app, hq);
     registerAppDownload(app, hq);
+    registerForwarding(app, hq, forwarding);
+    forwarding.start();
   }
   if (options.staticDir) registerStatic(app, options.staticDir);
   return {
@@ -94,11 +106,13 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     db,
     hq,
     dataDir: options.dataDir,
+    forwarding,
     fetch: (request) => app.fetch(request),
     setFaults(f) {
       hq.faults = f;
     },
     close(opts) {
+      void forwarding.stop();
       if (db.open) db.close();
       if (opts?.removeData) rmSync(options.dataDir, { recursive: true, force: true });
     },

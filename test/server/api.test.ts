@@ -62,8 +62,8 @@ describe('auth on the JSON APIs', () => {
     expect(res.status).toBe(200);
   });
 
-  it('answers 401 for credentials of another domain', async () => {
-    expect((await call('/a/other/api/v0.5/case/')).status).toBe(401);
+  it('answers 403 for valid credentials of another domain (authenticated, not a member)', async () => {
+    expect((await call('/a/other/api/v0.5/case/')).status).toBe(403);
   });
 });
 

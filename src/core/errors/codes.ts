@@ -29,6 +29,7 @@ export const ERROR_MESSAGES = {
   'state-corrupt': 'A local state file is damaged or was not written by fieldsim.',
   'submission-too-large': 'The form or an attachment is larger than the server accepts.',
   'submission-rejected': 'The server rejected the form.',
+  'registration-rejected': 'The server refused the user registration.',
   'not-logged-in': 'No user is logged in.',
   'invalid-argument': 'An argument is invalid.',
   'app-invalid': 'The CommCare app is broken: a file is missing, unreadable or malformed.',

@@ -29,7 +29,7 @@ import {
  *                              |  |              +-- retryable (network, timeout, 5xx, 423,
  *                              |  |              |   429, 503) --> queued, the run STOPS,
  *                              |  |              |   backoff (Retry-After wins)
- *                              |  |              +-- 401/406 --> queued, queue PAUSED until
+ *                              |  |              +-- 401/403/406 --> queued, queue PAUSED until
  *                              |  |              |   the user logs in again (`resume`)
  *                              |  +--------------+-- found at start-up / lock acquisition
  *                              |                 |   (dead tab or process): same bytes resent

@@ -230,7 +230,10 @@ export class FormProcessor {
           const deprecatedId = hexId();
           cached(
             this.#db,
-            `INSERT INTO forms SELECT @new_id, domain, 'deprecated', xmlns, xml, md5, received_on,
+            `INSERT INTO forms (form_id, domain, state, xmlns, xml, md5, received_on, server_modified_on, edited_on,
+               user_id, username, auth_user_id, app_id, build_id, problem, orig_id, deprecated_form_id, submit_ip,
+               openrosa_version, last_sync_token, date_header, meta, case_ids, seq)
+             SELECT @new_id, domain, 'deprecated', xmlns, xml, md5, received_on,
                @now, edited_on, user_id, username, auth_user_id, app_id, build_id, problem, form_id,
                deprecated_form_id, submit_ip, openrosa_version, last_sync_token, date_header, meta, case_ids, seq
                FROM forms WHERE form_id = @form_id`,

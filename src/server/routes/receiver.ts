@@ -20,8 +20,14 @@ import {
   type StreamedPart,
 } from '../receiver/multipart-stream.ts';
 import { BodyTooLargeError, pumpBody } from '../receiver/read-body.ts';
-import type { ResponseNature, SubmissionAttachment, SubmissionOutcome } from '../receiver/submit.ts';
+import type {
+  ResponseNature,
+  SubmissionAttachment,
+  SubmissionInput,
+  SubmissionOutcome,
+} from '../receiver/submit.ts';
 import { UploadBudgetError, type UploadLease, uploadBudgetOf } from '../receiver/upload-budget.ts';
+import { answerRegistration } from '../registration/route.ts';
 
 /**
  * Attachment types HQ accepts (`hq:corehq/ex-submodules/couchforms/const.py`, `getters.py`):
@@ -204,21 +210,25 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
       return c.text(`XFormLockError: ${id}`, 423);
     }
     const appId = c.req.param('appId') ?? '';
+    const input: SubmissionInput = {
+      domain,
+      xml: body.xml,
+      attachments: body.attachments,
+      authUserId: user.id,
+      openrosaVersion: c.req.header('x-openrosa-version') ?? c.req.query('openrosa_version'),
+      lastSyncToken: c.req.header('x-commcarehq-lastsynctoken') || undefined,
+      appId,
+      buildId: appId,
+      submitIp: c.env?.incoming?.socket?.remoteAddress ?? '',
+      dateHeader: c.req.header('date'),
+      submitTime,
+    };
     let outcome: SubmissionOutcome;
     try {
-      outcome = await groupCommitOf(hq.db, hq.processor).submit({
-        domain,
-        xml: body.xml,
-        attachments: body.attachments,
-        authUserId: user.id,
-        openrosaVersion: c.req.header('x-openrosa-version') ?? c.req.query('openrosa_version'),
-        lastSyncToken: c.req.header('x-commcarehq-lastsynctoken') || undefined,
-        appId,
-        buildId: appId,
-        submitIp: c.env?.incoming?.socket?.remoteAddress ?? '',
-        dateHeader: c.req.header('date'),
-        submitTime,
-      });
+      // A registration stores its form inside its own transaction (rare: not batched).
+      const registered = answerRegistration(hq, c, domain, body.xml, () => hq.processor.submit(input));
+      if (registered) return registered;
+      outcome = await groupCommitOf(hq.db, hq.processor).submit(input);
     } catch (e) {
       // Over the XML parser's limits: refused quickly, nothing stored.
       if (e instanceof XmlLimitError) return c.text(`${e.code}: ${e.message}`, 413);

@@ -1,3 +1,4 @@
+import { storeDigests } from '../auth/digest-store.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { getApp, getAppFiles, saveApp } from '../db/apps.ts';
 import { CaseRepo, type StoredCase } from '../db/cases.ts';
@@ -65,6 +66,7 @@ function insertUser(
     u.role ?? '',
     u.isAdmin ? 1 : 0,
   );
+  storeDigests(db, u, u.password);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Db } from '../db/database.ts';
+import { nextIndexedOn } from '../db/indexed-on.ts';
 
 /** Given and family names for seeded people (demo project and synthetic loads). */
 export const FIRST = [
@@ -128,7 +129,7 @@ export function seedSyntheticCases(
           `HH-${i}`,
           JSON.stringify(props),
           '[]',
-          now,
+          nextIndexedOn(db),
         );
         households++;
       } else {
@@ -158,7 +159,7 @@ export function seedSyntheticCases(
           '',
           JSON.stringify(props),
           JSON.stringify(indices),
-          now,
+          nextIndexedOn(db),
         );
         insertIndex.run(id, household);
         members++;

@@ -1,0 +1,10 @@
+import type { Hono } from 'hono';
+import type { Env, Hq } from '../context.ts';
+import { registerExportApi } from '../routes/export-api.ts';
+import { registerOData } from '../routes/odata.ts';
+
+/** The data export endpoints: HQ's Export API and the OData feeds of forms and cases. */
+export function registerExports(app: Hono<Env>, hq: Hq): void {
+  registerExportApi(app, hq);
+  registerOData(app, hq);
+}
