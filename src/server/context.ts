@@ -23,10 +23,10 @@ export interface EmulatorSettings {
   /** HQ's `MAX_UPLOAD_SIZE` (10 MB) and `MAX_UPLOAD_SIZE_ATTACHMENT` (15 MB). */
   maxXmlBytes: number;
   maxAttachmentBytes: number;
-  /** Bytes of request bodies all uploads together may hold (receiver/upload-budget.ts). */
-  uploadBudgetBytes?: number;
   /** Lifetime of a Digest nonce (django_digest's `DIGEST_NONCE_TIMEOUT_IN_SECONDS`, 300). */
   digestNonceSeconds: number;
+  /** Bytes of request bodies all uploads together may hold (receiver/upload-budget.ts). */
+  uploadBudgetBytes?: number;
 }
 
 /** Shared state of one emulator instance, passed to every route module. */

@@ -7,6 +7,7 @@ import { registerExports } from './export/register.ts';
 import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
 import { ForwardingEngine, type ForwardingOptions } from './forwarding/forwarding-engine.ts';
 import { registerForwarding } from './forwarding/forwarding-routes.ts';
+import { registerHttpLimits } from './hardening/http-limits.ts';
 import { RateLimiter, type RateLimitMode } from './rate-limits.ts';
 import { FormProcessor } from './receiver/submit.ts';
 import { AsyncRestores } from './restore/async-restore.ts';
@@ -87,6 +88,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     console.error(`[fieldsim-hq] ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
     return c.text('Internal server error', 500);
   });
+  registerHttpLimits(app);
   registerAdmin(app, hq);
   if (options.upstream) {
     registerProxy(app, options.upstream);

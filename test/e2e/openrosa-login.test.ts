@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenRosaTestServer, startOpenRosaServer } from '../helpers/openrosa-server.ts';
 import { closeApp, DIST, type Emu, openApp } from './app-harness.ts';
+import { axeScreen } from './axe-check.ts';
 
 /**
  * Issue 14 part 6: the PWA's "Generic OpenRosa server" login against an ODK Central-like
@@ -72,5 +73,34 @@ describe('generic OpenRosa server in the PWA', () => {
       true,
     );
     expect(await page.getByRole('status', { name: 'Outbox' }).textContent()).toContain('Sent: 1');
+  });
+
+  it('passes axe (WCAG A/AA, both themes, 360 and 1280 px) on the login error, form list and form', async () => {
+    // axe is injected as a script, which the app's CSP forbids: a context that bypasses it.
+    const ctx = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(server.url);
+      await p.getByRole('button', { name: 'Generic OpenRosa server' }).click();
+      await p.getByLabel('Server URL').fill(server.projectUrl);
+      await p.getByLabel('Username').fill('collector@example.org');
+      await p.getByLabel('Password', { exact: true }).fill('wrong');
+      await p.getByRole('button', { name: 'Connect' }).click();
+      await p.getByRole('alert').waitFor();
+      const failures = await axeScreen(p, 'openrosa login error');
+      await p.getByLabel('Password', { exact: true }).fill('secret');
+      await p.getByRole('button', { name: 'Connect' }).click();
+      await p.getByRole('heading', { level: 1, name: 'Forms' }).waitFor();
+      failures.push(...(await axeScreen(p, 'openrosa form list')));
+      await p.getByRole('button', { name: 'Household survey' }).click();
+      const form = p.getByRole('form', { name: 'Household survey' });
+      await form.getByLabel('How many members?').fill('40');
+      await form.getByLabel('How many members?').blur();
+      await form.getByText('Between 1 and 29').waitFor();
+      failures.push(...(await axeScreen(p, 'openrosa form with an error')));
+      expect(failures).toEqual([]);
+    } finally {
+      await ctx.close();
+    }
   });
 });

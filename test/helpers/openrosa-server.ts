@@ -16,7 +16,7 @@ import { APP_CSP } from '../../src/server/routes/static.ts';
  * - `GET formList` (xformsList, `md5:` hashes, `manifestUrl` only for forms with media),
  *   `GET forms/<id>.xml`, `GET forms/<id>/manifest`, `GET forms/<id>/attachments/<name>`;
  * - `HEAD submission` → 204 with `X-OpenRosa-Accept-Content-Length`;
- * - `POST submission?deviceID=`: new instanceID → 201; the same XML again → 201 (Central
+ * - `POST submission?deviceID=`: new instanceID → 201; the same XML again → 201 or 202 (Central
  *   treats an identical resend as a retry that may bring missing attachments); different
  *   XML under a known instanceID → 409; unknown form → 404; a revoked user or token → 403;
  * - messages rendered through mustache-style escaping (`/` → `&#x2F;`), as Central's
@@ -193,9 +193,9 @@ export async function startOpenRosaServer(
           .split(':')
       : [];
     if (user === undefined || users.get(user) !== rest.join(':')) {
-      send(res, 401, openRosaMessage('error', 'Could not authenticate with the provided credentials.'), {
-        'www-authenticate': 'Basic realm="ODK Central"',
-      });
+      // No WWW-Authenticate challenge: Central does not follow OpenRosa's try/retry auth
+      // pattern (docs.getodk.org/central-api-openrosa-endpoints); clients send Basic at once.
+      send(res, 401, openRosaMessage('error', 'Could not authenticate with the provided credentials.'));
       return null;
     }
     if (revoked.has(user)) {

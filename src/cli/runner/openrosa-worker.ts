@@ -9,6 +9,8 @@ import { type CaseApplier, Outbox } from '../../core/outbox/outbox.ts';
 import { installStrictOutboxDurability } from '../../core/outbox/outbox-store.ts';
 import { createInProcessLock } from '../../core/platform.ts';
 import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
+import type { FormDef } from '../../core/xforms/form-def.ts';
+import { parseXForm } from '../../core/xforms/form-session.ts';
 import type { WorkerFailure, WorkerResult } from './metrics.ts';
 import { isSimulated, NetworkSim } from './network-sim.ts';
 import type { Step } from './scenario-types.ts';
@@ -54,7 +56,8 @@ export class OpenRosaSimWorker {
   #db: FieldsimDb | null = null;
   #outbox: Outbox | null = null;
   #forms = new Map<string, FormListEntry>();
-  readonly #xforms = new Map<string, string>();
+  /** Parsed once per worker: parsing is most of a fill's CPU, and a FormDef is read-only. */
+  readonly #xforms = new Map<string, FormDef>();
   readonly #iterations: number[] = [];
   readonly #failures: WorkerFailure[] = [];
   #errors = 0;
@@ -251,7 +254,7 @@ export class OpenRosaSimWorker {
     });
   }
 
-  async #xform(formId: string): Promise<string> {
+  async #xform(formId: string): Promise<FormDef> {
     const cached = this.#xforms.get(formId);
     if (cached !== undefined) return cached;
     const entry = this.#forms.get(formId);
@@ -261,9 +264,9 @@ export class OpenRosaSimWorker {
         false,
       );
     if (!this.#client) throw new StepFailed('Not logged in (add a login step first)', false);
-    const xml = await this.#client.downloadForm(entry);
-    this.#xforms.set(formId, xml);
-    return xml;
+    const def = parseXForm(await this.#client.downloadForm(entry));
+    this.#xforms.set(formId, def);
+    return def;
   }
 
   /**

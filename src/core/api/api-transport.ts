@@ -243,7 +243,14 @@ export class ApiTransport {
     this.#sleep = opts.sleep ?? systemClock.sleep;
     const f: FetchLike = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     // ky's own retries are off: the 429 policy below is HQ-specific and must cover POSTs.
-    this.#ky = ky.create({ fetch: f, retry: 0, throwHttpErrors: false, redirect: 'follow' });
+    this.#ky = ky.create({
+      fetch: f,
+      retry: 0,
+      throwHttpErrors: false,
+      redirect: 'follow',
+      // Restores and API answers hold case data: never left in the browser's HTTP cache.
+      cache: 'no-store',
+    });
   }
 
   /** Absolute URL of `/a/<domain>/api/<version>/<path>`. */

@@ -18,6 +18,8 @@ export const ERROR_MESSAGES = {
   aborted: 'The operation was cancelled.',
   'xml-malformed': 'The XML is not well formed.',
   'xml-invalid': 'The XML is well formed but breaks the protocol rules.',
+  'xml-too-large':
+    'An XML element is larger than fieldsim accepts (too many children, attributes or characters).',
   'case-invalid': 'A case block breaks CommCare case rules.',
   'case-not-found': 'A case block refers to a case that does not exist.',
   'invalid-case-graph': 'The case indices form a cycle.',

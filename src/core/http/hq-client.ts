@@ -154,7 +154,14 @@ export class HqClient {
     this.#opts = opts;
     const f: FetchLike = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#fetch = f;
-    this.#ky = ky.create({ fetch: f, retry: 0, throwHttpErrors: false, redirect: 'follow' });
+    this.#ky = ky.create({
+      fetch: f,
+      retry: 0,
+      throwHttpErrors: false,
+      redirect: 'follow',
+      // Restores and API answers hold case data: never left in the browser's HTTP cache.
+      cache: 'no-store',
+    });
     this.#auth = new ClientAuth({
       mode: opts.auth ?? 'basic',
       upfront:
@@ -404,7 +411,7 @@ export class HqClient {
     aborted.catch(() => {});
     try {
       return await Promise.race([
-        this.#fetch(url, { method: 'POST', body, headers, signal: ac.signal }),
+        this.#fetch(url, { method: 'POST', body, headers, signal: ac.signal, cache: 'no-store' }),
         aborted,
       ]);
     } catch (e) {

@@ -12,6 +12,7 @@ import { readForm } from '../protocol/submission/read-form.ts';
 import type { QuarantineReason } from '../protocol/submission/submission-types.ts';
 import type { OutboxItem, OutboxState, SendReport } from '../sync/session-types.ts';
 import { base64ToBytes, bytesToBase64 } from './base64.ts';
+import { checkExportedForm } from './export-shape.ts';
 import {
   type AttachmentInfo,
   type OutboxBlobRow,
@@ -890,9 +891,12 @@ export class Outbox {
   async importForms(data: OutboxExport, opts: { applyCases?: boolean } = {}): Promise<ImportResult> {
     if (data.format !== 'fieldsim-outbox' || data.version !== 1)
       throw new FieldsimError('invalid-argument', 'Not a fieldsim outbox export');
+    if (!Array.isArray(data.forms))
+      throw new FieldsimError('invalid-argument', 'Not a fieldsim outbox export');
     const result: ImportResult = { imported: 0, skipped: 0, failed: [] };
     for (const f of data.forms) {
       try {
+        checkExportedForm(f);
         const blocks = opts.applyCases && f.state === 'queued' ? readForm(f.xml).caseBlocks : [];
         const tables =
           blocks.length > 0
@@ -943,7 +947,8 @@ export class Outbox {
         if (added) result.imported++;
         else result.skipped++;
       } catch (e) {
-        result.failed.push({ instanceId: f.instanceId, message: toError(e).message });
+        const id = (f as { instanceId?: unknown } | null)?.instanceId;
+        result.failed.push({ instanceId: typeof id === 'string' ? id : '', message: toError(e).message });
       }
     }
     if (result.imported > 0) {

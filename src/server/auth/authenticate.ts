@@ -1,13 +1,8 @@
 import type { Db } from '../db/database.ts';
-import {
-  getUserByApiKey,
-  getUserById,
-  getUserByUsername,
-  normalizeLogin,
-  type UserRow,
-} from '../db/users.ts';
+import { getUserById, getUserByUsername, normalizeLogin, type UserRow } from '../db/users.ts';
+import { apiKeyMatches } from './api-keys.ts';
 import { type DigestNonces, verifyDigest } from './digest.ts';
-import type { PasswordCache } from './passwords.ts';
+import { type PasswordCache, verifyAgainstDummy } from './passwords.ts';
 
 export type AuthResult =
   | { ok: true; user: UserRow; scheme: 'basic' | 'apikey' | 'digest' }
@@ -62,12 +57,18 @@ export function authenticate(
     const username = normalizeLogin(decoded.slice(0, colon), domain);
     const password = decoded.slice(colon + 1);
     const user = getUserByUsername(db, username);
-    if (!user || !isMember(user, domain)) return { ok: false, reason: 'invalid' };
+    if (!user || !isMember(user, domain)) {
+      verifyAgainstDummy(password);
+      return { ok: false, reason: 'invalid' };
+    }
     // `ensure_active_user_by_username` (hq:corehq/apps/users/decorators.py) turns the 401
     // for an inactive mobile worker into 406, whatever the password.
     if (user.kind === 'mobile' && user.deleted === 1) return { ok: false, reason: 'deleted', username };
     if (user.kind === 'mobile' && user.is_active === 0) return { ok: false, reason: 'deactivated', username };
-    if (user.is_active === 0 || user.deleted === 1) return { ok: false, reason: 'invalid' };
+    if (user.is_active === 0 || user.deleted === 1) {
+      verifyAgainstDummy(password);
+      return { ok: false, reason: 'invalid' };
+    }
     if (!cache.verify(password, user.password_hash)) return { ok: false, reason: 'invalid' };
     return { ok: true, user, scheme: 'basic' };
   }
@@ -91,14 +92,10 @@ export function authenticate(
     if (colon <= 0) return { ok: false, reason: 'malformed', message: 'Bad HTTP_AUTHORIZATION header' };
     const username = normalizeLogin(rest.slice(0, colon), domain);
     const key = rest.slice(colon + 1);
-    const user = getUserByApiKey(db, key);
-    if (
-      !user ||
-      user.username !== username ||
-      !isMember(user, domain) ||
-      user.is_active === 0 ||
-      user.deleted === 1
-    )
+    const user = getUserByUsername(db, username);
+    // The digest comparison runs whether or not the user exists (constant time).
+    const matches = apiKeyMatches(key, user?.api_key ?? null);
+    if (!user || !matches || !isMember(user, domain) || user.is_active === 0 || user.deleted === 1)
       return { ok: false, reason: 'invalid' };
     return { ok: true, user, scheme: 'apikey' };
   }

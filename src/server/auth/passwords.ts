@@ -13,6 +13,19 @@ export function hashPassword(password: string, iterations = ITERATIONS): string 
   return `pbkdf2_sha256$${iterations}$${salt}$${hash}`;
 }
 
+let dummy: string | undefined;
+
+/**
+ * Runs a full verification against a throwaway verifier and answers false: a login for an
+ * unknown or unusable account then costs as much as a wrong password for a real one, so
+ * the answer time does not tell which usernames exist.
+ */
+export function verifyAgainstDummy(password: string): false {
+  dummy ??= hashPassword('fieldsim-dummy-password');
+  verifyPassword(password, dummy);
+  return false;
+}
+
 export function verifyPassword(password: string, stored: string): boolean {
   const parts = stored.split('$');
   // Django's legacy `sha1$<salt>$<hex sha1(salt + password)>`, the hash JavaRosa phones

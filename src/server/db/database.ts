@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createAuthSchema } from '../auth/schema.ts';
 import { ensureForwardingSchema } from '../forwarding/forwarding-schema.ts';
 import { applyIndexedOnSchema } from './indexed-on.ts';
+import { hashStoredApiKeys, prepareDataDir } from './secure-storage.ts';
 
 export { cached, type Db } from './db-handle.ts';
 
@@ -239,8 +238,7 @@ function addMissingColumns(db: Db): void {
 
 /** Opens (creating if needed) the emulator database in `dataDir`. */
 export function openDatabase(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, DB_FILE));
+  const db = new Database(prepareDataDir(dataDir, DB_FILE));
   // WAL with synchronous=NORMAL: a commit survives the emulator being stopped or killed,
   // and an OS crash or power loss can lose at most the last commits, never corrupt the
   // file. OFF was measured 2x faster in process (~2.7k vs ~1.2k forms/s) but risks a
@@ -253,6 +251,7 @@ export function openDatabase(dataDir: string): Db {
   ensureForwardingSchema(db);
   applyIndexedOnSchema(db);
   createAuthSchema(db);
+  hashStoredApiKeys(db);
   return db;
 }
 

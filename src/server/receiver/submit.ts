@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { NS } from '../../core/protocol/namespaces.ts';
 import { escapeXmlAttr, escapeXmlText } from '../../core/protocol/xml-escape.ts';
 import { formatDateHeader, parsePhoneDateTime } from '../casexml/dates.ts';
+import { checkIndexCycles } from '../casexml/index-cycles.ts';
 import { type ParsedCaseBlock, type ParsedForm, readForm } from '../casexml/parse-form.ts';
 import {
   applyBlock,
@@ -109,6 +110,7 @@ export class FormProcessor {
   readonly #insertTx: Database.Statement;
   readonly #insertAttachment: Database.Statement;
   readonly #caseExists: Database.Statement;
+  readonly #indexTargets: Database.Statement;
   readonly #firstTx: Database.Statement;
   readonly #txsOfCase: Database.Statement;
   #seq = 0;
@@ -136,6 +138,7 @@ export class FormProcessor {
       'INSERT OR REPLACE INTO form_attachments (form_id, name, content_type, data) VALUES (?, ?, ?, ?)',
     );
     this.#caseExists = db.prepare('SELECT 1 FROM cases WHERE case_id = ? AND domain = ?');
+    this.#indexTargets = db.prepare('SELECT referenced_id FROM case_indices WHERE case_id = ?').pluck();
     this.#firstTx = db.prepare('SELECT MIN(server_date) AS d FROM case_transactions WHERE case_id = ?');
     this.#txsOfCase = db.prepare(
       `SELECT t.form_id, t.server_date, t.client_date, t.user_id, f.xml, f.seq, f.received_on FROM case_transactions t
@@ -341,6 +344,7 @@ export class FormProcessor {
       this.#insertTx.run(caseId, ctx.formId, ctx.now, clientDate, syncLogId, c.userId);
     }
     checkIndices(touched.values(), (id) => this.#caseExists.get(id, ctx.domain) !== undefined, touched);
+    checkIndexCycles(touched, (id) => this.#indexTargets.all(id) as string[]);
     for (const c of touched.values()) this.#cases.save(c);
     this.#applyLedgers(form, ctx);
     return { touched, toRebuild };

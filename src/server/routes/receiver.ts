@@ -10,6 +10,7 @@ import {
   type Hq,
   OPENROSA_RESPONSE_NS,
 } from '../context.ts';
+import { decodeSubmissionXml, InvalidSubmissionEncoding } from '../receiver/decode-xml.ts';
 import { groupCommitOf } from '../receiver/group-commit.ts';
 import { multipartBoundary } from '../receiver/multipart.ts';
 import {
@@ -20,12 +21,7 @@ import {
   type StreamedPart,
 } from '../receiver/multipart-stream.ts';
 import { BodyTooLargeError, pumpBody } from '../receiver/read-body.ts';
-import type {
-  ResponseNature,
-  SubmissionAttachment,
-  SubmissionInput,
-  SubmissionOutcome,
-} from '../receiver/submit.ts';
+import type { ResponseNature, SubmissionAttachment, SubmissionOutcome } from '../receiver/submit.ts';
 import { UploadBudgetError, type UploadLease, uploadBudgetOf } from '../receiver/upload-budget.ts';
 import { answerRegistration } from '../registration/route.ts';
 
@@ -64,8 +60,6 @@ interface ReadBody {
   xml: string;
   attachments: SubmissionAttachment[];
 }
-
-const UTF8 = new TextDecoder();
 
 /** An answer given before the whole body was read: the client may stop sending. */
 function refuse(
@@ -134,7 +128,10 @@ async function readSubmission(hq: Hq, c: Ctx, lease: UploadLease): Promise<ReadB
   }
   if (!stream) {
     if (size === 0) return c.text('Post may not have an empty body', 400);
-    return { xml: UTF8.decode(raw.length === 1 ? raw[0]! : Buffer.concat(raw, size)), attachments: [] };
+    return {
+      xml: decodeSubmissionXml(raw.length === 1 ? raw[0]! : Buffer.concat(raw, size)),
+      attachments: [],
+    };
   }
   let parts: StreamedPart[];
   try {
@@ -168,7 +165,7 @@ async function readSubmission(hq: Hq, c: Ctx, lease: UploadLease): Promise<ReadB
       data: part.data,
     });
   }
-  return { xml: UTF8.decode(xmlPart.data), attachments };
+  return { xml: decodeSubmissionXml(xmlPart.data), attachments };
 }
 
 /**
@@ -201,7 +198,14 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
   ): Promise<Response> => {
     const user = gate.user;
     const domain = c.req.param('domain') ?? '';
-    const body = await readSubmission(hq, c, lease);
+    let body: ReadBody | Response;
+    try {
+      body = await readSubmission(hq, c, lease);
+    } catch (e) {
+      if (e instanceof InvalidSubmissionEncoding)
+        return openRosa(c, 422, 'processing_failure', e.message, null);
+      throw e;
+    }
     if (body instanceof Response) return body;
     if (gate.locked) {
       // HQ takes the form-id lock once it has read the instance, and answers a form it
@@ -210,7 +214,7 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
       return c.text(`XFormLockError: ${id}`, 423);
     }
     const appId = c.req.param('appId') ?? '';
-    const input: SubmissionInput = {
+    const request = {
       domain,
       xml: body.xml,
       attachments: body.attachments,
@@ -225,10 +229,11 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
     };
     let outcome: SubmissionOutcome;
     try {
-      // A registration stores its form inside its own transaction (rare: not batched).
-      const registered = answerRegistration(hq, c, domain, body.xml, () => hq.processor.submit(input));
+      // A JavaRosa user registration creates the worker in the same transaction as the form
+      // (rare: stored on its own, outside the group commit).
+      const registered = answerRegistration(hq, c, domain, body.xml, () => hq.processor.submit(request));
       if (registered) return registered;
-      outcome = await groupCommitOf(hq.db, hq.processor).submit(input);
+      outcome = await groupCommitOf(hq.db, hq.processor).submit(request);
     } catch (e) {
       // Over the XML parser's limits: refused quickly, nothing stored.
       if (e instanceof XmlLimitError) return c.text(`${e.code}: ${e.message}`, 413);

@@ -1,3 +1,4 @@
+import { hashApiKey } from '../auth/api-keys.ts';
 import { storeDigests } from '../auth/digest-store.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { getApp, getAppFiles, saveApp } from '../db/apps.ts';
@@ -62,7 +63,7 @@ function insertUser(
     JSON.stringify(u.locationIds ?? []),
     u.locationIds?.[0] ?? null,
     nowIso().slice(0, 10),
-    u.apiKey ?? null,
+    u.apiKey === undefined ? null : hashApiKey(u.apiKey),
     u.role ?? '',
     u.isAdmin ? 1 : 0,
   );
