@@ -210,7 +210,6 @@ class SqliteTable {
       if (!pk.outbound && typeof pk.keyPath === 'string') value = withKey(value, pk.keyPath, key);
     }
     if (!isValidKey(key)) throw new IdbLikeError('DataError', `${this.name}: the value has no valid key`);
-    if (pk.autoIncrement) this.#bumpAuto(key);
     const k = encodeKey(key);
     const ikeys: [string, Buffer[]][] = [];
     for (const ix of this.schema.indexes) ikeys.push([ix.name as string, indexKeys(ix, value)]);
@@ -229,6 +228,7 @@ class SqliteTable {
             `${this.name}: unique index ${ix.name} already has this key`,
           );
     }
+    if (pk.autoIncrement) this.#bumpAuto(key);
     if (this.#indexTables.size > 0)
       for (const t of this.#indexTables.values()) this.#stmt(`DELETE FROM ${t} WHERE k = ?`).run(k);
     this.#stmt(`INSERT OR REPLACE INTO ${this.#t} (k, v) VALUES (?, ?)`).run(k, v);
@@ -262,14 +262,11 @@ class SqliteTable {
       const { values, keys } = req;
       for (let i = 0; i < values.length; i++) {
         // Each record is its own request: a failed one (duplicate key) leaves the others,
-        // as IndexedDB with Dexie's preventDefault on each request's error.
-        this.#db.exec('SAVEPOINT r');
+        // as IndexedDB with Dexie's preventDefault on each request's error. `#writeOne`
+        // checks everything before its first write, so a failure has written nothing.
         try {
           results.push(this.#writeOne(req.type, values[i], keys?.[i]));
-          this.#db.exec('RELEASE r');
         } catch (e) {
-          this.#db.exec('ROLLBACK TO r');
-          this.#db.exec('RELEASE r');
           if (!(e instanceof IdbLikeError) || (e.name !== 'ConstraintError' && e.name !== 'DataError'))
             throw e;
           failures[i] = e;

@@ -70,8 +70,27 @@ export class SqliteTransaction {
     return this.#queue;
   }
 
+  readonly #listeners: { type: string; fn: (ev: unknown) => void }[] = [];
+
   abort(): void {
     this.#queue.abort(this, null);
+  }
+
+  /** EventTarget's subset Dexie's optional layers (its cache) use. */
+  addEventListener(type: string, fn: (ev: unknown) => void): void {
+    this.#listeners.push({ type, fn });
+  }
+
+  removeEventListener(type: string, fn: (ev: unknown) => void): void {
+    const i = this.#listeners.findIndex((l) => l.type === type && l.fn === fn);
+    if (i >= 0) this.#listeners.splice(i, 1);
+  }
+
+  /** Fires `on<type>` then the listeners, as an IDBTransaction event. */
+  fire(type: 'complete' | 'abort' | 'error', ev: unknown): void {
+    const handler = type === 'complete' ? this.oncomplete : type === 'abort' ? this.onabort : this.onerror;
+    handler?.(ev);
+    for (const l of [...this.#listeners]) if (l.type === type) l.fn(ev);
   }
 
   /**
@@ -193,7 +212,7 @@ export class TxQueue {
     }
     tx.state = 'committed';
     this.#next(tx);
-    tx.oncomplete?.({ type: 'complete', target: tx });
+    tx.fire('complete', { type: 'complete', target: tx });
   }
 
   /** Rolls back (if begun) and reports the abort, as IndexedDB's abort event. */
@@ -213,8 +232,8 @@ export class TxQueue {
     for (const run of tx.waiting.splice(0)) run();
     this.#next(tx);
     queueMicrotask(() => {
-      if (error) tx.onerror?.({ type: 'error', target: tx, preventDefault() {} });
-      tx.onabort?.({ type: 'abort', target: tx, preventDefault() {} });
+      if (error) tx.fire('error', { type: 'error', target: tx, preventDefault() {} });
+      tx.fire('abort', { type: 'abort', target: tx, preventDefault() {} });
     });
   }
 

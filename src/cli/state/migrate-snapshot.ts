@@ -44,6 +44,9 @@ function dexieSchema(d: DbSnapshot): Record<string, string> {
 async function copyInto(store: SqliteStore, d: DbSnapshot): Promise<void> {
   const db = new Dexie(d.name, { indexedDB: new IDBFactory(), IDBKeyRange });
   store.install(db);
+  // As FieldsimDb: no liveQuery layers (their cache would only cost time here).
+  db.unuse({ stack: 'dbcore', name: 'Cache' });
+  db.unuse({ stack: 'dbcore', name: 'Observability' });
   // IndexedDB versions are Dexie's times ten.
   db.version(Math.max(1, d.version / 10)).stores(dexieSchema(d));
   await db.open();
