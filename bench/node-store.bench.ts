@@ -12,7 +12,7 @@
  *    unless dist-cli/ is fresh, which adds the loader's memory).
  *
  * Run: `npx tsx --expose-gc bench/node-store.bench.ts [--cases 100000] [--cli-cases 50000]
- * [--no-cli] [--write] [--json FILE]`.
+ * [--no-cli] [--no-node] [--write] [--json FILE]`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,6 +46,7 @@ const { values } = parseArgs({
     cases: { type: 'string', default: '100000' },
     'cli-cases': { type: 'string', default: '50000' },
     'no-cli': { type: 'boolean', default: false },
+    'no-node': { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
     json: { type: 'string' },
     child: { type: 'string' },
@@ -130,7 +131,7 @@ async function cliRun(n: number): Promise<{ rows: CliRow[]; dbMb: number }> {
     const steps: [string, string[]][] = [
       ['login', ['login', '--domain', 'demo', '--user', 'storebench1', '--restore', 'never', '-q']],
       ['restore', ['restore', '--json']],
-      ['cases --json', ['cases', '--json', '--limit', String(n)]],
+      ['cases --json', ['cases', '--json']],
     ];
     for (const [step, args] of steps) {
       const t0 = performance.now();
@@ -164,7 +165,8 @@ if (values.child !== undefined) {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, Node ${process.version}`;
   const load = loadavg().map((x) => x.toFixed(2));
   const restore: RestoreRow[] = [];
-  for (const kind of ['sqlite-file', 'sqlite-memory', 'fake-indexeddb'] as Kind[]) {
+  const kinds: Kind[] = values['no-node'] ? [] : ['sqlite-file', 'sqlite-memory', 'fake-indexeddb'];
+  for (const kind of kinds) {
     const row = restoreInChild(kind, n);
     restore.push(row);
     console.log(
@@ -175,17 +177,21 @@ if (values.child !== undefined) {
   if (cli) for (const r of cli.rows) console.log(`cli ${r.step}: ${r.ms} ms, peak RSS ${r.peakRssMb} MB`);
   if (cli) console.log(`cli state folder: ${cli.dbMb} MB`);
   console.log(`load average: ${load.join(' ')}`);
-  const file = restore.find((r) => r.kind === 'sqlite-file') as RestoreRow;
+  const file = restore.find((r) => r.kind === 'sqlite-file');
   writeJsonIfAsked({
     machine,
     loadavg: load,
     restore: {
-      node: {
-        cases: file.cases,
-        ingestMs: file.ingestMs,
-        peakRssMb: file.peakRssMb,
-        casesPerSec: file.casesPerSec,
-      },
+      ...(file
+        ? {
+            node: {
+              cases: file.cases,
+              ingestMs: file.ingestMs,
+              peakRssMb: file.peakRssMb,
+              casesPerSec: file.casesPerSec,
+            },
+          }
+        : {}),
       nodeByStore: restore,
     },
     ...(cli ? { cli: { cases: Number(values['cli-cases']), steps: cli.rows, stateMb: cli.dbMb } } : {}),
