@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { FieldsimError } from '../core/errors/fieldsim-error.ts';
 import { installStrictOutboxDurability } from '../core/outbox/outbox-store.ts';
+import type { IndexedDbDeps } from '../core/platform.ts';
 import { FieldsimDb } from '../core/store/fieldsim-db.ts';
 import {
   Session,
@@ -24,14 +24,16 @@ import {
 } from './worker-options.ts';
 
 /**
- * One command's run of one worker: take the user's state lock, load the saved database into
- * a fresh in-memory IndexedDB (fake-indexeddb), open the core `Session` on it, run the
- * command, write the database back (atomically) and release the lock.
+ * One command's run of one worker: take the user's state lock, open the user's SQLite
+ * database (`db.sqlite`, src/node-store), open the core `Session` on it, run the command,
+ * close it and release the lock. Every core transaction is an SQLite transaction on the
+ * file: nothing is loaded before or written back after, and a kill at any point leaves
+ * the last committed state.
  *
  * The session starts without credentials, so nothing reaches the network until the command
- * calls `connect()`: `submit` saves the form and writes the snapshot holding it before any
- * send is tried (a killed or crashed send can then only resend the same form, which HQ
- * answers as a duplicate; PROTOCOL.md 7.5).
+ * calls `connect()`: `submit` saves the form (committed to the file) before any send is
+ * tried (a killed or crashed send can then only resend the same form, which HQ answers as
+ * a duplicate; PROTOCOL.md 7.5).
  */
 
 export const SESSION_OPTIONS: SessionOptions = {
@@ -48,12 +50,15 @@ export interface Worker {
   readonly credentials: Credentials | null;
   /** Lets the session talk to the server; throws a usage error when no credentials were given. */
   connect(): void;
-  /** Writes the database now (e.g. before a send), atomically. */
+  /**
+   * Makes sure what was saved is on disk (e.g. before a send). Each transaction is
+   * committed to the SQLite file as it completes, so there is nothing left to write.
+   */
   persist(): Promise<void>;
 }
 
-export function platformFor(factory: IDBFactory): SessionPlatform {
-  return { indexedDB: { indexedDB: factory, IDBKeyRange } };
+export function platformFor(deps: IndexedDbDeps): SessionPlatform {
+  return { indexedDB: deps };
 }
 
 /**
@@ -89,8 +94,8 @@ function sessionInfo(record: SessionRecord): SessionInfo {
  * The database is the one the core's `login` uses for the same user (or login-as pair).
  * Forms left `sending` by a killed command go back to `queued` (same bytes, same id).
  */
-export async function openSession(factory: IDBFactory, record: SessionRecord): Promise<Session> {
-  const platform = platformFor(factory);
+export async function openSession(deps: IndexedDbDeps, record: SessionRecord): Promise<Session> {
+  const platform = platformFor(deps);
   const db = new FieldsimDb(
     sessionDatabaseName(record.domain, record.username, record.as),
     platform.indexedDB,
@@ -114,16 +119,16 @@ export function storeFor(flags: WorkerFlags): StateStore {
 
 /**
  * Runs `fn` on the logged-in worker named by the flags (or the last login). `network:
- * 'required'` checks for credentials before anything is touched. `readOnly` commands
- * (listing, showing, exporting) skip writing the database back: with 100k cases that
- * write is most of their run time, and they change nothing.
+ * 'required'` checks for credentials before anything is touched. `readOnly` is kept for
+ * the callers' intent (listing, showing, exporting change nothing); with the SQLite
+ * store no command writes the database back as a whole.
  */
 export async function withWorker<T extends CommandOutput>(
   command: string,
   flags: WorkerFlags,
   network: 'required' | 'optional' | 'none',
   fn: (w: Worker) => Promise<T>,
-  opts: { readOnly?: boolean } = {},
+  _opts: { readOnly?: boolean } = {},
 ): Promise<T> {
   const store = storeFor(flags);
   const identity = resolveIdentity(flags, store);
@@ -139,46 +144,32 @@ export async function withWorker<T extends CommandOutput>(
   try {
     const record = state.readSession();
     if (record === null) throw notLoggedIn();
-    const factory = new IDBFactory();
-    await state.loadInto(factory);
-    const session = await openSession(factory, record);
-    const worker: Worker = {
-      identity,
-      record,
-      session,
-      state,
-      credentials,
-      connect() {
-        connectSession(session, requireCredentials(flags, command));
-      },
-      async persist() {
-        await state.saveFrom(factory);
-      },
-    };
-    // Who acts for whom, on every command of a login-as state (stdout keeps the answer).
-    if (record.as !== undefined) note(flags, `${record.username} acting as ${record.as}`);
-    let result: T;
+    const db = await state.openStore();
     try {
-      result = withLoginAs(await fn(worker), record);
-    } catch (e) {
-      // Whatever happened, keep what the command changed (forms sent, states): a failed
-      // save is reported on top of the command's own error.
-      if (!opts.readOnly)
-        await state.saveFrom(factory).catch((se: unknown) => {
-          note(
-            {},
-            `fieldsim ${command}: could not save the state: ${se instanceof Error ? se.message : String(se)}`,
-          );
-        });
-      session.close();
-      throw e;
-    }
-    try {
-      if (!opts.readOnly) await state.saveFrom(factory);
+      const session = await openSession(db.deps(), record);
+      const worker: Worker = {
+        identity,
+        record,
+        session,
+        state,
+        credentials,
+        connect() {
+          connectSession(session, requireCredentials(flags, command));
+        },
+        async persist() {
+          // Committed transactions are in the file already (WAL, fsynced at commit).
+        },
+      };
+      // Who acts for whom, on every command of a login-as state (stdout keeps the answer).
+      if (record.as !== undefined) note(flags, `${record.username} acting as ${record.as}`);
+      try {
+        return withLoginAs(await fn(worker), record);
+      } finally {
+        session.close();
+      }
     } finally {
-      session.close();
+      db.close();
     }
-    return result;
   } finally {
     state.release();
   }

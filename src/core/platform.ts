@@ -3,12 +3,25 @@
  * reaches for globals such as `navigator` or `window`.
  */
 
+import type { Dexie } from 'dexie';
+
 /** The subset of `fetch` the core uses. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 export interface IndexedDbDeps {
   indexedDB: IDBFactory;
   IDBKeyRange: typeof IDBKeyRange;
+  /**
+   * Another storage engine under Dexie (SQLite in Node, src/node-store): installed into
+   * every database opened with these deps, it takes over every table request. Without
+   * it, the data lives in `indexedDB`.
+   */
+  backend?: DexieBackend;
+}
+
+/** A storage engine that plugs into a Dexie database (as its lowest DBCore middleware). */
+export interface DexieBackend {
+  install(db: Dexie): void;
 }
 
 /** Runs `fn` while holding an exclusive named lock (Web Locks in browsers). */

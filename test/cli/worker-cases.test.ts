@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IDBFactory } from 'fake-indexeddb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { type SessionRecord, StateStore } from '../../src/cli/state/state-store.ts';
@@ -33,8 +32,8 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   const store = new StateStore(dir);
   const state = store.open(record, 'setup');
-  const factory = new IDBFactory();
-  const s = await openSession(factory, record);
+  const db = await state.openStore();
+  const s = await openSession(db.deps(), record);
   ids.alpha = (
     await s.registerCase({ caseType: 'household', caseName: 'Alpha', properties: { village: 'north' } })
   ).caseId;
@@ -50,10 +49,10 @@ beforeAll(async () => {
     })
   ).caseId;
   await s.closeCase({ caseId: ids.beta });
-  await state.saveFrom(factory);
   state.writeSession(record);
   store.writeCurrent(record);
   s.close();
+  db.close();
   state.release();
 });
 

@@ -1,11 +1,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import { Command } from 'commander';
-import { IDBFactory } from 'fake-indexeddb';
 import { v4 as uuidv4 } from 'uuid';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import type { RestoreFlowResult } from '../../core/sync/restore-flow.ts';
 import { login, type Session } from '../../core/sync/session.ts';
 import type { SendReport } from '../../core/sync/session-types.ts';
+import type { SqliteStore } from '../../node-store/sqlite-store.ts';
 import type { SessionRecord } from '../state/state-store.ts';
 import {
   addWorkerOptions,
@@ -106,9 +106,9 @@ export function registerLogin(program: Command): void {
       const state = store.open(identity, 'login');
       let session: Session | null = null;
       let ok = false;
-      const factory = new IDBFactory();
+      let db: SqliteStore | null = null;
       try {
-        await state.loadInto(factory);
+        db = await state.openStore();
         const prev = state.readSession();
         if (creds.kind === 'password') {
           session = await login({
@@ -117,7 +117,7 @@ export function registerLogin(program: Command): void {
             username: identity.username,
             ...(identity.as === undefined ? {} : { loginAs: identity.as }),
             password: creds.secret,
-            platform: platformFor(factory),
+            platform: platformFor(db.deps()),
             restore: 'never',
             ...SESSION_OPTIONS,
           });
@@ -131,7 +131,7 @@ export function registerLogin(program: Command): void {
             auth: 'api-key',
             loggedInAt: new Date().toISOString(),
           };
-          session = await openSession(factory, draft);
+          session = await openSession(db.deps(), draft);
           connectSession(session, creds);
         }
         const restore = await restoreFor(
@@ -201,11 +201,11 @@ export function registerLogin(program: Command): void {
         return withLoginAs({ json, text }, identity);
       } finally {
         try {
-          // A first login that failed has nothing worth keeping.
-          if (session !== null && (ok || existed)) await state.saveFrom(factory);
-        } finally {
           session?.close();
+          db?.close();
+        } finally {
           state.release();
+          // A first login that failed has nothing worth keeping.
           if (!ok && !existed) rmSync(state.dir, { recursive: true, force: true });
         }
       }

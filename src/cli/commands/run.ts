@@ -15,6 +15,7 @@ import {
   PROGRESS_IPC_ENV,
   runInProcesses,
 } from '../runner/run-processes.ts';
+import { runnerStoreKind } from '../runner/worker-store.ts';
 import { parseShard } from '../runner/workers-plan.ts';
 
 /**
@@ -79,6 +80,12 @@ export function registerRun(program: Command): void {
     .option('--no-progress', 'no live progress line on stderr')
     .action(async (file: string, flags: RunFlags) => {
       const env = process.env;
+      // FIELDSIM_RUNNER_STORE: checked before any worker starts (worker-store.ts).
+      try {
+        runnerStoreKind(env);
+      } catch (e) {
+        usage((e as Error).message);
+      }
       let workers: number | undefined;
       if (flags.workers !== undefined) {
         workers = Number(flags.workers);

@@ -1,4 +1,3 @@
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { v4 as uuidv4 } from 'uuid';
 import { instanceResolver } from '../../core/apps/app-device-data.ts';
 import { type Answers, buildAppFormDraft } from '../../core/apps/app-form-draft.ts';
@@ -18,6 +17,7 @@ import { isSimulated, NetworkSim } from './network-sim.ts';
 import type { CaseRef, CountCheck, Props, Scenario, Step } from './scenario-types.ts';
 import type { RunServices } from './services.ts';
 import type { TemplateContext } from './template.ts';
+import { openWorkerStore, runnerStoreKind, type WorkerStore } from './worker-store.ts';
 
 /**
  * One simulated mobile worker: a real core `Session` with its own in-memory IndexedDB
@@ -166,7 +166,8 @@ export class SimWorker {
   readonly #rng: Prng;
   readonly #net: NetworkSim;
   readonly #outboxRng: Prng;
-  readonly #idb = { indexedDB: new IDBFactory(), IDBKeyRange };
+  /** This worker's phone database (worker-store.ts), opened at its first login. */
+  #store: WorkerStore | null = null;
   readonly #lock = createInProcessLock();
   #session: Session | null = null;
   #lastCreated: string | null = null;
@@ -236,6 +237,8 @@ export class SimWorker {
       this.#session.close();
       this.#session = null;
     }
+    this.#store?.close();
+    this.#store = null;
     m.active--;
     m.finished++;
     return {
@@ -394,6 +397,7 @@ export class SimWorker {
     this.#session?.close();
     this.#session = null;
     const { scenario, serverUrl } = this.#env;
+    this.#store ??= openWorkerStore(runnerStoreKind());
     this.#session = await login({
       serverUrl,
       domain: scenario.domain,
@@ -402,7 +406,7 @@ export class SimWorker {
       // The scenario says when to restore (`restore`, or the first `sync`).
       restore: 'never',
       platform: {
-        indexedDB: this.#idb,
+        indexedDB: this.#store.deps,
         fetch: this.#net.fetch,
         isOnline: () => this.#net.online,
         lock: this.#lock,

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SqliteStore } from '../../node-store/sqlite-store.ts';
 import { isTempFile, writeFileAtomic } from './atomic-file.ts';
+import { migrateSnapshot } from './migrate-snapshot.ts';
 import { decodeSnapshot, encodeSnapshot, exportDatabases, importDatabases } from './snapshot.ts';
 import { StateError } from './state-error.ts';
 import { acquireLock, type HeldLock } from './state-lock.ts';
@@ -15,8 +17,12 @@ import { acquireLock, type HeldLock } from './state-lock.ts';
  *     users/<host>-<domain>-<user>[-as-<worker>]-<hash>/
  *       lock                      held while a command runs (state-lock.ts)
  *       session.json              server, domain, username, as, userId, deviceId, auth
- *       db.snapshot               the worker's IndexedDB (cases, sync token, outbox, the
- *                                 PBKDF2 password verifier the core keeps), snapshot.ts
+ *       db.sqlite (-wal, -shm)    the worker's database (cases, sync token, outbox, the
+ *                                 PBKDF2 password verifier the core keeps): SQLite, written
+ *                                 in place, one transaction per core transaction
+ *                                 (src/node-store)
+ *       db.snapshot.migrated      the whole-database snapshot of fieldsim before SQLite,
+ *                                 kept after its migration (migrate-snapshot.ts)
  *       apps.json                 cached Application Structure (for `submit --form`)
  *
  * Never a password or an API key: those come from flags or the environment each time the
@@ -208,7 +214,24 @@ export class UserState {
     writeFileAtomic(this.appsPath, `${JSON.stringify({ fetchedAt: new Date().toISOString(), apps })}\n`);
   }
 
-  /** Loads the saved databases into `factory` (an empty one); false when none was saved yet. */
+  get dbPath(): string {
+    return join(this.dir, 'db.sqlite');
+  }
+
+  /**
+   * Opens the worker's database (creating it, or migrating an old `db.snapshot` first).
+   * A file there that is not fieldsim's SQLite database is refused with a
+   * `SqliteStoreError` (code `state-corrupt`) naming it, and left untouched.
+   */
+  async openStore(): Promise<SqliteStore> {
+    await migrateSnapshot(this.dir);
+    const store = SqliteStore.open(this.dbPath);
+    // It holds case data: owner only, as every file here.
+    chmodSync(this.dbPath, 0o600);
+    return store;
+  }
+
+  /** Loads a snapshot's databases into `factory` (an empty one); false when there is none. */
   async loadInto(factory: IDBFactory): Promise<boolean> {
     if (!existsSync(this.snapshotPath)) return false;
     const snap = decodeSnapshot(readFileSync(this.snapshotPath), this.snapshotPath);
@@ -216,7 +239,11 @@ export class UserState {
     return true;
   }
 
-  /** Writes every database of `factory` to the snapshot, atomically; returns its size in bytes. */
+  /**
+   * Writes every database of `factory` to a snapshot, atomically; returns its size in
+   * bytes. The CLI no longer keeps its state this way (see `openStore`); kept for tests
+   * and tools that build an old-style state folder.
+   */
   async saveFrom(factory: IDBFactory): Promise<number> {
     const bytes = await encodeSnapshot({
       savedAt: new Date().toISOString(),

@@ -33,6 +33,7 @@ class AppsDb extends Dexie {
   apps!: Table<InstalledAppRecord, string>;
   constructor(name: string, deps?: IndexedDbDeps) {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});
+    deps?.backend?.install(this);
     this.version(1).stores({ apps: '&key, domain' });
   }
 }

@@ -98,6 +98,7 @@ export class FieldsimDb extends Dexie {
 
   constructor(name: string, deps?: IndexedDbDeps) {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});
+    deps?.backend?.install(this);
     this.version(1).stores({
       casePages: '[gen+page]',
       caseSums: '[gen+page]',

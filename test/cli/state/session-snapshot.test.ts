@@ -1,16 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IDBFactory } from 'fake-indexeddb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type SessionRecord, StateStore } from '../../../src/cli/state/state-store.ts';
 import { openSession } from '../../../src/cli/worker-session.ts';
 import { registerCaseForm } from '../../../src/core/protocol/submission/generic-forms.ts';
 
 /**
- * The CLI's cycle on a real core Session: save a form with an attachment into one
- * in-memory IndexedDB, snapshot it to the state folder, load it into a fresh one (the
- * next command) and find the case, the queued form and the attachment bytes unchanged.
+ * The CLI's cycle on a real core Session: save a form with an attachment into the state
+ * folder's SQLite database, close it, open it again (the next command) and find the case,
+ * the queued form and the attachment bytes unchanged.
  */
 const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-session-snap-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -33,22 +32,21 @@ describe('a Session across two commands', () => {
     const bytes = new Uint8Array(256).map((_, i) => i);
 
     const first = store.open(record, 'submit');
-    const f1 = new IDBFactory();
-    const s1 = await openSession(f1, record);
+    const db1 = await first.openStore();
+    const s1 = await openSession(db1.deps(), record);
     const draft = registerCaseForm({ caseId: 'case-1', caseType: 'household', caseName: 'Snap' });
     const item = await s1.saveForm(draft, {
       attachments: [{ name: 'photo.jpg', blob: new Blob([bytes], { type: 'image/jpeg' }) }],
     });
     const xml = await s1.outboxXml(item.instanceId);
     expect(xml).toContain('<case_name>Snap</case_name>');
-    await first.saveFrom(f1);
     s1.close();
+    db1.close();
     first.release();
 
     const second = store.open(record, 'outbox');
-    const f2 = new IDBFactory();
-    expect(await second.loadInto(f2)).toBe(true);
-    const s2 = await openSession(f2, record);
+    const db2 = await second.openStore();
+    const s2 = await openSession(db2.deps(), record);
     try {
       expect((await s2.getCase('case-1'))?.caseName).toBe('Snap');
       const forms = await s2.listOutbox();
@@ -67,6 +65,7 @@ describe('a Session across two commands', () => {
       expect(next.seq).toBeGreaterThan(item.seq);
     } finally {
       s2.close();
+      db2.close();
       second.release();
     }
   });

@@ -1,0 +1,584 @@
+import { deserialize, serialize } from 'node:v8';
+import type Database from 'better-sqlite3';
+import type {
+  DBCore,
+  DBCoreCountRequest,
+  DBCoreCursor,
+  DBCoreGetManyRequest,
+  DBCoreGetRequest,
+  DBCoreIndex,
+  DBCoreKeyRange,
+  DBCoreMutateRequest,
+  DBCoreMutateResponse,
+  DBCoreOpenCursorRequest,
+  DBCoreQueryRequest,
+  DBCoreQueryResponse,
+  DBCoreTable,
+  DBCoreTableSchema,
+  DBCoreTransaction,
+} from 'dexie';
+import { IdbLikeError } from './idb-errors.ts';
+import { decodeKey, encodeKey, isValidKey } from './key-codec.ts';
+import type { RawRequest, SqliteTransaction, TxQueue } from './sqlite-tx-queue.ts';
+
+/**
+ * A Dexie DBCore (the layer Dexie's tables, collections and middlewares call) over one
+ * SQLite connection, with IndexedDB's semantics: one SQLite table per object store
+ * (`k` the encoded primary key, `v` the value as V8 structured-clone bytes, the same
+ * format IndexedDB implementations use), one per index (`ik` index key, `k` primary key),
+ * keys encoded so that SQLite's BLOB order is IndexedDB's key order (key-codec.ts).
+ *
+ * Statements are prepared once per table and reused: a restore's bulk puts run as plain
+ * prepared-statement loops inside the SQLite transaction the queue holds.
+ */
+
+const MAX_KEY_MARKER = encodeKey([[]]);
+
+interface Row {
+  k: Buffer;
+  v: Buffer;
+}
+
+interface IndexRow {
+  ik: Buffer;
+  k: Buffer;
+  v?: Buffer;
+}
+
+function quote(id: string): string {
+  return `"${id.replace(/"/g, '""')}"`;
+}
+
+/** The value with `key` at `path` (auto-increment keys are written into the stored value, as IndexedDB does). */
+function withKey(value: unknown, path: string, key: unknown): unknown {
+  const parts = path.split('.');
+  const root = { ...(value as Record<string, unknown>) };
+  let cur: Record<string, unknown> = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const p = parts[i] as string;
+    const next = { ...((cur[p] as Record<string, unknown>) ?? {}) };
+    cur[p] = next;
+    cur = next;
+  }
+  cur[parts[parts.length - 1] as string] = key;
+  return root;
+}
+
+function encodeValue(v: unknown): Buffer {
+  try {
+    return serialize(v);
+  } catch (e) {
+    throw new IdbLikeError('DataCloneError', `The value cannot be stored: ${(e as Error).message}`, e);
+  }
+}
+
+interface RangeSql {
+  where: string;
+  params: Buffer[];
+  never: boolean;
+}
+
+function rangeSql(col: string, r: DBCoreKeyRange): RangeSql {
+  if (r.type === 4) return { where: '0', params: [], never: true };
+  if (r.type === 3) return { where: '1', params: [], never: false };
+  if (r.type === 1) return { where: `${col} = ?`, params: [encodeKey(r.lower)], never: false };
+  const parts: string[] = [];
+  const params: Buffer[] = [];
+  if (r.lower !== undefined && r.lower !== Number.NEGATIVE_INFINITY) {
+    parts.push(`${col} ${r.lowerOpen ? '>' : '>='} ?`);
+    params.push(encodeKey(r.lower));
+  }
+  if (r.upper !== undefined) {
+    const upper = encodeKey(r.upper);
+    // Dexie's maxKey ([[]]) stands for "no upper bound".
+    if (!upper.equals(MAX_KEY_MARKER)) {
+      parts.push(`${col} ${r.upperOpen ? '<' : '<='} ?`);
+      params.push(upper);
+    }
+  }
+  return { where: parts.length ? parts.join(' AND ') : '1', params, never: false };
+}
+
+/** Index keys of `value` for `index` (none when the key path does not yield a valid key). */
+function indexKeys(index: DBCoreIndex, value: unknown): Buffer[] {
+  const key = index.extractKey ? index.extractKey(value) : undefined;
+  if (key === undefined) return [];
+  if (index.multiEntry && Array.isArray(key)) {
+    const seen = new Map<string, Buffer>();
+    for (const k of key) {
+      if (!isValidKey(k)) continue;
+      const b = encodeKey(k);
+      seen.set(b.toString('latin1'), b);
+    }
+    return [...seen.values()];
+  }
+  return isValidKey(key) ? [encodeKey(key)] : [];
+}
+
+class SqliteTable {
+  readonly name: string;
+  readonly schema: DBCoreTableSchema;
+  readonly #db: Database.Database;
+  readonly #queue: TxQueue;
+  readonly #t: string;
+  readonly #indexTables = new Map<string, string>();
+  readonly #stmts = new Map<string, Database.Statement>();
+
+  constructor(db: Database.Database, queue: TxQueue, prefix: string, schema: DBCoreTableSchema) {
+    this.#db = db;
+    this.#queue = queue;
+    this.name = schema.name;
+    this.schema = schema;
+    this.#t = quote(`${prefix}${schema.name}`);
+    db.exec(`CREATE TABLE IF NOT EXISTS ${this.#t} (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID`);
+    for (const ix of schema.indexes) {
+      const name = `${prefix}${schema.name}:${ix.name}`;
+      const t = quote(name);
+      const exists = db.prepare('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?').get('table', name);
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS ${t} (ik BLOB NOT NULL, k BLOB NOT NULL, PRIMARY KEY (ik, k)) WITHOUT ROWID;` +
+          `CREATE INDEX IF NOT EXISTS ${quote(`${name}:k`)} ON ${t} (k)`,
+      );
+      this.#indexTables.set(ix.name as string, t);
+      // An index added by a later schema version covers the rows already stored.
+      if (!exists) this.#backfill(ix, t);
+    }
+  }
+
+  #backfill(ix: DBCoreIndex, t: string): void {
+    const ins = this.#db.prepare(`INSERT OR IGNORE INTO ${t} (ik, k) VALUES (?, ?)`);
+    for (const row of this.#db.prepare(`SELECT k, v FROM ${this.#t}`).iterate() as IterableIterator<Row>)
+      for (const ik of indexKeys(ix, deserialize(row.v))) ins.run(ik, row.k);
+  }
+
+  #stmt(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql);
+    if (s === undefined) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  #tx(trans: DBCoreTransaction, write: boolean): SqliteTransaction {
+    const tx = trans as SqliteTransaction;
+    if (!tx.storeNames.includes(this.name))
+      throw new IdbLikeError('NotFoundError', `Table ${this.name} is not part of the transaction`);
+    if (write && tx.mode !== 'readwrite')
+      throw new IdbLikeError('ReadOnlyError', `Transaction on ${this.name} is read-only`);
+    return tx;
+  }
+
+  #run<T>(trans: DBCoreTransaction, write: boolean, what: string, fn: () => T): Promise<T> {
+    let tx: SqliteTransaction;
+    try {
+      tx = this.#tx(trans, write);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#queue.request(tx, fn, `${what} ${this.name}`);
+  }
+
+  // --- writes -------------------------------------------------------------------------
+
+  #nextAuto(): number {
+    const row = this.#stmt('SELECT next FROM _fieldsim_autoinc WHERE tbl = ?').get(this.#t) as
+      | { next: number }
+      | undefined;
+    return row?.next ?? 1;
+  }
+
+  #bumpAuto(key: unknown): void {
+    // IndexedDB's key generator: an explicit numeric key at or above the current value moves it.
+    if (typeof key !== 'number') return;
+    const next = Math.floor(key) + 1;
+    if (next > this.#nextAuto())
+      this.#stmt('INSERT OR REPLACE INTO _fieldsim_autoinc (tbl, next) VALUES (?, ?)').run(this.#t, next);
+  }
+
+  #deleteKey(k: Buffer): void {
+    this.#stmt(`DELETE FROM ${this.#t} WHERE k = ?`).run(k);
+    for (const t of this.#indexTables.values()) this.#stmt(`DELETE FROM ${t} WHERE k = ?`).run(k);
+  }
+
+  #writeOne(type: 'add' | 'put', value0: unknown, outKey: unknown): unknown {
+    const pk = this.schema.primaryKey;
+    let value = value0;
+    let key: unknown = pk.outbound ? outKey : pk.extractKey?.(value);
+    if (key === undefined && pk.autoIncrement) {
+      key = this.#nextAuto();
+      if (!pk.outbound && typeof pk.keyPath === 'string') value = withKey(value, pk.keyPath, key);
+    }
+    if (!isValidKey(key)) throw new IdbLikeError('DataError', `${this.name}: the value has no valid key`);
+    const k = encodeKey(key);
+    const ikeys: [string, Buffer[]][] = [];
+    for (const ix of this.schema.indexes) ikeys.push([ix.name as string, indexKeys(ix, value)]);
+    const v = encodeValue(value);
+    if (type === 'add') {
+      if (this.#stmt(`SELECT 1 FROM ${this.#t} WHERE k = ?`).get(k) !== undefined)
+        throw new IdbLikeError('ConstraintError', `${this.name}: a record with this key already exists`);
+    }
+    for (const ix of this.schema.indexes) {
+      if (!ix.unique) continue;
+      const t = this.#indexTables.get(ix.name as string) as string;
+      for (const ik of ikeys.find(([n]) => n === ix.name)?.[1] ?? [])
+        if (this.#stmt(`SELECT 1 FROM ${t} WHERE ik = ? AND k <> ?`).get(ik, k) !== undefined)
+          throw new IdbLikeError(
+            'ConstraintError',
+            `${this.name}: unique index ${ix.name} already has this key`,
+          );
+    }
+    if (pk.autoIncrement) this.#bumpAuto(key);
+    if (this.#indexTables.size > 0)
+      for (const t of this.#indexTables.values()) this.#stmt(`DELETE FROM ${t} WHERE k = ?`).run(k);
+    this.#stmt(`INSERT OR REPLACE INTO ${this.#t} (k, v) VALUES (?, ?)`).run(k, v);
+    for (const [name, iks] of ikeys) {
+      const ins = this.#stmt(`INSERT OR IGNORE INTO ${this.#indexTables.get(name)} (ik, k) VALUES (?, ?)`);
+      for (const ik of iks) ins.run(ik, k);
+    }
+    return key;
+  }
+
+  mutate(req: DBCoreMutateRequest): Promise<DBCoreMutateResponse> {
+    return this.#run(req.trans, true, req.type, () => {
+      const failures: Record<number, Error> = {};
+      let numFailures = 0;
+      if (req.type === 'deleteRange') {
+        const r = rangeSql('k', req.range);
+        if (!r.never) {
+          for (const t of this.#indexTables.values())
+            this.#stmt(`DELETE FROM ${t} WHERE k IN (SELECT k FROM ${this.#t} WHERE ${r.where})`).run(
+              ...r.params,
+            );
+          this.#stmt(`DELETE FROM ${this.#t} WHERE ${r.where}`).run(...r.params);
+        }
+        return { numFailures, failures, results: [], lastResult: undefined };
+      }
+      if (req.type === 'delete') {
+        for (const key of req.keys) this.#deleteKey(encodeKey(key));
+        return { numFailures, failures, results: req.keys, lastResult: undefined };
+      }
+      const results: unknown[] = [];
+      const { values, keys } = req;
+      for (let i = 0; i < values.length; i++) {
+        // Each record is its own request: a failed one (duplicate key) leaves the others,
+        // as IndexedDB with Dexie's preventDefault on each request's error. `#writeOne`
+        // checks everything before its first write, so a failure has written nothing.
+        try {
+          results.push(this.#writeOne(req.type, values[i], keys?.[i]));
+        } catch (e) {
+          if (!(e instanceof IdbLikeError) || (e.name !== 'ConstraintError' && e.name !== 'DataError'))
+            throw e;
+          failures[i] = e;
+          numFailures++;
+          results.push(undefined);
+        }
+      }
+      return { numFailures, failures, results, lastResult: results[results.length - 1] };
+    });
+  }
+
+  // --- reads --------------------------------------------------------------------------
+
+  getSync(key: unknown): unknown {
+    const row = this.#stmt(`SELECT v FROM ${this.#t} WHERE k = ?`).get(encodeKey(key)) as Row | undefined;
+    return row === undefined ? undefined : deserialize(row.v);
+  }
+
+  get(req: DBCoreGetRequest): Promise<unknown> {
+    return this.#run(req.trans, false, 'get', () => this.getSync(req.key));
+  }
+
+  /** IDBObjectStore.get for `idbtrans.objectStore(name)`: handlers run inside the request. */
+  rawGet(tx: SqliteTransaction, key: unknown): RawRequest {
+    const req: RawRequest = { result: undefined, error: null, onsuccess: null, onerror: null };
+    this.#queue
+      .request(
+        tx,
+        () => {
+          try {
+            req.result = this.getSync(key);
+          } catch (e) {
+            req.error = e as Error;
+            req.onerror?.({ type: 'error', target: req });
+            return;
+          }
+          req.onsuccess?.({ type: 'success', target: req });
+        },
+        `get ${this.name}`,
+        true,
+      )
+      .catch(() => undefined);
+    return req;
+  }
+
+  getMany(req: DBCoreGetManyRequest): Promise<unknown[]> {
+    return this.#run(req.trans, false, 'getMany', () => {
+      const s = this.#stmt(`SELECT v FROM ${this.#t} WHERE k = ?`);
+      return req.keys.map((key) => {
+        if (!isValidKey(key)) return undefined;
+        const row = s.get(encodeKey(key)) as Row | undefined;
+        return row === undefined ? undefined : deserialize(row.v);
+      });
+    });
+  }
+
+  /** Rows of `query` in order: primary key, index key and (if `values`) the value bytes. */
+  #select(
+    index: DBCoreIndex,
+    range: DBCoreKeyRange,
+    values: boolean,
+    reverse: boolean,
+    limit: number | undefined,
+  ): IndexRow[] {
+    const dir = reverse ? 'DESC' : 'ASC';
+    const lim =
+      limit === undefined || limit === Number.POSITIVE_INFINITY ? '' : ` LIMIT ${Math.floor(limit)}`;
+    if (index.isPrimaryKey || index.name === null) {
+      const r = rangeSql('k', range);
+      if (r.never) return [];
+      const rows = this.#stmt(
+        `SELECT k${values ? ', v' : ''} FROM ${this.#t} WHERE ${r.where} ORDER BY k ${dir}${lim}`,
+      ).all(...r.params) as IndexRow[];
+      for (const row of rows) row.ik = row.k;
+      return rows;
+    }
+    const t = this.#indexTables.get(index.name);
+    if (t === undefined) throw new IdbLikeError('NotFoundError', `${this.name} has no index ${index.name}`);
+    const r = rangeSql('i.ik', range);
+    if (r.never) return [];
+    return this.#stmt(
+      `SELECT i.ik AS ik, i.k AS k${values ? ', b.v AS v' : ''} FROM ${t} i` +
+        `${values ? ` JOIN ${this.#t} b ON b.k = i.k` : ''} WHERE ${r.where} ORDER BY i.ik ${dir}, i.k ${dir}${lim}`,
+    ).all(...r.params) as IndexRow[];
+  }
+
+  query(req: DBCoreQueryRequest): Promise<DBCoreQueryResponse> {
+    return this.#run(req.trans, false, 'query', () => {
+      const dir = req.direction ?? 'next';
+      const unique = dir === 'nextunique' || dir === 'prevunique';
+      const values = req.values === true;
+      if (req.limit === 0) return { result: [] };
+      let rows = this.#select(
+        req.query.index,
+        req.query.range,
+        values,
+        dir.startsWith('prev'),
+        unique ? undefined : req.limit,
+      );
+      if (unique) rows = uniqueRows(rows, dir === 'prevunique', req.limit);
+      return { result: rows.map((r) => (values ? deserialize(r.v as Buffer) : decodeKey(r.k))) };
+    });
+  }
+
+  count(req: DBCoreCountRequest): Promise<number> {
+    return this.#run(req.trans, false, 'count', () => {
+      const { index, range } = req.query;
+      const pk = index.isPrimaryKey || index.name === null;
+      const r = rangeSql(pk ? 'k' : 'ik', range);
+      if (r.never) return 0;
+      const t = pk ? this.#t : (this.#indexTables.get(index.name as string) as string);
+      return (this.#stmt(`SELECT count(*) AS n FROM ${t} WHERE ${r.where}`).get(...r.params) as { n: number })
+        .n;
+    });
+  }
+
+  openCursor(req: DBCoreOpenCursorRequest): Promise<DBCoreCursor | null> {
+    return this.#run(req.trans, false, 'openCursor', () => {
+      let rows = this.#select(
+        req.query.index,
+        req.query.range,
+        req.values !== false,
+        req.reverse === true,
+        undefined,
+      );
+      if (req.unique) rows = uniqueRows(rows, req.reverse === true, undefined);
+      if (rows.length === 0) return null;
+      return new ArrayCursor(req.trans, rows, req.reverse === true) as DBCoreCursor;
+    });
+  }
+}
+
+/** `nextunique`/`prevunique`: one row per index key, the one with the lowest primary key. */
+function uniqueRows(rows: IndexRow[], reverse: boolean, limit: number | undefined): IndexRow[] {
+  const out: IndexRow[] = [];
+  for (const row of rows) {
+    const last = out[out.length - 1];
+    if (last?.ik.equals(row.ik)) {
+      // Reverse order meets a duplicate group's lowest primary key last.
+      if (reverse) out[out.length - 1] = row;
+      continue;
+    }
+    if (limit !== undefined && out.length >= limit) break;
+    out.push(row);
+  }
+  return out;
+}
+
+/**
+ * A cursor over rows read when it was opened (the transaction is serialized, so nothing
+ * else changes them meanwhile). Dexie drives it through `start`, calling `continue`,
+ * `advance` or `stop` from its callback, as with an IDBCursor.
+ */
+class ArrayCursor {
+  readonly trans: DBCoreTransaction;
+  readonly #rows: IndexRow[];
+  readonly #reverse: boolean;
+  #pos = 0;
+  done = false;
+  #callback: (() => void) | null = null;
+  #resolve: ((v: unknown) => void) | null = null;
+  #reject: ((e: unknown) => void) | null = null;
+  #scheduled = false;
+
+  constructor(trans: DBCoreTransaction, rows: IndexRow[], reverse: boolean) {
+    this.trans = trans;
+    this.#rows = rows;
+    this.#reverse = reverse;
+  }
+
+  get key(): unknown {
+    return decodeKey((this.#rows[this.#pos] as IndexRow).ik);
+  }
+
+  get primaryKey(): unknown {
+    return decodeKey((this.#rows[this.#pos] as IndexRow).k);
+  }
+
+  get value(): unknown {
+    const v = (this.#rows[this.#pos] as IndexRow).v;
+    return v === undefined ? undefined : deserialize(v);
+  }
+
+  #move(to: number): void {
+    this.#pos = to;
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#step();
+    });
+  }
+
+  #step(): void {
+    if (this.#pos >= this.#rows.length) {
+      this.done = true;
+      this.stop();
+      return;
+    }
+    try {
+      this.#callback?.();
+    } catch (e) {
+      this.fail(e as Error);
+    }
+  }
+
+  continue(key?: unknown): void {
+    if (key === undefined) {
+      this.#move(this.#pos + 1);
+      return;
+    }
+    const target = encodeKey(key);
+    let i = this.#pos + 1;
+    while (i < this.#rows.length) {
+      const c = Buffer.compare((this.#rows[i] as IndexRow).ik, target);
+      if (this.#reverse ? c <= 0 : c >= 0) break;
+      i++;
+    }
+    this.#move(i);
+  }
+
+  continuePrimaryKey(key: unknown, primaryKey: unknown): void {
+    const tk = encodeKey(key);
+    const tp = encodeKey(primaryKey);
+    let i = this.#pos + 1;
+    while (i < this.#rows.length) {
+      const r = this.#rows[i] as IndexRow;
+      const c = Buffer.compare(r.ik, tk) || Buffer.compare(r.k, tp);
+      if (this.#reverse ? c <= 0 : c >= 0) break;
+      i++;
+    }
+    this.#move(i);
+  }
+
+  advance(count: number): void {
+    this.#move(this.#pos + count);
+  }
+
+  start(onNext: () => void): Promise<unknown> {
+    this.#callback = onNext;
+    const p = new Promise<unknown>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#step();
+    return p;
+  }
+
+  stop(value?: unknown): void {
+    this.#callback = null;
+    this.#resolve?.(value);
+  }
+
+  next(): Promise<DBCoreCursor> {
+    let gotOne = 1;
+    return this.start(() => (gotOne-- ? this.continue() : this.stop())).then(
+      () => this as unknown as DBCoreCursor,
+    );
+  }
+
+  fail(error: Error): void {
+    this.#callback = null;
+    this.#reject?.(error);
+  }
+}
+
+/**
+ * The DBCore for one Dexie database in the store: `prefix` keeps several databases apart
+ * in one file; the schema is Dexie's own (from the open handshake, see sqlite-store.ts).
+ */
+export function createSqliteCore(
+  db: Database.Database,
+  queue: TxQueue,
+  prefix: string,
+  down: DBCore,
+): Partial<DBCore> {
+  const tables = new Map<string, DBCoreTable>();
+  const raw = new Map<string, SqliteTable>();
+  db.exec('CREATE TABLE IF NOT EXISTS _fieldsim_autoinc (tbl TEXT PRIMARY KEY, next INTEGER NOT NULL)');
+  for (const s of down.schema.tables) {
+    const t = new SqliteTable(db, queue, prefix, s);
+    raw.set(s.name, t);
+    // A plain object: Dexie's middlewares copy tables with object spread, which skips
+    // prototype methods.
+    tables.set(s.name, {
+      name: t.name,
+      schema: t.schema,
+      mutate: (req) => t.mutate(req),
+      get: (req) => t.get(req),
+      getMany: (req) => t.getMany(req),
+      query: (req) => t.query(req),
+      count: (req) => t.count(req),
+      openCursor: (req) => t.openCursor(req),
+    });
+  }
+  return {
+    stack: 'dbcore',
+    schema: down.schema,
+    MIN_KEY: Number.NEGATIVE_INFINITY,
+    MAX_KEY: [[]],
+    transaction: (stores, mode) => {
+      const tx = queue.create(stores, mode);
+      tx.rawStore = (name) => {
+        const t = raw.get(name) as SqliteTable;
+        return { get: (key) => t.rawGet(tx, key) };
+      };
+      return tx as unknown as DBCoreTransaction;
+    },
+    table(name: string): DBCoreTable {
+      const t = tables.get(name);
+      if (t === undefined) throw new IdbLikeError('NotFoundError', `No table ${name}`);
+      return t;
+    },
+  };
+}

@@ -1,0 +1,250 @@
+import type Database from 'better-sqlite3';
+import { Dexie } from 'dexie';
+import { fromSqlite, IdbLikeError } from './idb-errors.ts';
+
+/**
+ * Dexie transactions serialized onto one SQLite connection's transactions.
+ *
+ * Dexie expects IndexedDB's transaction model: many transactions may be created at once,
+ * their requests run in order, and a transaction commits by itself once it has no pending
+ * request left at the end of a task (Dexie never calls commit for an explicit transaction;
+ * it waits for `complete`). Here transactions wait in a queue; the head one holds an SQLite
+ * transaction (BEGIN IMMEDIATE for read-write) and runs its requests synchronously; it
+ * commits in a `setImmediate` check after its last request settled, which runs after every
+ * microtask, so a scope that awaits a request and issues the next one keeps it open, as in
+ * IndexedDB (and as fake-indexeddb, which also commits in a later task).
+ *
+ * Serializing everything, reads included, is what IndexedDB does for overlapping scopes
+ * and costs little here: requests are synchronous calls that take microseconds.
+ */
+
+type Settle = () => void;
+
+/** Dexie's promise zone, captured so a request's continuation runs in the caller's transaction. */
+function zoned<A extends unknown[]>(fn: (...a: A) => void): (...a: A) => void {
+  const P = Dexie.Promise as unknown as {
+    PSD: unknown;
+    usePSD: (psd: unknown, f: (...x: unknown[]) => void, ...a: unknown[]) => void;
+  };
+  const psd = P.PSD;
+  return (...a: A) => P.usePSD(psd, fn as (...x: unknown[]) => void, ...a);
+}
+
+export interface RawRequest {
+  result: unknown;
+  error: Error | null;
+  onsuccess: ((ev: unknown) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export interface RawObjectStore {
+  get(key: unknown): RawRequest;
+}
+
+export type TxState = 'queued' | 'active' | 'committed' | 'aborted';
+
+/** What Dexie sees as the IDBTransaction (`idbtrans`): event handlers, abort, commit. */
+export class SqliteTransaction {
+  readonly mode: 'readonly' | 'readwrite';
+  readonly storeNames: string[];
+  state: TxState = 'queued';
+  error: Error | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  onabort: ((ev: unknown) => void) | null = null;
+  oncomplete: ((ev: unknown) => void) | null = null;
+  /** Requests issued before this transaction became the active one. */
+  readonly waiting: Settle[] = [];
+  pending = 0;
+  /** Raw IndexedDB-style access for core code that reads through `idbtrans` (set by the DBCore). */
+  rawStore: ((name: string) => RawObjectStore) | null = null;
+  #checkScheduled = false;
+  readonly #queue: TxQueue;
+
+  constructor(queue: TxQueue, storeNames: string[], mode: 'readonly' | 'readwrite') {
+    this.#queue = queue;
+    this.storeNames = storeNames;
+    this.mode = mode;
+  }
+
+  get db(): unknown {
+    return this.#queue;
+  }
+
+  readonly #listeners: { type: string; fn: (ev: unknown) => void }[] = [];
+
+  abort(): void {
+    this.#queue.abort(this, null);
+  }
+
+  /** EventTarget's subset Dexie's optional layers (its cache) use. */
+  addEventListener(type: string, fn: (ev: unknown) => void): void {
+    this.#listeners.push({ type, fn });
+  }
+
+  removeEventListener(type: string, fn: (ev: unknown) => void): void {
+    const i = this.#listeners.findIndex((l) => l.type === type && l.fn === fn);
+    if (i >= 0) this.#listeners.splice(i, 1);
+  }
+
+  /** Fires `on<type>` then the listeners, as an IDBTransaction event. */
+  fire(type: 'complete' | 'abort' | 'error', ev: unknown): void {
+    const handler = type === 'complete' ? this.oncomplete : type === 'abort' ? this.onabort : this.onerror;
+    handler?.(ev);
+    for (const l of [...this.#listeners]) if (l.type === type) l.fn(ev);
+  }
+
+  /**
+   * `idbtrans.objectStore(name).get(key)`, as IDBObjectStore: the core's optimistic save
+   * reads the case state this way so that its success handler runs before any later
+   * request of the transaction (case-writer.ts, verifyGuess). Here the handler runs inside
+   * the request itself, so an abort from it comes before anything queued after it.
+   */
+  objectStore(name: string): RawObjectStore {
+    if (this.rawStore === null || !this.storeNames.includes(name))
+      throw new IdbLikeError('NotFoundError', `${name} is not part of the transaction`);
+    return this.rawStore(name);
+  }
+
+  /** Dexie calls this for its implicit read-write transactions once their one request is out. */
+  commit(): void {
+    this.scheduleCheck();
+  }
+
+  scheduleCheck(): void {
+    if (this.#checkScheduled) return;
+    this.#checkScheduled = true;
+    setImmediate(() => {
+      this.#checkScheduled = false;
+      if (this.state === 'active' && this.pending === 0 && this.waiting.length === 0)
+        this.#queue.commit(this);
+    });
+  }
+}
+
+export class TxQueue {
+  readonly #db: Database.Database;
+  readonly #txs: SqliteTransaction[] = [];
+  /** Set while a transaction's requests run, so one cannot start another by accident. */
+  closed = false;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  create(storeNames: string[], mode: 'readonly' | 'readwrite'): SqliteTransaction {
+    if (this.closed) throw new IdbLikeError('InvalidStateError', 'The SQLite store is closed');
+    const tx = new SqliteTransaction(this, storeNames, mode);
+    this.#txs.push(tx);
+    if (this.#txs.length === 1) this.#activate();
+    return tx;
+  }
+
+  /**
+   * Runs `fn` as one request of `tx`: at once when `tx` is the active transaction with
+   * nothing queued before it, else when its turn comes. Settles in the caller's Dexie zone.
+   */
+  request<T>(tx: SqliteTransaction, fn: () => T, context: string, defer = false): Promise<T> {
+    return new Promise<T>((resolve0, reject0) => {
+      if (tx.state === 'committed' || tx.state === 'aborted') {
+        reject0(new IdbLikeError('TransactionInactiveError', `${context}: the transaction has finished`));
+        return;
+      }
+      const resolve = zoned(resolve0);
+      const reject = zoned(reject0);
+      tx.pending++;
+      const run: Settle = () => {
+        tx.pending--;
+        if (tx.state === 'aborted') {
+          reject(new IdbLikeError('AbortError', `${context}: the transaction was aborted`));
+          return;
+        }
+        let out: T;
+        try {
+          out = fn();
+        } catch (e) {
+          reject(fromSqlite(e, context));
+          tx.scheduleCheck();
+          return;
+        }
+        resolve(out);
+        tx.scheduleCheck();
+      };
+      if (tx.state === 'active' && tx.waiting.length === 0 && !defer) run();
+      else {
+        tx.waiting.push(run);
+        // A deferred request (raw IDBRequest, whose handlers are set after the call) runs in
+        // a microtask; requests issued meanwhile queue behind it, keeping the order.
+        if (defer) queueMicrotask(() => this.#flush(tx));
+      }
+    });
+  }
+
+  #activate(): void {
+    const tx = this.#txs[0];
+    if (tx === undefined || tx.state !== 'queued') return;
+    try {
+      this.#db.exec(tx.mode === 'readwrite' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+    } catch (e) {
+      this.#fail(tx, fromSqlite(e, 'Starting a transaction'));
+      return;
+    }
+    tx.state = 'active';
+    this.#flush(tx);
+    tx.scheduleCheck();
+  }
+
+  #flush(tx: SqliteTransaction): void {
+    while (tx.waiting.length > 0 && tx.state === 'active') (tx.waiting.shift() as Settle)();
+  }
+
+  #next(tx: SqliteTransaction): void {
+    const i = this.#txs.indexOf(tx);
+    if (i >= 0) this.#txs.splice(i, 1);
+    if (i === 0) this.#activate();
+  }
+
+  commit(tx: SqliteTransaction): void {
+    try {
+      this.#db.exec('COMMIT');
+    } catch (e) {
+      this.#fail(tx, fromSqlite(e, 'Committing'));
+      return;
+    }
+    tx.state = 'committed';
+    this.#next(tx);
+    tx.fire('complete', { type: 'complete', target: tx });
+  }
+
+  /** Rolls back (if begun) and reports the abort, as IndexedDB's abort event. */
+  abort(tx: SqliteTransaction, error: Error | null): void {
+    if (tx.state === 'committed' || tx.state === 'aborted') return;
+    const wasActive = tx.state === 'active';
+    tx.state = 'aborted';
+    tx.error = error;
+    if (wasActive && this.#db.inTransaction) {
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        // SQLite may have rolled back by itself (disk full, I/O error): nothing is kept either way.
+      }
+    }
+    // Queued requests fail now; they check the state when they run.
+    for (const run of tx.waiting.splice(0)) run();
+    this.#next(tx);
+    queueMicrotask(() => {
+      if (error) tx.fire('error', { type: 'error', target: tx, preventDefault() {} });
+      tx.fire('abort', { type: 'abort', target: tx, preventDefault() {} });
+    });
+  }
+
+  #fail(tx: SqliteTransaction, error: Error): void {
+    this.abort(tx, error);
+  }
+
+  /** Aborts every open transaction; for closing the store. */
+  abortAll(): void {
+    for (const tx of [...this.#txs])
+      this.abort(tx, new IdbLikeError('AbortError', 'The SQLite store was closed'));
+    this.closed = true;
+  }
+}
