@@ -1,6 +1,14 @@
 import Dexie, { type Table } from 'dexie';
+import { Vault } from '../crypto/vault.ts';
 import type { IndexedDbDeps } from '../platform.ts';
 import type { CaseRecord } from '../protocol/casexml/case-types.ts';
+import type {
+  SealedFixture,
+  SealedFixtureRow,
+  SealedLedgerRow,
+  SealedPageRow,
+  SealedSumRow,
+} from './sealed-rows.ts';
 
 /**
  * One Dexie database per domain+user (DESIGN.md section 3): a user never sees another
@@ -88,13 +96,21 @@ export function databaseName(domain: string, username: string): string {
 }
 
 export class FieldsimDb extends Dexie {
-  casePages!: Table<CasePageRow, [number, number]>;
-  caseSums!: Table<CaseSumRow, [number, number]>;
+  // Rows are plain, or sealed (store/sealed-rows.ts) once the database is encrypted.
+  casePages!: Table<CasePageRow | SealedPageRow, [number, number]>;
+  caseSums!: Table<CaseSumRow | SealedSumRow, [number, number]>;
   meta!: Table<MetaRow, string>;
-  fixtures!: Table<StoredFixture, string>;
-  fixtureRows!: Table<FixtureRow, [string, number]>;
-  ledgers!: Table<LedgerRow, [number, string, string, string]>;
+  fixtures!: Table<StoredFixture | SealedFixture, string>;
+  fixtureRows!: Table<FixtureRow | SealedFixtureRow, [string, number]>;
+  ledgers!: Table<LedgerRow | SealedLedgerRow, [number, string, string, string]>;
   // outbox tables are declared by outbox/ (see outbox-schema.ts) in the same version.
+  /**
+   * Encryption at rest (docs/core.md): whether this database's records are encrypted, and
+   * the record cipher while unlocked. Encrypted rows keep only their keys in clear and hold
+   * the rest in `enc` (see store/sealed-rows.ts); they are sealed before a write
+   * transaction opens and opened after a read one ends, never inside one.
+   */
+  readonly vault = new Vault();
 
   constructor(name: string, deps?: IndexedDbDeps) {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});
