@@ -68,7 +68,9 @@ function joinsOpenTransaction(db: FieldsimDb): boolean {
 class StaleRead extends Error {}
 
 /** How often a write or read retries after another connection changed the cases. */
-const STALE_RETRIES = 8;
+const STALE_RETRIES = 20;
+
+const sealedWrites = new WeakMap<FieldsimDb, Promise<unknown>>();
 
 function rethrow(e: unknown, what: string): never {
   if (isFieldsimError(e)) throw e;
@@ -167,14 +169,31 @@ export class CaseDb {
     }
   }
 
+  /** One sealed write at a time per connection (writes prepared together would go stale). */
   async #applySealed(blocks: CaseBlock[]): Promise<void> {
+    const tail = sealedWrites.get(this.db) ?? Promise.resolve();
+    const run = tail.then(
+      () => this.#applySealedNow(blocks),
+      () => this.#applySealedNow(blocks),
+    );
+    sealedWrites.set(
+      this.db,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
+
+  async #applySealedNow(blocks: CaseBlock[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const prep = await this.prepareBlocks(blocks);
       try {
         await this.db.transaction('rw', caseTables(this.db), () => prep.write());
         return;
       } catch (e) {
-        if (e instanceof StaleCaseState && attempt < STALE_RETRIES) continue;
+        if (e instanceof StaleCaseState && attempt < STALE_RETRIES) {
+          await new Promise((r) => setTimeout(r, Math.random() * 2 * (attempt + 1)));
+          continue;
+        }
         rethrow(e, 'Applying case blocks');
       }
     }

@@ -739,6 +739,8 @@ function onCommitted(
 
 /** The stored case state moved between `prepareLiveWrite` and its `write`: prepare again. */
 export class StaleCaseState extends StorageError {
+  /** Checked by the outbox, which does not import the store (class names do not survive bundling). */
+  readonly staleCaseState = true;
   constructor() {
     super('storage-error', 'Another tab or connection changed the cases during this write');
   }

@@ -334,7 +334,12 @@ export class Session {
     this.#lock = platform.lock ?? realmLock;
     this.outbox = new Outbox({
       db,
-      cases: { tables: () => caseTables(db), applyBlocks: (b, o) => this.caseDb.applyBlocks(b, o) },
+      cases: {
+        tables: () => caseTables(db),
+        applyBlocks: (b, o) => this.caseDb.applyBlocks(b, o),
+        prepareBlocks: (b) => this.caseDb.prepareBlocks(b),
+      },
+      vault: db.vault,
       lock: platform.lock ?? realmLock,
       clock: this.#clock,
       ...(platform.random ? { random: platform.random } : {}),
