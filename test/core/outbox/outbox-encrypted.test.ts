@@ -110,9 +110,8 @@ describe('encrypted outbox', () => {
     const report = await outbox.send();
     expect(report).toMatchObject({ sent: 1, remaining: 0 });
     expect(sender.sent[0]?.xml).toBe(f.xml);
-    expect(Buffer.from(await (sender.sent[0]?.attachments[0]?.blob as Blob).arrayBuffer()).toString()).toBe(
-      'PHOTO-BYTES-SECRET',
-    );
+    const photo = sender.sent[0]?.attachments[0]?.blob as Blob;
+    expect(Buffer.from(await photo.arrayBuffer()).toString()).toBe('PHOTO-BYTES-SECRET');
     expect((await outbox.list(['sent']))[0]).toMatchObject({
       instanceId: f.instanceId,
       formName: 'Home visit',
