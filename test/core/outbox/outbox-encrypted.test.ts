@@ -110,7 +110,7 @@ describe('encrypted outbox', () => {
     const report = await outbox.send();
     expect(report).toMatchObject({ sent: 1, remaining: 0 });
     expect(sender.sent[0]?.xml).toBe(f.xml);
-    const photo = sender.sent[0]?.attachments[0]?.blob as Blob;
+    const photo = sender.sent[0]?.attachments?.[0]?.blob as Blob;
     expect(Buffer.from(await photo.arrayBuffer()).toString()).toBe('PHOTO-BYTES-SECRET');
     expect((await outbox.list(['sent']))[0]).toMatchObject({
       instanceId: f.instanceId,
