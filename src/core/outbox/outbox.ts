@@ -69,7 +69,7 @@ export interface CaseApplier {
    * inside the save's transaction and throws a `StaleCaseState` error if another
    * connection wrote cases since (the save prepares again). `CaseDb.prepareBlocks` fits.
    */
-  prepareBlocks?(blocks: CaseBlock[]): Promise<{ write(): Promise<void> }>;
+  prepareBlocks?(blocks: CaseBlock[], opts?: { fresh?: boolean }): Promise<{ write(): Promise<void> }>;
 }
 
 /** What the outbox needs to talk to the server: `HqClient` fits. */
@@ -482,29 +482,42 @@ export class Outbox {
             caseIds,
             attachments: [...keptInfos, ...infos],
           };
-          const sealed = await sealOutboxRow(c, r);
-          const cases =
+          // The row's sealing and the case write's preparation run together.
+          const [sealed, cases] = await Promise.all([
+            sealOutboxRow(c, r),
             form.caseBlocks.length > 0 && this.#cases.prepareBlocks
-              ? await this.#cases.prepareBlocks(form.caseBlocks)
-              : undefined;
+              ? this.#cases.prepareBlocks(form.caseBlocks, { fresh: attempt > 0 })
+              : undefined,
+          ]);
           try {
             const seq = await this.#db.transaction(
               'rw',
               [this.#table, this.#blobs, ...this.#cases.tables()],
               async () => {
-                const now2 = await this.#table.where('instanceId').equals(form.instanceId).first();
-                if ((now2?.seq ?? null) !== (found?.seq ?? null) || (now2 && now2.state !== 'incomplete'))
-                  throw new FieldsimError(
-                    'invalid-argument',
-                    `A form with instanceID ${form.instanceId} is already saved`,
-                  );
-                if (now2?.seq !== undefined) await this.#table.delete(now2.seq);
-                const [added] = await Promise.all([
-                  this.#table.add(sealed),
+                // A fresh form relies on the unique instanceId index, as the plain save does.
+                if (replacesDraft) {
+                  const now2 = await this.#table.where('instanceId').equals(form.instanceId).first();
+                  if ((now2?.seq ?? null) !== (found?.seq ?? null) || (now2 && now2.state !== 'incomplete'))
+                    throw new FieldsimError(
+                      'invalid-argument',
+                      `A form with instanceID ${form.instanceId} is already saved`,
+                    );
+                  if (now2?.seq !== undefined) await this.#table.delete(now2.seq);
+                }
+                const added = this.#table.add(sealed).catch((e: unknown) => {
+                  if ((e as { name?: unknown }).name === 'ConstraintError')
+                    throw new FieldsimError(
+                      'invalid-argument',
+                      `A form with instanceID ${form.instanceId} is already saved`,
+                    );
+                  throw e;
+                });
+                const [seq] = await Promise.all([
+                  added,
                   cases?.write(),
                   sealedBlobs.length > 0 ? this.#blobs.bulkPut(sealedBlobs) : undefined,
                 ]);
-                return added;
+                return seq;
               },
             );
             r.seq = seq;

@@ -157,12 +157,13 @@ export class CaseDb {
    * transaction over `caseTables` and prepares again if it throws `StaleCaseState`.
    * Throws the block errors of `applyBlocks` here, before anything is written.
    */
-  async prepareBlocks(blocks: CaseBlock[]): Promise<PreparedLiveWrite> {
+  async prepareBlocks(blocks: CaseBlock[], opts: { fresh?: boolean } = {}): Promise<PreparedLiveWrite> {
     try {
       return await prepareLiveWrite(
         this.db,
         blocks.map((b) => b.caseId.trim()),
         (w) => applyBlocksWith(w, blocks),
+        opts,
       );
     } catch (e) {
       rethrow(e, 'Applying case blocks');
@@ -185,7 +186,7 @@ export class CaseDb {
 
   async #applySealedNow(blocks: CaseBlock[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const prep = await this.prepareBlocks(blocks);
+      const prep = await this.prepareBlocks(blocks, { fresh: attempt > 0 });
       try {
         await this.db.transaction('rw', caseTables(this.db), () => prep.write());
         return;

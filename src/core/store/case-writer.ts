@@ -767,9 +767,19 @@ export async function prepareLiveWrite(
   db: FieldsimDb,
   ids: readonly string[],
   mutate: (w: CaseWriter) => Promise<void> | void,
+  opts: { fresh?: boolean } = {},
 ): Promise<PreparedLiveWrite> {
   const c = db.vault.cipher();
-  const { state, cat } = await loadCatalog(db);
+  // The state this connection last wrote or read stands in for reading it: `write()`
+  // checks it against the stored one anyway, and a caller whose write went stale
+  // prepares again with `fresh` (read from the database). With the pages in the page
+  // cache too, a save reads nothing before its one write transaction.
+  const guessCat = opts.fresh ? undefined : catalogs.get(db);
+  const guessState = guessCat === undefined ? undefined : knownState(guessCat);
+  const { state, cat } =
+    guessCat !== undefined && guessState !== undefined
+      ? { state: { ...guessState }, cat: guessCat }
+      : await loadCatalog(db);
   const writer = new CaseWriter(db, cat, state);
   const nums = writer.pagesToRead(ids);
   if (nums.length > 0)
