@@ -55,7 +55,7 @@ async function round(cipher: RecordCipher | null): Promise<{ restoreMs: number; 
     cases: {
       tables: () => caseTables(db),
       applyBlocks: (b, o) => caseDb.applyBlocks(b, o),
-      prepareBlocks: (b) => caseDb.prepareBlocks(b),
+      prepareBlocks: (b, o) => caseDb.prepareBlocks(b, o),
     },
     lock: createInProcessLock(),
   });

@@ -791,7 +791,11 @@ export async function prepareLiveWrite(
     writer,
     write: async () => {
       const now = await readCaseState(db);
-      if (!sameState(now, state)) throw new StaleCaseState();
+      if (!sameState(now, state)) {
+        // Whoever prepares next reads the state instead of guessing this one again.
+        knownStates.delete(cat);
+        throw new StaleCaseState();
+      }
       if (flush === null) return;
       await Promise.all([writer.writeFlush(flush), writeCaseState(db, next)]);
       onCommitted(cat, state, next, writer);

@@ -360,7 +360,7 @@ export class Session {
       cases: {
         tables: () => caseTables(db),
         applyBlocks: (b, o) => this.caseDb.applyBlocks(b, o),
-        prepareBlocks: (b) => this.caseDb.prepareBlocks(b),
+        prepareBlocks: (b, o) => this.caseDb.prepareBlocks(b, o),
       },
       vault: db.vault,
       lock: platform.lock ?? realmLock,

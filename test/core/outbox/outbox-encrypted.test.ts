@@ -31,7 +31,7 @@ function setup(sender: OutboxSender | null, factory = new IDBFactory(), name?: s
     cases: {
       tables: () => caseTables(db),
       applyBlocks: (b) => caseDb.applyBlocks(b),
-      prepareBlocks: (b) => caseDb.prepareBlocks(b),
+      prepareBlocks: (b, o) => caseDb.prepareBlocks(b, o),
     },
     lock: createInProcessLock(),
     sender,
