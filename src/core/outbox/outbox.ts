@@ -523,7 +523,7 @@ export class Outbox {
             r.seq = seq;
             return r;
           } catch (e) {
-          if (isStale(e) && attempt < STALE_RETRIES) {
+            if (isStale(e) && attempt < STALE_RETRIES) {
               await staleBackoff(attempt);
               continue;
             }
