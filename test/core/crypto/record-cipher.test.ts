@@ -121,3 +121,20 @@ describe('Vault', () => {
     }
   });
 });
+
+describe('encrypted export envelope', () => {
+  it('round-trips with the password; a wrong password or an altered file opens nothing', async () => {
+    const { sealExport, openExport, isEncryptedExport } = await import(
+      '../../../src/core/crypto/export-envelope.ts'
+    );
+    const text = JSON.stringify({ format: 'fieldsim-outbox', forms: [{ xml: '<answer>Nyambura</answer>' }] });
+    const env = await sealExport(text, 'pw', { iterations: 1000 });
+    expect(isEncryptedExport(env)).toBe(true);
+    expect(JSON.stringify(env)).not.toContain('Nyambura');
+    expect(await openExport(env, 'pw')).toBe(text);
+    expect(await codeOf(openExport(env, 'nope'))).toBe('wrong-password');
+    const data = Buffer.from(env.data, 'base64');
+    data[3] = (data[3] as number) ^ 1;
+    expect(await codeOf(openExport({ ...env, data: data.toString('base64') }, 'pw'))).toBe('wrong-password');
+  });
+});
