@@ -6,8 +6,15 @@ import { type CaseDbEnv, caseDbChecks } from './case-db.checks.ts';
  * over fake-indexeddb (case-db.test.ts); Chromium runs the same checks over real
  * IndexedDB (test/browser/case-db.test.ts).
  */
-export function runCaseDbContract(name: string, env: () => CaseDbEnv): void {
+export function runCaseDbContract(
+  name: string,
+  env: () => CaseDbEnv,
+  opts: { notApplicable?: readonly string[] } = {},
+): void {
+  const skip = new Set(opts.notApplicable ?? []);
+  for (const t of skip) if (!(t in caseDbChecks)) throw new Error(`no such check: ${t}`);
   describe(`case-db contract: ${name}`, () => {
-    for (const [title, check] of Object.entries(caseDbChecks)) it(title, () => check(env()));
+    for (const [title, check] of Object.entries(caseDbChecks))
+      if (!skip.has(title)) it(title, () => check(env()));
   });
 }

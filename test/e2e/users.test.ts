@@ -154,12 +154,11 @@ describe('users on one device', () => {
     ]);
     const exportFile = join(mkdtempSync(join(tmpdir(), 'fieldsim-export-')), 'outbox.json');
     await download.saveAs(exportFile);
-    const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as {
-      format: string;
-      forms: { instanceId: string }[];
-    };
-    expect(exported.format).toBe('fieldsim-outbox');
-    expect(exported.forms).toHaveLength(1);
+    // Encrypted with the password by default (docs/pwa.md): the form's content is not in it.
+    const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as { format: string };
+    expect(exported.format).toBe('fieldsim-encrypted-export');
+    expect(readFileSync(exportFile, 'utf8')).not.toContain('Unsent At Clear');
+    expect(readFileSync(exportFile, 'utf8')).not.toContain('Nakuru');
     const confirm = page.getByRole('alertdialog', { name: 'Confirm clearing data' });
     await confirm.waitFor();
     await confirm.getByRole('button', { name: "Delete this user's data" }).click();

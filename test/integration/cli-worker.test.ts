@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -308,7 +308,6 @@ describe('fieldsim worker commands', { timeout: 300_000 }, () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('[auth-invalid]');
     // No file in the state folder holds the key.
-    const { readFileSync } = await import('node:fs');
     const files = (d: string): string[] =>
       readdirSync(d, { withFileTypes: true }).flatMap((e) =>
         e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name)],
@@ -330,10 +329,22 @@ describe('fieldsim worker commands', { timeout: 300_000 }, () => {
 
     const file = join(tmp, `export-${Date.now()}.json`);
     const ex = await cli(['outbox', 'export', file, '--json'], a);
-    expect(json(ex)).toEqual({ file, forms: 1 });
+    expect(json(ex)).toEqual({ file, forms: 1, encrypted: true });
+    // Encrypted by default (with the password): the case name is not in the file.
+    expect(readFileSync(file, 'utf8')).toContain('fieldsim-encrypted-export');
+    expect(readFileSync(file, 'utf8')).not.toContain('Moved');
+    const plainFile = join(tmp, `export-plain-${Date.now()}.json`);
+    expect(json(await cli(['outbox', 'export', plainFile, '--plain', '--json'], a))).toEqual({
+      file: plainFile,
+      forms: 1,
+      encrypted: false,
+    });
+    expect(readFileSync(plainFile, 'utf8')).toContain('Moved');
 
     const b = { FIELDSIM_STATE: stateDir('g'), FIELDSIM_PASSWORD: 'fieldsim' };
     expect((await cli(['login', '--domain', 'demo', '--user', 'worker1', '-q'], b)).status).toBe(0);
+    const wrong = await cli(['outbox', 'import', file, '--json'], { ...b, FIELDSIM_PASSWORD: 'not-it' });
+    expect(json(wrong)).toMatchObject({ error: { code: 'wrong-password' } });
     const im = await cli(['outbox', 'import', file, '--json'], b);
     expect(json(im)).toEqual({ imported: 1, skipped: 0, failed: [] });
     expect(json(await cli(['outbox', 'import', file, '--json'], b))).toMatchObject({

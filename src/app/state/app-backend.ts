@@ -85,8 +85,11 @@ export interface AppBackend {
   retry(instanceId: string): Promise<void>;
   /** Sets a waiting form aside by hand so the ones after it can go. */
   quarantine(instanceId: string): Promise<void>;
-  /** The unsent forms as a portable JSON file (never holds credentials). */
-  exportOutbox(): Promise<string>;
+  /**
+   * The unsent forms as a portable JSON file (never holds credentials), encrypted with the
+   * password unless `plain` (the user's explicit choice); see docs/core.md.
+   */
+  exportOutbox(opts?: { plain?: boolean }): Promise<string>;
   importOutbox(json: string): Promise<{ imported: number; skipped: number; failed: number }>;
   /**
    * A support snapshot as JSON: session info, sync token, case-state hash, every case and

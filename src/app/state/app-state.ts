@@ -317,10 +317,13 @@ export async function exportDatabase(): Promise<string> {
 }
 
 /** Offers the unsent forms as a JSON download; returns the file name. */
+/** "Plain export (not encrypted)": off unless the user ticks it (see docs/pwa.md). */
+export const plainExport = signal(false);
+
 export async function exportOutbox(): Promise<string> {
   const b = backend.value;
   if (!b) throw new Error('not logged in');
-  const json = await b.exportOutbox();
+  const json = await b.exportOutbox({ plain: plainExport.value });
   const name = `fieldsim-outbox-${b.info.username.split('@')[0]}-${stamp()}.json`;
   download(name, json);
   outboxExported.value = true;

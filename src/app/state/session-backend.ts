@@ -1,4 +1,5 @@
 import { readDeviceData } from '../../core/apps/read-device-data.ts';
+import { isEncryptedExport, openExport, sealExport } from '../../core/crypto/export-envelope.ts';
 import {
   FieldsimError,
   isNetworkError,
@@ -123,9 +124,25 @@ function wrap(session: Session, mode: AppBackend['mode'], password?: string): Ap
     outboxXml: (id) => session.outboxXml(id),
     retry: (id) => session.requeue(id),
     quarantine: (id) => session.quarantine(id, 'Set aside by hand in the Outbox'),
-    exportOutbox: async () => JSON.stringify(await session.exportOutbox(), null, 2),
+    async exportOutbox(opts) {
+      const text = JSON.stringify(await session.exportOutbox(), null, 2);
+      if (opts?.plain) return text;
+      if (secret === undefined)
+        throw new FieldsimError(
+          'not-logged-in',
+          'Enter the password first: the export is encrypted with it (or choose a plain export).',
+        );
+      return JSON.stringify(await sealExport(text, secret), null, 2);
+    },
     async importOutbox(json) {
-      const r = await session.importOutbox(parseExport(json), { applyCases: true });
+      let text = json;
+      const parsed: unknown = JSON.parse(json);
+      if (isEncryptedExport(parsed)) {
+        if (secret === undefined)
+          throw new FieldsimError('not-logged-in', 'Enter the password first: this export is encrypted.');
+        text = await openExport(parsed, secret);
+      }
+      const r = await session.importOutbox(parseExport(text), { applyCases: true });
       return { imported: r.imported, skipped: r.skipped, failed: r.failed.length };
     },
     async exportDatabase() {

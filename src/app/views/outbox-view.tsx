@@ -11,6 +11,7 @@ import {
   lastSendReport,
   outboxItems,
   outboxStatus,
+  plainExport,
   quarantineForm,
   retryForm,
   trySend,
@@ -95,6 +96,16 @@ function Transfer() {
         >
           Export unsent forms
         </button>
+        <label style={{ flexDirection: 'row', fontWeight: 400, flex: '0 0 auto', gap: '0.4em' }}>
+          <input
+            type="checkbox"
+            checked={plainExport.value}
+            onChange={(e) => {
+              plainExport.value = e.currentTarget.checked;
+            }}
+          />
+          Plain export (not encrypted)
+        </label>
         <label class="button secondary" style={{ flexDirection: 'row', fontWeight: 400, flex: '0 0 auto' }}>
           Import forms
           <input

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { isEncryptedExport, openExport, sealExport } from '../../core/crypto/export-envelope.ts';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import type { ImportResult, OutboxExport } from '../../core/outbox/outbox.ts';
 import type { OutboxItem, OutboxState, SendReport } from '../../core/sync/session-types.ts';
@@ -208,19 +209,35 @@ export function registerOutbox(program: Command): void {
     cmd,
     'export',
     'write the unsent forms (waiting, set aside, incomplete; with attachments) to a JSON file',
-    (c) => c.argument('<file>', 'output file (written atomically, mode 0600)'),
+    (c) =>
+      c
+        .argument('<file>', 'output file (written atomically, mode 0600)')
+        .option(
+          '--plain',
+          'write the forms unencrypted (by default the file is encrypted with the password: --password or FIELDSIM_PASSWORD)',
+        ),
     (flags, [file]) =>
       withWorker(
         'outbox export',
         flags,
         'none',
         async (w) => {
+          const plain = flags.plain === true;
+          // Encrypted with the secret this command was given (docs/cli.md, encryption at rest).
+          const secret = w.credentials?.secret;
+          if (!plain && secret === undefined)
+            throw new UsageError(
+              'outbox export encrypts the file with the password: give --password (or FIELDSIM_PASSWORD), or --plain for an unencrypted file',
+            );
           const data = await w.session.exportOutbox();
           const path = resolve(file as string);
-          writeFileAtomic(path, `${JSON.stringify(data)}\n`);
+          const body = plain || secret === undefined ? data : await sealExport(JSON.stringify(data), secret);
+          writeFileAtomic(path, `${JSON.stringify(body)}\n`);
           return {
-            json: { file: path, forms: data.forms.length },
-            text: [`${data.forms.length} form(s) written to ${path}`],
+            json: { file: path, forms: data.forms.length, encrypted: !plain },
+            text: [
+              `${data.forms.length} form(s) written to ${path}${plain ? ' (plain, not encrypted)' : ' (encrypted)'}`,
+            ],
           };
         },
         { readOnly: true },
@@ -242,6 +259,12 @@ export function registerOutbox(program: Command): void {
             'invalid-argument',
             `Cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`,
           );
+        }
+        if (isEncryptedExport(data)) {
+          const secret = w.credentials?.secret;
+          if (secret === undefined)
+            throw new UsageError(`${file} is encrypted: give the password (--password or FIELDSIM_PASSWORD)`);
+          data = JSON.parse(await openExport(data, secret)) as OutboxExport;
         }
         if (data === null || typeof data !== 'object' || !Array.isArray((data as { forms?: unknown }).forms))
           throw new FieldsimError('invalid-argument', `${file} is not a fieldsim outbox export`);

@@ -39,6 +39,8 @@ export interface OutboxRow {
    * forms have none. JSON because Dexie's key-path typing cannot walk the recursive tree.
    */
   draftJson?: string;
+  /** Encrypted database: the form's content, sealed (outbox-seal.ts); the fields above it are empty. */
+  enc?: Uint8Array;
 }
 
 /** A form the worker has not finished: its answers and when it was opened (meta timeStart). */

@@ -1,4 +1,6 @@
 import type { Dexie, Table } from 'dexie';
+import type { RecordCipher } from '../crypto/record-cipher.ts';
+import type { Vault } from '../crypto/vault.ts';
 import { FieldsimError } from '../errors/fieldsim-error.ts';
 import { StorageError } from '../errors/storage-error.ts';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from '../http/backoff.ts';
@@ -13,6 +15,7 @@ import type { QuarantineReason } from '../protocol/submission/submission-types.t
 import type { OutboxItem, OutboxState, SendReport } from '../sync/session-types.ts';
 import { base64ToBytes, bytesToBase64 } from './base64.ts';
 import { checkExportedForm } from './export-shape.ts';
+import { openOutboxBlob, openOutboxRow, sealOutboxBlob, sealOutboxRow } from './outbox-seal.ts';
 import {
   type AttachmentInfo,
   type OutboxBlobRow,
@@ -62,6 +65,12 @@ export interface CaseApplier {
    * (another connection wrote cases meanwhile): the caller then runs it again without.
    */
   applyBlocks(blocks: CaseBlock[], opts?: { optimistic?: { stale: boolean } }): Promise<void>;
+  /**
+   * Encrypted databases: applies and seals outside any transaction; `write()` then runs
+   * inside the save's transaction and throws a `StaleCaseState` error if another
+   * connection wrote cases since (the save prepares again). `CaseDb.prepareBlocks` fits.
+   */
+  prepareBlocks?(blocks: CaseBlock[], opts?: { fresh?: boolean }): Promise<{ write(): Promise<void> }>;
 }
 
 /** What the outbox needs to talk to the server: `HqClient` fits. */
@@ -98,6 +107,8 @@ export interface OutboxOptions {
    * has no HEAD handler.
    */
   preflight?: boolean;
+  /** Encryption at rest: the database's vault (FieldsimDb.vault); rows are sealed while it is encrypted. */
+  vault?: Vault;
 }
 
 export type TriggerReason = 'save' | 'start' | 'online' | 'timer' | 'manual' | 'backoff';
@@ -173,6 +184,18 @@ function toItem(r: OutboxRow): OutboxItem {
   return item;
 }
 
+const STALE_RETRIES = 20;
+
+/** Another connection keeps winning: wait a little (random, growing) before preparing again. */
+function staleBackoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * 2 * (attempt + 1)));
+}
+
+/** The case state moved under a two-phase case write (case-writer.ts `StaleCaseState`). */
+function isStale(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { staleCaseState?: unknown }).staleCaseState === true;
+}
+
 function isClosedDbError(e: unknown): boolean {
   const name = typeof e === 'object' && e !== null ? String((e as { name?: unknown }).name) : '';
   return name === 'DatabaseClosedError' || name === 'InvalidStateError';
@@ -190,6 +213,7 @@ export class Outbox {
   readonly #autoRetry: boolean;
   readonly #isOnline: () => boolean;
   readonly #preflight: boolean;
+  readonly #vault: Vault | undefined;
   #sender: OutboxSender | null;
   #running: Promise<SendReport> | null = null;
   #rerun = false;
@@ -213,6 +237,23 @@ export class Outbox {
     this.#autoRetry = opts.autoRetry ?? false;
     this.#isOnline = opts.isOnline ?? (() => true);
     this.#preflight = opts.preflight ?? false;
+    this.#vault = opts.vault;
+  }
+
+  /** The record cipher of an encrypted database (throws `data-locked` while locked), else null. */
+  #cipher(): RecordCipher | null {
+    return this.#vault?.encrypted ? this.#vault.cipher() : null;
+  }
+
+  /** Rows as the code reads them: opened (after the read transaction) when encrypted. */
+  async #open(rows: OutboxRow[]): Promise<OutboxRow[]> {
+    const c = this.#cipher();
+    return c === null ? rows : Promise.all(rows.map((r) => openOutboxRow(c, r)));
+  }
+
+  async #openBlobs(rows: OutboxBlobRow[]): Promise<OutboxBlobRow[]> {
+    const c = this.#cipher();
+    return c === null ? rows : Promise.all(rows.map((b) => openOutboxBlob(c, b)));
   }
 
   get #table(): Table<OutboxRow, number> {
@@ -324,6 +365,9 @@ export class Outbox {
     }));
     const tooLarge = this.#checkLimits(form.size, infos);
     if (tooLarge) throw new FieldsimError('submission-too-large', tooLarge);
+    const sealing = this.#cipher();
+    if (sealing !== null)
+      return this.#enqueueSealed(sealing, form, blobs, infos, opts.replacesDraft ?? false);
     const now = this.#clock.now();
     const caseIds = [...new Set(form.caseBlocks.map((b) => b.caseId))];
     // The first attempt lets the case database write from the pages it holds without
@@ -393,6 +437,115 @@ export class Outbox {
     return toItem(row);
   }
 
+  /**
+   * `enqueue` on an encrypted database. WebCrypto is async and IndexedDB commits a
+   * transaction that awaits anything else, so everything is read, applied and sealed
+   * first (the draft being completed, the case pages), and the transaction only writes:
+   * it checks the draft and the case state are still the ones read, else prepares again.
+   */
+  async #enqueueSealed(
+    c: RecordCipher,
+    form: ComposedForm,
+    blobs: OutboxBlobRow[],
+    infos: AttachmentInfo[],
+    replacesDraft: boolean,
+  ): Promise<OutboxItem> {
+    const sealedBlobs = await Promise.all(blobs.map((b) => sealOutboxBlob(c, b)));
+    const caseIds = [...new Set(form.caseBlocks.map((b) => b.caseId))];
+    // One sealed save at a time per outbox: saves prepared together from the same case
+    // state would all but one go stale and prepare again.
+    const row = await this.#serial(() =>
+      this.#write('saving the form', async () => {
+        for (let attempt = 0; ; attempt++) {
+          const now = this.#clock.now();
+          const found = replacesDraft
+            ? await this.#table.where('instanceId').equals(form.instanceId).first()
+            : undefined;
+          const existing = found === undefined ? undefined : (await this.#open([found]))[0];
+          if (existing && existing.state !== 'incomplete')
+            throw new FieldsimError(
+              'invalid-argument',
+              `A form with instanceID ${form.instanceId} is already saved`,
+            );
+          const keptInfos = existing
+            ? existing.attachments.filter((a) => !infos.some((i) => i.name === a.name))
+            : [];
+          const r: OutboxRow = {
+            instanceId: form.instanceId,
+            xmlns: form.xmlns,
+            formName: form.formName,
+            state: 'queued',
+            xml: form.xml,
+            size: form.size,
+            createdAt: existing?.createdAt ?? now,
+            queuedAt: now,
+            attempts: 0,
+            caseIds,
+            attachments: [...keptInfos, ...infos],
+          };
+          // The row's sealing and the case write's preparation run together.
+          const [sealed, cases] = await Promise.all([
+            sealOutboxRow(c, r),
+            form.caseBlocks.length > 0 && this.#cases.prepareBlocks
+              ? this.#cases.prepareBlocks(form.caseBlocks, { fresh: attempt > 0 })
+              : undefined,
+          ]);
+          try {
+            const seq = await this.#db.transaction(
+              'rw',
+              [this.#table, this.#blobs, ...this.#cases.tables()],
+              async () => {
+                // A fresh form relies on the unique instanceId index, as the plain save does.
+                if (replacesDraft) {
+                  const now2 = await this.#table.where('instanceId').equals(form.instanceId).first();
+                  if ((now2?.seq ?? null) !== (found?.seq ?? null) || (now2 && now2.state !== 'incomplete'))
+                    throw new FieldsimError(
+                      'invalid-argument',
+                      `A form with instanceID ${form.instanceId} is already saved`,
+                    );
+                  if (now2?.seq !== undefined) await this.#table.delete(now2.seq);
+                }
+                const added = this.#table.add(sealed).catch((e: unknown) => {
+                  if ((e as { name?: unknown }).name === 'ConstraintError')
+                    throw new FieldsimError(
+                      'invalid-argument',
+                      `A form with instanceID ${form.instanceId} is already saved`,
+                    );
+                  throw e;
+                });
+                const [seq] = await Promise.all([
+                  added,
+                  cases?.write(),
+                  sealedBlobs.length > 0 ? this.#blobs.bulkPut(sealedBlobs) : undefined,
+                ]);
+                return seq;
+              },
+            );
+            r.seq = seq;
+            return r;
+          } catch (e) {
+            if (isStale(e) && attempt < STALE_RETRIES) {
+              await staleBackoff(attempt);
+              continue;
+            }
+            throw e;
+          }
+        }
+      }),
+    );
+    this.#changed();
+    void this.trigger('save');
+    return toItem(row);
+  }
+
+  #serialTail: Promise<unknown> = Promise.resolve();
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serialTail.then(fn, fn);
+    this.#serialTail = run.catch(() => undefined);
+    return run;
+  }
+
   /** Keeps an unfinished form (`incomplete`): nothing applied, nothing sent. */
   async saveDraft(
     instanceId: string,
@@ -408,6 +561,8 @@ export class Outbox {
       })),
     );
     const now = this.#clock.now();
+    const c = this.#cipher();
+    if (c !== null) return this.#saveDraftSealed(c, instanceId, draft, blobs, now);
     const row = await this.#write('saving the draft', () =>
       this.#db.transaction('rw', [this.#table, this.#blobs], async () => {
         const existing = await this.#table.where('instanceId').equals(instanceId).first();
@@ -439,8 +594,54 @@ export class Outbox {
     return toItem(row);
   }
 
+  /** `saveDraft` on an encrypted database: read and seal first, then one writing transaction. */
+  async #saveDraftSealed(
+    c: RecordCipher,
+    instanceId: string,
+    draft: StoredDraft,
+    blobs: OutboxBlobRow[],
+    now: number,
+  ): Promise<OutboxItem> {
+    const sealedBlobs = await Promise.all(blobs.map((b) => sealOutboxBlob(c, b)));
+    const row = await this.#write('saving the draft', async () => {
+      const found = await this.#table.where('instanceId').equals(instanceId).first();
+      const existing = found === undefined ? undefined : (await this.#open([found]))[0];
+      if (existing && existing.state !== 'incomplete')
+        throw new FieldsimError('invalid-argument', `Form ${instanceId} is no longer a draft`);
+      const r: OutboxRow = {
+        instanceId,
+        xmlns: draft.xmlns,
+        formName: draft.name ?? draft.rootName ?? 'data',
+        state: 'incomplete',
+        xml: '',
+        size: 0,
+        createdAt: existing?.createdAt ?? now,
+        attempts: 0,
+        caseIds: [],
+        attachments: [
+          ...(existing?.attachments ?? []).filter((a) => !blobs.some((b) => b.name === a.name)),
+          ...blobs.map((b) => ({ name: b.name, type: b.type, size: b.data.byteLength })),
+        ],
+        draftJson: JSON.stringify(draft),
+      };
+      if (existing?.seq !== undefined) r.seq = existing.seq;
+      const sealed = await sealOutboxRow(c, r);
+      return this.#db.transaction('rw', [this.#table, this.#blobs], async () => {
+        const now2 = await this.#table.where('instanceId').equals(instanceId).first();
+        if ((now2?.seq ?? null) !== (found?.seq ?? null) || (now2 && now2.state !== 'incomplete'))
+          throw new FieldsimError('invalid-argument', `Form ${instanceId} changed while its draft was saved`);
+        r.seq = await this.#table.put(sealed);
+        if (sealedBlobs.length > 0) await this.#blobs.bulkPut(sealedBlobs);
+        return r;
+      });
+    });
+    this.#changed();
+    return toItem(row);
+  }
+
   async getDraft(instanceId: string): Promise<StoredDraft | undefined> {
-    const r = await this.#table.where('instanceId').equals(instanceId).first();
+    const found = await this.#table.where('instanceId').equals(instanceId).first();
+    const r = found === undefined ? undefined : (await this.#open([found]))[0];
     return r?.state === 'incomplete' && r.draftJson !== undefined
       ? (JSON.parse(r.draftJson) as StoredDraft)
       : undefined;
@@ -452,7 +653,7 @@ export class Outbox {
       ? await this.#table.where('state').anyOf(states).toArray()
       : await this.#table.orderBy(':id').toArray();
     if (states) rows.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
-    return rows.map(toItem);
+    return (await this.#open(rows)).map(toItem);
   }
 
   async counts(): Promise<Record<OutboxState, number>> {
@@ -470,12 +671,13 @@ export class Outbox {
 
   /** The exact XML that was (or will be) sent; `undefined` for drafts, pruned or unknown forms. */
   async getXml(instanceId: string): Promise<string | undefined> {
-    const r = await this.#table.where('instanceId').equals(instanceId).first();
+    const found = await this.#table.where('instanceId').equals(instanceId).first();
+    const r = found === undefined ? undefined : (await this.#open([found]))[0];
     return r && r.xml !== '' ? r.xml : undefined;
   }
 
   async getAttachments(instanceId: string): Promise<SaveAttachment[]> {
-    const rows = await this.#blobs.where('instanceId').equals(instanceId).toArray();
+    const rows = await this.#openBlobs(await this.#blobs.where('instanceId').equals(instanceId).toArray());
     return rows.map((b) => ({ name: b.name, blob: new Blob([b.data], { type: b.type }) }));
   }
 
@@ -685,11 +887,15 @@ export class Outbox {
       await settle();
       const batch = await this.#table.where('state').equals('queued').limit(DRAIN_BATCH).toArray();
       if (batch.length === 0) break;
+      // Encrypted: the stored (sealed) rows are what gets written back on state changes;
+      // the opened copies give the XML and attachment sizes.
+      const opened = await this.#open(batch);
       let alreadySending = false;
       for (let i = 0; i < batch.length && !this.#closed; i++) {
         const row = batch[i] as OutboxRow;
+        const content = opened[i] as OutboxRow;
         const seq = row.seq ?? -1;
-        const tooLarge = this.#checkLimits(row.size, row.attachments, accepted);
+        const tooLarge = this.#checkLimits(row.size, content.attachments, accepted);
         if (tooLarge) {
           await settle();
           await this.#setState(seq, {
@@ -710,8 +916,8 @@ export class Outbox {
         this.#changed();
         let outcome: SubmitOutcome;
         const submitting = (async () => {
-          const attachments = row.attachments.length > 0 ? await this.getAttachments(row.instanceId) : [];
-          return sender.submit({ xml: row.xml, attachments, lastSyncToken });
+          const attachments = content.attachments.length > 0 ? await this.getAttachments(row.instanceId) : [];
+          return sender.submit({ xml: content.xml, attachments, lastSyncToken });
         })();
         // Nothing is lost if the previous commit failed: see above. Its error still ends
         // the run, once this send has settled.
@@ -732,8 +938,11 @@ export class Outbox {
         }
         if (commitFailure !== undefined) throw commitFailure;
         const following = batch[i + 1];
+        const followingContent = opened[i + 1];
         const next =
-          following !== undefined && !this.#checkLimits(following.size, following.attachments, accepted)
+          following !== undefined &&
+          followingContent !== undefined &&
+          !this.#checkLimits(following.size, followingContent.attachments, accepted)
             ? following
             : undefined;
         switch (outcome.status) {
@@ -808,14 +1017,17 @@ export class Outbox {
    * is gone from the new footprint) is reported, not dropped: it is still sent.
    */
   async reapplyPending(): Promise<{ applied: number; failed: { instanceId: string; message: string }[] }> {
-    const rows = await this.#table.where('state').anyOf(['queued', 'sending']).toArray();
+    const rows = await this.#open(await this.#table.where('state').anyOf(['queued', 'sending']).toArray());
     rows.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    const sealed = this.#cipher() !== null;
     let applied = 0;
     const failed: { instanceId: string; message: string }[] = [];
     for (const r of rows) {
       try {
         const blocks = readForm(r.xml).caseBlocks;
-        await this.#db.transaction('rw', this.#cases.tables(), () => this.#cases.applyBlocks(blocks));
+        // An encrypted case database runs its own two-phase write (no outer transaction).
+        if (sealed) await this.#cases.applyBlocks(blocks);
+        else await this.#db.transaction('rw', this.#cases.tables(), () => this.#cases.applyBlocks(blocks));
         applied++;
       } catch (e) {
         failed.push({ instanceId: r.instanceId, message: toError(e).message });
@@ -826,6 +1038,8 @@ export class Outbox {
 
   /** Drops the payloads (XML, attachments) of forms sent before `olderThan`; the records stay. */
   async prune(olderThan: number): Promise<number> {
+    const c = this.#cipher();
+    if (c !== null) return this.#pruneSealed(c, olderThan);
     const n = await this.#write('pruning', () =>
       this.#db.transaction('rw', [this.#table, this.#blobs], async () => {
         const rows = await this.#table
@@ -844,16 +1058,44 @@ export class Outbox {
     return n;
   }
 
+  /** `prune` on an encrypted database: the sealed content is re-sealed without the XML first. */
+  async #pruneSealed(c: RecordCipher, olderThan: number): Promise<number> {
+    const found = await this.#table
+      .where('state')
+      .equals('sent')
+      .filter((r) => !r.pruned && (r.sentAt ?? 0) < olderThan)
+      .toArray();
+    const replaced = await Promise.all(
+      (await this.#open(found)).map(async (r) => sealOutboxRow(c, { ...r, xml: '', pruned: true })),
+    );
+    const n = await this.#write('pruning', () =>
+      this.#db.transaction('rw', [this.#table, this.#blobs], async () => {
+        let done = 0;
+        for (const r of replaced) {
+          const cur = await this.#table.get(r.seq ?? -1);
+          if (cur?.state !== 'sent' || cur.pruned) continue;
+          await this.#table.put({ ...r, state: cur.state });
+          await this.#blobs.where('instanceId').equals(r.instanceId).delete();
+          done++;
+        }
+        return done;
+      }),
+    );
+    if (n > 0) this.#changed();
+    return n;
+  }
+
   /** Pending, draft and quarantined forms with their attachments, as a portable object. */
   async exportPending(): Promise<OutboxExport> {
-    const rows = await this.#table
-      .where('state')
-      .anyOf(['incomplete', 'queued', 'sending', 'quarantined'])
-      .toArray();
+    const rows = await this.#open(
+      await this.#table.where('state').anyOf(['incomplete', 'queued', 'sending', 'quarantined']).toArray(),
+    );
     rows.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
     const forms: ExportedForm[] = [];
     for (const r of rows) {
-      const blobs = await this.#blobs.where('instanceId').equals(r.instanceId).toArray();
+      const blobs = await this.#openBlobs(
+        await this.#blobs.where('instanceId').equals(r.instanceId).toArray(),
+      );
       const f: ExportedForm = {
         instanceId: r.instanceId,
         xmlns: r.xmlns,
@@ -894,9 +1136,15 @@ export class Outbox {
     if (!Array.isArray(data.forms))
       throw new FieldsimError('invalid-argument', 'Not a fieldsim outbox export');
     const result: ImportResult = { imported: 0, skipped: 0, failed: [] };
+    const c = this.#cipher();
     for (const f of data.forms) {
       try {
         checkExportedForm(f);
+        if (c !== null) {
+          if (await this.#serial(() => this.#importSealed(c, f, opts.applyCases ?? false))) result.imported++;
+          else result.skipped++;
+          continue;
+        }
         const blocks = opts.applyCases && f.state === 'queued' ? readForm(f.xml).caseBlocks : [];
         const tables =
           blocks.length > 0
@@ -956,6 +1204,65 @@ export class Outbox {
       void this.trigger('manual');
     }
     return result;
+  }
+
+  /** One form of `importForms` on an encrypted database: prepared and sealed, then written. */
+  async #importSealed(c: RecordCipher, f: ExportedForm, applyCases: boolean): Promise<boolean> {
+    const blocks = applyCases && f.state === 'queued' ? readForm(f.xml).caseBlocks : [];
+    const row: OutboxRow = {
+      instanceId: f.instanceId,
+      xmlns: f.xmlns,
+      formName: f.formName,
+      state: f.state,
+      xml: f.xml,
+      size: f.size || utf8Size(f.xml),
+      createdAt: f.createdAt,
+      queuedAt: this.#clock.now(),
+      attempts: 0,
+      caseIds: f.caseIds,
+      attachments: f.attachments.map((a) => ({
+        name: a.name,
+        type: a.type,
+        size: base64ToBytes(a.data).length,
+      })),
+    };
+    if (f.quarantineReason !== undefined) row.quarantineReason = f.quarantineReason;
+    if (f.serverMessage !== undefined) row.serverMessage = f.serverMessage;
+    if (f.draft !== undefined) row.draftJson = JSON.stringify(f.draft);
+    const sealed = await sealOutboxRow(c, row);
+    const sealedBlobs = await Promise.all(
+      f.attachments.map((a) => {
+        const bytes = base64ToBytes(a.data);
+        return sealOutboxBlob(c, {
+          instanceId: f.instanceId,
+          name: a.name,
+          type: a.type,
+          data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+        });
+      }),
+    );
+    for (let attempt = 0; ; attempt++) {
+      if ((await this.#table.where('instanceId').equals(f.instanceId).count()) > 0) return false;
+      const cases =
+        blocks.length > 0 && this.#cases.prepareBlocks ? await this.#cases.prepareBlocks(blocks) : undefined;
+      try {
+        return await this.#write('importing', () =>
+          this.#db.transaction('rw', [this.#table, this.#blobs, ...this.#cases.tables()], async () => {
+            if ((await this.#table.where('instanceId').equals(f.instanceId).count()) > 0) return false;
+            await cases?.write();
+            await this.#table.add(sealed);
+            if (sealedBlobs.length > 0) await this.#blobs.bulkPut(sealedBlobs);
+            return true;
+          }),
+        );
+      } catch (e) {
+        if (isStale(e) && attempt < STALE_RETRIES) {
+          await staleBackoff(attempt);
+          continue;
+        }
+        throw e;
+      }
+    }
   }
 
   /** Stops scheduled retries; a run in progress finishes its current form. */

@@ -1,4 +1,5 @@
 import Dexie, { type Table } from 'dexie';
+import type { CryptoError } from '../crypto/crypto-error.ts';
 import { isFieldsimError } from '../errors/fieldsim-error.ts';
 import { StorageError } from '../errors/storage-error.ts';
 import { applyCaseBlock } from '../protocol/casexml/apply-case-block.ts';
@@ -7,14 +8,20 @@ import type { CasePage, CaseQuery } from '../sync/session-types.ts';
 import type { CaseCatalog, CaseEntry } from './case-catalog.ts';
 import {
   type CaseWriter,
+  damageOf,
   ensureCatalog,
   type GuessProbe,
+  loadCatalog,
   openLiveWriter,
+  type PreparedLiveWrite,
   pickFromPage,
+  prepareLiveWrite,
   readCaseState,
   rememberPages,
+  StaleCaseState,
 } from './case-writer.ts';
-import type { FieldsimDb } from './fieldsim-db.ts';
+import type { CasePageRow, FieldsimDb } from './fieldsim-db.ts';
+import { openPage } from './sealed-rows.ts';
 
 /**
  * The local case database of one user (DESIGN.md section 3).
@@ -56,6 +63,14 @@ function joinsOpenTransaction(db: FieldsimDb): boolean {
   if (tx === null || tx.db !== db || tx.mode !== 'readwrite') return false;
   return caseTables(db).every((t) => tx.storeNames.includes(t.name));
 }
+
+/** Read again: the pages moved on since the catalog was loaded (encrypted databases). */
+class StaleRead extends Error {}
+
+/** How often a write or read retries after another connection changed the cases. */
+const STALE_RETRIES = 20;
+
+const sealedWrites = new WeakMap<FieldsimDb, Promise<unknown>>();
 
 function rethrow(e: unknown, what: string): never {
   if (isFieldsimError(e)) throw e;
@@ -101,6 +116,14 @@ export class CaseDb {
    */
   async applyBlocks(blocks: CaseBlock[], opts: { optimistic?: GuessProbe } = {}): Promise<void> {
     if (blocks.length === 0) return;
+    if (this.db.vault.encrypted) {
+      if (Dexie.currentTransaction !== null)
+        throw new StorageError(
+          'storage-error',
+          'Case blocks cannot be applied inside a transaction on an encrypted database: use prepareBlocks',
+        );
+      return this.#applySealed(blocks);
+    }
     const run = async (): Promise<void> => {
       const { writer, commit, verified } = await openLiveWriter(
         this.db,
@@ -128,7 +151,75 @@ export class CaseDb {
     }
   }
 
+  /**
+   * The two-phase form of `applyBlocks` (encrypted databases): reads, applies and seals
+   * now, outside any transaction; the caller runs `write()` inside its read-write
+   * transaction over `caseTables` and prepares again if it throws `StaleCaseState`.
+   * Throws the block errors of `applyBlocks` here, before anything is written.
+   */
+  async prepareBlocks(blocks: CaseBlock[], opts: { fresh?: boolean } = {}): Promise<PreparedLiveWrite> {
+    try {
+      return await prepareLiveWrite(
+        this.db,
+        blocks.map((b) => b.caseId.trim()),
+        (w) => applyBlocksWith(w, blocks),
+        opts,
+      );
+    } catch (e) {
+      rethrow(e, 'Applying case blocks');
+    }
+  }
+
+  /** One sealed write at a time per connection (writes prepared together would go stale). */
+  async #applySealed(blocks: CaseBlock[]): Promise<void> {
+    const tail = sealedWrites.get(this.db) ?? Promise.resolve();
+    const run = tail.then(
+      () => this.#applySealedNow(blocks),
+      () => this.#applySealedNow(blocks),
+    );
+    sealedWrites.set(
+      this.db,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
+
+  async #applySealedNow(blocks: CaseBlock[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const prep = await this.prepareBlocks(blocks, { fresh: attempt > 0 });
+      try {
+        await this.db.transaction('rw', caseTables(this.db), () => prep.write());
+        return;
+      } catch (e) {
+        if (e instanceof StaleCaseState && attempt < STALE_RETRIES) {
+          await new Promise((r) => setTimeout(r, Math.random() * 2 * (attempt + 1)));
+          continue;
+        }
+        rethrow(e, 'Applying case blocks');
+      }
+    }
+  }
+
+  /**
+   * Stored records that failed their integrity check when the catalog was loaded (an
+   * encrypted database; empty otherwise): their cases are left out, the rest is served.
+   */
+  async damaged(): Promise<readonly CryptoError[]> {
+    return this.read((cat) => damageOf(cat));
+  }
+
   private async read<T>(fn: (cat: CaseCatalog, gen: number) => Promise<T> | T): Promise<T> {
+    if (this.db.vault.encrypted) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const { state, cat } = await loadCatalog(this.db);
+          return await fn(cat, state.gen);
+        } catch (e) {
+          if (e instanceof StaleRead && attempt < STALE_RETRIES) continue;
+          rethrow(e, 'Reading cases');
+        }
+      }
+    }
     try {
       return await this.db.transaction('r', [this.db.casePages, this.db.caseSums, this.db.meta], async () => {
         const state = await readCaseState(this.db);
@@ -149,7 +240,12 @@ export class CaseDb {
     }
     const nums = [...pages.keys()];
     const version = cat.version;
-    const rows = await this.db.casePages.bulkGet(nums.map((p) => [gen, p] as [number, number]));
+    const rows = this.db.vault.encrypted
+      ? await this.#fetchSealed(gen, version, nums)
+      : ((await this.db.casePages.bulkGet(nums.map((p) => [gen, p] as [number, number]))) as (
+          | CasePageRow
+          | undefined
+        )[]);
     // A case the worker opens is likely the one the next form saves: keep its page.
     rememberPages(cat, version, rows);
     const byId = new Map<string, CaseRecord>();
@@ -161,6 +257,22 @@ export class CaseDb {
       if (c !== undefined) out.push(c);
     }
     return out;
+  }
+
+  /**
+   * Pages of an encrypted database: read with the state in one transaction, decrypted
+   * after it. If the state moved past the catalog's version, the caller's read starts over
+   * (`StaleRead`) rather than mix pages of two versions.
+   */
+  async #fetchSealed(gen: number, version: number, nums: number[]): Promise<(CasePageRow | undefined)[]> {
+    const c = this.db.vault.cipher();
+    const { state, rows } = await this.db.transaction('r', [this.db.casePages, this.db.meta], async () => ({
+      state: await readCaseState(this.db),
+      rows: await this.db.casePages.bulkGet(nums.map((p) => [gen, p] as [number, number])),
+    }));
+    if (state.gen !== gen || state.version !== version) throw new StaleRead();
+    if (c === null) return rows as (CasePageRow | undefined)[];
+    return Promise.all(rows.map((r) => openPage(c, r)));
   }
 
   async get(caseId: string): Promise<CaseRecord | undefined> {

@@ -1,8 +1,18 @@
 import Dexie, { type Transaction } from 'dexie';
+import { CryptoError } from '../crypto/crypto-error.ts';
+import type { RecordCipher } from '../crypto/record-cipher.ts';
 import { StorageError } from '../errors/storage-error.ts';
 import type { CaseIndex, CaseRecord } from '../protocol/casexml/case-types.ts';
 import { CaseCatalog, type CaseEntry, type CatalogDelta, entryOf } from './case-catalog.ts';
 import type { CasePageRow, CaseSumRow, FieldsimDb } from './fieldsim-db.ts';
+import {
+  openPage,
+  openSums,
+  type SealedPageRow,
+  type SealedSumRow,
+  sealPage,
+  sealSums,
+} from './sealed-rows.ts';
 
 /**
  * Page-level storage of cases (see fieldsim-db.ts): reading and writing packed pages,
@@ -183,6 +193,8 @@ export function pageRange(gen: number): [[number, number], [number, number]] {
 
 /** The catalog of the live generation; rebuilt from the pages if stale. Call inside a transaction. */
 export async function ensureCatalog(db: FieldsimDb, state: CaseGenState): Promise<CaseCatalog> {
+  // Summaries of an encrypted database are opened outside transactions: `loadCatalog`.
+  if (db.vault.cipher() !== null) throw new Error('ensureCatalog on an encrypted database: use loadCatalog');
   const cur = catalogs.get(db);
   if (cur !== undefined && cur.gen === state.gen && cur.version === state.version) return cur;
   const cat = new CaseCatalog(state.gen, state.version);
@@ -196,7 +208,7 @@ export async function ensureCatalog(db: FieldsimDb, state: CaseGenState): Promis
       .limit(SLICE_PAGES)
       .toArray();
     for (const row of rows)
-      for (const sum of JSON.parse(row.sums) as CaseSummary[])
+      for (const sum of JSON.parse((row as CaseSumRow).sums) as CaseSummary[])
         cat.entries.set(sum[0], entryFromSummary(sum, row.page));
     if (rows.length < SLICE_PAGES) break;
     from = (rows[rows.length - 1] as CaseSumRow).page + 1;
@@ -204,6 +216,81 @@ export async function ensureCatalog(db: FieldsimDb, state: CaseGenState): Promis
   catalogs.set(db, cat);
   knownStates.set(cat, { ...state });
   return cat;
+}
+
+/** Records an encrypted database's catalog could not open (see `loadCatalog`). */
+const catalogDamage = new WeakMap<CaseCatalog, CryptoError[]>();
+
+export function damageOf(cat: CaseCatalog): readonly CryptoError[] {
+  return catalogDamage.get(cat) ?? [];
+}
+
+/**
+ * The live state and its catalog, for callers outside any transaction. An encrypted
+ * database's summaries are read in one read transaction and decrypted after it (in
+ * parallel: WebCrypto works off the main thread). A summary record that fails its
+ * integrity check is rebuilt from its page; if the page fails too, its cases are left
+ * out and the error kept (`damageOf`), so one bad record does not close the database.
+ */
+export async function loadCatalog(db: FieldsimDb): Promise<{ state: CaseGenState; cat: CaseCatalog }> {
+  const c = db.vault.cipher();
+  if (c === null)
+    return db.transaction('r', [db.caseSums, db.meta], async () => {
+      const state = await readCaseState(db);
+      return { state, cat: await ensureCatalog(db, state) };
+    });
+  const read = await db.transaction('r', [db.caseSums, db.meta], async () => {
+    const state = await readCaseState(db);
+    const cur = catalogs.get(db);
+    if (cur !== undefined && cur.gen === state.gen && cur.version === state.version)
+      return { state, cur, rows: [] };
+    const rows = await db.caseSums
+      .where('[gen+page]')
+      .between(...pageRange(state.gen), true, true)
+      .toArray();
+    return { state, cur: undefined, rows };
+  });
+  if (read.cur !== undefined) return { state: read.state, cat: read.cur };
+  const { state } = read;
+  const cat = new CaseCatalog(state.gen, state.version);
+  const damage: CryptoError[] = [];
+  const opened = await Promise.all(
+    read.rows.map((row) =>
+      openSums(c, row).then(
+        (r) => JSON.parse(r.sums) as CaseSummary[],
+        (e: unknown) => summariesFromPage(db, c, row, e, damage),
+      ),
+    ),
+  );
+  read.rows.forEach((row, i) => {
+    for (const sum of opened[i] ?? []) cat.entries.set(sum[0], entryFromSummary(sum, row.page));
+  });
+  if (damage.length > 0) catalogDamage.set(cat, damage);
+  // Another caller may have installed a newer catalog meanwhile: keep the newest.
+  const now = catalogs.get(db);
+  if (now !== undefined && now.gen === state.gen && now.version >= state.version) return { state, cat: now };
+  catalogs.set(db, cat);
+  knownStates.set(cat, { ...state });
+  return { state, cat };
+}
+
+async function summariesFromPage(
+  db: FieldsimDb,
+  c: RecordCipher,
+  row: CaseSumRow | SealedSumRow,
+  sumError: unknown,
+  damage: CryptoError[],
+): Promise<CaseSummary[]> {
+  if (!(sumError instanceof CryptoError)) throw sumError;
+  damage.push(sumError);
+  try {
+    const page = await openPage(c, await db.casePages.get([row.gen, row.page]));
+    return page === undefined ? [] : page.data.map((d) => summaryOf(JSON.parse(d) as CaseRecord));
+  } catch (e) {
+    if (e instanceof CryptoError) damage.push(e);
+    else throw e;
+    return [];
+  }
 }
 
 /** Installs a catalog built elsewhere (a staged generation that just became live as `state`). */
@@ -233,6 +320,24 @@ function bufOf(row: CasePageRow | undefined): PageBuf {
     ? { ids: [], data: [], recs: [] }
     : // Copies: the row may be shared with the page cache, and the writer edits the arrays.
       { ids: [...row.ids], data: [...row.data], recs: new Array<CaseRecord | undefined>(row.ids.length) };
+}
+
+/** What a flush writes: plain rows, and the rows as stored (sealed when encrypted). */
+export interface PreparedFlush {
+  puts: CasePageRow[];
+  sums: CaseSumRow[];
+  dels: [number, number][];
+  stored: { pages: (CasePageRow | SealedPageRow)[]; sums: (CaseSumRow | SealedSumRow)[] };
+}
+
+/** Seals a prepared flush for an encrypted database (`c`); before the write transaction. */
+export async function sealFlush(c: RecordCipher | null, p: PreparedFlush): Promise<PreparedFlush> {
+  if (c === null) return p;
+  const [pages, sums] = await Promise.all([
+    Promise.all(p.puts.map((r) => sealPage(c, r))),
+    Promise.all(p.sums.map((r) => sealSums(c, r))),
+  ]);
+  return { ...p, stored: { pages, sums } };
 }
 
 /**
@@ -373,11 +478,10 @@ export class CaseWriter {
   }
 
   /**
-   * Writes changed pages and their summaries, all requests issued together (IndexedDB
-   * runs them in order; waiting for each would cost a round trip to the storage process
-   * per request). Keeps only the tail page cached, so memory stays bounded.
+   * Encodes the changed pages and their summaries (plain rows; `sealFlush` encrypts them
+   * for an encrypted database, before the write transaction opens).
    */
-  async flush(): Promise<void> {
+  prepareFlush(): PreparedFlush {
     const puts: CasePageRow[] = [];
     const sums: CaseSumRow[] = [];
     const dels: [number, number][] = [];
@@ -396,10 +500,27 @@ export class CaseWriter {
       for (let i = 0; i < page.ids.length; i++) rows.push(this.summary(page, i));
       sums.push({ gen, page: p, sums: JSON.stringify(rows) });
     }
-    this.flushed = { rows: puts, deleted: dels.map(([, p]) => p) };
+    return { puts, sums, dels, stored: { pages: puts, sums } };
+  }
+
+  /**
+   * Writes changed pages and their summaries, all requests issued together (IndexedDB
+   * runs them in order; waiting for each would cost a round trip to the storage process
+   * per request). Keeps only the tail page cached, so memory stays bounded. A plain
+   * database only: an encrypted one goes through `prepareFlush`, `sealFlush`, `writeFlush`.
+   */
+  async flush(): Promise<void> {
+    await this.writeFlush(this.prepareFlush());
+  }
+
+  /** Writes a prepared (and, if encrypted, sealed) flush; call inside the write transaction. */
+  async writeFlush(p: PreparedFlush): Promise<void> {
+    const { sums, dels } = p;
+    this.flushed = { rows: p.puts, deleted: dels.map(([, pg]) => pg) };
     try {
       const writes: Promise<unknown>[] = [];
-      if (puts.length > 0) writes.push(this.db.casePages.bulkPut(puts), this.db.caseSums.bulkPut(sums));
+      if (p.stored.pages.length > 0)
+        writes.push(this.db.casePages.bulkPut(p.stored.pages), this.db.caseSums.bulkPut(p.stored.sums));
       if (dels.length > 0) writes.push(this.db.casePages.bulkDelete(dels), this.db.caseSums.bulkDelete(dels));
       await Promise.all(writes);
     } catch (e) {
@@ -418,7 +539,7 @@ export class CaseWriter {
         this.delta.set(id, entryFromSummary(sum, row.page));
       }
     this.dirty.clear();
-    for (const p of [...this.pages.keys()]) if (p !== this.state.tailPage) this.pages.delete(p);
+    for (const pg of [...this.pages.keys()]) if (pg !== this.state.tailPage) this.pages.delete(pg);
   }
 
   /** Applies and clears the delta now (a staged generation nobody else reads). */
@@ -428,12 +549,21 @@ export class CaseWriter {
   }
 }
 
-function readPages(
+/**
+ * Pages by number. An encrypted database's pages are decrypted after the read: call this
+ * outside write transactions there (see `prepareLiveWrite`).
+ */
+export function readPages(
   db: FieldsimDb,
   gen: number,
   nums: readonly number[],
 ): Promise<(CasePageRow | undefined)[]> {
-  return db.casePages.bulkGet(nums.map((p) => [gen, p] as [number, number]));
+  // Not an async function: a plain database's read stays Dexie's own promise, which keeps
+  // the transaction zone through the caller's awaits.
+  const c = db.vault.encrypted ? db.vault.cipher() : null;
+  const rows = db.casePages.bulkGet(nums.map((p) => [gen, p] as [number, number]));
+  if (c === null) return rows as Promise<(CasePageRow | undefined)[]>;
+  return rows.then((got) => Promise.all(got.map((r) => openPage(c, r))));
 }
 
 function sameState(a: CaseGenState, b: CaseGenState): boolean {
@@ -572,24 +702,103 @@ function liveWriter(
     const next = { ...writer.state, version: state.version + 1 };
     // `put` already moved the tail, so the state row can go out with the pages.
     await Promise.all([writer.flush(), writeCaseState(db, next), verified()]);
-    const delta = new Map(writer.delta);
-    const { rows, deleted } = writer.flushed;
-    const onDone = (): void => {
-      if (catalog.gen !== next.gen || catalog.version !== state.version) return;
-      const cache = cacheOf(catalog);
-      catalog.apply(delta, next.version);
-      knownStates.set(catalog, next);
-      // Pages this commit did not touch are unchanged at the new version.
-      cache.version = next.version;
-      for (const p of deleted) cache.rows.delete(p);
-      for (const row of rows) cachePut(cache, row);
-    };
-    // The root transaction's Dexie `complete` event: it fires once IndexedDB committed,
-    // and before the code awaiting the transaction goes on (a native `complete` listener
-    // would run after it, so the next save would start from a stale catalog and could
-    // not use its page guess). A sub-transaction's own `complete` fires at the end of its
-    // scope, before anything is committed, hence the walk to the root.
-    rootTransaction()?.on('complete', onDone);
+    onCommitted(catalog, state, next, writer);
   };
   return { writer, commit, verified };
+}
+
+/**
+ * Arranges for the shared catalog and page cache to take a writer's changes once the
+ * current (root) transaction commits; an abort changes nothing.
+ */
+function onCommitted(
+  catalog: CaseCatalog,
+  state: CaseGenState,
+  next: CaseGenState,
+  writer: CaseWriter,
+): void {
+  const delta = new Map(writer.delta);
+  const { rows, deleted } = writer.flushed;
+  const onDone = (): void => {
+    if (catalog.gen !== next.gen || catalog.version !== state.version) return;
+    const cache = cacheOf(catalog);
+    catalog.apply(delta, next.version);
+    knownStates.set(catalog, next);
+    // Pages this commit did not touch are unchanged at the new version.
+    cache.version = next.version;
+    for (const p of deleted) cache.rows.delete(p);
+    for (const row of rows) cachePut(cache, row);
+  };
+  // The root transaction's Dexie `complete` event: it fires once IndexedDB committed,
+  // and before the code awaiting the transaction goes on (a native `complete` listener
+  // would run after it, so the next save would start from a stale catalog and could
+  // not use its page guess). A sub-transaction's own `complete` fires at the end of its
+  // scope, before anything is committed, hence the walk to the root.
+  rootTransaction()?.on('complete', onDone);
+}
+
+/** The stored case state moved between `prepareLiveWrite` and its `write`: prepare again. */
+export class StaleCaseState extends StorageError {
+  /** Checked by the outbox, which does not import the store (class names do not survive bundling). */
+  readonly staleCaseState = true;
+  constructor() {
+    super('storage-error', 'Another tab or connection changed the cases during this write');
+  }
+}
+
+export interface PreparedLiveWrite {
+  writer: CaseWriter;
+  /**
+   * Call inside a read-write transaction over the case tables: checks the stored state is
+   * still the one the write was prepared from (else throws `StaleCaseState`, and the
+   * caller prepares again), then writes the sealed pages, summaries and state row.
+   */
+  write: () => Promise<void>;
+}
+
+/**
+ * A case write in two phases, for an encrypted database (WebCrypto is async, and awaiting
+ * it inside an IndexedDB transaction would commit the transaction): outside any
+ * transaction, the catalog and the pages of `ids` are read and decrypted, `mutate` runs
+ * on the writer (it may `prefetch` more pages), and the changed pages are encrypted; then
+ * `write()` stores them in the caller's transaction, guarded by the state check.
+ */
+export async function prepareLiveWrite(
+  db: FieldsimDb,
+  ids: readonly string[],
+  mutate: (w: CaseWriter) => Promise<void> | void,
+  opts: { fresh?: boolean } = {},
+): Promise<PreparedLiveWrite> {
+  const c = db.vault.cipher();
+  // The state this connection last wrote or read stands in for reading it: `write()`
+  // checks it against the stored one anyway, and a caller whose write went stale
+  // prepares again with `fresh` (read from the database). With the pages in the page
+  // cache too, a save reads nothing before its one write transaction.
+  const guessCat = opts.fresh ? undefined : catalogs.get(db);
+  const guessState = guessCat === undefined ? undefined : knownState(guessCat);
+  const { state, cat } =
+    guessCat !== undefined && guessState !== undefined
+      ? { state: { ...guessState }, cat: guessCat }
+      : await loadCatalog(db);
+  const writer = new CaseWriter(db, cat, state);
+  const nums = writer.pagesToRead(ids);
+  if (nums.length > 0)
+    writer.adoptPages(nums, cachedRows(cat, nums) ?? (await readPages(db, state.gen, nums)));
+  await mutate(writer);
+  const next: CaseGenState = { ...writer.state, version: state.version + 1 };
+  const flush = writer.delta.size === 0 ? null : await sealFlush(c, writer.prepareFlush());
+  return {
+    writer,
+    write: async () => {
+      const now = await readCaseState(db);
+      if (!sameState(now, state)) {
+        // Whoever prepares next reads the state instead of guessing this one again.
+        knownStates.delete(cat);
+        throw new StaleCaseState();
+      }
+      if (flush === null) return;
+      await Promise.all([writer.writeFlush(flush), writeCaseState(db, next)]);
+      onCommitted(cat, state, next, writer);
+    },
+  };
 }

@@ -1,6 +1,14 @@
 import Dexie, { type Table } from 'dexie';
+import { Vault } from '../crypto/vault.ts';
 import type { IndexedDbDeps } from '../platform.ts';
 import type { CaseRecord } from '../protocol/casexml/case-types.ts';
+import type {
+  SealedFixture,
+  SealedFixtureRow,
+  SealedLedgerRow,
+  SealedPageRow,
+  SealedSumRow,
+} from './sealed-rows.ts';
 
 /**
  * One Dexie database per domain+user (DESIGN.md section 3): a user never sees another
@@ -18,68 +26,9 @@ import type { CaseRecord } from '../protocol/casexml/case-types.ts';
  * generation; never read `casePages` directly.
  */
 
-/** Key-value rows: sync token, registration, owner ids, last sync time... */
-export interface MetaRow {
-  key: string;
-  value: unknown;
-}
+export type { CasePageRow, CaseSumRow, FixtureRow, LedgerRow, MetaRow, StoredFixture } from './row-types.ts';
 
-/**
- * One page of cases of one generation (see case-writer.ts): the case ids and, in the
- * same order, each case as JSON. Strings clone much faster than trees of small objects
- * and take half the memory (fake-indexeddb keeps the whole database in the JS heap);
- * one string per case lets a case-list page parse only the rows it shows.
- */
-export interface CasePageRow {
-  gen: number;
-  page: number;
-  ids: string[];
-  data: string[];
-}
-
-/**
- * Per page, what the in-memory catalog needs of each case (JSON of `CaseSummary[]`, see
- * case-writer.ts), so reopening the database rebuilds the catalog without reading and
- * parsing every full case.
- */
-export interface CaseSumRow {
-  gen: number;
-  page: number;
-  sums: string;
-}
-
-export interface StoredFixture {
-  /** `${id}|${userId}` */
-  key: string;
-  id: string;
-  userId: string;
-  indexed: boolean;
-  /**
-   * The fixture's root element as a plain tree (XmlNode). For an indexed fixture the
-   * root's children (the rows) are in `fixtureRows` and `root.children` is empty.
-   */
-  root: unknown;
-  /** Index expressions from the fixture's `<schema>`, for indexed fixtures. */
-  indices?: string[];
-}
-
-export interface FixtureRow {
-  fixtureId: string;
-  rowIndex: number;
-  /** Values of the schema's index expressions, by expression. */
-  keys: Record<string, string>;
-  node: unknown;
-}
-
-export interface LedgerRow {
-  /** Case generation the balance belongs to (replaced together with the cases). */
-  gen: number;
-  entityId: string;
-  sectionId: string;
-  entryId: string;
-  quantity: number;
-  date: string;
-}
+import type { CasePageRow, CaseSumRow, FixtureRow, LedgerRow, MetaRow, StoredFixture } from './row-types.ts';
 
 export type StoredCase = CaseRecord;
 
@@ -88,13 +37,21 @@ export function databaseName(domain: string, username: string): string {
 }
 
 export class FieldsimDb extends Dexie {
-  casePages!: Table<CasePageRow, [number, number]>;
-  caseSums!: Table<CaseSumRow, [number, number]>;
+  // Rows are plain, or sealed (store/sealed-rows.ts) once the database is encrypted.
+  casePages!: Table<CasePageRow | SealedPageRow, [number, number]>;
+  caseSums!: Table<CaseSumRow | SealedSumRow, [number, number]>;
   meta!: Table<MetaRow, string>;
-  fixtures!: Table<StoredFixture, string>;
-  fixtureRows!: Table<FixtureRow, [string, number]>;
-  ledgers!: Table<LedgerRow, [number, string, string, string]>;
+  fixtures!: Table<StoredFixture | SealedFixture, string>;
+  fixtureRows!: Table<FixtureRow | SealedFixtureRow, [string, number]>;
+  ledgers!: Table<LedgerRow | SealedLedgerRow, [number, string, string, string]>;
   // outbox tables are declared by outbox/ (see outbox-schema.ts) in the same version.
+  /**
+   * Encryption at rest (docs/core.md): whether this database's records are encrypted, and
+   * the record cipher while unlocked. Encrypted rows keep only their keys in clear and hold
+   * the rest in `enc` (see store/sealed-rows.ts); they are sealed before a write
+   * transaction opens and opened after a read one ends, never inside one.
+   */
+  readonly vault = new Vault();
 
   constructor(name: string, deps?: IndexedDbDeps) {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});

@@ -1,5 +1,15 @@
 import type { FixtureRecord, FixtureSchema, XmlNode } from '../protocol/restore/restore-types.ts';
 import type { FieldsimDb, FixtureRow, StoredFixture } from './fieldsim-db.ts';
+import {
+  openAll,
+  openFixture,
+  openFixtureRow,
+  type SealedFixture,
+  type SealedFixtureRow,
+  sealAll,
+  sealFixture,
+  sealFixtureRow,
+} from './sealed-rows.ts';
 
 /**
  * Fixture storage (PROTOCOL.md 3.8; core: FixtureXmlParser.java, IndexedFixtureXmlParser.java).
@@ -15,30 +25,61 @@ export function evalIndex(node: XmlNode, expr: string): string {
   return child === undefined ? '' : child.text.trim();
 }
 
-/** Writes fixtures; call inside a transaction over `fixtures` and `fixtureRows`. */
-export async function storeFixtures(
+/** Fixture rows ready to store (sealed when the database is encrypted), see `prepareFixtures`. */
+export interface PreparedFixtures {
+  /** Indexed fixture ids whose stored rows and records are replaced. */
+  replaceIds: string[];
+  fixtures: (StoredFixture | SealedFixture)[];
+  rows: (FixtureRow | SealedFixtureRow)[];
+}
+
+/**
+ * Builds (and seals, for an encrypted database) the records of `fixtures`. Call before
+ * the write transaction: sealing is async and must not run inside it.
+ */
+export async function prepareFixtures(
   db: FieldsimDb,
   fixtures: readonly FixtureRecord[],
   schemas: ReadonlyMap<string, FixtureSchema>,
-): Promise<void> {
+): Promise<PreparedFixtures> {
+  const c = db.vault.cipher();
+  const replaceIds: string[] = [];
+  const stored: StoredFixture[] = [];
+  const rows: FixtureRow[] = [];
   for (const f of fixtures) {
     const key = `${f.id}|${f.userId}`;
     if (!f.indexed) {
-      await db.fixtures.put({ key, id: f.id, userId: f.userId, indexed: false, root: f.root });
+      stored.push({ key, id: f.id, userId: f.userId, indexed: false, root: f.root });
       continue;
     }
     const indices = schemas.get(f.id)?.indices ?? [];
-    await db.fixtureRows.where('fixtureId').equals(f.id).delete();
-    await db.fixtures.where('id').equals(f.id).delete();
-    const rows: FixtureRow[] = f.root.children.map((node, rowIndex) => {
+    replaceIds.push(f.id);
+    // A later indexed fixture with the same id replaces the earlier one's rows.
+    for (let i = rows.length - 1; i >= 0; i--) if (rows[i]?.fixtureId === f.id) rows.splice(i, 1);
+    for (let i = stored.length - 1; i >= 0; i--) if (stored[i]?.id === f.id) stored.splice(i, 1);
+    f.root.children.forEach((node, rowIndex) => {
       const keys: Record<string, string> = {};
       for (const expr of indices) keys[expr] = evalIndex(node, expr);
-      return { fixtureId: f.id, rowIndex, keys, node };
+      rows.push({ fixtureId: f.id, rowIndex, keys, node });
     });
-    if (rows.length > 0) await db.fixtureRows.bulkPut(rows);
     const root: XmlNode = { ...f.root, children: [] };
-    await db.fixtures.put({ key, id: f.id, userId: f.userId, indexed: true, root, indices });
+    stored.push({ key, id: f.id, userId: f.userId, indexed: true, root, indices });
   }
+  return {
+    replaceIds: [...new Set(replaceIds)],
+    fixtures: await sealAll(c, stored, sealFixture),
+    rows: await sealAll(c, rows, sealFixtureRow),
+  };
+}
+
+/** Writes prepared fixtures; call inside a transaction over `fixtures` and `fixtureRows`. */
+export async function writeFixtures(db: FieldsimDb, p: PreparedFixtures): Promise<void> {
+  for (const id of p.replaceIds) {
+    await db.fixtureRows.where('fixtureId').equals(id).delete();
+    await db.fixtures.where('id').equals(id).delete();
+  }
+  if (p.rows.length > 0) await db.fixtureRows.bulkPut(p.rows);
+  if (p.fixtures.length > 0) await db.fixtures.bulkPut(p.fixtures);
 }
 
 /** The fixture with this id (for the given user id, or any), with rows inlined for indexed ones. */
@@ -47,11 +88,13 @@ export async function getFixture(
   id: string,
   userId?: string,
 ): Promise<FixtureRecord | undefined> {
-  const stored: StoredFixture | undefined =
+  const c = db.vault.cipher();
+  const found =
     userId !== undefined
       ? await db.fixtures.get(`${id}|${userId}`)
       : await db.fixtures.where('id').equals(id).first();
-  if (stored === undefined) return undefined;
+  if (found === undefined) return undefined;
+  const stored = c === null ? (found as StoredFixture) : await openFixture(c, found);
   const root = stored.root as XmlNode;
   if (!stored.indexed) return { id: stored.id, userId: stored.userId, indexed: false, root };
   const rows = await getFixtureRows(db, id);
@@ -77,7 +120,12 @@ export async function getFixtureRows(
   fixtureId: string,
   where: Record<string, string> = {},
 ): Promise<XmlNode[]> {
-  const rows = await db.fixtureRows.where('fixtureId').equals(fixtureId).sortBy('rowIndex');
+  const c = db.vault.cipher();
+  const rows = await openAll(
+    c,
+    await db.fixtureRows.where('fixtureId').equals(fixtureId).sortBy('rowIndex'),
+    openFixtureRow,
+  );
   const conds = Object.entries(where);
   const out: XmlNode[] = [];
   for (const r of rows) {

@@ -1,3 +1,4 @@
+import type { RecordCipher } from '../crypto/record-cipher.ts';
 import { isFieldsimError } from '../errors/fieldsim-error.ts';
 import { StorageError } from '../errors/storage-error.ts';
 import { computePurge, type PurgeInput } from '../protocol/casexml/case-purge.ts';
@@ -18,13 +19,16 @@ import {
   CASE_PAGE_SIZE,
   type CaseGenState,
   CaseWriter,
-  openLiveWriter,
   pageRange,
+  prepareLiveWrite,
   readCaseState,
+  StaleCaseState,
+  sealFlush,
   writeCaseState,
 } from './case-writer.ts';
 import type { FieldsimDb, LedgerRow } from './fieldsim-db.ts';
-import { groupIdsOf, storeFixtures } from './fixtures.ts';
+import { groupIdsOf, prepareFixtures, writeFixtures } from './fixtures.ts';
+import { sealAll, sealLedger } from './sealed-rows.ts';
 import { getGroupIds, getRegistration, getSyncToken, META } from './sync-state.ts';
 
 /**
@@ -216,6 +220,35 @@ async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
   }
 }
 
+/**
+ * One step of a full restore on the staged generation: `mutate` runs outside any
+ * transaction (its page reads, if any, are of the staged generation nobody else uses),
+ * the changed pages and ledger rows are sealed when the database is encrypted, and only
+ * then the write transaction opens; `inTx` adds its own requests to it.
+ */
+async function writeStaged(
+  db: FieldsimDb,
+  c: RecordCipher | null,
+  writer: CaseWriter,
+  mutate: () => Promise<void>,
+  ledgers: readonly LedgerRow[],
+  inTx?: () => Promise<unknown>,
+): Promise<void> {
+  await mutate();
+  const [flush, rows] = await Promise.all([
+    sealFlush(c, writer.prepareFlush()),
+    sealAll(c, ledgers, sealLedger),
+  ]);
+  await db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], async () => {
+    await Promise.all([
+      writer.writeFlush(flush),
+      rows.length > 0 ? db.ledgers.bulkPut(rows) : undefined,
+      inTx?.(),
+    ]);
+  });
+  writer.applyDeltaNow();
+}
+
 async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions): Promise<IngestResult> {
   const report = opts.onProgress;
   const progress: RestoreProgress = { phase: 'downloading', bytes: 0, itemsDone: 0, casesWritten: 0 };
@@ -228,7 +261,9 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   };
   let ledgerCount = 0;
   let live: CaseGenState;
+  let c: RecordCipher | null;
   try {
+    c = db.vault.cipher();
     live = await cleanupGenerations(db);
   } catch (e) {
     rethrow(e, 'Preparing the restore');
@@ -255,15 +290,11 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
         else if (ev.kind === 'ledger') balances.push(ev.balance);
         else collect(acc, ev);
       }
-      if (blocks.length > 0 || balances.length > 0)
-        await db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], async () => {
-          await applyBlocksWith(writer, blocks);
-          await writer.flush();
-          writer.applyDeltaNow();
-          const rows = ledgerRows(gen, balances);
-          if (rows.length > 0) await db.ledgers.bulkPut(rows);
-          ledgerCount += rows.length;
-        });
+      if (blocks.length > 0 || balances.length > 0) {
+        const rows = ledgerRows(gen, balances);
+        await writeStaged(db, c, writer, () => applyBlocksWith(writer, blocks), rows);
+        ledgerCount += rows.length;
+      }
       progress.itemsDone += batch.length;
       progress.casesWritten += blocks.length;
       if (acc.itemsTotal !== undefined) progress.itemsTotal = acc.itemsTotal;
@@ -271,11 +302,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
     }
     if (opts.reapplyBlocks !== undefined && opts.reapplyBlocks.length > 0) {
       const again = opts.reapplyBlocks;
-      await db.transaction('rw', [db.casePages, db.caseSums], async () => {
-        await applyBlocksWith(writer, again);
-        await writer.flush();
-        writer.applyDeltaNow();
-      });
+      await writeStaged(db, c, writer, () => applyBlocksWith(writer, again), []);
     }
     if (opts.purge !== false) {
       report?.({ ...progress, phase: 'purging' });
@@ -284,19 +311,25 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       const { removed } = computePurge(purgeInputs(stage.entries), ownerSet(reg, groups));
       purged = removed.length;
       if (removed.length > 0)
-        await db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], async () => {
-          await writer.prefetch(removed);
-          for (const id of removed) writer.remove(id);
-          await writer.flush();
-          writer.applyDeltaNow();
+        await writeStaged(
+          db,
+          c,
+          writer,
+          async () => {
+            await writer.prefetch(removed);
+            for (const id of removed) writer.remove(id);
+          },
+          [],
           // Ledgers of removed cases go with them (core: LedgerPurgeFilter.java).
-          await db.ledgers
-            .where('[gen+entityId]')
-            .anyOf(removed.map((id) => [gen, id]))
-            .delete();
-        });
+          () =>
+            db.ledgers
+              .where('[gen+entityId]')
+              .anyOf(removed.map((id) => [gen, id]))
+              .delete(),
+        );
     }
     if (opts.signal?.aborted) throw opts.signal.reason;
+    const fixtures = await prepareFixtures(db, [...acc.fixtures.values()], acc.schemas);
     // The switch: everything the new data needs, in one transaction.
     switched = await db.transaction('rw', [db.meta, db.fixtures, db.fixtureRows], async () => {
       const now = await readCaseState(db);
@@ -311,7 +344,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       if (acc.syncToken !== null) await db.meta.put({ key: META.syncToken, value: acc.syncToken });
       if (acc.registration !== null) await db.meta.put({ key: META.registration, value: acc.registration });
       if (acc.groupIds !== null) await db.meta.put({ key: META.groupIds, value: acc.groupIds });
-      await storeFixtures(db, [...acc.fixtures.values()], acc.schemas);
+      await writeFixtures(db, fixtures);
       return next;
     });
   } catch (e) {
@@ -385,44 +418,67 @@ async function ingestIncremental(
   let ledgerCount = 0;
   let cases = 0;
   let changes: CaseChanges = { created: 0, updated: 0, closed: 0, removed: 0 };
+  // Two phases, as for a form save on an encrypted database (case-writer.ts,
+  // `prepareLiveWrite`): read, merge, purge and seal outside any transaction, then write
+  // everything in one transaction that first checks no other connection wrote cases since
+  // (else it all runs again from the new state).
   try {
-    await db.transaction('rw', [...caseTables(db), db.fixtures, db.fixtureRows], async () => {
-      const { writer, commit } = await openLiveWriter(db);
-      const gen = writer.state.gen;
-      const before = new Map<string, CaseEntry | undefined>();
-      for (const b of blocks)
-        if (!before.has(b.caseId)) before.set(b.caseId, writer.catalog.entries.get(b.caseId));
-      await applyBlocksWith(writer, blocks);
-      changes = countChanges(before, writer.delta);
+    const c = db.vault.cipher();
+    const fixtures = await prepareFixtures(db, [...acc.fixtures.values()], acc.schemas);
+    const reg = acc.registration ?? (await getRegistration(db));
+    const groups = acc.groupIds ?? (await getGroupIds(db));
+    for (let attempt = 0; ; attempt++) {
+      let removed: string[] = [];
+      const prep = await prepareLiveWrite(
+        db,
+        blocks.map((b) => b.caseId.trim()),
+        async (writer) => {
+          const before = new Map<string, CaseEntry | undefined>();
+          for (const b of blocks)
+            if (!before.has(b.caseId)) before.set(b.caseId, writer.catalog.entries.get(b.caseId));
+          await applyBlocksWith(writer, blocks);
+          changes = countChanges(before, writer.delta);
+          if (opts.purge !== false) {
+            removed = computePurge(
+              purgeInputs(overlay(writer.catalog.entries, writer.delta)),
+              ownerSet(reg, groups),
+            ).removed;
+            purged = removed.length;
+            changes.removed = removed.length;
+            if (removed.length > 0) {
+              await writer.prefetch(removed);
+              for (const id of removed) writer.remove(id);
+            }
+          }
+          cases = 0;
+          for (const _ of overlay(writer.catalog.entries, writer.delta)) cases++;
+        },
+      );
+      const gen = prep.writer.state.gen;
       const rows = ledgerRows(gen, balances);
-      if (rows.length > 0) await db.ledgers.bulkPut(rows);
-      ledgerCount = rows.length;
-      if (acc.syncToken !== null) await db.meta.put({ key: META.syncToken, value: acc.syncToken });
-      if (acc.registration !== null) await db.meta.put({ key: META.registration, value: acc.registration });
-      if (acc.groupIds !== null) await db.meta.put({ key: META.groupIds, value: acc.groupIds });
-      await storeFixtures(db, [...acc.fixtures.values()], acc.schemas);
-      if (opts.purge !== false) {
-        const reg = acc.registration ?? (await getRegistration(db));
-        const groups = acc.groupIds ?? (await getGroupIds(db));
-        const { removed } = computePurge(
-          purgeInputs(overlay(writer.catalog.entries, writer.delta)),
-          ownerSet(reg, groups),
-        );
-        purged = removed.length;
-        changes.removed = removed.length;
-        if (removed.length > 0) {
-          await writer.prefetch(removed);
-          for (const id of removed) writer.remove(id);
-          await db.ledgers
-            .where('[gen+entityId]')
-            .anyOf(removed.map((id) => [gen, id]))
-            .delete();
-        }
+      const sealedRows = await sealAll(c, rows, sealLedger);
+      try {
+        await db.transaction('rw', [...caseTables(db), db.fixtures, db.fixtureRows], async () => {
+          await prep.write();
+          if (sealedRows.length > 0) await db.ledgers.bulkPut(sealedRows);
+          if (acc.syncToken !== null) await db.meta.put({ key: META.syncToken, value: acc.syncToken });
+          if (acc.registration !== null)
+            await db.meta.put({ key: META.registration, value: acc.registration });
+          if (acc.groupIds !== null) await db.meta.put({ key: META.groupIds, value: acc.groupIds });
+          await writeFixtures(db, fixtures);
+          if (removed.length > 0)
+            await db.ledgers
+              .where('[gen+entityId]')
+              .anyOf(removed.map((id) => [gen, id]))
+              .delete();
+        });
+        ledgerCount = rows.length;
+        break;
+      } catch (e) {
+        if (e instanceof StaleCaseState && attempt < 8) continue;
+        throw e;
       }
-      cases = 0;
-      for (const _ of overlay(writer.catalog.entries, writer.delta)) cases++;
-      await commit();
-    });
+    }
   } catch (e) {
     rethrow(e, 'Merging the sync payload');
   }

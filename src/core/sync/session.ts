@@ -33,6 +33,7 @@ import {
 } from '../protocol/submission/generic-forms.ts';
 import { readForm } from '../protocol/submission/read-form.ts';
 import { CaseDb, caseTables } from '../store/case-db.ts';
+import { noteEncryption, unlockData } from '../store/data-encryption.ts';
 import { databaseName, FieldsimDb } from '../store/fieldsim-db.ts';
 import { getLastSync, getRegistration, getSyncToken } from '../store/sync-state.ts';
 import { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './password-verifier.ts';
@@ -74,6 +75,12 @@ export interface SessionPlatform {
   crypto?: Crypto;
   /** PBKDF2 iterations for the offline verifier (default 600,000; lower only in tests/simulations). */
   pbkdf2Iterations?: number;
+  /**
+   * Encryption at rest (docs/core.md): the user's database is encrypted with a random data
+   * key wrapped by the password; a plain database is migrated at its first unlock. A
+   * database that already has a data key is always treated as encrypted, whatever this says.
+   */
+  encryptAtRest?: boolean;
 }
 
 export interface SessionOptions {
@@ -90,6 +97,12 @@ export interface LoginOptions extends SessionOptions {
   /** Short (`worker1`) or full (`worker1@demo.commcarehq.org`). */
   username: string;
   password: string;
+  /**
+   * Encryption at rest: the password before it was changed on the server. Needed once,
+   * when the new password (which the server accepted) does not open this device's data
+   * key: the key is then re-wrapped for the new password, and the old one opens nothing.
+   */
+  previousPassword?: string;
   platform: SessionPlatform;
   /**
    * "Login as": `username`/`password` are a web user's, this is the mobile worker (short or
@@ -203,6 +216,14 @@ export async function login(opts: LoginOptions): Promise<Session> {
     const deviceId = stored0?.deviceId ?? `fieldsim-${(opts.platform.newId ?? uuidv4)()}`;
     const client = makeClient(opts, who.authUser, opts.password, deviceId, who.restoreAs);
     const user = await client.login(opts.signal);
+    // The server accepted the password: open (or create, or re-wrap) the data key before
+    // the new verifier replaces the old one, so a failure here changes nothing stored.
+    await unlockData(db, opts.password, {
+      encrypt: opts.platform.encryptAtRest ?? false,
+      ...(opts.previousPassword === undefined ? {} : { previousPassword: opts.previousPassword }),
+      ...(opts.platform.pbkdf2Iterations === undefined ? {} : { iterations: opts.platform.pbkdf2Iterations }),
+      ...(opts.platform.crypto ? { crypto: opts.platform.crypto } : {}),
+    });
     const verifier = await createPasswordVerifier(opts.password, {
       ...(opts.platform.pbkdf2Iterations === undefined ? {} : { iterations: opts.platform.pbkdf2Iterations }),
       ...(opts.platform.crypto ? { crypto: opts.platform.crypto } : {}),
@@ -278,6 +299,8 @@ export async function openOffline(opts: OpenOfflineOptions): Promise<Session> {
   const username = who.dataUser;
   const db = await openDb(opts.domain, who.dbKey, opts.platform.indexedDB);
   try {
+    // An encrypted database stays locked (every read fails with `data-locked`) until unlock.
+    await noteEncryption(db);
     const stored = await readStored(db);
     if (!stored)
       throw new FieldsimError(
@@ -334,7 +357,12 @@ export class Session {
     this.#lock = platform.lock ?? realmLock;
     this.outbox = new Outbox({
       db,
-      cases: { tables: () => caseTables(db), applyBlocks: (b, o) => this.caseDb.applyBlocks(b, o) },
+      cases: {
+        tables: () => caseTables(db),
+        applyBlocks: (b, o) => this.caseDb.applyBlocks(b, o),
+        prepareBlocks: (b, o) => this.caseDb.prepareBlocks(b, o),
+      },
+      vault: db.vault,
       lock: platform.lock ?? realmLock,
       clock: this.#clock,
       ...(platform.random ? { random: platform.random } : {}),
@@ -371,6 +399,13 @@ export class Session {
     if (!stored) throw new FieldsimError('not-logged-in', 'No local login for this user');
     if (!(await verifyPassword(password, stored.verifier, this.#platform.crypto)))
       throw new FieldsimError('auth-invalid', 'Wrong password for this user on this device');
+    await unlockData(this.db, password, {
+      encrypt: this.#platform.encryptAtRest ?? false,
+      ...(this.#platform.pbkdf2Iterations === undefined
+        ? {}
+        : { iterations: this.#platform.pbkdf2Iterations }),
+      ...(this.#platform.crypto ? { crypto: this.#platform.crypto } : {}),
+    });
     this.setClient(this.#clientWith(stored.serverUrl, password));
     await this.outbox.start();
   }
@@ -625,10 +660,24 @@ export class Session {
     return getRegistration(this.db);
   }
 
-  /** Forgets the credentials (the local data and the outbox stay for the next login). */
+  /** Forgets the credentials and the data key (the local data and the outbox stay for the next login). */
   logout(): void {
     this.#client = null;
     this.outbox.setSender(null);
+    this.db.vault.lock();
+  }
+
+  /**
+   * Lock screen: drops the data key and the credentials; an encrypted database answers
+   * `data-locked` until `unlock(password)`. A plain database keeps reading (nothing to lock).
+   */
+  lock(): void {
+    this.logout();
+  }
+
+  /** Whether the data is encrypted at rest, and whether its key is in memory. */
+  encryption(): { encrypted: boolean; unlocked: boolean } {
+    return { encrypted: this.db.vault.encrypted, unlocked: this.db.vault.unlocked };
   }
 
   close(): void {

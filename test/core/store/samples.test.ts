@@ -5,7 +5,7 @@ import { isFieldsimError } from '../../../src/core/errors/fieldsim-error.ts';
 import { parseOpenRosaResponse } from '../../../src/core/protocol/openrosa-response.ts';
 import { fromString } from '../../../src/core/protocol/restore/restore-parser.ts';
 import { CaseDb } from '../../../src/core/store/case-db.ts';
-import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
+import { FieldsimDb, type FixtureRow, type StoredFixture } from '../../../src/core/store/fieldsim-db.ts';
 import { getFixture, getFixtureRows, listFixtureIds } from '../../../src/core/store/fixtures.ts';
 import { countLedgerEntries, getLedger } from '../../../src/core/store/ledgers.ts';
 import { type IngestResult, ingestRestore } from '../../../src/core/store/restore-ingest.ts';
@@ -283,7 +283,8 @@ describe('commcare-core samples', () => {
     it('indexed-fixture-with-keys.xml: schema before the fixture gives keyed rows', async () => {
       const db = freshDb();
       await load(db, 'commcare-core/indexed-fixture-with-keys.xml');
-      const rows = await db.fixtureRows.where('fixtureId').equals(PRODUCTS).toArray();
+      // A plain database: its rows are FixtureRow as written.
+      const rows = (await db.fixtureRows.where('fixtureId').equals(PRODUCTS).toArray()) as FixtureRow[];
       expect(rows).toHaveLength(4);
       expect(rows.every((r) => typeof r.keys['@id'] === 'string' && r.keys['@id'].length === 32)).toBe(true);
       expect((await getFixture(db, PRODUCTS))?.root.children).toHaveLength(4);
@@ -450,7 +451,7 @@ describe('formplayer samples', () => {
     const locations = await getFixtureRows(db, 'locations');
     expect(locations.length).toBe(6);
     expect((await getFixture(db, 'locations'))?.indexed).toBe(true);
-    const stored = await db.fixtures.where('id').equals('locations').first();
+    const stored = (await db.fixtures.where('id').equals('locations').first()) as StoredFixture | undefined;
     expect(stored?.indices).toContain('@type');
   });
   it('single_case.xml, case_create.xml, case_with_usercase.xml, nocases.xml: small restores', async () => {
