@@ -64,12 +64,10 @@ describe('assert_forwarded', () => {
     const left = hq.app.db.prepare('SELECT COUNT(*) AS n FROM forwarders').get() as { n: number };
     expect(left.n).toBe(0);
     // Deliveries are logged just after they happen (in the background).
+    const db = hq.app.db;
     const successes = () =>
-      (
-        hq?.app.db.prepare("SELECT COUNT(*) AS n FROM repeat_records WHERE state = 'success'").get() as {
-          n: number;
-        }
-      ).n;
+      (db.prepare("SELECT COUNT(*) AS n FROM repeat_records WHERE state = 'success'").get() as { n: number })
+        .n;
     const end = Date.now() + 5000;
     while (successes() < 8 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     expect(successes()).toBe(8);
