@@ -106,7 +106,9 @@ export function restoreXml(opts: {
     s += '</groups></fixture>';
   }
   s += opts.extra ?? '';
-  for (const b of opts.blocks) s += writeCaseBlock(b);
+  // HQ writes date_modified on every case block of a restore, and the reader requires it.
+  for (const b of opts.blocks)
+    s += writeCaseBlock(b.dateModified === undefined ? { ...b, dateModified: DM } : b);
   return `${s}</OpenRosaResponse>`;
 }
 
@@ -715,7 +717,7 @@ export const caseDbChecks: Record<string, CaseDbCheck> = {
     await ingestRestore(
       db,
       bytesStream(
-        `<OpenRosaResponse>${['n0', 'n3', 'n11'].map((id) => writeCaseBlock({ caseId: id, actions: [{ kind: 'close' }] })).join('')}</OpenRosaResponse>`,
+        `<OpenRosaResponse>${['n0', 'n3', 'n11'].map((id) => writeCaseBlock({ caseId: id, dateModified: DM, actions: [{ kind: 'close' }] })).join('')}</OpenRosaResponse>`,
       ),
       { mode: 'incremental' },
     );
