@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sink } from '../../src/cli/sink/sink-server.ts';
 import { type ApiAuth, HqApiClient, HttpError } from '../../src/core/index.ts';
+import { hashApiKey } from '../../src/server/auth/api-keys.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**
@@ -99,9 +100,10 @@ beforeAll(async () => {
   hq.app.db
     .prepare(
       `INSERT INTO users (id, domain, username, kind, password_hash, date_joined, api_key, is_admin)
-       VALUES (?, 'other', 'boss@other.org', 'web', 'x', '2026-01-01', 'other-key', 1)`,
+       VALUES (?, 'other', 'boss@other.org', 'web', 'x', '2026-01-01', ?, 1)`,
     )
-    .run(randomUUID().replaceAll('-', ''));
+    // Keys are stored hashed, as the emulator stores every key.
+    .run(randomUUID().replaceAll('-', ''), hashApiKey('other-key'));
 });
 afterAll(async () => {
   for (const s of sinks) await s.stop();

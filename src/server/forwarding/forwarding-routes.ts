@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
-import { authenticate } from '../auth/authenticate.ts';
+import { validElsewhere } from '../auth/other-domain.ts';
 import { authorizationOf, type Ctx, type Env, type Hq } from '../context.ts';
-import { getUserByUsername, normalizeLogin, type UserRow } from '../db/users.ts';
+import type { UserRow } from '../db/users.ts';
 import { apiUser } from '../routes/api.ts';
 import { ApiInputError, paginated, readPage } from '../routes/api-helpers.ts';
 import {
@@ -20,28 +20,6 @@ import {
   type RepeatRecord,
   recordCounts,
 } from './repeat-records.ts';
-
-/**
- * Valid credentials of a user of another domain. HQ authenticates first and then finds the
- * user is no member (`DomainAdminAuthentication` → 403); the emulator's `authenticate` is
- * per domain, so the user's own domain is tried here.
- */
-function memberElsewhere(hq: Hq, c: Ctx, domain: string): boolean {
-  const header = authorizationOf(c);
-  if (!header) return false;
-  const space = header.indexOf(' ');
-  const scheme = header.slice(0, space).toLowerCase();
-  const rest = header.slice(space + 1).trim();
-  let login = '';
-  if (scheme === 'basic') {
-    const decoded = Buffer.from(rest, 'base64').toString('utf8');
-    login = decoded.slice(0, Math.max(0, decoded.indexOf(':')));
-  } else if (scheme === 'apikey') login = rest.slice(0, Math.max(0, rest.indexOf(':')));
-  if (!login.includes('@')) return false;
-  const user = getUserByUsername(hq.db, normalizeLogin(login, domain));
-  if (!user || user.domain === domain) return false;
-  return authenticate(hq.db, hq.passwords, header, user.domain).ok;
-}
 
 function forwarderJson(hq: Hq, f: Forwarder): Record<string, unknown> {
   return {
@@ -111,7 +89,8 @@ export function registerForwarding(app: Hono<Env>, hq: Hq, engine: Forwarding): 
         const domain = c.req.param('domain') ?? '';
         const user = apiUser(hq, c, 'admin');
         if (user instanceof Response) {
-          if (user.status === 401 && memberElsewhere(hq, c, domain)) return c.body(null, 403);
+          if (user.status === 401 && validElsewhere(hq.db, hq.passwords, authorizationOf(c), domain))
+            return c.body(null, 403);
           return user;
         }
         try {
