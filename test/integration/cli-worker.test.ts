@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../src/server/auth/api-keys.ts';
 import { NO_FAULTS } from '../../src/server/faults.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
@@ -285,7 +286,8 @@ describe('fieldsim worker commands', { timeout: 300_000 }, () => {
   it('API key login learns the user from the restore; the key works for submit; nothing secret is stored', async () => {
     hq.app.db
       .prepare('UPDATE users SET api_key = ? WHERE username = ?')
-      .run('w2-key', 'worker2@demo.commcarehq.org');
+      // Stored hashed, as the emulator stores every key.
+      .run(hashApiKey('w2-key'), 'worker2@demo.commcarehq.org');
     const worker2 = hq.app.db
       .prepare('SELECT id FROM users WHERE username = ?')
       .get('worker2@demo.commcarehq.org') as {
