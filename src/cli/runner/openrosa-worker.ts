@@ -25,6 +25,7 @@ import {
   type WorkerSpec,
   WorkerStopped,
 } from './worker.ts';
+import { runWorkerLifecycle } from './worker-lifecycle.ts';
 
 /**
  * One simulated ODK Collect for an `openrosa:` scenario (a generic OpenRosa server: ODK
@@ -77,40 +78,18 @@ export class OpenRosaSimWorker {
     this.#outboxRng = new Prng(seed, 'worker', spec.number, 'outbox');
   }
 
-  async run(): Promise<WorkerResult> {
-    const started = Date.now();
-    const m = this.#env.metrics;
-    m.active++;
-    let status: WorkerResult['status'] = 'completed';
-    try {
-      await this.#runSteps(this.#env.scenario.steps);
-    } catch (e) {
-      if (!(e instanceof WorkerStopped)) throw e;
-      status = 'stopped';
-    }
-    let formsSent = 0;
-    if (this.#outbox) {
-      try {
-        formsSent = (await this.#outbox.counts()).sent;
-      } catch {
-        // A closed or broken database: the failures above already say why.
-      }
-    }
-    this.#close();
-    m.active--;
-    m.finished++;
-    return {
-      worker: this.spec.number,
-      user: this.spec.username,
-      ok: !this.#unexpected && !this.#assertionsFailed,
-      status,
-      stepsRun: this.#stepsRun,
-      errors: this.#errors,
-      formsSent,
-      startedAtMs: started,
-      durationMs: Date.now() - started,
-      failures: this.#failures,
-    };
+  run(): Promise<WorkerResult> {
+    return runWorkerLifecycle(this.#env.metrics, this.spec, {
+      runSteps: () => this.#runSteps(this.#env.scenario.steps),
+      sentCount: () => this.#outbox?.counts().then((c) => c.sent),
+      close: () => this.#close(),
+      outcome: () => ({
+        ok: !this.#unexpected && !this.#assertionsFailed,
+        stepsRun: this.#stepsRun,
+        errors: this.#errors,
+        failures: this.#failures,
+      }),
+    });
   }
 
   #close(): void {

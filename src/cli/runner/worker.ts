@@ -96,9 +96,9 @@ export class StepFailed extends Error {
   }
 }
 
-export class WorkerStopped extends Error {
-  override readonly name = 'WorkerStopped';
-}
+export { WorkerStopped } from './worker-lifecycle.ts';
+
+import { runWorkerLifecycle, WorkerStopped } from './worker-lifecycle.ts';
 
 export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -216,43 +216,23 @@ export class SimWorker {
     return this.#session;
   }
 
-  async run(): Promise<WorkerResult> {
-    const started = Date.now();
-    const m = this.#env.metrics;
-    m.active++;
-    let status: WorkerResult['status'] = 'completed';
-    try {
-      await this.#runSteps(this.#env.scenario.steps);
-    } catch (e) {
-      if (!(e instanceof WorkerStopped)) throw e;
-      status = 'stopped';
-    }
-    let formsSent = 0;
-    if (this.#session) {
-      try {
-        formsSent = (await this.#session.outboxCounts()).sent;
-      } catch {
-        // A closed or broken database: the failures above already say why.
-      }
-      this.#session.close();
-      this.#session = null;
-    }
-    this.#store?.close();
-    this.#store = null;
-    m.active--;
-    m.finished++;
-    return {
-      worker: this.spec.number,
-      user: this.spec.username,
-      ok: !this.#unexpected && !this.#assertionsFailed,
-      status,
-      stepsRun: this.#stepsRun,
-      errors: this.#errors,
-      formsSent,
-      startedAtMs: started,
-      durationMs: Date.now() - started,
-      failures: this.#failures,
-    };
+  run(): Promise<WorkerResult> {
+    return runWorkerLifecycle(this.#env.metrics, this.spec, {
+      runSteps: () => this.#runSteps(this.#env.scenario.steps),
+      sentCount: () => this.#session?.outboxCounts().then((c) => c.sent),
+      close: () => {
+        this.#session?.close();
+        this.#session = null;
+        this.#store?.close();
+        this.#store = null;
+      },
+      outcome: () => ({
+        ok: !this.#unexpected && !this.#assertionsFailed,
+        stepsRun: this.#stepsRun,
+        errors: this.#errors,
+        failures: this.#failures,
+      }),
+    });
   }
 
   async #runSteps(steps: Step[]): Promise<void> {

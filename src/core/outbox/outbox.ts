@@ -161,6 +161,44 @@ const SEND_LOCK_PREFIX = 'fieldsim-outbox:';
 /** Queued rows read per batch during a run. */
 const DRAIN_BATCH = 50;
 
+/** The outbox row of an imported form (`importForms`), before any sealing. */
+function importedRow(f: ExportedForm, queuedAt: number): OutboxRow {
+  const row: OutboxRow = {
+    instanceId: f.instanceId,
+    xmlns: f.xmlns,
+    formName: f.formName,
+    state: f.state,
+    xml: f.xml,
+    size: f.size || utf8Size(f.xml),
+    createdAt: f.createdAt,
+    queuedAt,
+    attempts: 0,
+    caseIds: f.caseIds,
+    attachments: f.attachments.map((a) => ({
+      name: a.name,
+      type: a.type,
+      size: base64ToBytes(a.data).length,
+    })),
+  };
+  if (f.quarantineReason !== undefined) row.quarantineReason = f.quarantineReason;
+  if (f.serverMessage !== undefined) row.serverMessage = f.serverMessage;
+  if (f.draft !== undefined) row.draftJson = JSON.stringify(f.draft);
+  return row;
+}
+
+/** The attachment rows of an imported form, bytes decoded from the export's base64. */
+function importedBlobs(f: ExportedForm): OutboxBlobRow[] {
+  return f.attachments.map((a) => {
+    const bytes = base64ToBytes(a.data);
+    return {
+      instanceId: f.instanceId,
+      name: a.name,
+      type: a.type,
+      data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    };
+  });
+}
+
 function utf8Size(s: string): number {
   return new TextEncoder().encode(s).length;
 }
@@ -1154,41 +1192,8 @@ export class Outbox {
           this.#db.transaction('rw', tables, async () => {
             if ((await this.#table.where('instanceId').equals(f.instanceId).count()) > 0) return false;
             if (blocks.length > 0) await this.#cases.applyBlocks(blocks);
-            const row: OutboxRow = {
-              instanceId: f.instanceId,
-              xmlns: f.xmlns,
-              formName: f.formName,
-              state: f.state,
-              xml: f.xml,
-              size: f.size || utf8Size(f.xml),
-              createdAt: f.createdAt,
-              queuedAt: this.#clock.now(),
-              attempts: 0,
-              caseIds: f.caseIds,
-              attachments: f.attachments.map((a) => ({
-                name: a.name,
-                type: a.type,
-                size: base64ToBytes(a.data).length,
-              })),
-            };
-            if (f.quarantineReason !== undefined) row.quarantineReason = f.quarantineReason;
-            if (f.serverMessage !== undefined) row.serverMessage = f.serverMessage;
-            if (f.draft !== undefined) row.draftJson = JSON.stringify(f.draft);
-            await this.#table.add(row);
-            await this.#blobs.bulkPut(
-              f.attachments.map((a) => {
-                const bytes = base64ToBytes(a.data);
-                return {
-                  instanceId: f.instanceId,
-                  name: a.name,
-                  type: a.type,
-                  data: bytes.buffer.slice(
-                    bytes.byteOffset,
-                    bytes.byteOffset + bytes.byteLength,
-                  ) as ArrayBuffer,
-                };
-              }),
-            );
+            await this.#table.add(importedRow(f, this.#clock.now()));
+            await this.#blobs.bulkPut(importedBlobs(f));
             return true;
           }),
         );
@@ -1209,38 +1214,8 @@ export class Outbox {
   /** One form of `importForms` on an encrypted database: prepared and sealed, then written. */
   async #importSealed(c: RecordCipher, f: ExportedForm, applyCases: boolean): Promise<boolean> {
     const blocks = applyCases && f.state === 'queued' ? readForm(f.xml).caseBlocks : [];
-    const row: OutboxRow = {
-      instanceId: f.instanceId,
-      xmlns: f.xmlns,
-      formName: f.formName,
-      state: f.state,
-      xml: f.xml,
-      size: f.size || utf8Size(f.xml),
-      createdAt: f.createdAt,
-      queuedAt: this.#clock.now(),
-      attempts: 0,
-      caseIds: f.caseIds,
-      attachments: f.attachments.map((a) => ({
-        name: a.name,
-        type: a.type,
-        size: base64ToBytes(a.data).length,
-      })),
-    };
-    if (f.quarantineReason !== undefined) row.quarantineReason = f.quarantineReason;
-    if (f.serverMessage !== undefined) row.serverMessage = f.serverMessage;
-    if (f.draft !== undefined) row.draftJson = JSON.stringify(f.draft);
-    const sealed = await sealOutboxRow(c, row);
-    const sealedBlobs = await Promise.all(
-      f.attachments.map((a) => {
-        const bytes = base64ToBytes(a.data);
-        return sealOutboxBlob(c, {
-          instanceId: f.instanceId,
-          name: a.name,
-          type: a.type,
-          data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-        });
-      }),
-    );
+    const sealed = await sealOutboxRow(c, importedRow(f, this.#clock.now()));
+    const sealedBlobs = await Promise.all(importedBlobs(f).map((b) => sealOutboxBlob(c, b)));
     for (let attempt = 0; ; attempt++) {
       if ((await this.#table.where('instanceId').equals(f.instanceId).count()) > 0) return false;
       const cases =
