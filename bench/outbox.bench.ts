@@ -20,7 +20,7 @@ import { CHROMIUM_ARGS, ensureChromium } from '../scripts/find-chromium.ts';
 import { login, type Session } from '../src/core/index.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
-import { appendToResults } from './results-file.ts';
+import { appendToResults, writeJsonIfAsked } from './results-file.ts';
 
 /**
  * The emulator as `npm start` runs it: its own process (own core), a temp data folder.
@@ -267,6 +267,11 @@ if (isMain) {
   const c = args.includes('--no-browser') ? undefined : await runChromiumSaveBench();
   const text = formatOutboxResult(r, c);
   console.log(text);
+  writeJsonIfAsked({
+    report: { outbox: { drainFormsPerSec: r.drainFormsPerSec } },
+    ...r,
+    chromium: c ?? null,
+  });
   if (args.includes('--write')) writeSection(text);
 }
 

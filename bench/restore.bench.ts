@@ -26,13 +26,15 @@ import { FieldsimDb } from '../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../src/core/store/restore-ingest.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
 import { SYNTH_GROUP, SYNTH_USER, streamOfChunks, synthRestoreChunks } from './restore-synth.ts';
-import { appendToResults } from './results-file.ts';
+import { appendToResults, writeJsonIfAsked } from './results-file.ts';
 
 const { values } = parseArgs({
   options: {
     cases: { type: 'string', default: '10000,100000' },
     'no-browser': { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
+    // Read by writeJsonIfAsked; bench/run.ts passes it to every benchmark.
+    json: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -231,6 +233,28 @@ export async function runRestoreBench(): Promise<string> {
       );
   }
   const big = nodeRows.find((r) => r.cases >= 100_000);
+  // The largest size measured (100k by default) is the one reported for machines.
+  const nodeTop = nodeRows.at(-1);
+  const chromiumTop = browser?.rows.at(-1);
+  writeJsonIfAsked({
+    report: {
+      restore: {
+        node: nodeTop
+          ? {
+              cases: nodeTop.cases,
+              ingestMs: nodeTop.ms,
+              peakRssMb: nodeTop.rssMb,
+              casesPerSec: nodeTop.perSec,
+            }
+          : {},
+        chromium: chromiumTop
+          ? { cases: chromiumTop.cases, ingestMs: chromiumTop.ms, casesPerSec: chromiumTop.perSec }
+          : {},
+      },
+    },
+    node: nodeRows,
+    chromium: browser ?? null,
+  });
   let md = '## Restore and case database\n\n';
   md += `Machine: ${m}.\n\n`;
   md +=

@@ -6,41 +6,52 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { emptyReport, formatReport, mergeReport } from './report.ts';
 
 const dir = resolve(import.meta.dirname);
-const only = process.env.BENCH_ONLY;
+// `BENCH_ONLY=server,outbox`: the benchmarks whose file name contains one of these.
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => only === undefined || f.includes(only))
+  .filter((f) => only === undefined || only.some((o) => f.includes(o)))
   .sort();
-// `--json FILE`: each benchmark that supports it writes its own JSON; they are merged into FILE.
+// `--json FILE`: each benchmark writes its own JSON part (figures under `report`, see
+// bench/report.ts); run.ts merges them into ONE object in FILE: the issue-15 shape, the
+// machine, the load average at start and end, and every benchmark's full output.
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
 const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 const passOn = jsonAt >= 0 ? [...args.slice(0, jsonAt), ...args.slice(jsonAt + 2)] : args;
-const parts = jsonFile === undefined ? undefined : mkdtempSync(join(tmpdir(), 'fieldsim-bench-'));
-const merged: Record<string, unknown> = {};
+// Parts are always collected: the summary printed at the end is made from them.
+const parts = mkdtempSync(join(tmpdir(), 'fieldsim-bench-'));
+const report = emptyReport();
 const failed: string[] = [];
 for (const f of files) {
   console.log(`\n=== ${f} ===`);
-  const part = parts === undefined ? undefined : join(parts, `${f}.json`);
+  const part = join(parts, `${f}.json`);
   const r = spawnSync(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', join(dir, f), ...passOn, ...(part ? ['--json', part] : [])],
+    ['--expose-gc', '--import', 'tsx', join(dir, f), ...passOn, '--json', part],
     {
       stdio: 'inherit',
     },
   );
   if (r.status !== 0) failed.push(f);
-  if (part !== undefined && existsSync(part))
-    merged[f.replace(/\.bench\.ts$/, '')] = JSON.parse(readFileSync(part, 'utf8'));
+  if (existsSync(part)) {
+    const figures = JSON.parse(readFileSync(part, 'utf8')) as Record<string, unknown>;
+    report.benches[f.replace(/\.bench\.ts$/, '')] = figures;
+    mergeReport(report, figures.report);
+  }
 }
-if (jsonFile !== undefined && parts !== undefined) {
-  writeFileSync(jsonFile, `${JSON.stringify(merged, null, 2)}\n`);
-  rmSync(parts, { recursive: true, force: true });
-}
+report.failed = failed;
+report.loadAverage.end = loadavg().map((x) => Math.round(x * 100) / 100);
+rmSync(parts, { recursive: true, force: true });
+if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+console.log(
+  `\n=== summary${jsonFile === undefined ? '' : ` (also in ${jsonFile})`} ===\n${formatReport(report)}`,
+);
 if (failed.length > 0) {
   console.error(`\nfailed: ${failed.join(', ')}`);
   process.exit(1);

@@ -22,7 +22,7 @@ import { buildReport, formatSummary } from '../src/cli/runner/report.ts';
 import { createEmulator } from '../src/server/emulator.ts';
 import { seedLoadUsers } from '../src/server/seed/load-users.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
-import { appendToResults, runHeading } from './results-file.ts';
+import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
 import { machine } from './server.bench.ts';
 
 export interface RunnerBenchResult {
@@ -208,5 +208,9 @@ if (isMain && !hasFlags) {
   const text = formatRunnerResult(r);
   console.log(`\nQA runner (${r.machine})\n${text}`);
   if (values.write) appendToResults('QA runner', `${runHeading(r.machine)}\n${text}`);
+  writeJsonIfAsked({
+    report: { runner: { workers: r.workers, seconds: r.seconds, peakRssMb: r.peakRssMb } },
+    ...r,
+  });
   if (!r.ok) process.exitCode = 1;
 }

@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { AppFormView } from './apps/app-forms-view.tsx';
 import './commcare/app-update-hook.ts';
 import { AppRunView, AppsView } from './commcare/lazy-views.tsx';
+import { OpenRosaScreen, openRosaMode } from './openrosa/openrosa-entry.tsx';
 import { UpdatePrompt } from './pwa/update-prompt.tsx';
 import { backend, booting } from './state/app-state.ts';
 import { type Route, route } from './state/router.ts';
@@ -92,7 +93,9 @@ export function App() {
   return (
     <>
       <UpdatePrompt />
-      {backend.value ? (
+      {openRosaMode.value && !backend.value ? (
+        <OpenRosaScreen />
+      ) : backend.value ? (
         <AppShell>
           <Screen />
         </AppShell>

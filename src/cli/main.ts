@@ -2,13 +2,17 @@ import { Command, CommanderError } from 'commander';
 import { CliExit } from './cli-exit.ts';
 import { registerApp } from './commands/app.ts';
 import { registerCases } from './commands/cases.ts';
+import { registerExport } from './commands/export.ts';
 import { registerLogin } from './commands/login.ts';
+import { registerForm, registerFormList } from './commands/openrosa.ts';
 import { registerOutbox } from './commands/outbox.ts';
+import { registerRegister } from './commands/register.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerRestoreFile } from './commands/restore-file.ts';
 import { registerRun } from './commands/run.ts';
 import { registerSeed } from './commands/seed.ts';
+import { registerSink } from './commands/sink.ts';
 import { registerSubmit } from './commands/submit.ts';
 import { registerSync } from './commands/sync.ts';
 
@@ -34,10 +38,15 @@ export function buildProgram(): Command {
   registerSync(program);
   registerCases(program);
   registerSubmit(program);
+  registerRegister(program);
   registerOutbox(program);
   registerRun(program);
   registerReport(program);
   registerApp(program);
+  registerSink(program);
+  registerFormList(program);
+  registerForm(program);
+  registerExport(program);
   return program;
 }
 

@@ -47,6 +47,14 @@ export type {
   WebUserUpdate,
 } from './api/api-types.ts';
 export {
+  DataForwardingApi,
+  type Forwarder,
+  type ForwarderInput,
+  type ForwarderType,
+  type RepeatRecord,
+  type RepeatRecordState,
+} from './api/data-forwarding-api.ts';
+export {
   ApplicationsApi,
   CasesApi,
   DEFAULT_ITERATE_LIMIT,
@@ -58,6 +66,14 @@ export {
   UsersApi,
   WebUsersApi,
 } from './api/hq-api-client.ts';
+export { INDEXED_ON_PAGE_SIZE, indexedOnFilter, iterateByIndexedOn } from './api/indexed-on-pager.ts';
+export {
+  ODataApi,
+  type ODataConfig,
+  type ODataKind,
+  type ODataPage,
+  type ODataRow,
+} from './api/odata-client.ts';
 // Real CommCare apps: install, menus, case lists, XForm sessions (issue 12)
 export { type AppDeviceData, instanceResolver } from './apps/app-device-data.ts';
 export {
@@ -127,6 +143,7 @@ export { type BackoffPolicy, DEFAULT_BACKOFF } from './http/backoff.ts';
 // HTTP
 export { fullUsername, shortUsername } from './http/basic-auth.ts';
 export { classifySubmitResponse, type SubmitOutcome } from './http/classify-response.ts';
+export type { AuthMode } from './http/client-auth.ts';
 export {
   HQ_SUBMISSION_LIMITS,
   HqClient,
@@ -139,6 +156,7 @@ export {
 } from './http/hq-client.ts';
 export { isNetworkError } from './http/is-network-error.ts';
 export { unreachable } from './lib/unreachable.ts';
+export * from './openrosa/index.ts';
 export {
   type ExportedForm,
   type ImportResult,
@@ -202,6 +220,7 @@ export type { SessionUser, SuiteContext } from './suite/suite-context.ts';
 export type { SessionDatum, SuiteEntry, SuiteMenu } from './suite/suite-model.ts';
 // Sessions
 export { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './sync/password-verifier.ts';
+export { type RegisteredUser, type RegisterUserInput, registerUser } from './sync/register-user.ts';
 export type { RestoreFlowResult } from './sync/restore-flow.ts';
 export {
   type LoginOptions,

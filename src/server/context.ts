@@ -1,7 +1,6 @@
-import type { HttpBindings } from '@hono/node-server';
-import type { Context } from 'hono';
-import { authenticate, DEACTIVATED_MESSAGES } from './auth/authenticate.ts';
+import { DEACTIVATED_MESSAGES } from './auth/authenticate.ts';
 import type { PasswordCache } from './auth/passwords.ts';
+import { authenticateRequest, challenge } from './auth/request-auth.ts';
 import type { Db } from './db/database.ts';
 import type { UserRow } from './db/users.ts';
 import type { FaultConfig, FaultDecision } from './faults.ts';
@@ -9,8 +8,10 @@ import type { RateLimiter } from './rate-limits.ts';
 import type { FormProcessor } from './receiver/submit.ts';
 import type { AsyncRestores } from './restore/async-restore.ts';
 
-export type Env = { Bindings: HttpBindings };
-export type Ctx = Context<Env>;
+export type { Ctx, Env } from './http-env.ts';
+export { BASIC_CHALLENGE } from './http-env.ts';
+
+import { BASIC_CHALLENGE, type Ctx } from './http-env.ts';
 
 export interface EmulatorSettings {
   /** Restores with more cases than this answer 202 first (OpenRosa >= 2.0 only); null = never. */
@@ -22,6 +23,10 @@ export interface EmulatorSettings {
   /** HQ's `MAX_UPLOAD_SIZE` (10 MB) and `MAX_UPLOAD_SIZE_ATTACHMENT` (15 MB). */
   maxXmlBytes: number;
   maxAttachmentBytes: number;
+  /** Lifetime of a Digest nonce (django_digest's `DIGEST_NONCE_TIMEOUT_IN_SECONDS`, 300). */
+  digestNonceSeconds: number;
+  /** Bytes of request bodies all uploads together may hold (receiver/upload-budget.ts). */
+  uploadBudgetBytes?: number;
 }
 
 /** Shared state of one emulator instance, passed to every route module. */
@@ -38,8 +43,6 @@ export interface Hq {
   injectFault(): Promise<FaultDecision>;
 }
 
-export const BASIC_CHALLENGE = 'Basic realm="fieldsim"';
-
 /** 401 with a Basic challenge and an empty body (`basicauth`, hq:corehq/apps/domain/auth.py). */
 export function unauthorized(c: Ctx): Response {
   return c.body(null, 401, { 'WWW-Authenticate': BASIC_CHALLENGE });
@@ -51,12 +54,12 @@ export function unauthorized(c: Ctx): Response {
  * hq:corehq/apps/ota/utils.py).
  */
 export function requireUser(hq: Hq, c: Ctx, domain: string): UserRow | Response {
-  const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
+  const r = authenticateRequest(hq, c, authorizationOf(c), domain);
   if (r.ok) return r.user;
   switch (r.reason) {
     case 'missing':
     case 'invalid':
-      return unauthorized(c);
+      return challenge(hq, c, r, 'phone');
     case 'malformed':
       return c.text(r.message, 400);
     case 'deactivated':

@@ -3,7 +3,11 @@ import { Hono } from 'hono';
 import { PasswordCache } from './auth/passwords.ts';
 import type { EmulatorSettings, Env, Hq } from './context.ts';
 import { type Db, openDatabase } from './db/database.ts';
+import { registerExports } from './export/register.ts';
 import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
+import { registerForwarding } from './forwarding/forwarding-routes.ts';
+import { createForwarding, type Forwarding, type ForwardingSetup } from './forwarding/forwarding-thread.ts';
+import { registerHttpLimits } from './hardening/http-limits.ts';
 import { RateLimiter, type RateLimitMode } from './rate-limits.ts';
 import { FormProcessor } from './receiver/submit.ts';
 import { AsyncRestores } from './restore/async-restore.ts';
@@ -31,6 +35,8 @@ export interface EmulatorOptions {
   /** Proxy mode: forward `/a/...` to this HQ instead of emulating it. */
   upstream?: string | null;
   settings?: Partial<EmulatorSettings>;
+  /** Data forwarding: timings (tests shorten the back-off) and `thread: false` to run it in process. */
+  forwarding?: ForwardingSetup;
 }
 
 export interface Emulator {
@@ -38,6 +44,8 @@ export interface Emulator {
   readonly db: Db;
   readonly hq: Hq;
   readonly dataDir: string;
+  /** Data forwarding (repeaters): started with the emulator, stopped by close(). */
+  readonly forwarding: Forwarding;
   fetch(request: Request): Response | Promise<Response>;
   setFaults(f: FaultConfig): void;
   /** Closes the database; `removeData` also deletes the data folder. */
@@ -50,6 +58,7 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
   asyncPolls: 2,
   maxXmlBytes: 10 * 1024 * 1024,
   maxAttachmentBytes: 15 * 1024 * 1024,
+  digestNonceSeconds: 300,
 };
 
 export function createEmulator(options: EmulatorOptions): Emulator {
@@ -73,11 +82,13 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       return decideFault(hq.faults, hq.random);
     },
   };
+  const forwarding = createForwarding(db, options.dataDir, options.forwarding);
   const app = new Hono<Env>();
   app.onError((err, c) => {
     console.error(`[fieldsim-hq] ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
     return c.text('Internal server error', 500);
   });
+  registerHttpLimits(app);
   registerAdmin(app, hq);
   if (options.upstream) {
     registerProxy(app, options.upstream);
@@ -86,7 +97,10 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     registerRestore(app, hq);
     registerReceiver(app, hq);
     registerApi(app, hq);
+    registerExports(app, hq);
     registerAppDownload(app, hq);
+    registerForwarding(app, hq, forwarding);
+    forwarding.start();
   }
   if (options.staticDir) registerStatic(app, options.staticDir);
   return {
@@ -94,11 +108,13 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     db,
     hq,
     dataDir: options.dataDir,
+    forwarding,
     fetch: (request) => app.fetch(request),
     setFaults(f) {
       hq.faults = f;
     },
     close(opts) {
+      void forwarding.stop();
       if (db.open) db.close();
       if (opts?.removeData) rmSync(options.dataDir, { recursive: true, force: true });
     },

@@ -1,7 +1,8 @@
 /**
  * `npm start` entry: the local HQ emulator serving the built PWA on one origin.
  *
- * Environment: PORT (8000), HOST (127.0.0.1), FIELDSIM_DATA (.fieldsim/), FIELDSIM_FAULTS.
+ * Environment: PORT (8000), HOST (127.0.0.1), FIELDSIM_DATA (.fieldsim/), FIELDSIM_FAULTS,
+ *   FIELDSIM_UPLOAD_BUDGET_MB (192: request bodies held at once by the receiver, then 503).
  * Flags (after `npm start --`):
  *   --port N, --host H, --data DIR
  *   --seed-cases N [--seed-user worker1]   load N synthetic cases for a mobile worker
@@ -20,6 +21,7 @@ import { importApp } from './apps/import-app.ts';
 import { createEmulator } from './emulator.ts';
 import { FaultSyntaxError, formatFaults, NO_FAULTS, parseFaults } from './faults.ts';
 import { listen } from './listen.ts';
+import { uploadBudgetSetting } from './receiver/upload-budget.ts';
 import { DEMO_API_KEY, DEMO_DOMAIN, DEMO_PASSWORD, DEMO_WEB_USER, DEMO_WORKERS } from './seed/demo.ts';
 import { SeedError, seedCases } from './seed/seed-cases.ts';
 
@@ -58,7 +60,7 @@ if (values.help) {
       '         /a/demo/api/v0.5/application/. A changed app keeps its id and gets a higher version.\n' +
       '  SPEC: any of 500=share,429=share,drop-after-store=share,latency=Nms (receiver and restore),\n' +
       '        423=share (receiver only), e.g. "500=0.2,drop-after-store=0.1,423=0.05"\n' +
-      'Env: PORT, HOST, FIELDSIM_DATA, FIELDSIM_FAULTS',
+      'Env: PORT, HOST, FIELDSIM_DATA, FIELDSIM_FAULTS, FIELDSIM_UPLOAD_BUDGET_MB',
   );
   process.exit(0);
 }
@@ -102,7 +104,10 @@ const emulator = createEmulator({
   rateLimits,
   staticDir,
   upstream,
-  settings: { asyncRestoreThreshold: asyncThreshold },
+  settings: {
+    asyncRestoreThreshold: asyncThreshold,
+    ...uploadBudgetSetting(process.env.FIELDSIM_UPLOAD_BUDGET_MB),
+  },
 });
 
 if (values['seed-cases'] !== undefined) {

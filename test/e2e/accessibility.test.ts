@@ -1,10 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { SAVED } from '../helpers/page-objects/save-outcome.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 import { describeViolations, runAxe } from './axe.ts';
 
 /**
@@ -27,16 +27,13 @@ const THEMES = ['light', 'dark'] as const;
 
 describe('accessibility (axe, WCAG 2.1 AA)', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    // axe is injected as a script; the app's CSP (script-src 'self') would refuse it.
-    ({ emu, browser, context, page } = await openApp({ bypassCSP: true }));
+  // axe is injected as a script; the app's CSP (script-src 'self') would refuse it.
+  useApp({ context: { bypassCSP: true } }, (app) => {
+    ({ emu, context, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   /** Checks the current screen in both themes and both widths; returns the failures. */
   async function check(name: string): Promise<string[]> {

@@ -1,5 +1,5 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { CaseRepo } from '../../src/server/db/cases.ts';
 import { DEMO_XMLNS } from '../../src/server/seed/demo-app.ts';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
@@ -7,7 +7,7 @@ import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { CaseDetailPage } from '../helpers/page-objects/case-detail-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 6, Forms: the application's modules and forms from the Application Structure API,
@@ -18,15 +18,12 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 describe('application forms', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
+  useApp({}, (app) => {
+    ({ emu, context, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('loads the app, validates answers, saves register/child/update/close forms (one resumed from incomplete) and the emulator holds them', async () => {
     const shell = new AppShell(page);

@@ -1,10 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 6, Forms: module, form and question labels "in the user's language". The demo application
@@ -15,14 +15,11 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
 describe('application labels in the user language', () => {
   let emu: Emu;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp({ locale: 'en-US' }));
+  useApp({ context: { locale: 'en-US' } }, (app) => {
+    ({ emu, browser, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   async function logInAndLoadApp(p: Page): Promise<void> {
     await new LoginPage(p).open(emu.url);

@@ -1,10 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../src/server/faults.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 4: the queue is also tried through Background Sync where the browser has it.
@@ -15,12 +15,13 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
  */
 describe('Background Sync and persistent storage (issue 4)', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
+  useApp({}, (app) => {
+    ({ emu, context, page } = app);
+  });
   beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
     // Count the app's calls to navigator.storage.persist() (issue 4).
     await page.addInitScript(() => {
       const storage = navigator.storage;
@@ -33,7 +34,6 @@ describe('Background Sync and persistent storage (issue 4)', () => {
       };
     });
   });
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('registers the outbox sync tag while forms wait, and a sync event sends them', async () => {
     const cdp = await context.newCDPSession(page);

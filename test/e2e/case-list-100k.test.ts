@@ -1,9 +1,9 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * The case list with 100,000 cases (issue 6): only the rows in view are in the DOM, it
@@ -16,16 +16,14 @@ const RENDER_BUDGET_MS = 300;
 
 describe('case list with 100,000 cases', () => {
   let emu: Emu;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
+  useApp({}, (app) => {
+    ({ emu, page } = app);
+  });
   beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
     emu.app.db.prepare('UPDATE users SET loadtest_factor = ? WHERE username LIKE ?').run(FACTOR, 'worker1@%');
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('renders within budget, keeps the DOM small and scrolls to the end', async () => {
     const login = new LoginPage(page);

@@ -1,10 +1,9 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { CaseDetailPage } from '../helpers/page-objects/case-detail-page.ts';
 import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
-import { LoginPage } from '../helpers/page-objects/login-page.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { useApp } from './app-harness.ts';
 
 /**
  * Issue 13, the case list: search over names and properties (substring, any case), owners
@@ -12,21 +11,17 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
  * say when they show only part of the matches.
  */
 describe('case list search, owners, status and pickers', () => {
-  let emu: Emu;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let shell: AppShell;
   let list: CaseListPage;
 
+  useApp({ login: 'worker1' }, (app) => {
+    ({ page } = app);
+  });
   beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
     shell = new AppShell(page);
     list = new CaseListPage(page);
-    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('searches a part of the name or of a property, ignoring case', async () => {
     await shell.go('Cases');

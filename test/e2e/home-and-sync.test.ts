@@ -1,11 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
-import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 6, Home and Diagnostics: counts and the "sync strongly needed" warning, the Sync
@@ -15,18 +14,15 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 describe('home, sync and the network simulator', () => {
   let emu: Emu;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let shell: AppShell;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
-    shell = new AppShell(page);
-    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
+  useApp({ login: 'worker1' }, (app) => {
+    ({ emu, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
+  beforeAll(async () => {
+    shell = new AppShell(page);
+  });
 
   const stat = (label: string) =>
     page

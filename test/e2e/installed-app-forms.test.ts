@@ -1,13 +1,12 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { importApp } from '../../src/server/apps/import-app.ts';
 import { demoApplication } from '../../src/server/seed/demo-app.ts';
 import { demoAppFiles } from '../../src/server/seed/demo-app-files.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { InstalledAppPage } from '../helpers/page-objects/installed-app-page.ts';
-import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 import { axeScreen } from './axe-check.ts';
 import { CONTROLS_XMLNS, controlsCcz } from './controls-app.ts';
 
@@ -20,16 +19,11 @@ import { CONTROLS_XMLNS, controlsCcz } from './controls-app.ts';
 
 describe('installed app forms and updates', () => {
   let emu: Emu;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp({ bypassCSP: true }));
-    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
+  useApp({ context: { bypassCSP: true }, login: 'worker1' }, (app) => {
+    ({ emu, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('renders and answers every control type, and submits what the form holds', async () => {
     const shell = new AppShell(page);

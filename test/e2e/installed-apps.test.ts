@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { zipSync } from 'fflate';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { CaseRepo } from '../../src/server/db/cases.ts';
 import { demoApplication } from '../../src/server/seed/demo-app.ts';
 import { SAMPLES_DIR } from '../contract/samples.ts';
@@ -11,7 +11,7 @@ import { InstalledAppPage } from '../helpers/page-objects/installed-app-page.ts'
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { SAVED } from '../helpers/page-objects/save-outcome.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 import { axeScreen } from './axe-check.ts';
 
 /**
@@ -40,16 +40,13 @@ function sampleCcz(folder: string): Buffer {
 
 describe('installed CommCare apps in the PWA', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    // axe is injected as a script; the app's CSP would refuse it.
-    ({ emu, browser, context, page } = await openApp({ bypassCSP: true }));
+  // axe is injected as a script; the app's CSP would refuse it.
+  useApp({ context: { bypassCSP: true } }, (app) => {
+    ({ emu, context, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   const caseByName = (name: string) => {
     const row = emu.app.db.prepare('SELECT case_id FROM cases WHERE name = ?').get(name) as

@@ -1,11 +1,11 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppShell, type NavEntry } from '../helpers/page-objects/app-shell.ts';
 import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 6, "Log in as": a web user opens the app as a mobile worker (restore with `as=`,
@@ -15,19 +15,18 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 describe('login as a mobile worker', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let login: LoginPage;
   let shell: AppShell;
 
+  useApp({}, (app) => {
+    ({ emu, context, page } = app);
+  });
   beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
     login = new LoginPage(page);
     shell = new AppShell(page);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   const userId = (username: string) =>
     (emu.app.db.prepare('SELECT id FROM users WHERE username = ?').get(username) as { id: string }).id;

@@ -1,5 +1,5 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { GENERIC_XMLNS } from '../../src/core/protocol/submission/generic-forms.ts';
 import { CaseRepo } from '../../src/server/db/cases.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
@@ -9,7 +9,7 @@ import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 2's offline story, in a real Chromium against the emulator serving the built PWA:
@@ -19,15 +19,12 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 describe('offline story (issue 2)', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
+  useApp({}, (app) => {
+    ({ emu, context, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('saves offline, survives an offline reload, and drains in order when back online', async () => {
     const login = new LoginPage(page);

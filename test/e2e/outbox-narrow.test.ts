@@ -1,10 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../src/server/faults.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 13: at 360 px, Outbox cards with long unbroken text (URLs, imported names, server
@@ -12,15 +12,11 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
  */
 describe('outbox at 360 px', () => {
   let emu: Emu;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp({ viewport: { width: 360, height: 740 } }));
+  useApp({ context: { viewport: { width: 360, height: 740 } } }, (app) => {
+    ({ emu, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('keeps every card within the viewport with long unbroken names and errors', async () => {
     const shell = new AppShell(page);

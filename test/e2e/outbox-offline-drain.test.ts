@@ -1,11 +1,11 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { GENERIC_XMLNS } from '../../src/core/protocol/submission/generic-forms.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 4 in Chromium: go offline, save 20 forms, reload offline, come back online, and
@@ -18,15 +18,12 @@ const name = (i: number) => `Batch household ${String(i).padStart(2, '0')}`;
 
 describe('offline outbox drain (issue 4)', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
+  useApp({}, (app) => {
+    ({ emu, context, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('20 forms saved offline survive an offline reload and drain in order when back online', async () => {
     const shell = new AppShell(page);

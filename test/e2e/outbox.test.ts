@@ -1,5 +1,5 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../src/server/faults.ts';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
@@ -7,7 +7,7 @@ import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 6, Outbox: honest about every form. A server error keeps a form waiting with its
@@ -17,15 +17,11 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 describe('outbox states and actions', () => {
   let emu: Emu;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
+  useApp({}, (app) => {
+    ({ emu, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it('shows waiting, set-aside and quarantined forms with reasons, and retries them in order', async () => {
     const shell = new AppShell(page);

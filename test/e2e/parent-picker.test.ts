@@ -1,9 +1,9 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 13: Register member's parent picker offered every case type; it offers only the
@@ -11,15 +11,11 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
  */
 describe('parent picker', () => {
   let emu: Emu;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
+  useApp({}, (app) => {
+    ({ emu, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   it("lists only the parent's case type in Register member", async () => {
     await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');

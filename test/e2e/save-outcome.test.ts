@@ -1,28 +1,24 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
-import { LoginPage } from '../helpers/page-objects/login-page.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { useApp } from './app-harness.ts';
 
 /**
  * Issue 13: after saving, the form's status says what happened to it: "Sent to the server."
  * when it went at once, "Saved to the outbox" while it waits (offline).
  */
 describe('what a saved form says', () => {
-  let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let shell: AppShell;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
-    shell = new AppShell(page);
-    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
+  useApp({ login: 'worker1' }, (app) => {
+    ({ context, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
+  beforeAll(async () => {
+    shell = new AppShell(page);
+  });
 
   const status = () => page.getByRole('status').filter({ hasText: /Saved to the outbox|Sent to the server/ });
 

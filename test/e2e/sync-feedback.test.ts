@@ -1,10 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../src/server/faults.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { submitFromAnotherDevice } from '../helpers/server-form.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Field-test bugs (issue 13) around the Sync button: the message after a sync says what the
@@ -13,24 +13,22 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
  */
 describe('sync feedback', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let shell: AppShell;
   let userId: string;
 
+  useApp({ login: 'worker1' }, (app) => {
+    ({ emu, context, page } = app);
+  });
   beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
     shell = new AppShell(page);
-    await new LoginPage(page).logInToHome(emu.url, 'worker1', 'fieldsim');
     userId = (
       emu.app.db.prepare("SELECT id FROM users WHERE username = 'worker1@demo.commcarehq.org'").get() as {
         id: string;
       }
     ).id;
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   const syncAndReadMessage = async (): Promise<string> => {
     await shell.syncButton().click();

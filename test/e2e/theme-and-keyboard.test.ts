@@ -1,10 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 6, App shell: dark and light themes follow the system unless the user picks one;
@@ -16,15 +16,11 @@ const LIGHT_BG = 'rgb(248, 250, 252)';
 
 describe('themes, keyboard and owner filter', () => {
   let emu: Emu;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp({ colorScheme: 'dark' }));
+  useApp({ context: { colorScheme: 'dark' } }, (app) => {
+    ({ emu, page } = app);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   const focusedName = () =>

@@ -1,14 +1,14 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
-import { closeApp, type Emu, openApp } from './app-harness.ts';
+import { type Emu, useApp } from './app-harness.ts';
 
 /**
  * Issue 6, Login: offline login against the stored verifier, several users on one device
@@ -18,19 +18,18 @@ import { closeApp, type Emu, openApp } from './app-harness.ts';
 
 describe('users on one device', () => {
   let emu: Emu;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let login: LoginPage;
   let shell: AppShell;
 
+  useApp({}, (app) => {
+    ({ emu, context, page } = app);
+  });
   beforeAll(async () => {
-    ({ emu, browser, context, page } = await openApp());
     login = new LoginPage(page);
     shell = new AppShell(page);
   });
-
-  afterAll(() => closeApp({ emu, browser, context }));
 
   async function logInAndWait(username: string, password = 'fieldsim'): Promise<void> {
     await login.logIn(username, password);

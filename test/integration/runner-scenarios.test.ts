@@ -28,6 +28,12 @@ const ADMIN = ['--admin-user', 'admin@example.com', '--admin-api-key', 'fieldsim
 
 const cli = runCli;
 
+/** `fieldsim run <scenario>` against the running emulator as the demo admin, plus `args`. */
+function runScenario(scenario: string, args: string[]) {
+  if (!hq) throw new Error('start the emulator first');
+  return cli(['run', scenario, '--server', hq.url, ...ADMIN, ...args]);
+}
+
 function file(name: string, text: string): string {
   const p = join(tmp, name);
   writeFileSync(p, text);
@@ -41,17 +47,7 @@ describe('fieldsim run', () => {
     hq = await startEmulator();
     const json = join(tmp, 'smoke.json');
     const xml = join(tmp, 'smoke.xml');
-    const r = await cli([
-      'run',
-      join(EXAMPLES, 'smoke.yaml'),
-      '--server',
-      hq.url,
-      ...ADMIN,
-      '--report-json',
-      json,
-      '--junit',
-      xml,
-    ]);
+    const r = await runScenario(join(EXAMPLES, 'smoke.yaml'), ['--report-json', json, '--junit', xml]);
     expect(r.stderr).toContain('workers 0 active, 2/2 done');
     expect(r.stdout).toContain('PASS (exit 0)');
     expect(r.status).toBe(0);
@@ -87,17 +83,7 @@ describe('fieldsim run', () => {
   it('spreads one run over two processes and merges their reports into one', async () => {
     hq = await startEmulator();
     const json = join(tmp, 'smoke-2p.json');
-    const r = await cli([
-      'run',
-      join(EXAMPLES, 'smoke.yaml'),
-      '--server',
-      hq.url,
-      ...ADMIN,
-      '--processes',
-      '2',
-      '--report-json',
-      json,
-    ]);
+    const r = await runScenario(join(EXAMPLES, 'smoke.yaml'), ['--processes', '2', '--report-json', json]);
     expect(r.stdout).toContain('2 shards merged');
     expect(r.stdout).toContain('PASS (exit 0)');
     expect(r.status).toBe(0);
@@ -116,12 +102,7 @@ describe('fieldsim run', () => {
   it('runs the load example small: users created through the API, mix and duration loop, exit 0', async () => {
     hq = await startEmulator();
     const json = join(tmp, 'load.json');
-    const r = await cli([
-      'run',
-      join(EXAMPLES, 'load.yaml'),
-      '--server',
-      hq.url,
-      ...ADMIN,
+    const r = await runScenario(join(EXAMPLES, 'load.yaml'), [
       '--workers',
       '3',
       '--duration',
@@ -143,12 +124,7 @@ describe('fieldsim run', () => {
     expect(users.n).toBe(3);
 
     // A rerun reuses the three users: HQ's 400 "already taken" is not an error of the run.
-    const again = await cli([
-      'run',
-      join(EXAMPLES, 'load.yaml'),
-      '--server',
-      hq.url,
-      ...ADMIN,
+    const again = await runScenario(join(EXAMPLES, 'load.yaml'), [
       '--workers',
       '3',
       '--duration',
@@ -182,17 +158,7 @@ steps:
     );
     const json = join(tmp, 'failing.json');
     const xml = join(tmp, 'failing.xml');
-    const r = await cli([
-      'run',
-      scenario,
-      '--server',
-      hq.url,
-      ...ADMIN,
-      '--report-json',
-      json,
-      '--junit',
-      xml,
-    ]);
+    const r = await runScenario(scenario, ['--report-json', json, '--junit', xml]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('Assertions: 1 held, 1 failed');
     expect(r.stdout).toContain('FAIL (exit 1)');
@@ -261,16 +227,7 @@ steps:
 `,
     );
     const json = join(tmp, 'faults.json');
-    const r = await cli([
-      'run',
-      scenario,
-      '--server',
-      hq.url,
-      ...ADMIN,
-      '--report-json',
-      json,
-      '--no-progress',
-    ]);
+    const r = await runScenario(scenario, ['--report-json', json, '--no-progress']);
     expect(r.stdout).toContain('PASS (exit 0)');
     expect(r.status).toBe(0);
     const report = readReport(json);

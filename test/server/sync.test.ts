@@ -88,6 +88,24 @@ function ownCase(userId: string, caseId: string, owner: string, extra = '') {
     body: `<create><case_type>household</case_type><case_name>${caseId}</case_name><owner_id>${owner}</owner_id></create>${extra}`,
   });
 }
+/** A household case the phone made itself, as the phone holds it before the next sync. */
+function phoneMadeHousehold(caseId: string, userId: string): CaseRecord {
+  return {
+    caseId,
+    caseType: 'household',
+    caseName: caseId,
+    ownerId: userId,
+    closed: false,
+    dateOpened: '',
+    lastModified: '',
+    userId,
+    externalId: '',
+    properties: {},
+    indices: [],
+    attachments: [],
+  };
+}
+
 function update(userId: string, caseId: string, body: string) {
   return caseForm({ instanceId: `u-${caseId}-${n}`, caseId, userId, dateModified: nextDate(), body });
 }
@@ -157,20 +175,7 @@ describe('incremental sync with sync tokens', () => {
 
   it('adds a case the phone created with its token to the footprint: the state hash still matches', async () => {
     await submit('worker1', ownCase(w1, 'phone-made', w1), phone.token);
-    phone.cases.set('phone-made', {
-      caseId: 'phone-made',
-      caseType: 'household',
-      caseName: 'phone-made',
-      ownerId: w1,
-      closed: false,
-      dateOpened: '',
-      lastModified: '',
-      userId: w1,
-      externalId: '',
-      properties: {},
-      indices: [],
-      attachments: [],
-    });
+    phone.cases.set('phone-made', phoneMadeHousehold('phone-made', w1));
     const r = await sync(phone);
     expect(r.sent).toEqual([]);
     expect(phone.cases.has('phone-made')).toBe(true);
@@ -234,20 +239,7 @@ describe('login as: a web user restores and submits for worker1', () => {
 
   it("keeps the phone's token valid after a case it created and does not echo its update", async () => {
     await submit('admin@example.com', ownCase(w1, 'login-as-made', w1), phone.token);
-    phone.cases.set('login-as-made', {
-      caseId: 'login-as-made',
-      caseType: 'household',
-      caseName: 'login-as-made',
-      ownerId: w1,
-      closed: false,
-      dateOpened: '',
-      lastModified: '',
-      userId: w1,
-      externalId: '',
-      properties: {},
-      indices: [],
-      attachments: [],
-    });
+    phone.cases.set('login-as-made', phoneMadeHousehold('login-as-made', w1));
     const r1 = await sync(phone);
     expect(r1.sent).toEqual([]);
 

@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { HqApiClient } from '../../core/api/hq-api-client.ts';
+import { openRosaMode } from '../openrosa/openrosa-entry.tsx';
 import { loggingFetch } from '../platform/browser-platform.ts';
 import { busy, login, syncProgress } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
@@ -187,6 +188,14 @@ export function LoginView() {
             Log in
           </button>
         </form>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => (openRosaMode.value = true)}
+          disabled={working}
+        >
+          Generic OpenRosa server
+        </button>
         {working && syncProgress.value && (
           <RestoreProgressBar progress={syncProgress.value} label="Restoring your cases" />
         )}

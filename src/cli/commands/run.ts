@@ -126,7 +126,7 @@ export function registerRun(program: Command): void {
         throw e;
       }
       if (flags.seed !== undefined) scenario = { ...scenario, seed: flags.seed };
-      const serverUrl = (flags.server ?? scenario.server)?.replace(/\/+$/, '');
+      const serverUrl = (flags.server ?? scenario.server ?? scenario.openrosa?.url)?.replace(/\/+$/, '');
       if (!serverUrl) usage('no server: pass --server URL or set server: in the scenario');
       if (!/^https?:\/\//.test(serverUrl)) usage(`--server must be an http(s) URL, got ${serverUrl}`);
       const adminUser = flags.adminUser ?? env.FIELDSIM_ADMIN_USER ?? scenario.admin?.username;

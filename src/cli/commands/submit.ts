@@ -32,6 +32,7 @@ import {
   type WorkerFlags,
 } from '../worker-options.ts';
 import { type Worker, withWorker } from '../worker-session.ts';
+import { submitOpenRosa } from './openrosa.ts';
 
 /**
  * `fieldsim submit`: fill and save one form, as the worker would on the phone (issue 7).
@@ -76,6 +77,9 @@ interface SubmitFlags extends WorkerFlags {
   appApiKey?: string;
   offline?: boolean;
   send: boolean;
+  openrosa?: string;
+  xml?: string;
+  deviceId?: string;
 }
 
 export interface SubmitJson {
@@ -395,6 +399,12 @@ export function registerSubmit(program: Command): void {
     .option('--app-password <password>', "that web user's password (env FIELDSIM_APP_PASSWORD)")
     .option('--offline', 'only save it to the outbox; send later with `outbox send` or `sync`')
     .option('--no-send', 'same as --offline')
+    .option(
+      '--openrosa <url>',
+      'send --xml to a generic OpenRosa server instead (see `fieldsim formlist --help`)',
+    )
+    .option('--xml <file>', 'with --openrosa: the filled instance to send')
+    .option('--device-id <id>', 'with --openrosa: the deviceID sent (default fieldsim:cli)')
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -408,6 +418,7 @@ export function registerSubmit(program: Command): void {
   addWorkerOptions(cmd);
   cmd.action(async (_opts: unknown, self: Command) => {
     const flags = self.opts<SubmitFlags>();
+    if (flags.openrosa !== undefined) return submitOpenRosa(flags);
     const offline = flags.offline === true || flags.send === false;
     await runCommand('submit', flags, () => {
       // Usage first, before the state is touched; and fail before saving when the form

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { FetchLike } from '../../core/platform.ts';
 import { RunMetrics, type WorkerResult } from './metrics.ts';
 import { gatedFetch } from './network-sim.ts';
+import { OpenRosaSimWorker } from './openrosa-worker.ts';
 import { type RunnerWarning, RunTimeline, type TimelineSample } from './run-timeline.ts';
 import type { Scenario, Step } from './scenario-types.ts';
 import { type AdminCredentials, ApiServices, type RunServices } from './services.ts';
@@ -92,9 +93,11 @@ function usesStep(steps: Step[], kinds: readonly string[]): boolean {
 
 /** Why the run needs admin credentials, or null when it does not. */
 export function adminNeeds(scenario: Scenario): string | null {
+  if (scenario.openrosa) return null;
   const why: string[] = [];
   if (scenario.workers.users.kind === 'prefix' && scenario.workers.users.create) why.push('users.create');
   if (usesStep(scenario.steps, ['assert_server'])) why.push('assert_server');
+  if (usesStep(scenario.steps, ['assert_forwarded'])) why.push('assert_forwarded (registers a forwarder)');
   if (usesStep(scenario.steps, ['submit_form'])) why.push('submit_form (application structure)');
   return why.length > 0 ? why.join(', ') : null;
 }
@@ -173,6 +176,15 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     }
   }
 
+  // A forwarder forwards only what arrives after it exists: set it up before any worker.
+  if (services && usesStep(scenario.steps, ['assert_forwarded'])) {
+    try {
+      await services.forwarding();
+    } catch (e) {
+      throw new RunSetupError(`assert_forwarded: ${(e as Error).message}`, 2);
+    }
+  }
+
   const signal = opts.signal ?? new AbortController().signal;
   // Every worker waiting (think time, a retry's pause, a delayed start) listens on this
   // one signal: a thousand listeners are expected, not a leak worth Node's warning.
@@ -238,7 +250,12 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
                 });
                 return;
               }
-              new SimWorker(w, env).run().then(resolve, reject);
+              (scenario.openrosa
+                ? new OpenRosaSimWorker(w, env, scenario.openrosa.url)
+                : new SimWorker(w, env)
+              )
+                .run()
+                .then(resolve, reject);
             };
             const wait = t0 + w.startOffsetMs - Date.now();
             if (wait <= 0) start();
@@ -260,6 +277,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   } finally {
     if (timer) clearInterval(timer);
     timeline.stop();
+    await services?.close();
   }
   progress(true);
   return {

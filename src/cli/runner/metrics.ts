@@ -32,7 +32,7 @@ export interface AssertionResult {
   user: string;
   /** Step path in the scenario, e.g. `steps[9]`. */
   step: string;
-  kind: 'assert_local' | 'assert_server';
+  kind: 'assert_local' | 'assert_server' | 'assert_forwarded';
   /** What was checked: `open_cases[type=household]`, `cases.open`, `forms.count`, `outbox.pending`. */
   check: string;
   ok: boolean;
@@ -86,6 +86,16 @@ export class RunMetrics {
       map.set(key, s);
     }
     return s;
+  }
+
+  /**
+   * A latency that is not a step of its own, shown in the step table under `kind`
+   * (`forwarding`: a form's ack to its arrival at the forwarding sink).
+   */
+  latency(kind: string, ms: number): void {
+    const s = this.#stats(this.steps, kind);
+    s.count++;
+    s.latency.record(ms);
   }
 
   step(kind: string, ms: number, outcome: 'ok' | 'error' | 'expected-error'): void {

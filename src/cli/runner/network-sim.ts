@@ -34,7 +34,8 @@ function simulatedError(code: 'network-offline' | 'network-error', message: stri
 
 export function endpointOf(url: string): Endpoint {
   if (url.includes('/phone/restore/')) return 'restore';
-  if (url.includes('/receiver/')) return 'receiver';
+  // A generic OpenRosa server's submission endpoint (`.../submission?deviceID=`) counts as one.
+  if (url.includes('/receiver/') || /\/submission(?:\?|$)/.test(url)) return 'receiver';
   if (url.includes('/sso/')) return 'sso';
   if (url.includes('/api/')) return 'api';
   return 'other';

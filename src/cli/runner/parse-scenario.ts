@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { parseDuration, parseRate } from './duration.ts';
+import { parseOpenRosa } from './parse-openrosa.ts';
 import type {
   ArrivalSpec,
   CaseRef,
@@ -391,12 +392,14 @@ function parseBody(
       return parseAssertLocal(c, p, arg);
     case 'assert_server':
       return parseAssertServer(c, p, arg);
+    case 'assert_forwarded':
+      return parseAssertForwarded(c, p, arg);
     case 'repeat':
       return c.fail(p, 'repeat needs its steps beside it: { repeat: 10, steps: [...] }');
     default:
       return c.fail(
         p,
-        `unknown step ${JSON.stringify(name)} (known: login, restore, sync, send, offline, online, network, wait, create_case, update_case, close_case, submit_form, repeat, mix, assert_local, assert_server)`,
+        `unknown step ${JSON.stringify(name)} (known: login, restore, sync, send, offline, online, network, wait, create_case, update_case, close_case, submit_form, repeat, mix, assert_local, assert_server, assert_forwarded)`,
       );
   }
 }
@@ -489,6 +492,16 @@ function parseAssertServer(c: Checker, p: string, arg: unknown): StepBody | unde
     ...(forms ? { forms } : {}),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   };
+}
+
+/** `assert_forwarded: { forms: sent, within: 10s }` (issue 14); `within` defaults to 10 s. */
+function parseAssertForwarded(c: Checker, p: string, arg: unknown): StepBody | undefined {
+  const o = argMap(c, p, arg, ['forms', 'within']);
+  if (!o) return undefined;
+  if (o.forms === undefined) c.fail(`${p}.forms`, 'required (sent, a number, or a comparison)');
+  const checks = o.forms === undefined ? [] : c.counts(`${p}.forms`, o.forms, { allowSent: true });
+  const withinMs = o.within === undefined ? 10_000 : c.duration(`${p}.within`, o.within);
+  return { kind: 'assert_forwarded', checks, withinMs: withinMs ?? 10_000 };
 }
 
 /** Minimal RFC 4180 reader: quoted fields, doubled quotes, CRLF or LF. */
@@ -643,10 +656,13 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     'admin',
     'assert',
     'steps',
+    'openrosa',
   ]);
   const baseDir = opts.file ? dirname(resolve(opts.file)) : process.cwd();
   const name = c.str('name', doc.name, true);
-  const domain = c.str('domain', doc.domain, true);
+  // An openrosa: scenario talks to no HQ project.
+  const domain =
+    doc.openrosa === undefined ? c.str('domain', doc.domain, true) : (c.str('domain', doc.domain) ?? '');
   const server = c.str('server', doc.server);
   if (server !== undefined && !/^https?:\/\//.test(server)) c.fail('server', 'must be an http(s) URL');
   const seed = doc.seed === undefined ? '0' : c.str('seed', doc.seed);
@@ -698,9 +714,11 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     }
   }
   const steps = parseSteps(c, 'steps', doc.steps, false);
+  const { openrosa, problems: openRosaProblems } = parseOpenRosa(doc.openrosa, steps, workers);
+  for (const [path, message] of openRosaProblems) c.fail(path, message);
   if (durationMs === undefined && usesDurationRepeat(steps))
     c.fail('duration', 'required when a step uses `repeat: duration` (or pass --duration)');
-  if (c.problems.length > 0 || !name || !domain || seed === undefined || !workers)
+  if (c.problems.length > 0 || !name || domain === undefined || seed === undefined || !workers)
     throw new ScenarioError(c.problems.length > 0 ? c.problems : ['invalid scenario'], opts.file);
   return {
     name,
@@ -715,6 +733,7 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     ...(arrival ? { arrival } : {}),
     ...(durationMs === undefined ? {} : { durationMs }),
     ...(admin ? { admin } : {}),
+    ...(openrosa ? { openrosa } : {}),
   };
 }
 

@@ -80,7 +80,9 @@ export type StepBody =
   | { kind: 'repeat'; times: number | 'duration'; steps: Step[] }
   | { kind: 'mix'; branches: { weight: number; steps: Step[] }[] }
   | { kind: 'assert_local'; checks: LocalCheck[] }
-  | { kind: 'assert_server'; cases?: ServerCaseCheck; forms?: ServerFormCheck; timeoutMs?: number };
+  | { kind: 'assert_server'; cases?: ServerCaseCheck; forms?: ServerFormCheck; timeoutMs?: number }
+  /** Each form this worker sent reached the run's forwarding sink within `withinMs` of its ack. */
+  | { kind: 'assert_forwarded'; checks: CountCheck[]; withinMs: number };
 
 export type Step = StepBody & {
   /** Where the step is in the file: `steps[4]`, `steps[2].repeat.steps[0]`. */
@@ -107,6 +109,7 @@ export const LEAF_STEP_KINDS = [
   'submit_form',
   'assert_local',
   'assert_server',
+  'assert_forwarded',
 ] as const;
 
 export const STEP_KINDS: readonly StepKind[] = [...LEAF_STEP_KINDS, 'repeat', 'mix'];
@@ -137,6 +140,11 @@ export interface Scenario {
   durationMs?: number;
   onError: 'stop' | 'continue';
   admin?: { username?: string; password?: string; apiKey?: string };
+  /**
+   * `openrosa: <url>`: the workers are ODK Collect-like clients of a generic OpenRosa server
+   * (formList, XForms, submissions) instead of CommCare mobile workers (openrosa-worker.ts).
+   */
+  openrosa?: { url: string };
   /** assert_server: how long to retry (real HQ indexes asynchronously) and how often. */
   assert: { timeoutMs: number; intervalMs: number };
   steps: Step[];

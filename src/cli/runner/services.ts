@@ -8,6 +8,7 @@ import type { FetchLike } from '../../core/platform.ts';
 import { appFilesFromServer } from '../../core/suite/app-files-from-server.ts';
 import type { CommCareApp } from '../../core/suite/commcare-app.ts';
 import { loadApp } from '../../core/suite/load-app.ts';
+import { ForwardingWatch } from './forwarding-watch.ts';
 
 /**
  * What workers need from the server beyond their own phone endpoints, through HQ's v0.5
@@ -40,6 +41,10 @@ export interface RunServices {
     xmlns: string | undefined,
     notBefore: number,
   ): Promise<{ ids: string[]; at: number }>;
+  /** The run's forwarding watch for `assert_forwarded` (set up once, on first call). */
+  forwarding(): Promise<ForwardingWatch>;
+  /** Ends what the services set up (the forwarding watch's forwarder and sink). */
+  close(): Promise<void>;
 }
 
 export interface AdminCredentials {
@@ -79,6 +84,18 @@ export class ApiServices implements RunServices {
   readonly #download: { serverUrl: string; domain: string; fetch: FetchLike };
   #snapshot: Snapshot | null = null;
   #loading: { at: number; p: Promise<Snapshot> } | null = null;
+  #forwarding: Promise<ForwardingWatch> | null = null;
+
+  forwarding(): Promise<ForwardingWatch> {
+    this.#forwarding ??= ForwardingWatch.start(this.api, this.#download.serverUrl);
+    return this.#forwarding;
+  }
+
+  async close(): Promise<void> {
+    const w = this.#forwarding;
+    this.#forwarding = null;
+    if (w) await (await w.catch(() => null))?.close();
+  }
 
   constructor(opts: {
     serverUrl: string;

@@ -82,12 +82,12 @@ export class Slots {
 }
 
 /** An assertion that did not hold (the details are in the assertion results). */
-class AssertionFailed extends Error {
+export class AssertionFailed extends Error {
   override readonly name = 'AssertionFailed';
 }
 
 /** A step outcome that is a failure without an exception (forms left unsent). */
-class StepFailed extends Error {
+export class StepFailed extends Error {
   override readonly name = 'StepFailed';
   readonly simulated: boolean;
   constructor(message: string, simulated: boolean) {
@@ -96,11 +96,11 @@ class StepFailed extends Error {
   }
 }
 
-class WorkerStopped extends Error {
+export class WorkerStopped extends Error {
   override readonly name = 'WorkerStopped';
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (ms <= 0 || signal?.aborted) {
       resolve();
@@ -115,7 +115,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-function compare(actual: number, c: CountCheck, sent: number): boolean {
+export function compare(actual: number, c: CountCheck, sent: number): boolean {
   const want = c.value === 'sent' ? sent : c.value;
   switch (c.op) {
     case '=':
@@ -133,7 +133,7 @@ function compare(actual: number, c: CountCheck, sent: number): boolean {
   }
 }
 
-function describeChecks(checks: CountCheck[], sent: number): string {
+export function describeChecks(checks: CountCheck[], sent: number): string {
   return checks
     .map((c) => `${c.op === '=' ? '' : `${c.op} `}${c.value === 'sent' ? `${sent} (sent)` : c.value}`)
     .join(' and ');
@@ -145,7 +145,7 @@ function describeChecks(checks: CountCheck[], sent: number): string {
  * Query strings are dropped: they carry ids and tokens that would split one problem into
  * a group per worker.
  */
-function messageOf(e: unknown): string {
+export function messageOf(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   let msg = isFieldsimError(e) ? `${e.message} [${e.code}]` : e.message;
   let inner: unknown = e.cause;
@@ -385,6 +385,8 @@ export class SimWorker {
         return this.#assertLocal(step);
       case 'assert_server':
         return this.#assertServer(step);
+      case 'assert_forwarded':
+        return this.#assertForwarded(step);
       case 'repeat':
       case 'mix':
         throw new Error(`${step.kind} is not a leaf step`);
@@ -749,5 +751,51 @@ export class SimWorker {
       }
       await sleep(intervalMs, this.#env.signal);
     }
+  }
+
+  /**
+   * `assert_forwarded` (issue 14): every form this worker sent (by the count checks) reached
+   * the run's forwarding sink, once, within `within` of its ack. Waits up to `within` for
+   * stragglers; each arrival's latency (ack → sink) goes to the `forwarding` row.
+   */
+  async #assertForwarded(step: Extract<Step, { kind: 'assert_forwarded' }>): Promise<void> {
+    const s = this.#requireSession();
+    const watch = await this.#env.services().forwarding();
+    const started = Date.now();
+    const sent = (await s.listOutbox(['sent'])).map((f) => ({
+      id: f.instanceId,
+      ackAt: f.sentAt ?? started,
+    }));
+    const deadline = started + step.withinMs;
+    const exactlySent = step.checks.some((k) => k.value === 'sent' && k.op === '=');
+    let arrived = 0;
+    for (;;) {
+      arrived = sent.filter((f) => watch.arrivedAt(f.id) !== undefined).length;
+      if (step.checks.every((k) => compare(arrived, k, sent.length))) break;
+      if (Date.now() >= deadline || this.#env.signal.aborted) break;
+      await sleep(Math.min(50, deadline - Date.now()), this.#env.signal);
+    }
+    const latencies: number[] = [];
+    for (const f of sent) {
+      const at = watch.arrivedAt(f.id);
+      if (at === undefined) continue;
+      const ms = Math.max(0, at - f.ackAt);
+      latencies.push(ms);
+      this.#env.metrics.latency('forwarding', ms);
+    }
+    latencies.sort((a, b) => a - b);
+    const late = latencies.filter((ms) => ms > step.withinMs).length;
+    const twice = exactlySent ? sent.filter((f) => watch.times(f.id) > 1).length : 0;
+    const ok = step.checks.every((k) => compare(arrived, k, sent.length)) && late === 0 && twice === 0;
+    const max = latencies.at(-1);
+    const p50 = latencies[Math.floor((latencies.length - 1) / 2)];
+    let actual = `${arrived} forwarded`;
+    if (max !== undefined) actual += ` (latency p50 ${Math.round(p50 ?? 0)} ms, max ${Math.round(max)} ms)`;
+    if (late > 0) actual += `, ${late} later than ${step.withinMs} ms`;
+    if (twice > 0) actual += `, ${twice} forwarded more than once`;
+    const expected = `${describeChecks(step.checks, sent.length)} within ${step.withinMs} ms`;
+    this.#record(step, 'assert_forwarded', 'forms.forwarded', ok, expected, actual);
+    if (!ok)
+      throw new AssertionFailed(`assert_forwarded forms.forwarded: expected ${expected}, got ${actual}`);
   }
 }

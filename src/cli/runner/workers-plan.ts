@@ -93,6 +93,8 @@ export function planWorkers(
         break;
       }
     }
+    // An OpenRosa app-user link needs none (its token is the credential).
+    if (password === undefined && scenario.openrosa) password = '';
     if (password === undefined)
       throw new PlanError(`no password for ${username}: set workers.users.password or pass --password`);
     out.push({ number: k + 1, username, password, startOffsetMs: offsets[k] ?? 0 });

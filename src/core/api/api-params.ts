@@ -56,8 +56,20 @@ export interface CaseListParams extends PageParams {
   indexed_on_start?: DateFilter;
   indexed_on_end?: DateFilter;
   external_id?: string;
-  /** Case name, exact. */
+  /**
+   * A term on HQ's analyzed `name` field (the emulator: the whole name, case-insensitive);
+   * `name.exact` is the exact match.
+   */
   name?: string;
+  /** Case name, exact (case-sensitive). */
+  'name.exact'?: string;
+  /** Case name, case-insensitive (HQ's `case_name` consumer). */
+  case_name?: string;
+  /** Case type, exact (case-sensitive). */
+  'type.exact'?: string;
+  /** Case type, case-insensitive (HQ's `case_type` consumer). */
+  case_type?: string;
+  'external_id.exact'?: string;
   order_by?: CaseOrderBy;
   child_cases__full?: boolean;
   parent_cases__full?: boolean;
@@ -75,6 +87,12 @@ export type FormOrderBy =
 
 export interface FormListParams extends PageParams {
   xmlns?: string;
+  /** The same exact xmlns filter, as commcare-export's queries name it. */
+  'xmlns.exact'?: string;
+  server_modified_on_start?: DateFilter;
+  server_modified_on_end?: DateFilter;
+  /** The submitting user (`form.meta.userID`). */
+  user_id?: string;
   app_id?: string;
   received_on_start?: DateFilter;
   received_on_end?: DateFilter;
@@ -82,7 +100,11 @@ export interface FormListParams extends PageParams {
   indexed_on_end?: DateFilter;
   /** Forms that touched this case. */
   case_id?: string;
-  appVersion?: string;
+  /**
+   * The app version in the form's meta. HQ matches a parameter only against a field of the
+   * form document, so this is `form.meta.appVersion` (a bare `appVersion` matches nothing).
+   */
+  'form.meta.appVersion'?: string;
   include_archived?: boolean;
   /** Default `-received_on` (newest first). */
   order_by?: FormOrderBy;

@@ -4,6 +4,7 @@ import { FieldsimError } from '../errors/fieldsim-error.ts';
 import { HttpError } from '../errors/http-error.ts';
 import { backoffDelay } from '../http/backoff.ts';
 import { basicAuthHeader } from '../http/basic-auth.ts';
+import { ClientAuth } from '../http/client-auth.ts';
 import { toNetworkError } from '../http/is-network-error.ts';
 import { parseRetryAfter } from '../http/retry-after.ts';
 import { type FetchLike, systemClock } from '../platform.ts';
@@ -32,8 +33,13 @@ import type { ApiPage } from './api-types.ts';
 export type ApiAuth =
   /** `Authorization: ApiKey <username>:<key>`; the username is the web user's email. */
   | { kind: 'api-key'; username: string; key: string }
-  /** `Authorization: Basic`; HQ's JSON APIs want a web user. */
-  | { kind: 'basic'; username: string; password: string };
+  /**
+   * `Authorization: Basic`; HQ's JSON APIs want a web user. A 401 with a Digest challenge
+   * is answered with Digest.
+   */
+  | { kind: 'basic'; username: string; password: string }
+  /** HTTP Digest only (RFC 7616, MD5 or SHA-256): HQ's APIs default to it. */
+  | { kind: 'digest'; username: string; password: string };
 
 export interface ApiRetryPolicy {
   /** Attempts in all, the first included (1 = never retry). */
@@ -206,11 +212,22 @@ export function apiAuthHeader(auth: ApiAuth): string {
     : basicAuthHeader(auth.username, auth.password);
 }
 
+function clientAuth(auth: ApiAuth): ClientAuth {
+  const upfront = apiAuthHeader(auth);
+  if (auth.kind === 'api-key') return new ClientAuth({ mode: 'basic', upfront, username: auth.username });
+  return new ClientAuth({
+    mode: auth.kind === 'digest' ? 'digest' : 'basic',
+    upfront,
+    username: auth.username,
+    password: auth.password,
+  });
+}
+
 export class ApiTransport {
   readonly serverUrl: string;
   readonly domain: string;
   readonly apiVersion: string;
-  readonly #authorization: string;
+  readonly #auth: ClientAuth;
   readonly #ky: KyInstance;
   readonly #retry: ApiRetryPolicy;
   readonly #opts: ApiTransportOptions;
@@ -220,13 +237,20 @@ export class ApiTransport {
     this.serverUrl = opts.serverUrl.replace(/\/+$/, '');
     this.domain = opts.domain;
     this.apiVersion = opts.apiVersion ?? 'v0.5';
-    this.#authorization = apiAuthHeader(opts.auth);
+    this.#auth = clientAuth(opts.auth);
     this.#retry = { ...DEFAULT_API_RETRY, ...opts.retry };
     this.#opts = opts;
     this.#sleep = opts.sleep ?? systemClock.sleep;
     const f: FetchLike = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     // ky's own retries are off: the 429 policy below is HQ-specific and must cover POSTs.
-    this.#ky = ky.create({ fetch: f, retry: 0, throwHttpErrors: false, redirect: 'follow' });
+    this.#ky = ky.create({
+      fetch: f,
+      retry: 0,
+      throwHttpErrors: false,
+      redirect: 'follow',
+      // Restores and API answers hold case data: never left in the browser's HTTP cache.
+      cache: 'no-store',
+    });
   }
 
   /** Absolute URL of `/a/<domain>/api/<version>/<path>`. */
@@ -289,7 +313,7 @@ export class ApiTransport {
 
   /** Sends until the answer is not a 429 (or the policy gives up); returns a 2xx unread. */
   async #exchange(method: HttpMethod, url: string, body: unknown, accept: string): Promise<Response> {
-    const headers: Record<string, string> = { authorization: this.#authorization, accept };
+    const headers: Record<string, string> = { accept };
     const init: Parameters<KyInstance>[1] = {
       method,
       headers,
@@ -305,7 +329,9 @@ export class ApiTransport {
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
-        res = await this.#ky(url, init);
+        res = await this.#auth.send(method.toUpperCase(), url, headers, (h) =>
+          this.#ky(url, { ...init, headers: h }),
+        );
       } catch (e) {
         // The cause may hold fetch internals; the message names the redacted URL only.
         throw toNetworkError(e, safeUrl, this.#opts.signal);

@@ -26,6 +26,9 @@ import type {
   WebUserCreate,
   WebUserUpdate,
 } from './api-types.ts';
+import { DataForwardingApi } from './data-forwarding-api.ts';
+import { iterateByIndexedOn } from './indexed-on-pager.ts';
+import { ODataApi } from './odata-client.ts';
 
 /**
  * A typed client for CommCare HQ's v0.5 JSON APIs (PROTOCOL.md 9): mobile workers, web
@@ -279,6 +282,17 @@ export class CasesApi extends ListApi<ApiCase, CaseListParams> {
     });
     return this.#t.getObject<ApiCase>(this.#t.url(`case/${seg(caseId)}`, q));
   }
+
+  /**
+   * Every matching case, paged by `indexed_on` as commcare-export does (see
+   * `iterateByIndexedOn`); `limit` is the page size (default 1000). `order_by` and
+   * `offset` are the pager's own.
+   */
+  iterateByIndexedOn(
+    params?: Omit<CaseListParams, 'order_by' | 'offset'>,
+  ): AsyncGenerator<ApiCase, void, undefined> {
+    return iterateByIndexedOn<ApiCase>(this.#t, 'case/', toQuery(params));
+  }
 }
 
 /** Forms: `api/v0.5/form/` (PROTOCOL.md 9.3; `v0_4.XFormInstanceResource`), newest first by default. */
@@ -308,6 +322,16 @@ export class FormsApi extends ListApi<ApiForm, FormListParams> {
       ? this.#t.resolveLink(link)
       : `${this.#t.serverUrl}/a/${encodeURIComponent(this.#t.domain)}/api/form/attachment/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
     return this.#t.getBlob(url);
+  }
+
+  /**
+   * Every matching form, oldest index first, paged by `indexed_on` as commcare-export does
+   * (see `iterateByIndexedOn`): safe over long lists and while forms keep arriving.
+   */
+  iterateByIndexedOn(
+    params?: Omit<FormListParams, 'order_by' | 'offset'>,
+  ): AsyncGenerator<ApiForm, void, undefined> {
+    return iterateByIndexedOn<ApiForm>(this.#t, 'form/', toQuery(params));
   }
 
   /** The submitted XML of a form, as text. */
@@ -361,6 +385,10 @@ export class HqApiClient {
   readonly cases: CasesApi;
   readonly forms: FormsApi;
   readonly applications: ApplicationsApi;
+  /** Data forwarding (repeaters) and their repeat-record logs. */
+  readonly dataForwarding: DataForwardingApi;
+  /** The OData feeds of forms and cases (`fieldsim export`). */
+  readonly odata: ODataApi;
   readonly #t: ApiTransport;
   readonly #opts: HqApiClientOptions;
 
@@ -375,6 +403,8 @@ export class HqApiClient {
     this.cases = new CasesApi(this.#t);
     this.forms = new FormsApi(this.#t);
     this.applications = new ApplicationsApi(this.#t);
+    this.dataForwarding = new DataForwardingApi(this.#t);
+    this.odata = new ODataApi(this.#t);
   }
 
   /**

@@ -210,7 +210,7 @@ function safeDisplay(app: CommCareApp, entry: SuiteEntry, ctx: SuiteContext): st
  * accepts. Answers change relevance (a "yes" opens a follow-up group), so it walks the
  * form again until a pass answers nothing new. Returns the refs no candidate satisfied.
  */
-function autoAnswer(session: FormSession, rng: Prng, today: Date): string[] {
+export function autoAnswer(session: FormSession, rng: Prng, today: Date): string[] {
   const failed = new Set<string>();
   for (let pass = 0; pass < 50; pass++) {
     let answered = false;

@@ -18,6 +18,8 @@ export const ERROR_MESSAGES = {
   aborted: 'The operation was cancelled.',
   'xml-malformed': 'The XML is not well formed.',
   'xml-invalid': 'The XML is well formed but breaks the protocol rules.',
+  'xml-too-large':
+    'An XML element is larger than fieldsim accepts (too many children, attributes or characters).',
   'case-invalid': 'A case block breaks CommCare case rules.',
   'case-not-found': 'A case block refers to a case that does not exist.',
   'invalid-case-graph': 'The case indices form a cycle.',
@@ -29,6 +31,7 @@ export const ERROR_MESSAGES = {
   'state-corrupt': 'A local state file is damaged or was not written by fieldsim.',
   'submission-too-large': 'The form or an attachment is larger than the server accepts.',
   'submission-rejected': 'The server rejected the form.',
+  'registration-rejected': 'The server refused the user registration.',
   'not-logged-in': 'No user is logged in.',
   'invalid-argument': 'An argument is invalid.',
   'app-invalid': 'The CommCare app is broken: a file is missing, unreadable or malformed.',

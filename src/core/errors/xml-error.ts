@@ -20,7 +20,13 @@ export class XmlError extends FieldsimError {
   constructor(
     code: Extract<
       ErrorCode,
-      'xml-malformed' | 'xml-invalid' | 'case-invalid' | 'case-not-found' | 'fixture-invalid'
+      | 'xml-malformed'
+      | 'xml-invalid'
+      | 'xml-too-large'
+      | 'case-invalid'
+      | 'case-not-found'
+      | 'fixture-invalid'
+      | 'invalid-case-graph'
     >,
     message: string,
     position: XmlPosition & { caseId?: string; cause?: unknown } = {},

@@ -33,8 +33,18 @@ export type SubmitOutcome =
   | { status: 'rejected'; reason: QuarantineReason; httpStatus: number; nature?: string; message: string }
   /** Transient: stop the run, keep the form first in line, retry later. */
   | { status: 'retry'; code: ErrorCode; httpStatus?: number; retryAfterMs?: number; message: string }
-  /** Credentials no longer work: pause the queue until the user logs in again. */
-  | { status: 'auth'; code: 'auth-invalid' | 'user-deactivated'; httpStatus: number; message: string };
+  /**
+   * Credentials no longer work (401), the user is gone (406) or may no longer submit here
+   * (403, e.g. an ODK Central app user revoked or taken off the project): pause the queue
+   * until the user logs in again. No later form would fare better, so quarantining them one
+   * by one would only empty the queue into the quarantine.
+   */
+  | {
+      status: 'auth';
+      code: 'auth-invalid' | 'user-deactivated' | 'forbidden';
+      httpStatus: number;
+      message: string;
+    };
 
 /** HQ's duplicate text under OpenRosa < 3.0 (hq:corehq/form_processor/parsers/form.py, PROTOCOL.md 7.5). */
 const DUPLICATE_RE = /^Form is a duplicate of another!/;
@@ -116,7 +126,10 @@ export function httpErrorFor(snap: ResponseSnapshot, nowMs: number): HttpError {
  * - 500 with an OpenRosa `submit_error` body is HQ's "Invalid XML"/"missing xmlns" answer
  *   (test_submit_errors.py): the same bytes can never succeed, and retrying them would
  *   block the queue forever (Android's stuck-queue failure), so → rejected.
- * - 401/406 → auth (the queue pauses). 423 (form locked by a concurrent submission),
+ * - 401/406/403 → auth (the queue pauses). 403 pauses too: for HQ it means the worker
+ *   lost access to the project (or a web user without the permission); for ODK Central a
+ *   revoked app user or a form closed to submissions. Either way every form behind it
+ *   would meet the same answer. 423 (form locked by a concurrent submission),
  *   429, 503, other 5xx → retry, honouring `Retry-After` when present.
  * - Any other 4xx → rejected.
  */
@@ -165,11 +178,11 @@ export function classifySubmitResponse(snap: ResponseSnapshot, nowMs: number): S
     }
     return withNature({ ...base, duplicate: DUPLICATE_RE.test(text) });
   }
-  if (s === 401 || s === 406) {
+  if (s === 401 || s === 403 || s === 406) {
     const err = httpErrorFor(snap, nowMs);
     return {
       status: 'auth',
-      code: err.code === 'user-deactivated' ? 'user-deactivated' : 'auth-invalid',
+      code: s === 403 ? 'forbidden' : err.code === 'user-deactivated' ? 'user-deactivated' : 'auth-invalid',
       httpStatus: s,
       message: err.serverMessage ?? err.message,
     };

@@ -11,6 +11,7 @@ import {
   type ResponseSnapshot,
   type SubmitOutcome,
 } from './classify-response.ts';
+import { type AuthMode, ClientAuth } from './client-auth.ts';
 import { toNetworkError } from './is-network-error.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
@@ -40,7 +41,13 @@ export interface HqClientOptions {
   clock?: Clock;
   /** Sent as `x-openrosa-commcare-version` like CommCare Android does. */
   appVersion?: string;
-  /** `3.0` selects HQ's v3 receiver contract (422 instead of 201 submit_error). */
+  /**
+   * `X-OpenRosa-Version`. `3.0` (the default for HQ) selects HQ's v3 receiver contract (422
+   * instead of 201 submit_error); with `submissionUrl` the default is `1.0`, the only value
+   * the OpenRosa specs define and the only one ODK Central accepts (its OpenRosa endpoints
+   * answer any other value with 400 "invalid header", central-backend lib/http/endpoint.js
+   * `openRosaPreprocessor`).
+   */
   openRosaVersion?: string;
   timeouts?: { loginMs?: number; restoreMs?: number; submitMs?: number };
   /**
@@ -48,6 +55,13 @@ export interface HqClientOptions {
    * `/a/<domain>/receiver/` for the POST and the HEAD pre-flight: e.g. ODK Central's
    * `https://central.example/v1/key/<token>/projects/1/submission` or ODK Aggregate's
    * `https://aggregate.example/submission` (OpenRosa Form Submission API).
+   *
+   * Setting it makes this a client of a generic OpenRosa server, as ODK Collect is:
+   * `X-OpenRosa-Version: 1.0` (see `openRosaVersion`), `?deviceID=<deviceId>` on the URL
+   * (Collect's `InstanceServerUploader`; Central stores it as the submission's device id),
+   * the username sent as typed (no `@<domain>.commcarehq.org`), and no Authorization header
+   * when username and password are both empty (a Central app-user token URL carries the
+   * credential in its path).
    */
   submissionUrl?: string;
   /**
@@ -56,6 +70,12 @@ export interface HqClientOptions {
    * does) while the credentials stay the web user's (PROTOCOL.md 3.2).
    */
   restoreAs?: string;
+  /**
+   * `basic` (default): Basic (or ApiKey) sent with every request, and a Digest challenge
+   * answered when a server sends one. `digest`: HTTP Digest only (RFC 7616, MD5/SHA-256),
+   * as CommCare's J2ME phones authenticated; the password is never sent.
+   */
+  auth?: AuthMode;
 }
 
 /** The SSO answer for a mobile worker (hq:docs/api/openapi/components/schemas/sso.yaml). */
@@ -121,32 +141,62 @@ export class HqClient {
   readonly #fetch: FetchLike;
   readonly #clock: Clock;
   readonly #opts: HqClientOptions;
+  readonly #auth: ClientAuth;
 
   constructor(opts: HqClientOptions) {
     this.serverUrl = opts.serverUrl.replace(/\/+$/, '');
     this.domain = opts.domain;
-    this.username = fullUsername(opts.username, opts.domain);
+    this.username =
+      opts.submissionUrl === undefined ? fullUsername(opts.username, opts.domain) : opts.username;
     this.deviceId = opts.deviceId;
     this.#password = opts.password;
     this.#clock = opts.clock ?? systemClock;
     this.#opts = opts;
     const f: FetchLike = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#fetch = f;
-    this.#ky = ky.create({ fetch: f, retry: 0, throwHttpErrors: false, redirect: 'follow' });
+    this.#ky = ky.create({
+      fetch: f,
+      retry: 0,
+      throwHttpErrors: false,
+      redirect: 'follow',
+      // Restores and API answers hold case data: never left in the browser's HTTP cache.
+      cache: 'no-store',
+    });
+    this.#auth = new ClientAuth({
+      mode: opts.auth ?? 'basic',
+      upfront:
+        opts.apiKey !== undefined
+          ? apiKeyAuthHeader(this.username, opts.apiKey)
+          : // A generic server's token URL (ODK Central app users) carries the credential
+            // itself: no Authorization header when no username or password was given.
+            opts.submissionUrl !== undefined && this.username === '' && this.#password === ''
+            ? undefined
+            : basicAuthHeader(this.username, this.#password),
+      username: this.username,
+      // An API key replaces the password: Digest is not attempted with one.
+      ...(opts.apiKey === undefined ? { password: opts.password } : {}),
+    });
   }
 
   #url(path: string): string {
     return `${this.serverUrl}/a/${encodeURIComponent(this.domain)}/${path}`;
   }
 
+  /** `submissionUrl` with `deviceID=` added (kept if the URL already names one). */
+  #genericSubmissionUrl(): string | undefined {
+    const raw = this.#opts.submissionUrl;
+    if (raw === undefined) return undefined;
+    const u = new URL(raw);
+    if (!u.searchParams.has('deviceID')) u.searchParams.set('deviceID', this.deviceId);
+    return u.toString();
+  }
+
   #openRosaHeaders(lastSyncToken?: string | null): Record<string, string> {
     // The headers CommCare Android and formplayer send (PROTOCOL.md 3.3, 7.2).
+    // `authorization` is set per request by `#auth` (Basic/ApiKey, or Digest).
     const h: Record<string, string> = {
-      authorization:
-        this.#opts.apiKey === undefined
-          ? basicAuthHeader(this.username, this.#password)
-          : apiKeyAuthHeader(this.username, this.#opts.apiKey),
-      'x-openrosa-version': this.#opts.openRosaVersion ?? '3.0',
+      'x-openrosa-version':
+        this.#opts.openRosaVersion ?? (this.#opts.submissionUrl === undefined ? '3.0' : '1.0'),
       'x-openrosa-deviceid': this.deviceId,
     };
     if (this.#opts.appVersion !== undefined) h['x-openrosa-commcare-version'] = this.#opts.appVersion;
@@ -217,14 +267,12 @@ export class HqClient {
     if (req.overwriteCache) params.set('overwrite_cache', 'true');
     if (this.#opts.restoreAs) params.set('as', fullUsername(this.#opts.restoreAs, this.domain));
     const url = `${this.#url('phone/restore/')}?${params.toString()}`;
-    const res = await this.#send(
-      url,
-      {
-        method: 'get',
-        headers: this.#openRosaHeaders(req.since ?? null),
-        timeout: this.#opts.timeouts?.restoreMs ?? 120_000,
-      },
-      req.signal,
+    const res = await this.#auth.send('GET', url, this.#openRosaHeaders(req.since ?? null), (headers) =>
+      this.#send(
+        url,
+        { method: 'get', headers, timeout: this.#opts.timeouts?.restoreMs ?? 120_000 },
+        req.signal,
+      ),
     );
     if (res.status === 200) {
       if (res.body === null)
@@ -262,12 +310,10 @@ export class HqClient {
    * HTTP or network failures: the pre-flight is advisory.
    */
   async preflight(signal?: AbortSignal): Promise<number | undefined> {
-    const url = this.#opts.submissionUrl ?? this.#url('receiver/');
+    const url = this.#genericSubmissionUrl() ?? this.#url('receiver/');
     try {
-      const res = await this.#send(
-        url,
-        { method: 'head', headers: this.#openRosaHeaders(), timeout: this.#opts.timeouts?.loginMs ?? 30_000 },
-        signal,
+      const res = await this.#auth.send('HEAD', url, this.#openRosaHeaders(), (headers) =>
+        this.#send(url, { method: 'head', headers, timeout: this.#opts.timeouts?.loginMs ?? 30_000 }, signal),
       );
       if (res.status !== 204 && res.status !== 200) return undefined;
       const v = Number(res.headers.get('x-openrosa-accept-content-length'));
@@ -285,8 +331,28 @@ export class HqClient {
    * aborted the request.
    */
   async submit(req: SubmitRequest): Promise<SubmitOutcome> {
+    let snap: ResponseSnapshot;
+    try {
+      snap = await this.#submitSnapshot(req);
+    } catch (e) {
+      if (!(e instanceof FieldsimError) || e.code === 'aborted') throw e;
+      return { status: 'retry', code: e.code, message: e.message };
+    }
+    return classifySubmitResponse(snap, this.#clock.now());
+  }
+
+  /**
+   * The receiver's answer to one form, read but not classified: for callers that need
+   * the body itself (a user registration answers with the registered user). Throws
+   * `NetworkError` when no answer arrived.
+   */
+  async submitForResponse(req: SubmitRequest): Promise<ResponseSnapshot> {
+    return this.#submitSnapshot(req);
+  }
+
+  async #submitSnapshot(req: SubmitRequest): Promise<ResponseSnapshot> {
     const path = req.appId ? `receiver/${encodeURIComponent(req.appId)}/` : 'receiver/';
-    const url = this.#opts.submissionUrl ?? this.#url(path);
+    const url = this.#genericSubmissionUrl() ?? this.#url(path);
     const { body, contentType } = await multipartBody([
       { name: 'xml_submission_file', filename: 'form.xml', type: 'text/xml', data: req.xml },
       ...(req.attachments ?? []).map((a) => ({
@@ -303,14 +369,13 @@ export class HqClient {
     headers.date = new Date(this.#clock.now()).toUTCString();
     let res: Response;
     try {
-      res = await this.#post(url, body, headers, this.#opts.timeouts?.submitMs ?? 60_000, req.signal);
+      res = await this.#auth.send('POST', url, headers, (h) =>
+        this.#post(url, body, h, this.#opts.timeouts?.submitMs ?? 60_000, req.signal),
+      );
     } catch (e) {
-      const ne = toNetworkError(e, url, req.signal);
-      if (ne.code === 'aborted') throw ne;
-      return { status: 'retry', code: ne.code, message: ne.message };
+      throw toNetworkError(e, url, req.signal) satisfies NetworkError;
     }
-    const snap = await this.#snapshot(res, url);
-    return classifySubmitResponse(snap, this.#clock.now());
+    return this.#snapshot(res, url);
   }
 
   /**
@@ -346,7 +411,7 @@ export class HqClient {
     aborted.catch(() => {});
     try {
       return await Promise.race([
-        this.#fetch(url, { method: 'POST', body, headers, signal: ac.signal }),
+        this.#fetch(url, { method: 'POST', body, headers, signal: ac.signal, cache: 'no-store' }),
         aborted,
       ]);
     } catch (e) {

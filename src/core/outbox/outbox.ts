@@ -12,6 +12,7 @@ import { readForm } from '../protocol/submission/read-form.ts';
 import type { QuarantineReason } from '../protocol/submission/submission-types.ts';
 import type { OutboxItem, OutboxState, SendReport } from '../sync/session-types.ts';
 import { base64ToBytes, bytesToBase64 } from './base64.ts';
+import { checkExportedForm } from './export-shape.ts';
 import {
   type AttachmentInfo,
   type OutboxBlobRow,
@@ -29,7 +30,7 @@ import {
  *                              |  |              +-- retryable (network, timeout, 5xx, 423,
  *                              |  |              |   429, 503) --> queued, the run STOPS,
  *                              |  |              |   backoff (Retry-After wins)
- *                              |  |              +-- 401/406 --> queued, queue PAUSED until
+ *                              |  |              +-- 401/403/406 --> queued, queue PAUSED until
  *                              |  |              |   the user logs in again (`resume`)
  *                              |  +--------------+-- found at start-up / lock acquisition
  *                              |                 |   (dead tab or process): same bytes resent
@@ -665,9 +666,23 @@ export class Outbox {
     // (sync-and-send sends first), and one read per form would cost a transaction each.
     const lastSyncToken = await this.#getSyncToken();
     const accepted = this.#preflight && sender.preflight ? await sender.preflight() : undefined;
+    /*
+     * The commit recording form N's outcome (and marking N+1 `sending`) runs while N+1 is
+     * sent: order is kept (N+1 leaves only after N's answer is in) and so is exactly-once
+     * (a crash before that commit leaves N, and N+1, queued or sending: both are resent,
+     * and the server answers a resent instance ID as a duplicate of the form it stored,
+     * never processing it twice). The commit is awaited before any row is touched again.
+     */
+    let pending: Promise<boolean> | null = null;
+    const settle = async () => {
+      const p = pending;
+      pending = null;
+      if (p) await p;
+    };
     while (!this.#closed) {
       // Under the lock nobody else changes queued rows (enqueue only appends, requeue only
       // touches quarantined rows), so a batch read stays valid while it is worked through.
+      await settle();
       const batch = await this.#table.where('state').equals('queued').limit(DRAIN_BATCH).toArray();
       if (batch.length === 0) break;
       let alreadySending = false;
@@ -676,6 +691,7 @@ export class Outbox {
         const seq = row.seq ?? -1;
         const tooLarge = this.#checkLimits(row.size, row.attachments, accepted);
         if (tooLarge) {
+          await settle();
           await this.#setState(seq, {
             state: 'quarantined',
             quarantineReason: 'too-large',
@@ -686,19 +702,35 @@ export class Outbox {
           this.#changed();
           continue;
         }
-        if (!alreadySending) await this.#markSending(row);
+        if (!alreadySending) {
+          await settle();
+          await this.#markSending(row);
+        }
         alreadySending = false;
         this.#changed();
         let outcome: SubmitOutcome;
-        try {
+        const submitting = (async () => {
           const attachments = row.attachments.length > 0 ? await this.getAttachments(row.instanceId) : [];
-          outcome = await sender.submit({ xml: row.xml, attachments, lastSyncToken });
+          return sender.submit({ xml: row.xml, attachments, lastSyncToken });
+        })();
+        // Nothing is lost if the previous commit failed: see above. Its error still ends
+        // the run, once this send has settled.
+        let commitFailure: unknown;
+        try {
+          await settle();
         } catch (e) {
+          commitFailure = e ?? new Error('The outbox commit failed');
+        }
+        try {
+          outcome = await submitting;
+        } catch (e) {
+          if (commitFailure !== undefined) throw commitFailure;
           // Only an abort (close) or a bug lands here; the form goes back in line untouched.
           await this.#setState(seq, { state: 'queued', lastError: toError(e).message });
           this.#changed();
           return stop('aborted', toError(e).message);
         }
+        if (commitFailure !== undefined) throw commitFailure;
         const following = batch[i + 1];
         const next =
           following !== undefined && !this.#checkLimits(following.size, following.attachments, accepted)
@@ -708,14 +740,16 @@ export class Outbox {
           case 'accepted': {
             const changes: RowChanges = { state: 'sent', sentAt: this.#clock.now(), lastError: undefined };
             if (outcome.message !== undefined) changes.serverMessage = outcome.message;
-            alreadySending = await this.#finishAndMarkNext(row, changes, next);
+            alreadySending = next !== undefined && !this.#closed;
+            pending = this.#finishAndMarkNext(row, changes, next);
             sent++;
             this.#failures = 0;
             this.#nextAttemptAt = 0;
             break;
           }
           case 'rejected':
-            alreadySending = await this.#finishAndMarkNext(
+            alreadySending = next !== undefined && !this.#closed;
+            pending = this.#finishAndMarkNext(
               row,
               {
                 state: 'quarantined',
@@ -742,9 +776,14 @@ export class Outbox {
             this.#changed();
             return stop(outcome.code, outcome.message);
         }
-        this.#changed();
+        // Listeners hear of the outcome once it is committed (they read the outbox).
+        pending = pending.then((marked) => {
+          this.#changed();
+          return marked;
+        });
       }
     }
+    await settle();
     return { sent, quarantined, remaining: await this.#remaining() };
   }
 
@@ -852,9 +891,12 @@ export class Outbox {
   async importForms(data: OutboxExport, opts: { applyCases?: boolean } = {}): Promise<ImportResult> {
     if (data.format !== 'fieldsim-outbox' || data.version !== 1)
       throw new FieldsimError('invalid-argument', 'Not a fieldsim outbox export');
+    if (!Array.isArray(data.forms))
+      throw new FieldsimError('invalid-argument', 'Not a fieldsim outbox export');
     const result: ImportResult = { imported: 0, skipped: 0, failed: [] };
     for (const f of data.forms) {
       try {
+        checkExportedForm(f);
         const blocks = opts.applyCases && f.state === 'queued' ? readForm(f.xml).caseBlocks : [];
         const tables =
           blocks.length > 0
@@ -905,7 +947,8 @@ export class Outbox {
         if (added) result.imported++;
         else result.skipped++;
       } catch (e) {
-        result.failed.push({ instanceId: f.instanceId, message: toError(e).message });
+        const id = (f as { instanceId?: unknown } | null)?.instanceId;
+        result.failed.push({ instanceId: typeof id === 'string' ? id : '', message: toError(e).message });
       }
     }
     if (result.imported > 0) {

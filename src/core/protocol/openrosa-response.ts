@@ -35,7 +35,12 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: false,
   processEntities: true,
-  htmlEntities: false,
+  // Numeric character references (`&#233;`, `&#x2F;`) are plain XML, and servers use them:
+  // ODK Central renders its messages through mustache, which escapes `/`, `'`, `=` and
+  // backquote as `&#x2F;`, `&#39;`, `&#x3D;`, `&#x60;`; Aggregate and Kobo write non-ASCII
+  // text as references. The parser only decodes them with `htmlEntities` on; `&amp;` is
+  // still replaced last, so `&amp;#233;` stays the literal text `&#233;`.
+  htmlEntities: true,
   isArray: (name) => name === 'message' || name === 'progress',
 });
 

@@ -30,10 +30,27 @@ function replace(ch: string): string {
   }
 }
 
+/**
+ * Whether `value` has nothing to escape or drop: most values in a restore (ids, dates,
+ * names, numbers) do, and a character loop answers that faster than a regular expression
+ * replace (XML escaping was ~7% of a 100k-case restore generation's profile). Anything
+ * from U+D800 up is left to the full path (surrogates, U+FFFE/U+FFFF).
+ */
+function clean(value: string, attr: boolean): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0xd800) return false;
+    if (c < 0x20) {
+      if (attr || (c !== 9 && c !== 10 && c !== 13)) return false;
+    } else if (c === 38 || c === 60 || c === 62 || (attr && c === 34)) return false;
+  }
+  return true;
+}
+
 export function escapeXmlText(value: string): string {
-  return value.replace(TEXT_RE, replace);
+  return clean(value, false) ? value : value.replace(TEXT_RE, replace);
 }
 
 export function escapeXmlAttr(value: string): string {
-  return value.replace(ATTR_RE, replace);
+  return clean(value, true) ? value : value.replace(ATTR_RE, replace);
 }

@@ -1,5 +1,5 @@
+import { toHex, xorMd5Into } from '../lib/md5.ts';
 import type { CaseIndex, CaseRecord } from '../protocol/casexml/case-types.ts';
-import { toHex, xorMd5Into } from './md5.ts';
 
 /**
  * The in-memory catalog of one case generation: for every case, the page holding it and

@@ -13,8 +13,31 @@ export function hashPassword(password: string, iterations = ITERATIONS): string 
   return `pbkdf2_sha256$${iterations}$${salt}$${hash}`;
 }
 
+let dummy: string | undefined;
+
+/**
+ * Runs a full verification against a throwaway verifier and answers false: a login for an
+ * unknown or unusable account then costs as much as a wrong password for a real one, so
+ * the answer time does not tell which usernames exist.
+ */
+export function verifyAgainstDummy(password: string): false {
+  dummy ??= hashPassword('fieldsim-dummy-password');
+  verifyPassword(password, dummy);
+  return false;
+}
+
 export function verifyPassword(password: string, stored: string): boolean {
   const parts = stored.split('$');
+  // Django's legacy `sha1$<salt>$<hex sha1(salt + password)>`, the hash JavaRosa phones
+  // put in a registration form's `<password>` (hq:corehq/apps/users/models.py
+  // `create_or_update_from_xform` stores such a hash as is).
+  if (parts.length === 3 && parts[0] === 'sha1') {
+    const actual = createHash('sha1')
+      .update(`${parts[1] ?? ''}${password}`)
+      .digest();
+    const expected = Buffer.from(parts[2] ?? '', 'hex');
+    return expected.length === actual.length && timingSafeEqual(actual, expected);
+  }
   if (parts.length !== 4 || parts[0] !== 'pbkdf2_sha256') return false;
   const iterations = Number(parts[1]);
   const salt = parts[2] ?? '';
@@ -22,6 +45,14 @@ export function verifyPassword(password: string, stored: string): boolean {
   if (!Number.isInteger(iterations) || iterations < 1 || expected.length === 0) return false;
   const actual = pbkdf2Sync(password, salt, iterations, expected.length, 'sha256');
   return timingSafeEqual(actual, expected);
+}
+
+/** A stored verifier this module can check: `pbkdf2_sha256$...` or legacy `sha1$...`. */
+export function isPasswordHash(value: string): boolean {
+  const parts = value.split('$');
+  if (parts.length === 4 && parts[0] === 'pbkdf2_sha256')
+    return /^\d+$/.test(parts[1] ?? '') && (parts[2] ?? '') !== '' && (parts[3] ?? '') !== '';
+  return parts.length === 3 && parts[0] === 'sha1' && /^[0-9a-f]{40}$/i.test(parts[2] ?? '');
 }
 
 /**

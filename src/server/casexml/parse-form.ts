@@ -121,7 +121,7 @@ function parseCaseBlock(node: XNode): ParsedCaseBlock {
     rank: 99,
   };
   for (const c of node.children) {
-    const r = RANK[c.local];
+    const r = Object.hasOwn(RANK, c.local) ? RANK[c.local] : undefined;
     if (r !== undefined) block.rank = Math.min(block.rank, r);
     switch (c.local) {
       case 'create': {

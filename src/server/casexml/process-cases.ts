@@ -1,3 +1,4 @@
+import { setOwnProperty } from '../../core/lib/own-property.ts';
 import type { CaseIndex } from '../../core/protocol/casexml/case-types.ts';
 import type { StoredCase } from '../db/cases.ts';
 import { parseDate, parsePhoneDateTime } from './dates.ts';
@@ -175,7 +176,7 @@ export function applyBlock(c: StoredCase, b: ParsedCaseBlock, ctx: BlockContext)
   if (b.create) for (const [k, v] of b.create) setKnown(c, k, v);
   if (b.update) {
     for (const [k, v] of b.update) {
-      if (!setKnown(c, k, v)) c.properties[k] = v;
+      if (!setKnown(c, k, v)) setOwnProperty(c.properties, k, v);
     }
   }
   if (b.close) {

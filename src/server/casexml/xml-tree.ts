@@ -18,14 +18,42 @@ export interface XNode {
 }
 
 export class XmlParseError extends Error {
-  override readonly name = 'XmlParseError';
+  override readonly name: string = 'XmlParseError';
 }
 
-/** Limits that keep hostile input bounded (DESIGN.md reliability targets). */
-const MAX_DEPTH = 200;
-const MAX_ELEMENTS = 500_000;
+/**
+ * A form over the parser's own limits (depth, element count). The receiver answers it
+ * with 413 and stores nothing: unlike malformed XML, which HQ keeps as a submission
+ * error, a form this large is refused before it costs anything more.
+ */
+export class XmlLimitError extends XmlParseError {
+  override readonly name = 'XmlLimitError';
+  readonly code = 'xml-too-large';
+}
 
-export function parseXmlTree(xml: string): XNode {
+export interface XmlTreeLimits {
+  /** Deepest element nesting accepted (the root is depth 1). */
+  maxDepth: number;
+  /** Most elements accepted in one document. */
+  maxElements: number;
+}
+
+/**
+ * Limits that keep hostile input bounded. Real forms are a few levels deep (groups and
+ * repeats) and a few thousand elements at most; a 10 MB form of empty elements would be
+ * 2.5M of them. 200k elements keep the tree under ~50 MB.
+ */
+export const DEFAULT_XML_LIMITS: XmlTreeLimits = { maxDepth: 200, maxElements: 200_000 };
+
+const NO_ATTRS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/**
+ * Parses a form into a tree. Stops at the first limit hit by throwing from inside the
+ * parser's callback: saxes resolves each element's namespace by walking the open-tag
+ * stack, so letting it run on past the depth limit made a 100k-deep document cost
+ * O(depth^2) (minutes); with the depth capped the walk is bounded and the cost linear.
+ */
+export function parseXmlTree(xml: string, limits: XmlTreeLimits = DEFAULT_XML_LIMITS): XNode {
   const parser = new SaxesParser({ xmlns: true, position: false });
   const stack: XNode[] = [];
   let root: XNode | undefined;
@@ -39,11 +67,14 @@ export function parseXmlTree(xml: string): XNode {
     failure ??= new XmlParseError('DOCTYPE is not allowed in a form');
   });
   parser.on('opentag', (tag) => {
-    if (++count > MAX_ELEMENTS) failure ??= new XmlParseError('too many elements');
-    if (stack.length >= MAX_DEPTH) failure ??= new XmlParseError('elements nested too deeply');
-    const attrs: Record<string, string> = {};
+    if (++count > limits.maxElements)
+      throw new XmlLimitError(`too many elements (more than ${limits.maxElements})`);
+    if (stack.length >= limits.maxDepth)
+      throw new XmlLimitError(`elements nested too deeply (more than ${limits.maxDepth} levels)`);
+    let attrs = NO_ATTRS;
     for (const a of Object.values(tag.attributes)) {
       if (a.prefix === 'xmlns' || (a.prefix === '' && a.local === 'xmlns')) continue;
+      if (attrs === NO_ATTRS) attrs = {};
       attrs[a.local] = a.value;
     }
     const node: XNode = { local: tag.local, ns: tag.uri, attrs, children: [], text: '' };
@@ -66,6 +97,7 @@ export function parseXmlTree(xml: string): XNode {
   try {
     parser.write(xml).close();
   } catch (e) {
+    if (e instanceof XmlLimitError) throw e;
     failure ??= e instanceof Error ? e : new Error(String(e));
   }
   if (failure) throw new XmlParseError(failure.message, { cause: failure });

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CaseAttachment, CaseIndex } from '../../core/protocol/casexml/case-types.ts';
 import type { Db } from './database.ts';
+import { nextIndexedOn } from './indexed-on.ts';
 
 /** A case as HQ stores it (the fields of `CommCareCase` that fieldsim uses). */
 export interface StoredCase {
@@ -160,6 +161,8 @@ export class CaseRepo {
 
   /** Writes the case and its index rows. Call inside a transaction. */
   save(c: StoredCase, indicesChanged = true): void {
+    // Every write re-indexes the case, as HQ's pillow does: a fresh, unique stamp.
+    c.indexedOn = nextIndexedOn(this.db);
     this.#upsert.run({
       case_id: c.caseId,
       domain: c.domain,

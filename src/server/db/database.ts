@@ -1,8 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { createAuthSchema } from '../auth/schema.ts';
+import { ensureForwardingSchema } from '../forwarding/forwarding-schema.ts';
+import { applyIndexedOnSchema } from './indexed-on.ts';
+import { hashStoredApiKeys, prepareDataDir } from './secure-storage.ts';
 
-export type Db = Database.Database;
+export { cached, type Db } from './db-handle.ts';
+
+import type { Db } from './db-handle.ts';
 
 /** File name of the emulator's database inside the data folder (FIELDSIM_DATA). */
 export const DB_FILE = 'fieldsim-hq.sqlite';
@@ -234,8 +238,7 @@ function addMissingColumns(db: Db): void {
 
 /** Opens (creating if needed) the emulator database in `dataDir`. */
 export function openDatabase(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, DB_FILE));
+  const db = new Database(prepareDataDir(dataDir, DB_FILE));
   // WAL with synchronous=NORMAL: a commit survives the emulator being stopped or killed,
   // and an OS crash or power loss can lose at most the last commits, never corrupt the
   // file. OFF was measured 2x faster in process (~2.7k vs ~1.2k forms/s) but risks a
@@ -245,6 +248,10 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('foreign_keys = OFF');
   db.exec(SCHEMA);
   addMissingColumns(db);
+  ensureForwardingSchema(db);
+  applyIndexedOnSchema(db);
+  createAuthSchema(db);
+  hashStoredApiKeys(db);
   return db;
 }
 
@@ -257,21 +264,4 @@ export function setMeta(db: Db, key: string, value: string): void {
   db.prepare(
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
   ).run(key, value);
-}
-
-const statements = new WeakMap<Db, Map<string, Database.Statement>>();
-
-/** A prepared statement, prepared once per database (preparing costs more than running). */
-export function cached(db: Db, sql: string): Database.Statement {
-  let map = statements.get(db);
-  if (!map) {
-    map = new Map();
-    statements.set(db, map);
-  }
-  let st = map.get(sql);
-  if (!st) {
-    st = db.prepare(sql);
-    map.set(sql, st);
-  }
-  return st;
 }

@@ -1,3 +1,4 @@
+import { hashApiKey } from '../auth/api-keys.ts';
 import { cached, type Db } from './database.ts';
 
 export type UserKind = 'mobile' | 'web';
@@ -72,8 +73,9 @@ export function getUserById(db: Db, id: string): UserRow | undefined {
   return cached(db, 'SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
 }
 
+/** The user holding this API key (keys are stored hashed, see auth/api-keys.ts). */
 export function getUserByApiKey(db: Db, apiKey: string): UserRow | undefined {
-  return cached(db, 'SELECT * FROM users WHERE api_key = ?').get(apiKey) as UserRow | undefined;
+  return cached(db, 'SELECT * FROM users WHERE api_key = ?').get(hashApiKey(apiKey)) as UserRow | undefined;
 }
 
 export interface GroupRow {

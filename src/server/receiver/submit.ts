@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { NS } from '../../core/protocol/namespaces.ts';
 import { escapeXmlAttr, escapeXmlText } from '../../core/protocol/xml-escape.ts';
 import { formatDateHeader, parsePhoneDateTime } from '../casexml/dates.ts';
+import { checkIndexCycles } from '../casexml/index-cycles.ts';
 import { type ParsedCaseBlock, type ParsedForm, readForm } from '../casexml/parse-form.ts';
 import {
   applyBlock,
@@ -14,7 +15,7 @@ import {
   newCase,
   validateBlock,
 } from '../casexml/process-cases.ts';
-import { parseXmlTree, XmlParseError } from '../casexml/xml-tree.ts';
+import { parseXmlTree, XmlLimitError, XmlParseError } from '../casexml/xml-tree.ts';
 import { CaseRepo, type StoredCase } from '../db/cases.ts';
 import { cached, type Db } from '../db/database.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
@@ -109,6 +110,7 @@ export class FormProcessor {
   readonly #insertTx: Database.Statement;
   readonly #insertAttachment: Database.Statement;
   readonly #caseExists: Database.Statement;
+  readonly #indexTargets: Database.Statement;
   readonly #firstTx: Database.Statement;
   readonly #txsOfCase: Database.Statement;
   #seq = 0;
@@ -136,6 +138,7 @@ export class FormProcessor {
       'INSERT OR REPLACE INTO form_attachments (form_id, name, content_type, data) VALUES (?, ?, ?, ?)',
     );
     this.#caseExists = db.prepare('SELECT 1 FROM cases WHERE case_id = ? AND domain = ?');
+    this.#indexTargets = db.prepare('SELECT referenced_id FROM case_indices WHERE case_id = ?').pluck();
     this.#firstTx = db.prepare('SELECT MIN(server_date) AS d FROM case_transactions WHERE case_id = ?');
     this.#txsOfCase = db.prepare(
       `SELECT t.form_id, t.server_date, t.client_date, t.user_id, f.xml, f.seq, f.received_on FROM case_transactions t
@@ -159,6 +162,8 @@ export class FormProcessor {
     try {
       form = readForm(parseXmlTree(input.xml));
     } catch (e) {
+      // Over the parser's limits: refused whole (the route answers 413), nothing stored.
+      if (e instanceof XmlLimitError) throw e;
       const why = e instanceof XmlParseError ? e.message : String(e);
       return this.#submissionError(input, now, received, `Invalid XML: ${why}`);
     }
@@ -228,7 +233,10 @@ export class FormProcessor {
           const deprecatedId = hexId();
           cached(
             this.#db,
-            `INSERT INTO forms SELECT @new_id, domain, 'deprecated', xmlns, xml, md5, received_on,
+            `INSERT INTO forms (form_id, domain, state, xmlns, xml, md5, received_on, server_modified_on, edited_on,
+               user_id, username, auth_user_id, app_id, build_id, problem, orig_id, deprecated_form_id, submit_ip,
+               openrosa_version, last_sync_token, date_header, meta, case_ids, seq)
+             SELECT @new_id, domain, 'deprecated', xmlns, xml, md5, received_on,
                @now, edited_on, user_id, username, auth_user_id, app_id, build_id, problem, form_id,
                deprecated_form_id, submit_ip, openrosa_version, last_sync_token, date_header, meta, case_ids, seq
                FROM forms WHERE form_id = @form_id`,
@@ -336,6 +344,7 @@ export class FormProcessor {
       this.#insertTx.run(caseId, ctx.formId, ctx.now, clientDate, syncLogId, c.userId);
     }
     checkIndices(touched.values(), (id) => this.#caseExists.get(id, ctx.domain) !== undefined, touched);
+    checkIndexCycles(touched, (id) => this.#indexTargets.all(id) as string[]);
     for (const c of touched.values()) this.#cases.save(c);
     this.#applyLedgers(form, ctx);
     return { touched, toRebuild };

@@ -365,7 +365,7 @@ function userData(user: UserRow): [string, string][] {
 }
 
 /** `get_registration_element` (hq:.../casexml/apps/phone/xml.py): short username first. */
-function registrationXml(user: UserRow): string {
+export function registrationXml(user: UserRow): string {
   let s = `<Registration xmlns="${NS.registration}">`;
   s += `<username>${escapeXmlText(rawUsername(user))}</username>`;
   s += `<password>${escapeXmlText(user.password_hash)}</password>`;

@@ -1,13 +1,13 @@
 import type { Hono } from 'hono';
-import { authenticate } from '../auth/authenticate.ts';
-import { authorizationOf, type Ctx, type Env, type Hq, unauthorized } from '../context.ts';
+import { authenticateRequest, challenge } from '../auth/request-auth.ts';
+import { authorizationOf, type Ctx, type Env, type Hq } from '../context.ts';
 import { getUserByUsername, normalizeLogin, type UserRow } from '../db/users.ts';
 import { FaultSyntaxError, formatFaults, parseFaults } from '../faults.ts';
 
 /** Admin calls need an admin web user (Basic or ApiKey) of the domain named in the path. */
 function requireAdmin(hq: Hq, c: Ctx, domain: string): UserRow | Response {
-  const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
-  if (!r.ok) return unauthorized(c);
+  const r = authenticateRequest(hq, c, authorizationOf(c), domain);
+  if (!r.ok) return challenge(hq, c, r, 'api');
   if (r.user.kind !== 'web' || r.user.is_admin !== 1) return c.body(null, 403);
   return r.user;
 }

@@ -1,29 +1,33 @@
 import type { Hono } from 'hono';
-import { authenticate } from '../auth/authenticate.ts';
+import { storeDigests } from '../auth/digest-store.ts';
+import { validElsewhere } from '../auth/other-domain.ts';
 import { hashPassword } from '../auth/passwords.ts';
+import { authenticateRequest, challenge } from '../auth/request-auth.ts';
 import { formatApiDateTime, formatApiDateTimeUtc } from '../casexml/dates.ts';
 import { readForm } from '../casexml/parse-form.ts';
 import { parseXmlTree } from '../casexml/xml-tree.ts';
-import { authorizationOf, BASIC_CHALLENGE, type Ctx, type Env, type Hq } from '../context.ts';
+import { authorizationOf, type Ctx, type Env, type Hq } from '../context.ts';
 import { CASE_COLUMNS, type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
 import { caseJson, groupJson, mobileWorkerJson, webUserJson, xmlToJson } from '../db/serialize-api.ts';
 import { formatUsername, type GroupRow, getUserById, getUserByUsername, type UserRow } from '../db/users.ts';
 import { hexId, nowIso } from '../ids.ts';
-import { ApiInputError, bool, dateFilter, paginated, readPage } from './api-helpers.ts';
+import { ApiInputError, bool, paginated, readPage } from './api-helpers.ts';
+import { applyListFilters, CASE_LIST, FORM_LIST, listOrder } from './api-list-filters.ts';
 
-type Need = 'read' | 'admin';
+export type Need = 'read' | 'admin';
 
 /**
- * `api_auth` for the v0.5 resources: credentials are required (HQ challenges with Digest
- * when none are sent; fieldsim sends a Basic challenge, having no Digest); mobile workers
+ * `api_auth` for the v0.5 resources: credentials are required (Basic, ApiKey or Digest;
+ * the 401 offers Basic and Digest, see request-auth.ts); mobile workers
  * and web users without the permission get a bare 403 (`RequirePermissionAuthentication`).
  */
-function apiUser(hq: Hq, c: Ctx, need: Need): UserRow | Response {
+export function apiUser(hq: Hq, c: Ctx, need: Need): UserRow | Response {
   const domain = c.req.param('domain') ?? '';
-  const r = authenticate(hq.db, hq.passwords, authorizationOf(c), domain);
+  const r = authenticateRequest(hq, c, authorizationOf(c), domain);
   if (!r.ok) {
     if (r.reason === 'malformed') return c.json({ error: r.message }, 400);
-    return c.body(null, 401, { 'WWW-Authenticate': BASIC_CHALLENGE });
+    if (validElsewhere(hq.db, hq.passwords, authorizationOf(c), domain)) return c.body(null, 403);
+    return challenge(hq, c, r, 'api');
   }
   if (r.user.kind !== 'web') return c.body(null, 403);
   if (need === 'admin' && r.user.is_admin !== 1) return c.body(null, 403);
@@ -97,7 +101,11 @@ function applyUserFields(hq: Hq, domain: string, id: string, body: UserInput): v
         hq.db.prepare('INSERT OR IGNORE INTO group_members VALUES (?, ?)').run(g, id);
   }
   const password = str(body.password);
-  if (password !== undefined && password !== '') set('password_hash', hashPassword(password));
+  if (password !== undefined && password !== '') {
+    set('password_hash', hashPassword(password));
+    const u = getUserById(hq.db, id);
+    if (u) storeDigests(hq.db, u, password);
+  }
 }
 
 /** Applies a web-user PATCH; returns the validation errors (nothing is changed then). */
@@ -163,6 +171,7 @@ function insertUser(
       nowIso().slice(0, 10),
       kind === 'web' ? username : '',
     );
+  storeDigests(hq.db, { id, domain, username, kind }, password);
   return id;
 }
 
@@ -244,6 +253,7 @@ interface FormApiRow {
   user_id: string;
   state: string;
   auth_user_id: string;
+  indexed_on: string;
 }
 
 /** `v0_4.XFormInstanceResource` (PROTOCOL.md 9.3; schemas/form.yaml). */
@@ -287,7 +297,7 @@ function formJson(hq: Hq, r: FormApiRow): Record<string, unknown> {
     received_on: formatApiDateTimeUtc(r.received_on),
     edited_on: formatApiDateTime(r.edited_on),
     server_modified_on: formatApiDateTimeUtc(r.server_modified_on),
-    indexed_on: formatApiDateTimeUtc(r.server_modified_on),
+    indexed_on: formatApiDateTimeUtc(r.indexed_on),
     app_id: r.app_id || null,
     build_id: r.build_id || null,
     initial_processing_complete: r.state === 'normal',
@@ -300,25 +310,6 @@ function formJson(hq: Hq, r: FormApiRow): Record<string, unknown> {
     // URL and falls back to the empty string (form.yaml `resource_uri`).
     resource_uri: '',
   };
-}
-
-const CASE_ORDER: Record<string, string> = {
-  server_date_modified: 'server_modified_on',
-  date_modified: 'modified_on',
-  indexed_on: 'indexed_on',
-};
-const FORM_ORDER: Record<string, string> = {
-  received_on: 'received_on',
-  server_modified_on: 'server_modified_on',
-  indexed_on: 'server_modified_on',
-};
-
-function orderBy(value: string | undefined, map: Record<string, string>, fallback: string): string {
-  if (!value) return fallback;
-  const desc = value.startsWith('-');
-  const col = map[desc ? value.slice(1) : value];
-  if (!col) throw new ApiInputError(`No matching field for order_by '${value}'`);
-  return `${col} ${desc ? 'DESC' : 'ASC'}, rowid ${desc ? 'DESC' : 'ASC'}`;
 }
 
 /**
@@ -563,45 +554,11 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
   // ---- cases
   on('get', 'case/', 'read', (c, _u, domain) => {
     const page = readPage(c);
-    const q = (k: string) => c.req.query(k);
-    const where = ['domain = ?', 'deleted = 0'];
-    const args: unknown[] = [domain];
-    const eq = (param: string, col: string) => {
-      const v = q(param);
-      if (v !== undefined && v !== '') {
-        where.push(`${col} = ?`);
-        args.push(v);
-      }
-    };
-    eq('owner_id', 'owner_id');
-    eq('user_id', 'user_id');
-    eq('type', 'case_type');
-    eq('case_type', 'case_type');
-    eq('external_id', 'external_id');
-    eq('name', 'name');
-    const closed = bool(q('closed'));
-    if (closed !== undefined) {
-      where.push('closed = ?');
-      args.push(closed ? 1 : 0);
-    }
-    for (const [param, col] of [
-      ['date_modified', 'modified_on'],
-      ['server_date_modified', 'server_modified_on'],
-      ['indexed_on', 'indexed_on'],
-    ] as const) {
-      const start = dateFilter(q(`${param}_start`), false);
-      const end = dateFilter(q(`${param}_end`), true);
-      if (start) {
-        where.push(`${col} >= ?`);
-        args.push(start);
-      }
-      if (end) {
-        where.push(`${col} <= ?`);
-        args.push(end);
-      }
-    }
-    const sqlWhere = where.join(' AND ');
-    const order = orderBy(q('order_by'), CASE_ORDER, 'server_modified_on ASC, rowid ASC');
+    const query = { where: ['domain = ?', 'deleted = 0'], args: [domain] as unknown[] };
+    applyListFilters(CASE_LIST, new URL(c.req.url).searchParams, query);
+    const { args } = query;
+    const sqlWhere = query.where.map((w) => `(${w})`).join(' AND ');
+    const order = listOrder(CASE_LIST, c.req.query('order_by'), 'server_modified_on ASC, rowid ASC');
     const total = (
       hq.db.prepare(`SELECT COUNT(*) AS n FROM cases WHERE ${sqlWhere}`).get(...args) as { n: number }
     ).n;
@@ -627,33 +584,16 @@ export function registerApi(app: Hono<Env>, hq: Hq): void {
   on('get', 'form/', 'read', (c, _u, domain) => {
     const page = readPage(c, 1000);
     const q = (k: string) => c.req.query(k);
-    const where = ['domain = ?', "state = 'normal'"];
-    const args: unknown[] = [domain];
-    if (q('xmlns')) {
-      where.push('xmlns = ?');
-      args.push(q('xmlns'));
-    }
-    if (q('app_id')) {
-      where.push('app_id = ?');
-      args.push(q('app_id'));
-    }
-    const start = dateFilter(q('received_on_start'), false);
-    const end = dateFilter(q('received_on_end'), true);
-    if (start) {
-      where.push('received_on >= ?');
-      args.push(start);
-    }
-    if (end) {
-      where.push('received_on <= ?');
-      args.push(end);
-    }
+    const query = { where: ['domain = ?', "state = 'normal'"], args: [domain] as unknown[] };
+    applyListFilters(FORM_LIST, new URL(c.req.url).searchParams, query);
     if (q('case_id')) {
-      where.push('form_id IN (SELECT form_id FROM case_transactions WHERE case_id = ?)');
-      args.push(q('case_id'));
+      query.where.push('form_id IN (SELECT form_id FROM case_transactions WHERE case_id = ?)');
+      query.args.push(q('case_id'));
     }
-    const sqlWhere = where.join(' AND ');
+    const { args } = query;
+    const sqlWhere = query.where.map((w) => `(${w})`).join(' AND ');
     // Default ordering is newest first (`-received_on`).
-    const order = orderBy(q('order_by'), FORM_ORDER, 'received_on DESC, seq DESC');
+    const order = listOrder(FORM_LIST, q('order_by'), 'received_on DESC, seq DESC');
     const total = (
       hq.db.prepare(`SELECT COUNT(*) AS n FROM forms WHERE ${sqlWhere}`).get(...args) as { n: number }
     ).n;

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import { escapeXmlText } from '../../core/protocol/xml-escape.ts';
 import { parsePhoneDateTime } from '../casexml/dates.ts';
+import { XmlLimitError } from '../casexml/xml-tree.ts';
 import {
   type Ctx,
   dropConnection,
@@ -9,8 +10,20 @@ import {
   type Hq,
   OPENROSA_RESPONSE_NS,
 } from '../context.ts';
-import { multipartBoundary, parseMultipart } from '../receiver/multipart.ts';
-import type { ResponseNature, SubmissionAttachment } from '../receiver/submit.ts';
+import { decodeSubmissionXml, InvalidSubmissionEncoding } from '../receiver/decode-xml.ts';
+import { groupCommitOf } from '../receiver/group-commit.ts';
+import { multipartBoundary } from '../receiver/multipart.ts';
+import {
+  MultipartError,
+  MultipartStream,
+  PartRefusedError,
+  PartTooLargeError,
+  type StreamedPart,
+} from '../receiver/multipart-stream.ts';
+import { BodyTooLargeError, pumpBody } from '../receiver/read-body.ts';
+import type { ResponseNature, SubmissionAttachment, SubmissionOutcome } from '../receiver/submit.ts';
+import { UploadBudgetError, type UploadLease, uploadBudgetOf } from '../receiver/upload-budget.ts';
+import { answerRegistration } from '../registration/route.ts';
 
 /**
  * Attachment types HQ accepts (`hq:corehq/ex-submodules/couchforms/const.py`, `getters.py`):
@@ -48,160 +61,92 @@ interface ReadBody {
   attachments: SubmissionAttachment[];
 }
 
-function concat(parts: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+/** An answer given before the whole body was read: the client may stop sending. */
+function refuse(
+  c: Ctx,
+  status: 400 | 413 | 503,
+  text: string,
+  headers: Record<string, string> = {},
+): Response {
+  return c.text(text, status, { Connection: 'close', ...headers });
 }
-
-/**
- * Reads at most `max` bytes of the body; undefined when it is longer (answered 413).
- * Under Node it reads the IncomingMessage itself: going through `c.req.raw.body` builds
- * a full Request and a web stream per submission. What it leaves unread when it stops
- * early is drained or dropped by @hono/node-server after the answer.
- */
-async function readBounded(c: Ctx, max: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const incoming = c.env?.incoming;
-  if (incoming && !incoming.readableEnded && !incoming.destroyed) {
-    return new Promise((resolve, reject) => {
-      const parts: Buffer[] = [];
-      let size = 0;
-      const done = () => {
-        incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      };
-      const onData = (chunk: Buffer) => {
-        size += chunk.byteLength;
-        if (size > max) {
-          done();
-          incoming.pause();
-          resolve(undefined);
-          return;
-        }
-        parts.push(chunk);
-      };
-      const onEnd = () => {
-        done();
-        resolve(concat(parts, size));
-      };
-      const onError = (e: Error) => {
-        done();
-        reject(e);
-      };
-      // A client that goes away mid-body: nothing to answer, but the handler must not hang.
-      const onClose = () => onError(new Error('The connection closed before the body ended'));
-      incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-    });
-  }
-  const body = c.req.raw.body;
-  if (!body) return new Uint8Array(0);
-  const reader = body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return undefined;
-    }
-    parts.push(value);
-  }
-  return concat(parts, size);
-}
-
-/** One multipart part as the checks below see it, from either parser. */
-interface Part {
-  name: string;
-  /** undefined for a plain (non-file) field. */
-  filename: string | undefined;
-  type: string;
-  size: number;
-  bytes(): Promise<Uint8Array>;
-}
-
-/** The platform's multipart parser (undici), for bodies the lean parser leaves alone. */
-async function platformParts(buf: Uint8Array<ArrayBuffer>, type: string): Promise<Part[] | undefined> {
-  let form: FormData;
-  try {
-    form = await new Request('http://local/', {
-      method: 'POST',
-      body: buf,
-      headers: { 'content-type': type },
-    }).formData();
-  } catch {
-    return undefined;
-  }
-  const parts: Part[] = [];
-  for (const [name, value] of form.entries()) {
-    if (typeof value === 'string') {
-      const data = new TextEncoder().encode(value);
-      parts.push({ name, filename: undefined, type: '', size: data.byteLength, bytes: async () => data });
-    } else
-      parts.push({
-        name,
-        filename: value.name,
-        type: value.type,
-        size: value.size,
-        bytes: async () => new Uint8Array(await value.arrayBuffer()),
-      });
-  }
-  return parts;
-}
-
-const UTF8 = new TextDecoder();
 
 /**
  * `get_instance_and_attachment` (hq:.../couchforms/getters.py): multipart with the XML in
  * `xml_submission_file` and files as attachments, or the raw XML as the whole body.
+ * The body is read as it arrives: multipart parts are checked against their limits while
+ * they stream in (the first part over its limit ends the read with 413), and every byte
+ * held counts against the shared upload budget (`lease`; spent: 503 with Retry-After).
  */
-async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
+async function readSubmission(hq: Hq, c: Ctx, lease: UploadLease): Promise<ReadBody | Response> {
   const type = c.req.header('content-type') ?? '';
   const length = Number(c.req.header('content-length') ?? '0');
-  // Whatever the headers say, no more than this is ever held in memory.
+  // Whatever the headers say, no more than this is ever read.
   const hardMax = hq.settings.maxXmlBytes + 10 * hq.settings.maxAttachmentBytes;
-  if (length > hardMax) return c.text('Submission exceeds the size limit', 413);
+  if (length > hardMax) return refuse(c, 413, 'Submission exceeds the size limit');
   const multipart = type.toLowerCase().startsWith('multipart/form-data');
-  const buf = await readBounded(c, multipart ? hardMax : hq.settings.maxXmlBytes);
-  if (buf === undefined)
-    return c.text(multipart ? 'Submission exceeds the size limit' : 'Form exceeds 10MB size limit', 413);
-  if (!multipart) {
-    if (buf.byteLength === 0) return c.text('Post may not have an empty body', 400);
-    return { xml: UTF8.decode(buf), attachments: [] };
+  const max = multipart ? hardMax : hq.settings.maxXmlBytes;
+  const boundary = multipart ? multipartBoundary(type) : undefined;
+  if (multipart && boundary === undefined) return refuse(c, 400, 'Could not read the multipart body');
+  const stream =
+    boundary === undefined
+      ? undefined
+      : new MultipartStream(boundary, (part) => {
+          // Non-file fields in a multipart submission are refused (`MultimediaBug`).
+          if (part.filename === undefined)
+            throw new PartRefusedError(`Received a submission with POST.keys() ${part.name}`);
+          return part.name === 'xml_submission_file'
+            ? hq.settings.maxXmlBytes
+            : hq.settings.maxAttachmentBytes;
+        });
+  const raw: Buffer[] = [];
+  let size = 0;
+  try {
+    await pumpBody(c, (chunk) => {
+      size += chunk.byteLength;
+      if (size > max) throw new BodyTooLargeError();
+      lease.take(chunk.byteLength);
+      if (stream) stream.push(chunk);
+      else raw.push(chunk);
+    });
+  } catch (e) {
+    if (e instanceof UploadBudgetError)
+      return refuse(c, 503, e.message, { 'Retry-After': String(e.retryAfterSeconds) });
+    if (e instanceof BodyTooLargeError)
+      return refuse(c, 413, multipart ? 'Submission exceeds the size limit' : 'Form exceeds 10MB size limit');
+    if (e instanceof PartTooLargeError)
+      return refuse(
+        c,
+        413,
+        e.part === 'xml_submission_file'
+          ? 'Form exceeds 10MB size limit'
+          : 'Attachment exceeds 15MB size limit',
+      );
+    if (e instanceof PartRefusedError) return refuse(c, 400, e.message);
+    if (e instanceof MultipartError) return refuse(c, 400, 'Could not read the multipart body');
+    throw e;
   }
-  const boundary = multipartBoundary(type);
-  const lean = boundary === undefined ? undefined : parseMultipart(buf, boundary);
-  const parts: Part[] | undefined = lean
-    ? lean.map((p) => ({
-        name: p.name,
-        filename: p.filename,
-        type: p.type,
-        size: p.data.byteLength,
-        bytes: async () => p.data,
-      }))
-    : await platformParts(buf, type);
-  if (!parts) return c.text('Could not read the multipart body', 400);
-  let xmlPart: Part | undefined;
-  const attachments: SubmissionAttachment[] = [];
-  const files: Part[] = [];
+  if (!stream) {
+    if (size === 0) return c.text('Post may not have an empty body', 400);
+    return {
+      xml: decodeSubmissionXml(raw.length === 1 ? raw[0]! : Buffer.concat(raw, size)),
+      attachments: [],
+    };
+  }
+  let parts: StreamedPart[];
+  try {
+    parts = stream.end();
+  } catch {
+    return c.text('Could not read the multipart body', 400);
+  }
+  let xmlPart: StreamedPart | undefined;
+  const files: StreamedPart[] = [];
   for (const part of parts) {
-    if (part.filename === undefined)
-      // Non-file fields in a multipart submission are refused (`MultimediaBug`).
-      return c.text(`Received a submission with POST.keys() ${part.name}`, 400);
-    if (part.name === 'xml_submission_file') {
-      xmlPart = part;
-      continue;
-    }
-    if (part.size > hq.settings.maxAttachmentBytes) return c.text('Attachment exceeds 15MB size limit', 413);
-    files.push(part);
+    if (part.name === 'xml_submission_file') xmlPart = part;
+    else files.push(part);
   }
   if (!xmlPart) return c.text('No XML file found in the submission (expected part xml_submission_file)', 400);
-  if (xmlPart.size === 0) return c.text('Post may not have an empty body', 400);
-  if (xmlPart.size > hq.settings.maxXmlBytes) return c.text('Form exceeds 10MB size limit', 413);
+  if (xmlPart.data.byteLength === 0) return c.text('Post may not have an empty body', 400);
   if (xmlPart.filename && !xmlPart.filename.toLowerCase().endsWith('.xml'))
     return openRosa(
       c,
@@ -210,16 +155,17 @@ async function readSubmission(hq: Hq, c: Ctx): Promise<ReadBody | Response> {
       `XML part must be a .xml file, got ${xmlPart.filename}`,
       null,
     );
+  const attachments: SubmissionAttachment[] = [];
   for (const part of files) {
     if (!acceptedAttachment(part.filename || part.name, part.type))
       return openRosa(c, 422, 'processing_failure', `Unsupported attachment type: ${part.name}`, null);
     attachments.push({
       name: part.name,
       contentType: part.type || 'application/octet-stream',
-      data: await part.bytes(),
+      data: part.data,
     });
   }
-  return { xml: UTF8.decode(await xmlPart.bytes()), attachments };
+  return { xml: decodeSubmissionXml(xmlPart.data), attachments };
 }
 
 /**
@@ -231,13 +177,35 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
     const domain = c.req.param('domain') ?? '';
     const gate = await guardPhoneRequest(hq, c, domain, 'submission');
     if (gate instanceof Response) return gate;
-    const user = gate.user;
     // `X-Submit-Time` (a migration aid) replaces the receipt time; HQ parses it with
     // `string_to_utc_datetime` and a value it cannot parse fails the request.
     const submitTimeHeader = c.req.header('x-submit-time');
     const submitTime = submitTimeHeader ? parsePhoneDateTime(submitTimeHeader) : undefined;
     if (submitTime === null) return c.text(`Could not parse X-Submit-Time: ${submitTimeHeader}`, 500);
-    const body = await readSubmission(hq, c);
+    const lease = uploadBudgetOf(hq, hq.settings.uploadBudgetBytes).lease();
+    try {
+      return await receive(c, gate, lease, submitTime);
+    } finally {
+      // Held until the form is stored: its attachments live in memory until then.
+      lease.release();
+    }
+  };
+  const receive = async (
+    c: Ctx,
+    gate: { user: { id: string }; dropAfterStore: boolean; locked: boolean },
+    lease: UploadLease,
+    submitTime: string | undefined,
+  ): Promise<Response> => {
+    const user = gate.user;
+    const domain = c.req.param('domain') ?? '';
+    let body: ReadBody | Response;
+    try {
+      body = await readSubmission(hq, c, lease);
+    } catch (e) {
+      if (e instanceof InvalidSubmissionEncoding)
+        return openRosa(c, 422, 'processing_failure', e.message, null);
+      throw e;
+    }
     if (body instanceof Response) return body;
     if (gate.locked) {
       // HQ takes the form-id lock once it has read the instance, and answers a form it
@@ -246,7 +214,7 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
       return c.text(`XFormLockError: ${id}`, 423);
     }
     const appId = c.req.param('appId') ?? '';
-    const outcome = hq.processor.submit({
+    const request = {
       domain,
       xml: body.xml,
       attachments: body.attachments,
@@ -258,7 +226,19 @@ export function registerReceiver(app: Hono<Env>, hq: Hq): void {
       submitIp: c.env?.incoming?.socket?.remoteAddress ?? '',
       dateHeader: c.req.header('date'),
       submitTime,
-    });
+    };
+    let outcome: SubmissionOutcome;
+    try {
+      // A JavaRosa user registration creates the worker in the same transaction as the form
+      // (rare: stored on its own, outside the group commit).
+      const registered = answerRegistration(hq, c, domain, body.xml, () => hq.processor.submit(request));
+      if (registered) return registered;
+      outcome = await groupCommitOf(hq.db, hq.processor).submit(request);
+    } catch (e) {
+      // Over the XML parser's limits: refused quickly, nothing stored.
+      if (e instanceof XmlLimitError) return c.text(`${e.code}: ${e.message}`, 413);
+      throw e;
+    }
     hq.asyncRestores.invalidateUser(user.id);
     // The form is stored; the phone never hears about it and will resend it.
     if (gate.dropAfterStore) return dropConnection(c);

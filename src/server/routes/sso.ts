@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import { verifyAgainstDummy } from '../auth/passwords.ts';
 import type { Env, Hq } from '../context.ts';
 import { ssoMobileWorker, ssoWebUser } from '../db/serialize.ts';
 import { getUserByUsername, normalizeLogin } from '../db/users.ts';
@@ -25,13 +26,12 @@ export function registerSso(app: Hono<Env>, hq: Hq): void {
       if (!username) return c.text('Missing required parameter: username', 400);
       if (!password) return c.text('Missing required parameter: password', 400);
       const user = getUserByUsername(hq.db, normalizeLogin(username, domain));
-      if (
-        !user ||
-        user.domain !== domain ||
-        user.is_active === 0 ||
-        user.deleted === 1 ||
-        !hq.passwords.verify(password, user.password_hash)
-      )
+      // The password is checked for every answer (a dummy verifier for unknown users), so
+      // the time taken does not tell which usernames exist or are active.
+      const passwordOk = user
+        ? hq.passwords.verify(password, user.password_hash)
+        : verifyAgainstDummy(password);
+      if (!user || !passwordOk || user.domain !== domain || user.is_active === 0 || user.deleted === 1)
         return c.body(null, 403);
       return c.json(user.kind === 'mobile' ? ssoMobileWorker(hq.db, user) : ssoWebUser(user), 200);
     });

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Hono } from 'hono';
 import type { Env } from '../context.ts';
 
@@ -65,11 +65,25 @@ export function registerStatic(app: Hono<Env>, distDir: string): void {
       return c.text('Bad request', 400);
     }
     if (path.startsWith('/a/') || path.startsWith('/_fieldsim/')) return next();
-    const file = normalize(join(root, path));
-    if (file.startsWith(root) && existsSync(file) && statSync(file).isFile()) return send(file);
+    const file = insideRoot(root, path);
+    if (file !== null && existsSync(file) && statSync(file).isFile()) return send(file);
     const index = join(root, 'index.html');
     // Missing files with an extension are real 404s; routes without one are the SPA's.
     if (extname(path) !== '' || !existsSync(index)) return c.text('Not found', 404);
     return send(index);
   });
+}
+
+/**
+ * The file a decoded URL path names under `root`, or null when it leaves the folder.
+ * Compared by whole path segments on the resolved path: a bare `startsWith(root)` let
+ * `/..%2fdist-secret/x` (decoded after the router normalised the URL) reach a sibling
+ * folder whose name starts with the root's.
+ */
+export function insideRoot(root: string, decodedPath: string): string | null {
+  if (decodedPath.includes('\0')) return null;
+  const file = resolve(root, `.${sep}${decodedPath}`);
+  const rel = relative(root, file);
+  if (rel === '' || isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) return null;
+  return file;
 }

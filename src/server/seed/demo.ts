@@ -1,3 +1,5 @@
+import { hashApiKey } from '../auth/api-keys.ts';
+import { storeDigests } from '../auth/digest-store.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { getApp, getAppFiles, saveApp } from '../db/apps.ts';
 import { CaseRepo, type StoredCase } from '../db/cases.ts';
@@ -6,6 +8,7 @@ import { formatUsername } from '../db/users.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { demoApplication } from './demo-app.ts';
 import { demoAppFiles } from './demo-app-files.ts';
+import { writeImportForms } from './import-forms.ts';
 import { FIRST, LAST } from './synthetic.ts';
 
 export const DEMO_DOMAIN = 'demo';
@@ -61,10 +64,11 @@ function insertUser(
     JSON.stringify(u.locationIds ?? []),
     u.locationIds?.[0] ?? null,
     nowIso().slice(0, 10),
-    u.apiKey ?? null,
+    u.apiKey === undefined ? null : hashApiKey(u.apiKey),
     u.role ?? '',
     u.isAdmin ? 1 : 0,
   );
+  storeDigests(db, u, u.password);
 }
 
 /**
@@ -154,6 +158,10 @@ export function seedDemo(db: Db): void {
         repo.save(c);
       }
     }
+    writeImportForms(
+      db,
+      db.prepare('SELECT case_id FROM cases WHERE domain = ?').pluck().all(DEMO_DOMAIN) as string[],
+    );
     setMeta(db, 'seeded', now);
   })();
 }

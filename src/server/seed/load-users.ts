@@ -1,3 +1,4 @@
+import { storeDigests } from '../auth/digest-store.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import type { Db } from '../db/database.ts';
 import { formatUsername } from '../db/users.ts';
@@ -59,6 +60,7 @@ export function seedLoadUsers(
         JSON.stringify({ commcare_project: domain }),
         today,
       );
+      storeDigests(db, { id, domain, username, kind: 'mobile' }, opts.password);
       created++;
       if (opts.casesPerUser > 0) {
         const r = seedSyntheticCases(db, { domain, ownerId: id, count: opts.casesPerUser });

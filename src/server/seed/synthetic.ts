@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Db } from '../db/database.ts';
+import { nextIndexedOn } from '../db/indexed-on.ts';
+import { writeImportForms } from './import-forms.ts';
 
 /** Given and family names for seeded people (demo project and synthetic loads). */
 export const FIRST = [
@@ -37,6 +39,11 @@ export interface SyntheticSeedOptions {
   count: number;
   /** One household per this many cases; the rest are members indexed to it (default 4). */
   householdEvery?: number;
+  /**
+   * Write the case-import forms the cases come from (`seed/import-forms.ts`; default true):
+   * `xform_ids` and the form API as on HQ, at about twice the seeding time.
+   */
+  importForms?: boolean;
 }
 
 /**
@@ -91,6 +98,7 @@ export function seedSyntheticCases(
   const prefix = `${r.slice(0, 8)}-${r.slice(9, 13)}-8${r.slice(15, 18)}-${r.slice(19, 23)}`;
   let counter = 0;
   const nextId = () => `${prefix}-${(counter++).toString(16).padStart(12, '0')}`;
+  const ids: string[] = [];
   let households = 0;
   let members = 0;
   db.transaction(() => {
@@ -98,6 +106,7 @@ export function seedSyntheticCases(
     let householdName = '';
     for (let i = 0; i < opts.count; i++) {
       const id = nextId();
+      ids.push(id);
       const first = FIRST[i % FIRST.length]!;
       const last = LAST[(i >> 2) % LAST.length]!;
       const opened = new Date(Date.UTC(2025, i % 12, 1 + (i % 28))).toISOString();
@@ -128,7 +137,7 @@ export function seedSyntheticCases(
           `HH-${i}`,
           JSON.stringify(props),
           '[]',
-          now,
+          nextIndexedOn(db),
         );
         households++;
       } else {
@@ -158,7 +167,7 @@ export function seedSyntheticCases(
           '',
           JSON.stringify(props),
           JSON.stringify(indices),
-          now,
+          nextIndexedOn(db),
         );
         insertIndex.run(id, household);
         members++;
@@ -167,6 +176,7 @@ export function seedSyntheticCases(
     // Index rows reference their member rows, so the case buffer goes first.
     insertCase.flush();
     insertIndex.flush();
+    if (opts.importForms !== false) writeImportForms(db, ids);
   })();
   return { households, members };
 }

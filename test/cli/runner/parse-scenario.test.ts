@@ -109,7 +109,7 @@ describe('parseScenario', () => {
       `${HEAD}colour: red\nsteps:\n  - jump\n  - sync: { retires: 2 }\n  - create_case: { type: t, name: "x {{i}}" }\n  - teleport: { to: mars }\n`,
     );
     expect(p).toContain(
-      'colour: unknown key (expected one of: name, domain, server, seed, workers, arrival, duration, on_error, admin, assert, steps)',
+      'colour: unknown key (expected one of: name, domain, server, seed, workers, arrival, duration, on_error, admin, assert, steps, openrosa)',
     );
     expect(p.some((x) => x.startsWith('steps[0]: unknown step "jump"'))).toBe(true);
     expect(p.some((x) => x.startsWith('steps[1].sync.retires: unknown key'))).toBe(true);

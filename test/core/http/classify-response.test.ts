@@ -54,7 +54,7 @@ describe('classifySubmitResponse (PROTOCOL.md 7.3, issue 4 rules)', () => {
     ).toMatchObject({ status: 'accepted', httpStatus: 422 });
   });
 
-  it('413 too-large, 409 conflict, 400 and 403 rejected', () => {
+  it('413 too-large, 409 conflict, 400 rejected; 403 pauses like 401', () => {
     expect(classifySubmitResponse(snap(413, 'Form exceeds 10MB size limit'), NOW)).toMatchObject({
       status: 'rejected',
       reason: 'too-large',
@@ -65,7 +65,7 @@ describe('classifySubmitResponse (PROTOCOL.md 7.3, issue 4 rules)', () => {
       status: 'rejected',
       reason: 'rejected',
     });
-    expect(classifySubmitResponse(snap(403), NOW)).toMatchObject({ status: 'rejected', reason: 'rejected' });
+    expect(classifySubmitResponse(snap(403), NOW)).toMatchObject({ status: 'auth', code: 'forbidden' });
   });
 
   it('401 and 406 pause for auth, 406 carrying default_response', () => {

@@ -207,13 +207,62 @@ describe('generic OpenRosa servers (ODK Central / Aggregate conventions)', () =>
     expect(await c.preflight()).toBe(10485760);
     const out = await c.submit({ xml: '<data id="f1" version="2" xmlns="http://opendatakit.org/f1"/>' });
     expect(out).toMatchObject({ status: 'accepted' });
+    // Collect's uploader adds `deviceID` to the URL; Central stores it with the submission.
     expect(f.calls.map((r) => `${r.method} ${r.url}`)).toEqual([
-      `HEAD ${submissionUrl}`,
-      `POST ${submissionUrl}`,
+      `HEAD ${submissionUrl}?deviceID=dev-1`,
+      `POST ${submissionUrl}?deviceID=dev-1`,
     ]);
+    for (const r of f.calls) {
+      // Central answers any other version with 400 "invalid header": the old recipe's 3.0
+      // quarantined every form.
+      expect(r.headers.get('x-openrosa-version')).toBe('1.0');
+      expect(r.headers.get('authorization')).toBe(basicAuthHeader('worker1', 'fieldsim'));
+    }
     expect(((f.calls[1]!.body as FormData).get('xml_submission_file') as File).name.endsWith('.xml')).toBe(
       true,
     );
+  });
+
+  it('an app-user token URL sends no Authorization; an explicit version and deviceID are kept', async () => {
+    const f = fakeFetch(() => new Response('', { status: 201 }));
+    const c = new HqClient({
+      ...base,
+      username: '',
+      password: '',
+      openRosaVersion: '1.0',
+      fetch: f,
+      submissionUrl: `${submissionUrl}?deviceID=collect%3Aabc`,
+    });
+    expect(await c.submit({ xml: '<a/>' })).toMatchObject({ status: 'accepted' });
+    expect(f.calls[0]!.url).toBe(`${submissionUrl}?deviceID=collect%3Aabc`);
+    expect(f.calls[0]!.headers.get('authorization')).toBeNull();
+  });
+
+  it('HQ keeps X-OpenRosa-Version 3.0 and the full username', async () => {
+    const f = fakeFetch(() => new Response('', { status: 201 }));
+    await new HqClient({ ...base, fetch: f }).submit({ xml: '<a/>' });
+    expect(f.calls[0]!.headers.get('x-openrosa-version')).toBe('3.0');
+    expect(f.calls[0]!.url).toBe('http://hq.test/a/demo/receiver/');
+    expect(f.calls[0]!.headers.get('authorization')).toBe(
+      basicAuthHeader('worker1@demo.commcarehq.org', 'fieldsim'),
+    );
+  });
+
+  it('a 403 pauses like a 401 (revoked app user), numeric references in the message decoded', async () => {
+    const f = fakeFetch(
+      () =>
+        new Response(
+          '<OpenRosaResponse xmlns="http://openrosa.org/http/response" items="0"><message nature="error">The authenticated actor does not have rights to perform that action &#x2F; caf&#233; &#128512;</message></OpenRosaResponse>',
+          { status: 403 },
+        ),
+    );
+    const out = await new HqClient({ ...base, fetch: f, submissionUrl }).submit({ xml: '<a/>' });
+    expect(out).toEqual({
+      status: 'auth',
+      code: 'forbidden',
+      httpStatus: 403,
+      message: 'The authenticated actor does not have rights to perform that action / café 😀',
+    });
   });
 
   it('a 409 (conflicting duplicate on ODK Central) is a permanent conflict, not a retry', async () => {

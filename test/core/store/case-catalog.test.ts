@@ -1,11 +1,11 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
+import { caseStateHashOf } from '../../../src/core/lib/md5.ts';
 import { fromString } from '../../../src/core/protocol/restore/restore-parser.ts';
 import { CaseCatalog, type CaseEntry, type CatalogDelta } from '../../../src/core/store/case-catalog.ts';
 import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { CASE_PAGE_SIZE } from '../../../src/core/store/case-writer.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
-import { caseStateHashOf } from '../../../src/core/store/md5.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 
 describe('catalog rebuild on reopen', () => {

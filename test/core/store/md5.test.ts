@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { caseStateHashOf, md5Bytes, md5Hex } from '../../../src/core/store/md5.ts';
+import { caseStateHashOf, md5Bytes, md5Hex } from '../../../src/core/lib/md5.ts';
 
 describe('md5 and the case-state hash', () => {
   it('matches RFC 1321 vectors and node:crypto on assorted inputs', () => {

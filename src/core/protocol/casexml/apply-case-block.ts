@@ -1,4 +1,5 @@
 import { XmlError, type XmlPosition } from '../../errors/xml-error.ts';
+import { setOwnProperty } from '../../lib/own-property.ts';
 import type { CaseAttachment, CaseBlock, CaseIndex, CaseRecord } from './case-types.ts';
 
 /**
@@ -119,7 +120,7 @@ export function applyCaseBlock(
             default:
               // Everything else, including `category` and `state`, is a property; an empty
               // element sets the empty string rather than deleting it.
-              r.properties[name] = value;
+              setOwnProperty(r.properties, name, value);
           }
         }
         break;

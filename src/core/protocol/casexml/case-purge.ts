@@ -1,4 +1,4 @@
-import { FieldsimError } from '../../errors/fieldsim-error.ts';
+import { XmlError } from '../../errors/xml-error.ts';
 
 /**
  * The phone's case purge ("case reachability"), PROTOCOL.md section 5, following
@@ -193,16 +193,49 @@ function topoOrder(g: Graph): Int32Array {
       if (indeg[t] === 0) order[len++] = t;
     }
   }
-  if (len !== live) {
-    const stuck: string[] = [];
-    for (let i = 0; i < n && stuck.length < 5; i++)
-      if (g.alive[i] === 1 && (indeg[i] as number) > 0) stuck.push(g.ids[i] as string);
-    throw new FieldsimError(
-      'invalid-case-graph',
-      `The case indices form a cycle (involving ${stuck.join(', ')}); a fresh restore is needed`,
-    );
-  }
+  if (len !== live) throw cycleError(g, indeg);
   return order;
+}
+
+/**
+ * The error for a cycle, naming its cases in index order so the worker (and whoever fixes
+ * the data on the server) sees exactly which cases are wrong. After Kahn's pass every
+ * node left has an incoming edge from another node left, so walking incoming edges from
+ * any of them must come back to a node already seen: that loop is a cycle.
+ */
+function cycleError(g: Graph, indeg: Int32Array): XmlError {
+  const left = (i: number): boolean => g.alive[i] === 1 && (indeg[i] as number) > 0;
+  let i = 0;
+  while (!left(i)) i++;
+  const seenAt = new Map<number, number>();
+  const walk: number[] = [];
+  while (!seenAt.has(i)) {
+    seenAt.set(i, walk.length);
+    walk.push(i);
+    for (let e = g.incStart[i] as number; e < (g.incStart[i + 1] as number); e++) {
+      const from = g.incFrom[e] as number;
+      if (left(from)) {
+        i = from;
+        break;
+      }
+    }
+  }
+  // The walk went against the index direction: reverse it to read "a indexes b".
+  const cycle = walk
+    .slice(seenAt.get(i))
+    .reverse()
+    .map((k) => g.ids[k] as string);
+  const first = cycle[0] as string;
+  const chain = [...cycle, first].map((id) => `'${id}'`).join(' -> ');
+  const what =
+    cycle.length === 1
+      ? `Case ${chain.split(' -> ')[0]} indexes itself`
+      : `Cases index each other in a cycle: ${chain}`;
+  return new XmlError(
+    'invalid-case-graph',
+    `${what}. CommCare cannot keep cases whose indices form a cycle; the case data on the server must be corrected (ask your supervisor to fix case '${first}') before this restore can succeed`,
+    { caseId: first },
+  );
 }
 
 /** Mark flows from a case to the cases it indexes (DAG.java direction "children" from sources). */

@@ -36,7 +36,40 @@ export interface RestoreParseOptions {
   maxTokenChars?: number;
   /** Deepest element nesting (default 128). */
   maxDepth?: number;
+  /** Per-element limits on what is held in memory; see `RestoreLimits`. */
+  limits?: Partial<RestoreLimits>;
 }
+
+/**
+ * Bounds on one top-level element (a case, a fixture...), the only thing the parser holds
+ * as a tree. With the token and depth limits they cap the parser's memory whatever the
+ * input: one hostile `<case>` with 2 million empty properties took 1.15 GB before them.
+ * Defaults stay far above anything HQ sends (a large lookup-table fixture has tens of
+ * thousands of rows) and keep the worst case near 150 MB.
+ */
+export interface RestoreLimits {
+  /** Child elements of any one element (default 100 000). */
+  maxChildren: number;
+  /** Elements inside one top-level element, itself included (default 250 000). */
+  maxElements: number;
+  /** Characters of one top-level element: its start tags (with attributes) and text (default 32 Mi). */
+  maxElementChars: number;
+  /** Attributes on any one element (default 256). */
+  maxAttributes: number;
+}
+
+export const DEFAULT_RESTORE_LIMITS: RestoreLimits = {
+  maxChildren: 100_000,
+  maxElements: 250_000,
+  maxElementChars: 32 * 1024 * 1024,
+  maxAttributes: 256,
+};
+
+/**
+ * Events are handed over once a batch holds this many characters of captured content,
+ * whatever their count, so a run of large cases never piles up in one batch.
+ */
+const BATCH_CHARS = 8 * 1024 * 1024;
 
 // Long strings are fed to saxes in slices so batches stay near `batchSize`.
 const SLICE = 64 * 1024;
@@ -86,6 +119,9 @@ interface Capture {
   where: XmlPosition;
   root: XmlNode;
   stack: XmlNode[];
+  /** Elements and characters held so far (see RestoreLimits). */
+  elements: number;
+  chars: number;
 }
 
 function localName(qname: string): string {
@@ -129,10 +165,12 @@ export async function* parseRestore(
   const batchSize = options.batchSize ?? 2000;
   const maxToken = options.maxTokenChars ?? 4 * 1024 * 1024;
   const maxDepth = options.maxDepth ?? 128;
+  const limits: RestoreLimits = { ...DEFAULT_RESTORE_LIMITS, ...options.limits };
   const signal = options.signal;
 
   const parser = new SaxesParser({ xmlns: false, position: true });
   let batch: RestoreEvent[] = [];
+  let batchChars = 0;
   let depth = 0;
   let topIndex = 0;
   let rootSeen = false;
@@ -161,8 +199,38 @@ export async function* parseRestore(
     return rootNs[p] ?? '';
   };
 
+  const tooLarge = (c: Capture, what: string): never => {
+    const id = c.root.attributes.case_id ?? c.root.attributes.id;
+    const named = id === undefined ? `<${c.root.name}>` : `<${c.root.name}> ${id}`;
+    const caseId = c.kind === 'case' ? c.root.attributes.case_id : undefined;
+    throw new XmlError('xml-too-large', `${named} (${c.where.path}) ${what}`, {
+      ...pos(),
+      path: c.where.path ?? c.root.name,
+      ...(caseId !== undefined ? { caseId } : {}),
+    });
+  };
+  // Attributes are counted only on a long tag: each takes at least 4 characters (` a=""`),
+  // so a short one cannot hold too many, and most elements skip the loop.
+  const checkAttributes = (
+    c: Capture,
+    attrs: Record<string, string>,
+    tagChars: number,
+    name: string,
+  ): void => {
+    if (tagChars <= 4 * limits.maxAttributes) return;
+    let count = 0;
+    for (const _ in attrs) count++;
+    if (count > limits.maxAttributes)
+      tooLarge(c, `has an element <${name}> with ${count} attributes (at most ${limits.maxAttributes})`);
+  };
+  const addChars = (c: Capture, n: number): void => {
+    c.chars += n;
+    if (c.chars > limits.maxElementChars) tooLarge(c, `holds more than ${limits.maxElementChars} characters`);
+  };
+
   const emitCapture = (c: Capture): void => {
     const where = c.where;
+    batchChars += c.chars;
     switch (c.kind) {
       case 'case':
         batch.push({ kind: 'case', block: readCaseBlock(c.root, where) });
@@ -202,6 +270,9 @@ export async function* parseRestore(
   };
 
   parser.on('opentag', (tag: SaxesTagPlain) => {
+    // Characters since the previous event: the start tag with its attributes, which is
+    // what this element adds to the captured tree (counted without walking attributes).
+    const tagChars = parser.position - lastEventAt;
     lastEventAt = parser.position;
     depth++;
     if (depth > maxDepth) fail(`Elements are nested deeper than ${maxDepth} levels`);
@@ -226,13 +297,16 @@ export async function* parseRestore(
       return;
     }
     if (capture !== null) {
-      const node: XmlNode = {
-        name: localName(tag.name),
-        attributes: plainAttributes(attrs),
-        children: [],
-        text: '',
-      };
-      (capture.stack[capture.stack.length - 1] as XmlNode).children.push(node);
+      const name = localName(tag.name);
+      const parent = capture.stack[capture.stack.length - 1] as XmlNode;
+      if (parent.children.length >= limits.maxChildren)
+        tooLarge(capture, `has an element <${parent.name}> with more than ${limits.maxChildren} children`);
+      if (++capture.elements > limits.maxElements)
+        tooLarge(capture, `has more than ${limits.maxElements} elements`);
+      checkAttributes(capture, attrs, tagChars, name);
+      addChars(capture, tagChars);
+      const node: XmlNode = { name, attributes: plainAttributes(attrs), children: [], text: '' };
+      parent.children.push(node);
       capture.stack.push(node);
       return;
     }
@@ -262,12 +336,17 @@ export async function* parseRestore(
       where: { line: parser.line, column: parser.column, path: `OpenRosaResponse/${local}[${topIndex}]` },
       root,
       stack: [root],
+      elements: 1,
+      chars: 0,
     };
+    checkAttributes(capture, attrs, tagChars, local);
+    addChars(capture, tagChars);
   });
 
   parser.on('text', (text) => {
     lastEventAt = parser.position;
     if (capture !== null) {
+      addChars(capture, text.length);
       const top = capture.stack[capture.stack.length - 1] as XmlNode;
       top.text += text;
     } else if (!rootSeen && text.trim() !== '') {
@@ -277,7 +356,10 @@ export async function* parseRestore(
   });
   parser.on('cdata', (text) => {
     lastEventAt = parser.position;
-    if (capture !== null) (capture.stack[capture.stack.length - 1] as XmlNode).text += text;
+    if (capture !== null) {
+      addChars(capture, text.length);
+      (capture.stack[capture.stack.length - 1] as XmlNode).text += text;
+    }
   });
 
   parser.on('closetag', () => {
@@ -325,9 +407,10 @@ export async function* parseRestore(
       write(step === t.length ? t : t.slice(i, i + step));
       if (parser.position - lastEventAt > maxToken)
         fail(`A single text node or tag is longer than ${maxToken} characters`);
-      if (batch.length >= batchSize) {
+      if (batch.length >= batchSize || batchChars >= BATCH_CHARS) {
         const out = batch;
         batch = [];
+        batchChars = 0;
         yield out;
       }
     }

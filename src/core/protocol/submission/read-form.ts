@@ -2,6 +2,7 @@ import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { XmlError } from '../../errors/xml-error.ts';
 import type { AttachmentEntry, CaseAction, CaseBlock, IndexEntry } from '../casexml/case-types.ts';
 import { NS } from '../namespaces.ts';
+import { DEFAULT_RESTORE_LIMITS, type RestoreLimits } from '../restore/restore-parser.ts';
 
 /**
  * Reads a submitted form instance the way HQ's receiver sees it (PROTOCOL.md 6, 7.4, 4.3):
@@ -47,11 +48,35 @@ const LEGACY_META: Record<string, string> = {
   CommCareVersion: 'appVersion',
 };
 
-function parseTree(xml: string): El {
+/** Deepest nesting of a form instance (as for restores; real forms nest a few groups). */
+const MAX_DEPTH = 128;
+
+/**
+ * The form is held whole as a tree, so its size is bounded like a restore's top-level
+ * element: a 100k-deep instance in an outbox import file ran for 207 s (saxes resolves
+ * namespaces by walking the open tags, so cost grows with depth squared) and then
+ * overflowed the stack. Parsing stops at the first limit, with a typed error.
+ */
+function parseTree(xml: string, limits: RestoreLimits = DEFAULT_RESTORE_LIMITS): El {
   const parser = new SaxesParser({ xmlns: true, position: true });
   const stack: El[] = [];
   let root: El | undefined;
+  let elements = 0;
+  const tooLarge = (what: string): never => {
+    throw new XmlError('xml-too-large', `The form instance ${what}`, {
+      line: parser.line,
+      column: parser.column,
+      path: stack.map((e) => e.local).join('/'),
+    });
+  };
   parser.on('opentag', (t: SaxesTagNS) => {
+    if (stack.length >= MAX_DEPTH) tooLarge(`nests elements deeper than ${MAX_DEPTH} levels`);
+    if (++elements > limits.maxElements) tooLarge(`has more than ${limits.maxElements} elements`);
+    const parentEl = stack[stack.length - 1];
+    if (parentEl && parentEl.children.length >= limits.maxChildren)
+      tooLarge(`has an element <${parentEl.local}> with more than ${limits.maxChildren} children`);
+    if (Object.keys(t.attributes).length > limits.maxAttributes)
+      tooLarge(`has an element <${t.local}> with more than ${limits.maxAttributes} attributes`);
     const attrs: Record<string, string> = {};
     for (const a of Object.values(t.attributes))
       if (a.prefix !== 'xmlns' && a.name !== 'xmlns') attrs[a.local] = a.value;
@@ -75,6 +100,7 @@ function parseTree(xml: string): El {
   try {
     parser.write(xml).close();
   } catch (cause) {
+    if (cause instanceof XmlError) throw cause;
     throw new XmlError('xml-malformed', `The form instance is not well-formed XML: ${String(cause)}`, {
       line: parser.line,
       column: parser.column,

@@ -3,7 +3,7 @@ import type { InstanceNode, XPathNode } from '../tree/instance-node.ts';
 import { sortDocumentOrder } from './document-order.ts';
 import type { Axis, BinaryExpr, NodeTest, PathExpr, Step, XPathExpr } from './xpath-ast.ts';
 import { BUILTIN_FUNCTIONS } from './xpath-functions.ts';
-import type { XPathEvalContext, XPathValue } from './xpath-types.ts';
+import type { XPathCallee, XPathEvalContext, XPathValue } from './xpath-types.ts';
 import { isXPathDate, nodeValue, toXPathBoolean, toXPathNumber, toXPathString } from './xpath-values.ts';
 
 /**
@@ -19,7 +19,7 @@ export function evalError(source: string, message: string, cause?: unknown): XFo
   });
 }
 
-export class Evaluator {
+export class Evaluator implements XPathCallee {
   readonly source: string;
 
   constructor(source: string) {

@@ -12,8 +12,7 @@ import {
   parseDateString,
   roundToDate,
 } from './xpath-dates.ts';
-import type { Evaluator } from './xpath-evaluator.ts';
-import type { XPathEvalContext, XPathValue } from './xpath-types.ts';
+import type { XPathCallee, XPathEvalContext, XPathValue } from './xpath-types.ts';
 import {
   isXPathDate,
   nodeValue,
@@ -36,8 +35,8 @@ import {
 export interface BuiltinFunction {
   readonly min: number;
   readonly max: number;
-  readonly eager?: (args: XPathValue[], ctx: XPathEvalContext, ev: Evaluator) => XPathValue;
-  readonly lazy?: (args: readonly XPathExpr[], ctx: XPathEvalContext, ev: Evaluator) => XPathValue;
+  readonly eager?: (args: XPathValue[], ctx: XPathEvalContext, ev: XPathCallee) => XPathValue;
+  readonly lazy?: (args: readonly XPathExpr[], ctx: XPathEvalContext, ev: XPathCallee) => XPathValue;
 }
 
 const MANY = Number.POSITIVE_INFINITY;
@@ -111,14 +110,14 @@ function toDateValue(v: XPathValue): XPathValue {
 function contextNodes(
   args: readonly XPathExpr[],
   ctx: XPathEvalContext,
-  ev: Evaluator,
+  ev: XPathCallee,
   fn: string,
 ): XPathNode[] {
   if (args.length === 0) return [ctx.node];
   return ev.nodes(ev.evaluate(args[0] as XPathExpr, ctx), `${fn}() argument`);
 }
 
-function contextString(args: readonly XPathExpr[], ctx: XPathEvalContext, ev: Evaluator): string {
+function contextString(args: readonly XPathExpr[], ctx: XPathEvalContext, ev: XPathCallee): string {
   return args.length === 0 ? nodeValue(ctx.node) : toXPathString(ev.evaluate(args[0] as XPathExpr, ctx));
 }
 

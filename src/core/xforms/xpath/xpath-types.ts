@@ -77,3 +77,15 @@ export interface XPathReference {
   /** Steps as written without predicates: `data`, `..`, `.`, `@case_id`, `*`. */
   steps: string[];
 }
+
+/**
+ * What a built-in function may ask of the evaluator running it: evaluate an argument, or
+ * turn a value into a node-set. Declared here, not as the Evaluator class, so the function
+ * table and the evaluator do not import each other.
+ */
+export interface XPathCallee {
+  /** The expression text, for error messages. */
+  readonly source: string;
+  evaluate(e: XPathExpr, ctx: XPathEvalContext): XPathValue;
+  nodes(v: XPathValue, what: string): XPathNode[];
+}

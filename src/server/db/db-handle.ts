@@ -1,0 +1,25 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The emulator's database handle. Its own module so that schema modules called from
+ * database.ts (forwarding, indexed_on, ...) can name the type without importing
+ * database.ts back (an import cycle).
+ */
+export type Db = Database.Database;
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, prepared once per database (preparing costs more than running). */
+export function cached(db: Db, sql: string): Database.Statement {
+  let map = statements.get(db);
+  if (!map) {
+    map = new Map();
+    statements.set(db, map);
+  }
+  let st = map.get(sql);
+  if (!st) {
+    st = db.prepare(sql);
+    map.set(sql, st);
+  }
+  return st;
+}
