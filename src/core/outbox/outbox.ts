@@ -161,6 +161,39 @@ const SEND_LOCK_PREFIX = 'fieldsim-outbox:';
 /** Queued rows read per batch during a run. */
 const DRAIN_BATCH = 50;
 
+/**
+ * The row of a draft (`saveDraft`), replacing `existing` if there is one: its creation
+ * time, position and other attachments are kept; a form that left the drafts is refused.
+ */
+function draftRow(
+  instanceId: string,
+  draft: StoredDraft,
+  blobs: OutboxBlobRow[],
+  existing: OutboxRow | undefined,
+  now: number,
+): OutboxRow {
+  if (existing && existing.state !== 'incomplete')
+    throw new FieldsimError('invalid-argument', `Form ${instanceId} is no longer a draft`);
+  const r: OutboxRow = {
+    instanceId,
+    xmlns: draft.xmlns,
+    formName: draft.name ?? draft.rootName ?? 'data',
+    state: 'incomplete',
+    xml: '',
+    size: 0,
+    createdAt: existing?.createdAt ?? now,
+    attempts: 0,
+    caseIds: [],
+    attachments: [
+      ...(existing?.attachments ?? []).filter((a) => !blobs.some((b) => b.name === a.name)),
+      ...blobs.map((b) => ({ name: b.name, type: b.type, size: b.data.byteLength })),
+    ],
+    draftJson: JSON.stringify(draft),
+  };
+  if (existing?.seq !== undefined) r.seq = existing.seq;
+  return r;
+}
+
 /** The outbox row of an imported form (`importForms`), before any sealing. */
 function importedRow(f: ExportedForm, queuedAt: number): OutboxRow {
   const row: OutboxRow = {
@@ -604,25 +637,7 @@ export class Outbox {
     const row = await this.#write('saving the draft', () =>
       this.#db.transaction('rw', [this.#table, this.#blobs], async () => {
         const existing = await this.#table.where('instanceId').equals(instanceId).first();
-        if (existing && existing.state !== 'incomplete')
-          throw new FieldsimError('invalid-argument', `Form ${instanceId} is no longer a draft`);
-        const r: OutboxRow = {
-          instanceId,
-          xmlns: draft.xmlns,
-          formName: draft.name ?? draft.rootName ?? 'data',
-          state: 'incomplete',
-          xml: '',
-          size: 0,
-          createdAt: existing?.createdAt ?? now,
-          attempts: 0,
-          caseIds: [],
-          attachments: [
-            ...(existing?.attachments ?? []).filter((a) => !blobs.some((b) => b.name === a.name)),
-            ...blobs.map((b) => ({ name: b.name, type: b.type, size: b.data.byteLength })),
-          ],
-          draftJson: JSON.stringify(draft),
-        };
-        if (existing?.seq !== undefined) r.seq = existing.seq;
+        const r = draftRow(instanceId, draft, blobs, existing, now);
         r.seq = await this.#table.put(r);
         if (blobs.length > 0) await this.#blobs.bulkPut(blobs);
         return r;
@@ -644,25 +659,7 @@ export class Outbox {
     const row = await this.#write('saving the draft', async () => {
       const found = await this.#table.where('instanceId').equals(instanceId).first();
       const existing = found === undefined ? undefined : (await this.#open([found]))[0];
-      if (existing && existing.state !== 'incomplete')
-        throw new FieldsimError('invalid-argument', `Form ${instanceId} is no longer a draft`);
-      const r: OutboxRow = {
-        instanceId,
-        xmlns: draft.xmlns,
-        formName: draft.name ?? draft.rootName ?? 'data',
-        state: 'incomplete',
-        xml: '',
-        size: 0,
-        createdAt: existing?.createdAt ?? now,
-        attempts: 0,
-        caseIds: [],
-        attachments: [
-          ...(existing?.attachments ?? []).filter((a) => !blobs.some((b) => b.name === a.name)),
-          ...blobs.map((b) => ({ name: b.name, type: b.type, size: b.data.byteLength })),
-        ],
-        draftJson: JSON.stringify(draft),
-      };
-      if (existing?.seq !== undefined) r.seq = existing.seq;
+      const r = draftRow(instanceId, draft, blobs, existing, now);
       const sealed = await sealOutboxRow(c, r);
       return this.#db.transaction('rw', [this.#table, this.#blobs], async () => {
         const now2 = await this.#table.where('instanceId').equals(instanceId).first();
