@@ -1,6 +1,7 @@
 import { XmlError, type XmlPosition } from '../../errors/xml-error.ts';
 import type { XmlNode } from '../restore/restore-types.ts';
-import type { AttachmentEntry, CaseAction, CaseBlock, IndexEntry } from './case-types.ts';
+import { type ActionField, attachmentEntries, indexEntries } from './case-action-entries.ts';
+import type { CaseAction, CaseBlock } from './case-types.ts';
 
 /**
  * Turns a parsed `<case>` element (CaseXML 2.0, PROTOCOL.md 4.1-4.2) into a `CaseBlock`,
@@ -59,31 +60,12 @@ export function readCaseBlock(node: XmlNode, where: XmlPosition = {}): CaseBlock
       case 'close':
         actions.push({ kind: 'close' });
         break;
-      case 'index': {
-        const entries: IndexEntry[] = child.children.map((f) => {
-          const e: IndexEntry = {
-            identifier: f.name,
-            caseType: f.attributes.case_type ?? '',
-            target: f.text.trim(),
-          };
-          const rel = f.attributes.relationship;
-          if (rel !== undefined) e.relationship = rel;
-          return e;
-        });
-        actions.push({ kind: 'index', entries });
+      case 'index':
+        actions.push({ kind: 'index', entries: indexEntries(child.children.map(asField)) });
         break;
-      }
-      case 'attachment': {
-        const entries: AttachmentEntry[] = child.children.map((f) => {
-          const e: AttachmentEntry = { name: f.name };
-          if (f.attributes.src !== undefined) e.src = f.attributes.src;
-          if (f.attributes.from !== undefined) e.from = f.attributes.from;
-          if (f.attributes.name !== undefined) e.fileName = f.attributes.name;
-          return e;
-        });
-        actions.push({ kind: 'attachment', entries });
+      case 'attachment':
+        actions.push({ kind: 'attachment', entries: attachmentEntries(child.children.map(asField)) });
         break;
-      }
       default:
         // The phone parser ignores children it has no action for.
         break;
@@ -93,4 +75,8 @@ export function readCaseBlock(node: XmlNode, where: XmlPosition = {}): CaseBlock
   const uid = node.attributes.user_id;
   if (uid !== undefined) block.userId = uid;
   return block;
+}
+
+function asField(n: XmlNode): ActionField {
+  return { name: n.name, attrs: n.attributes, text: n.text };
 }

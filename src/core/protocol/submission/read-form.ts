@@ -1,6 +1,7 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { XmlError } from '../../errors/xml-error.ts';
-import type { AttachmentEntry, CaseAction, CaseBlock, IndexEntry } from '../casexml/case-types.ts';
+import { type ActionField, attachmentEntries, indexEntries } from '../casexml/case-action-entries.ts';
+import type { CaseAction, CaseBlock } from '../casexml/case-types.ts';
 import { NS } from '../namespaces.ts';
 import { DEFAULT_RESTORE_LIMITS, type RestoreLimits } from '../restore/restore-parser.ts';
 
@@ -132,30 +133,12 @@ function readCase(el: El, path: string): ReadCaseBlock {
       case 'close':
         actions.push({ kind: 'close' });
         break;
-      case 'index': {
-        const entries: IndexEntry[] = c.children.map((f) => {
-          const e: IndexEntry = {
-            identifier: f.local,
-            caseType: f.attrs.case_type ?? '',
-            target: f.text.trim(),
-          };
-          if (f.attrs.relationship !== undefined) e.relationship = f.attrs.relationship;
-          return e;
-        });
-        actions.push({ kind: 'index', entries });
+      case 'index':
+        actions.push({ kind: 'index', entries: indexEntries(c.children.map(asField)) });
         break;
-      }
-      case 'attachment': {
-        const entries: AttachmentEntry[] = c.children.map((f) => {
-          const e: AttachmentEntry = { name: f.local };
-          if (f.attrs.src !== undefined) e.src = f.attrs.src;
-          if (f.attrs.from !== undefined) e.from = f.attrs.from;
-          if (f.attrs.name !== undefined) e.fileName = f.attrs.name;
-          return e;
-        });
-        actions.push({ kind: 'attachment', entries });
+      case 'attachment':
+        actions.push({ kind: 'attachment', entries: attachmentEntries(c.children.map(asField)) });
         break;
-      }
       default:
         break;
     }
@@ -191,4 +174,8 @@ export function readForm(xml: string): ReadForm {
   const caseBlocks: ReadCaseBlock[] = [];
   if (root.uri !== NS.deviceReport) collectCases(root, root.local, caseBlocks);
   return { rootName: root.local, xmlns: root.uri, attributes: root.attrs, meta, caseBlocks };
+}
+
+function asField(e: El): ActionField {
+  return { name: e.local, attrs: e.attrs, text: e.text };
 }
