@@ -179,6 +179,21 @@ if (values.child !== undefined) {
   console.log(`load average: ${load.join(' ')}`);
   const file = restore.find((r) => r.kind === 'sqlite-file');
   writeJsonIfAsked({
+    // The slot of the machine summary (bench/report.ts): Node restore into SQLite.
+    ...(file
+      ? {
+          report: {
+            restore: {
+              node: {
+                cases: file.cases,
+                ingestMs: file.ingestMs,
+                peakRssMb: file.peakRssMb,
+                casesPerSec: file.casesPerSec,
+              },
+            },
+          },
+        }
+      : {}),
     machine,
     loadavg: load,
     restore: {
