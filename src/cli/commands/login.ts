@@ -14,6 +14,7 @@ import {
   requireCredentials,
   resolveIdentity,
   runCommand,
+  UsageError,
   type WorkerFlags,
 } from '../worker-options.ts';
 import {
@@ -39,6 +40,8 @@ import {
 
 interface LoginFlags extends WorkerFlags {
   restore?: 'auto' | 'always' | 'never';
+  /** Keep the state folder's database unencrypted (the only way for an API-key login). */
+  plainState?: boolean;
 }
 
 export interface LoginJson {
@@ -92,6 +95,10 @@ export function registerLogin(program: Command): void {
       '--restore <when>',
       'auto (only when this state has no data for the user), always, or never (an API-key or --as login always restores or syncs: that is how the key or the as= permission is checked)',
       'auto',
+    )
+    .option(
+      '--plain-state',
+      'keep the cases and forms in the state folder unencrypted (required with --api-key: a key has no password to encrypt with)',
     );
   addWorkerOptions(cmd);
   cmd.action(async (_opts: unknown, self: Command) => {
@@ -102,6 +109,13 @@ export function registerLogin(program: Command): void {
       const store = storeFor(flags);
       const identity = resolveIdentity(flags, store);
       const creds = requireCredentials(flags, 'login');
+      // An API key cannot wrap a data key (it is checked by the server only and may be
+      // rotated there): no silent fall-back to clear storage (docs/cli.md).
+      if (creds.kind === 'api-key' && flags.plainState !== true)
+        throw new UsageError(
+          'An API key cannot encrypt the state folder: log in with the password (FIELDSIM_PASSWORD), ' +
+            'or add --plain-state to keep the cases and forms on disk unencrypted',
+        );
       const existed = existsSync(store.userDir(identity));
       const state = store.open(identity, 'login');
       let session: Session | null = null;
@@ -117,7 +131,7 @@ export function registerLogin(program: Command): void {
             username: identity.username,
             ...(identity.as === undefined ? {} : { loginAs: identity.as }),
             password: creds.secret,
-            platform: platformFor(db.deps()),
+            platform: platformFor(db.deps(), { encrypt: flags.plainState !== true }),
             restore: 'never',
             ...SESSION_OPTIONS,
           });
@@ -165,6 +179,7 @@ export function registerLogin(program: Command): void {
             : {}),
           deviceId: session.info.deviceId,
           auth: creds.kind,
+          ...(flags.plainState === true ? { plainState: true as const } : {}),
           loggedInAt: new Date().toISOString(),
         };
         state.writeSession(record);
