@@ -10,7 +10,7 @@ import {
   sessionDatabaseName,
 } from '../core/sync/session.ts';
 import type { SessionInfo } from '../core/sync/session-types.ts';
-import { openStateData } from './state/state-encryption.ts';
+import { openStateData, scrubAfterMigration } from './state/state-encryption.ts';
 import { type SessionRecord, StateStore, type UserState, type WorkerIdentity } from './state/state-store.ts';
 import {
   type CommandOutput,
@@ -101,6 +101,7 @@ export async function openSession(
   deps: IndexedDbDeps,
   record: SessionRecord,
   password?: string,
+  migrated?: () => void,
 ): Promise<Session> {
   const platform = platformFor(deps);
   const db = new FieldsimDb(
@@ -112,7 +113,7 @@ export async function openSession(
   try {
     // Encrypted state: the password opens it (or the command stops with `data-locked`);
     // an old plain state of a password login is migrated here (state-encryption.ts).
-    await openStateData(db, record, password, describeIdentity(record));
+    if ((await openStateData(db, record, password, describeIdentity(record))) === 'migrated') migrated?.();
     const session = new Session(db, platform, SESSION_OPTIONS, sessionInfo(record));
     await session.outbox.start();
     return session;
@@ -155,11 +156,15 @@ export async function withWorker<T extends CommandOutput>(
     const record = state.readSession();
     if (record === null) throw notLoggedIn();
     const db = await state.openStore();
+    let wasMigrated = false;
     try {
       const session = await openSession(
         db.deps(),
         record,
         credentials?.kind === 'password' ? credentials.secret : undefined,
+        () => {
+          wasMigrated = true;
+        },
       );
       const worker: Worker = {
         identity,
@@ -183,6 +188,7 @@ export async function withWorker<T extends CommandOutput>(
       }
     } finally {
       db.close();
+      if (wasMigrated) scrubAfterMigration(state.dbPath);
     }
   } finally {
     state.release();

@@ -6,6 +6,7 @@ import type { RestoreFlowResult } from '../../core/sync/restore-flow.ts';
 import { login, type Session } from '../../core/sync/session.ts';
 import type { SendReport } from '../../core/sync/session-types.ts';
 import type { SqliteStore } from '../../node-store/sqlite-store.ts';
+import { scrubAfterMigration, stateIsEncrypted } from '../state/state-encryption.ts';
 import type { SessionRecord } from '../state/state-store.ts';
 import {
   addWorkerOptions,
@@ -121,9 +122,16 @@ export function registerLogin(program: Command): void {
       let session: Session | null = null;
       let ok = false;
       let db: SqliteStore | null = null;
+      let migrating = false;
       try {
         db = await state.openStore();
         const prev = state.readSession();
+        // A plain state of an earlier login is migrated by this one (scrubbed after).
+        migrating =
+          creds.kind === 'password' &&
+          flags.plainState !== true &&
+          prev !== null &&
+          !(await stateIsEncrypted(db.deps(), identity));
         if (creds.kind === 'password') {
           session = await login({
             serverUrl: identity.server,
@@ -218,6 +226,7 @@ export function registerLogin(program: Command): void {
         try {
           session?.close();
           db?.close();
+          if (ok && migrating) scrubAfterMigration(state.dbPath);
         } finally {
           state.release();
           // A first login that failed has nothing worth keeping.

@@ -1,9 +1,11 @@
 import { CryptoError } from '../../core/crypto/crypto-error.ts';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
-import { noteEncryption, unlockData } from '../../core/store/data-encryption.ts';
-import type { FieldsimDb } from '../../core/store/fieldsim-db.ts';
-import { checkStoredPassword } from '../../core/sync/session.ts';
-import type { SessionRecord } from './state-store.ts';
+import type { IndexedDbDeps } from '../../core/platform.ts';
+import { noteEncryption, readWrappedKey, unlockData } from '../../core/store/data-encryption.ts';
+import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
+import { checkStoredPassword, sessionDatabaseName } from '../../core/sync/session.ts';
+import { SqliteStore } from '../../node-store/sqlite-store.ts';
+import type { SessionRecord, WorkerIdentity } from './state-store.ts';
 
 /**
  * Encryption at rest for the CLI's state folder (docs/cli.md, "Encryption at rest"): the
@@ -46,4 +48,33 @@ export async function openStateData(
     );
   await unlockData(db, password, { encrypt: true });
   return 'migrated';
+}
+
+/**
+ * After a migration the plain rows are gone from the tables but not from the file: SQLite
+ * leaves old content in free pages and in the write-ahead log. Checkpoint the log away and
+ * rebuild the file (VACUUM), so no case name survives on disk.
+ */
+export function scrubAfterMigration(file: string): void {
+  // Its own connection, once the command's is closed: VACUUM fails while any statement of
+  // another user of the connection is still open.
+  const store = SqliteStore.open(file);
+  try {
+    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    store.db.exec('VACUUM');
+    store.db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    store.close();
+  }
+}
+
+/** Whether the worker's database in this store already has a data key (before a login). */
+export async function stateIsEncrypted(deps: IndexedDbDeps, id: WorkerIdentity): Promise<boolean> {
+  const db = new FieldsimDb(sessionDatabaseName(id.domain, id.username, id.as), deps);
+  await db.open();
+  try {
+    return (await readWrappedKey(db)) !== undefined;
+  } finally {
+    db.close();
+  }
 }
