@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('encryption at rest in the PWA: the Chromium profile on disk', () => {
-  it('holds no case name, property value or form answer after login, restore, a form and a reload', async () => {
+  it('holds no case name, property value or form answer after login, restore, a form and a reload; the lock screen asks first', async () => {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: ensureChromium(() => {}),
       args: CHROMIUM_ARGS,
@@ -78,6 +78,20 @@ describe('encryption at rest in the PWA: the Chromium profile on disk', () => {
       await page.locator('[data-testid="case-list"] li .name', { hasText: SERVER_CASE.name }).waitFor();
       await list.search(FORM.household);
       await page.locator('[data-testid="case-list"] li .name', { hasText: FORM.household }).waitFor();
+
+      // A wrong password opens nothing; "Log in as someone else" leaves for the login screen.
+      await page.reload();
+      const lock = new LockScreen(page);
+      await lock.form().getByLabel('Password').fill('not-the-password');
+      await lock.form().getByRole('button', { name: 'Unlock' }).click();
+      expect(await lock.form().getByRole('alert').textContent()).toContain('Wrong password');
+      expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+      await page.getByRole('button', { name: 'Log in as someone else' }).click();
+      await page.getByLabel('Username').waitFor();
+      // Nothing reopens by itself after that: the next start is the login screen.
+      await page.reload();
+      await page.getByLabel('Username').waitFor();
+      expect(await lock.form().count()).toBe(0);
     } finally {
       // Closing the browser flushes IndexedDB's LevelDB logs to the profile folder.
       await context.close();
