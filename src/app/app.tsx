@@ -4,7 +4,7 @@ import './commcare/app-update-hook.ts';
 import { AppRunView, AppsView } from './commcare/lazy-views.tsx';
 import { OpenRosaScreen, openRosaMode } from './openrosa/openrosa-entry.tsx';
 import { UpdatePrompt } from './pwa/update-prompt.tsx';
-import { backend, booting } from './state/app-state.ts';
+import { backend, booting, lockedBackend } from './state/app-state.ts';
 import { type Route, route } from './state/router.ts';
 import { AppShell } from './views/app-shell.tsx';
 import { CaseDetailView } from './views/case-detail-view.tsx';
@@ -14,6 +14,7 @@ import { CloseCaseForm, FormsView, RegisterHouseholdForm, UpdateCaseForm } from 
 import { HomeView } from './views/home-view.tsx';
 import { LoginView } from './views/login-view.tsx';
 import { OutboxView } from './views/outbox-view.tsx';
+import { UnlockView } from './views/unlock-view.tsx';
 
 function Screen() {
   const r = route.value;
@@ -68,9 +69,14 @@ const TITLES: Record<Route['name'], string> = {
 function useScreenFocus(): void {
   const r = route.value;
   const loggedIn = backend.value !== null;
+  const locked = lockedBackend.value !== null;
   useEffect(() => {
-    document.title = loggedIn ? `${TITLES[r.name]} · fieldsim` : 'Log in · fieldsim';
-  }, [r.name, loggedIn]);
+    document.title = loggedIn
+      ? `${TITLES[r.name]} · fieldsim`
+      : locked
+        ? 'Unlock · fieldsim'
+        : 'Log in · fieldsim';
+  }, [r.name, loggedIn, locked]);
   const first = useRef(true);
   useEffect(() => {
     if (first.current) {
@@ -93,7 +99,9 @@ export function App() {
   return (
     <>
       <UpdatePrompt />
-      {openRosaMode.value && !backend.value ? (
+      {lockedBackend.value ? (
+        <UnlockView />
+      ) : openRosaMode.value && !backend.value ? (
         <OpenRosaScreen />
       ) : backend.value ? (
         <AppShell>

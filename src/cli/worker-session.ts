@@ -10,6 +10,7 @@ import {
   sessionDatabaseName,
 } from '../core/sync/session.ts';
 import type { SessionInfo } from '../core/sync/session-types.ts';
+import { openStateData, scrubAfterMigration } from './state/state-encryption.ts';
 import { type SessionRecord, StateStore, type UserState, type WorkerIdentity } from './state/state-store.ts';
 import {
   type CommandOutput,
@@ -57,8 +58,9 @@ export interface Worker {
   persist(): Promise<void>;
 }
 
-export function platformFor(deps: IndexedDbDeps): SessionPlatform {
-  return { indexedDB: deps };
+/** `encrypt`: a password login creates (or migrates to) an encrypted database. */
+export function platformFor(deps: IndexedDbDeps, opts: { encrypt?: boolean } = {}): SessionPlatform {
+  return { indexedDB: deps, ...(opts.encrypt ? { encryptAtRest: true } : {}) };
 }
 
 /**
@@ -93,8 +95,14 @@ function sessionInfo(record: SessionRecord): SessionInfo {
  * the CLI's own session record, so API-key logins (which have no SSO answer) open too.
  * The database is the one the core's `login` uses for the same user (or login-as pair).
  * Forms left `sending` by a killed command go back to `queued` (same bytes, same id).
+ * `password` opens an encrypted state (required for one) and migrates an old plain one.
  */
-export async function openSession(deps: IndexedDbDeps, record: SessionRecord): Promise<Session> {
+export async function openSession(
+  deps: IndexedDbDeps,
+  record: SessionRecord,
+  password?: string,
+  migrated?: () => void,
+): Promise<Session> {
   const platform = platformFor(deps);
   const db = new FieldsimDb(
     sessionDatabaseName(record.domain, record.username, record.as),
@@ -103,6 +111,9 @@ export async function openSession(deps: IndexedDbDeps, record: SessionRecord): P
   installStrictOutboxDurability(db);
   await db.open();
   try {
+    // Encrypted state: the password opens it (or the command stops with `data-locked`);
+    // an old plain state of a password login is migrated here (state-encryption.ts).
+    if ((await openStateData(db, record, password, describeIdentity(record))) === 'migrated') migrated?.();
     const session = new Session(db, platform, SESSION_OPTIONS, sessionInfo(record));
     await session.outbox.start();
     return session;
@@ -145,8 +156,16 @@ export async function withWorker<T extends CommandOutput>(
     const record = state.readSession();
     if (record === null) throw notLoggedIn();
     const db = await state.openStore();
+    let wasMigrated = false;
     try {
-      const session = await openSession(db.deps(), record);
+      const session = await openSession(
+        db.deps(),
+        record,
+        credentials?.kind === 'password' ? credentials.secret : undefined,
+        () => {
+          wasMigrated = true;
+        },
+      );
       const worker: Worker = {
         identity,
         record,
@@ -169,6 +188,7 @@ export async function withWorker<T extends CommandOutput>(
       }
     } finally {
       db.close();
+      if (wasMigrated) scrubAfterMigration(state.dbPath);
     }
   } finally {
     state.release();

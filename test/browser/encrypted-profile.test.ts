@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/find-chromium.ts';
+import { findInFiles, originIndexedDbFolders } from '../helpers/profile-scan.ts';
 import { type ServedBundle, serveBundle } from './case-db-harness.ts';
 
 /**
@@ -32,36 +33,11 @@ let dir: string;
 let encServed: ServedBundle;
 let plainServed: ServedBundle;
 
-function files(root: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(root)) {
-    const p = join(root, e);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else out.push(p);
-  }
-  return out;
-}
-
 /** Secrets found in the files of one origin's IndexedDB folder(s), by encoding. */
 function scan(origin: string): string[] {
-  const idb = join(dir, 'Default', 'IndexedDB');
-  const port = new URL(origin).port;
-  const roots = readdirSync(idb)
-    .filter((d) => d.includes(`_${port}.`))
-    .map((d) => join(idb, d));
+  const roots = originIndexedDbFolders(dir, origin);
   expect(roots.length).toBeGreaterThan(0);
-  const found: string[] = [];
-  for (const f of roots.flatMap(files)) {
-    const bytes = readFileSync(f);
-    for (const s of Object.values(SECRETS)) {
-      // Whole string and a distinctive part (a store may split or compress long runs).
-      for (const needle of [s, s.slice(0, 9)]) {
-        if (bytes.includes(Buffer.from(needle, 'utf8'))) found.push(`${needle} (utf8) in ${f}`);
-        if (bytes.includes(Buffer.from(needle, 'utf16le'))) found.push(`${needle} (utf16le) in ${f}`);
-      }
-    }
-  }
-  return found;
+  return findInFiles(roots, Object.values(SECRETS));
 }
 
 async function runIn(context: BrowserContext, url: string, encrypt: boolean) {

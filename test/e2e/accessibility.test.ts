@@ -2,6 +2,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
+import { LockScreen } from '../helpers/page-objects/lock-screen.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { SAVED } from '../helpers/page-objects/save-outcome.ts';
 import { type Emu, useApp } from './app-harness.ts';
@@ -132,6 +133,17 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
 
     await shell.go('Diagnostics');
     failures.push(...(await check('Diagnostics')));
+
+    // After a reload the encrypted data waits behind the lock screen (and its error).
+    await page.reload();
+    const lock = new LockScreen(page);
+    await lock.form().waitFor();
+    failures.push(...(await check('Unlock')));
+    await lock.form().getByLabel('Password').fill('wrong');
+    await lock.form().getByRole('button', { name: 'Unlock' }).click();
+    await lock.form().getByRole('alert').waitFor();
+    failures.push(...(await check('Unlock error')));
+    await lock.unlock('fieldsim');
 
     expect(failures).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { DEMO_XMLNS } from '../../src/server/seed/demo-app.ts';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { CaseDetailPage } from '../helpers/page-objects/case-detail-page.ts';
+import { LockScreen } from '../helpers/page-objects/lock-screen.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
 import { type Emu, useApp } from './app-harness.ts';
@@ -141,6 +142,7 @@ describe('application forms', () => {
     });
     await context.setOffline(true);
     await page.reload();
+    await new LockScreen(page).unlock('fieldsim');
     await shell.go('Forms');
     expect(await page.getByRole('link', { name: /^Register member/ }).count()).toBe(1);
     await context.setOffline(false);

@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { AppFormPage } from '../helpers/page-objects/app-form-page.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
+import { LockScreen } from '../helpers/page-objects/lock-screen.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
 import { type Emu, useApp } from './app-harness.ts';
@@ -59,6 +60,7 @@ describe('application labels in the user language', () => {
 
     // Kept across a reload.
     await page.reload();
+    await new LockScreen(page).unlock('fieldsim');
     await page.getByRole('heading', { level: 1, name: 'Enregistrer un ménage' }).waitFor();
     await new AppShell(page).go('Forms');
     await page.getByRole('combobox', { name: 'Language' }).selectOption('en');

@@ -8,6 +8,7 @@ import { demoApplication } from '../../src/server/seed/demo-app.ts';
 import { SAMPLES_DIR } from '../contract/samples.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { InstalledAppPage } from '../helpers/page-objects/installed-app-page.ts';
+import { LockScreen } from '../helpers/page-objects/lock-screen.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { SAVED } from '../helpers/page-objects/save-outcome.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
@@ -180,12 +181,11 @@ describe('installed CommCare apps in the PWA', () => {
     expect(caseByName('Apps Household')?.closed).toBe(false);
     // Reloaded offline, the installed app still opens (IndexedDB and the precache).
     await page.reload();
-    await shell.unlockForm().waitFor();
+    await new LockScreen(page).unlock('fieldsim');
     await shell.go('Apps');
     await apps.openApp('fieldsim demo');
     await page.getByRole('link', { name: 'Households', exact: true }).waitFor();
     await context.setOffline(false);
-    await shell.unlock('fieldsim');
     await shell.syncButton().click();
     await shell.waitForUnsent(0, 30_000);
     expect(caseByName('Apps Household')?.closed).toBe(true);

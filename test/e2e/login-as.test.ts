@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AppShell, type NavEntry } from '../helpers/page-objects/app-shell.ts';
 import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
+import { LockScreen } from '../helpers/page-objects/lock-screen.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
 import { type Emu, useApp } from './app-harness.ts';
@@ -92,18 +93,25 @@ describe('login as a mobile worker', () => {
     });
     await context.setOffline(true);
     await page.reload();
+    // The encrypted data waits for the web user's password (the lock screen).
+    const lock = new LockScreen(page);
+    await lock.form().waitFor();
+    expect(await page.getByRole('main').textContent()).toContain('Working as worker1');
+    expect(await page.getByRole('main').textContent()).toContain('the password of admin@example.com');
+    await lock.unlock('fieldsim');
     // A reload keeps its screen (Cases here).
     await page.getByRole('heading', { level: 1, name: 'Cases' }).waitFor();
     expect(await shell.loginAsBanner().textContent()).toContain('Working as worker1');
-    expect(await shell.unlockForm().textContent()).toContain('the password of admin@example.com');
 
     await shell.go('Forms');
     await new FormsPage(page).registerHousehold('Waiting In The Pair', 'Hilltop', '2');
     await shell.waitForUnsent(1);
-    await context.setOffline(false);
+    // Logged out while still offline: the unlock gave the session the password, so back
+    // online the form would leave at once instead of waiting in the pair's outbox.
     await shell.logOutButton().click();
     await page.getByRole('alertdialog').getByRole('button', { name: 'Log out anyway' }).click();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await context.setOffline(false);
 
     // worker1's own login on this device: its own database, none of the pair's waiting forms.
     await login.logIn('worker1', 'fieldsim');

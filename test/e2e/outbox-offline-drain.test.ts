@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GENERIC_XMLNS } from '../../src/core/protocol/submission/generic-forms.ts';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { FormsPage } from '../helpers/page-objects/forms-page.ts';
+import { LockScreen } from '../helpers/page-objects/lock-screen.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { OutboxPage } from '../helpers/page-objects/outbox-page.ts';
 import { type Emu, useApp } from './app-harness.ts';
@@ -46,6 +47,8 @@ describe('offline outbox drain (issue 4)', () => {
 
     await shell.go('Home');
     await page.reload();
+    // Offline: the password opening the encrypted data is checked on the device.
+    await new LockScreen(page).unlock('fieldsim');
     await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
     await shell.waitForUnsent(N);
     await shell.go('Outbox');
@@ -55,7 +58,6 @@ describe('offline outbox drain (issue 4)', () => {
     expect(waiting.map((r) => r.title.match(/Batch household \d\d/)?.[0])).toEqual(
       Array.from({ length: N }, (_, k) => name(k + 1)),
     );
-    await shell.unlock('fieldsim');
     // Nothing reached the server while offline.
     const countForms = () =>
       (

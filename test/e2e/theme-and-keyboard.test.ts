@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { AppShell } from '../helpers/page-objects/app-shell.ts';
 import { CaseListPage } from '../helpers/page-objects/case-list-page.ts';
+import { LockScreen } from '../helpers/page-objects/lock-screen.ts';
 import { LoginPage } from '../helpers/page-objects/login-page.ts';
 import { shoot } from '../helpers/page-objects/screenshot.ts';
 import { type Emu, useApp } from './app-harness.ts';
@@ -81,7 +82,10 @@ describe('themes, keyboard and owner filter', () => {
     await page.getByLabel('Colour theme').selectOption('light');
     expect(await background()).toBe(LIGHT_BG);
     await page.reload();
-    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    // The lock screen (encrypted data) already wears the chosen theme.
+    await new LockScreen(page).form().waitFor();
+    expect(await background()).toBe(LIGHT_BG);
+    await new LockScreen(page).unlock('fieldsim');
     expect(await background()).toBe(LIGHT_BG);
     await shell.go('Diagnostics');
     await page.getByLabel('Colour theme').selectOption('system');
@@ -90,8 +94,8 @@ describe('themes, keyboard and owner filter', () => {
 
   it('filters the case list by owner', async () => {
     const shell = new AppShell(page);
-    await page.getByRole('textbox', { name: 'Password to send' }).waitFor();
-    await shell.unlock('fieldsim');
+    // Unlocked at the lock screen after the reload: sending needs nothing more.
+    expect(await shell.unlockForm().count()).toBe(0);
     await shell.go('Cases');
     const list = new CaseListPage(page);
     const all = await list.count();

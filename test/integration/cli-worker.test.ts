@@ -115,8 +115,15 @@ describe('fieldsim worker commands', { timeout: 300_000 }, () => {
     expect(login.stderr).toMatch(/restore: done .* 25 cases/);
     expect(login.stdout + login.stderr).not.toContain('fieldsim"');
 
-    // Later commands need neither server, domain, user nor (offline) a password.
-    const offlineEnv = { FIELDSIM_STATE: env.FIELDSIM_STATE };
+    // Later commands need neither server, domain nor user; the state is encrypted, so they
+    // need the password, which opens it on the device (no network: see the locked run).
+    const offlineEnv = { FIELDSIM_STATE: env.FIELDSIM_STATE, FIELDSIM_PASSWORD: 'fieldsim' };
+    const locked = await cli(['cases', '--json'], { FIELDSIM_STATE: env.FIELDSIM_STATE });
+    expect(locked.status).not.toBe(0);
+    expect(locked.stderr).toContain('[data-locked]');
+    expect(locked.stderr).toContain('FIELDSIM_PASSWORD');
+    const wrong = await cli(['cases', '--json'], { ...offlineEnv, FIELDSIM_PASSWORD: 'not-it' });
+    expect(wrong.stderr).toContain('[wrong-password]');
     const households = await cli(['cases', '--type', 'household', '--json'], offlineEnv);
     expect(households.status).toBe(0);
     const hj = json<{ total: number; cases: { caseId: string; caseType: string }[] }>(households);
@@ -177,7 +184,7 @@ describe('fieldsim worker commands', { timeout: 300_000 }, () => {
     const other = { FIELDSIM_STATE: stateDir('b'), FIELDSIM_PASSWORD: 'fieldsim' };
     expect((await cli(['login', '--domain', 'demo', '--user', 'worker1', '-q'], other)).status).toBe(0);
     const seen = json<{ total: number; cases: { caseId: string }[] }>(
-      await cli(['cases', '--search', 'zanele', '--json'], { FIELDSIM_STATE: other.FIELDSIM_STATE }),
+      await cli(['cases', '--search', 'zanele', '--json'], other),
     );
     expect(seen.cases.map((c) => c.caseId)).toEqual([sj.caseId]);
 
@@ -251,9 +258,7 @@ describe('fieldsim worker commands', { timeout: 300_000 }, () => {
     expect(killed.status).toBeNull();
     expect(instanceId).not.toBe('');
     hq.app.setFaults({ ...NO_FAULTS });
-    const ob = json<{ forms: OutboxForm[] }>(
-      await cli(['outbox', '--json'], { FIELDSIM_STATE: env.FIELDSIM_STATE }),
-    );
+    const ob = json<{ forms: OutboxForm[] }>(await cli(['outbox', '--json'], env));
     expect(ob.forms.map((f) => [f.instanceId, f.state])).toEqual([[instanceId, 'queued']]);
     const send = await cli(['outbox', 'send', '--json'], env);
     expect(send.status).toBe(0);
@@ -295,7 +300,14 @@ describe('fieldsim worker commands', { timeout: 300_000 }, () => {
     };
     const dir = stateDir('e');
     const env = { FIELDSIM_STATE: dir, FIELDSIM_API_KEY: 'w2-key' };
-    const login = await cli(['login', '--domain', 'demo', '--user', 'worker2', '--json'], env);
+    // A key cannot encrypt the state: refused unless the plain state is asked for.
+    const refused = await cli(['login', '--domain', 'demo', '--user', 'worker2', '--json'], env);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('--plain-state');
+    const login = await cli(
+      ['login', '--domain', 'demo', '--user', 'worker2', '--plain-state', '--json'],
+      env,
+    );
     expect(login.status).toBe(0);
     expect(json(login)).toMatchObject({ user: { userId: worker2.id, auth: 'api-key' }, cases: { open: 25 } });
     const sub = await cli(['submit', '--new-case', '--type', 'household', '--name', 'By key', '--json'], env);

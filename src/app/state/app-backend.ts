@@ -48,6 +48,11 @@ export interface AppBackend {
   readonly mode: 'online' | 'offline' | 'reopened';
   /** False after an offline reload until the worker types the password again. */
   canSend(): boolean;
+  /**
+   * True after a reload of an encrypted database until `unlock`: nothing (cases, forms,
+   * outbox) can be read, so the app shows the lock screen instead of Home.
+   */
+  dataLocked(): boolean;
   /** Applies the form's case blocks locally and queues it, in one transaction. */
   saveForm(draft: FormDraft): Promise<OutboxItem>;
   /**
@@ -66,7 +71,10 @@ export interface AppBackend {
    * null until the password was typed in this page (memory only, never stored).
    */
   serverAuth(): { username: string; password: string } | null;
-  /** Supplies the password again after an offline start (verified locally, kept in memory only). */
+  /**
+   * Supplies the password again after an offline start (verified locally, kept in memory
+   * only): opens the encrypted data and allows sending.
+   */
   unlock(password: string): Promise<void>;
   queryCases(q: CaseQuery): Promise<CasePage>;
   caseTypes(): Promise<string[]>;

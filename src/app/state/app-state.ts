@@ -14,6 +14,11 @@ import { syncMessage } from './sync-message.ts';
  */
 
 export const backend = signal<AppBackend | null>(null);
+/**
+ * A reopened session whose encrypted data waits for the password (the lock screen); it
+ * becomes `backend` once unlocked.
+ */
+export const lockedBackend = signal<AppBackend | null>(null);
 export const booting = signal(true);
 export const outboxItems = signal<OutboxItem[]>([]);
 /** Bumped after anything that changes local cases, so lists and details re-query. */
@@ -120,7 +125,8 @@ async function adopt(b: AppBackend, opts: { send?: boolean } = {}): Promise<void
 export async function resume(): Promise<void> {
   try {
     const b = await (await getFactory()).resume();
-    if (b) await adopt(b);
+    if (b?.dataLocked()) lockedBackend.value = b;
+    else if (b) await adopt(b);
   } catch (e) {
     notice.value = { kind: 'error', text: `Could not open local data: ${describeError(e)}` };
   } finally {
@@ -152,6 +158,22 @@ export async function login(input: LoginInput): Promise<void> {
   const syncAfter = b.mode === 'online' && !restored;
   await adopt(b, { send: !syncAfter });
   if (syncAfter) void syncNow();
+}
+
+/** The lock screen's password: opens the encrypted data (offline too), then shows the app. */
+export async function unlockData(password: string): Promise<void> {
+  const b = lockedBackend.value;
+  if (!b) return;
+  await b.unlock(password);
+  lockedBackend.value = null;
+  await adopt(b);
+}
+
+/** The lock screen's way out: closes the locked session (its data stays) for another login. */
+export async function leaveLockScreen(): Promise<void> {
+  const b = lockedBackend.value;
+  lockedBackend.value = null;
+  await b?.logout();
 }
 
 export async function unlock(password: string): Promise<void> {

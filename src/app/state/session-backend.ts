@@ -21,8 +21,10 @@ import { ownerNamesFrom } from './owner-names.ts';
  *
  * Credentials live in memory only (DESIGN.md 4). What survives a reload is a pointer to
  * the last user (domain and username, never the password) so the app can reopen that
- * user's database offline; sending then waits for the password, checked locally against
- * the stored verifier (`Session.unlock`).
+ * user's database offline. The database is encrypted at rest, so a reload shows the lock
+ * screen: the password, checked locally against the stored verifier, unwraps the data key
+ * and allows sending (`Session.unlock`). A database written before encryption (plain)
+ * opens at once, sending waits for the password, and that unlock migrates it.
  */
 const LAST_USER_KEY = 'fieldsim:last-user';
 
@@ -64,6 +66,9 @@ export function browserSessionPlatform(): SessionPlatform {
     lock: browserLock(),
     isOnline: () => navigator.onLine && !networkSimulation.value.offline,
     crypto: globalThis.crypto,
+    // Cases, fixtures and forms are sealed with a key wrapped by the password (docs/pwa.md,
+    // "Encryption at rest"); a reload opens the lock screen until the password is typed.
+    encryptAtRest: true,
   };
 }
 
@@ -85,6 +90,10 @@ function wrap(session: Session, mode: AppBackend['mode'], password?: string): Ap
     info: session.info,
     mode,
     canSend: () => session.canSend(),
+    dataLocked() {
+      const e = session.encryption();
+      return e.encrypted && !e.unlocked;
+    },
     async unlock(pw) {
       await session.unlock(pw);
       secret = pw;

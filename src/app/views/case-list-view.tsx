@@ -173,7 +173,14 @@ export function CaseListView() {
         </label>
         <label>
           Search name and properties
-          <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+          {/* autocomplete off: Chromium would otherwise keep the typed text (a case name) in
+              the profile's session-restore files, in clear (issue 16). */}
+          <input
+            type="search"
+            autocomplete="off"
+            value={search}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+          />
         </label>
       </div>
       <div

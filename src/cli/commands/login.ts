@@ -6,6 +6,7 @@ import type { RestoreFlowResult } from '../../core/sync/restore-flow.ts';
 import { login, type Session } from '../../core/sync/session.ts';
 import type { SendReport } from '../../core/sync/session-types.ts';
 import type { SqliteStore } from '../../node-store/sqlite-store.ts';
+import { scrubAfterMigration, stateIsEncrypted } from '../state/state-encryption.ts';
 import type { SessionRecord } from '../state/state-store.ts';
 import {
   addWorkerOptions,
@@ -14,6 +15,7 @@ import {
   requireCredentials,
   resolveIdentity,
   runCommand,
+  UsageError,
   type WorkerFlags,
 } from '../worker-options.ts';
 import {
@@ -39,6 +41,8 @@ import {
 
 interface LoginFlags extends WorkerFlags {
   restore?: 'auto' | 'always' | 'never';
+  /** Keep the state folder's database unencrypted (the only way for an API-key login). */
+  plainState?: boolean;
 }
 
 export interface LoginJson {
@@ -92,6 +96,10 @@ export function registerLogin(program: Command): void {
       '--restore <when>',
       'auto (only when this state has no data for the user), always, or never (an API-key or --as login always restores or syncs: that is how the key or the as= permission is checked)',
       'auto',
+    )
+    .option(
+      '--plain-state',
+      'keep the cases and forms in the state folder unencrypted (required with --api-key: a key has no password to encrypt with)',
     );
   addWorkerOptions(cmd);
   cmd.action(async (_opts: unknown, self: Command) => {
@@ -102,14 +110,28 @@ export function registerLogin(program: Command): void {
       const store = storeFor(flags);
       const identity = resolveIdentity(flags, store);
       const creds = requireCredentials(flags, 'login');
+      // An API key cannot wrap a data key (it is checked by the server only and may be
+      // rotated there): no silent fall-back to clear storage (docs/cli.md).
+      if (creds.kind === 'api-key' && flags.plainState !== true)
+        throw new UsageError(
+          'An API key cannot encrypt the state folder: log in with the password (FIELDSIM_PASSWORD), ' +
+            'or add --plain-state to keep the cases and forms on disk unencrypted',
+        );
       const existed = existsSync(store.userDir(identity));
       const state = store.open(identity, 'login');
       let session: Session | null = null;
       let ok = false;
       let db: SqliteStore | null = null;
+      let migrating = false;
       try {
         db = await state.openStore();
         const prev = state.readSession();
+        // A plain state of an earlier login is migrated by this one (scrubbed after).
+        migrating =
+          creds.kind === 'password' &&
+          flags.plainState !== true &&
+          prev !== null &&
+          !(await stateIsEncrypted(db.deps(), identity));
         if (creds.kind === 'password') {
           session = await login({
             serverUrl: identity.server,
@@ -117,7 +139,7 @@ export function registerLogin(program: Command): void {
             username: identity.username,
             ...(identity.as === undefined ? {} : { loginAs: identity.as }),
             password: creds.secret,
-            platform: platformFor(db.deps()),
+            platform: platformFor(db.deps(), { encrypt: flags.plainState !== true }),
             restore: 'never',
             ...SESSION_OPTIONS,
           });
@@ -165,6 +187,7 @@ export function registerLogin(program: Command): void {
             : {}),
           deviceId: session.info.deviceId,
           auth: creds.kind,
+          ...(flags.plainState === true ? { plainState: true as const } : {}),
           loggedInAt: new Date().toISOString(),
         };
         state.writeSession(record);
@@ -203,6 +226,7 @@ export function registerLogin(program: Command): void {
         try {
           session?.close();
           db?.close();
+          if (ok && migrating) scrubAfterMigration(state.dbPath);
         } finally {
           state.release();
           // A first login that failed has nothing worth keeping.

@@ -20,7 +20,8 @@ import { acquireLock, type HeldLock } from './state-lock.ts';
  *       db.sqlite (-wal, -shm)    the worker's database (cases, sync token, outbox, the
  *                                 PBKDF2 password verifier the core keeps): SQLite, written
  *                                 in place, one transaction per core transaction
- *                                 (src/node-store)
+ *                                 (src/node-store); encrypted at rest after a password
+ *                                 login (state-encryption.ts)
  *       db.snapshot.migrated      the whole-database snapshot of fieldsim before SQLite,
  *                                 kept after its migration (migrate-snapshot.ts)
  *       apps.json                 cached Application Structure (for `submit --form`)
@@ -54,6 +55,11 @@ export interface SessionRecord extends WorkerIdentity {
   deviceId: string;
   /** How the last login authenticated (the secret itself is never kept). */
   auth: 'password' | 'api-key';
+  /**
+   * `login --plain-state`: the database stays unencrypted, and a later password does not
+   * migrate it (docs/cli.md, "Encryption at rest"). Absent otherwise.
+   */
+  plainState?: true;
   loggedInAt: string;
 }
 
@@ -186,7 +192,8 @@ export class UserState {
       typeof o.userId !== 'string' ||
       typeof o.deviceId !== 'string' ||
       (o.authUserId !== undefined && typeof o.authUserId !== 'string') ||
-      (o.auth !== 'password' && o.auth !== 'api-key')
+      (o.auth !== 'password' && o.auth !== 'api-key') ||
+      (o.plainState !== undefined && o.plainState !== true)
     )
       throw new StateError('state-corrupt', `${this.sessionPath} has unexpected content`, this.sessionPath);
     return v as SessionRecord;

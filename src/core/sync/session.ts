@@ -179,6 +179,21 @@ async function adoptRegisteredUser(db: FieldsimDb, info: SessionInfo, stored: St
 const SESSION_KEY = 'session.local';
 
 /**
+ * Checks a password against the verifier the last online password login stored, without
+ * opening a session: null when no password login ever happened in this database (an
+ * API-key login). For hosts that migrate a plain database themselves (the CLI).
+ */
+export async function checkStoredPassword(
+  db: FieldsimDb,
+  password: string,
+  c?: Crypto,
+): Promise<boolean | null> {
+  const stored = await readStored(db);
+  if (!stored?.verifier) return null;
+  return verifyPassword(password, stored.verifier, c);
+}
+
+/**
  * The database of `username`'s session on this device, or of its "login as" pair with
  * `loginAs`: for hosts that open a session's database themselves (the CLI's state folder).
  */
