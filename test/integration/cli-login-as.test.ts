@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cliInProcess } from '../helpers/cli-in-process.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**
@@ -43,30 +43,15 @@ interface Run {
 }
 
 async function cli(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    stdout += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    stderr += String(c);
-    return true;
-  });
+  const r = await cliInProcess([...args, '--json']);
+  // commander's own usage errors (bad option values) print text only, even with --json.
+  let out: Record<string, unknown> = {};
   try {
-    const status = await main(['node', 'fieldsim', ...args, '--json']);
-    // commander's own usage errors (bad option values) print text only, even with --json.
-    let out: Record<string, unknown> = {};
-    try {
-      out = JSON.parse(stdout) as Record<string, unknown>;
-    } catch {
-      if (status !== 2) throw new Error(`not JSON (exit ${status}): ${stdout}\n${stderr}`);
-    }
-    return { status, out, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
+    out = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    if (r.status !== 2) throw new Error(`not JSON (exit ${r.status}): ${r.stdout}\n${r.stderr}`);
   }
+  return { status: r.status, out, stderr: r.stderr };
 }
 
 function userId(username: string): string {

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cliInProcess } from '../helpers/cli-in-process.ts';
 import { filesUnder, findInFiles } from '../helpers/profile-scan.ts';
 import { submitFromAnotherDevice } from '../helpers/server-form.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
@@ -49,29 +49,14 @@ interface Run {
 }
 
 async function cli(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    stdout += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    stderr += String(c);
-    return true;
-  });
+  const r = await cliInProcess([...args, '--state', state, '--json', '-q']);
+  let out: Record<string, unknown> = {};
   try {
-    const status = await main(['node', 'fieldsim', ...args, '--state', state, '--json', '-q']);
-    let out: Record<string, unknown> = {};
-    try {
-      out = JSON.parse(stdout) as Record<string, unknown>;
-    } catch {
-      // usage errors print text only
-    }
-    return { status, out, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
+    out = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    // usage errors print text only
   }
+  return { status: r.status, out, stderr: r.stderr };
 }
 
 const who = () => ['--server', hq.url, '--domain', 'demo', '--user', 'worker1'];

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError } from '../../src/core/errors/http-error.ts';
 import { HqClient } from '../../src/core/http/hq-client.ts';
 import { registerUser } from '../../src/core/sync/register-user.ts';
+import { cliInProcess } from '../helpers/cli-in-process.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 let hq: StartedEmulator;
@@ -109,27 +109,13 @@ describe('fieldsim register', () => {
   async function cli(
     ...args: string[]
   ): Promise<{ status: number; out: Record<string, unknown>; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-      stdout += String(c);
-      return true;
-    });
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-      stderr += String(c);
-      return true;
-    });
-    try {
-      const status = await main(['node', 'fieldsim', ...args, '--json']);
-      return {
-        status,
-        out: stdout.trim() ? (JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>) : {},
-        stderr,
-      };
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-    }
+    const r = await cliInProcess([...args, '--json']);
+    const last = r.stdout.trim().split('\n').at(-1);
+    return {
+      status: r.status,
+      out: last ? (JSON.parse(last) as Record<string, unknown>) : {},
+      stderr: r.stderr,
+    };
   }
 
   it('registers with the password from FIELDSIM_NEW_PASSWORD and user data', async () => {
