@@ -1,5 +1,4 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { isNetworkError } from '../../core/http/is-network-error.ts';
 import { Prng } from '../../core/lib/prng.ts';
 import { fillXForm, toComposedForm } from '../../core/openrosa/fill-xform.ts';
 import type { FormListEntry } from '../../core/openrosa/form-list.ts';
@@ -11,15 +10,15 @@ import { createInProcessLock } from '../../core/platform.ts';
 import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
 import type { FormDef } from '../../core/xforms/form-def.ts';
 import { parseXForm } from '../../core/xforms/form-session.ts';
-import type { WorkerFailure, WorkerResult } from './metrics.ts';
-import { isSimulated, NetworkSim } from './network-sim.ts';
+import type { WorkerResult } from './metrics.ts';
+import { NetworkSim } from './network-sim.ts';
 import type { Step } from './scenario-types.ts';
 import {
   AssertionFailed,
   compare,
   describeChecks,
-  messageOf,
   StepFailed,
+  StepTally,
   sleep,
   type WorkerEnv,
   type WorkerSpec,
@@ -60,13 +59,10 @@ export class OpenRosaSimWorker {
   /** Parsed once per worker: parsing is most of a fill's CPU, and a FormDef is read-only. */
   readonly #xforms = new Map<string, FormDef>();
   readonly #iterations: number[] = [];
-  readonly #failures: WorkerFailure[] = [];
-  #errors = 0;
-  #stepsRun = 0;
-  #unexpected = false;
-  #assertionsFailed = false;
+  readonly #tally: StepTally;
 
   constructor(spec: WorkerSpec, env: WorkerEnv, url: string) {
+    this.#tally = new StepTally(env, spec.username);
     this.spec = spec;
     this.#env = env;
     this.#url = url;
@@ -83,12 +79,7 @@ export class OpenRosaSimWorker {
       runSteps: () => this.#runSteps(this.#env.scenario.steps),
       sentCount: () => this.#outbox?.counts().then((c) => c.sent),
       close: () => this.#close(),
-      outcome: () => ({
-        ok: !this.#unexpected && !this.#assertionsFailed,
-        stepsRun: this.#stepsRun,
-        errors: this.#errors,
-        failures: this.#failures,
-      }),
+      outcome: () => this.#tally.outcome(),
     });
   }
 
@@ -102,7 +93,7 @@ export class OpenRosaSimWorker {
   async #runSteps(steps: Step[]): Promise<void> {
     for (const step of steps) {
       if (this.#env.signal.aborted) {
-        this.#fail(step, 'interrupted', 'The run was interrupted');
+        this.#tally.fail(step, 'interrupted', 'The run was interrupted');
         throw new WorkerStopped();
       }
       if (step.kind === 'repeat') {
@@ -125,38 +116,8 @@ export class OpenRosaSimWorker {
     }
   }
 
-  #fail(step: Step, kind: string, message: string): void {
-    if (this.#failures.length < 20) this.#failures.push({ step: step.path, kind, message });
-  }
-
-  async #runLeaf(step: Step): Promise<void> {
-    const m = this.#env.metrics;
-    const simBefore = this.#net.simulatedFailures;
-    const t0 = performance.now();
-    this.#stepsRun++;
-    try {
-      await this.#exec(step);
-      m.step(step.kind, performance.now() - t0, 'ok');
-    } catch (e) {
-      const message = messageOf(e);
-      const simulated =
-        e instanceof StepFailed
-          ? e.simulated
-          : isSimulated(e) || (isNetworkError(e) && this.#net.simulatedFailures > simBefore);
-      const expected = step.allowFailure || simulated;
-      const shown = simulated && !message.includes('simulated') ? `${message} (simulated)` : message;
-      this.#errors++;
-      m.step(step.kind, performance.now() - t0, expected ? 'expected-error' : 'error');
-      m.error(step.kind, shown, expected, this.spec.username);
-      if (expected) return;
-      this.#fail(step, step.kind, shown);
-      if (e instanceof AssertionFailed) {
-        this.#assertionsFailed = true;
-        return;
-      }
-      this.#unexpected = true;
-      if (this.#env.scenario.onError === 'stop') throw new WorkerStopped();
-    }
+  #runLeaf(step: Step): Promise<void> {
+    return this.#tally.runLeaf(step, this.#net, () => this.#exec(step));
   }
 
   #requireOutbox(): Outbox {

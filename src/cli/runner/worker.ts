@@ -160,6 +160,71 @@ export function messageOf(e: unknown): string {
   return msg.replace(/\?[^\s)\]]*/g, '');
 }
 
+/**
+ * A worker's record of its steps (counts, failures, whether it failed), and how one leaf
+ * step is run and judged: the same for every kind of worker (CommCare phone, OpenRosa
+ * collector). A failure is expected when the step allows it or the network simulator
+ * caused it; an unexpected one stops the worker if the scenario says `on_error: stop`.
+ */
+export class StepTally {
+  readonly failures: WorkerFailure[] = [];
+  errors = 0;
+  stepsRun = 0;
+  unexpected = false;
+  assertionsFailed = false;
+  readonly #env: WorkerEnv;
+  readonly #username: string;
+
+  constructor(env: WorkerEnv, username: string) {
+    this.#env = env;
+    this.#username = username;
+  }
+
+  fail(step: Step, kind: string, message: string): void {
+    if (this.failures.length < 20) this.failures.push({ step: step.path, kind, message });
+  }
+
+  outcome(): { ok: boolean; stepsRun: number; errors: number; failures: WorkerFailure[] } {
+    return {
+      ok: !this.unexpected && !this.assertionsFailed,
+      stepsRun: this.stepsRun,
+      errors: this.errors,
+      failures: this.failures,
+    };
+  }
+
+  async runLeaf(step: Step, net: { simulatedFailures: number }, exec: () => Promise<void>): Promise<void> {
+    const m = this.#env.metrics;
+    const simBefore = net.simulatedFailures;
+    const t0 = performance.now();
+    this.stepsRun++;
+    try {
+      await exec();
+      m.step(step.kind, performance.now() - t0, 'ok');
+    } catch (e) {
+      const ms = performance.now() - t0;
+      const message = messageOf(e);
+      const simulated =
+        e instanceof StepFailed
+          ? e.simulated
+          : isSimulated(e) || (isNetworkError(e) && net.simulatedFailures > simBefore);
+      const expected = step.allowFailure || simulated;
+      const shown = simulated && !message.includes('simulated') ? `${message} (simulated)` : message;
+      this.errors++;
+      m.step(step.kind, ms, expected ? 'expected-error' : 'error');
+      m.error(step.kind, shown, expected, this.#username);
+      if (expected) return;
+      this.fail(step, step.kind, shown);
+      if (e instanceof AssertionFailed) {
+        this.assertionsFailed = true;
+        return;
+      }
+      this.unexpected = true;
+      if (this.#env.scenario.onError === 'stop') throw new WorkerStopped();
+    }
+  }
+}
+
 export class SimWorker {
   readonly spec: WorkerSpec;
   readonly #env: WorkerEnv;
@@ -174,13 +239,10 @@ export class SimWorker {
   readonly #iterations: number[] = [];
   /** When the last sync or send finished (assert_server wants a server view newer than that). */
   #lastAckAt = 0;
-  readonly #failures: WorkerFailure[] = [];
-  #errors = 0;
-  #stepsRun = 0;
-  #unexpected = false;
-  #assertionsFailed = false;
+  readonly #tally: StepTally;
 
   constructor(spec: WorkerSpec, env: WorkerEnv) {
+    this.#tally = new StepTally(env, spec.username);
     this.spec = spec;
     this.#env = env;
     const seed = env.scenario.seed;
@@ -226,19 +288,14 @@ export class SimWorker {
         this.#store?.close();
         this.#store = null;
       },
-      outcome: () => ({
-        ok: !this.#unexpected && !this.#assertionsFailed,
-        stepsRun: this.#stepsRun,
-        errors: this.#errors,
-        failures: this.#failures,
-      }),
+      outcome: () => this.#tally.outcome(),
     });
   }
 
   async #runSteps(steps: Step[]): Promise<void> {
     for (const step of steps) {
       if (this.#env.signal.aborted) {
-        this.#fail(step, 'interrupted', 'The run was interrupted');
+        this.#tally.fail(step, 'interrupted', 'The run was interrupted');
         throw new WorkerStopped();
       }
       switch (step.kind) {
@@ -268,39 +325,8 @@ export class SimWorker {
     }
   }
 
-  #fail(step: Step, kind: string, message: string): void {
-    if (this.#failures.length < 20) this.#failures.push({ step: step.path, kind, message });
-  }
-
-  async #runLeaf(step: Step): Promise<void> {
-    const m = this.#env.metrics;
-    const simBefore = this.#net.simulatedFailures;
-    const t0 = performance.now();
-    this.#stepsRun++;
-    try {
-      await this.#exec(step);
-      m.step(step.kind, performance.now() - t0, 'ok');
-    } catch (e) {
-      const ms = performance.now() - t0;
-      const message = messageOf(e);
-      const simulated =
-        e instanceof StepFailed
-          ? e.simulated
-          : isSimulated(e) || (isNetworkError(e) && this.#net.simulatedFailures > simBefore);
-      const expected = step.allowFailure || simulated;
-      const shown = simulated && !message.includes('simulated') ? `${message} (simulated)` : message;
-      this.#errors++;
-      m.step(step.kind, ms, expected ? 'expected-error' : 'error');
-      m.error(step.kind, shown, expected, this.spec.username);
-      if (expected) return;
-      this.#fail(step, step.kind, shown);
-      if (e instanceof AssertionFailed) {
-        this.#assertionsFailed = true;
-        return;
-      }
-      this.#unexpected = true;
-      if (this.#env.scenario.onError === 'stop') throw new WorkerStopped();
-    }
+  #runLeaf(step: Step): Promise<void> {
+    return this.#tally.runLeaf(step, this.#net, () => this.#exec(step));
   }
 
   async #exec(step: Step): Promise<void> {
