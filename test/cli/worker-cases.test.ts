@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type SessionRecord, StateStore } from '../../src/cli/state/state-store.ts';
 import { openSession } from '../../src/cli/worker-session.ts';
+import { cliInProcess } from '../helpers/cli-in-process.ts';
 
 /**
  * `fieldsim cases` and `outbox` listings, in process, on a state folder prepared offline:
@@ -57,25 +57,14 @@ beforeAll(async () => {
 });
 
 async function cli(...args: string[]): Promise<{ status: number; out: unknown; text: string }> {
-  let text = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    text += String(c);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const r = await cliInProcess([...args, '--state', dir]);
+  let parsed: unknown = null;
   try {
-    const status = await main(['node', 'fieldsim', ...args, '--state', dir]);
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // human output
-    }
-    return { status, out: parsed, text };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
+    parsed = JSON.parse(r.stdout);
+  } catch {
+    // human output
   }
+  return { status: r.status, out: parsed, text: r.stdout };
 }
 
 function names(r: { out: unknown }): string[] {

@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { restoreXml } from '../core/sync/fake-hq.ts';
+import { cliInProcess } from '../helpers/cli-in-process.ts';
 
 /**
  * `fieldsim restore --no-purge`, in process, against a scripted HQ on a loopback port whose
@@ -46,19 +46,8 @@ afterEach(() => {
 });
 
 async function cli(...args: string[]): Promise<{ status: number; out: Record<string, unknown> }> {
-  let text = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    text += String(c);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const status = await main(['node', 'fieldsim', ...args, '--state', dir, '--json', '-q']);
-    return { status, out: JSON.parse(text) as Record<string, unknown> };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  const r = await cliInProcess([...args, '--state', dir, '--json', '-q']);
+  return { status: r.status, out: JSON.parse(r.stdout) as Record<string, unknown> };
 }
 
 async function caseIds(): Promise<string[]> {
