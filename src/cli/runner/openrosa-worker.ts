@@ -17,6 +17,7 @@ import {
   AssertionFailed,
   compare,
   describeChecks,
+  runRepeat,
   StepFailed,
   StepTally,
   sleep,
@@ -96,20 +97,9 @@ export class OpenRosaSimWorker {
         this.#tally.fail(step, 'interrupted', 'The run was interrupted');
         throw new WorkerStopped();
       }
-      if (step.kind === 'repeat') {
-        this.#iterations.push(0);
-        try {
-          for (let i = 1; ; i++) {
-            if (step.times === 'duration') {
-              if (this.#env.deadline === null || Date.now() >= this.#env.deadline) break;
-            } else if (i > step.times) break;
-            this.#iterations[this.#iterations.length - 1] = i;
-            await this.#runSteps(step.steps);
-          }
-        } finally {
-          this.#iterations.pop();
-        }
-      } else if (step.kind === 'mix') {
+      if (step.kind === 'repeat')
+        await runRepeat(step, this.#iterations, this.#env.deadline, (steps) => this.#runSteps(steps));
+      else if (step.kind === 'mix') {
         const b = step.branches[this.#rng.weighted(step.branches.map((x) => x.weight))];
         if (b) await this.#runSteps(b.steps);
       } else await this.#runLeaf(step);

@@ -161,6 +161,30 @@ export function messageOf(e: unknown): string {
 }
 
 /**
+ * `repeat: N` (or `repeat: duration`, until the run's deadline): the body N times, with
+ * `{{i}}` (the innermost iteration, on top of `iterations`) counting from 1.
+ */
+export async function runRepeat(
+  step: Extract<Step, { kind: 'repeat' }>,
+  iterations: number[],
+  deadline: number | null,
+  runSteps: (steps: Step[]) => Promise<void>,
+): Promise<void> {
+  iterations.push(0);
+  try {
+    for (let i = 1; ; i++) {
+      if (step.times === 'duration') {
+        if (deadline === null || Date.now() >= deadline) break;
+      } else if (i > step.times) break;
+      iterations[iterations.length - 1] = i;
+      await runSteps(step.steps);
+    }
+  } finally {
+    iterations.pop();
+  }
+}
+
+/**
  * A worker's record of its steps (counts, failures, whether it failed), and how one leaf
  * step is run and judged: the same for every kind of worker (CommCare phone, OpenRosa
  * collector). A failure is expected when the step allows it or the network simulator
@@ -299,21 +323,9 @@ export class SimWorker {
         throw new WorkerStopped();
       }
       switch (step.kind) {
-        case 'repeat': {
-          this.#iterations.push(0);
-          try {
-            for (let i = 1; ; i++) {
-              if (step.times === 'duration') {
-                if (this.#env.deadline === null || Date.now() >= this.#env.deadline) break;
-              } else if (i > step.times) break;
-              this.#iterations[this.#iterations.length - 1] = i;
-              await this.#runSteps(step.steps);
-            }
-          } finally {
-            this.#iterations.pop();
-          }
+        case 'repeat':
+          await runRepeat(step, this.#iterations, this.#env.deadline, (steps) => this.#runSteps(steps));
           break;
-        }
         case 'mix': {
           const b = step.branches[this.#rng.weighted(step.branches.map((x) => x.weight))];
           if (b) await this.#runSteps(b.steps);

@@ -162,6 +162,36 @@ const SEND_LOCK_PREFIX = 'fieldsim-outbox:';
 const DRAIN_BATCH = 50;
 
 /**
+ * The queue row of a saved form (`enqueue`), replacing its draft if there is one: the
+ * draft's creation time and other attachments are kept; a form already queued or sent
+ * under this instanceID is refused.
+ */
+function queuedRow(
+  form: ComposedForm,
+  caseIds: string[],
+  infos: AttachmentInfo[],
+  existing: OutboxRow | undefined,
+  now: number,
+): OutboxRow {
+  if (existing && existing.state !== 'incomplete')
+    throw new FieldsimError('invalid-argument', `A form with instanceID ${form.instanceId} is already saved`);
+  const kept = existing ? existing.attachments.filter((a) => !infos.some((i) => i.name === a.name)) : [];
+  return {
+    instanceId: form.instanceId,
+    xmlns: form.xmlns,
+    formName: form.formName,
+    state: 'queued',
+    xml: form.xml,
+    size: form.size,
+    createdAt: existing?.createdAt ?? now,
+    queuedAt: now,
+    attempts: 0,
+    caseIds,
+    attachments: [...kept, ...infos],
+  };
+}
+
+/**
  * The row of a draft (`saveDraft`), replacing `existing` if there is one: its creation
  * time, position and other attachments are kept; a form that left the drafts is refused.
  */
@@ -451,29 +481,8 @@ export class Outbox {
         const existing = opts.replacesDraft
           ? await this.#table.where('instanceId').equals(form.instanceId).first()
           : undefined;
-        let keptInfos: AttachmentInfo[] = [];
-        if (existing) {
-          if (existing.state !== 'incomplete')
-            throw new FieldsimError(
-              'invalid-argument',
-              `A form with instanceID ${form.instanceId} is already saved`,
-            );
-          keptInfos = existing.attachments.filter((a) => !infos.some((i) => i.name === a.name));
-          await this.#table.delete(existing.seq ?? -1);
-        }
-        const r: OutboxRow = {
-          instanceId: form.instanceId,
-          xmlns: form.xmlns,
-          formName: form.formName,
-          state: 'queued',
-          xml: form.xml,
-          size: form.size,
-          createdAt: existing?.createdAt ?? now,
-          queuedAt: now,
-          attempts: 0,
-          caseIds,
-          attachments: [...keptInfos, ...infos],
-        };
+        const r = queuedRow(form, caseIds, infos, existing, now);
+        if (existing) await this.#table.delete(existing.seq ?? -1);
         // The queue row, the case changes and the attachments go out together: IndexedDB
         // runs the requests in order, and waiting for each in turn would cost a round trip
         // to the storage process per step (measured in Chromium: most of a save). If any
@@ -533,27 +542,7 @@ export class Outbox {
             ? await this.#table.where('instanceId').equals(form.instanceId).first()
             : undefined;
           const existing = found === undefined ? undefined : (await this.#open([found]))[0];
-          if (existing && existing.state !== 'incomplete')
-            throw new FieldsimError(
-              'invalid-argument',
-              `A form with instanceID ${form.instanceId} is already saved`,
-            );
-          const keptInfos = existing
-            ? existing.attachments.filter((a) => !infos.some((i) => i.name === a.name))
-            : [];
-          const r: OutboxRow = {
-            instanceId: form.instanceId,
-            xmlns: form.xmlns,
-            formName: form.formName,
-            state: 'queued',
-            xml: form.xml,
-            size: form.size,
-            createdAt: existing?.createdAt ?? now,
-            queuedAt: now,
-            attempts: 0,
-            caseIds,
-            attachments: [...keptInfos, ...infos],
-          };
+          const r = queuedRow(form, caseIds, infos, existing, now);
           // The row's sealing and the case write's preparation run together.
           const [sealed, cases] = await Promise.all([
             sealOutboxRow(c, r),
