@@ -184,6 +184,26 @@ describe('users on one device', () => {
       n: 1,
     });
   });
+
+  it('exports unsent forms in plain JSON only when "Plain export (not encrypted)" is ticked', async () => {
+    await context.setOffline(true);
+    await shell.go('Forms');
+    await new FormsPage(page).registerHousehold('Plain Export Form', 'Lakeview', '2');
+    await shell.go('Outbox');
+    const plain = page.getByLabel('Plain export (not encrypted)');
+    expect(await plain.isChecked()).toBe(false);
+    await plain.check();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export unsent forms' }).click(),
+    ]);
+    const text = await streamText(await download.createReadStream());
+    expect((JSON.parse(text) as { format: string }).format).toBe('fieldsim-outbox');
+    expect(text).toContain('Plain Export Form');
+    await plain.uncheck();
+    await context.setOffline(false);
+    await shell.waitForUnsent(0, 30_000);
+  });
 });
 
 async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
