@@ -2,12 +2,14 @@ import { render } from 'preact';
 import './styles.css';
 import { App } from './app.tsx';
 import { networkSimulation, online, watchOnline } from './platform/browser-platform.ts';
+import { keepFormStateOffDisk } from './platform/no-form-state.ts';
 import { onBackgroundSync } from './pwa/background-sync.ts';
 import { registerServiceWorker } from './pwa/update-prompt.tsx';
 import { onBrowserOnline, resume, setBackendFactory } from './state/app-state.ts';
 import { startRouter } from './state/router.ts';
 import { applyTheme } from './state/theme.ts';
 
+keepFormStateOffDisk();
 applyTheme();
 startRouter();
 online.value = navigator.onLine;
