@@ -8,6 +8,7 @@ import { decideFault, type FaultConfig, NO_FAULTS } from './faults.ts';
 import { registerForwarding } from './forwarding/forwarding-routes.ts';
 import { createForwarding, type Forwarding, type ForwardingSetup } from './forwarding/forwarding-thread.ts';
 import { registerHttpLimits } from './hardening/http-limits.ts';
+import { registerKeys } from './mobile-auth/keys-routes.ts';
 import { RateLimiter, type RateLimitMode } from './rate-limits.ts';
 import { FormProcessor } from './receiver/submit.ts';
 import { AsyncRestores } from './restore/async-restore.ts';
@@ -37,6 +38,8 @@ export interface EmulatorOptions {
   settings?: Partial<EmulatorSettings>;
   /** Data forwarding: timings (tests shorten the back-off) and `thread: false` to run it in process. */
   forwarding?: ForwardingSetup;
+  /** HQ's mobile key records at `phone/keys/` (default true; false: 404, docs/emulator.md). */
+  keyRecords?: boolean;
 }
 
 export interface Emulator {
@@ -100,6 +103,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     registerApi(app, hq);
     registerExports(app, hq);
     registerAppDownload(app, hq);
+    registerKeys(app, hq, options.keyRecords !== false);
     registerForwarding(app, hq, forwarding);
     forwarding.start();
   }

@@ -62,7 +62,8 @@ if (values.help) {
       '         /a/demo/api/v0.5/application/. A changed app keeps its id and gets a higher version.\n' +
       '  SPEC: any of 500=share,429=share,drop-after-store=share,latency=Nms (receiver and restore),\n' +
       '        423=share (receiver only), e.g. "500=0.2,drop-after-store=0.1,423=0.05"\n' +
-      'Env: PORT, HOST, FIELDSIM_DATA, FIELDSIM_FAULTS, FIELDSIM_UPLOAD_BUDGET_MB',
+      'Env: PORT, HOST, FIELDSIM_DATA, FIELDSIM_FAULTS, FIELDSIM_UPLOAD_BUDGET_MB,\n' +
+      '     FIELDSIM_KEY_RECORDS=off (no phone/keys/: clients get no key escrow)',
   );
   process.exit(0);
 }
@@ -112,6 +113,7 @@ const emulator = createEmulator({
   rateLimits,
   staticDir,
   upstream,
+  keyRecords: process.env.FIELDSIM_KEY_RECORDS !== 'off',
   settings: {
     asyncRestoreThreshold: asyncThreshold,
     restoreCacheSeconds,

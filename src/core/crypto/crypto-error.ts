@@ -6,6 +6,8 @@ import { FieldsimError } from '../errors/fieldsim-error.ts';
  * password does not unwrap the data key, so nothing decrypts. `record-integrity`: one
  * stored record failed AES-GCM authentication (damaged, tampered with, or moved to
  * another table or key); `table` and `recordKey` name it, and the rest still opens.
+ * `password-changed`: the server accepted a password that does not open the data key and
+ * no key escrow could (data-encryption.ts): the password used before is needed once.
  */
 export class CryptoError extends FieldsimError {
   override readonly name = 'CryptoError';
@@ -13,7 +15,7 @@ export class CryptoError extends FieldsimError {
   readonly recordKey: string | undefined;
 
   constructor(
-    code: 'data-locked' | 'wrong-password' | 'record-integrity',
+    code: 'data-locked' | 'wrong-password' | 'password-changed' | 'record-integrity',
     message: string,
     opts: { table?: string; recordKey?: string; cause?: unknown } = {},
   ) {

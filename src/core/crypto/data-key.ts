@@ -141,3 +141,33 @@ export async function rewrapDataKey(
     raw.fill(0);
   }
 }
+
+/*
+ * Byte-level access for the key escrow (key-escrow.ts), which must wrap the same 32 bytes
+ * under the server's key record. The caller zeroes the bytes as soon as it is done.
+ */
+
+/** The data key's bytes; `wrong-password` if the password does not unwrap it. */
+export function unwrapDataKeyBytes(password: string, w: WrappedDataKey, c?: Crypto): Promise<Uint8Array> {
+  return unwrapRaw(cryptoOf(c), password, w);
+}
+
+/** `raw` wrapped by `password` (fresh salt and IV, at least `minIterations`). */
+export function wrapDataKeyBytes(
+  raw: Uint8Array,
+  password: string,
+  opts: KeyOptions & { minIterations?: number } = {},
+): Promise<WrappedDataKey> {
+  const iterations = Math.max(opts.minIterations ?? 0, opts.iterations ?? DEFAULT_PBKDF2_ITERATIONS);
+  return wrapRaw(cryptoOf(opts.crypto), raw, password, iterations);
+}
+
+/** `raw` as the non-extractable AES-GCM data key. */
+export function importDataKeyBytes(raw: Uint8Array, c?: Crypto): Promise<CryptoKey> {
+  return importDataKey(cryptoOf(c), raw);
+}
+
+/** Fresh random data-key bytes (for a new database). */
+export function newDataKeyBytes(c?: Crypto): Uint8Array {
+  return cryptoOf(c).getRandomValues(new Uint8Array(32));
+}

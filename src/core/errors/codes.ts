@@ -31,6 +31,8 @@ export const ERROR_MESSAGES = {
   'state-corrupt': 'A local state file is damaged or was not written by fieldsim.',
   'data-locked': 'The local data is encrypted and locked; enter the password to open it.',
   'wrong-password': 'The password does not open the encrypted local data.',
+  'password-changed':
+    'The password was changed on the server; give the password used before on this device once.',
   'record-integrity': 'A stored record failed its integrity check (damaged or tampered with).',
   'submission-too-large': 'The form or an attachment is larger than the server accepts.',
   'submission-rejected': 'The server rejected the form.',

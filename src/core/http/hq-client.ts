@@ -3,6 +3,7 @@ import { FieldsimError } from '../errors/fieldsim-error.ts';
 import { HttpError } from '../errors/http-error.ts';
 import type { NetworkError } from '../errors/network-error.ts';
 import { type Clock, type FetchLike, systemClock } from '../platform.ts';
+import { type KeyRecordSet, parseKeyRecords } from '../protocol/key-records.ts';
 import { tryParseOpenRosaResponse } from '../protocol/openrosa-response.ts';
 import { apiKeyAuthHeader, basicAuthHeader, fullUsername } from './basic-auth.ts';
 import {
@@ -300,6 +301,25 @@ export class HqClient {
       return out;
     }
     throw httpErrorFor(snap, this.#clock.now());
+  }
+
+  /**
+   * `GET /a/<domain>/phone/keys/` (HQ's `fetch_key_records`, the app profile's
+   * `key_server`): the user's mobile key records, with `last_issued` so a record the
+   * device already used is returned again while it is valid (protocol/key-records.ts).
+   * null when the server offers none (401/403/404: a generic server, or no such view).
+   */
+  async keyRecords(lastIssued?: string, signal?: AbortSignal): Promise<KeyRecordSet | null> {
+    const params = new URLSearchParams({ device_id: this.deviceId });
+    if (lastIssued !== undefined) params.set('last_issued', lastIssued);
+    const url = `${this.#url('phone/keys/')}?${params.toString()}`;
+    const res = await this.#auth.send('GET', url, this.#openRosaHeaders(), (headers) =>
+      this.#send(url, { method: 'get', headers, timeout: this.#opts.timeouts?.loginMs ?? 30_000 }, signal),
+    );
+    const snap = await this.#snapshot(res, url);
+    if (res.status === 401 || res.status === 403 || res.status === 404) return null;
+    if (res.status !== 200) throw httpErrorFor(snap, this.#clock.now());
+    return parseKeyRecords(snap.body, this.domain);
   }
 
   /**

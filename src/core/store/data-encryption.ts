@@ -1,16 +1,19 @@
 import type { Table } from 'dexie';
 import { CryptoError } from '../crypto/crypto-error.ts';
 import {
-  createDataKey,
+  importDataKeyBytes,
   type KeyOptions,
-  rewrapDataKey,
-  unwrapDataKey,
+  newDataKeyBytes,
+  unwrapDataKeyBytes,
   type WrappedDataKey,
+  wrapDataKeyBytes,
 } from '../crypto/data-key.ts';
 import { RecordCipher } from '../crypto/record-cipher.ts';
 import { sealOutboxBlob, sealOutboxRow } from '../outbox/outbox-seal.ts';
 import { type OutboxBlobRow, type OutboxRow, outboxBlobTable, outboxTable } from '../outbox/outbox-store.ts';
+import type { KeyRecordSet } from '../protocol/key-records.ts';
 import { StaleCaseState } from './case-writer.ts';
+import { bytesFromEscrow, keepEscrow, readEscrow } from './escrow-store.ts';
 import type {
   CasePageRow,
   CaseSumRow,
@@ -33,8 +36,10 @@ import { isSealed, sealFixture, sealFixtureRow, sealLedger, sealPage, sealSums }
  *     transaction (interrupted, it is still the plain database, and the next unlock
  *     migrates again);
  *   - a key: unwrapped with the password (`wrong-password` if it does not open); when the
- *     server accepted a new password that does not open it, `previousPassword` opens it
- *     and the key is re-wrapped for the new one, so the old password opens nothing any more.
+ *     server accepted a new password that does not open it, `previousPassword` or else the
+ *     key escrow (escrow-store.ts) opens it and the key is re-wrapped for the new one, so
+ *     the old password opens nothing any more; with neither, `password-changed`.
+ * Online unlocks also keep the escrow under the server's current key record.
  */
 
 export const DATA_KEY_META = 'crypto.dataKey';
@@ -46,6 +51,14 @@ export interface UnlockOptions extends KeyOptions {
   encrypt: boolean;
   /** The password before it was changed on the server, to re-wrap the key once. */
   previousPassword?: string;
+  /**
+   * Online unlocks only (login after the server accepted `password`): the server's key
+   * records (`GET phone/keys/`, crypto/key-escrow.ts), asked once per unlock with the
+   * stored escrow's `issued` as `last_issued`; null when the server offers none. Must not
+   * reject. With it, a password that does not open the key is `password-changed` (or
+   * re-wrapped through the escrow) instead of `wrong-password`.
+   */
+  keyRecords?: (lastIssued: string | undefined) => Promise<KeyRecordSet | null>;
 }
 
 export async function readWrappedKey(db: FieldsimDb): Promise<WrappedDataKey | undefined> {
@@ -68,34 +81,62 @@ export async function unlockData(
     ...(opts.iterations === undefined ? {} : { iterations: opts.iterations }),
     ...(opts.crypto === undefined ? {} : { crypto: opts.crypto }),
   };
+  const c = opts.crypto;
+  const online = opts.keyRecords !== undefined;
   const wrapped = await readWrappedKey(db);
   if (wrapped === undefined) {
     if (!opts.encrypt) return 'plain';
-    const fresh = await createDataKey(password, keyOpts);
-    const cipher = new RecordCipher(fresh.key, opts.crypto);
-    const moved = await migrateToSealed(db, cipher, fresh.wrapped);
-    db.vault.open(cipher);
-    return moved > 0 ? 'migrated' : 'created';
+    const raw = newDataKeyBytes(c);
+    try {
+      const [w, set] = await Promise.all([
+        wrapDataKeyBytes(raw, password, keyOpts),
+        opts.keyRecords?.(undefined) ?? null,
+      ]);
+      const cipher = new RecordCipher(await importDataKeyBytes(raw, c), c);
+      const moved = await migrateToSealed(db, cipher, w);
+      db.vault.open(cipher);
+      await keepEscrow(db, raw, set, undefined, DATA_KEY_META, c);
+      return moved > 0 ? 'migrated' : 'created';
+    } finally {
+      raw.fill(0);
+    }
   }
   db.vault.markEncrypted();
+  const escrow = online ? await readEscrow(db) : undefined;
+  // The key records are fetched while PBKDF2 runs; they are needed either way online.
+  const records: Promise<KeyRecordSet | null> = online
+    ? (opts.keyRecords?.(escrow === undefined || escrow === 'damaged' ? undefined : escrow.issued) ??
+      Promise.resolve(null))
+    : Promise.resolve(null);
+  let raw: Uint8Array;
+  let outcome: UnlockOutcome = 'opened';
   try {
-    const key = await unwrapDataKey(password, wrapped, opts.crypto);
-    db.vault.open(new RecordCipher(key, opts.crypto));
-    return 'opened';
+    raw = await unwrapDataKeyBytes(password, wrapped, c);
   } catch (e) {
-    if (!(e instanceof CryptoError) || e.code !== 'wrong-password' || opts.previousPassword === undefined)
-      throw e;
+    if (!(e instanceof CryptoError) || e.code !== 'wrong-password') throw e;
+    if (opts.previousPassword !== undefined)
+      raw = await unwrapDataKeyBytes(opts.previousPassword, wrapped, c);
+    else if (online) raw = await bytesFromEscrow(db, escrow, await records, c);
+    else throw e;
+    outcome = 'rewrapped';
   }
-  const next = await rewrapDataKey(opts.previousPassword, password, wrapped, keyOpts);
-  // Only replaced if nobody re-wrapped it in between (another tab's login).
-  await db.transaction('rw', [db.meta], async () => {
-    const now = await readWrappedKey(db);
-    if (now?.wrapped !== wrapped.wrapped)
-      throw new CryptoError('wrong-password', 'The data key changed during this login; log in again');
-    await db.meta.put({ key: DATA_KEY_META, value: next.wrapped });
-  });
-  db.vault.open(new RecordCipher(next.key, opts.crypto));
-  return 'rewrapped';
+  try {
+    if (outcome === 'rewrapped') {
+      const next = await wrapDataKeyBytes(raw, password, { ...keyOpts, minIterations: wrapped.iterations });
+      // Only replaced if nobody re-wrapped it in between (another tab's login).
+      await db.transaction('rw', [db.meta], async () => {
+        const now = await readWrappedKey(db);
+        if (now?.wrapped !== wrapped.wrapped)
+          throw new CryptoError('wrong-password', 'The data key changed during this login; log in again');
+        await db.meta.put({ key: DATA_KEY_META, value: next });
+      });
+    }
+    db.vault.open(new RecordCipher(await importDataKeyBytes(raw, c), c));
+    if (online) await keepEscrow(db, raw, await records, escrow, DATA_KEY_META, c);
+    return outcome;
+  } finally {
+    raw.fill(0);
+  }
 }
 
 interface PlainSnapshot {

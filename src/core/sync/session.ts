@@ -100,7 +100,8 @@ export interface LoginOptions extends SessionOptions {
   /**
    * Encryption at rest: the password before it was changed on the server. Needed once,
    * when the new password (which the server accepted) does not open this device's data
-   * key: the key is then re-wrapped for the new password, and the old one opens nothing.
+   * key and no key escrow could (`password-changed`): the key is then re-wrapped for the
+   * new password, and the old one opens nothing.
    */
   previousPassword?: string;
   platform: SessionPlatform;
@@ -236,6 +237,8 @@ export async function login(opts: LoginOptions): Promise<Session> {
     await unlockData(db, opts.password, {
       encrypt: opts.platform.encryptAtRest ?? false,
       ...(opts.previousPassword === undefined ? {} : { previousPassword: opts.previousPassword }),
+      // The key escrow (docs/core.md): a server without key records is no error.
+      keyRecords: (lastIssued) => client.keyRecords(lastIssued, opts.signal).catch(() => null),
       ...(opts.platform.pbkdf2Iterations === undefined ? {} : { iterations: opts.platform.pbkdf2Iterations }),
       ...(opts.platform.crypto ? { crypto: opts.platform.crypto } : {}),
     });

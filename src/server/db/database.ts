@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { createAuthSchema } from '../auth/schema.ts';
 import { ensureForwardingSchema } from '../forwarding/forwarding-schema.ts';
+import { createKeyRecordSchema } from '../mobile-auth/key-records.ts';
 import { applyIndexedOnSchema } from './indexed-on.ts';
 import { hashStoredApiKeys, prepareDataDir } from './secure-storage.ts';
 
@@ -251,6 +252,7 @@ export function openDatabase(dataDir: string): Db {
   ensureForwardingSchema(db);
   applyIndexedOnSchema(db);
   createAuthSchema(db);
+  createKeyRecordSchema(db);
   hashStoredApiKeys(db);
   return db;
 }
