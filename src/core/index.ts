@@ -221,7 +221,7 @@ export type { SessionDatum, SuiteEntry, SuiteMenu } from './suite/suite-model.ts
 // Sessions
 export { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './sync/password-verifier.ts';
 export { type RegisteredUser, type RegisterUserInput, registerUser } from './sync/register-user.ts';
-export type { RestoreFlowResult } from './sync/restore-flow.ts';
+export type { FullIngest, RestoreFlowResult } from './sync/restore-flow.ts';
 export {
   type LoginOptions,
   login,

@@ -12,7 +12,7 @@ export interface ServedBundle {
   close(): Promise<void>;
 }
 
-export async function serveBundle(entry: string): Promise<ServedBundle> {
+async function bundle(entry: string): Promise<string> {
   const out = await build({
     entryPoints: [entry],
     bundle: true,
@@ -23,13 +23,24 @@ export async function serveBundle(entry: string): Promise<ServedBundle> {
     sourcemap: 'inline',
     logLevel: 'silent',
   });
-  const js = out.outputFiles[0]?.text ?? '';
+  return out.outputFiles[0]?.text ?? '';
+}
+
+/**
+ * `extra` bundles more entries, each served at its own path (e.g. `/restore-worker.js`
+ * for a Web Worker the page starts).
+ */
+export async function serveBundle(entry: string, extra: Record<string, string> = {}): Promise<ServedBundle> {
+  const js = await bundle(entry);
+  const more = new Map<string, string>();
+  for (const [path, file] of Object.entries(extra)) more.set(path, await bundle(file));
   const html =
     '<!doctype html><meta charset="utf-8"><title>fieldsim case-db</title><script type="module" src="/bundle.js"></script>';
   const server: Server = createServer((req, res) => {
-    if (req.url === '/bundle.js') {
+    const script = req.url === '/bundle.js' ? js : more.get(req.url ?? '');
+    if (script !== undefined) {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(js);
+      res.end(script);
     } else {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html);

@@ -2,6 +2,7 @@ import { readDeviceData } from '../../core/apps/read-device-data.ts';
 import { isEncryptedExport, openExport, sealExport } from '../../core/crypto/export-envelope.ts';
 import {
   FieldsimError,
+  type FullIngest,
   isNetworkError,
   login,
   type OutboxExport,
@@ -11,6 +12,8 @@ import {
 } from '../../core/index.ts';
 import { getFixture } from '../../core/store/fixtures.ts';
 import { browserLock, loggingFetch, networkSimulation } from '../platform/browser-platform.ts';
+import { pwaFullIngest } from '../restore-worker/pwa-ingest.ts';
+import { stopRestoreWorkers } from '../restore-worker/worker-ingest.ts';
 import type { AppBackend, BackendFactory, LoginInput } from './app-backend.ts';
 import { ownerNamesFrom } from './owner-names.ts';
 
@@ -69,7 +72,14 @@ export function browserSessionPlatform(): SessionPlatform {
     // Cases, fixtures and forms are sealed with a key wrapped by the password (docs/pwa.md,
     // "Encryption at rest"); a reload opens the lock screen until the password is typed.
     encryptAtRest: true,
+    // Full restores parse and write in a Web Worker (docs/pwa.md, "Restore in a Web Worker").
+    ...withRestoreWorker(),
   };
+}
+
+function withRestoreWorker(): { fullIngest?: FullIngest } {
+  const fullIngest = pwaFullIngest();
+  return fullIngest ? { fullIngest } : {};
 }
 
 const APP_VERSION = 'fieldsim-pwa/0.1.0';
@@ -186,6 +196,7 @@ function wrap(session: Session, mode: AppBackend['mode'], password?: string): Ap
     },
     async clearLocalData() {
       writeLastUser(null);
+      stopRestoreWorkers();
       session.logout();
       // Dexie's delete closes the database first; the outbox stops with it.
       session.outbox.close();
@@ -213,6 +224,7 @@ function wrap(session: Session, mode: AppBackend['mode'], password?: string): Ap
     caseStateHash: () => session.caseStateHash(),
     async logout() {
       writeLastUser(null);
+      stopRestoreWorkers();
       session.close();
     },
   };

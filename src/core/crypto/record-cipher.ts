@@ -29,6 +29,14 @@ export class RecordCipher {
     this.#crypto = crypto;
   }
 
+  /**
+   * The data key, for this device's own restore worker (docs/pwa.md): posting a CryptoKey
+   * clones the handle, and a non-extractable key stays non-extractable in the copy.
+   */
+  get key(): CryptoKey {
+    return this.#key;
+  }
+
   async seal(table: string, recordKey: string, plain: Uint8Array): Promise<Uint8Array> {
     const iv = this.#crypto.getRandomValues(new Uint8Array(IV_BYTES));
     const ct = await this.#crypto.subtle.encrypt(

@@ -21,6 +21,7 @@ import {
   CaseWriter,
   pageRange,
   prepareLiveWrite,
+  putFlush,
   readCaseState,
   StaleCaseState,
   sealFlush,
@@ -67,6 +68,13 @@ export interface IngestOptions {
   reapplyBlocks?: CaseBlock[];
   /** Parser events per batch/transaction (default 2000). */
   batchSize?: number;
+  /**
+   * Full mode: batch transactions left committing while the next batches are parsed and
+   * packed (default 0: each batch's commit is awaited before the next is parsed). Each
+   * one holds a batch's encoded pages, so this bounds memory. The browser's restore worker
+   * uses more, so parsing overlaps IndexedDB's commits (docs/core.md).
+   */
+  inFlight?: number;
 }
 
 export interface IngestResult {
@@ -249,6 +257,39 @@ async function writeStaged(
   writer.applyDeltaNow();
 }
 
+/**
+ * `writeStaged` without waiting for the commit: the flush is settled into the staged
+ * catalog at once and its transaction is queued in `inFlight`; only when more than `max`
+ * are pending does this wait, for the oldest. A failed one is thrown at the latest by
+ * `drain`, before anything reads the staged generation as complete.
+ */
+async function writeStagedAhead(
+  db: FieldsimDb,
+  c: RecordCipher | null,
+  writer: CaseWriter,
+  blocks: CaseBlock[],
+  ledgers: readonly LedgerRow[],
+  inFlight: Promise<unknown>[],
+  max: number,
+): Promise<void> {
+  await applyBlocksWith(writer, blocks);
+  const prepared = writer.prepareFlush();
+  writer.settleFlush(prepared);
+  writer.applyDeltaNow();
+  const [flush, rows] = await Promise.all([sealFlush(c, prepared), sealAll(c, ledgers, sealLedger)]);
+  const tx = db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], () =>
+    Promise.all([putFlush(db, flush), rows.length > 0 ? db.ledgers.bulkPut(rows) : undefined]),
+  );
+  // Marked handled now: the rejection is thrown when this transaction is awaited in turn.
+  tx.catch(() => undefined);
+  inFlight.push(tx);
+  while (inFlight.length > max) await inFlight.shift();
+}
+
+async function drain(inFlight: Promise<unknown>[]): Promise<void> {
+  while (inFlight.length > 0) await inFlight.shift();
+}
+
 async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions): Promise<IngestResult> {
   const report = opts.onProgress;
   const progress: RestoreProgress = { phase: 'downloading', bytes: 0, itemsDone: 0, casesWritten: 0 };
@@ -273,6 +314,8 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   const writer = new CaseWriter(db, stage, { gen, version: 0, tailPage: -1, tailCount: CASE_PAGE_SIZE });
   let purged = 0;
   let switched: CaseGenState;
+  const maxInFlight = Math.max(0, opts.inFlight ?? 0);
+  const inFlight: Promise<unknown>[] = [];
   try {
     for await (const batch of readAhead(
       parseRestore(body, {
@@ -292,7 +335,8 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       }
       if (blocks.length > 0 || balances.length > 0) {
         const rows = ledgerRows(gen, balances);
-        await writeStaged(db, c, writer, () => applyBlocksWith(writer, blocks), rows);
+        if (maxInFlight > 0) await writeStagedAhead(db, c, writer, blocks, rows, inFlight, maxInFlight);
+        else await writeStaged(db, c, writer, () => applyBlocksWith(writer, blocks), rows);
         ledgerCount += rows.length;
       }
       progress.itemsDone += batch.length;
@@ -300,6 +344,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       if (acc.itemsTotal !== undefined) progress.itemsTotal = acc.itemsTotal;
       report?.({ ...progress });
     }
+    await drain(inFlight);
     if (opts.reapplyBlocks !== undefined && opts.reapplyBlocks.length > 0) {
       const again = opts.reapplyBlocks;
       await writeStaged(db, c, writer, () => applyBlocksWith(writer, again), []);

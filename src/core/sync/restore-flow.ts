@@ -11,7 +11,7 @@ import {
   type IngestOptions,
   type IngestResult,
   ingestRestore,
-  resetCaseData,
+  resetCaseData as resetInThisThread,
 } from '../store/restore-ingest.ts';
 import { getSyncToken, setLastSync } from '../store/sync-state.ts';
 import type { RestoreProgress, RestoreSummary } from './session-types.ts';
@@ -42,7 +42,20 @@ export interface RestoreFlowDeps {
   pendingBlocks: () => Promise<CaseBlock[]>;
   /** Best-effort per-form re-apply, when the blocks cannot all be carried into the switch. */
   reapplyEach: () => Promise<unknown>;
+  /** Where full restores are loaded (default `resetCaseData` in this thread); see `FullIngest`. */
+  fullIngest?: FullIngest;
 }
+
+/**
+ * Loads a full restore body into `db` with `resetCaseData`'s contract (staged generation,
+ * one switch, typed errors, old data intact on failure). The PWA runs it in a Web Worker
+ * (src/app/restore-worker); the default runs it here.
+ */
+export type FullIngest = (
+  db: FieldsimDb,
+  body: ReadableStream<Uint8Array>,
+  opts: Omit<IngestOptions, 'mode'>,
+) => Promise<IngestResult>;
 
 export interface RestoreFlowOptions {
   mode: 'full' | 'incremental';
@@ -130,6 +143,7 @@ async function freshRestore(
   ingestOpts: (bytesTotal?: number) => Omit<IngestOptions, 'mode'>,
 ): Promise<IngestResult> {
   const pending = await deps.pendingBlocks();
+  const resetCaseData = deps.fullIngest ?? resetInThisThread;
   const first = await fetchBody(deps, {}, opts);
   try {
     return await resetCaseData(deps.db, first.body, {

@@ -37,7 +37,7 @@ import { noteEncryption, unlockData } from '../store/data-encryption.ts';
 import { databaseName, FieldsimDb } from '../store/fieldsim-db.ts';
 import { getLastSync, getRegistration, getSyncToken } from '../store/sync-state.ts';
 import { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './password-verifier.ts';
-import { type RestoreFlowResult, runRestore } from './restore-flow.ts';
+import { type FullIngest, type RestoreFlowResult, runRestore } from './restore-flow.ts';
 import type {
   CasePage,
   CaseQuery,
@@ -81,6 +81,8 @@ export interface SessionPlatform {
    * database that already has a data key is always treated as encrypted, whatever this says.
    */
   encryptAtRest?: boolean;
+  /** Where full restores are loaded: the PWA passes its restore Web Worker (restore-flow.ts). */
+  fullIngest?: FullIngest;
 }
 
 export interface SessionOptions {
@@ -476,6 +478,7 @@ export class Session {
         return blocks;
       },
       reapplyEach: () => this.outbox.reapplyPending(),
+      ...(this.#platform.fullIngest ? { fullIngest: this.#platform.fullIngest } : {}),
     };
   }
 

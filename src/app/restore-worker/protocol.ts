@@ -1,0 +1,37 @@
+import type { CaseBlock } from '../../core/protocol/casexml/case-types.ts';
+import type { IngestResult } from '../../core/store/restore-ingest.ts';
+import type { RestoreProgress } from '../../core/sync/session-types.ts';
+
+/**
+ * Messages between the page and the restore worker (restore-worker.ts). Everything here is
+ * structured-cloneable: the response body travels as a transferred ReadableStream, the
+ * data key as a non-extractable CryptoKey (its bytes never reach JavaScript).
+ */
+export interface IngestRequest {
+  type: 'ingest';
+  dbName: string;
+  /** The open data key of an encrypted database; null for a plain one. */
+  key: CryptoKey | null;
+  body: ReadableStream<Uint8Array>;
+  opts: {
+    purge?: boolean;
+    reapplyBlocks?: CaseBlock[];
+    bytesTotal?: number;
+    batchSize?: number;
+    inFlight?: number;
+  };
+}
+
+/** A typed error as it crosses the thread boundary (`instanceof` does not survive it). */
+export interface WireError {
+  name: string;
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'progress'; progress: RestoreProgress }
+  | { type: 'done'; result: IngestResult }
+  | { type: 'error'; error: WireError };

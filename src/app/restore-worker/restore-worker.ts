@@ -1,0 +1,58 @@
+import { RecordCipher } from '../../core/crypto/record-cipher.ts';
+import { isFieldsimError } from '../../core/errors/fieldsim-error.ts';
+import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
+import { resetCaseData } from '../../core/store/restore-ingest.ts';
+import type { IngestRequest, WireError, WorkerReply } from './protocol.ts';
+
+/**
+ * The restore Web Worker (docs/pwa.md, "Restore in a Web Worker"): parses the restore
+ * body the page hands over, applies the case rules and writes the packed pages of a new
+ * generation to the user's IndexedDB database itself, then switches generations, exactly
+ * as `resetCaseData` does on the page. Only progress and the outcome go back; the page
+ * then reloads its case catalog from the database. The data key stays in this worker's
+ * memory and dies with it (the page terminates the worker after each restore, and at
+ * logout or cancel mid-way, which leaves the old generation live).
+ */
+
+interface WorkerScope {
+  onmessage: ((ev: MessageEvent<IngestRequest>) => void) | null;
+  postMessage(msg: WorkerReply): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+
+/**
+ * Batch transactions left committing while parsing goes on: enough to keep the parser
+ * busy through an on-disk commit, few enough that memory stays a few batches' worth.
+ */
+const IN_FLIGHT = 3;
+
+function wireError(e: unknown): WireError {
+  if (isFieldsimError(e)) return { name: e.name, code: e.code, message: e.message, retryable: e.retryable };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, code: 'storage-error', message: err.message, retryable: false };
+}
+
+async function ingest(req: IngestRequest): Promise<void> {
+  const db = new FieldsimDb(req.dbName, { indexedDB, IDBKeyRange });
+  if (req.key !== null) db.vault.open(new RecordCipher(req.key));
+  try {
+    await db.open();
+    const result = await resetCaseData(db, req.body, {
+      ...req.opts,
+      inFlight: req.opts.inFlight ?? IN_FLIGHT,
+      onProgress: (progress) => scope.postMessage({ type: 'progress', progress }),
+    });
+    scope.postMessage({ type: 'done', result });
+  } catch (e) {
+    scope.postMessage({ type: 'error', error: wireError(e) });
+  } finally {
+    db.vault.lock();
+    db.close();
+  }
+}
+
+scope.onmessage = (ev) => {
+  if (ev.data.type === 'ingest') void ingest(ev.data);
+};
+scope.postMessage({ type: 'ready' });

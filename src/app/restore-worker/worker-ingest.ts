@@ -1,0 +1,155 @@
+import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
+import { forgetCatalog, loadCatalog } from '../../core/store/case-writer.ts';
+import type { FieldsimDb } from '../../core/store/fieldsim-db.ts';
+import { type IngestOptions, type IngestResult, resetCaseData } from '../../core/store/restore-ingest.ts';
+import type { FullIngest } from '../../core/sync/restore-flow.ts';
+import type { IngestRequest, WireError, WorkerReply } from './protocol.ts';
+
+/**
+ * The page's side of the restore worker (restore-worker.ts): a `FullIngest` for the
+ * session platform. The session still fetches the restore (same client, auth, 202/429
+ * waits and typed HTTP errors, under its data lock); the 200 body is transferred to a
+ * fresh worker, which parses, applies and writes it while this thread stays free, and
+ * the page then reloads its case catalog from the switched database.
+ *
+ * Falls back to the ingest on this thread when no worker can start (no Worker, or a
+ * browser that cannot transfer streams): before anything of the body was read, so
+ * nothing is lost either way.
+ */
+
+/** Running restore workers, each with what stops it and fails its restore. */
+const live = new Map<Worker, (e: unknown) => void>();
+
+/**
+ * Stops every restore worker of this page (logout, data deleted): each restore fails with
+ * `aborted`, and a generation not yet switched stays unswitched (the next restore removes
+ * its pages).
+ */
+export function stopRestoreWorkers(why = 'The restore was stopped: the session closed'): void {
+  for (const stop of [...live.values()]) stop(new FieldsimError('aborted', why));
+}
+
+/** Restores running in a worker right now. */
+export function restoreWorkerCount(): number {
+  return live.size;
+}
+
+function revive(e: WireError): FieldsimError {
+  const err = new FieldsimError(e.code as FieldsimError['code'], e.message, { retryable: e.retryable });
+  // The class name (NetworkError, StorageError, ...) for messages and logs; callers act on `code`.
+  Object.defineProperty(err, 'name', { value: e.name });
+  return err;
+}
+
+function cancelled(signal: AbortSignal): FieldsimError {
+  return new FieldsimError('aborted', 'The restore was cancelled', { cause: signal.reason });
+}
+
+/** Resolves with the worker once it said it runs, or with null if it failed to start. */
+function started(w: Worker): Promise<Worker | null> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      w.removeEventListener('message', onMsg);
+      w.removeEventListener('error', onErr);
+      resolve(ok ? w : null);
+    };
+    const onMsg = (ev: MessageEvent<WorkerReply>) => {
+      if (ev.data.type === 'ready') done(true);
+    };
+    const onErr = (ev: Event) => {
+      ev.preventDefault();
+      done(false);
+    };
+    w.addEventListener('message', onMsg);
+    w.addEventListener('error', onErr);
+  });
+}
+
+/** The catalog of the switched generation, loaded and name-ordered before the restore returns. */
+async function refreshCatalog(db: FieldsimDb): Promise<void> {
+  forgetCatalog(db);
+  const { cat } = await loadCatalog(db);
+  cat.byName();
+}
+
+function run(
+  w: Worker,
+  db: FieldsimDb,
+  body: ReadableStream<Uint8Array>,
+  opts: Omit<IngestOptions, 'mode'>,
+): Promise<IngestResult> {
+  return new Promise<IngestResult>((resolve, reject) => {
+    const stop = (e: unknown) => {
+      w.terminate();
+      live.delete(w);
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(e);
+    };
+    live.set(w, stop);
+    const onAbort = () => stop(cancelled(opts.signal as AbortSignal));
+    opts.signal?.addEventListener('abort', onAbort);
+    w.onmessage = (ev: MessageEvent<WorkerReply>) => {
+      const m = ev.data;
+      if (m.type === 'progress') opts.onProgress?.(m.progress);
+      else if (m.type === 'error') stop(revive(m.error));
+      else if (m.type === 'done') {
+        w.terminate();
+        live.delete(w);
+        opts.signal?.removeEventListener('abort', onAbort);
+        refreshCatalog(db).then(() => resolve(m.result), reject);
+      }
+    };
+    w.onerror = (ev) => {
+      // An exception the worker did not catch (it reports its own failures as messages).
+      ev.preventDefault();
+      stop(new FieldsimError('storage-error', `The restore worker failed: ${ev.message || 'unknown error'}`));
+    };
+    const key = db.vault.cipher()?.key ?? null;
+    const { purge, reapplyBlocks, bytesTotal, batchSize, inFlight } = opts;
+    const req: IngestRequest = {
+      type: 'ingest',
+      dbName: db.name,
+      key,
+      body,
+      opts: {
+        ...(purge === undefined ? {} : { purge }),
+        ...(reapplyBlocks === undefined ? {} : { reapplyBlocks }),
+        ...(bytesTotal === undefined ? {} : { bytesTotal }),
+        ...(batchSize === undefined ? {} : { batchSize }),
+        ...(inFlight === undefined ? {} : { inFlight }),
+      },
+    };
+    try {
+      w.postMessage(req, [body as unknown as Transferable]);
+    } catch (e) {
+      stop(e);
+    }
+  });
+}
+
+/**
+ * A `FullIngest` that runs each full restore in a new worker from `makeWorker`; undefined
+ * where this realm has no Worker (the session then ingests on its own thread).
+ */
+export function workerFullIngest(makeWorker: () => Worker): FullIngest | undefined {
+  if (typeof Worker === 'undefined') return undefined;
+  return async (db, body, opts) => {
+    if (opts.signal?.aborted) throw cancelled(opts.signal);
+    // Throws `data-locked` here, on the page, when the key is not open.
+    db.vault.cipher();
+    let w: Worker | null = null;
+    try {
+      w = await started(makeWorker());
+    } catch {
+      w = null;
+    }
+    if (w === null) return resetCaseData(db, body, opts);
+    try {
+      return await run(w, db, body, opts);
+    } catch (e) {
+      // The stream could not be transferred (and so was not): ingest here instead.
+      if (e instanceof DOMException && e.name === 'DataCloneError') return resetCaseData(db, body, opts);
+      throw e;
+    }
+  };
+}
