@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HqApiClient } from '../src/core/api/hq-api-client.ts';
+import { completeLines } from './complete-lines.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
 import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
 import { machine } from './server.bench.ts';
@@ -83,8 +84,8 @@ async function spawnSink(
     arrivals() {
       const byForm = new Map<string, number[]>();
       if (!existsSync(out)) return byForm;
-      for (const line of readFileSync(out, 'utf8').split('\n')) {
-        if (line === '') continue;
+      // The sink may be mid-write: only newline-terminated records are read.
+      for (const line of completeLines(readFileSync(out, 'utf8'))) {
         const r = JSON.parse(line) as { formId: string | null; atMs: number };
         if (r.formId !== null) byForm.set(r.formId, [...(byForm.get(r.formId) ?? []), r.atMs]);
       }
