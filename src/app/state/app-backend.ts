@@ -26,6 +26,11 @@ export interface LoginInput {
    * mobile worker whose data the session opens. Empty or absent for a normal login.
    */
   loginAs?: string;
+  /**
+   * The password used before on this device, asked for when the login failed with
+   * `password-changed` (the server has a new password and no key escrow opens the data).
+   */
+  previousPassword?: string;
 }
 
 export interface SyncReport {

@@ -244,6 +244,7 @@ export function createSessionBackendFactory(): BackendFactory {
             domain: input.domain,
             username: input.username,
             password: input.password,
+            ...(input.previousPassword ? { previousPassword: input.previousPassword } : {}),
             platform,
             appVersion: APP_VERSION,
             onProgress,
