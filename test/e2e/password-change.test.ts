@@ -45,6 +45,10 @@ describe('password changed on the server (PWA)', () => {
     await login.logIn('worker1', 'changed-in-hq-1');
     await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
     // No question asked: the escrow re-protected the data for the new password.
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'Your data was re-protected for the new password.' })
+      .waitFor();
     expect(await page.getByLabel('Previous password').count()).toBe(0);
     expect(await caseCount()).toBe(before);
     await logOut();
@@ -83,6 +87,7 @@ describe('password changed on the server (PWA)', () => {
     await field.fill('fieldsim');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 're-protected for the new password' }).waitFor();
     expect(await caseCount()).toBe(before);
     await logOut();
 

@@ -51,6 +51,8 @@ export interface AppBackend {
   readonly info: SessionInfo;
   /** How this session started: `offline` when the server was not reachable at login. */
   readonly mode: 'online' | 'offline' | 'reopened';
+  /** The login re-protected the data for a password changed on the server. */
+  readonly rewrapped?: boolean;
   /** False after an offline reload until the worker types the password again. */
   canSend(): boolean;
   /**

@@ -89,6 +89,7 @@ function wrap(session: Session, mode: AppBackend['mode'], password?: string): Ap
   return {
     info: session.info,
     mode,
+    rewrapped: session.unlockOutcome === 'rewrapped',
     canSend: () => session.canSend(),
     dataLocked() {
       const e = session.encryption();

@@ -162,6 +162,8 @@ export function registerLogin(program: Command): void {
           session = await openSession(db.deps(), draft);
           connectSession(session, creds);
         }
+        if (session.unlockOutcome === 'rewrapped')
+          note(flags, 'the password was changed on the server: the state is now protected by the new one');
         const restore = await restoreFor(
           session,
           flags,
