@@ -26,6 +26,11 @@ export interface LoginInput {
    * mobile worker whose data the session opens. Empty or absent for a normal login.
    */
   loginAs?: string;
+  /**
+   * The password used before on this device, asked for when the login failed with
+   * `password-changed` (the server has a new password and no key escrow opens the data).
+   */
+  previousPassword?: string;
 }
 
 export interface SyncReport {
@@ -46,6 +51,8 @@ export interface AppBackend {
   readonly info: SessionInfo;
   /** How this session started: `offline` when the server was not reachable at login. */
   readonly mode: 'online' | 'offline' | 'reopened';
+  /** The login re-protected the data for a password changed on the server. */
+  readonly rewrapped?: boolean;
   /** False after an offline reload until the worker types the password again. */
   canSend(): boolean;
   /**

@@ -157,7 +157,16 @@ export async function login(input: LoginInput): Promise<void> {
   // pull on an online login), shown with the Sync button's progress and message.
   const syncAfter = b.mode === 'online' && !restored;
   await adopt(b, { send: !syncAfter });
-  if (syncAfter) void syncNow();
+  // The password changed on the server and the login re-wrapped the data key: said once,
+  // alongside the sync's own message (which replaces any earlier notice).
+  const rewrapped = () => {
+    if (!b.rewrapped || backend.value !== b) return;
+    const said = 'Your data was re-protected for the new password.';
+    const n = notice.value;
+    notice.value = n ? { kind: n.kind, text: `${said} ${n.text}` } : { kind: 'info', text: said };
+  };
+  if (syncAfter) void syncNow().then(rewrapped);
+  else rewrapped();
 }
 
 /** The lock screen's password: opens the encrypted data (offline too), then shows the app. */

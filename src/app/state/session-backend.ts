@@ -99,6 +99,7 @@ function wrap(session: Session, mode: AppBackend['mode'], password?: string): Ap
   return {
     info: session.info,
     mode,
+    rewrapped: session.unlockOutcome === 'rewrapped',
     canSend: () => session.canSend(),
     dataLocked() {
       const e = session.encryption();
@@ -256,6 +257,7 @@ export function createSessionBackendFactory(): BackendFactory {
             domain: input.domain,
             username: input.username,
             password: input.password,
+            ...(input.previousPassword ? { previousPassword: input.previousPassword } : {}),
             platform,
             appVersion: APP_VERSION,
             onProgress,

@@ -1,5 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { HqApiClient } from '../../core/api/hq-api-client.ts';
+import { CryptoError } from '../../core/crypto/crypto-error.ts';
+import { ESCROW_META } from '../../core/store/escrow-store.ts';
 import { openRosaMode } from '../openrosa/openrosa-entry.tsx';
 import { loggingFetch } from '../platform/browser-platform.ts';
 import { busy, login, syncProgress } from '../state/app-state.ts';
@@ -47,6 +49,17 @@ async function listWorkers(serverUrl: string, domain: string, username: string, 
   );
 }
 
+/**
+ * The password was changed on the server and nothing on the device opens the data with
+ * the new one (no key escrow, or a damaged one): the previous password is asked for once.
+ */
+function needsPreviousPassword(e: unknown): boolean {
+  return (
+    e instanceof CryptoError &&
+    (e.code === 'password-changed' || (e.code === 'record-integrity' && e.recordKey === ESCROW_META))
+  );
+}
+
 export function LoginView() {
   const [server, setServer] = useState(typeof location === 'undefined' ? '' : location.origin);
   const [domain, setDomain] = useState('demo');
@@ -56,6 +69,8 @@ export function LoginView() {
   const [workers, setWorkers] = useState<WorkerChoice[]>([]);
   const askedFor = useRef('');
   const [error, setError] = useState<string | null>(null);
+  const [askPrevious, setAskPrevious] = useState(false);
+  const [previousPassword, setPreviousPassword] = useState('');
   const working = busy.value === 'login';
 
   // A web user (an email, not a worker's `name@<domain>.commcarehq.org`) with a password:
@@ -88,8 +103,10 @@ export function LoginView() {
         username: parts.username,
         password,
         ...(loginAs.trim() ? { loginAs: loginAs.trim() } : {}),
+        ...(askPrevious && previousPassword !== '' ? { previousPassword } : {}),
       });
     } catch (err) {
+      if (needsPreviousPassword(err)) setAskPrevious(true);
       setError(describeError(err));
     }
   };
@@ -131,6 +148,27 @@ export function LoginView() {
               required
             />
           </label>
+          {askPrevious && (
+            <>
+              <label>
+                Previous password
+                <input
+                  type="password"
+                  name="previous-password"
+                  autocomplete="off"
+                  value={previousPassword}
+                  onInput={(e) => setPreviousPassword(e.currentTarget.value)}
+                  disabled={working}
+                  required
+                  aria-describedby="previous-password-hint"
+                />
+              </label>
+              <span id="previous-password-hint" class="hint">
+                Your password was changed on the server. Enter the one you used before on this device, once:
+                your data is then protected by the new password.
+              </span>
+            </>
+          )}
           <label>
             Log in as
             <input

@@ -6,6 +6,7 @@ import type { RestoreFlowResult } from '../../core/sync/restore-flow.ts';
 import { login, type Session } from '../../core/sync/session.ts';
 import type { SendReport } from '../../core/sync/session-types.ts';
 import type { SqliteStore } from '../../node-store/sqlite-store.ts';
+import { withPreviousPassword } from '../previous-password.ts';
 import { scrubAfterMigration, stateIsEncrypted } from '../state/state-encryption.ts';
 import type { SessionRecord } from '../state/state-store.ts';
 import {
@@ -133,16 +134,21 @@ export function registerLogin(program: Command): void {
           prev !== null &&
           !(await stateIsEncrypted(db.deps(), identity));
         if (creds.kind === 'password') {
-          session = await login({
-            serverUrl: identity.server,
-            domain: identity.domain,
-            username: identity.username,
-            ...(identity.as === undefined ? {} : { loginAs: identity.as }),
-            password: creds.secret,
-            platform: platformFor(db.deps(), { encrypt: flags.plainState !== true }),
-            restore: 'never',
-            ...SESSION_OPTIONS,
-          });
+          const deps = db.deps();
+          // Password changed on the server and no key escrow: the previous one, once.
+          session = await withPreviousPassword((previousPassword) =>
+            login({
+              serverUrl: identity.server,
+              domain: identity.domain,
+              username: identity.username,
+              ...(identity.as === undefined ? {} : { loginAs: identity.as }),
+              password: creds.secret,
+              ...(previousPassword === undefined ? {} : { previousPassword }),
+              platform: platformFor(deps, { encrypt: flags.plainState !== true }),
+              restore: 'never',
+              ...SESSION_OPTIONS,
+            }),
+          );
         } else {
           const draft: SessionRecord = {
             format: 'fieldsim-cli-session',
@@ -156,6 +162,8 @@ export function registerLogin(program: Command): void {
           session = await openSession(db.deps(), draft);
           connectSession(session, creds);
         }
+        if (session.unlockOutcome === 'rewrapped')
+          note(flags, 'the password was changed on the server: the state is now protected by the new one');
         const restore = await restoreFor(
           session,
           flags,

@@ -35,7 +35,18 @@ export async function openStateData(
         `The state of ${who} is encrypted: give its password with FIELDSIM_PASSWORD or --password ` +
           '(an API key cannot open it)',
       );
-    await unlockData(db, password, { encrypt: false });
+    try {
+      await unlockData(db, password, { encrypt: false });
+    } catch (e) {
+      // Offline, a password changed on the server looks like a wrong one: say what to do.
+      if (e instanceof CryptoError && e.code === 'wrong-password')
+        throw new CryptoError(
+          'wrong-password',
+          `${e.message}. If the password was changed on the server, run \`fieldsim login\` with the new one first.`,
+          { cause: e },
+        );
+      throw e;
+    }
     return 'opened';
   }
   if (password === undefined || record.auth !== 'password' || record.plainState === true) return 'plain';

@@ -4,9 +4,10 @@ import { CryptoError } from './crypto-error.ts';
 
 /**
  * The data key escrowed under the server's key record for this user (docs/core.md, "Key
- * escrow"). CommCare Android keeps its user sandbox key wrapped by a key record fetched
- * from HQ's `key_server`, so a password changed on HQ does not lock the phone's data out;
- * fieldsim keeps its password wrap (data-key.ts) and adds this second wrap beside it.
+ * escrow"). In CommCare Android the sandbox key is the key record HQ serves, re-wrapped
+ * for a new password after fetching it with that password (commcare-android
+ * `ManageKeyRecordTask`), so a password changed on HQ does not lock the data out; fieldsim
+ * keeps its own data key and password wrap (data-key.ts) and adds this second wrap.
  *
  * AES-256-GCM with the record's 32 bytes, a fresh IV, and as additional data the purpose,
  * the database name and the record's uuid: an escrow row copied from another user's or

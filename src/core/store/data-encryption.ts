@@ -54,8 +54,8 @@ export interface UnlockOptions extends KeyOptions {
   /**
    * Online unlocks only (login after the server accepted `password`): the server's key
    * records (`GET phone/keys/`, crypto/key-escrow.ts), asked once per unlock with the
-   * stored escrow's `issued` as `last_issued`; null when the server offers none. Must not
-   * reject. With it, a password that does not open the key is `password-changed` (or
+   * stored escrow's `issued` as `last_issued`; null when the server offers none (a
+   * rejection counts as none). With it, a password that does not open the key is `password-changed` (or
    * re-wrapped through the escrow) instead of `wrong-password`.
    */
   keyRecords?: (lastIssued: string | undefined) => Promise<KeyRecordSet | null>;
@@ -104,9 +104,12 @@ export async function unlockData(
   db.vault.markEncrypted();
   const escrow = online ? await readEscrow(db) : undefined;
   // The key records are fetched while PBKDF2 runs; they are needed either way online.
+  // A failing provider means "no key records", never an unhandled rejection.
   const records: Promise<KeyRecordSet | null> = online
-    ? (opts.keyRecords?.(escrow === undefined || escrow === 'damaged' ? undefined : escrow.issued) ??
-      Promise.resolve(null))
+    ? (
+        opts.keyRecords?.(escrow === undefined || escrow === 'damaged' ? undefined : escrow.issued) ??
+        Promise.resolve(null)
+      ).catch(() => null)
     : Promise.resolve(null);
   let raw: Uint8Array;
   let outcome: UnlockOutcome = 'opened';

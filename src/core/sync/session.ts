@@ -33,7 +33,7 @@ import {
 } from '../protocol/submission/generic-forms.ts';
 import { readForm } from '../protocol/submission/read-form.ts';
 import { CaseDb, caseTables } from '../store/case-db.ts';
-import { noteEncryption, unlockData } from '../store/data-encryption.ts';
+import { noteEncryption, type UnlockOutcome, unlockData } from '../store/data-encryption.ts';
 import { databaseName, FieldsimDb } from '../store/fieldsim-db.ts';
 import { getLastSync, getRegistration, getSyncToken } from '../store/sync-state.ts';
 import { createPasswordVerifier, type PasswordVerifier, verifyPassword } from './password-verifier.ts';
@@ -236,7 +236,7 @@ export async function login(opts: LoginOptions): Promise<Session> {
     const user = await client.login(opts.signal);
     // The server accepted the password: open (or create, or re-wrap) the data key before
     // the new verifier replaces the old one, so a failure here changes nothing stored.
-    await unlockData(db, opts.password, {
+    const unlocked = await unlockData(db, opts.password, {
       encrypt: opts.platform.encryptAtRest ?? false,
       ...(opts.previousPassword === undefined ? {} : { previousPassword: opts.previousPassword }),
       // The key escrow (docs/core.md): a server without key records is no error.
@@ -269,6 +269,7 @@ export async function login(opts: LoginOptions): Promise<Session> {
       ...(authenticatedAs ? { authenticatedAs } : {}),
     };
     const session = new Session(db, opts.platform, opts, info);
+    session.unlockOutcome = unlocked;
     session.setClient(client);
     void session.outbox.start();
     const want = opts.restore ?? 'auto';
@@ -353,6 +354,12 @@ export class Session {
   readonly #opts: SessionOptions;
   readonly #clock: Clock;
   readonly #newId: () => string;
+  /**
+   * How the online login opened the data: `rewrapped` when the password had changed on the
+   * server and the key was re-wrapped for the new one (escrow or `previousPassword`);
+   * null for an offline start.
+   */
+  unlockOutcome: UnlockOutcome | null = null;
   #client: HqClient | null = null;
   #closed = false;
   readonly #lock: LockFn;

@@ -121,6 +121,7 @@ describe('key escrow at login', () => {
 
     // Later logins with the same record leave the escrow alone and send last_issued.
     const again = await track(login({ ...base, password: 'old-pass', platform: p }));
+    expect(again.unlockOutcome).toBe('opened');
     expect(await escrowOf(again)).toEqual(escrow);
     expect(keyRequests.at(-1)?.searchParams.get('last_issued')).toBe(escrow?.issued);
     again.close();
@@ -128,6 +129,7 @@ describe('key escrow at login', () => {
     state.password = 'new-pass';
     const n = keyRequests.length;
     const s2 = await track(login({ ...base, password: 'new-pass', platform: p }));
+    expect(s2.unlockOutcome).toBe('rewrapped');
     expect(keyRequests.length).toBe(n + 1);
     expect((await s2.getCase('hh1'))?.caseName).toBe('Dlamini-Secret');
     expect((await s2.listCases()).total).toBe(2);
