@@ -18,6 +18,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, ensureChromium } from '../scripts/find-chromium.ts';
 import { login, type Session } from '../src/core/index.ts';
+import { leanFetch } from '../src/node-http/lean-fetch.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
 import { appendToResults, writeJsonIfAsked } from './results-file.ts';
@@ -27,12 +28,18 @@ import { appendToResults, writeJsonIfAsked } from './results-file.ts';
  * Measuring the drain against an in-process emulator would have client and server share
  * one event loop and understate both.
  */
-async function startEmulatorProcess(): Promise<{ url: string; dataDir: string; stop(): Promise<void> }> {
+async function startEmulatorProcess(): Promise<{
+  url: string;
+  dataDir: string;
+  cpuMs(): number;
+  stop(): Promise<void>;
+}> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fieldsim-bench-hq-'));
   const server = await spawnEmulatorProcess(dataDir);
   return {
     url: server.url,
     dataDir,
+    cpuMs: server.cpuMs,
     stop: async () => {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -116,6 +123,11 @@ export interface OutboxBenchResult {
   saveMeanMs: number;
   drainMs: number;
   drainFormsPerSec: number;
+  /** The drain's HTTP client. */
+  client: 'fetch' | 'lean';
+  /** Client (this process) and emulator CPU per drained form, ms: what free cores would allow. */
+  drainClientCpuMsPerForm: number;
+  drainServerCpuMsPerForm: number;
   orderKept: boolean;
   machine: string;
 }
@@ -129,8 +141,12 @@ export function machine(): string {
   return `${c[0]?.model ?? 'unknown CPU'} x${c.length}, ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}, load average at start ${loadavg()[0]?.toFixed(2)}`;
 }
 
-export async function runOutboxBench(opts: { forms?: number } = {}): Promise<OutboxBenchResult> {
+export async function runOutboxBench(
+  opts: { forms?: number; client?: 'fetch' | 'lean' } = {},
+): Promise<OutboxBenchResult> {
   const n = opts.forms ?? 1000;
+  // The drain's HTTP client: Node's fetch (undici), or the lean node:http fetch the CLI injects.
+  const lean = opts.client === 'lean' ? leanFetch() : undefined;
   const hq = await startEmulatorProcess();
   const idb = new IDBFactory();
   let session: Session | undefined;
@@ -179,13 +195,21 @@ export async function runOutboxBench(opts: { forms?: number } = {}): Promise<Out
       domain: 'demo',
       username: 'worker1',
       password: 'fieldsim',
-      platform: { indexedDB: { indexedDB: idb, IDBKeyRange }, pbkdf2Iterations: 10_000 },
+      platform: {
+        indexedDB: { indexedDB: idb, IDBKeyRange },
+        pbkdf2Iterations: 10_000,
+        ...(lean ? { fetch: lean } : {}),
+      },
       restore: 'never',
     });
     const t0 = performance.now();
+    const client0 = process.cpuUsage();
+    const server0 = hq.cpuMs();
     let report = await session.sendOutbox();
     while (report.remaining > 0 && !report.stoppedBy) report = await session.sendOutbox();
     const drainMs = performance.now() - t0;
+    const clientCpu = process.cpuUsage(client0);
+    const serverCpuMs = hq.cpuMs() - server0;
     const sent = (await session.listOutbox(['sent'])).length;
     const sqlite = new Database(join(hq.dataDir, 'fieldsim-hq.sqlite'), { readonly: true });
     const rows = sqlite
@@ -201,11 +225,15 @@ export async function runOutboxBench(opts: { forms?: number } = {}): Promise<Out
       saveMeanMs: times.reduce((a, b) => a + b, 0) / times.length,
       drainMs,
       drainFormsPerSec: sent / (drainMs / 1000),
+      client: lean ? 'lean' : 'fetch',
+      drainClientCpuMsPerForm: (clientCpu.user + clientCpu.system) / 1000 / sent,
+      drainServerCpuMsPerForm: serverCpuMs / sent,
       orderKept: JSON.stringify(serverOrder) === JSON.stringify(saved),
       machine: machine(),
     };
   } finally {
     session?.close();
+    lean?.close();
     await hq.stop();
   }
 }
@@ -213,6 +241,8 @@ export async function runOutboxBench(opts: { forms?: number } = {}): Promise<Out
 export function formatOutboxResult(
   r: OutboxBenchResult,
   chromiumRun?: { rows: ChromiumSaveRow[]; version: string; loadAverage: string },
+  /** The same drain with the other HTTP client, measured in the same run. */
+  other?: OutboxBenchResult,
 ): string {
   const f = (x: number) => x.toFixed(2);
   return [
@@ -227,7 +257,10 @@ export function formatOutboxResult(
       `| Chromium, same database: update of a case on a page not held (read first), ${c.cold.forms} forms | p50 ${f(c.cold.p50)} ms, p95 ${f(c.cold.p95)} ms | p50 <= 5 ms |`,
     ]),
     `| Node (fake-indexeddb): compose + local apply + enqueue, per form (${r.forms} forms, demo DB, ~50 cases) | p50 ${f(r.saveP50Ms)} ms, p95 ${f(r.saveP95Ms)} ms, mean ${f(r.saveMeanMs)} ms | p50 <= 5 ms (Chromium) |`,
-    `| outbox drain to the local emulator (separate process as \`npm start\`, loopback HTTP, case processing on) | ${Math.round(r.drainFormsPerSec)} forms/s (${r.forms + 20} forms in ${Math.round(r.drainMs)} ms), order kept: ${r.orderKept ? 'yes' : 'NO'} | >= 300 forms/s, order kept |`,
+    ...[r, ...(other ? [other] : [])].map(
+      (d) =>
+        `| outbox drain to the local emulator (separate process as \`npm start\`, loopback HTTP, case processing on), client ${d.client === 'lean' ? 'lean node:http fetch' : "Node's fetch (undici)"} | ${Math.round(d.drainFormsPerSec)} forms/s (${d.forms + 20} forms in ${Math.round(d.drainMs)} ms), order kept: ${d.orderKept ? 'yes' : 'NO'}; CPU per form: client ${f(d.drainClientCpuMsPerForm)} ms, emulator ${f(d.drainServerCpuMsPerForm)} ms | >= 500 forms/s, order kept |`,
+    ),
 
     '',
     'The drain is sequential by design (strict order: a retryable failure must stop the forms behind it), so it',
@@ -263,13 +296,16 @@ if (isMain) {
       );
     process.exit(0);
   }
-  const r = await runOutboxBench({ forms });
+  // Both HTTP clients in the same run: the lean one is what the CLI drains with.
+  const undici = await runOutboxBench({ forms, client: 'fetch' });
+  const r = await runOutboxBench({ forms, client: 'lean' });
   const c = args.includes('--no-browser') ? undefined : await runChromiumSaveBench();
-  const text = formatOutboxResult(r, c);
+  const text = formatOutboxResult(r, c, undici);
   console.log(text);
   writeJsonIfAsked({
     report: { outbox: { drainFormsPerSec: r.drainFormsPerSec } },
     ...r,
+    undici,
     chromium: c ?? null,
   });
   if (args.includes('--write')) writeSection(text);

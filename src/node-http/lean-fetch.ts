@@ -1,0 +1,100 @@
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import type { FetchLike } from '../core/platform.ts';
+
+export interface LeanFetchOptions {
+  /** Keep-alive sockets per origin (default 8). */
+  maxSockets?: number;
+}
+
+/** Statuses whose Response may not carry a body (the Fetch standard's "null body status"). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+function requestBody(body: RequestInit['body']): Buffer | string | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  if (body instanceof URLSearchParams) return body.toString();
+  // FormData, Blob and streams have their own encodings: the caller uses fetch for those.
+  throw new TypeError('leanFetch sends string, byte or URLSearchParams bodies only');
+}
+
+function requestHeaders(h: RequestInit['headers']): Record<string, string> {
+  if (h === undefined) return {};
+  if (h instanceof Headers) return Object.fromEntries(h.entries());
+  if (Array.isArray(h)) return Object.fromEntries(h);
+  return { ...(h as Record<string, string>) };
+}
+
+/**
+ * A `fetch` for Node over `node:http` keep-alive sockets, for the client's hot paths (the
+ * outbox drain sends one form per round trip, in order). Node's fetch (undici) builds a
+ * Request, header lists and a body stream per call and wrote each request with its own
+ * `writev`; here a request is one `write` of headers and body on a pooled socket, and the
+ * answer is a standard Response streamed from the socket. It takes what the core sends
+ * (string, bytes or URLSearchParams bodies, header records, an AbortSignal) and fails like
+ * fetch: a TypeError when no answer arrived, the signal's reason when it aborted.
+ * A Request object or a redirect-following call (ky's login, restore and API calls) is
+ * handed to Node's fetch: redirects are never followed here.
+ */
+export function leanFetch(opts: LeanFetchOptions = {}): FetchLike & { close(): void } {
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 8 }),
+    https: new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 8 }),
+  };
+  const f = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    // ky's calls (login, restore, API) hand over a Request and may ask redirects: those go
+    // to Node's fetch; the lean path is the receiver POST the core sends as URL + init.
+    if (input instanceof Request || (init.redirect !== undefined && init.redirect !== 'manual'))
+      return globalThis.fetch(input, init);
+    const url = typeof input === 'string' ? new URL(input) : input;
+    const signal = init.signal ?? undefined;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let body: Buffer | string | undefined;
+    try {
+      body = requestBody(init.body);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const headers = requestHeaders(init.headers);
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const secure = url.protocol === 'https:';
+    return new Promise<Response>((resolve, reject) => {
+      const req = (secure ? https : http).request(
+        url,
+        { method: init.method ?? 'GET', headers, agent: secure ? agents.https : agents.http },
+        (res) => {
+          signal?.removeEventListener('abort', onAbort);
+          const h = new Headers();
+          for (let i = 0; i < res.rawHeaders.length; i += 2)
+            h.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          const status = res.statusCode ?? 0;
+          const streamed =
+            NULL_BODY.has(status) || init.method === 'HEAD'
+              ? null
+              : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
+          if (streamed === null) res.resume();
+          // A signal fired after the headers ends the body's read, as fetch does.
+          if (signal && streamed !== null)
+            signal.addEventListener('abort', () => res.destroy(signal.reason as Error), { once: true });
+          resolve(new Response(streamed, { status, statusText: res.statusMessage ?? '', headers: h }));
+        },
+      );
+      const onAbort = () => req.destroy(signal?.reason as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: e }));
+      });
+      req.end(body);
+    });
+  };
+  return Object.assign(f, {
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  });
+}
