@@ -33,6 +33,8 @@ export interface RunnerBenchResult {
   workers: number;
   casesPerWorker: number;
   seconds: number;
+  /** CPU (user + system) of this process, all threads, during the run: steadier than the wall time on a shared machine. */
+  cpuSeconds: number;
   peakRssMb: number;
   baselineRssMb: number;
   perWorkerKb: number;
@@ -106,6 +108,7 @@ export async function runRunnerBench(
         peak = Math.max(peak, process.memoryUsage().rss);
       }, 100);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const options = {
         serverUrl: server.url,
         ...(opts.maxRestores === undefined ? {} : { maxRestores: opts.maxRestores }),
@@ -139,11 +142,14 @@ export async function runRunnerBench(
         clearInterval(sampler);
       }
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       peak = Math.max(peak, process.memoryUsage().rss);
       return {
         workers,
         casesPerWorker: cases,
         seconds,
+        cpuSeconds,
         peakRssMb: Math.round(peak / 2 ** 20),
         baselineRssMb: Math.round(baseline / 2 ** 20),
         perWorkerKb: Math.round((peak - baseline) / workers / 1024),
@@ -182,7 +188,7 @@ export function formatRunnerResult(r: RunnerBenchResult): string {
       `${r.offlineSaves ? 'offline (sent by the sync)' : 'online (each sent at once)'}, sync` +
       `${r.maxRestores === 0 ? ' (no bound on restores at once)' : ` (at most ${r.maxRestores} restoring at once per thread)`}, ` +
       `${r.threads} thread(s), ${r.store} worker store: ` +
-      `${r.seconds.toFixed(1)} s (target <= 30 s); ${r.workersOk} of ${r.workers} workers ok` +
+      `${r.seconds.toFixed(1)} s (target <= 30 s), ${r.cpuSeconds.toFixed(1)} s CPU (${((r.cpuSeconds * 1000) / Math.max(1, r.formsSent)).toFixed(2)} ms per form, all in); ${r.workersOk} of ${r.workers} workers ok` +
       `${r.topError ? ` (most frequent error: ${r.topError})` : ''}; ${r.formsSent} forms sent`,
     `- runner process peak RSS ${r.peakRssMb} MB (baseline ${r.baselineRssMb} MB; target <= 1024 MB; ` +
       `V8 flags: ${heapFlags() || 'none'}); ` +
