@@ -49,6 +49,11 @@ describe('runInThreads', () => {
     expect(first.workers).toMatchObject({ planned: 6, ok: 6, formsSent: 12 });
     expect(first.workerResults.map((w) => w.user)).toEqual(['thr1', 'thr2', 'thr3', 'thr4', 'thr5', 'thr6']);
     expect(first.timeline?.samples.length).toBeGreaterThan(0);
+    // The process's RSS, once (not each thread's view of it added up).
+    for (const x of first.timeline?.samples ?? []) {
+      expect(x.rssMb).toBeGreaterThan(0);
+      expect(x.rssMb).toBeLessThan(process.memoryUsage().rss / 2 ** 20 + 200);
+    }
     expect(logs.sort()).toEqual([
       'users: 3 created, 0 already existed',
       'users: 3 created, 0 already existed',

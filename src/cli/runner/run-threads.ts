@@ -52,6 +52,12 @@ export interface ThreadsOptions {
   onRunnerWarning?: (w: RunnerWarning) => void;
 }
 
+interface ProcessSample {
+  at: number;
+  cpuPct: number;
+  rssMb: number;
+}
+
 export class ThreadRunError extends Error {
   override readonly name = 'ThreadRunError';
 }
@@ -124,6 +130,20 @@ export async function runInThreads(input: ThreadRunInput, opts: ThreadsOptions):
     for (const w of workers) w.postMessage({ type: 'abort' } satisfies ParentMessage);
   };
   opts.signal?.addEventListener('abort', abort, { once: true });
+  const usage: ProcessSample[] = [];
+  let cpuBefore = process.cpuUsage();
+  let cpuAt = Date.now();
+  const sampler = setInterval(() => {
+    const now = Date.now();
+    const cpu = process.cpuUsage(cpuBefore);
+    usage.push({
+      at: now,
+      cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, now - cpuAt)) * 1000) / 10,
+      rssMb: Math.round((process.memoryUsage().rss / 2 ** 20) * 10) / 10,
+    });
+    cpuBefore = process.cpuUsage();
+    cpuAt = now;
+  }, input.options.timelineMs ?? 5000);
   const tick = () => opts.onProgress?.(sumProgress([...latest.values()], Date.now() - started, false));
   const timer = opts.onProgress ? setInterval(tick, opts.progressMs ?? 1000) : null;
   try {
@@ -131,17 +151,23 @@ export async function runInThreads(input: ThreadRunInput, opts: ThreadsOptions):
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     opts.onProgress?.(sumProgress([...latest.values()], Date.now() - started, true));
-    const reports = settled.map((s) => (s as PromiseFulfilledResult<RunReport>).value);
-    // Each thread's timeline measured the whole process's CPU and RSS; merging adds the
-    // shards' columns, so only the first thread's figures stay.
-    for (const r of reports.slice(1))
-      for (const x of r.timeline?.samples ?? []) {
-        x.cpuPct = 0;
-        x.rssMb = 0;
+    const merged = mergeReports(settled.map((s) => (s as PromiseFulfilledResult<RunReport>).value));
+    // Each thread measured the whole process's CPU and RSS, which merging would add up:
+    // the process's figures are the ones this thread took meanwhile.
+    const t0 = Date.parse(merged.startedAt);
+    for (const x of merged.timeline?.samples ?? []) {
+      const at = t0 + x.tMs;
+      let best: ProcessSample | undefined;
+      for (const p of usage) if (!best || Math.abs(p.at - at) < Math.abs(best.at - at)) best = p;
+      if (best) {
+        x.cpuPct = best.cpuPct;
+        x.rssMb = best.rssMb;
       }
-    return mergeReports(reports);
+    }
+    return merged;
   } finally {
     if (timer) clearInterval(timer);
+    clearInterval(sampler);
     opts.signal?.removeEventListener('abort', abort);
     for (const w of workers) void w.terminate();
   }
