@@ -32,14 +32,14 @@ import type { RawRequest, SqliteTransaction, TxQueue } from './sqlite-tx-queue.t
  * prepared-statement loops inside the SQLite transaction the queue holds.
  */
 
-const MAX_KEY_MARKER = encodeKey([[]]);
+export const MAX_KEY_MARKER = encodeKey([[]]);
 
 interface Row {
   k: Buffer;
   v: Buffer;
 }
 
-interface IndexRow {
+export interface IndexRow {
   ik: Buffer;
   k: Buffer;
   v?: Buffer;
@@ -50,7 +50,7 @@ function quote(id: string): string {
 }
 
 /** The value with `key` at `path` (auto-increment keys are written into the stored value, as IndexedDB does). */
-function withKey(value: unknown, path: string, key: unknown): unknown {
+export function withKey(value: unknown, path: string, key: unknown): unknown {
   const parts = path.split('.');
   const root = { ...(value as Record<string, unknown>) };
   let cur: Record<string, unknown> = root;
@@ -64,7 +64,7 @@ function withKey(value: unknown, path: string, key: unknown): unknown {
   return root;
 }
 
-function encodeValue(v: unknown): Buffer {
+export function encodeValue(v: unknown): Buffer {
   try {
     return serialize(v);
   } catch (e) {
@@ -100,7 +100,7 @@ function rangeSql(col: string, r: DBCoreKeyRange): RangeSql {
 }
 
 /** Index keys of `value` for `index` (none when the key path does not yield a valid key). */
-function indexKeys(index: DBCoreIndex, value: unknown): Buffer[] {
+export function indexKeys(index: DBCoreIndex, value: unknown): Buffer[] {
   const key = index.extractKey ? index.extractKey(value) : undefined;
   if (key === undefined) return [];
   if (index.multiEntry && Array.isArray(key)) {
@@ -400,7 +400,7 @@ class SqliteTable {
 }
 
 /** `nextunique`/`prevunique`: one row per index key, the one with the lowest primary key. */
-function uniqueRows(rows: IndexRow[], reverse: boolean, limit: number | undefined): IndexRow[] {
+export function uniqueRows(rows: IndexRow[], reverse: boolean, limit: number | undefined): IndexRow[] {
   const out: IndexRow[] = [];
   for (const row of rows) {
     const last = out[out.length - 1];
@@ -420,7 +420,7 @@ function uniqueRows(rows: IndexRow[], reverse: boolean, limit: number | undefine
  * else changes them meanwhile). Dexie drives it through `start`, calling `continue`,
  * `advance` or `stop` from its callback, as with an IDBCursor.
  */
-class ArrayCursor {
+export class ArrayCursor {
   readonly trans: DBCoreTransaction;
   readonly #rows: IndexRow[];
   readonly #reverse: boolean;

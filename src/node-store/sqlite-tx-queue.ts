@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import { Dexie } from 'dexie';
 import { fromSqlite, IdbLikeError } from './idb-errors.ts';
 
@@ -121,13 +120,19 @@ export class SqliteTransaction {
   }
 }
 
+/** What the queue needs of its engine: SQLite's transaction statements (memory-store.ts mimics them). */
+export interface TxEngine {
+  exec(sql: string): unknown;
+  readonly inTransaction: boolean;
+}
+
 export class TxQueue {
-  readonly #db: Database.Database;
+  readonly #db: TxEngine;
   readonly #txs: SqliteTransaction[] = [];
   /** Set while a transaction's requests run, so one cannot start another by accident. */
   closed = false;
 
-  constructor(db: Database.Database) {
+  constructor(db: TxEngine) {
     this.#db = db;
   }
 

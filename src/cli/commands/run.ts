@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliExit } from '../cli-exit.ts';
 import { parseDuration } from '../runner/duration.ts';
-import { adminNeeds, RunSetupError, runScenario } from '../runner/engine.ts';
+import { adminNeeds, type RunProgress, RunSetupError, runScenario } from '../runner/engine.ts';
 import { toJunit } from '../runner/junit.ts';
 import { readScenario, ScenarioError } from '../runner/parse-scenario.ts';
 import { progressPrinter } from '../runner/progress.ts';
@@ -15,6 +15,7 @@ import {
   PROGRESS_IPC_ENV,
   runInProcesses,
 } from '../runner/run-processes.ts';
+import { autoThreads, runInThreads, ThreadRunError } from '../runner/run-threads.ts';
 import { runnerStoreKind } from '../runner/worker-store.ts';
 import { parseShard } from '../runner/workers-plan.ts';
 
@@ -41,6 +42,7 @@ interface RunFlags {
   maxInFlight?: string;
   maxRestores?: string;
   processes?: string;
+  threads?: string;
   progress: boolean;
 }
 
@@ -76,6 +78,10 @@ export function registerRun(program: Command): void {
     .option(
       '--processes <n>',
       "spread the workers over n processes (shards merged into one report) to use more cores; 'auto': one per core",
+    )
+    .option(
+      '--threads <n>',
+      "run the workers in n threads of this process (shards merged into one report); 'auto' (default): one per core for runs of 200 workers or more",
     )
     .option('--no-progress', 'no live progress line on stderr')
     .action(async (file: string, flags: RunFlags) => {
@@ -117,6 +123,12 @@ export function registerRun(program: Command): void {
         processes = flags.processes === 'auto' ? availableParallelism() : Number(flags.processes);
         if (!Number.isInteger(processes) || processes < 1 || processes > 64)
           usage(`--processes must be 'auto' or an integer from 1 to 64, got ${flags.processes}`);
+      }
+      let threadsFlag: number | 'auto' = 'auto';
+      if (flags.threads !== undefined && flags.threads !== 'auto') {
+        threadsFlag = Number(flags.threads);
+        if (!Number.isInteger(threadsFlag) || threadsFlag < 1 || threadsFlag > 64)
+          usage(`--threads must be 'auto' or an integer from 1 to 64, got ${flags.threads}`);
       }
       let scenario: ReturnType<typeof readScenario>;
       try {
@@ -204,33 +216,53 @@ export function registerRun(program: Command): void {
         ac.abort();
       };
       process.on('SIGINT', onSigint);
-      try {
-        const outcome = await runScenario(scenario, {
-          serverUrl,
-          shard,
-          ...(workers === undefined ? {} : { workers }),
-          ...(maxInFlight === undefined ? {} : { maxInFlight }),
-          ...(maxRestores === undefined ? {} : { maxRestores }),
-          ...(password === undefined ? {} : { password }),
-          ...(adminUser
-            ? {
-                admin: {
-                  username: adminUser,
-                  ...(adminPassword === undefined ? {} : { password: adminPassword }),
-                  ...(adminApiKey === undefined ? {} : { apiKey: adminApiKey }),
-                },
-              }
+      const options = {
+        serverUrl,
+        shard,
+        ...(workers === undefined ? {} : { workers }),
+        ...(maxInFlight === undefined ? {} : { maxInFlight }),
+        ...(maxRestores === undefined ? {} : { maxRestores }),
+        ...(password === undefined ? {} : { password }),
+        ...(adminUser
+          ? {
+              admin: {
+                username: adminUser,
+                ...(adminPassword === undefined ? {} : { password: adminPassword }),
+                ...(adminApiKey === undefined ? {} : { apiKey: adminApiKey }),
+              },
+            }
+          : {}),
+      };
+      const hooks = {
+        signal: ac.signal,
+        log: (line: string) => console.error(line),
+        onRunnerWarning: (w: { message: string }) => console.error(`fieldsim run: warning: ${w.message}`),
+        ...(send
+          ? { onProgress: (p: RunProgress) => send({ type: 'progress', progress: p } satisfies ChildMessage) }
+          : flags.progress
+            ? { onProgress: progressPrinter(process.stderr) }
             : {}),
-          signal: ac.signal,
-          log: (line) => console.error(line),
-          onRunnerWarning: (w) => console.error(`fieldsim run: warning: ${w.message}`),
-          ...(send
-            ? { onProgress: (p) => send({ type: 'progress', progress: p } satisfies ChildMessage) }
-            : flags.progress
-              ? { onProgress: progressPrinter(process.stderr) }
-              : {}),
-        });
-        const report = buildReport(scenario, outcome);
+      };
+      // A child of --processes is one share already; otherwise a big run uses every core.
+      const threads =
+        threadsFlag !== 'auto'
+          ? threadsFlag
+          : send
+            ? 1
+            : autoThreads(Math.ceil((workers ?? scenario.workers.count) / shard.count));
+      try {
+        const report =
+          threads > 1
+            ? await runInThreads(
+                {
+                  scenario: { file: resolve(file) },
+                  ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+                  ...(durationMs === undefined ? {} : { durationMs }),
+                  options,
+                },
+                { threads, ...hooks },
+              )
+            : buildReport(scenario, await runScenario(scenario, { ...options, ...hooks }));
         if (flags.reportJson) writeFileSync(flags.reportJson, `${JSON.stringify(report)}\n`);
         if (flags.junit) writeFileSync(flags.junit, toJunit(report));
         console.log(formatSummary(report));
@@ -239,6 +271,10 @@ export function registerRun(program: Command): void {
         if (e instanceof RunSetupError) {
           console.error(`fieldsim run: ${e.message}`);
           throw new CliExit(e.exitCode);
+        }
+        if (e instanceof ThreadRunError) {
+          console.error(`fieldsim run: ${e.message}`);
+          throw new CliExit(1);
         }
         throw e;
       } finally {

@@ -48,7 +48,7 @@ export class ChildRunError extends Error {
   override readonly name = 'ChildRunError';
 }
 
-function sumProgress(parts: RunProgress[], elapsedMs: number, done: boolean): RunProgress {
+export function sumProgress(parts: RunProgress[], elapsedMs: number, done: boolean): RunProgress {
   const sum = (f: (p: RunProgress) => number) => parts.reduce((n, p) => n + f(p), 0);
   const withRates = parts.filter((p) => p.formsPerSec !== undefined);
   return {

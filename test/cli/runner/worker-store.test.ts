@@ -4,8 +4,9 @@ import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 
 describe('runner worker store (FIELDSIM_RUNNER_STORE)', () => {
-  it('defaults to in-memory SQLite; fake-indexeddb on request; anything else is a usage error', () => {
-    expect(runnerStoreKind({})).toBe('sqlite');
+  it('defaults to the in-memory Map store; SQLite or fake-indexeddb on request; anything else is a usage error', () => {
+    expect(runnerStoreKind({})).toBe('memory');
+    expect(runnerStoreKind({ FIELDSIM_RUNNER_STORE: 'memory' })).toBe('memory');
     expect(runnerStoreKind({ FIELDSIM_RUNNER_STORE: 'sqlite' })).toBe('sqlite');
     expect(runnerStoreKind({ FIELDSIM_RUNNER_STORE: 'fake-indexeddb' })).toBe('fake-indexeddb');
     expect(() => runnerStoreKind({ FIELDSIM_RUNNER_STORE: 'postgres' })).toThrow(
@@ -14,7 +15,7 @@ describe('runner worker store (FIELDSIM_RUNNER_STORE)', () => {
   });
 
   it('gives each worker a private database of either kind', async () => {
-    for (const kind of ['sqlite', 'fake-indexeddb'] as const) {
+    for (const kind of ['memory', 'sqlite', 'fake-indexeddb'] as const) {
       const a = openWorkerStore(kind);
       const b = openWorkerStore(kind);
       const dbA = new FieldsimDb('same-name', a.deps);

@@ -1,0 +1,452 @@
+import { deserialize } from 'node:v8';
+import type {
+  DBCore,
+  DBCoreCountRequest,
+  DBCoreCursor,
+  DBCoreGetManyRequest,
+  DBCoreGetRequest,
+  DBCoreIndex,
+  DBCoreKeyRange,
+  DBCoreMutateRequest,
+  DBCoreMutateResponse,
+  DBCoreOpenCursorRequest,
+  DBCoreQueryRequest,
+  DBCoreQueryResponse,
+  DBCoreTable,
+  DBCoreTableSchema,
+  DBCoreTransaction,
+} from 'dexie';
+import { IdbLikeError } from './idb-errors.ts';
+import { decodeKey, encodeKey, isValidKey } from './key-codec.ts';
+import {
+  ArrayCursor,
+  encodeValue,
+  type IndexRow,
+  indexKeys,
+  MAX_KEY_MARKER,
+  uniqueRows,
+  withKey,
+} from './sqlite-dbcore.ts';
+import type { RawRequest, SqliteTransaction, TxQueue } from './sqlite-tx-queue.ts';
+
+/**
+ * A Dexie DBCore over plain Maps, for the QA runner's short-lived in-memory worker
+ * databases: the same IndexedDB semantics as the SQLite DBCore (sqlite-dbcore.ts), which
+ * it shares its key encoding, value encoding (V8 structured-clone bytes, so a stored value
+ * is a copy the caller cannot change afterwards), cursor and error rules with, and the
+ * same transaction queue (sqlite-tx-queue.ts) above an undo log instead of SQLite's
+ * journal. What it saves per worker: an SQLite connection (its page cache, schema and
+ * prepared statements) and the per-request SQL calls (bench/RESULTS.md, session 6).
+ *
+ * Ordered views (by primary key, by each index) are built when read after a write and
+ * kept until the next write: a worker's pattern is a few writes (a form) then a few reads.
+ */
+
+/** A row: encoded key, encoded value, and its encoded keys in each index (schema order). */
+interface Rec {
+  readonly row: IndexRow & { v: Buffer };
+  readonly iks: Buffer[][];
+}
+
+/** The undo log SQLite's BEGIN / COMMIT / ROLLBACK stand for, driven by the TxQueue. */
+export class MemoryEngine {
+  #undo: (() => void)[] | null = null;
+
+  get inTransaction(): boolean {
+    return this.#undo !== null;
+  }
+
+  exec(sql: string): this {
+    if (sql.startsWith('BEGIN')) this.#undo = [];
+    else if (sql === 'COMMIT') this.#undo = null;
+    else if (sql === 'ROLLBACK') {
+      const undo = this.#undo ?? [];
+      this.#undo = null;
+      for (let i = undo.length - 1; i >= 0; i--) (undo[i] as () => void)();
+    } else throw new Error(`MemoryEngine: unsupported statement ${sql}`);
+    return this;
+  }
+
+  /** Remembers how to take back a change of the current transaction. */
+  onRollback(f: () => void): void {
+    this.#undo?.push(f);
+  }
+}
+
+interface Bounds {
+  lower: Buffer | null;
+  lowerOpen: boolean;
+  upper: Buffer | null;
+  upperOpen: boolean;
+  never: boolean;
+}
+
+function bounds(r: DBCoreKeyRange): Bounds {
+  const b: Bounds = { lower: null, lowerOpen: false, upper: null, upperOpen: false, never: false };
+  if (r.type === 4) b.never = true;
+  else if (r.type === 1) {
+    b.lower = encodeKey(r.lower);
+    b.upper = b.lower;
+  } else if (r.type !== 3) {
+    if (r.lower !== undefined && r.lower !== Number.NEGATIVE_INFINITY) {
+      b.lower = encodeKey(r.lower);
+      b.lowerOpen = r.lowerOpen === true;
+    }
+    if (r.upper !== undefined) {
+      const upper = encodeKey(r.upper);
+      // Dexie's maxKey ([[]]) stands for "no upper bound".
+      if (!upper.equals(MAX_KEY_MARKER)) {
+        b.upper = upper;
+        b.upperOpen = r.upperOpen === true;
+      }
+    }
+  }
+  return b;
+}
+
+/** [from, to) of the rows of `sorted` (ordered by ik) inside `b`. */
+function span(sorted: IndexRow[], b: Bounds): [number, number] {
+  if (b.never) return [0, 0];
+  const first = (ok: (row: IndexRow) => boolean): number => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ok(sorted[mid] as IndexRow)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const { lower, upper } = b;
+  const from =
+    lower === null
+      ? 0
+      : first((r) => {
+          const c = Buffer.compare(r.ik, lower);
+          return b.lowerOpen ? c > 0 : c >= 0;
+        });
+  const to =
+    upper === null
+      ? sorted.length
+      : first((r) => {
+          const c = Buffer.compare(r.ik, upper);
+          return b.upperOpen ? c >= 0 : c > 0;
+        });
+  return [from, Math.max(from, to)];
+}
+
+const byIkThenK = (a: IndexRow, b: IndexRow) => Buffer.compare(a.ik, b.ik) || Buffer.compare(a.k, b.k);
+
+function sameIndexes(a: DBCoreTableSchema, b: DBCoreTableSchema): boolean {
+  const names = (s: DBCoreTableSchema) =>
+    s.indexes.map((ix) => `${ix.name}:${ix.unique}:${ix.multiEntry}`).join();
+  return a.primaryKey.name === b.primaryKey.name && names(a) === names(b);
+}
+
+export class MemoryTable {
+  readonly name: string;
+  readonly schema: DBCoreTableSchema;
+  readonly #engine: MemoryEngine;
+  readonly #queue: TxQueue;
+  readonly #rows = new Map<string, Rec>();
+  #auto = 1;
+  #sorted: IndexRow[] | null = null;
+  readonly #sortedIndex = new Map<string, IndexRow[]>();
+  /** For each unique index (by schema position): index key -> primary key, both latin1. */
+  readonly #unique = new Map<number, Map<string, string>>();
+
+  /** `from`: the table under an earlier schema version, whose rows are re-indexed here. */
+  constructor(engine: MemoryEngine, queue: TxQueue, schema: DBCoreTableSchema, from?: MemoryTable) {
+    this.#engine = engine;
+    this.#queue = queue;
+    this.name = schema.name;
+    this.schema = schema;
+    schema.indexes.forEach((ix, i) => {
+      if (ix.unique) this.#unique.set(i, new Map());
+    });
+    if (from === undefined) return;
+    this.#auto = from.#auto;
+    for (const [ks, rec] of from.#rows) {
+      const value = deserialize(rec.row.v);
+      this.#set(ks, { row: rec.row, iks: schema.indexes.map((ix) => indexKeys(ix, value)) }, false);
+    }
+  }
+
+  #tx(trans: DBCoreTransaction, write: boolean): SqliteTransaction {
+    const tx = trans as SqliteTransaction;
+    if (!tx.storeNames.includes(this.name))
+      throw new IdbLikeError('NotFoundError', `Table ${this.name} is not part of the transaction`);
+    if (write && tx.mode !== 'readwrite')
+      throw new IdbLikeError('ReadOnlyError', `Transaction on ${this.name} is read-only`);
+    return tx;
+  }
+
+  #run<T>(trans: DBCoreTransaction, write: boolean, what: string, fn: () => T): Promise<T> {
+    let tx: SqliteTransaction;
+    try {
+      tx = this.#tx(trans, write);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#queue.request(tx, fn, `${what} ${this.name}`);
+  }
+
+  // --- writes -------------------------------------------------------------------------
+
+  /** Replaces (or removes) the row at `ks`; every change goes through here, undo included. */
+  #set(ks: string, rec: Rec | undefined, undoable = true): void {
+    const prev = this.#rows.get(ks);
+    if (undoable) this.#engine.onRollback(() => this.#set(ks, prev, false));
+    for (const [i, map] of this.#unique) {
+      for (const ik of prev?.iks[i] ?? []) map.delete(ik.toString('latin1'));
+      for (const ik of rec?.iks[i] ?? []) map.set(ik.toString('latin1'), ks);
+    }
+    if (rec === undefined) this.#rows.delete(ks);
+    else this.#rows.set(ks, rec);
+    this.#sorted = null;
+    this.#sortedIndex.clear();
+  }
+
+  #setAuto(next: number): void {
+    const prev = this.#auto;
+    this.#engine.onRollback(() => {
+      this.#auto = prev;
+    });
+    this.#auto = next;
+  }
+
+  #writeOne(type: 'add' | 'put', value0: unknown, outKey: unknown): unknown {
+    const pk = this.schema.primaryKey;
+    let value = value0;
+    let key: unknown = pk.outbound ? outKey : pk.extractKey?.(value);
+    if (key === undefined && pk.autoIncrement) {
+      key = this.#auto;
+      if (!pk.outbound && typeof pk.keyPath === 'string') value = withKey(value, pk.keyPath, key);
+    }
+    if (!isValidKey(key)) throw new IdbLikeError('DataError', `${this.name}: the value has no valid key`);
+    const k = encodeKey(key);
+    const ks = k.toString('latin1');
+    const iks = this.schema.indexes.map((ix) => indexKeys(ix, value));
+    const v = encodeValue(value);
+    if (type === 'add' && this.#rows.has(ks))
+      throw new IdbLikeError('ConstraintError', `${this.name}: a record with this key already exists`);
+    for (const [i, map] of this.#unique)
+      for (const ik of iks[i] ?? []) {
+        const holder = map.get(ik.toString('latin1'));
+        if (holder !== undefined && holder !== ks)
+          throw new IdbLikeError(
+            'ConstraintError',
+            `${this.name}: unique index ${this.schema.indexes[i]?.name} already has this key`,
+          );
+      }
+    // IndexedDB's key generator: an explicit numeric key at or above the current value moves it.
+    if (pk.autoIncrement && typeof key === 'number' && Math.floor(key) + 1 > this.#auto)
+      this.#setAuto(Math.floor(key) + 1);
+    this.#set(ks, { row: { ik: k, k, v }, iks });
+    return key;
+  }
+
+  #deleteRange(range: DBCoreKeyRange): void {
+    const sorted = this.#byKey();
+    const [from, to] = span(sorted, bounds(range));
+    for (let i = from; i < to; i++) this.#set((sorted[i] as IndexRow).k.toString('latin1'), undefined);
+  }
+
+  mutate(req: DBCoreMutateRequest): Promise<DBCoreMutateResponse> {
+    return this.#run(req.trans, true, req.type, () => {
+      const failures: Record<number, Error> = {};
+      let numFailures = 0;
+      if (req.type === 'deleteRange') {
+        this.#deleteRange(req.range);
+        return { numFailures, failures, results: [], lastResult: undefined };
+      }
+      if (req.type === 'delete') {
+        for (const key of req.keys) {
+          const ks = encodeKey(key).toString('latin1');
+          if (this.#rows.has(ks)) this.#set(ks, undefined);
+        }
+        return { numFailures, failures, results: req.keys, lastResult: undefined };
+      }
+      const results: unknown[] = [];
+      const { values, keys } = req;
+      for (let i = 0; i < values.length; i++) {
+        // As the SQLite DBCore: each record its own request, a failed one leaves the others.
+        try {
+          results.push(this.#writeOne(req.type, values[i], keys?.[i]));
+        } catch (e) {
+          if (!(e instanceof IdbLikeError) || (e.name !== 'ConstraintError' && e.name !== 'DataError'))
+            throw e;
+          failures[i] = e;
+          numFailures++;
+          results.push(undefined);
+        }
+      }
+      return { numFailures, failures, results, lastResult: results[results.length - 1] };
+    });
+  }
+
+  // --- reads --------------------------------------------------------------------------
+
+  #byKey(): IndexRow[] {
+    if (this.#sorted === null) {
+      this.#sorted = [];
+      for (const r of this.#rows.values()) this.#sorted.push(r.row);
+      this.#sorted.sort((a, b) => Buffer.compare(a.k, b.k));
+    }
+    return this.#sorted;
+  }
+
+  #byIndex(name: string): IndexRow[] {
+    let sorted = this.#sortedIndex.get(name);
+    if (sorted !== undefined) return sorted;
+    const i = this.schema.indexes.findIndex((ix) => ix.name === name);
+    if (i < 0) throw new IdbLikeError('NotFoundError', `${this.name} has no index ${name}`);
+    sorted = [];
+    for (const r of this.#rows.values())
+      for (const ik of r.iks[i] as Buffer[]) sorted.push({ ik, k: r.row.k, v: r.row.v });
+    sorted.sort(byIkThenK);
+    this.#sortedIndex.set(name, sorted);
+    return sorted;
+  }
+
+  getSync(key: unknown): unknown {
+    const rec = this.#rows.get(encodeKey(key).toString('latin1'));
+    return rec === undefined ? undefined : deserialize(rec.row.v);
+  }
+
+  get(req: DBCoreGetRequest): Promise<unknown> {
+    return this.#run(req.trans, false, 'get', () => this.getSync(req.key));
+  }
+
+  /** IDBObjectStore.get for `idbtrans.objectStore(name)`, as in the SQLite DBCore. */
+  rawGet(tx: SqliteTransaction, key: unknown): RawRequest {
+    const req: RawRequest = { result: undefined, error: null, onsuccess: null, onerror: null };
+    this.#queue
+      .request(
+        tx,
+        () => {
+          try {
+            req.result = this.getSync(key);
+          } catch (e) {
+            req.error = e as Error;
+            req.onerror?.({ type: 'error', target: req });
+            return;
+          }
+          req.onsuccess?.({ type: 'success', target: req });
+        },
+        `get ${this.name}`,
+        true,
+      )
+      .catch(() => undefined);
+    return req;
+  }
+
+  getMany(req: DBCoreGetManyRequest): Promise<unknown[]> {
+    return this.#run(req.trans, false, 'getMany', () =>
+      req.keys.map((key) => (isValidKey(key) ? this.getSync(key) : undefined)),
+    );
+  }
+
+  #select(
+    index: DBCoreIndex,
+    range: DBCoreKeyRange,
+    reverse: boolean,
+    limit: number | undefined,
+  ): IndexRow[] {
+    const sorted =
+      index.isPrimaryKey || index.name === null ? this.#byKey() : this.#byIndex(index.name as string);
+    const [from, to] = span(sorted, bounds(range));
+    const n = limit === undefined || limit === Number.POSITIVE_INFINITY ? to - from : Math.floor(limit);
+    if (!reverse) return sorted.slice(from, Math.min(to, from + n));
+    return sorted.slice(Math.max(from, to - n), to).reverse();
+  }
+
+  query(req: DBCoreQueryRequest): Promise<DBCoreQueryResponse> {
+    return this.#run(req.trans, false, 'query', () => {
+      const dir = req.direction ?? 'next';
+      const unique = dir === 'nextunique' || dir === 'prevunique';
+      const values = req.values === true;
+      if (req.limit === 0) return { result: [] };
+      let rows = this.#select(
+        req.query.index,
+        req.query.range,
+        dir.startsWith('prev'),
+        unique ? undefined : req.limit,
+      );
+      if (unique) rows = uniqueRows(rows, dir === 'prevunique', req.limit);
+      return { result: rows.map((r) => (values ? deserialize(r.v as Buffer) : decodeKey(r.k))) };
+    });
+  }
+
+  count(req: DBCoreCountRequest): Promise<number> {
+    return this.#run(req.trans, false, 'count', () => {
+      const { index, range } = req.query;
+      const sorted =
+        index.isPrimaryKey || index.name === null ? this.#byKey() : this.#byIndex(index.name as string);
+      const [from, to] = span(sorted, bounds(range));
+      return to - from;
+    });
+  }
+
+  openCursor(req: DBCoreOpenCursorRequest): Promise<DBCoreCursor | null> {
+    return this.#run(req.trans, false, 'openCursor', () => {
+      let rows = this.#select(req.query.index, req.query.range, req.reverse === true, undefined);
+      if (req.values === false) rows = rows.map((r) => ({ ik: r.ik, k: r.k }));
+      if (req.unique) rows = uniqueRows(rows, req.reverse === true, undefined);
+      if (rows.length === 0) return null;
+      return new ArrayCursor(req.trans, rows, req.reverse === true) as DBCoreCursor;
+    });
+  }
+}
+
+/**
+ * The DBCore for one Dexie database held in memory (memory-store.ts). `held` keeps its
+ * tables between opens of the database (a login closes and reopens it), as a file would.
+ */
+export function createMemoryCore(
+  engine: MemoryEngine,
+  queue: TxQueue,
+  down: DBCore,
+  held: Map<string, MemoryTable>,
+): Partial<DBCore> {
+  const tables = new Map<string, DBCoreTable>();
+  const raw = new Map<string, MemoryTable>();
+  for (const s of down.schema.tables) {
+    const known = held.get(s.name);
+    const t =
+      known !== undefined && sameIndexes(known.schema, s) ? known : new MemoryTable(engine, queue, s, known);
+    held.set(s.name, t);
+    raw.set(s.name, t);
+    // A plain object: Dexie's middlewares copy tables with object spread, which skips
+    // prototype methods.
+    tables.set(s.name, {
+      name: t.name,
+      schema: t.schema,
+      mutate: (req) => t.mutate(req),
+      get: (req) => t.get(req),
+      getMany: (req) => t.getMany(req),
+      query: (req) => t.query(req),
+      count: (req) => t.count(req),
+      openCursor: (req) => t.openCursor(req),
+    });
+  }
+  return {
+    stack: 'dbcore',
+    schema: down.schema,
+    MIN_KEY: Number.NEGATIVE_INFINITY,
+    MAX_KEY: [[]],
+    transaction: (stores, mode) => {
+      const tx = queue.create(stores, mode);
+      tx.rawStore = (name) => {
+        const t = raw.get(name) as MemoryTable;
+        return { get: (key) => t.rawGet(tx, key) };
+      };
+      return tx as unknown as DBCoreTransaction;
+    },
+    table(name: string): DBCoreTable {
+      const t = tables.get(name);
+      if (t === undefined) throw new IdbLikeError('NotFoundError', `No table ${name}`);
+      return t;
+    },
+  };
+}
