@@ -1,6 +1,7 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import type { IndexedDbDeps } from '../../core/platform.ts';
+import { nodeRecordAead } from '../../node-store/node-record-aead.ts';
 import { SqliteStore } from '../../node-store/sqlite-store.ts';
 
 /**
@@ -28,7 +29,8 @@ export interface WorkerStore {
 }
 
 export function openWorkerStore(kind: RunnerStoreKind): WorkerStore {
-  if (kind === 'fake-indexeddb') return { deps: { indexedDB: new IDBFactory(), IDBKeyRange }, close() {} };
+  if (kind === 'fake-indexeddb')
+    return { deps: { indexedDB: new IDBFactory(), IDBKeyRange, recordAead: nodeRecordAead }, close() {} };
   const store = SqliteStore.open(':memory:');
   return { deps: store.deps(), close: () => store.close() };
 }
