@@ -10,7 +10,7 @@
  * Each save is timed after its case was opened, as in the app (encryption-round.ts).
  *
  * Run: `npx tsx bench/encryption.bench.ts [--cases 20000] [--forms 300] [--rounds 3]
- * [--no-browser] [--stores sqlite-file,fake-indexeddb] [--write] [--json FILE]`.
+ * [--no-browser] [--stores sqlite-file,fake-indexeddb|none] [--write] [--json FILE]`.
  * Prints plain vs encrypted restore and save p50 and their ratios per runtime, and the
  * load average; `--json` adds them under `report.encryption` (bench/report.ts); `--write`
  * appends a table to bench/RESULTS.md. Exits 1 when a ratio is over budget.
@@ -43,7 +43,7 @@ const BUDGET = 1.15;
 const storesAt = process.argv.indexOf('--stores');
 const STORES = (storesAt >= 0 ? (process.argv[storesAt + 1] ?? '') : 'sqlite-file,fake-indexeddb')
   .split(',')
-  .filter(Boolean);
+  .filter((k) => k === 'sqlite-file' || k === 'fake-indexeddb');
 
 type Runner = (encrypted: boolean) => Promise<RoundResult>;
 
