@@ -47,6 +47,11 @@ const STORES = (storesAt >= 0 ? (process.argv[storesAt + 1] ?? '') : 'sqlite-fil
 
 type Runner = (encrypted: boolean) => Promise<RoundResult>;
 
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 const load = (): string =>
   loadavg()
     .map((x) => x.toFixed(2))
@@ -69,6 +74,18 @@ async function measure(runtime: string, cipherName: string, run: Runner): Promis
   const savePlainP50Ms = median(plain.flatMap((x) => x.saves));
   const saveEncryptedP50Ms = median(enc.flatMap((x) => x.saves));
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  // CPU per save (Node only): on a shared machine wall time stretches with the load, the
+  // CPU a save burns does not.
+  const cpuPlain = median(plain.flatMap((x) => x.saveCpu));
+  const cpuEnc = median(enc.flatMap((x) => x.saveCpu));
+  const cpu =
+    Number.isFinite(cpuPlain) && Number.isFinite(cpuEnc)
+      ? {
+          saveCpuPlainP50Ms: r3(cpuPlain),
+          saveCpuEncryptedP50Ms: r3(cpuEnc),
+          saveCpuRatio: r3(cpuEnc / cpuPlain),
+        }
+      : {};
   return {
     runtime,
     cipher: enc.every((x) => x.synchronousCipher) ? cipherName : 'WebCrypto',
@@ -81,6 +98,7 @@ async function measure(runtime: string, cipherName: string, run: Runner): Promis
     savePlainP50Ms: r3(savePlainP50Ms),
     saveEncryptedP50Ms: r3(saveEncryptedP50Ms),
     saveRatio: r3(saveEncryptedP50Ms / savePlainP50Ms),
+    ...cpu,
     loadAverage: `${loadStart} -> ${load()}`,
   };
 }
@@ -100,12 +118,12 @@ async function nodeRows(cipher: RecordCipher): Promise<EncryptionRow[]> {
             IDBKeyRange,
             recordAead: nodeRecordAead,
           };
-          return encryptionRound(name, deps, encrypted ? cipher : null, CASES, FORMS);
+          return encryptionRound(name, deps, encrypted ? cipher : null, CASES, FORMS, cpuMs);
         }
         const file = join(dir, `${name}.sqlite`);
         const store = SqliteStore.open(file);
         try {
-          return await encryptionRound(name, store.deps(), encrypted ? cipher : null, CASES, FORMS);
+          return await encryptionRound(name, store.deps(), encrypted ? cipher : null, CASES, FORMS, cpuMs);
         } finally {
           store.close();
           rmSync(file, { force: true });
@@ -153,12 +171,12 @@ async function chromiumRow(): Promise<{ row: EncryptionRow; version: string }> {
 
 function table(rows: EncryptionRow[]): string {
   const lines = [
-    '| runtime | cipher | restore plain ms | restore encrypted ms | ratio | save p50 plain ms | save p50 encrypted ms | ratio |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| runtime | cipher | restore plain ms | restore encrypted ms | ratio | save p50 plain ms | save p50 encrypted ms | ratio | save CPU p50 plain / encrypted ms | CPU ratio |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows)
     lines.push(
-      `| ${r.runtime} | ${r.cipher} | ${r.restorePlainMs} | ${r.restoreEncryptedMs} | ${r.restoreRatio.toFixed(2)} | ${r.savePlainP50Ms.toFixed(2)} | ${r.saveEncryptedP50Ms.toFixed(2)} | ${r.saveRatio.toFixed(2)} |`,
+      `| ${r.runtime} | ${r.cipher} | ${r.restorePlainMs} | ${r.restoreEncryptedMs} | ${r.restoreRatio.toFixed(2)} | ${r.savePlainP50Ms.toFixed(2)} | ${r.saveEncryptedP50Ms.toFixed(2)} | ${r.saveRatio.toFixed(2)} | ${r.saveCpuPlainP50Ms === undefined ? '-' : `${r.saveCpuPlainP50Ms.toFixed(2)} / ${r.saveCpuEncryptedP50Ms?.toFixed(2)}`} | ${r.saveCpuRatio?.toFixed(2) ?? '-'} |`,
     );
   return lines.join('\n');
 }

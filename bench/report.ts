@@ -62,6 +62,10 @@ export interface EncryptionRow {
   savePlainP50Ms: number;
   saveEncryptedP50Ms: number;
   saveRatio: number;
+  /** CPU time per save (Node only: process.cpuUsage), p50, and its ratio. */
+  saveCpuPlainP50Ms?: number;
+  saveCpuEncryptedP50Ms?: number;
+  saveCpuRatio?: number;
   /** 1/5/15-minute load averages when this runtime's rounds started -> ended. */
   loadAverage: string;
 }
