@@ -5,7 +5,7 @@
  */
 import { createDataKey } from '../src/core/crypto/data-key.ts';
 import { RecordCipher } from '../src/core/crypto/record-cipher.ts';
-import { encryptionRound, type RoundResult } from './encryption-round.ts';
+import { encryptionRound, type RoundResult, sealCost } from './encryption-round.ts';
 
 let cipher: RecordCipher | null = null;
 let dbs = 0;
@@ -25,7 +25,12 @@ async function round(encrypted: boolean, cases: number, forms: number): Promise<
   }
 }
 
-declare global {
-  var fieldsimEncryptionBench: { round: typeof round };
+async function seals(n: number): Promise<number[]> {
+  cipher ??= new RecordCipher((await createDataKey('bench', { iterations: 1000 })).key);
+  return sealCost(cipher, n);
 }
-globalThis.fieldsimEncryptionBench = { round };
+
+declare global {
+  var fieldsimEncryptionBench: { round: typeof round; seals: typeof seals };
+}
+globalThis.fieldsimEncryptionBench = { round, seals };

@@ -92,3 +92,26 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
+
+/**
+ * What sealing alone costs a save: the three records of a typical save (a 16-case page,
+ * its summary row, the outbox row; sizes as in the rounds) sealed at once, as
+ * `Outbox.enqueue` does, timed `n` times. In a browser this is WebCrypto's round trip
+ * to its worker thread and back; in Node with the host AES-GCM, CPU only.
+ */
+export async function sealCost(cipher: RecordCipher, n: number): Promise<number[]> {
+  const page = 'x'.repeat(10_000);
+  const sums = 'y'.repeat(3_000);
+  const row = { xml: 'z'.repeat(900), formName: 'Visit', caseIds: ['c'], attachments: [] };
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await Promise.all([
+      cipher.sealText('casePages', `1:${i}`, page),
+      cipher.sealText('caseSums', `1:${i}`, sums),
+      cipher.sealJson('outbox', `i-${i}`, row),
+    ]);
+    out.push(performance.now() - t);
+  }
+  return out;
+}

@@ -27,7 +27,7 @@ import type { IndexedDbDeps } from '../src/core/platform.ts';
 import { nodeRecordAead } from '../src/node-store/node-record-aead.ts';
 import { SqliteStore } from '../src/node-store/sqlite-store.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
-import { encryptionRound, median, type RoundResult } from './encryption-round.ts';
+import { encryptionRound, median, type RoundResult, sealCost } from './encryption-round.ts';
 import type { EncryptionRow } from './report.ts';
 import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
 
@@ -58,7 +58,12 @@ const load = (): string =>
     .join(' ');
 
 /** Warm-up of each path (not counted), then `ROUNDS` plain/encrypted pairs. */
-async function measure(runtime: string, cipherName: string, run: Runner): Promise<EncryptionRow> {
+async function measure(
+  runtime: string,
+  cipherName: string,
+  run: Runner,
+  seals: () => Promise<number[]>,
+): Promise<EncryptionRow> {
   const loadStart = load();
   await run(false);
   await run(true);
@@ -68,6 +73,7 @@ async function measure(runtime: string, cipherName: string, run: Runner): Promis
     plain.push(await run(false));
     enc.push(await run(true));
   }
+  const sealThreeP50Ms = median(await seals());
   const restorePlainMs = median(plain.map((x) => x.restoreMs));
   const restoreEncryptedMs = median(enc.map((x) => x.restoreMs));
   // Every save of every round: one p50 over ROUNDS x FORMS saves.
@@ -99,6 +105,7 @@ async function measure(runtime: string, cipherName: string, run: Runner): Promis
     saveEncryptedP50Ms: r3(saveEncryptedP50Ms),
     saveRatio: r3(saveEncryptedP50Ms / savePlainP50Ms),
     ...cpu,
+    sealThreeP50Ms: r3(sealThreeP50Ms),
     loadAverage: `${loadStart} -> ${load()}`,
   };
 }
@@ -131,7 +138,11 @@ async function nodeRows(cipher: RecordCipher): Promise<EncryptionRow[]> {
           rmSync(`${file}-shm`, { force: true });
         }
       };
-      rows.push(await measure(`Node, ${kind}`, 'node:crypto', run));
+      rows.push(
+        await measure(`Node, ${kind}`, 'node:crypto', run, () =>
+          sealCost(cipher.withAead(nodeRecordAead), FORMS),
+        ),
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -160,7 +171,15 @@ async function chromiumRow(): Promise<{ row: EncryptionRow; version: string }> {
           (globalThis as unknown as { fieldsimEncryptionBench: Api }).fieldsimEncryptionBench.round(e, c, f),
         [encrypted, CASES, FORMS] as const,
       );
-    const row = await measure('Chromium, IndexedDB on disk', 'WebCrypto', run);
+    const seals = () =>
+      page.evaluate(
+        (n) =>
+          (
+            globalThis as unknown as { fieldsimEncryptionBench: { seals(n: number): Promise<number[]> } }
+          ).fieldsimEncryptionBench.seals(n),
+        FORMS,
+      );
+    const row = await measure('Chromium, IndexedDB on disk', 'WebCrypto', run, seals);
     return { row, version: ctx.browser()?.version() ?? 'Chromium' };
   } finally {
     await ctx.close();
@@ -171,12 +190,12 @@ async function chromiumRow(): Promise<{ row: EncryptionRow; version: string }> {
 
 function table(rows: EncryptionRow[]): string {
   const lines = [
-    '| runtime | cipher | restore plain ms | restore encrypted ms | ratio | save p50 plain ms | save p50 encrypted ms | ratio | save CPU p50 plain / encrypted ms | CPU ratio |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| runtime | cipher | restore plain ms | restore encrypted ms | ratio | save p50 plain ms | save p50 encrypted ms | ratio | save CPU p50 plain / encrypted ms | CPU ratio | sealing the 3 records of a save, p50 ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows)
     lines.push(
-      `| ${r.runtime} | ${r.cipher} | ${r.restorePlainMs} | ${r.restoreEncryptedMs} | ${r.restoreRatio.toFixed(2)} | ${r.savePlainP50Ms.toFixed(2)} | ${r.saveEncryptedP50Ms.toFixed(2)} | ${r.saveRatio.toFixed(2)} | ${r.saveCpuPlainP50Ms === undefined ? '-' : `${r.saveCpuPlainP50Ms.toFixed(2)} / ${r.saveCpuEncryptedP50Ms?.toFixed(2)}`} | ${r.saveCpuRatio?.toFixed(2) ?? '-'} |`,
+      `| ${r.runtime} | ${r.cipher} | ${r.restorePlainMs} | ${r.restoreEncryptedMs} | ${r.restoreRatio.toFixed(2)} | ${r.savePlainP50Ms.toFixed(2)} | ${r.saveEncryptedP50Ms.toFixed(2)} | ${r.saveRatio.toFixed(2)} | ${r.saveCpuPlainP50Ms === undefined ? '-' : `${r.saveCpuPlainP50Ms.toFixed(2)} / ${r.saveCpuEncryptedP50Ms?.toFixed(2)}`} | ${r.saveCpuRatio?.toFixed(2) ?? '-'} | ${r.sealThreeP50Ms.toFixed(2)} |`,
     );
   return lines.join('\n');
 }

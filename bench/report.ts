@@ -66,6 +66,8 @@ export interface EncryptionRow {
   saveCpuPlainP50Ms?: number;
   saveCpuEncryptedP50Ms?: number;
   saveCpuRatio?: number;
+  /** Sealing a typical save's three records at once, alone, p50 ms: the floor encryption adds. */
+  sealThreeP50Ms: number;
   /** 1/5/15-minute load averages when this runtime's rounds started -> ended. */
   loadAverage: string;
 }
