@@ -1,25 +1,35 @@
 /**
- * Cost of encryption at rest (docs/core.md, "Encryption at rest"): a full restore and
- * form saves, without and with encryption, in the same process, interleaved round by
- * round so machine load hits both alike. Budget: each <= 15% slower encrypted.
+ * Cost of encryption at rest (docs/core.md, "Encryption at rest"; issue 16's budget: restore
+ * and save each <= 15% slower encrypted than plain, in the same run). A full restore and
+ * form saves, without and with encryption, interleaved round by round so machine load hits
+ * both alike, in each runtime:
+ *   - Node on SQLite (a file, WAL, synchronous=FULL: the CLI's store), records sealed by
+ *     node:crypto's synchronous AES-GCM as the CLI does (SqliteStore.deps);
+ *   - Node on fake-indexeddb (the runner's other store), same cipher;
+ *   - Chromium on its on-disk IndexedDB, records sealed by the browser's WebCrypto.
+ * Each save is timed after its case was opened, as in the app (encryption-round.ts).
  *
- * Node on fake-indexeddb (the CLI's store). Each save is timed after its case was opened,
- * as in the app (the case detail reads the page; the save then writes from the cache). Run: `npx tsx bench/encryption.bench.ts
- * [--cases 20000] [--forms 300] [--rounds 3]`; `bench/run.ts` runs it with the others.
- * Prints the medians, the ratios and the load average; exits 1 when a ratio is over budget.
+ * Run: `npx tsx bench/encryption.bench.ts [--cases 20000] [--forms 300] [--rounds 3]
+ * [--no-browser] [--stores sqlite-file,fake-indexeddb|none] [--write] [--json FILE]`.
+ * Prints plain vs encrypted restore and save p50 and their ratios per runtime, and the
+ * load average; `--json` adds them under `report.encryption` (bench/report.ts); `--write`
+ * appends a table to bench/RESULTS.md. Exits 1 when a ratio is over budget.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, ensureChromium } from '../scripts/find-chromium.ts';
 import { createDataKey } from '../src/core/crypto/data-key.ts';
 import { RecordCipher } from '../src/core/crypto/record-cipher.ts';
-import { Outbox } from '../src/core/outbox/outbox.ts';
-import { installStrictOutboxDurability } from '../src/core/outbox/outbox-store.ts';
-import { createInProcessLock } from '../src/core/platform.ts';
-import { composeForm } from '../src/core/protocol/submission/compose-form.ts';
-import { CaseDb, caseTables } from '../src/core/store/case-db.ts';
-import { FieldsimDb } from '../src/core/store/fieldsim-db.ts';
-import { ingestRestore } from '../src/core/store/restore-ingest.ts';
-import { streamOfChunks, synthId, synthRestoreChunks } from './restore-synth.ts';
+import type { IndexedDbDeps } from '../src/core/platform.ts';
+import { nodeRecordAead } from '../src/node-store/node-record-aead.ts';
+import { SqliteStore } from '../src/node-store/sqlite-store.ts';
+import { serveBundle } from '../test/browser/case-db-harness.ts';
+import { encryptionRound, median, type RoundResult, sealCost } from './encryption-round.ts';
+import type { EncryptionRow } from './report.ts';
+import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,105 +40,206 @@ const CASES = arg('cases', 20_000);
 const FORMS = arg('forms', 300);
 const ROUNDS = arg('rounds', 3);
 const BUDGET = 1.15;
+const storesAt = process.argv.indexOf('--stores');
+const STORES = (storesAt >= 0 ? (process.argv[storesAt + 1] ?? '') : 'sqlite-file,fake-indexeddb')
+  .split(',')
+  .filter((k) => k === 'sqlite-file' || k === 'fake-indexeddb');
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+type Runner = (encrypted: boolean) => Promise<RoundResult>;
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 };
+
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/** Warm-up of each path (not counted), then `ROUNDS` plain/encrypted pairs. */
+async function measure(
+  runtime: string,
+  cipherName: string,
+  run: Runner,
+  seals: () => Promise<number[]>,
+): Promise<EncryptionRow> {
+  const loadStart = load();
+  await run(false);
+  await run(true);
+  const plain: RoundResult[] = [];
+  const enc: RoundResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    plain.push(await run(false));
+    enc.push(await run(true));
+  }
+  const sealThreeP50Ms = median(await seals());
+  const restorePlainMs = median(plain.map((x) => x.restoreMs));
+  const restoreEncryptedMs = median(enc.map((x) => x.restoreMs));
+  // Every save of every round: one p50 over ROUNDS x FORMS saves.
+  const savePlainP50Ms = median(plain.flatMap((x) => x.saves));
+  const saveEncryptedP50Ms = median(enc.flatMap((x) => x.saves));
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  // CPU per save (Node only): on a shared machine wall time stretches with the load, the
+  // CPU a save burns does not.
+  const cpuPlain = median(plain.flatMap((x) => x.saveCpu));
+  const cpuEnc = median(enc.flatMap((x) => x.saveCpu));
+  const cpu =
+    Number.isFinite(cpuPlain) && Number.isFinite(cpuEnc)
+      ? {
+          saveCpuPlainP50Ms: r3(cpuPlain),
+          saveCpuEncryptedP50Ms: r3(cpuEnc),
+          saveCpuRatio: r3(cpuEnc / cpuPlain),
+        }
+      : {};
+  return {
+    runtime,
+    cipher: enc.every((x) => x.synchronousCipher) ? cipherName : 'WebCrypto',
+    cases: CASES,
+    forms: FORMS,
+    rounds: ROUNDS,
+    restorePlainMs: Math.round(restorePlainMs),
+    restoreEncryptedMs: Math.round(restoreEncryptedMs),
+    restoreRatio: r3(restoreEncryptedMs / restorePlainMs),
+    savePlainP50Ms: r3(savePlainP50Ms),
+    saveEncryptedP50Ms: r3(saveEncryptedP50Ms),
+    saveRatio: r3(saveEncryptedP50Ms / savePlainP50Ms),
+    ...cpu,
+    sealThreeP50Ms: r3(sealThreeP50Ms),
+    loadAverage: `${loadStart} -> ${load()}`,
+  };
+}
 
 let dbs = 0;
 
-async function round(cipher: RecordCipher | null): Promise<{ restoreMs: number; saveMs: number }> {
-  const db = new FieldsimDb(`bench-enc-${++dbs}`, { indexedDB: new IDBFactory(), IDBKeyRange });
-  installStrictOutboxDurability(db);
-  if (cipher !== null) db.vault.open(cipher);
-  const { chunks } = synthRestoreChunks(CASES);
-  (globalThis as { gc?: () => void }).gc?.();
-  const t0 = performance.now();
-  await ingestRestore(db, streamOfChunks(chunks), { mode: 'full', purge: false });
-  const restoreMs = performance.now() - t0;
-  const caseDb = new CaseDb(db);
-  await caseDb.count();
-  const outbox = new Outbox({
-    db,
-    vault: db.vault,
-    cases: {
-      tables: () => caseTables(db),
-      applyBlocks: (b, o) => caseDb.applyBlocks(b, o),
-      prepareBlocks: (b, o) => caseDb.prepareBlocks(b, o),
-    },
-    lock: createInProcessLock(),
-  });
-  const times: number[] = [];
-  for (let i = 0; i < FORMS; i++) {
-    const form = composeForm({
-      xmlns: 'http://example.org/visit',
-      name: 'Visit',
-      meta: {
-        deviceId: 'bench',
-        timeStart: '2026-01-01T00:00:00.000Z',
-        timeEnd: '2026-01-01T00:00:01.000Z',
-        username: 'w',
-        userId: 'u',
-        instanceId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-      },
-      children: [
-        { name: 'weight', value: String(40 + (i % 50)) },
-        {
-          caseBlock: {
-            caseId: synthId((i * 7919) % CASES),
-            actions: [{ kind: 'update', fields: [['visit_count', String(i)]] }],
-          },
-        },
-      ],
-    });
-    // As in the app, the form is filled on a case the worker just opened (its page is read
-    // then, not during the save); not timed.
-    await caseDb.get(synthId((i * 7919) % CASES));
-    const t = performance.now();
-    await outbox.enqueue(form);
-    times.push(performance.now() - t);
+async function nodeRows(cipher: RecordCipher): Promise<EncryptionRow[]> {
+  const rows: EncryptionRow[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'fieldsim-bench-enc-'));
+  try {
+    for (const kind of STORES) {
+      const run: Runner = async (encrypted) => {
+        const name = `bench-enc-${++dbs}`;
+        if (kind === 'fake-indexeddb') {
+          const deps: IndexedDbDeps = {
+            indexedDB: new IDBFactory(),
+            IDBKeyRange,
+            recordAead: nodeRecordAead,
+          };
+          return encryptionRound(name, deps, encrypted ? cipher : null, CASES, FORMS, cpuMs);
+        }
+        const file = join(dir, `${name}.sqlite`);
+        const store = SqliteStore.open(file);
+        try {
+          return await encryptionRound(name, store.deps(), encrypted ? cipher : null, CASES, FORMS, cpuMs);
+        } finally {
+          store.close();
+          rmSync(file, { force: true });
+          rmSync(`${file}-wal`, { force: true });
+          rmSync(`${file}-shm`, { force: true });
+        }
+      };
+      rows.push(
+        await measure(`Node, ${kind}`, 'node:crypto', run, () =>
+          sealCost(cipher.withAead(nodeRecordAead), FORMS),
+        ),
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  outbox.close();
-  db.close();
-  return { restoreMs, saveMs: median(times) };
+  return rows;
+}
+
+async function chromiumRow(): Promise<{ row: EncryptionRow; version: string }> {
+  const served = await serveBundle(resolve(import.meta.dirname, 'encryption-browser.entry.ts'));
+  const profile = mkdtempSync(join(tmpdir(), 'fieldsim-bench-enc-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: ensureChromium(() => {}),
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  try {
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    await page.goto(served.url);
+    await page.waitForFunction(
+      () => (globalThis as { fieldsimEncryptionBench?: unknown }).fieldsimEncryptionBench !== undefined,
+    );
+    type Api = { round(encrypted: boolean, cases: number, forms: number): Promise<RoundResult> };
+    const run: Runner = (encrypted) =>
+      page.evaluate(
+        ([e, c, f]) =>
+          (globalThis as unknown as { fieldsimEncryptionBench: Api }).fieldsimEncryptionBench.round(e, c, f),
+        [encrypted, CASES, FORMS] as const,
+      );
+    const seals = () =>
+      page.evaluate(
+        (n) =>
+          (
+            globalThis as unknown as { fieldsimEncryptionBench: { seals(n: number): Promise<number[]> } }
+          ).fieldsimEncryptionBench.seals(n),
+        FORMS,
+      );
+    const row = await measure('Chromium, IndexedDB on disk', 'WebCrypto', run, seals);
+    return { row, version: ctx.browser()?.version() ?? 'Chromium' };
+  } finally {
+    await ctx.close();
+    await served.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+function table(rows: EncryptionRow[]): string {
+  const lines = [
+    '| runtime | cipher | restore plain ms | restore encrypted ms | ratio | save p50 plain ms | save p50 encrypted ms | ratio | save CPU p50 plain / encrypted ms | CPU ratio | sealing the 3 records of a save, p50 ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows)
+    lines.push(
+      `| ${r.runtime} | ${r.cipher} | ${r.restorePlainMs} | ${r.restoreEncryptedMs} | ${r.restoreRatio.toFixed(2)} | ${r.savePlainP50Ms.toFixed(2)} | ${r.saveEncryptedP50Ms.toFixed(2)} | ${r.saveRatio.toFixed(2)} | ${r.saveCpuPlainP50Ms === undefined ? '-' : `${r.saveCpuPlainP50Ms.toFixed(2)} / ${r.saveCpuEncryptedP50Ms?.toFixed(2)}`} | ${r.saveCpuRatio?.toFixed(2) ?? '-'} | ${r.sealThreeP50Ms.toFixed(2)} |`,
+    );
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
   const cipher = new RecordCipher((await createDataKey('bench', { iterations: 1000 })).key);
-  // One warm-up of each path, not counted (JIT, first fake-indexeddb allocations).
-  const savedCases = CASES;
-  await round(null);
-  await round(cipher);
-  const plain: { restoreMs: number; saveMs: number }[] = [];
-  const enc: { restoreMs: number; saveMs: number }[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    plain.push(await round(null));
-    enc.push(await round(cipher));
-  }
-  const p = { restore: median(plain.map((x) => x.restoreMs)), save: median(plain.map((x) => x.saveMs)) };
-  const e = { restore: median(enc.map((x) => x.restoreMs)), save: median(enc.map((x) => x.saveMs)) };
-  const ratios = { restore: e.restore / p.restore, save: e.save / p.save };
-  let load = '';
-  try {
-    load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  } catch {
-    load = 'n/a';
+  const rows = await nodeRows(cipher);
+  let chromiumVersion: string | null = null;
+  if (!process.argv.includes('--no-browser')) {
+    const c = await chromiumRow();
+    rows.push(c.row);
+    chromiumVersion = c.version;
   }
   console.log(
-    `encryption at rest, Node + fake-indexeddb, ${savedCases} cases, ${FORMS} saves, ${ROUNDS} rounds`,
+    `encryption at rest: ${CASES} cases, ${FORMS} saves per round, ${ROUNDS} rounds; budget ${BUDGET}`,
   );
-  console.log(
-    `restore: plain ${p.restore.toFixed(0)} ms, encrypted ${e.restore.toFixed(0)} ms, ratio ${ratios.restore.toFixed(3)}`,
-  );
-  console.log(
-    `save p50: plain ${p.save.toFixed(2)} ms, encrypted ${e.save.toFixed(2)} ms, ratio ${ratios.save.toFixed(3)}`,
-  );
-  console.log(`load average: ${load}; budget ${BUDGET}`);
-  if (ratios.restore > BUDGET || ratios.save > BUDGET) {
-    console.log('OVER BUDGET');
+  console.log(table(rows));
+  for (const r of rows) console.log(`load average during ${r.runtime}: ${r.loadAverage}`);
+  const over = rows.filter((r) => r.restoreRatio > BUDGET || r.saveRatio > BUDGET);
+  if (over.length > 0) {
+    console.log(`OVER BUDGET: ${over.map((r) => r.runtime).join(', ')}`);
     process.exitCode = 1;
   }
+  const byKey = (prefix: string) => rows.find((r) => r.runtime.startsWith(prefix)) ?? null;
+  writeJsonIfAsked({
+    cases: CASES,
+    forms: FORMS,
+    rounds: ROUNDS,
+    budget: BUDGET,
+    chromium: chromiumVersion,
+    rows,
+    report: {
+      encryption: {
+        nodeSqlite: byKey('Node, sqlite-file'),
+        nodeFakeIndexedDb: byKey('Node, fake-indexeddb'),
+        chromium: byKey('Chromium'),
+      },
+    },
+  });
+  if (process.argv.includes('--write'))
+    appendToResults(
+      'Encryption at rest, cost per runtime',
+      `${runHeading(`Node ${process.version}${chromiumVersion ? `, Chromium ${chromiumVersion}` : ''}`)}\n\n${CASES} cases, ${FORMS} saves per round, ${ROUNDS} rounds, budget ${BUDGET}.\n\n${table(rows)}\n\nLoad average: ${rows.map((r) => `${r.runtime} ${r.loadAverage}`).join('; ')}.`,
+    );
 }
 
 await main();

@@ -33,10 +33,43 @@ export interface BenchReport {
     restoreGenCasesPerSec: number | null;
   };
   runner: { workers: number | null; seconds: number | null; peakRssMb: number | null };
+  /**
+   * Encryption at rest, plain vs encrypted in the same run (issue 16: each ratio <= 1.15),
+   * per runtime (bench/encryption.bench.ts); null when that runtime was not measured.
+   */
+  encryption: {
+    nodeSqlite: EncryptionRow | null;
+    nodeFakeIndexedDb: EncryptionRow | null;
+    chromium: EncryptionRow | null;
+  };
   /** Each benchmark's full output, by file name (e.g. `server` for server.bench.ts). */
   benches: Record<string, unknown>;
   /** Benchmarks that exited non-zero. */
   failed: string[];
+}
+
+/** One runtime's figures in `BenchReport.encryption`. */
+export interface EncryptionRow {
+  runtime: string;
+  /** What sealed the records: `node:crypto` (synchronous, injected) or `WebCrypto`. */
+  cipher: string;
+  cases: number;
+  forms: number;
+  rounds: number;
+  restorePlainMs: number;
+  restoreEncryptedMs: number;
+  restoreRatio: number;
+  savePlainP50Ms: number;
+  saveEncryptedP50Ms: number;
+  saveRatio: number;
+  /** CPU time per save (Node only: process.cpuUsage), p50, and its ratio. */
+  saveCpuPlainP50Ms?: number;
+  saveCpuEncryptedP50Ms?: number;
+  saveCpuRatio?: number;
+  /** Sealing a typical save's three records at once, alone, p50 ms: the floor encryption adds. */
+  sealThreeP50Ms: number;
+  /** 1/5/15-minute load averages when this runtime's rounds started -> ended. */
+  loadAverage: string;
 }
 
 /** What a benchmark may report: any subset of the sections, figure by figure. */
@@ -47,7 +80,7 @@ export type ReportPart = {
         node?: Partial<BenchReport['restore']['node']>;
       }
     : Partial<BenchReport[K]>;
-};
+} & { encryption?: Partial<BenchReport['encryption']> };
 
 export function machineInfo(): BenchReport['machine'] {
   const c = cpus();
@@ -74,6 +107,7 @@ export function emptyReport(): BenchReport {
     outbox: { drainFormsPerSec: null },
     server: { receiverFormsPerSec1: null, receiverFormsPerSec8: null, restoreGenCasesPerSec: null },
     runner: { workers: null, seconds: null, peakRssMb: null },
+    encryption: { nodeSqlite: null, nodeFakeIndexedDb: null, chromium: null },
     benches: {},
     failed: [],
   };
@@ -98,8 +132,15 @@ export function mergeReport(into: BenchReport, part: unknown): void {
     }
   };
   if (!isRecord(part)) return;
-  const { restore, outbox, server, runner } = part;
+  const { restore, outbox, server, runner, encryption } = part;
   copy(into as unknown as Record<string, unknown>, { restore, outbox, server, runner });
+  // Whole rows, not figure by figure: a row is one runtime's measurement.
+  if (isRecord(encryption))
+    for (const k of ['nodeSqlite', 'nodeFakeIndexedDb', 'chromium'] as const) {
+      const row = encryption[k];
+      if (isRecord(row) && typeof row.saveRatio === 'number')
+        into.encryption[k] = row as unknown as EncryptionRow;
+    }
 }
 
 /** Targets of issue 15, for the ratios `npm run bench` prints. */
@@ -146,6 +187,14 @@ const TARGETS: {
     higherIsBetter: true,
   },
   { label: 'runner, seconds', get: (r) => r.runner.seconds, target: 30, higherIsBetter: false },
+  ...(['nodeSqlite', 'nodeFakeIndexedDb', 'chromium'] as const).flatMap((k) =>
+    (['restoreRatio', 'saveRatio'] as const).map((f) => ({
+      label: `encrypted/plain ${f === 'saveRatio' ? 'save p50' : 'restore'}, ${k}`,
+      get: (r: BenchReport) => r.encryption[k]?.[f] ?? null,
+      target: 1.15,
+      higherIsBetter: false,
+    })),
+  ),
   { label: 'runner, peak RSS MB', get: (r) => r.runner.peakRssMb, target: 1024, higherIsBetter: false },
 ];
 
@@ -161,7 +210,7 @@ export function formatReport(r: BenchReport): string {
     const met =
       v === null ? 'not measured' : (t.higherIsBetter ? v >= t.target : v <= t.target) ? 'met' : 'not met';
     lines.push(
-      `${t.label.padEnd(34)} ${v === null ? '-'.padStart(9) : String(Math.round(v)).padStart(9)}  target ${t.higherIsBetter ? '>=' : '<='} ${t.target}  ratio ${ratio}  ${met}`,
+      `${t.label.padEnd(44)} ${v === null ? '-'.padStart(9) : (Math.abs(v) < 10 ? v.toFixed(2) : String(Math.round(v))).padStart(9)}  target ${t.higherIsBetter ? '>=' : '<='} ${t.target}  ratio ${ratio}  ${met}`,
     );
   }
   return lines.join('\n');

@@ -4,6 +4,7 @@
  */
 
 import type { Dexie } from 'dexie';
+import type { RecordAead } from './crypto/record-aead.ts';
 
 /** The subset of `fetch` the core uses. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -17,6 +18,11 @@ export interface IndexedDbDeps {
    * it, the data lives in `indexedDB`.
    */
   backend?: DexieBackend;
+  /**
+   * A synchronous AES-GCM for encrypted records (Node: node:crypto, see
+   * src/node-store/node-record-aead.ts); WebCrypto without it. Same records either way.
+   */
+  recordAead?: RecordAead;
 }
 
 /** A storage engine that plugs into a Dexie database (as its lowest DBCore middleware). */

@@ -1,3 +1,4 @@
+import { nodeRecordAead } from './node-record-aead.ts';
 import type { DBCore, Dexie, Middleware } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
@@ -19,7 +20,7 @@ export class MemoryStore implements DexieBackend {
   #closed = false;
 
   deps(): IndexedDbDeps {
-    return { indexedDB: new IDBFactory(), IDBKeyRange, backend: this };
+    return { indexedDB: new IDBFactory(), IDBKeyRange, backend: this, recordAead: nodeRecordAead };
   }
 
   install(db: Dexie): void {

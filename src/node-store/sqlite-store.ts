@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { DBCore, Dexie, Middleware } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
+import { nodeRecordAead } from './node-record-aead.ts';
 import { createSqliteCore } from './sqlite-dbcore.ts';
 import { SqliteStoreError } from './sqlite-store-error.ts';
 import { TxQueue } from './sqlite-tx-queue.ts';
@@ -86,9 +87,12 @@ export class SqliteStore implements DexieBackend {
     return new SqliteStore(file, db);
   }
 
-  /** What the core's Dexie databases are opened with to live in this store. */
+  /**
+   * What the core's Dexie databases are opened with to live in this store; encrypted
+   * records are sealed with node:crypto's synchronous AES-GCM (node-record-aead.ts).
+   */
   deps(): IndexedDbDeps {
-    return { indexedDB: new IDBFactory(), IDBKeyRange, backend: this };
+    return { indexedDB: new IDBFactory(), IDBKeyRange, backend: this, recordAead: nodeRecordAead };
   }
 
   #prefix(name: string): string {

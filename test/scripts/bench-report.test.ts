@@ -42,4 +42,33 @@ describe('npm run bench -- --json FILE: one object', () => {
     expect(text).toMatch(/Node restore 100k, ingest ms\s+1400\s+target <= 1500\s+ratio 0\.93\s+met/);
     expect(text).toContain('not measured');
   });
+
+  it('encryption: one row per runtime (issue 16), its ratios judged against 1.15', () => {
+    const r = emptyReport();
+    expect(r.encryption).toEqual({ nodeSqlite: null, nodeFakeIndexedDb: null, chromium: null });
+    const row = {
+      runtime: 'Chromium, IndexedDB on disk',
+      cipher: 'WebCrypto',
+      cases: 20_000,
+      forms: 300,
+      rounds: 3,
+      restorePlainMs: 1000,
+      restoreEncryptedMs: 1050,
+      restoreRatio: 1.05,
+      savePlainP50Ms: 3.6,
+      saveEncryptedP50Ms: 4.32,
+      saveRatio: 1.2,
+      loadAverage: '1 1 1 -> 1 1 1',
+    };
+    mergeReport(r, { encryption: { chromium: row, nodeSqlite: { saveRatio: 'x' }, other: row } });
+    expect(r.encryption).toEqual({ nodeSqlite: null, nodeFakeIndexedDb: null, chromium: row });
+    const text = formatReport(r);
+    expect(text).toMatch(/encrypted\/plain restore, chromium\s+1\.05\s+target <= 1\.15\s+ratio 0\.91\s+met/);
+    expect(text).toMatch(
+      /encrypted\/plain save p50, chromium\s+1\.20\s+target <= 1\.15\s+ratio 1\.04\s+not met/,
+    );
+    expect(text).toMatch(
+      /encrypted\/plain save p50, nodeSqlite\s+-\s+target <= 1\.15\s+ratio -\s+not measured/,
+    );
+  });
 });

@@ -2,6 +2,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import type { IndexedDbDeps } from '../../core/platform.ts';
 import { MemoryStore } from '../../node-store/memory-store.ts';
+import { nodeRecordAead } from '../../node-store/node-record-aead.ts';
 import { SqliteStore } from '../../node-store/sqlite-store.ts';
 
 /**
@@ -31,7 +32,8 @@ export interface WorkerStore {
 }
 
 export function openWorkerStore(kind: RunnerStoreKind): WorkerStore {
-  if (kind === 'fake-indexeddb') return { deps: { indexedDB: new IDBFactory(), IDBKeyRange }, close() {} };
+  if (kind === 'fake-indexeddb')
+    return { deps: { indexedDB: new IDBFactory(), IDBKeyRange, recordAead: nodeRecordAead }, close() {} };
   if (kind === 'memory') {
     const store = new MemoryStore();
     return { deps: store.deps(), close: () => store.close() };

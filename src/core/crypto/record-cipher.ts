@@ -1,4 +1,5 @@
 import { CryptoError } from './crypto-error.ts';
+import type { BoundRecordAead, RecordAead } from './record-aead.ts';
 
 /**
  * AES-256-GCM for stored records (WebCrypto, so the same code runs in browsers and Node).
@@ -8,10 +9,14 @@ import { CryptoError } from './crypto-error.ts';
  * encryptions under one key, far above what one device stores. The table name and the
  * record's key are the additional data, so a record copied onto another key or into
  * another table fails authentication instead of being read as that record.
+ *
+ * A host may supply a synchronous AES-GCM for the same key (record-aead.ts; Node does):
+ * same layout, same additional data, so records sealed either way open either way.
  */
 
 const FORMAT = 1;
 const IV_BYTES = 12;
+const TAG_BYTES = 16;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -22,11 +27,30 @@ function aadOf(table: string, recordKey: string): Uint8Array {
 export class RecordCipher {
   readonly #key: CryptoKey;
   readonly #crypto: Crypto;
+  readonly #sync: BoundRecordAead | null;
+  // IVs are drawn from the CSPRNG 64 at a time: one getRandomValues call costs about as
+  // much as sealing a small record synchronously. Each IV is still 96 fresh random bits.
+  #ivPool = new Uint8Array(0);
+  #ivAt = 0;
 
-  /** `key`: a non-extractable AES-GCM key (see data-key.ts). */
-  constructor(key: CryptoKey, crypto: Crypto = globalThis.crypto) {
+  /**
+   * `key`: a non-extractable AES-GCM key (see data-key.ts). `aead`: the host's synchronous
+   * AES-GCM (Node), used instead of WebCrypto when it can take this key.
+   */
+  constructor(key: CryptoKey, crypto: Crypto = globalThis.crypto, aead?: RecordAead) {
     this.#key = key;
     this.#crypto = crypto;
+    this.#sync = aead?.bind(key) ?? null;
+  }
+
+  /** This cipher's key with the host's synchronous AES-GCM (see `Vault.open`). */
+  withAead(aead: RecordAead): RecordCipher {
+    return this.#sync === null ? new RecordCipher(this.#key, this.#crypto, aead) : this;
+  }
+
+  /** Whether records are sealed synchronously (the host's AES-GCM), for the benchmarks. */
+  get synchronous(): boolean {
+    return this.#sync !== null;
   }
 
   /**
@@ -38,6 +62,7 @@ export class RecordCipher {
   }
 
   async seal(table: string, recordKey: string, plain: Uint8Array): Promise<Uint8Array> {
+    if (this.#sync !== null) return this.sealSync(table, recordKey, plain);
     const iv = this.#crypto.getRandomValues(new Uint8Array(IV_BYTES));
     const ct = await this.#crypto.subtle.encrypt(
       { name: 'AES-GCM', iv, additionalData: aadOf(table, recordKey) as BufferSource },
@@ -51,6 +76,28 @@ export class RecordCipher {
     return out;
   }
 
+  /** `seal` with the host's synchronous AES-GCM; only when `synchronous`. */
+  sealSync(table: string, recordKey: string, plain: Uint8Array): Uint8Array {
+    const sync = this.#sync;
+    if (sync === null) throw new Error('sealSync without a synchronous AES-GCM');
+    const out = new Uint8Array(1 + IV_BYTES + plain.length + TAG_BYTES);
+    out[0] = FORMAT;
+    const iv = out.subarray(1, 1 + IV_BYTES);
+    iv.set(this.#nextIv());
+    sync.seal(iv, aadOf(table, recordKey), plain, out, 1 + IV_BYTES);
+    return out;
+  }
+
+  #nextIv(): Uint8Array {
+    if (this.#ivAt + IV_BYTES > this.#ivPool.length) {
+      this.#ivPool = this.#crypto.getRandomValues(new Uint8Array(IV_BYTES * 64));
+      this.#ivAt = 0;
+    }
+    const iv = this.#ivPool.subarray(this.#ivAt, this.#ivAt + IV_BYTES);
+    this.#ivAt += IV_BYTES;
+    return iv;
+  }
+
   async open(table: string, recordKey: string, sealed: Uint8Array): Promise<Uint8Array> {
     const bad = (why: string, cause?: unknown): CryptoError =>
       new CryptoError('record-integrity', `Stored record ${table}/${recordKey} ${why}`, {
@@ -58,8 +105,19 @@ export class RecordCipher {
         recordKey,
         ...(cause === undefined ? {} : { cause }),
       });
-    if (!(sealed instanceof Uint8Array) || sealed.length < 1 + IV_BYTES + 16 || sealed[0] !== FORMAT)
+    if (!(sealed instanceof Uint8Array) || sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT)
       throw bad('is not an encrypted record');
+    if (this.#sync !== null) {
+      try {
+        return this.#sync.open(
+          sealed.subarray(1, 1 + IV_BYTES),
+          aadOf(table, recordKey),
+          sealed.subarray(1 + IV_BYTES),
+        );
+      } catch (e) {
+        throw bad('failed its integrity check (damaged, tampered with or moved)', e);
+      }
+    }
     try {
       const pt = await this.#crypto.subtle.decrypt(
         {

@@ -1,4 +1,5 @@
 import { CryptoError } from './crypto-error.ts';
+import type { RecordAead } from './record-aead.ts';
 import type { RecordCipher } from './record-cipher.ts';
 
 /**
@@ -10,6 +11,12 @@ import type { RecordCipher } from './record-cipher.ts';
 export class Vault {
   #cipher: RecordCipher | null = null;
   #encrypted = false;
+  readonly #aead: RecordAead | undefined;
+
+  /** `aead`: the host's synchronous AES-GCM (IndexedDbDeps.recordAead), given to every cipher opened here. */
+  constructor(aead?: RecordAead) {
+    this.#aead = aead;
+  }
 
   /** The database has a stored data key: its records are encrypted. Locked until `open`. */
   markEncrypted(): void {
@@ -18,7 +25,7 @@ export class Vault {
 
   open(cipher: RecordCipher): void {
     this.#encrypted = true;
-    this.#cipher = cipher;
+    this.#cipher = this.#aead === undefined ? cipher : cipher.withAead(this.#aead);
   }
 
   lock(): void {

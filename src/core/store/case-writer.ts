@@ -806,14 +806,30 @@ export async function prepareLiveWrite(
   return {
     writer,
     write: async () => {
-      const now = await readCaseState(db);
-      if (!sameState(now, state)) {
+      const stale = (): StaleCaseState => {
         // Whoever prepares next reads the state instead of guessing this one again.
         knownStates.delete(cat);
-        throw new StaleCaseState();
+        return new StaleCaseState();
+      };
+      // The state check goes out with the writes, not before them: IndexedDB runs the
+      // transaction's requests in order, so `verifyGuess` aborts it before any write can
+      // commit if the state moved. Waiting for the read first cost a round trip to the
+      // storage process per save (most of the encrypted save's extra time in Chromium).
+      const probe: GuessProbe = { stale: false };
+      const check = flush === null ? undefined : verifyGuess(state, probe);
+      if (flush === null || check === undefined) {
+        const now = await readCaseState(db);
+        if (!sameState(now, state)) throw stale();
+        if (flush === null) return;
+        await Promise.all([writer.writeFlush(flush), writeCaseState(db, next)]);
+      } else {
+        try {
+          await Promise.all([writer.writeFlush(flush), writeCaseState(db, next), check]);
+        } catch (e) {
+          if (probe.stale) throw stale();
+          throw e;
+        }
       }
-      if (flush === null) return;
-      await Promise.all([writer.writeFlush(flush), writeCaseState(db, next)]);
       onCommitted(cat, state, next, writer);
     },
   };

@@ -51,10 +51,11 @@ export class FieldsimDb extends Dexie {
    * the rest in `enc` (see store/sealed-rows.ts); they are sealed before a write
    * transaction opens and opened after a read one ends, never inside one.
    */
-  readonly vault = new Vault();
+  readonly vault: Vault;
 
   constructor(name: string, deps?: IndexedDbDeps) {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});
+    this.vault = new Vault(deps?.recordAead);
     deps?.backend?.install(this);
     this.version(1).stores({
       casePages: '[gen+page]',
