@@ -53,7 +53,7 @@ export class SqliteStore implements DexieBackend {
   private constructor(file: string, db: Database.Database) {
     this.file = file;
     this.db = db;
-    this.#queue = new TxQueue(db);
+    this.#queue = new TxQueue(db, !db.memory && !db.readonly);
   }
 
   /** Opens (or creates) the store at `file`; `':memory:'` for a private in-memory one. */
@@ -115,6 +115,11 @@ export class SqliteStore implements DexieBackend {
       },
     };
     db.use(mw);
+  }
+
+  /** DexieBackend: a full restore's staged generation is being written (see TxQueue). */
+  stagedWrites(on: boolean): void {
+    this.#queue.staged = Math.max(0, this.#queue.staged + (on ? 1 : -1));
   }
 
   /** Names of the Dexie databases stored here. */

@@ -273,6 +273,14 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   const writer = new CaseWriter(db, stage, { gen, version: 0, tailPage: -1, tailCount: CASE_PAGE_SIZE });
   let purged = 0;
   let switched: CaseGenState;
+  // Staged pages need not be synced one batch at a time (SQLite under Node: no fsync or
+  // checkpoint per batch); the switch below commits them durably, with its own sync.
+  let staging = db.backend?.stagedWrites !== undefined;
+  const endStaging = (): void => {
+    if (staging) db.backend?.stagedWrites?.(false);
+    staging = false;
+  };
+  if (staging) db.backend?.stagedWrites?.(true);
   try {
     for await (const batch of readAhead(
       parseRestore(body, {
@@ -330,6 +338,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
     }
     if (opts.signal?.aborted) throw opts.signal.reason;
     const fixtures = await prepareFixtures(db, [...acc.fixtures.values()], acc.schemas);
+    endStaging();
     // The switch: everything the new data needs, in one transaction.
     switched = await db.transaction('rw', [db.meta, db.fixtures, db.fixtureRows], async () => {
       const now = await readCaseState(db);
@@ -348,6 +357,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       return next;
     });
   } catch (e) {
+    endStaging();
     // Best effort: drop what was staged. If this fails too, the next ingest cleans up.
     await db
       .transaction('rw', [db.casePages, db.caseSums, db.ledgers], async () => {
