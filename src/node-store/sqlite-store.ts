@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { DBCore, Dexie, Middleware } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
+import { tightHeapGrowth } from './heap-growth.ts';
 import { createSqliteCore } from './sqlite-dbcore.ts';
 import { SqliteStoreError } from './sqlite-store-error.ts';
 import { TxQueue } from './sqlite-tx-queue.ts';
@@ -120,6 +121,10 @@ export class SqliteStore implements DexieBackend {
   /** DexieBackend: a full restore's staged generation is being written (see TxQueue). */
   stagedWrites(on: boolean): void {
     this.#queue.staged = Math.max(0, this.#queue.staged + (on ? 1 : -1));
+    // A file store is the CLI's: one restore of up to hundreds of thousands of cases.
+    // The QA runner's in-memory stores restore small payloads many at once; V8's own
+    // heap growth suits them better (fewer full GCs).
+    if (!this.db.memory) tightHeapGrowth(on);
   }
 
   /** Names of the Dexie databases stored here. */
