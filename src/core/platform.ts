@@ -28,6 +28,14 @@ export interface IndexedDbDeps {
 /** A storage engine that plugs into a Dexie database (as its lowest DBCore middleware). */
 export interface DexieBackend {
   install(db: Dexie): void;
+  /**
+   * Optional. A full restore writes its cases as a staged generation nobody reads until
+   * one switch transaction makes it live (store/restore-ingest.ts), so those writes need
+   * not reach the disk one commit at a time: the switch's commit makes them durable
+   * together. `on` is counted (nested calls); crash safety is unchanged, since a staged
+   * generation that did not survive is never pointed to.
+   */
+  stagedWrites?(on: boolean): void;
 }
 
 /** Runs `fn` while holding an exclusive named lock (Web Locks in browsers). */

@@ -1,8 +1,8 @@
-import { nodeRecordAead } from './node-record-aead.ts';
 import type { DBCore, Dexie, Middleware } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
 import { createMemoryCore, MemoryEngine, type MemoryTable } from './memory-dbcore.ts';
+import { nodeRecordAead } from './node-record-aead.ts';
 import { SqliteStoreError } from './sqlite-store-error.ts';
 import { TxQueue } from './sqlite-tx-queue.ts';
 

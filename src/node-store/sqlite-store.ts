@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { DBCore, Dexie, Middleware } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
+import { tightHeapGrowth } from './heap-growth.ts';
 import { nodeRecordAead } from './node-record-aead.ts';
 import { createSqliteCore } from './sqlite-dbcore.ts';
 import { SqliteStoreError } from './sqlite-store-error.ts';
@@ -54,7 +55,7 @@ export class SqliteStore implements DexieBackend {
   private constructor(file: string, db: Database.Database) {
     this.file = file;
     this.db = db;
-    this.#queue = new TxQueue(db);
+    this.#queue = new TxQueue(db, !db.memory && !db.readonly);
   }
 
   /** Opens (or creates) the store at `file`; `':memory:'` for a private in-memory one. */
@@ -119,6 +120,15 @@ export class SqliteStore implements DexieBackend {
       },
     };
     db.use(mw);
+  }
+
+  /** DexieBackend: a full restore's staged generation is being written (see TxQueue). */
+  stagedWrites(on: boolean): void {
+    this.#queue.staged = Math.max(0, this.#queue.staged + (on ? 1 : -1));
+    // A file store is the CLI's: one restore of up to hundreds of thousands of cases.
+    // The QA runner's in-memory stores restore small payloads many at once; V8's own
+    // heap growth suits them better (fewer full GCs).
+    if (!this.db.memory) tightHeapGrowth(on);
   }
 
   /** Names of the Dexie databases stored here. */

@@ -131,9 +131,30 @@ export class TxQueue {
   readonly #txs: SqliteTransaction[] = [];
   /** Set while a transaction's requests run, so one cannot start another by accident. */
   closed = false;
+  /** Open staged-write periods (see `SqliteStore.stagedWrites`); 0 means every commit syncs. */
+  staged = 0;
+  /** Whether the connection's sync pragmas may be tuned (a file in WAL mode). */
+  readonly #tunable: boolean;
+  #relaxed = false;
 
-  constructor(db: TxEngine) {
+  constructor(db: TxEngine, tunable = false) {
     this.#db = db;
+    this.#tunable = tunable;
+  }
+
+  /**
+   * Sync settings for the write transaction about to begin (pragmas cannot change inside
+   * one). Staged writes: synchronous=NORMAL (WAL stays consistent, only durability waits)
+   * and no automatic checkpoint, which measured ~1.4 s of fsync and copy waits per 100k
+   * restored cases; the next ordinary write runs with FULL again, and its synced commit
+   * covers every WAL frame before it, staged ones included.
+   */
+  #tune(): void {
+    const relaxed = this.staged > 0;
+    if (!this.#tunable || relaxed === this.#relaxed) return;
+    this.#db.exec(relaxed ? 'PRAGMA synchronous = NORMAL' : 'PRAGMA synchronous = FULL');
+    this.#db.exec(relaxed ? 'PRAGMA wal_autocheckpoint = 0' : 'PRAGMA wal_autocheckpoint = 1000');
+    this.#relaxed = relaxed;
   }
 
   create(storeNames: string[], mode: 'readonly' | 'readwrite'): SqliteTransaction {
@@ -188,6 +209,7 @@ export class TxQueue {
     const tx = this.#txs[0];
     if (tx === undefined || tx.state !== 'queued') return;
     try {
+      if (tx.mode === 'readwrite') this.#tune();
       this.#db.exec(tx.mode === 'readwrite' ? 'BEGIN IMMEDIATE' : 'BEGIN');
     } catch (e) {
       this.#fail(tx, fromSqlite(e, 'Starting a transaction'));

@@ -1,6 +1,6 @@
 import Dexie, { type Table } from 'dexie';
 import { Vault } from '../crypto/vault.ts';
-import type { IndexedDbDeps } from '../platform.ts';
+import type { DexieBackend, IndexedDbDeps } from '../platform.ts';
 import type { CaseRecord } from '../protocol/casexml/case-types.ts';
 import type {
   SealedFixture,
@@ -52,10 +52,13 @@ export class FieldsimDb extends Dexie {
    * transaction opens and opened after a read one ends, never inside one.
    */
   readonly vault: Vault;
+  /** The storage engine under Dexie, when not IndexedDB itself (see `IndexedDbDeps`). */
+  readonly backend: DexieBackend | undefined;
 
   constructor(name: string, deps?: IndexedDbDeps) {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});
     this.vault = new Vault(deps?.recordAead);
+    this.backend = deps?.backend;
     deps?.backend?.install(this);
     this.version(1).stores({
       casePages: '[gen+page]',
