@@ -247,6 +247,10 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = OFF');
+  // Statement journals (each multi-row write inside a transaction keeps one) in memory, not
+  // in temp files: a third less receiver CPU per form (0.48 vs 0.69 ms, same run), half its
+  // system time. Durability is the WAL's; temp files never held committed data.
+  db.pragma('temp_store = MEMORY');
   db.exec(SCHEMA);
   addMissingColumns(db);
   ensureForwardingSchema(db);
