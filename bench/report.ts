@@ -68,6 +68,8 @@ export interface EncryptionRow {
   saveCpuRatio?: number;
   /** Sealing a typical save's three records at once, alone, p50 ms: the floor encryption adds. */
   sealThreeP50Ms: number;
+  /** Node only: save p50 on the encrypted path with a copy in place of AES-GCM (the path's own cost). */
+  saveCopyOnlyP50Ms?: number;
   /** 1/5/15-minute load averages when this runtime's rounds started -> ended. */
   loadAverage: string;
 }
