@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8';
  * V8's own factor applies again. Measured on 100k cases: peak RSS over baseline ~+100 MB
  * instead of ~+175-260, for ~1-2 s more CPU in full GCs.
  */
-const PERCENT = 30;
+const PERCENT = 20;
 
 let holders = 0;
 
