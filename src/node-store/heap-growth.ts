@@ -5,12 +5,13 @@ import { setFlagsFromString } from 'node:v8';
  * before collecting again (measured with --trace-gc during a 100k-case restore: 86 MB ->
  * 26 MB, 114 -> 36, 155 -> 48). A restore allocates fast and keeps a catalog that grows
  * with the case count, so the heap's peak was ~3x the live data: +250 MB over baseline
- * for 100k cases, +400 MB for 283k. While a restore's staged writes run, the heap may
- * grow only `PERCENT` over the live data at each full GC (the flag is read at every GC,
- * so it takes effect at once); afterwards V8's own factor applies again. Measured on
- * 100k cases: peak RSS over baseline ~90-105 MB instead of ~175-250, CPU within noise.
+ * for 100k cases, +400 MB for 283k. While an SQLite file store is open (the CLI's; see
+ * sqlite-store.ts), the heap may grow only `PERCENT` over the live data at each full GC
+ * (the flag is read at every GC, so it takes effect at once); once the last one closes,
+ * V8's own factor applies again. Measured on 100k cases: peak RSS over baseline ~+100 MB
+ * instead of ~+175-260, for ~1-2 s more CPU in full GCs.
  */
-const PERCENT = 30;
+const PERCENT = 20;
 
 let holders = 0;
 

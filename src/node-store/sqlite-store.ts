@@ -85,6 +85,11 @@ export class SqliteStore implements DexieBackend {
       db.close();
       throw e instanceof SqliteStoreError ? e : SqliteStoreError.wrap(e, file, 'open');
     }
+    // A file store is the CLI's (one user's database, up to hundreds of thousands of
+    // cases): while it is open, the heap grows little past what is live (heap-growth.ts),
+    // for a restore as for loading the catalog of a large database. The QA runner's
+    // in-memory stores keep V8's own growth (fewer full GCs across many small workers).
+    if (!db.memory) tightHeapGrowth(true);
     return new SqliteStore(file, db);
   }
 
@@ -125,10 +130,6 @@ export class SqliteStore implements DexieBackend {
   /** DexieBackend: a full restore's staged generation is being written (see TxQueue). */
   stagedWrites(on: boolean): void {
     this.#queue.staged = Math.max(0, this.#queue.staged + (on ? 1 : -1));
-    // A file store is the CLI's: one restore of up to hundreds of thousands of cases.
-    // The QA runner's in-memory stores restore small payloads many at once; V8's own
-    // heap growth suits them better (fewer full GCs).
-    if (!this.db.memory) tightHeapGrowth(on);
   }
 
   /** Names of the Dexie databases stored here. */
@@ -147,6 +148,7 @@ export class SqliteStore implements DexieBackend {
       openFiles.delete(this.#shared);
     }
     this.#closed = true;
+    if (!this.db.memory) tightHeapGrowth(false);
     this.#queue.abortAll();
     this.db.close();
   }
