@@ -13,9 +13,9 @@ import type { Shard } from './workers-plan.ts';
  * exactly as `--processes` splits them (subShard), each thread runs its shard with the
  * engine, and the threads' reports merge into one, as `fieldsim report merge` does. One
  * process (one RSS figure, nothing to start or stop), every core of the machine, and each
- * thread's V8 heap sized for the runner (a young generation large enough that a worker's
- * short-lived restore and request garbage dies there: about 20% less CPU per form,
- * bench/RESULTS.md session 6).
+ * thread's V8 heap sized for the runner (a young generation large enough that most of a
+ * worker's short-lived restore and request garbage dies there; bench/RESULTS.md session 6:
+ * 14.4 s vs 16.3 s CPU for 200 workers, no difference measured at 100).
  */
 
 /** Runs of at least this many workers use the machine's cores by default (threads 'auto'). */
