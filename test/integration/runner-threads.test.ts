@@ -87,6 +87,35 @@ describe('runInThreads', () => {
     ).rejects.toMatchObject({ name: 'RunSetupError', exitCode: 2 });
   }, 60_000);
 
+  it('an interrupt reaches every thread: each stops its workers and still reports', async () => {
+    hq = await startEmulator();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 1500);
+    const t0 = Date.now();
+    const report = await runInThreads(
+      {
+        scenario: {
+          text: `name: stop
+domain: demo
+duration: 60s
+workers: { count: 2, users: { list: [worker1, worker2], password: fieldsim } }
+steps:
+  - login
+  - repeat: duration
+    steps:
+      - wait: { min: 100ms, max: 200ms }
+`,
+        },
+        options: { serverUrl: hq.url },
+      },
+      { threads: 2, signal: ac.signal },
+    );
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(report.interrupted).toBe(true);
+    expect(report.workers).toMatchObject({ planned: 2, stopped: 2 });
+    expect(report.exitCode).toBe(1);
+  }, 60_000);
+
   it('fieldsim run --threads 2 runs the compiled thread entry and prints one merged summary', async () => {
     hq = await startEmulator();
     const file = join(tmp, 'two.yaml');
