@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type RunOptions, type RunProgress, RunSetupError } from './engine.ts';
+import {
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_RESTORES,
+  type RunOptions,
+  type RunProgress,
+  RunSetupError,
+} from './engine.ts';
 import { mergeReports, type RunReport } from './report.ts';
 import { subShard, sumProgress } from './run-processes.ts';
 import type { RunnerWarning } from './run-timeline.ts';
@@ -60,6 +66,23 @@ interface ProcessSample {
 
 export class ThreadRunError extends Error {
   override readonly name = 'ThreadRunError';
+}
+
+/**
+ * The run's limits on requests in flight and restores at once are the whole run's, as on
+ * one thread: each thread takes its share (a thousand restores at once is what the limit
+ * keeps from peaking together, bench/RESULTS.md).
+ */
+export function shareLimits(
+  o: Pick<RunOptions, 'maxInFlight' | 'maxRestores'>,
+  threads: number,
+): Pick<RunOptions, 'maxInFlight' | 'maxRestores'> {
+  const share = (n: number) => Math.max(1, Math.ceil(n / threads));
+  const restores = o.maxRestores ?? DEFAULT_MAX_RESTORES;
+  return {
+    maxInFlight: share(o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
+    maxRestores: restores === 0 ? 0 : share(restores),
+  };
 }
 
 /** `auto`: one thread per core for big runs (>= THREADS_AUTO_MIN_WORKERS workers), else one. */
@@ -122,7 +145,11 @@ export async function runInThreads(input: ThreadRunInput, opts: ThreadsOptions):
     );
     const mine: ThreadRunInput = {
       ...input,
-      options: { ...input.options, shard: subShard(shard, opts.threads, j) },
+      options: {
+        ...input.options,
+        ...shareLimits(input.options, opts.threads),
+        shard: subShard(shard, opts.threads, j),
+      },
     };
     w.postMessage({ type: 'start', input: mine } satisfies ParentMessage);
   }
