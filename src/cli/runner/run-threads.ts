@@ -157,6 +157,8 @@ export async function runInThreads(input: ThreadRunInput, opts: ThreadsOptions):
     for (const w of workers) w.postMessage({ type: 'abort' } satisfies ParentMessage);
   };
   opts.signal?.addEventListener('abort', abort, { once: true });
+  // A thread that fails stops the others at their next step: the run fails either way.
+  for (const r of runs) r.catch(abort);
   const usage: ProcessSample[] = [];
   let cpuBefore = process.cpuUsage();
   let cpuAt = Date.now();
