@@ -186,7 +186,7 @@ export function formatRunnerResult(r: RunnerBenchResult): string {
   return [
     `- ${r.workers} workers, each: login, restore ${r.casesPerWorker} cases, 10 forms (5 registrations, 5 updates) saved ` +
       `${r.offlineSaves ? 'offline (sent by the sync)' : 'online (each sent at once)'}, sync` +
-      `${r.maxRestores === 0 ? ' (no bound on restores at once)' : ` (at most ${r.maxRestores} restoring at once per thread)`}, ` +
+      `${r.maxRestores === 0 ? ' (no bound on restores at once)' : ` (at most ${r.maxRestores} restoring at once, shared by the threads)`}, ` +
       `${r.threads} thread(s), ${r.store} worker store: ` +
       `${r.seconds.toFixed(1)} s (target <= 30 s), ${r.cpuSeconds.toFixed(1)} s CPU (${((r.cpuSeconds * 1000) / Math.max(1, r.formsSent)).toFixed(2)} ms per form, all in); ${r.workersOk} of ${r.workers} workers ok` +
       `${r.topError ? ` (most frequent error: ${r.topError})` : ''}; ${r.formsSent} forms sent`,

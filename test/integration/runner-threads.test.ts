@@ -1,5 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { RunReport } from '../../src/cli/runner/report.ts';
 import { runInThreads, type ThreadRunInput } from '../../src/cli/runner/run-threads.ts';
+import { runCli } from '../helpers/run-cli.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**
@@ -7,6 +12,9 @@ import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.t
  * process and their reports merge into one; a rerun on the same users reuses them (HQ's
  * 400 "already taken" is no error) and restores the cases the first run created.
  */
+
+const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-threads-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 let hq: StartedEmulator | undefined;
 afterEach(async () => {
@@ -78,4 +86,72 @@ describe('runInThreads', () => {
       runInThreads({ scenario: { text: scenario(2) }, options: { serverUrl: hq.url } }, { threads: 2 }),
     ).rejects.toMatchObject({ name: 'RunSetupError', exitCode: 2 });
   }, 60_000);
+
+  it('an interrupt reaches every thread: each stops its workers and still reports', async () => {
+    hq = await startEmulator();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 1500);
+    const t0 = Date.now();
+    const report = await runInThreads(
+      {
+        scenario: {
+          text: `name: stop
+domain: demo
+duration: 60s
+workers: { count: 2, users: { list: [worker1, worker2], password: fieldsim } }
+steps:
+  - login
+  - repeat: duration
+    steps:
+      - wait: { min: 100ms, max: 200ms }
+`,
+        },
+        options: { serverUrl: hq.url },
+      },
+      { threads: 2, signal: ac.signal },
+    );
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(report.interrupted).toBe(true);
+    expect(report.workers).toMatchObject({ planned: 2, stopped: 2 });
+    expect(report.exitCode).toBe(1);
+  }, 60_000);
+
+  it('fieldsim run --threads 2 runs the compiled thread entry and prints one merged summary', async () => {
+    hq = await startEmulator();
+    const file = join(tmp, 'two.yaml');
+    writeFileSync(
+      file,
+      `name: two
+domain: demo
+workers: { count: 2, users: { list: [worker1, worker2], password: fieldsim } }
+steps:
+  - login
+  - restore
+  - create_case: { type: household, name: "Two {{worker}}" }
+  - sync
+  - assert_local: { outbox: { sent: 1 } }
+`,
+    );
+    const json = join(tmp, 'two.json');
+    const r = await runCli([
+      'run',
+      file,
+      '--server',
+      hq.url,
+      '--threads',
+      '2',
+      '--report-json',
+      json,
+      '--no-progress',
+    ]);
+    expect(r.stdout).toContain('(2 shards merged, seed');
+    expect(r.stdout).toContain('PASS (exit 0)');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
+    expect(report.workers).toMatchObject({ planned: 2, ok: 2, formsSent: 2 });
+
+    const bad = await runCli(['run', file, '--server', hq.url, '--threads', '0']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--threads must be 'auto' or an integer from 1 to 64, got 0");
+  }, 120_000);
 });

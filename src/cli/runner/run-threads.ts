@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type RunOptions, type RunProgress, RunSetupError } from './engine.ts';
+import {
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_RESTORES,
+  type RunOptions,
+  type RunProgress,
+  RunSetupError,
+} from './engine.ts';
 import { mergeReports, type RunReport } from './report.ts';
 import { subShard, sumProgress } from './run-processes.ts';
 import type { RunnerWarning } from './run-timeline.ts';
@@ -13,9 +19,9 @@ import type { Shard } from './workers-plan.ts';
  * exactly as `--processes` splits them (subShard), each thread runs its shard with the
  * engine, and the threads' reports merge into one, as `fieldsim report merge` does. One
  * process (one RSS figure, nothing to start or stop), every core of the machine, and each
- * thread's V8 heap sized for the runner (a young generation large enough that a worker's
- * short-lived restore and request garbage dies there: about 20% less CPU per form,
- * bench/RESULTS.md session 6).
+ * thread's V8 heap sized for the runner (a young generation large enough that most of a
+ * worker's short-lived restore and request garbage dies there; bench/RESULTS.md session 6:
+ * 14.4 s vs 16.3 s CPU for 200 workers, no difference measured at 100).
  */
 
 /** Runs of at least this many workers use the machine's cores by default (threads 'auto'). */
@@ -60,6 +66,23 @@ interface ProcessSample {
 
 export class ThreadRunError extends Error {
   override readonly name = 'ThreadRunError';
+}
+
+/**
+ * The run's limits on requests in flight and restores at once are the whole run's, as on
+ * one thread: each thread takes its share (a thousand restores at once is what the limit
+ * keeps from peaking together, bench/RESULTS.md).
+ */
+export function shareLimits(
+  o: Pick<RunOptions, 'maxInFlight' | 'maxRestores'>,
+  threads: number,
+): Pick<RunOptions, 'maxInFlight' | 'maxRestores'> {
+  const share = (n: number) => Math.max(1, Math.ceil(n / threads));
+  const restores = o.maxRestores ?? DEFAULT_MAX_RESTORES;
+  return {
+    maxInFlight: share(o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
+    maxRestores: restores === 0 ? 0 : share(restores),
+  };
 }
 
 /** `auto`: one thread per core for big runs (>= THREADS_AUTO_MIN_WORKERS workers), else one. */
@@ -122,7 +145,11 @@ export async function runInThreads(input: ThreadRunInput, opts: ThreadsOptions):
     );
     const mine: ThreadRunInput = {
       ...input,
-      options: { ...input.options, shard: subShard(shard, opts.threads, j) },
+      options: {
+        ...input.options,
+        ...shareLimits(input.options, opts.threads),
+        shard: subShard(shard, opts.threads, j),
+      },
     };
     w.postMessage({ type: 'start', input: mine } satisfies ParentMessage);
   }
@@ -130,6 +157,8 @@ export async function runInThreads(input: ThreadRunInput, opts: ThreadsOptions):
     for (const w of workers) w.postMessage({ type: 'abort' } satisfies ParentMessage);
   };
   opts.signal?.addEventListener('abort', abort, { once: true });
+  // A thread that fails stops the others at their next step: the run fails either way.
+  for (const r of runs) r.catch(abort);
   const usage: ProcessSample[] = [];
   let cpuBefore = process.cpuUsage();
   let cpuAt = Date.now();
