@@ -31,6 +31,8 @@ export async function encryptionRound(
   cases: number,
   forms: number,
   cpuMs?: () => number,
+  /** Batch commits left in flight while parsing goes on, as the PWA's restore worker runs (3). */
+  inFlight = 0,
 ): Promise<RoundResult> {
   const db = new FieldsimDb(name, deps);
   installStrictOutboxDurability(db);
@@ -39,7 +41,11 @@ export async function encryptionRound(
   const { chunks } = synthRestoreChunks(cases);
   (globalThis as { gc?: () => void }).gc?.();
   const t0 = performance.now();
-  await ingestRestore(db, streamOfChunks(chunks), { mode: 'full', purge: false });
+  await ingestRestore(db, streamOfChunks(chunks), {
+    mode: 'full',
+    purge: false,
+    ...(inFlight > 0 ? { inFlight } : {}),
+  });
   const restoreMs = performance.now() - t0;
   const caseDb = new CaseDb(db);
   await caseDb.count();
