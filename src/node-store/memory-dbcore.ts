@@ -12,10 +12,10 @@ import type {
   DBCoreOpenCursorRequest,
   DBCoreQueryRequest,
   DBCoreQueryResponse,
-  DBCoreTable,
   DBCoreTableSchema,
   DBCoreTransaction,
 } from 'dexie';
+import { assembleCore } from './assemble-dbcore.ts';
 import { IdbLikeError } from './idb-errors.ts';
 import { decodeKey, encodeKey, isValidKey } from './key-codec.ts';
 import {
@@ -409,7 +409,6 @@ export function createMemoryCore(
   down: DBCore,
   held: Map<string, MemoryTable>,
 ): Partial<DBCore> {
-  const tables = new Map<string, DBCoreTable>();
   const raw = new Map<string, MemoryTable>();
   for (const s of down.schema.tables) {
     const known = held.get(s.name);
@@ -417,36 +416,6 @@ export function createMemoryCore(
       known !== undefined && sameIndexes(known.schema, s) ? known : new MemoryTable(engine, queue, s, known);
     held.set(s.name, t);
     raw.set(s.name, t);
-    // A plain object: Dexie's middlewares copy tables with object spread, which skips
-    // prototype methods.
-    tables.set(s.name, {
-      name: t.name,
-      schema: t.schema,
-      mutate: (req) => t.mutate(req),
-      get: (req) => t.get(req),
-      getMany: (req) => t.getMany(req),
-      query: (req) => t.query(req),
-      count: (req) => t.count(req),
-      openCursor: (req) => t.openCursor(req),
-    });
   }
-  return {
-    stack: 'dbcore',
-    schema: down.schema,
-    MIN_KEY: Number.NEGATIVE_INFINITY,
-    MAX_KEY: [[]],
-    transaction: (stores, mode) => {
-      const tx = queue.create(stores, mode);
-      tx.rawStore = (name) => {
-        const t = raw.get(name) as MemoryTable;
-        return { get: (key) => t.rawGet(tx, key) };
-      };
-      return tx as unknown as DBCoreTransaction;
-    },
-    table(name: string): DBCoreTable {
-      const t = tables.get(name);
-      if (t === undefined) throw new IdbLikeError('NotFoundError', `No table ${name}`);
-      return t;
-    },
-  };
+  return assembleCore(queue, down, raw);
 }

@@ -13,10 +13,10 @@ import type {
   DBCoreOpenCursorRequest,
   DBCoreQueryRequest,
   DBCoreQueryResponse,
-  DBCoreTable,
   DBCoreTableSchema,
   DBCoreTransaction,
 } from 'dexie';
+import { assembleCore } from './assemble-dbcore.ts';
 import { IdbLikeError } from './idb-errors.ts';
 import { decodeKey, encodeKey, isValidKey } from './key-codec.ts';
 import type { RawRequest, SqliteTransaction, TxQueue } from './sqlite-tx-queue.ts';
@@ -543,42 +543,8 @@ export function createSqliteCore(
   prefix: string,
   down: DBCore,
 ): Partial<DBCore> {
-  const tables = new Map<string, DBCoreTable>();
   const raw = new Map<string, SqliteTable>();
   db.exec('CREATE TABLE IF NOT EXISTS _fieldsim_autoinc (tbl TEXT PRIMARY KEY, next INTEGER NOT NULL)');
-  for (const s of down.schema.tables) {
-    const t = new SqliteTable(db, queue, prefix, s);
-    raw.set(s.name, t);
-    // A plain object: Dexie's middlewares copy tables with object spread, which skips
-    // prototype methods.
-    tables.set(s.name, {
-      name: t.name,
-      schema: t.schema,
-      mutate: (req) => t.mutate(req),
-      get: (req) => t.get(req),
-      getMany: (req) => t.getMany(req),
-      query: (req) => t.query(req),
-      count: (req) => t.count(req),
-      openCursor: (req) => t.openCursor(req),
-    });
-  }
-  return {
-    stack: 'dbcore',
-    schema: down.schema,
-    MIN_KEY: Number.NEGATIVE_INFINITY,
-    MAX_KEY: [[]],
-    transaction: (stores, mode) => {
-      const tx = queue.create(stores, mode);
-      tx.rawStore = (name) => {
-        const t = raw.get(name) as SqliteTable;
-        return { get: (key) => t.rawGet(tx, key) };
-      };
-      return tx as unknown as DBCoreTransaction;
-    },
-    table(name: string): DBCoreTable {
-      const t = tables.get(name);
-      if (t === undefined) throw new IdbLikeError('NotFoundError', `No table ${name}`);
-      return t;
-    },
-  };
+  for (const s of down.schema.tables) raw.set(s.name, new SqliteTable(db, queue, prefix, s));
+  return assembleCore(queue, down, raw);
 }
