@@ -6,6 +6,7 @@ import { openRosaMode } from '../openrosa/openrosa-entry.tsx';
 import { loggingFetch } from '../platform/browser-platform.ts';
 import { busy, login, syncProgress } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
+import { PasswordField } from './password-field.tsx';
 import { RestoreProgressBar } from './restore-progress.tsx';
 
 /**
@@ -136,33 +137,25 @@ export function LoginView() {
           <span id="username-hint" class="hint">
             worker1 or worker1@demo.commcarehq.org
           </span>
-          <label>
-            Password
-            <input
-              type="password"
-              name="password"
-              autocomplete="current-password"
-              value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-              disabled={working}
-              required
-            />
-          </label>
+          <PasswordField
+            label="Password"
+            name="password"
+            autocomplete="current-password"
+            value={password}
+            onValue={setPassword}
+            disabled={working}
+          />
           {askPrevious && (
             <>
-              <label>
-                Previous password
-                <input
-                  type="password"
-                  name="previous-password"
-                  autocomplete="off"
-                  value={previousPassword}
-                  onInput={(e) => setPreviousPassword(e.currentTarget.value)}
-                  disabled={working}
-                  required
-                  aria-describedby="previous-password-hint"
-                />
-              </label>
+              <PasswordField
+                label="Previous password"
+                name="previous-password"
+                autocomplete="off"
+                value={previousPassword}
+                onValue={setPreviousPassword}
+                disabled={working}
+                describedBy="previous-password-hint"
+              />
               <span id="previous-password-hint" class="hint">
                 Your password was changed on the server. Enter the one you used before on this device, once:
                 your data is then protected by the new password.

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { leaveLockScreen, lockedBackend, unlockData } from '../state/app-state.ts';
 import { describeError } from '../state/describe-error.ts';
+import { PasswordField } from './password-field.tsx';
 
 /**
  * The lock screen: after a reload, the worker's cases and forms are encrypted on this
@@ -44,18 +45,14 @@ export function UnlockView() {
             }
           }}
         >
-          <label>
-            Password
-            <input
-              type="password"
-              name="password"
-              autocomplete="current-password"
-              value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-              disabled={working}
-              required
-            />
-          </label>
+          <PasswordField
+            label="Password"
+            name="password"
+            autocomplete="current-password"
+            value={password}
+            onValue={setPassword}
+            disabled={working}
+          />
           {error && (
             <p role="alert" class="field-error">
               {error}
