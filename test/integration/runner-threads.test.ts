@@ -57,6 +57,9 @@ describe('runInThreads', () => {
     expect(first.workers).toMatchObject({ planned: 6, ok: 6, formsSent: 12 });
     expect(first.workerResults.map((w) => w.user)).toEqual(['thr1', 'thr2', 'thr3', 'thr4', 'thr5', 'thr6']);
     expect(first.timeline?.samples.length).toBeGreaterThan(0);
+    // Both threads measured this process: the merged timeline names it once.
+    expect(first.timeline?.processes).toHaveLength(1);
+    expect(first.timeline?.processes?.[0]).toContain(`:${process.pid}:`);
     // The process's RSS, once (not each thread's view of it added up).
     for (const x of first.timeline?.samples ?? []) {
       expect(x.rssMb).toBeGreaterThan(0);

@@ -3,7 +3,8 @@ import type { FetchLike } from '../../core/platform.ts';
 import { RunMetrics, type WorkerResult } from './metrics.ts';
 import { gatedFetch } from './network-sim.ts';
 import { OpenRosaSimWorker } from './openrosa-worker.ts';
-import { type RunnerWarning, RunTimeline, type TimelineSample } from './run-timeline.ts';
+import { currentProcessId } from './process-id.ts';
+import { type RunnerWarning, RunTimeline, type TimelineJson } from './run-timeline.ts';
 import type { Scenario, Step } from './scenario-types.ts';
 import { type AdminCredentials, ApiServices, type RunServices } from './services.ts';
 import { SimWorker, Slots } from './worker.ts';
@@ -67,7 +68,7 @@ export interface RunOutcome {
   startedAt: number;
   finishedAt: number;
   interrupted: boolean;
-  timeline: { intervalMs: number; samples: TimelineSample[] };
+  timeline: TimelineJson;
   runnerWarnings: RunnerWarning[];
 }
 
@@ -288,7 +289,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     startedAt,
     finishedAt: Date.now(),
     interrupted: signal.aborted,
-    timeline: { intervalMs: timelineMs, samples: timeline.samples },
+    timeline: { intervalMs: timelineMs, samples: timeline.samples, processes: [currentProcessId()] },
     runnerWarnings: timeline.warnings,
   };
 }

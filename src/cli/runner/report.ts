@@ -2,7 +2,7 @@ import { formatDuration } from './duration.ts';
 import type { RunOutcome } from './engine.ts';
 import { HISTOGRAM_RATIO, Histogram, type HistogramJson } from './histogram.ts';
 import type { AssertionResult, ErrorGroup, StepStats, WorkerResult } from './metrics.ts';
-import type { RunnerWarning, TimelineSample } from './run-timeline.ts';
+import type { RunnerWarning, TimelineJson, TimelineSample } from './run-timeline.ts';
 import type { Scenario } from './scenario-types.ts';
 import { LEAF_STEP_KINDS } from './scenario-types.ts';
 
@@ -71,7 +71,7 @@ export interface RunReport {
   /** Forms the server accepted and requests made, per second over the whole run. */
   throughput?: { forms: number; requests: number; formsPerSec: number; requestsPerSec: number };
   /** The same per interval, with the runner's own health (see run-timeline.ts). */
-  timeline?: { intervalMs: number; samples: TimelineSample[] };
+  timeline?: TimelineJson;
   /** Intervals where the runner itself was saturated: its latencies are then suspect. */
   runnerWarnings?: RunnerWarning[];
 }
@@ -93,35 +93,62 @@ function throughputOf(
 
 /**
  * Shards' timelines on one clock: samples falling in the same interval since the merged
- * start add their counts, rates and memory (one process each) and keep the worst delay
- * and busiest thread.
+ * start add their counts and rates and keep the worst delay and busiest thread. CPU and
+ * RSS are each process's whole figures: shards that ran in one process (threads of
+ * `--threads`) measured the same process, so within a process the interval keeps the
+ * highest reading; separate processes (`--processes`, shards on other machines) add up.
  */
 function mergeTimelines(reports: RunReport[], startMs: number): RunReport['timeline'] {
   const withTimeline = reports.filter((r) => r.timeline && r.timeline.samples.length > 0);
   const intervalMs = withTimeline[0]?.timeline?.intervalMs;
   if (intervalMs === undefined) return undefined;
-  const slots = new Map<number, TimelineSample>();
-  for (const r of withTimeline) {
+  const slots = new Map<
+    number,
+    { sample: TimelineSample; byProcess: Map<string, { cpuPct: number; rssMb: number }> }
+  >();
+  const processes = new Set<string>();
+  withTimeline.forEach((r, i) => {
+    const ids = r.timeline?.processes;
+    // A report without the field (older runner) is a process of its own.
+    const proc = ids && ids.length > 0 ? [...ids].sort().join(' ') : `report ${i}`;
+    for (const id of ids ?? []) processes.add(id);
     const offset = Date.parse(r.startedAt) - startMs;
     for (const s of r.timeline?.samples ?? []) {
       const slot = Math.max(1, Math.ceil((offset + s.tMs) / intervalMs));
-      const a = slots.get(slot);
+      let a = slots.get(slot);
       if (!a) {
-        slots.set(slot, { ...s, tMs: slot * intervalMs });
-        continue;
+        a = { sample: { ...s, tMs: slot * intervalMs }, byProcess: new Map() };
+        slots.set(slot, a);
+      } else {
+        const m = a.sample;
+        m.forms += s.forms;
+        m.requests += s.requests;
+        m.formsPerSec = Math.round((m.formsPerSec + s.formsPerSec) * 10) / 10;
+        m.requestsPerSec = Math.round((m.requestsPerSec + s.requestsPerSec) * 10) / 10;
+        m.loopLagP99Ms = Math.max(m.loopLagP99Ms, s.loopLagP99Ms);
+        m.loopLagMaxMs = Math.max(m.loopLagMaxMs, s.loopLagMaxMs);
+        m.loopBusyPct = Math.max(m.loopBusyPct, s.loopBusyPct);
       }
-      a.forms += s.forms;
-      a.requests += s.requests;
-      a.formsPerSec = Math.round((a.formsPerSec + s.formsPerSec) * 10) / 10;
-      a.requestsPerSec = Math.round((a.requestsPerSec + s.requestsPerSec) * 10) / 10;
-      a.loopLagP99Ms = Math.max(a.loopLagP99Ms, s.loopLagP99Ms);
-      a.loopLagMaxMs = Math.max(a.loopLagMaxMs, s.loopLagMaxMs);
-      a.loopBusyPct = Math.max(a.loopBusyPct, s.loopBusyPct);
-      a.cpuPct = Math.round((a.cpuPct + s.cpuPct) * 10) / 10;
-      a.rssMb = Math.round((a.rssMb + s.rssMb) * 10) / 10;
+      const p = a.byProcess.get(proc);
+      if (!p) a.byProcess.set(proc, { cpuPct: s.cpuPct, rssMb: s.rssMb });
+      else {
+        p.cpuPct = Math.max(p.cpuPct, s.cpuPct);
+        p.rssMb = Math.max(p.rssMb, s.rssMb);
+      }
     }
-  }
-  return { intervalMs, samples: [...slots.entries()].sort((x, y) => x[0] - y[0]).map(([, s]) => s) };
+  });
+  const samples = [...slots.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([, { sample, byProcess }]) => {
+      let cpu = 0;
+      let rss = 0;
+      for (const p of byProcess.values()) {
+        cpu += p.cpuPct;
+        rss += p.rssMb;
+      }
+      return { ...sample, cpuPct: Math.round(cpu * 10) / 10, rssMb: Math.round(rss * 10) / 10 };
+    });
+  return { intervalMs, samples, ...(processes.size > 0 ? { processes: [...processes].sort() } : {}) };
 }
 
 function statsJson(s: StepStats): StatsJson {

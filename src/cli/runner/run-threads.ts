@@ -58,12 +58,6 @@ export interface ThreadsOptions {
   onRunnerWarning?: (w: RunnerWarning) => void;
 }
 
-interface ProcessSample {
-  at: number;
-  cpuPct: number;
-  rssMb: number;
-}
-
 export class ThreadRunError extends Error {
   override readonly name = 'ThreadRunError';
 }
@@ -159,20 +153,6 @@ export async function runInThreads(input: ThreadRunInput, opts: ThreadsOptions):
   opts.signal?.addEventListener('abort', abort, { once: true });
   // A thread that fails stops the others at their next step: the run fails either way.
   for (const r of runs) r.catch(abort);
-  const usage: ProcessSample[] = [];
-  let cpuBefore = process.cpuUsage();
-  let cpuAt = Date.now();
-  const sampler = setInterval(() => {
-    const now = Date.now();
-    const cpu = process.cpuUsage(cpuBefore);
-    usage.push({
-      at: now,
-      cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, now - cpuAt)) * 1000) / 10,
-      rssMb: Math.round((process.memoryUsage().rss / 2 ** 20) * 10) / 10,
-    });
-    cpuBefore = process.cpuUsage();
-    cpuAt = now;
-  }, input.options.timelineMs ?? 5000);
   const tick = () => opts.onProgress?.(sumProgress([...latest.values()], Date.now() - started, false));
   const timer = opts.onProgress ? setInterval(tick, opts.progressMs ?? 1000) : null;
   try {
@@ -180,23 +160,10 @@ export async function runInThreads(input: ThreadRunInput, opts: ThreadsOptions):
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     opts.onProgress?.(sumProgress([...latest.values()], Date.now() - started, true));
-    const merged = mergeReports(settled.map((s) => (s as PromiseFulfilledResult<RunReport>).value));
-    // Each thread measured the whole process's CPU and RSS, which merging would add up:
-    // the process's figures are the ones this thread took meanwhile.
-    const t0 = Date.parse(merged.startedAt);
-    for (const x of merged.timeline?.samples ?? []) {
-      const at = t0 + x.tMs;
-      let best: ProcessSample | undefined;
-      for (const p of usage) if (!best || Math.abs(p.at - at) < Math.abs(best.at - at)) best = p;
-      if (best) {
-        x.cpuPct = best.cpuPct;
-        x.rssMb = best.rssMb;
-      }
-    }
-    return merged;
+    // The threads' timelines name this one process: the merge keeps its CPU and RSS once.
+    return mergeReports(settled.map((s) => (s as PromiseFulfilledResult<RunReport>).value));
   } finally {
     if (timer) clearInterval(timer);
-    clearInterval(sampler);
     opts.signal?.removeEventListener('abort', abort);
     for (const w of workers) void w.terminate();
   }

@@ -31,6 +31,18 @@ export interface TimelineSample {
   rssMb: number;
 }
 
+/** A run's timeline as the report carries it. */
+export interface TimelineJson {
+  intervalMs: number;
+  samples: TimelineSample[];
+  /**
+   * The OS processes whose CPU and RSS the samples measured (process-id.ts): one for a
+   * run, several after merging reports of several processes. Absent in reports written
+   * before session 7: each such report counts as a process of its own.
+   */
+  processes?: string[];
+}
+
 export interface RunnerWarning {
   tMs: number;
   message: string;

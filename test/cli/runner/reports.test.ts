@@ -168,6 +168,42 @@ describe('reports', () => {
     expect(text).toMatch(/FAIL \(exit 1\)$/);
   });
 
+  it('adds CPU and RSS across processes but not across threads of one process', () => {
+    const withProcess = (index: number, proc: string) => {
+      const r = shardReport(index, [10], false);
+      if (r.timeline) r.timeline.processes = [proc];
+      // Threads of one process read slightly different figures of the same process.
+      for (const x of r.timeline?.samples ?? []) {
+        x.cpuPct = 100 + index;
+        x.rssMb = 400 + index;
+      }
+      return r;
+    };
+    // Two threads of process A (--threads 2): counts add up, CPU and RSS are A's, once.
+    const threads = mergeReports([withProcess(1, 'host:1:0'), withProcess(2, 'host:1:0')]);
+    expect(threads.timeline?.processes).toEqual(['host:1:0']);
+    expect(threads.timeline?.samples.map((s) => [s.tMs, s.forms, s.cpuPct, s.rssMb])).toEqual([
+      [30_000, 3, 101, 401],
+      [60_000, 9, 102, 402],
+      [90_000, 6, 102, 402],
+    ]);
+    // Two processes (--processes 2): CPU and RSS add up where both sampled.
+    const procs = mergeReports([withProcess(1, 'host:1:0'), withProcess(2, 'host:2:0')]);
+    expect(procs.timeline?.processes).toEqual(['host:1:0', 'host:2:0']);
+    expect(procs.timeline?.samples.map((s) => [s.tMs, s.cpuPct, s.rssMb])).toEqual([
+      [30_000, 101, 401],
+      [60_000, 203, 803],
+      [90_000, 102, 402],
+    ]);
+    // A threads run merged again with a third process (report merge): A once, plus C.
+    const again = mergeReports([
+      checkReport(JSON.parse(JSON.stringify(threads)), 'threads.json'),
+      withProcess(3, 'other:9:0'),
+    ]);
+    expect(again.timeline?.processes).toEqual(['host:1:0', 'other:9:0']);
+    expect(again.timeline?.samples.map((s) => s.rssMb)).toEqual([401, 402 + 403, 402 + 403]);
+  });
+
   it('refuses files that are not version-1 reports, and reports of different scenarios', () => {
     expect(() => checkReport({ format: 'other' }, 'x.json')).toThrow(/not a fieldsim run report/);
     const a = shardReport(1, [1], false);
