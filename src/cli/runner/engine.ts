@@ -5,6 +5,7 @@ import { gatedFetch } from './network-sim.ts';
 import { OpenRosaSimWorker } from './openrosa-worker.ts';
 import { currentProcessId } from './process-id.ts';
 import { type RunnerWarning, RunTimeline, type TimelineJson } from './run-timeline.ts';
+import { openRunnerHttp, type RunnerHttp, type RunnerHttpKind, runnerHttpKind } from './runner-http.ts';
 import type { Scenario, Step } from './scenario-types.ts';
 import { type AdminCredentials, ApiServices, type RunServices } from './services.ts';
 import { SimWorker, Slots } from './worker.ts';
@@ -135,8 +136,15 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     );
   const maxRestores = opts.maxRestores ?? DEFAULT_MAX_RESTORES;
   const startedAt = Date.now();
+  let httpKind: RunnerHttpKind;
+  try {
+    httpKind = runnerHttpKind();
+  } catch (e) {
+    throw new RunSetupError((e as Error).message, 2);
+  }
+  const http = opts.fetch ? null : openRunnerHttp(httpKind);
   const baseFetch: FetchLike = gatedFetch(
-    opts.fetch ?? ((input, init) => fetch(input, init)),
+    opts.fetch ?? (http as RunnerHttp).fetch,
     opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
   );
   const metrics = new RunMetrics();
@@ -173,6 +181,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       const r = await createUsers(services, planned);
       opts.log?.(`users: ${r.created} created, ${r.reused} already existed`);
     } catch (e) {
+      http?.close();
       throw new RunSetupError(`creating users failed: ${(e as Error).message}`, 1);
     }
   }
@@ -182,6 +191,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     try {
       await services.forwarding();
     } catch (e) {
+      http?.close();
       throw new RunSetupError(`assert_forwarded: ${(e as Error).message}`, 2);
     }
   }
@@ -279,6 +289,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     if (timer) clearInterval(timer);
     timeline.stop();
     await services?.close();
+    http?.close();
   }
   progress(true);
   return {
