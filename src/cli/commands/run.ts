@@ -41,6 +41,7 @@ interface RunFlags {
   adminApiKey?: string;
   maxInFlight?: string;
   maxRestores?: string;
+  maxActive?: string;
   processes?: string;
   threads?: string;
   progress: boolean;
@@ -75,6 +76,10 @@ export function registerRun(program: Command): void {
       'most HTTP requests awaiting headers at once, across workers (default 200)',
     )
     .option('--max-restores <n>', 'most workers in a restore step at once (default 100; 0: no limit)')
+    .option(
+      '--max-active <n>',
+      'most workers running at once, for scenarios without a duration: the others wait their turn (default 0: no limit)',
+    )
     .option(
       '--processes <n>',
       "spread the workers over n processes (shards merged into one report) to use more cores; 'auto': one per core",
@@ -115,6 +120,12 @@ export function registerRun(program: Command): void {
         maxRestores = Number(flags.maxRestores);
         if (!Number.isInteger(maxRestores) || maxRestores < 0)
           usage(`--max-restores must be 0 (no limit) or a positive integer, got ${flags.maxRestores}`);
+      }
+      let maxActive: number | undefined;
+      if (flags.maxActive !== undefined) {
+        maxActive = Number(flags.maxActive);
+        if (!Number.isInteger(maxActive) || maxActive < 0)
+          usage(`--max-active must be 0 (no limit) or a positive integer, got ${flags.maxActive}`);
       }
       const shard = flags.shard === undefined ? { index: 1, count: 1 } : parseShard(flags.shard);
       if (!shard) usage(`--shard must be i/n with 1 <= i <= n, got ${flags.shard}`);
@@ -173,6 +184,7 @@ export function registerRun(program: Command): void {
               ...(flags.duration === undefined ? [] : ['--duration', flags.duration]),
               ...(maxInFlight === undefined ? [] : ['--max-in-flight', String(maxInFlight)]),
               ...(maxRestores === undefined ? [] : ['--max-restores', String(maxRestores)]),
+              ...(maxActive === undefined ? [] : ['--max-active', String(maxActive)]),
               ...(adminUser === undefined ? [] : ['--admin-user', adminUser]),
             ],
             env: {
@@ -222,6 +234,7 @@ export function registerRun(program: Command): void {
         ...(workers === undefined ? {} : { workers }),
         ...(maxInFlight === undefined ? {} : { maxInFlight }),
         ...(maxRestores === undefined ? {} : { maxRestores }),
+        ...(maxActive === undefined ? {} : { maxActive }),
         ...(password === undefined ? {} : { password }),
         ...(adminUser
           ? {

@@ -39,6 +39,14 @@ export interface RunOptions {
    * thousand at once peak together; the wait for a slot counts in the step's time.
    */
   maxRestores?: number;
+  /**
+   * Most workers running at once (0 or absent: no limit, every worker starts on time).
+   * A worker holds its phone database from its login to its end; a batch scenario (no
+   * duration) of a thousand workers needs no more alive at once than the runner's CPU
+   * keeps busy, and the others wait their turn (bench/RESULTS.md session 7). The wait is
+   * not counted in any step's time; a waiting worker has not started.
+   */
+  maxActive?: number;
   /** Setup messages (user creation). */
   log?: (line: string) => void;
   /** Length of one timeline interval (throughput and the runner's own health; default 5000 ms). */
@@ -135,6 +143,13 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       2,
     );
   const maxRestores = opts.maxRestores ?? DEFAULT_MAX_RESTORES;
+  const maxActive = opts.maxActive ?? 0;
+  if (maxActive > 0 && scenario.durationMs !== undefined && maxActive < planned.length)
+    // Workers waiting for a turn would start after the duration's end, and stop at once.
+    throw new RunSetupError(
+      `--max-active ${maxActive} is for scenarios without a duration: this one runs for a duration and has ${planned.length} workers`,
+      2,
+    );
   const startedAt = Date.now();
   let httpKind: RunnerHttpKind;
   try {
@@ -213,6 +228,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     signal,
     restoreSlots: maxRestores === 0 ? null : new Slots(maxRestores),
   };
+  const activeSlots = maxActive > 0 ? new Slots(maxActive) : null;
   const timelineMs = opts.timelineMs ?? 5000;
   const timeline = new RunTimeline(metrics, {
     intervalMs: timelineMs,
@@ -239,9 +255,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       planned.map(
         (w) =>
           new Promise<WorkerResult>((resolve, reject) => {
-            const start = () => {
+            const begin = () => {
               if (signal.aborted) {
-                resolve({
+                return Promise.resolve<WorkerResult>({
                   worker: w.number,
                   user: w.username,
                   ok: false,
@@ -259,14 +275,15 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
                     },
                   ],
                 });
-                return;
               }
-              (scenario.openrosa
-                ? new OpenRosaSimWorker(w, env, scenario.openrosa.url)
-                : new SimWorker(w, env)
-              )
-                .run()
-                .then(resolve, reject);
+              return (
+                scenario.openrosa
+                  ? new OpenRosaSimWorker(w, env, scenario.openrosa.url)
+                  : new SimWorker(w, env)
+              ).run();
+            };
+            const start = () => {
+              (activeSlots ? activeSlots.run(begin) : begin()).then(resolve, reject);
             };
             const wait = t0 + w.startOffsetMs - Date.now();
             if (wait <= 0) start();

@@ -68,14 +68,16 @@ export class ThreadRunError extends Error {
  * keeps from peaking together, bench/RESULTS.md).
  */
 export function shareLimits(
-  o: Pick<RunOptions, 'maxInFlight' | 'maxRestores'>,
+  o: Pick<RunOptions, 'maxInFlight' | 'maxRestores' | 'maxActive'>,
   threads: number,
-): Pick<RunOptions, 'maxInFlight' | 'maxRestores'> {
+): Pick<RunOptions, 'maxInFlight' | 'maxRestores' | 'maxActive'> {
   const share = (n: number) => Math.max(1, Math.ceil(n / threads));
   const restores = o.maxRestores ?? DEFAULT_MAX_RESTORES;
+  const active = o.maxActive ?? 0;
   return {
     maxInFlight: share(o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
     maxRestores: restores === 0 ? 0 : share(restores),
+    ...(active === 0 ? {} : { maxActive: share(active) }),
   };
 }
 

@@ -14,5 +14,8 @@ describe('run over threads: how many, and what share of the limits each takes', 
     expect(shareLimits({}, 2)).toEqual({ maxInFlight: 100, maxRestores: 50 });
     expect(shareLimits({ maxInFlight: 5, maxRestores: 3 }, 2)).toEqual({ maxInFlight: 3, maxRestores: 2 });
     expect(shareLimits({ maxInFlight: 1, maxRestores: 0 }, 4)).toEqual({ maxInFlight: 1, maxRestores: 0 });
+    // --max-active: absent or 0 stays "no limit"; a limit is shared like the others.
+    expect(shareLimits({ maxActive: 0 }, 2)).toEqual({ maxInFlight: 100, maxRestores: 50 });
+    expect(shareLimits({ maxActive: 301 }, 2)).toEqual({ maxInFlight: 100, maxRestores: 50, maxActive: 151 });
   });
 });
