@@ -1,8 +1,9 @@
 import type { DBCore, Dexie, Middleware } from 'dexie';
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
 import { createMemoryCore, MemoryEngine, type MemoryTable } from './memory-dbcore.ts';
 import { nodeRecordAead } from './node-record-aead.ts';
+import { schemaIndexedDb } from './schema-idb.ts';
+import { schemaKeyRange } from './schema-key-range.ts';
 import { SqliteStoreError } from './sqlite-store-error.ts';
 import { TxQueue } from './sqlite-tx-queue.ts';
 
@@ -10,8 +11,8 @@ import { TxQueue } from './sqlite-tx-queue.ts';
  * The phone's databases in plain JS Maps, for the QA runner's workers (worker-store.ts):
  * private, in memory, gone when closed, with the SQLite store's semantics (one queue of
  * transactions, rollback on abort, keys and values encoded alike) and none of its fixed
- * cost per database. Like the SQLite store, Dexie's open handshake still reads the schema
- * from an empty fake-indexeddb database.
+ * cost per database. Like the SQLite store, Dexie's open handshake reads the schema from
+ * the schema-only IndexedDB of schema-idb.ts.
  */
 export class MemoryStore implements DexieBackend {
   readonly #engine = new MemoryEngine();
@@ -20,7 +21,12 @@ export class MemoryStore implements DexieBackend {
   #closed = false;
 
   deps(): IndexedDbDeps {
-    return { indexedDB: new IDBFactory(), IDBKeyRange, backend: this, recordAead: nodeRecordAead };
+    return {
+      indexedDB: schemaIndexedDb(),
+      IDBKeyRange: schemaKeyRange,
+      backend: this,
+      recordAead: nodeRecordAead,
+    };
   }
 
   install(db: Dexie): void {

@@ -34,6 +34,9 @@ import type { RawRequest, SqliteTransaction, TxQueue } from './sqlite-tx-queue.t
 
 export const MAX_KEY_MARKER = encodeKey([[]]);
 
+/** Rows read at a time when a new index is filled from the stored rows. */
+const BACKFILL_BATCH = 512;
+
 interface Row {
   k: Buffer;
   v: Buffer;
@@ -147,8 +150,17 @@ class SqliteTable {
 
   #backfill(ix: DBCoreIndex, t: string): void {
     const ins = this.#db.prepare(`INSERT OR IGNORE INTO ${t} (ik, k) VALUES (?, ?)`);
-    for (const row of this.#db.prepare(`SELECT k, v FROM ${this.#t}`).iterate() as IterableIterator<Row>)
-      for (const ik of indexKeys(ix, deserialize(row.v))) ins.run(ik, row.k);
+    // In key order, a batch at a time: better-sqlite3 refuses a write on the connection
+    // while a read statement is still iterating, and the whole table may not fit in memory.
+    const first = this.#db.prepare(`SELECT k, v FROM ${this.#t} ORDER BY k LIMIT ${BACKFILL_BATCH}`);
+    const next = this.#db.prepare(
+      `SELECT k, v FROM ${this.#t} WHERE k > ? ORDER BY k LIMIT ${BACKFILL_BATCH}`,
+    );
+    let rows = first.all() as Row[];
+    while (rows.length > 0) {
+      for (const row of rows) for (const ik of indexKeys(ix, deserialize(row.v))) ins.run(ik, row.k);
+      rows = rows.length < BACKFILL_BATCH ? [] : (next.all((rows[rows.length - 1] as Row).k) as Row[]);
+    }
   }
 
   #stmt(sql: string): Database.Statement {

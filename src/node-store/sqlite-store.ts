@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DBCore, Dexie, Middleware } from 'dexie';
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
 import { tightHeapGrowth } from './heap-growth.ts';
 import { nodeRecordAead } from './node-record-aead.ts';
+import { schemaIndexedDb } from './schema-idb.ts';
+import { schemaKeyRange } from './schema-key-range.ts';
 import { createSqliteCore } from './sqlite-dbcore.ts';
 import { SqliteStoreError } from './sqlite-store-error.ts';
 import { TxQueue } from './sqlite-tx-queue.ts';
@@ -16,8 +17,8 @@ import { TxQueue } from './sqlite-tx-queue.ts';
  * through the DBCore in sqlite-dbcore.ts.
  *
  * Dexie still opens an IndexedDB database to learn the schema (its open handshake reads
- * object stores and indexes from it); that one is an empty fake-indexeddb database in
- * memory, never holding a record. Data-moving `upgrade()` functions of later schema
+ * object stores and indexes from it); that one is schema-idb.ts, which keeps only the
+ * definitions, in memory, and refuses any data request. Data-moving `upgrade()` functions of later schema
  * versions would run against it and are not supported here (schema changes are: tables
  * and indexes are created, new indexes filled from the stored rows).
  *
@@ -98,7 +99,12 @@ export class SqliteStore implements DexieBackend {
    * records are sealed with node:crypto's synchronous AES-GCM (node-record-aead.ts).
    */
   deps(): IndexedDbDeps {
-    return { indexedDB: new IDBFactory(), IDBKeyRange, backend: this, recordAead: nodeRecordAead };
+    return {
+      indexedDB: schemaIndexedDb(),
+      IDBKeyRange: schemaKeyRange,
+      backend: this,
+      recordAead: nodeRecordAead,
+    };
   }
 
   #prefix(name: string): string {

@@ -1,10 +1,10 @@
 import { createReadStream, statSync } from 'node:fs';
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { AppDeviceData } from '../../core/apps/app-device-data.ts';
 import { type DeviceIdentity, readDeviceData } from '../../core/apps/read-device-data.ts';
 import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
 import { ingestRestore } from '../../core/store/restore-ingest.ts';
 import type { CommCareApp } from '../../core/suite/commcare-app.ts';
+import { SqliteStore } from '../../node-store/sqlite-store.ts';
 import { UsageError, type WorkerFlags } from '../worker-options.ts';
 import { withWorker } from '../worker-session.ts';
 
@@ -68,12 +68,15 @@ async function fromRestore(
   body: AsyncIterable<Uint8Array | string>,
   who: DeviceIdentity,
 ): Promise<AppDeviceData> {
-  const db = new FieldsimDb(`fieldsim-app-${Date.now()}`, { indexedDB: new IDBFactory(), IDBKeyRange });
+  // A private in-memory SQLite database, as `restore-file` uses.
+  const store = SqliteStore.open(':memory:');
+  const db = new FieldsimDb('fieldsim-app', store.deps());
   try {
     await ingestRestore(db, body, { mode: 'full', purge: true });
     return await readDeviceData(db, who);
   } finally {
     db.close();
+    store.close();
   }
 }
 

@@ -1,6 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { isFieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { CaseDb } from '../../core/store/case-db.ts';
 import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
@@ -8,6 +7,7 @@ import { listFixtureIds } from '../../core/store/fixtures.ts';
 import { countLedgerEntries } from '../../core/store/ledgers.ts';
 import { ingestRestore } from '../../core/store/restore-ingest.ts';
 import { getRegistration, getSyncToken } from '../../core/store/sync-state.ts';
+import { SqliteStore } from '../../node-store/sqlite-store.ts';
 import { CliExit } from '../cli-exit.ts';
 
 /**
@@ -27,10 +27,9 @@ export interface RestoreFileSummary {
 }
 
 export async function summariseRestoreFile(path: string, purge: boolean): Promise<RestoreFileSummary> {
-  const db = new FieldsimDb(`fieldsim-restore-file-${Date.now()}`, {
-    indexedDB: new IDBFactory(),
-    IDBKeyRange,
-  });
+  // A private in-memory SQLite database: the CLI's own store, nothing written to disk.
+  const store = SqliteStore.open(':memory:');
+  const db = new FieldsimDb('fieldsim-restore-file', store.deps());
   try {
     await ingestRestore(db, createReadStream(path), { mode: 'full', purge });
     const stats = await new CaseDb(db).stats();
@@ -47,6 +46,7 @@ export async function summariseRestoreFile(path: string, purge: boolean): Promis
     };
   } finally {
     db.close();
+    store.close();
   }
 }
 

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { CliExit } from '../cli-exit.ts';
 import { parseDuration } from '../runner/duration.ts';
 import { adminNeeds, type RunProgress, RunSetupError, runScenario } from '../runner/engine.ts';
+import { loadFakeIndexedDb } from '../runner/fake-idb-loader.ts';
 import { toJunit } from '../runner/junit.ts';
 import { readScenario, ScenarioError } from '../runner/parse-scenario.ts';
 import { progressPrinter } from '../runner/progress.ts';
@@ -16,7 +17,7 @@ import {
   runInProcesses,
 } from '../runner/run-processes.ts';
 import { autoThreads, runInThreads, ThreadRunError } from '../runner/run-threads.ts';
-import { runnerStoreKind } from '../runner/worker-store.ts';
+import { RUNNER_STORE_ENV, runnerStoreKind } from '../runner/worker-store.ts';
 import { parseShard } from '../runner/workers-plan.ts';
 
 /**
@@ -93,7 +94,9 @@ export function registerRun(program: Command): void {
       const env = process.env;
       // FIELDSIM_RUNNER_STORE: checked before any worker starts (worker-store.ts).
       try {
-        runnerStoreKind(env);
+        // A store whose package is missing fails here, once, not in every worker.
+        if (runnerStoreKind(env) === 'fake-indexeddb')
+          await loadFakeIndexedDb(`${RUNNER_STORE_ENV}=fake-indexeddb`);
       } catch (e) {
         usage((e as Error).message);
       }

@@ -1,4 +1,3 @@
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { Prng } from '../../core/lib/prng.ts';
 import { fillXForm, toComposedForm } from '../../core/openrosa/fill-xform.ts';
 import type { FormListEntry } from '../../core/openrosa/form-list.ts';
@@ -26,12 +25,13 @@ import {
   WorkerStopped,
 } from './worker.ts';
 import { runWorkerLifecycle } from './worker-lifecycle.ts';
+import { openWorkerStore, runnerStoreKind, type WorkerStore } from './worker-store.ts';
 
 /**
  * One simulated ODK Collect for an `openrosa:` scenario (a generic OpenRosa server: ODK
  * Central, Aggregate, Kobo). It has what Collect has and no more: a form list, forms filled
  * with the XForm engine, and a persistent outbox (the core `Outbox` on its own in-memory
- * IndexedDB, sending through `OpenRosaClient`). Steps: login (reads the form list: the
+ * database, worker-store.ts, sending through `OpenRosaClient`). Steps: login (reads the form list: the
  * credentials are checked there), submit_form (`form:` is a formID), send, assert_local
  * (outbox counts), and the network/wait/repeat/mix steps every scenario has. The
  * CommCare steps (restore, sync, cases, assert_server) are refused when the scenario is
@@ -55,6 +55,7 @@ export class OpenRosaSimWorker {
   readonly #outboxRng: Prng;
   #client: OpenRosaClient | null = null;
   #db: FieldsimDb | null = null;
+  #store: WorkerStore | null = null;
   #outbox: Outbox | null = null;
   #forms = new Map<string, FormListEntry>();
   /** Parsed once per worker: parsing is most of a fill's CPU, and a FormDef is read-only. */
@@ -87,8 +88,10 @@ export class OpenRosaSimWorker {
   #close(): void {
     this.#outbox?.close();
     this.#db?.close();
+    this.#store?.close();
     this.#outbox = null;
     this.#db = null;
+    this.#store = null;
   }
 
   async #runSteps(steps: Step[]): Promise<void> {
@@ -165,10 +168,10 @@ export class OpenRosaSimWorker {
     });
     const list = await client.formList();
     this.#forms = new Map(list.map((f) => [f.formId, f]));
-    const db = new FieldsimDb(`fieldsim-openrosa-${++dbCounter}`, {
-      indexedDB: new IDBFactory(),
-      IDBKeyRange,
-    });
+    // The outbox lives where an HQ worker's database does (FIELDSIM_RUNNER_STORE).
+    const store = await openWorkerStore(runnerStoreKind());
+    this.#store = store;
+    const db = new FieldsimDb(`fieldsim-openrosa-${++dbCounter}`, store.deps);
     installStrictOutboxDurability(db);
     this.#client = client;
     this.#db = db;

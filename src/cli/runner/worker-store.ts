@@ -1,16 +1,17 @@
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import type { IndexedDbDeps } from '../../core/platform.ts';
 import { MemoryStore } from '../../node-store/memory-store.ts';
 import { nodeRecordAead } from '../../node-store/node-record-aead.ts';
 import { SqliteStore } from '../../node-store/sqlite-store.ts';
+import { loadFakeIndexedDb } from './fake-idb-loader.ts';
 
 /**
  * Where a QA-runner worker keeps its phone database: JS Maps behind the SQLite store's
  * semantics (`memory`, the default: the lightest per worker, bench/RESULTS.md session 6),
  * a private in-memory SQLite database (`sqlite`), or fake-indexeddb (`fake-indexeddb`),
  * chosen with FIELDSIM_RUNNER_STORE. Either way nothing is written to disk and no two
- * workers share a database.
+ * workers share a database. fake-indexeddb is a development dependency, loaded only when
+ * chosen (fake-idb-loader.ts): without it, that choice is a MissingPackageError.
  */
 export type RunnerStoreKind = 'memory' | 'sqlite' | 'fake-indexeddb';
 
@@ -31,9 +32,14 @@ export interface WorkerStore {
   close(): void;
 }
 
-export function openWorkerStore(kind: RunnerStoreKind): WorkerStore {
-  if (kind === 'fake-indexeddb')
-    return { deps: { indexedDB: new IDBFactory(), IDBKeyRange, recordAead: nodeRecordAead }, close() {} };
+export async function openWorkerStore(kind: RunnerStoreKind): Promise<WorkerStore> {
+  if (kind === 'fake-indexeddb') {
+    const fake = await loadFakeIndexedDb(`${RUNNER_STORE_ENV}=fake-indexeddb`);
+    return {
+      deps: { indexedDB: new fake.IDBFactory(), IDBKeyRange: fake.IDBKeyRange, recordAead: nodeRecordAead },
+      close() {},
+    };
+  }
   if (kind === 'memory') {
     const store = new MemoryStore();
     return { deps: store.deps(), close: () => store.close() };

@@ -20,8 +20,8 @@ import type { TemplateContext } from './template.ts';
 import { openWorkerStore, runnerStoreKind, type WorkerStore } from './worker-store.ts';
 
 /**
- * One simulated mobile worker: a real core `Session` with its own in-memory IndexedDB
- * (a fresh fake-indexeddb `IDBFactory`, so no two workers share a database), its own
+ * One simulated mobile worker: a real core `Session` with its own in-memory database
+ * (worker-store.ts, so no two workers share a database), its own
  * network simulator around fetch, and its own seeded random streams. It runs the
  * scenario's steps in order and records each one in the shared `RunMetrics`.
  *
@@ -415,7 +415,7 @@ export class SimWorker {
     this.#session?.close();
     this.#session = null;
     const { scenario, serverUrl } = this.#env;
-    this.#store ??= openWorkerStore(runnerStoreKind());
+    this.#store ??= await openWorkerStore(runnerStoreKind());
     this.#session = await login({
       serverUrl,
       domain: scenario.domain,

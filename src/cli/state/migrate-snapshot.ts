@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dexie, type IndexableTypePart } from 'dexie';
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { SqliteStore } from '../../node-store/sqlite-store.ts';
 import { fsyncDir } from './atomic-file.ts';
 import { type DbSnapshot, decodeSnapshot, type IndexSchema } from './snapshot.ts';
@@ -42,7 +41,8 @@ function dexieSchema(d: DbSnapshot): Record<string, string> {
 }
 
 async function copyInto(store: SqliteStore, d: DbSnapshot): Promise<void> {
-  const db = new Dexie(d.name, { indexedDB: new IDBFactory(), IDBKeyRange });
+  const { indexedDB, IDBKeyRange } = store.deps();
+  const db = new Dexie(d.name, { indexedDB, IDBKeyRange });
   store.install(db);
   // As FieldsimDb: no liveQuery layers (their cache would only cost time here).
   db.unuse({ stack: 'dbcore', name: 'Cache' });

@@ -16,8 +16,8 @@ describe('runner worker store (FIELDSIM_RUNNER_STORE)', () => {
 
   it('gives each worker a private database of either kind', async () => {
     for (const kind of ['memory', 'sqlite', 'fake-indexeddb'] as const) {
-      const a = openWorkerStore(kind);
-      const b = openWorkerStore(kind);
+      const a = await openWorkerStore(kind);
+      const b = await openWorkerStore(kind);
       const dbA = new FieldsimDb('same-name', a.deps);
       const dbB = new FieldsimDb('same-name', b.deps);
       await new CaseDb(dbA).applyBlocks([
