@@ -5,6 +5,7 @@
 import Dexie from 'dexie';
 import { streamOfChunks, synthRestoreChunks } from '../../bench/restore-synth.ts';
 import {
+  catalogSourceOf,
   restoreWorkerCount,
   stopRestoreWorkers,
   workerFullIngest,
@@ -15,6 +16,7 @@ import { isFieldsimError } from '../../src/core/errors/fieldsim-error.ts';
 import type { CaseBlock } from '../../src/core/protocol/casexml/case-types.ts';
 import { parseRestore } from '../../src/core/protocol/restore/restore-parser.ts';
 import { CaseDb } from '../../src/core/store/case-db.ts';
+import { loadCatalog } from '../../src/core/store/case-writer.ts';
 import { FieldsimDb } from '../../src/core/store/fieldsim-db.ts';
 import { type IngestResult, resetCaseData } from '../../src/core/store/restore-ingest.ts';
 import { getSyncToken } from '../../src/core/store/sync-state.ts';
@@ -75,6 +77,7 @@ async function compare(n: number): Promise<{
   worker: IngestResult;
   phases: string[];
   sealed: { pages: number; plain: number; leaked: boolean };
+  catalog: { source: string | undefined; sameAsReload: boolean };
 }> {
   const tag = Date.now();
   const reapplyBlocks = await someBlocks(30);
@@ -90,6 +93,18 @@ async function compare(n: number): Promise<{
   });
   const same = (await dump(a)) === (await dump(b));
   const cases = await new CaseDb(b).count();
+  // The catalog the worker handed over against one read back from the database.
+  const handed = (await loadCatalog(b)).cat;
+  const again = await connect(b.name);
+  const reloaded = (await loadCatalog(again)).cat;
+  again.close();
+  const catalog = {
+    source: catalogSourceOf(b),
+    sameAsReload:
+      handed !== reloaded &&
+      JSON.stringify([...handed.entries]) === JSON.stringify([...reloaded.entries]) &&
+      JSON.stringify(handed.byName()) === JSON.stringify(reloaded.byName()),
+  };
   // The raw rows the worker wrote, read without the key: sealed, no case name in them.
   const raw = new FieldsimDb(b.name, deps);
   const rows = (await raw.casePages.toArray()) as unknown as Record<string, unknown>[];
@@ -105,7 +120,7 @@ async function compare(n: number): Promise<{
     db.close();
     await Dexie.delete(db.name);
   }
-  return { same, cases, page, worker, phases, sealed: { pages: rows.length, plain, leaked } };
+  return { same, cases, page, worker, phases, sealed: { pages: rows.length, plain, leaked }, catalog };
 }
 
 interface Failure {

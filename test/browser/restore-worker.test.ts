@@ -33,6 +33,7 @@ interface PageApi {
     worker: Result;
     phases: string[];
     sealed: { pages: number; plain: number; leaked: boolean };
+    catalog: { source: string | undefined; sameAsReload: boolean };
   }>;
   failing(how: 'dropped' | 'abort' | 'logout'): Promise<Failure>;
   fallback(n: number): Promise<{ cases: number; workers: number }>;
@@ -70,6 +71,8 @@ describe('restore in a Web Worker (Chromium, encrypted)', () => {
     expect(r.phases).toEqual(['downloading', 'purging', 'done']);
     expect(r.sealed.pages).toBeGreaterThan(300);
     expect(r.sealed).toMatchObject({ plain: 0, leaked: false });
+    // The page adopted the worker's catalog (no reload), and it equals one read back.
+    expect(r.catalog).toEqual({ source: 'worker', sameAsReload: true });
   });
 
   it('a dropped connection mid-way: typed network error, old generation intact, worker gone', async () => {

@@ -1,4 +1,5 @@
 import type { CaseBlock } from '../../core/protocol/casexml/case-types.ts';
+import type { CatalogSnapshot } from '../../core/store/catalog-snapshot.ts';
 import type { IngestResult } from '../../core/store/restore-ingest.ts';
 import type { RestoreProgress } from '../../core/sync/session-types.ts';
 
@@ -33,5 +34,9 @@ export interface WireError {
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'progress'; progress: RestoreProgress }
-  | { type: 'done'; result: IngestResult }
+  /**
+   * `catalog`: the switched generation's case catalog, so the page adopts it instead of
+   * reading every summary back (null if the worker could not take it; the page reloads).
+   */
+  | { type: 'done'; result: IngestResult; catalog: CatalogSnapshot | null }
   | { type: 'error'; error: WireError };

@@ -1,5 +1,11 @@
 import { RecordCipher } from '../../core/crypto/record-cipher.ts';
 import { isFieldsimError } from '../../core/errors/fieldsim-error.ts';
+import { loadCatalog } from '../../core/store/case-writer.ts';
+import {
+  type CatalogSnapshot,
+  snapshotCatalog,
+  snapshotTransfer,
+} from '../../core/store/catalog-snapshot.ts';
 import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
 import { resetCaseData } from '../../core/store/restore-ingest.ts';
 import type { IngestRequest, WireError, WorkerReply } from './protocol.ts';
@@ -8,15 +14,16 @@ import type { IngestRequest, WireError, WorkerReply } from './protocol.ts';
  * The restore Web Worker (docs/pwa.md, "Restore in a Web Worker"): parses the restore
  * body the page hands over, applies the case rules and writes the packed pages of a new
  * generation to the user's IndexedDB database itself, then switches generations, exactly
- * as `resetCaseData` does on the page. Only progress and the outcome go back; the page
- * then reloads its case catalog from the database. The data key stays in this worker's
+ * as `resetCaseData` does on the page. Progress, the outcome and the catalog of the new
+ * generation go back (catalog-snapshot.ts): the page adopts it rather than reading and
+ * decrypting every summary again. The data key stays in this worker's
  * memory and dies with it (the page terminates the worker after each restore, and at
  * logout or cancel mid-way, which leaves the old generation live).
  */
 
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<IngestRequest>) => void) | null;
-  postMessage(msg: WorkerReply): void;
+  postMessage(msg: WorkerReply, transfer?: Transferable[]): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -33,6 +40,15 @@ function wireError(e: unknown): WireError {
   return { name: err.name, code: 'storage-error', message: err.message, retryable: false };
 }
 
+/** The live catalog the ingest left in memory; null (the page reloads it) if it cannot be had. */
+async function catalogOf(db: FieldsimDb): Promise<CatalogSnapshot | null> {
+  try {
+    return snapshotCatalog((await loadCatalog(db)).cat);
+  } catch {
+    return null;
+  }
+}
+
 async function ingest(req: IngestRequest): Promise<void> {
   const db = new FieldsimDb(req.dbName, { indexedDB, IDBKeyRange });
   if (req.key !== null) db.vault.open(new RecordCipher(req.key));
@@ -43,7 +59,8 @@ async function ingest(req: IngestRequest): Promise<void> {
       inFlight: req.opts.inFlight ?? IN_FLIGHT,
       onProgress: (progress) => scope.postMessage({ type: 'progress', progress }),
     });
-    scope.postMessage({ type: 'done', result });
+    const catalog = await catalogOf(db);
+    scope.postMessage({ type: 'done', result, catalog }, catalog === null ? [] : snapshotTransfer(catalog));
   } catch (e) {
     scope.postMessage({ type: 'error', error: wireError(e) });
   } finally {

@@ -1,5 +1,6 @@
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { forgetCatalog, loadCatalog } from '../../core/store/case-writer.ts';
+import { adoptCatalogSnapshot, type CatalogSnapshot } from '../../core/store/catalog-snapshot.ts';
 import type { FieldsimDb } from '../../core/store/fieldsim-db.ts';
 import { type IngestOptions, type IngestResult, resetCaseData } from '../../core/store/restore-ingest.ts';
 import type { FullIngest } from '../../core/sync/restore-flow.ts';
@@ -10,12 +11,24 @@ import type { IngestRequest, WireError, WorkerReply } from './protocol.ts';
  * session platform. The session still fetches the restore (same client, auth, 202/429
  * waits and typed HTTP errors, under its data lock); the 200 body is transferred to a
  * fresh worker, which parses, applies and writes it while this thread stays free, and
- * the page then reloads its case catalog from the switched database.
+ * hands back the switched generation's case catalog, which the page adopts (or, if the
+ * database moved on meanwhile, reloads from the database).
  *
  * Falls back to the ingest on this thread when no worker can start (no Worker, or a
  * browser that cannot transfer streams): before anything of the body was read, so
  * nothing is lost either way.
  */
+
+const catalogSources = new WeakMap<FieldsimDb, 'worker' | 'database'>();
+
+/**
+ * Where the last worker restore on `db` got the page's case catalog: handed over by the
+ * worker, or loaded from the database (the worker sent none, or another writer changed
+ * the cases meanwhile). For tests and diagnostics.
+ */
+export function catalogSourceOf(db: FieldsimDb): 'worker' | 'database' | undefined {
+  return catalogSources.get(db);
+}
 
 /** Running restore workers, each with what stops it and fails its restore. */
 const live = new Map<Worker, (e: unknown) => void>();
@@ -65,8 +78,17 @@ function started(w: Worker): Promise<Worker | null> {
   });
 }
 
-/** The catalog of the switched generation, loaded and name-ordered before the restore returns. */
-async function refreshCatalog(db: FieldsimDb): Promise<void> {
+/**
+ * The catalog of the switched generation, in place and name-ordered before the restore
+ * returns: the worker's own when it sent one of the live generation, else loaded from the
+ * database.
+ */
+async function refreshCatalog(db: FieldsimDb, snap: CatalogSnapshot | null): Promise<void> {
+  if (snap !== null && (await adoptCatalogSnapshot(db, snap))) {
+    catalogSources.set(db, 'worker');
+    return;
+  }
+  catalogSources.set(db, 'database');
   forgetCatalog(db);
   const { cat } = await loadCatalog(db);
   cat.byName();
@@ -96,7 +118,7 @@ function run(
         w.terminate();
         live.delete(w);
         opts.signal?.removeEventListener('abort', onAbort);
-        refreshCatalog(db).then(() => resolve(m.result), reject);
+        refreshCatalog(db, m.catalog).then(() => resolve(m.result), reject);
       }
     };
     w.onerror = (ev) => {

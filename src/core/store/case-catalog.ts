@@ -204,6 +204,28 @@ export class CaseCatalog {
     return this.nameOrder;
   }
 
+  /**
+   * Takes a name order computed elsewhere for these same entries (a restore worker's,
+   * catalog-snapshot.ts), so the first case list does not sort again. Checked, not
+   * trusted: every id must be a case here and each must sort strictly after the one
+   * before (so none repeats and, with the count equal, none is missing); else ignored.
+   */
+  adoptNameOrder(ids: string[]): boolean {
+    if (ids.length !== this.entries.size) return false;
+    let prevName = '';
+    let prevId = '';
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as string;
+      const e = this.entries.get(id);
+      if (e === undefined) return false;
+      if (i > 0 && (e.caseName < prevName || (e.caseName === prevName && id <= prevId))) return false;
+      prevName = e.caseName;
+      prevId = id;
+    }
+    this.nameOrder = ids;
+    return true;
+  }
+
   /** Cases that index `caseId` (children and extensions). */
   incoming(caseId: string): ReverseEdge[] {
     if (this.reverse === null) {

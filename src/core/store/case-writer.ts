@@ -70,7 +70,7 @@ export function pickFromPage(
 }
 
 /** [caseId, caseType, caseName, ownerId, closed, lastModified, indices] */
-type CaseSummary = [string, string, string, string, 0 | 1, string, CaseIndex[]];
+export type CaseSummary = [string, string, string, string, 0 | 1, string, CaseIndex[]];
 
 /**
  * Case types, owners, index identifiers and relationships repeat across thousands of
@@ -85,7 +85,7 @@ function intern(v: string): string {
   return v;
 }
 
-function entryFromSummary(sum: CaseSummary, page: number): CaseEntry {
+export function entryFromSummary(sum: CaseSummary, page: number): CaseEntry {
   const [, caseType, caseName, ownerId, closed, lastModified, indices] = sum;
   for (const ix of indices) {
     ix.identifier = intern(ix.identifier);

@@ -267,11 +267,23 @@ async function writeStaged(
   writer.applyDeltaNow();
 }
 
+/** A batch transaction of a full restore that was not waited for (see `writeStagedAhead`). */
+interface PendingWrite {
+  /** Resolves once its transaction exists (or never will): later batches open theirs after. */
+  opened: Promise<void>;
+  /** Settles when it committed (or failed). */
+  done: Promise<unknown>;
+}
+
 /**
- * `writeStaged` without waiting for the commit: the flush is settled into the staged
- * catalog at once and its transaction is queued in `inFlight`; only when more than `max`
- * are pending does this wait, for the oldest. A failed one is thrown at the latest by
- * `drain`, before anything reads the staged generation as complete.
+ * `writeStaged` without waiting for the sealing or the commit: the flush is settled into
+ * the staged catalog at once, sealed (WebCrypto, off this thread) while the next batch is
+ * parsed, and its transaction opened once sealed and once the previous batch's
+ * transaction is open: IndexedDB runs overlapping read-write transactions in the order
+ * they were created, and a later batch rewrites the tail page an earlier one wrote, so
+ * the order must be the batches' own. Only when more than `max` are pending does this
+ * wait, for the oldest. A failed one is thrown at the latest by `drain`, before anything
+ * reads the staged generation as complete.
  */
 async function writeStagedAhead(
   db: FieldsimDb,
@@ -279,25 +291,42 @@ async function writeStagedAhead(
   writer: CaseWriter,
   blocks: CaseBlock[],
   ledgers: readonly LedgerRow[],
-  inFlight: Promise<unknown>[],
+  inFlight: PendingWrite[],
   max: number,
 ): Promise<void> {
   await applyBlocksWith(writer, blocks);
   const prepared = writer.prepareFlush();
   writer.settleFlush(prepared);
   writer.applyDeltaNow();
-  const [flush, rows] = await Promise.all([sealFlush(c, prepared), sealAll(c, ledgers, sealLedger)]);
-  const tx = db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], () =>
-    Promise.all([putFlush(db, flush), rows.length > 0 ? db.ledgers.bulkPut(rows) : undefined]),
+  const before = inFlight.at(-1)?.opened;
+  const ready = Promise.all([sealFlush(c, prepared), sealAll(c, ledgers, sealLedger), before]);
+  let markOpened: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    markOpened = resolve;
+  });
+  const done = ready.then(
+    ([flush, rows]) => {
+      try {
+        return db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], () =>
+          Promise.all([putFlush(db, flush), rows.length > 0 ? db.ledgers.bulkPut(rows) : undefined]),
+        );
+      } finally {
+        markOpened();
+      }
+    },
+    (e: unknown) => {
+      markOpened();
+      throw e;
+    },
   );
-  // Marked handled now: the rejection is thrown when this transaction is awaited in turn.
-  tx.catch(() => undefined);
-  inFlight.push(tx);
-  while (inFlight.length > max) await inFlight.shift();
+  // Marked handled now: the rejection is thrown when this write is awaited in turn.
+  done.catch(() => undefined);
+  inFlight.push({ opened, done });
+  while (inFlight.length > max) await inFlight.shift()?.done;
 }
 
-async function drain(inFlight: Promise<unknown>[]): Promise<void> {
-  while (inFlight.length > 0) await inFlight.shift();
+async function drain(inFlight: PendingWrite[]): Promise<void> {
+  while (inFlight.length > 0) await inFlight.shift()?.done;
 }
 
 async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions): Promise<IngestResult> {
@@ -325,7 +354,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   let purged = 0;
   let switched: CaseGenState;
   const maxInFlight = Math.max(0, opts.inFlight ?? 0);
-  const inFlight: Promise<unknown>[] = [];
+  const inFlight: PendingWrite[] = [];
   // Staged pages need not be synced one batch at a time (SQLite under Node: no fsync or
   // checkpoint per batch); the switch below commits them durably, with its own sync.
   let staging = db.backend?.stagedWrites !== undefined;
@@ -413,6 +442,9 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
     });
   } catch (e) {
     endStaging();
+    // Batches still sealing would open their transactions after the cleanup below and
+    // leave their pages behind: let them finish (or fail) first.
+    await Promise.allSettled(inFlight.map((w) => w.done));
     // Best effort: drop what was staged. If this fails too, the next ingest cleans up.
     await db
       .transaction('rw', [db.casePages, db.caseSums, db.ledgers], async () => {

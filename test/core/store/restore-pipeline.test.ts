@@ -91,4 +91,66 @@ describe('full restore with batch commits in flight', () => {
     const gens = new Set((await db.casePages.toCollection().primaryKeys()).map(([g]) => g));
     expect(gens.size).toBe(1);
   });
+
+  it('sealing that finishes out of order still commits the batches in order (the tail page is not rolled back)', async () => {
+    const key = (await createDataKey('pw', { iterations: 1000 })).key;
+    let calls = 0;
+    // The first batch's records take longest to seal, so later batches are sealed first.
+    const slowFirst = {
+      getRandomValues: <T extends ArrayBufferView>(a: T): T => crypto.getRandomValues(a as never) as T,
+      subtle: {
+        encrypt: async (...args: Parameters<SubtleCrypto['encrypt']>) => {
+          const n = calls++;
+          await new Promise((r) => setTimeout(r, n < 8 ? 60 : 0));
+          return crypto.subtle.encrypt(...args);
+        },
+        decrypt: (...args: Parameters<SubtleCrypto['decrypt']>) => crypto.subtle.decrypt(...args),
+      },
+    } as unknown as Crypto;
+    const plain = connect('order-ref');
+    const ref = await ingestRestore(plain, withUpdates(400), { mode: 'full', batchSize: 50 });
+    const sealed = connect('order-sealed', new RecordCipher(key, slowFirst));
+    const r = await ingestRestore(sealed, withUpdates(400), { mode: 'full', batchSize: 50, inFlight: 3 });
+    expect(r).toEqual(ref);
+    expect(calls).toBeGreaterThan(8);
+    expect(await everything(sealed)).toEqual(await everything(plain));
+    expect(await new CaseDb(sealed).count()).toBe(400);
+  });
+
+  it('a batch whose sealing fails: typed error, old generation kept, no staged page left behind', async () => {
+    const key = (await createDataKey('pw', { iterations: 1000 })).key;
+    let calls = 0;
+    let failAt = Number.POSITIVE_INFINITY;
+    const failing = {
+      getRandomValues: <T extends ArrayBufferView>(a: T): T => crypto.getRandomValues(a as never) as T,
+      subtle: {
+        encrypt: async (...args: Parameters<SubtleCrypto['encrypt']>) => {
+          if (calls++ === failAt) throw new DOMException('The operation failed', 'OperationError');
+          // Later batches are still sealing when the failure surfaces.
+          await new Promise((r) => setTimeout(r, 5));
+          return crypto.subtle.encrypt(...args);
+        },
+        decrypt: (...args: Parameters<SubtleCrypto['decrypt']>) => crypto.subtle.decrypt(...args),
+      },
+    } as unknown as Crypto;
+    const db = connect('seal-fails', new RecordCipher(key, failing));
+    await ingestRestore(db, streamOfChunks(synthRestoreChunks(100).chunks), { mode: 'full' });
+    const before = await everything(db);
+    const live = new Set((await db.casePages.toCollection().primaryKeys()).map(([g]) => g));
+    failAt = calls + 20;
+    let err: unknown;
+    try {
+      await ingestRestore(db, streamOfChunks(synthRestoreChunks(1200).chunks), {
+        mode: 'full',
+        batchSize: 50,
+        inFlight: 3,
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(isFieldsimError(err) && err.code).toBe('storage-error');
+    expect(await everything(db)).toEqual(before);
+    const gens = new Set((await db.casePages.toCollection().primaryKeys()).map(([g]) => g));
+    expect(gens).toEqual(live);
+  });
 });
