@@ -3,6 +3,7 @@ import { createAuthSchema } from '../auth/schema.ts';
 import { ensureForwardingSchema } from '../forwarding/forwarding-schema.ts';
 import { createKeyRecordSchema } from '../mobile-auth/key-records.ts';
 import { ensureCaseXmlCacheSchema } from '../restore/case-xml-cache.ts';
+import { ensureSyncLogAddsSchema } from '../restore/sync-log-adds.ts';
 import { applyIndexedOnSchema } from './indexed-on.ts';
 import { hashStoredApiKeys, prepareDataDir } from './secure-storage.ts';
 
@@ -259,6 +260,7 @@ export function openDatabase(dataDir: string): Db {
   createAuthSchema(db);
   createKeyRecordSchema(db);
   ensureCaseXmlCacheSchema(db);
+  ensureSyncLogAddsSchema(db);
   hashStoredApiKeys(db);
   return db;
 }

@@ -22,10 +22,6 @@ import type { Db } from '../db/db-handle.ts';
 export const CASE_XML_FORMAT = 1;
 
 const SCHEMA = `
--- The live query's owned-open-case reads (restore/generate.ts childOnlyLiveQuery) from the
--- index alone: 100k owned ids in ~40% of the CPU they took through cases_owner plus a
--- table lookup per case for deleted and case_id.
-CREATE INDEX IF NOT EXISTS cases_owner_open ON cases(domain, owner_id, closed, deleted, case_id);
 CREATE TABLE IF NOT EXISTS case_restore_xml (
   case_rowid INTEGER PRIMARY KEY,
   format INTEGER NOT NULL,

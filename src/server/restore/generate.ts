@@ -561,9 +561,7 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
   // kept from an earlier restore (case-xml-cache.ts): then the columns come back NULL.
   const pageOwned = cached(
     db,
-    // INDEXED BY: cases_owner yields rows in rowid order (the keyset); the covering
-    // cases_owner_open (case-xml-cache.ts) would need a sort of every owned case per page.
-    `SELECT c.case_id, ${CACHED_COLUMNS}, c.rowid FROM cases c INDEXED BY cases_owner
+    `SELECT c.case_id, ${CACHED_COLUMNS}, c.rowid FROM cases c
      LEFT JOIN case_restore_xml x ON x.case_rowid = c.rowid
      WHERE c.domain = ? AND c.owner_id = ? AND c.closed = 0 AND c.deleted = 0 AND c.rowid > ? ORDER BY c.rowid LIMIT ?`,
   );
