@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import { createAuthSchema } from '../auth/schema.ts';
 import { ensureForwardingSchema } from '../forwarding/forwarding-schema.ts';
 import { createKeyRecordSchema } from '../mobile-auth/key-records.ts';
+import { ensureCaseXmlCacheSchema } from '../restore/case-xml-cache.ts';
+import { ensureSyncLogAddsSchema } from '../restore/sync-log-adds.ts';
 import { applyIndexedOnSchema } from './indexed-on.ts';
 import { hashStoredApiKeys, prepareDataDir } from './secure-storage.ts';
 
@@ -257,6 +259,8 @@ export function openDatabase(dataDir: string): Db {
   applyIndexedOnSchema(db);
   createAuthSchema(db);
   createKeyRecordSchema(db);
+  ensureCaseXmlCacheSchema(db);
+  ensureSyncLogAddsSchema(db);
   hashStoredApiKeys(db);
   return db;
 }

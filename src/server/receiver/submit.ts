@@ -20,6 +20,7 @@ import { CaseRepo, type StoredCase } from '../db/cases.ts';
 import { cached, type Db } from '../db/database.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { computeLiveSet, type GraphNode } from '../restore/live-set.ts';
+import { addToPhoneList } from '../restore/sync-log-adds.ts';
 import { getSyncLog, type SyncLog, saveSyncLog } from '../restore/sync-logs.ts';
 
 export interface SubmissionAttachment {
@@ -499,6 +500,12 @@ export class FormProcessor {
       for (const i of c.indices) phone.add(i.caseId);
     }
     if (!needsPurge && phone.size === before) return;
+    if (!needsPurge) {
+      // Only additions: appended apart from the stored list (sync-log-adds.ts), in the
+      // order a rewrite would have put them (after the ids already on the phone).
+      addToPhoneList(this.#db, log.id, [...phone].slice(before));
+      return;
+    }
     let ids = [...phone];
     if (needsPurge) {
       for (const c of touched) phone.add(c.caseId);

@@ -7,6 +7,7 @@ import type { StoredCase } from '../db/cases.ts';
 import { cached, type Db } from '../db/database.ts';
 import { caseSharingGroups, rawUsername, type UserRow } from '../db/users.ts';
 import { hexId, nowIso } from '../ids.ts';
+import { cachedBlockColumns, keepCaseBlocks } from './case-xml-cache.ts';
 import { computeLiveSet, type GraphNode } from './live-set.ts';
 import type { SyncLog } from './sync-logs.ts';
 
@@ -218,6 +219,14 @@ export type RawCase = [
   string,
   number?,
 ];
+
+const CACHED_COLUMNS = cachedBlockColumns(RAW_COLUMNS.split(', ').slice(1), 'c', 'x');
+
+/**
+ * A restore query's row: the case id, then either the other RawCase columns and a NULL
+ * block, or NULLs and the block kept for the case (case-xml-cache.ts); then its rowid.
+ */
+type CachedRow = [string, ...(string | number | null)[]] & { 11: string | null; 12: number };
 
 /** A case row as the restore query returns it, as the general writer takes it. */
 export function fromRaw(r: RawCase): RestoreCase {
@@ -548,34 +557,53 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
   const ledgers = ledgerBlocks(db, req.domain, toSend);
   const itemCount = 3 + fixtures.length + caseCount + ledgers.count;
   const registration = registrationXml(req.user);
-  // Only the columns a restore block needs, as raw arrays (see RAW_COLUMNS).
+  // Only the columns a restore block needs, as raw arrays (see RAW_COLUMNS), or the block
+  // kept from an earlier restore (case-xml-cache.ts): then the columns come back NULL.
   const pageOwned = cached(
     db,
-    `SELECT ${RAW_COLUMNS}, rowid FROM cases
-     WHERE domain = ? AND owner_id = ? AND closed = 0 AND deleted = 0 AND rowid > ? ORDER BY rowid LIMIT ?`,
+    `SELECT c.case_id, ${CACHED_COLUMNS}, c.rowid FROM cases c
+     LEFT JOIN case_restore_xml x ON x.case_rowid = c.rowid
+     WHERE c.domain = ? AND c.owner_id = ? AND c.closed = 0 AND c.deleted = 0 AND c.rowid > ? ORDER BY c.rowid LIMIT ?`,
   );
   const fetchByIds = cached(
     db,
-    `SELECT ${RAW_COLUMNS} FROM cases WHERE case_id IN (SELECT value FROM json_each(?))`,
+    `SELECT c.case_id, ${CACHED_COLUMNS}, c.rowid FROM cases c
+     LEFT JOIN case_restore_xml x ON x.case_rowid = c.rowid
+     WHERE c.case_id IN (SELECT value FROM json_each(?))`,
   );
   const short = rawUsername(req.user);
-  const writeRows = (rows: RawCase[]): string => {
+  const writeRows = (rows: CachedRow[]): string => {
     let s = '';
+    const fresh: [number, string][] = [];
     for (const r of rows) {
       const create = !onPhone.has(r[0]);
-      const direct = factor === 1 ? restoreCaseXml(r, create) : undefined;
-      if (direct !== undefined) s += direct;
-      else {
-        const c = fromRaw(r);
+      const kept = r[11];
+      if (create && factor === 1 && kept !== null) {
+        s += kept;
+        s += ledgers.byCase.get(r[0]) ?? '';
+        continue;
+      }
+      const raw = kept === null ? (r as unknown as RawCase) : undefined;
+      // A kept block stands for a create block only; the other shapes read the row again.
+      const row = raw ?? (fetchRaw.raw(true).get(r[0]) as RawCase);
+      fetchRaw.raw(false);
+      const direct = factor === 1 ? restoreCaseXml(row, create) : undefined;
+      if (direct !== undefined) {
+        s += direct;
+        if (create) fresh.push([r[12]!, direct]);
+      } else {
+        const c = fromRaw(row);
         s += writeBlock(restoreCaseBlock(c, create));
         s += ledgers.byCase.get(c.caseId) ?? '';
         for (let f = 1; f < factor; f++) s += writeBlock(restoreCaseBlock(c, create, f));
         continue;
       }
-      s += ledgers.byCase.get(r[0]) ?? '';
+      s += ledgers.byCase.get(row[0]) ?? '';
     }
+    keepCaseBlocks(db, fresh);
     return s;
   };
+  const fetchRaw = cached(db, `SELECT ${RAW_COLUMNS} FROM cases WHERE case_id = ?`);
   return {
     log,
     itemCount,
@@ -594,10 +622,10 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
         for (const ownerId of new Set(ownerIds)) {
           let last = 0;
           for (;;) {
-            const rows = pageOwned.raw(true).all(req.domain, ownerId, last, BATCH) as RawCase[];
+            const rows = pageOwned.raw(true).all(req.domain, ownerId, last, BATCH) as CachedRow[];
             pageOwned.raw(false);
             if (rows.length === 0) break;
-            last = rows[rows.length - 1]![11] as number;
+            last = rows[rows.length - 1]![12] as number;
             // A full restore sends exactly the live cases; owned open ones come from here.
             yield writeRows(rows.filter((r) => live.has(r[0])));
           }
@@ -606,7 +634,7 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
         rest = toSend.filter((id) => !owned.has(id));
       }
       for (let i = 0; i < rest.length; i += BATCH) {
-        const rows = fetchByIds.raw(true).all(JSON.stringify(rest.slice(i, i + BATCH))) as RawCase[];
+        const rows = fetchByIds.raw(true).all(JSON.stringify(rest.slice(i, i + BATCH))) as CachedRow[];
         fetchByIds.raw(false);
         yield writeRows(rows);
       }

@@ -1,4 +1,5 @@
 import { cached, type Db } from '../db/database.ts';
+import { phoneAdds } from './sync-log-adds.ts';
 
 /** A livequery sync log (`SimplifiedSyncLog`, hq:.../casexml/apps/phone/models.py). */
 export interface SyncLog {
@@ -31,6 +32,9 @@ interface SyncLogRow {
 export function getSyncLog(db: Db, id: string): SyncLog | undefined {
   const r = cached(db, 'SELECT * FROM sync_logs WHERE id = ?').get(id) as SyncLogRow | undefined;
   if (!r) return undefined;
+  const onPhone = JSON.parse(r.case_ids_on_phone) as string[];
+  // Forms append to the list apart from it (sync-log-adds.ts).
+  for (const id of phoneAdds(db, r.id)) onPhone.push(id);
   return {
     id: r.id,
     domain: r.domain,
@@ -40,7 +44,7 @@ export function getSyncLog(db: Db, id: string): SyncLog | undefined {
     deviceId: r.device_id,
     appId: r.app_id,
     ownerIds: JSON.parse(r.owner_ids) as string[],
-    caseIdsOnPhone: JSON.parse(r.case_ids_on_phone) as string[],
+    caseIdsOnPhone: onPhone,
     dependentCaseIds: JSON.parse(r.dependent_case_ids) as string[],
   };
 }
