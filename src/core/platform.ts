@@ -5,6 +5,15 @@
 
 import type { Dexie } from 'dexie';
 import type { RecordAead } from './crypto/record-aead.ts';
+import type { RestoreBody, RestoreParseOptions } from './protocol/restore/restore-parser.ts';
+import type { RestoreEvent } from './protocol/restore/restore-types.ts';
+
+/**
+ * A restore parser with `parseRestore`'s contract (same events, batches, typed errors),
+ * run elsewhere: Node parses a full restore in a worker thread while the main thread
+ * writes (src/node-store/restore-parse-thread.ts).
+ */
+export type RestoreParserFn = (body: RestoreBody, opts: RestoreParseOptions) => AsyncIterable<RestoreEvent[]>;
 
 /** The subset of `fetch` the core uses. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -23,6 +32,8 @@ export interface IndexedDbDeps {
    * src/node-store/node-record-aead.ts); WebCrypto without it. Same records either way.
    */
   recordAead?: RecordAead;
+  /** Parses full restores (store/restore-ingest.ts); `parseRestore` in this thread without it. */
+  restoreParser?: RestoreParserFn;
 }
 
 /** A storage engine that plugs into a Dexie database (as its lowest DBCore middleware). */

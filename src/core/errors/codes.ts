@@ -18,6 +18,7 @@ export const ERROR_MESSAGES = {
   aborted: 'The operation was cancelled.',
   'xml-malformed': 'The XML is not well formed.',
   'xml-invalid': 'The XML is well formed but breaks the protocol rules.',
+  'restore-parser-failed': 'The restore parser stopped unexpectedly; nothing of this restore was kept.',
   'xml-too-large':
     'An XML element is larger than fieldsim accepts (too many children, attributes or characters).',
   'case-invalid': 'A case block breaks CommCare case rules.',

@@ -1,6 +1,6 @@
 import Dexie, { type Table } from 'dexie';
 import { Vault } from '../crypto/vault.ts';
-import type { DexieBackend, IndexedDbDeps } from '../platform.ts';
+import type { DexieBackend, IndexedDbDeps, RestoreParserFn } from '../platform.ts';
 import type { CaseRecord } from '../protocol/casexml/case-types.ts';
 import type {
   SealedFixture,
@@ -54,11 +54,14 @@ export class FieldsimDb extends Dexie {
   readonly vault: Vault;
   /** The storage engine under Dexie, when not IndexedDB itself (see `IndexedDbDeps`). */
   readonly backend: DexieBackend | undefined;
+  /** The parser of full restores, when the host runs it elsewhere (see `IndexedDbDeps`). */
+  readonly restoreParser: RestoreParserFn | undefined;
 
   constructor(name: string, deps?: IndexedDbDeps) {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {});
     this.vault = new Vault(deps?.recordAead);
     this.backend = deps?.backend;
+    this.restoreParser = deps?.restoreParser;
     deps?.backend?.install(this);
     this.version(1).stores({
       casePages: '[gen+page]',

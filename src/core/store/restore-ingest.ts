@@ -365,7 +365,9 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   };
   if (staging) db.backend?.stagedWrites?.(true);
   try {
-    const parsed = parseRestore(body, {
+    // The host's parser when it has one (Node: a worker thread, pipelined with the writes
+    // here), else this thread's.
+    const parsed = (db.restoreParser ?? parseRestore)(body, {
       ...(opts.signal ? { signal: opts.signal } : {}),
       batchSize: opts.batchSize ?? (synchronousStore ? SYNC_STORE_BATCH : 2000),
       onBytes: (b) => {

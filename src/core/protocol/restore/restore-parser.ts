@@ -83,8 +83,12 @@ function bodyError(e: unknown): FieldsimError {
   return new NetworkError('network-error', `The restore download failed: ${msg}`, e);
 }
 
-/** Reads a ReadableStream or an async iterable as chunks, cancelling the stream on early exit. */
-async function* chunksOf(body: RestoreBody): AsyncGenerator<Uint8Array | string> {
+/**
+ * Reads a ReadableStream or an async iterable as chunks, cancelling the stream on early
+ * exit; a failure of the body is a typed `NetworkError`. Exported for hosts that parse in
+ * another thread and feed it the body themselves (src/node-store/restore-parse-thread.ts).
+ */
+export async function* chunksOf(body: RestoreBody): AsyncGenerator<Uint8Array | string> {
   try {
     yield* rawChunksOf(body);
   } catch (e) {

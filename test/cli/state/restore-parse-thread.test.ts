@@ -1,0 +1,215 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { streamOfChunks, synthRestoreChunks } from '../../../bench/restore-synth.ts';
+import { isFieldsimError } from '../../../src/core/errors/fieldsim-error.ts';
+import { XmlError } from '../../../src/core/errors/xml-error.ts';
+import { fromString, parseRestore } from '../../../src/core/protocol/restore/restore-parser.ts';
+import type { RestoreEvent } from '../../../src/core/protocol/restore/restore-types.ts';
+import { loadCatalog } from '../../../src/core/store/case-writer.ts';
+import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
+import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
+import type { ParseThreadInput } from '../../../src/node-store/restore-parse-messages.ts';
+import {
+  parseRestoreInThread,
+  RestoreThreadError,
+  spawnParseThread,
+} from '../../../src/node-store/restore-parse-thread.ts';
+import { SqliteStore } from '../../../src/node-store/sqlite-store.ts';
+
+/**
+ * The worker-thread restore parser (src/node-store/restore-parse-thread.ts): the same
+ * batches and typed errors as `parseRestore` in this thread, and a thread that fails in
+ * any way is a typed error that leaves the previous generation.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'fieldsim-parse-thread-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const MIXED =
+  '<OpenRosaResponse xmlns="http://openrosa.org/http/response" items="5">' +
+  '<Sync xmlns="http://commcarehq.org/sync"><restore_id>tok-1</restore_id></Sync>' +
+  '<Registration xmlns="http://openrosa.org/user/registration"><username>u</username><password>x</password><uuid>u1</uuid><date>2024-01-01</date><user_data><data key="__proto__">p</data></user_data></Registration>' +
+  '<fixture id="item-list:x" user_id="u1"><x_list><x a="1"><name>A</name></x></x_list></fixture>' +
+  '<case xmlns="http://commcarehq.org/case/transaction/v2" case_id="c1" date_modified="2024-01-01T00:00:00Z" user_id="u1"><create><case_type>t</case_type><case_name>One</case_name><owner_id>u1</owner_id></create><update><__proto__>v</__proto__><é>ü</é></update></case>' +
+  '<balance xmlns="http://commcarehq.org/ledger/v1" entity-id="c1" date="2024-01-01T00:00:00Z" section-id="stock"><entry id="p1" quantity="3"/></balance>' +
+  '<case xmlns="http://commcarehq.org/case/transaction/v2" case_id="c2" date_modified="2024-01-01T00:00:00Z" user_id="u1"><create><case_type>t</case_type><case_name>Two</case_name><owner_id>u1</owner_id></create><index><parent case_type="t" relationship="extension">c1</parent></index></case>' +
+  '</OpenRosaResponse>';
+
+async function all(it: AsyncIterable<RestoreEvent[]>): Promise<RestoreEvent[][]> {
+  const out: RestoreEvent[][] = [];
+  for await (const b of it) out.push(b);
+  return out;
+}
+
+async function failure(it: AsyncIterable<unknown>): Promise<unknown> {
+  try {
+    for await (const _ of it) {
+      // drained
+    }
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a failure');
+}
+
+/** A thread that answers with `script` (plain JS with `parentPort` in scope) instead of parsing. */
+function fakeThread(script: string): (input: ParseThreadInput) => Worker {
+  return () =>
+    new Worker(`const { parentPort } = require('node:worker_threads');\n${script}`, { eval: true });
+}
+
+describe('parseRestoreInThread', () => {
+  it('yields the same batches as parseRestore, other events in place', async () => {
+    for (const batchSize of [1, 2, 2000]) {
+      const here = await all(parseRestore(fromString(MIXED), { batchSize }));
+      const there = await all(parseRestoreInThread(fromString(MIXED), { batchSize }));
+      expect(there).toEqual(here);
+    }
+    const events = (await all(parseRestoreInThread(fromString(MIXED)))).flat();
+    const c1 = events.find((e) => e.kind === 'case' && e.block.caseId === 'c1');
+    expect(JSON.stringify(c1)).toContain('"__proto__","v"');
+  });
+
+  it('streams a large payload in batches, reporting bytes as read', async () => {
+    const { chunks, bytes } = synthRestoreChunks(3000);
+    const seen: number[] = [];
+    const batches = await all(
+      parseRestoreInThread(streamOfChunks(chunks), { batchSize: 250, onBytes: (b) => seen.push(b) }),
+    );
+    const cases = batches.flat().filter((e) => e.kind === 'case');
+    expect(cases).toHaveLength(3000);
+    expect(batches.length).toBeGreaterThan(10);
+    expect(seen.at(-1)).toBe(bytes);
+    // Chunks move to the thread (transferred, not copied): the caller's are detached.
+    expect(chunks[0]?.byteLength).toBe(0);
+  });
+
+  it('a parse error in the thread is the same typed XmlError here', async () => {
+    const bad = MIXED.replace('</OpenRosaResponse>', '<case case_id="c9"><create></case></OpenRosaResponse>');
+    const here = await failure(parseRestore(fromString(bad)));
+    const there = await failure(parseRestoreInThread(fromString(bad)));
+    expect(there).toBeInstanceOf(XmlError);
+    expect(there).toMatchObject({
+      code: (here as XmlError).code,
+      message: (here as XmlError).message,
+      line: (here as XmlError).line,
+    });
+  });
+
+  it('hostile limits stay typed xml-too-large errors naming the case', async () => {
+    const kids = '<p>1</p>'.repeat(50);
+    const xml = MIXED.replace('<update>', `<update>${kids}`);
+    const e = await failure(parseRestoreInThread(fromString(xml), { limits: { maxChildren: 20 } }));
+    expect(e).toBeInstanceOf(XmlError);
+    expect(e).toMatchObject({ code: 'xml-too-large', caseId: 'c1' });
+  });
+
+  it('a failing body is a typed network error, and the thread is stopped', async () => {
+    async function* broken(): AsyncGenerator<string> {
+      yield MIXED.slice(0, 200);
+      throw new Error('connection reset');
+    }
+    const e = await failure(parseRestoreInThread(broken()));
+    expect(isFieldsimError(e)).toBe(true);
+    expect(e).toMatchObject({ name: 'NetworkError', code: 'network-error' });
+  });
+
+  it('an abort stops it with the aborted code', async () => {
+    const ctl = new AbortController();
+    const { chunks } = synthRestoreChunks(2000);
+    const it = parseRestoreInThread(streamOfChunks(chunks), { batchSize: 100, signal: ctl.signal });
+    let n = 0;
+    const e = await failure(
+      (async function* () {
+        for await (const b of it) {
+          if (++n === 2) ctl.abort();
+          yield b;
+        }
+      })(),
+    );
+    expect(e).toMatchObject({ code: 'aborted' });
+  });
+
+  it('a thread that crashes, exits or sends garbage is a RestoreThreadError', async () => {
+    const scripts = [
+      "parentPort.on('message', () => { throw new Error('boom'); });",
+      "parentPort.on('message', () => process.exit(3));",
+      "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'batch', cases: '[{', other: [], count: 1 }); });",
+      "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'bogus' }); });",
+      "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'error', error: { name: 'TypeError', message: 'x is undefined' } }); });",
+    ];
+    for (const script of scripts) {
+      const e = await failure(parseRestoreInThread(fromString(MIXED), {}, { spawn: fakeThread(script) }));
+      expect(e, script).toBeInstanceOf(RestoreThreadError);
+      expect((e as RestoreThreadError).code).toBe('restore-parser-failed');
+    }
+  });
+
+  it('stopping early terminates the thread', async () => {
+    let worker: Worker | undefined;
+    const { chunks } = synthRestoreChunks(3000);
+    for await (const _ of parseRestoreInThread(
+      streamOfChunks(chunks),
+      { batchSize: 100 },
+      {
+        spawn: (input) => {
+          worker = spawnParseThread(input);
+          return worker;
+        },
+      },
+    ))
+      break;
+    const w = worker as Worker;
+    await new Promise<void>((resolve) => {
+      if (w.threadId === -1) resolve();
+      else w.once('exit', () => resolve());
+    });
+    expect(w.threadId).toBe(-1);
+  });
+});
+
+describe('a full restore through the parse thread', () => {
+  it('a file store parses in the thread; a thread failure or parse error keeps the old generation', async () => {
+    const store = SqliteStore.open(join(dir, 'db.sqlite'));
+    expect(store.deps().restoreParser).toBe(parseRestoreInThread);
+    const db = new FieldsimDb('thread-ingest', store.deps());
+    const first = await ingestRestore(db, streamOfChunks(synthRestoreChunks(700).chunks), { mode: 'full' });
+    expect(first.cases).toBe(700);
+    const before = await loadCatalog(db);
+
+    // One good batch, then the thread dies before the end of the payload.
+    const dying = fakeThread(
+      "let sent = false; parentPort.on('message', (m) => {" +
+        " if (m.type === 'chunk' && !sent) { sent = true; parentPort.postMessage({ type: 'batch', other: [], count: 1," +
+        " cases: JSON.stringify([{ caseId: 'x1', actions: [{ kind: 'create', caseType: 't', caseName: 'n', ownerId: 'o' }] }]) }); }" +
+        " else if (m.type === 'ack') process.exit(9); });",
+    );
+    const db2 = new FieldsimDb('thread-ingest', {
+      ...store.deps(),
+      restoreParser: (body, opts) => parseRestoreInThread(body, opts, { spawn: dying }),
+    });
+    const e = await ingestRestore(db2, streamOfChunks(synthRestoreChunks(900).chunks), {
+      mode: 'full',
+    }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RestoreThreadError);
+
+    const { chunks } = synthRestoreChunks(900);
+    const cut = [...chunks.slice(0, 3), new TextEncoder().encode('<case case_id="z"><broken')];
+    const e2 = await ingestRestore(db, streamOfChunks(cut), { mode: 'full' }).catch((x: unknown) => x);
+    expect(e2).toBeInstanceOf(XmlError);
+
+    const after = await loadCatalog(db);
+    expect(after.state.gen).toBe(before.state.gen);
+    expect(after.cat.entries.size).toBe(700);
+    expect([...after.cat.entries.keys()].sort()).toEqual([...before.cat.entries.keys()].sort());
+    // Nothing of the failed generations is left behind once the next restore runs.
+    const again = await ingestRestore(db, streamOfChunks(synthRestoreChunks(50).chunks), { mode: 'full' });
+    expect(again.cases).toBe(50);
+    db.close();
+    db2.close();
+    store.close();
+  });
+});
