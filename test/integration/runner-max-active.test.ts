@@ -63,6 +63,9 @@ steps:
 `);
     const run = runScenario(scenario, { serverUrl: hq.url, maxActive: 2 });
     await expect(run).rejects.toBeInstanceOf(RunSetupError);
-    await expect(run).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('--max-active 2') });
+    await expect(run).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('--max-active 2'),
+    });
   });
 });
