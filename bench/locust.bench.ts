@@ -155,12 +155,22 @@ function runLocust(dir: string, url: string, workers: number): ToolRun {
   return { workers, forms, cpuSeconds: t.cpu, peakRssMb: t.rssMb, wallSeconds: t.wall };
 }
 
-function runRunner(dir: string, url: string, workers: number): ToolRun {
+function runRunner(dir: string, url: string, workers: number, extra: string[] = []): ToolRun {
   const file = join(dir, `runner-${workers}.yaml`);
   const report = join(dir, `runner-${workers}.json`);
   writeFileSync(file, scenario(workers));
   const t = timed(
-    [process.execPath, join(repo, 'bin/fieldsim.js'), 'run', file, '--server', url, '--report-json', report],
+    [
+      process.execPath,
+      join(repo, 'bin/fieldsim.js'),
+      'run',
+      file,
+      '--server',
+      url,
+      '--report-json',
+      report,
+      ...extra,
+    ],
     dir,
   );
   const json = JSON.parse(readFileSync(report, 'utf8')) as { workers: { formsSent: number } };
@@ -212,7 +222,12 @@ function buildCompiledCli(): void {
   if (r.status !== 0) throw new Error('npm run build:cli failed');
 }
 
-export async function compareWithLocust(small: number, large: number): Promise<LocustCompare> {
+export async function compareWithLocust(
+  small: number,
+  large: number,
+  /** More `fieldsim run` flags (e.g. `--tight-heap`), the same for both runner runs. */
+  runnerArgs: string[] = [],
+): Promise<LocustCompare> {
   buildCompiledCli();
   const dir = mkdtempSync(join(tmpdir(), 'fieldsim-bench-locust-'));
   try {
@@ -230,7 +245,8 @@ export async function compareWithLocust(small: number, large: number): Promise<L
         spawnSync('cp', ['-r', data, copy]);
         const server = await spawnEmulatorProcess(copy);
         try {
-          const r = tool === 'locust' ? runLocust(dir, server.url, n) : runRunner(dir, server.url, n);
+          const r =
+            tool === 'locust' ? runLocust(dir, server.url, n) : runRunner(dir, server.url, n, runnerArgs);
           results[tool].push(r);
           console.log(
             `  ${tool} ${n} workers: ${r.forms} forms, ${r.cpuSeconds.toFixed(2)} s CPU, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.wallSeconds.toFixed(1)} s`,
@@ -276,12 +292,20 @@ export function formatLocustCompare(c: LocustCompare): string {
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);
 if (isMain) {
   const { values } = parseArgs({
-    options: { small: { type: 'string' }, large: { type: 'string' }, write: { type: 'boolean' } },
+    options: {
+      small: { type: 'string' },
+      large: { type: 'string' },
+      write: { type: 'boolean' },
+      'runner-args': { type: 'string' },
+    },
     strict: false,
   });
   const small = Number(typeof values.small === 'string' ? values.small : 20);
   const large = Number(typeof values.large === 'string' ? values.large : 100);
-  const c = await compareWithLocust(small, large);
+  const extra =
+    typeof values['runner-args'] === 'string' ? values['runner-args'].split(/\s+/).filter(Boolean) : [];
+  const c = await compareWithLocust(small, large, extra);
+  if (extra.length > 0) console.log(`fieldsim run flags: ${extra.join(' ')}`);
   const text = formatLocustCompare(c);
   console.log(text);
   writeJsonIfAsked({

@@ -22,7 +22,9 @@ import { DEFAULT_MAX_RESTORES, runScenario } from '../src/cli/runner/engine.ts';
 import { parseScenario } from '../src/cli/runner/parse-scenario.ts';
 import { buildReport, formatSummary, type RunReport } from '../src/cli/runner/report.ts';
 import { autoThreads, runInThreads } from '../src/cli/runner/run-threads.ts';
+import { runnerHttpKind } from '../src/cli/runner/runner-http.ts';
 import { runnerStoreKind } from '../src/cli/runner/worker-store.ts';
+import { tightHeapGrowth } from '../src/node-store/heap-growth.ts';
 import { createEmulator } from '../src/server/emulator.ts';
 import { seedLoadUsers } from '../src/server/seed/load-users.ts';
 import { spawnEmulatorProcess } from './emulator-process.ts';
@@ -44,6 +46,11 @@ export interface RunnerBenchResult {
   offlineSaves: boolean;
   /** RunOptions.maxRestores (0: no bound). */
   maxRestores: number;
+  /** RunOptions.maxActive (0: no bound on workers alive at once). */
+  maxActive: number;
+  tightHeap: boolean;
+  /** The workers' HTTP client (FIELDSIM_RUNNER_HTTP). */
+  http: string;
   /** Worker threads the run used (1: this thread only). */
   threads: number;
   /** The worker store (FIELDSIM_RUNNER_STORE). */
@@ -81,6 +88,10 @@ export async function runRunnerBench(
     offlineSaves?: boolean;
     maxRestores?: number;
     threads?: number;
+    /** RunOptions.maxActive (0 or absent: every worker alive at once). */
+    maxActive?: number;
+    /** `fieldsim run --tight-heap`: V8's heap held near its live data (heap-growth.ts). */
+    tightHeap?: boolean;
   } = {},
 ): Promise<RunnerBenchResult> {
   const workers = opts.workers ?? 1000;
@@ -107,11 +118,13 @@ export async function runRunnerBench(
       const sampler = setInterval(() => {
         peak = Math.max(peak, process.memoryUsage().rss);
       }, 100);
+      if (opts.tightHeap) tightHeapGrowth(true);
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
       const options = {
         serverUrl: server.url,
         ...(opts.maxRestores === undefined ? {} : { maxRestores: opts.maxRestores }),
+        ...(opts.maxActive ? { maxActive: opts.maxActive } : {}),
       };
       const onProgress = (p: {
         done: boolean;
@@ -140,6 +153,7 @@ export async function runRunnerBench(
               );
       } finally {
         clearInterval(sampler);
+        if (opts.tightHeap) tightHeapGrowth(false);
       }
       const seconds = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
@@ -158,6 +172,9 @@ export async function runRunnerBench(
         workersOk: report.workers.ok,
         offlineSaves,
         maxRestores: opts.maxRestores ?? DEFAULT_MAX_RESTORES,
+        maxActive: opts.maxActive ?? 0,
+        tightHeap: opts.tightHeap === true,
+        http: runnerHttpKind(),
         threads,
         store: runnerStoreKind(),
         topError: report.errors[0]
@@ -187,7 +204,8 @@ export function formatRunnerResult(r: RunnerBenchResult): string {
     `- ${r.workers} workers, each: login, restore ${r.casesPerWorker} cases, 10 forms (5 registrations, 5 updates) saved ` +
       `${r.offlineSaves ? 'offline (sent by the sync)' : 'online (each sent at once)'}, sync` +
       `${r.maxRestores === 0 ? ' (no bound on restores at once)' : ` (at most ${r.maxRestores} restoring at once, shared by the threads)`}, ` +
-      `${r.threads} thread(s), ${r.store} worker store: ` +
+      `${r.maxActive > 0 ? `at most ${r.maxActive} workers alive at once, ` : ''}${r.tightHeap ? 'tight heap, ' : ''}` +
+      `${r.threads} thread(s), ${r.store} worker store, ${r.http} HTTP client: ` +
       `${r.seconds.toFixed(1)} s (target <= 30 s), ${r.cpuSeconds.toFixed(1)} s CPU (${((r.cpuSeconds * 1000) / Math.max(1, r.formsSent)).toFixed(2)} ms per form, all in); ${r.workersOk} of ${r.workers} workers ok` +
       `${r.topError ? ` (most frequent error: ${r.topError})` : ''}; ${r.formsSent} forms sent`,
     `- runner process peak RSS ${r.peakRssMb} MB (baseline ${r.baselineRssMb} MB; target <= 1024 MB; ` +
@@ -231,6 +249,8 @@ if (isMain && !hasFlags) {
       'offline-saves': { type: 'boolean' },
       'max-restores': { type: 'string' },
       threads: { type: 'string' },
+      'max-active': { type: 'string' },
+      'tight-heap': { type: 'boolean' },
     },
     // bench/run.ts passes the same arguments to every benchmark; ignore the others' flags.
     strict: false,
@@ -240,12 +260,15 @@ if (isMain && !hasFlags) {
   const cases = num(values.cases);
   const maxRestores = num(values['max-restores']);
   const threads = num(values.threads);
+  const maxActive = num(values['max-active']);
   const r = await runRunnerBench({
     ...(threads ? { threads } : {}),
     ...(workers ? { workers } : {}),
     ...(cases ? { cases } : {}),
     ...(maxRestores === undefined ? {} : { maxRestores }),
+    ...(maxActive === undefined ? {} : { maxActive }),
     offlineSaves: values['offline-saves'] === true,
+    tightHeap: values['tight-heap'] === true,
   });
   console.log(r.summary);
   const text = formatRunnerResult(r);

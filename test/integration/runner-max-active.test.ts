@@ -1,7 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunSetupError, runScenario } from '../../src/cli/runner/engine.ts';
 import { parseScenario } from '../../src/cli/runner/parse-scenario.ts';
-import { buildReport } from '../../src/cli/runner/report.ts';
+import { buildReport, type RunReport } from '../../src/cli/runner/report.ts';
+import { runCli } from '../helpers/run-cli.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**
@@ -68,4 +72,55 @@ steps:
       message: expect.stringContaining('--max-active 2'),
     });
   });
+
+  it('fieldsim run --max-active 2 --tight-heap over 2 threads: every worker ok; bad values exit 2', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-max-active-'));
+    try {
+      const file = join(tmp, 'batch.yaml');
+      writeFileSync(
+        file,
+        `name: batch
+domain: demo
+seed: 6
+workers: { count: 6, users: { prefix: cliact, password: fieldsim-act-2, create: true } }
+steps:
+  - login
+  - restore
+  - create_case: { type: household, name: "C {{worker}}" }
+  - sync
+  - assert_local: { outbox: { pending: 0, sent: 1 } }
+`,
+      );
+      const json = join(tmp, 'r.json');
+      const admin = ['--admin-user', ADMIN.username, '--admin-api-key', ADMIN.apiKey];
+      const args = ['run', file, '--server', hq.url, ...admin, '--no-progress'];
+      const r = await runCli([
+        ...args,
+        '--max-active',
+        '2',
+        '--tight-heap',
+        '--threads',
+        '2',
+        '--report-json',
+        json,
+      ]);
+      expect(r.stdout).toContain('PASS (exit 0)');
+      expect(r.status).toBe(0);
+      const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
+      expect(report.workers).toMatchObject({ planned: 6, ok: 6, formsSent: 6 });
+      // Two threads, one each at a time: at most 2 alive at once in the process.
+      const spans = report.workerResults.map((w) => [w.startedAtMs, w.startedAtMs + w.durationMs] as const);
+      const overlap = Math.max(...spans.map(([t]) => spans.filter(([a, b]) => a <= t && t < b).length));
+      expect(overlap).toBeLessThanOrEqual(2);
+
+      const bad = await runCli([...args, '--max-active', 'many']);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('--max-active must be 0 (no limit) or a positive integer, got many');
+      const badHttp = await runCli(args, { FIELDSIM_RUNNER_HTTP: 'curl' });
+      expect(badHttp.status).toBe(2);
+      expect(badHttp.stderr).toContain('FIELDSIM_RUNNER_HTTP must be lean or fetch, not curl');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
