@@ -5,11 +5,11 @@
  * (encryption-browser.entry.ts) bundles the same code, so both runtimes do the same work.
  */
 import type { RecordCipher } from '../src/core/crypto/record-cipher.ts';
-import { Outbox } from '../src/core/outbox/outbox.ts';
+import { outboxForCaseDb } from '../src/core/outbox/outbox-for-case-db.ts';
 import { installStrictOutboxDurability } from '../src/core/outbox/outbox-store.ts';
-import { createInProcessLock, type IndexedDbDeps } from '../src/core/platform.ts';
+import type { IndexedDbDeps } from '../src/core/platform.ts';
 import { composeForm } from '../src/core/protocol/submission/compose-form.ts';
-import { CaseDb, caseTables } from '../src/core/store/case-db.ts';
+import { CaseDb } from '../src/core/store/case-db.ts';
 import { FieldsimDb } from '../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../src/core/store/restore-ingest.ts';
 import { streamOfChunks, synthId, synthRestoreChunks } from './restore-synth.ts';
@@ -49,16 +49,7 @@ export async function encryptionRound(
   const restoreMs = performance.now() - t0;
   const caseDb = new CaseDb(db);
   await caseDb.count();
-  const outbox = new Outbox({
-    db,
-    vault: db.vault,
-    cases: {
-      tables: () => caseTables(db),
-      applyBlocks: (b, o) => caseDb.applyBlocks(b, o),
-      prepareBlocks: (b, o) => caseDb.prepareBlocks(b, o),
-    },
-    lock: createInProcessLock(),
-  });
+  const outbox = outboxForCaseDb(db, { caseDb });
   const saves: number[] = [];
   const saveCpu: number[] = [];
   for (let i = 0; i < forms; i++) {

@@ -5,12 +5,11 @@
  */
 import { createDataKey } from '../../src/core/crypto/data-key.ts';
 import { RecordCipher } from '../../src/core/crypto/record-cipher.ts';
-import { Outbox } from '../../src/core/outbox/outbox.ts';
+import { outboxForCaseDb } from '../../src/core/outbox/outbox-for-case-db.ts';
 import { installStrictOutboxDurability } from '../../src/core/outbox/outbox-store.ts';
-import { createInProcessLock } from '../../src/core/platform.ts';
 import { fromString } from '../../src/core/protocol/restore/restore-parser.ts';
 import { composeForm } from '../../src/core/protocol/submission/compose-form.ts';
-import { CaseDb, caseTables } from '../../src/core/store/case-db.ts';
+import { CaseDb } from '../../src/core/store/case-db.ts';
 import { FieldsimDb } from '../../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../../src/core/store/restore-ingest.ts';
 
@@ -40,16 +39,7 @@ async function run(
     { mode: 'full', purge: false },
   );
   const caseDb = new CaseDb(db);
-  const outbox = new Outbox({
-    db,
-    vault: db.vault,
-    cases: {
-      tables: () => caseTables(db),
-      applyBlocks: (b, o) => caseDb.applyBlocks(b, o),
-      prepareBlocks: (b, o) => caseDb.prepareBlocks(b, o),
-    },
-    lock: createInProcessLock(),
-  });
+  const outbox = outboxForCaseDb(db, { caseDb });
   const form = composeForm({
     xmlns: 'http://example.org/visit',
     name: 'Visit',

@@ -20,22 +20,21 @@ interface Secret {
 }
 
 export async function sealOutboxRow(c: RecordCipher, row: OutboxRow): Promise<OutboxRow> {
-  const { xml, formName, caseIds, attachments, draftJson, ...clear } = row;
-  const secret: Secret = {
-    xml,
-    formName,
-    caseIds,
-    attachments,
-    ...(draftJson === undefined ? {} : { draftJson }),
-  };
-  return {
-    ...clear,
+  const { xml, formName, caseIds, attachments, draftJson } = row;
+  const secret: Secret = { xml, formName, caseIds, attachments };
+  if (draftJson !== undefined) secret.draftJson = draftJson;
+  // A spread and a removal, not `{ ...a, ...clear } = row`: V8 copies an object with a
+  // rest pattern through a slow generic path, a few µs of every encrypted save.
+  const sealed: OutboxRow = {
+    ...row,
     xml: '',
     formName: '',
     caseIds: [],
     attachments: [],
     enc: await c.sealJson('outbox', row.instanceId, secret),
   };
+  if (draftJson !== undefined) delete sealed.draftJson;
+  return sealed;
 }
 
 export async function openOutboxRow(c: RecordCipher, row: OutboxRow): Promise<OutboxRow> {

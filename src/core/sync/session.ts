@@ -3,13 +3,8 @@ import { FieldsimError } from '../errors/fieldsim-error.ts';
 import type { BackoffPolicy } from '../http/backoff.ts';
 import { fullUsername, shortUsername } from '../http/basic-auth.ts';
 import { HqClient, type SsoUser } from '../http/hq-client.ts';
-import {
-  type ImportResult,
-  Outbox,
-  type OutboxExport,
-  type OutboxLimits,
-  type SaveAttachment,
-} from '../outbox/outbox.ts';
+import type { ImportResult, Outbox, OutboxExport, OutboxLimits, SaveAttachment } from '../outbox/outbox.ts';
+import { outboxForCaseDb } from '../outbox/outbox-for-case-db.ts';
 import { installStrictOutboxDurability } from '../outbox/outbox-store.ts';
 import {
   type Clock,
@@ -32,7 +27,7 @@ import {
   updateCaseForm,
 } from '../protocol/submission/generic-forms.ts';
 import { readForm } from '../protocol/submission/read-form.ts';
-import { CaseDb, caseTables } from '../store/case-db.ts';
+import { CaseDb } from '../store/case-db.ts';
 import { noteEncryption, type UnlockOutcome, unlockData } from '../store/data-encryption.ts';
 import { databaseName, FieldsimDb } from '../store/fieldsim-db.ts';
 import { getLastSync, getRegistration, getSyncToken } from '../store/sync-state.ts';
@@ -382,14 +377,8 @@ export class Session {
     this.#newId = platform.newId ?? uuidv4;
     this.caseDb = new CaseDb(db);
     this.#lock = platform.lock ?? realmLock;
-    this.outbox = new Outbox({
-      db,
-      cases: {
-        tables: () => caseTables(db),
-        applyBlocks: (b, o) => this.caseDb.applyBlocks(b, o),
-        prepareBlocks: (b, o) => this.caseDb.prepareBlocks(b, o),
-      },
-      vault: db.vault,
+    this.outbox = outboxForCaseDb(db, {
+      caseDb: this.caseDb,
       lock: platform.lock ?? realmLock,
       clock: this.#clock,
       ...(platform.random ? { random: platform.random } : {}),

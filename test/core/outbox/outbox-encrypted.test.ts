@@ -2,11 +2,11 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDataKey } from '../../../src/core/crypto/data-key.ts';
 import { RecordCipher } from '../../../src/core/crypto/record-cipher.ts';
-import { Outbox, type OutboxSender } from '../../../src/core/outbox/outbox.ts';
-import { createInProcessLock } from '../../../src/core/platform.ts';
+import type { OutboxSender } from '../../../src/core/outbox/outbox.ts';
+import { outboxForCaseDb } from '../../../src/core/outbox/outbox-for-case-db.ts';
 import { composeForm } from '../../../src/core/protocol/submission/compose-form.ts';
 import type { ComposedForm } from '../../../src/core/protocol/submission/form-types.ts';
-import { CaseDb, caseTables } from '../../../src/core/store/case-db.ts';
+import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 import { ACCEPT, freshDb, scriptedSender } from './outbox-fixtures.ts';
 
@@ -25,17 +25,7 @@ function setup(sender: OutboxSender | null, factory = new IDBFactory(), name?: s
   db.vault.open(cipher);
   open.push(db);
   const caseDb = new CaseDb(db);
-  const outbox = new Outbox({
-    db,
-    vault: db.vault,
-    cases: {
-      tables: () => caseTables(db),
-      applyBlocks: (b) => caseDb.applyBlocks(b),
-      prepareBlocks: (b, o) => caseDb.prepareBlocks(b, o),
-    },
-    lock: createInProcessLock(),
-    sender,
-  });
+  const outbox = outboxForCaseDb(db, { caseDb, sender });
   return { db, caseDb, outbox };
 }
 
