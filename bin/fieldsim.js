@@ -15,7 +15,7 @@ const stamp = join(root, 'dist-cli', '.build-stamp');
 
 function newestSource() {
   let newest = 0;
-  for (const dir of ['src/cli', 'src/core', 'src/server', 'src/node-store']) {
+  for (const dir of ['src/cli', 'src/core', 'src/server', 'src/node-store', 'src/node-http']) {
     for (const entry of readdirSync(join(root, dir), { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
       const mtime = statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs;

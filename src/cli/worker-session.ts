@@ -10,6 +10,7 @@ import {
   sessionDatabaseName,
 } from '../core/sync/session.ts';
 import type { SessionInfo } from '../core/sync/session-types.ts';
+import { cliFetch } from './cli-fetch.ts';
 import { openStateData, scrubAfterMigration } from './state/state-encryption.ts';
 import { type SessionRecord, StateStore, type UserState, type WorkerIdentity } from './state/state-store.ts';
 import {
@@ -60,7 +61,7 @@ export interface Worker {
 
 /** `encrypt`: a password login creates (or migrates to) an encrypted database. */
 export function platformFor(deps: IndexedDbDeps, opts: { encrypt?: boolean } = {}): SessionPlatform {
-  return { indexedDB: deps, ...(opts.encrypt ? { encryptAtRest: true } : {}) };
+  return { indexedDB: deps, fetch: cliFetch(), ...(opts.encrypt ? { encryptAtRest: true } : {}) };
 }
 
 /**
