@@ -9,9 +9,11 @@ import type { RestoreBody, RestoreParseOptions } from './protocol/restore/restor
 import type { RestoreEvent } from './protocol/restore/restore-types.ts';
 
 /**
- * A restore parser with `parseRestore`'s contract (same events, batches, typed errors),
- * run elsewhere: Node parses a full restore in a worker thread while the main thread
- * writes (src/node-store/restore-parse-thread.ts).
+ * A parser of full restores with `parseRestore`'s contract (same batches, typed errors),
+ * run elsewhere: Node parses in a worker thread while the main thread writes
+ * (src/node-store/restore-parse-thread.ts). It may also apply a case's first block itself
+ * (`case-applied` events), which is right only because a full restore writes into a new,
+ * empty generation.
  */
 export type RestoreParserFn = (body: RestoreBody, opts: RestoreParseOptions) => AsyncIterable<RestoreEvent[]>;
 

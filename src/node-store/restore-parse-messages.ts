@@ -13,6 +13,11 @@ export interface ParseThreadInput {
   limits?: Partial<RestoreLimits>;
   /** Batches the thread may parse ahead of the ones the main thread is done with. */
   window: number;
+  /**
+   * Apply each case's first block here, with the case rules, and send the stored record
+   * (`case-applied` events): only for a full restore, whose new generation starts empty.
+   */
+  applyCases: boolean;
 }
 
 /** A failure of the parser, typed again on the main thread (see `rebuildError`). */
@@ -27,16 +32,22 @@ export interface WireError {
 }
 
 /**
- * One batch. Case blocks, nearly every event of a restore, travel as one JSON string:
- * a flat string crosses threads as a copy of its bytes, where the object graph of 2000
- * blocks would be structured-cloned field by field on both sides. The few other events
- * (sync, registration, fixtures, ledgers) are cloned as they are, with their position.
+ * One batch. Case data, nearly every event of a restore, travels as flat strings: a
+ * string crosses threads as one copy of its bytes, where the object graph of thousands
+ * of blocks would be structured-cloned field by field on both sides. `order` has one
+ * letter per event of the batch, in document order: `a` the next applied case (`records`
+ * holds their stored JSON joined by newlines, which JSON.stringify never leaves raw;
+ * `summaries` a JSON array of their summaries), `b` the next raw block of `blocks` (a
+ * JSON array), `o` the next of `other` (the few sync, registration, fixture and ledger
+ * events, cloned as they are).
  */
 export interface WireBatch {
   type: 'batch';
-  cases: string;
-  other: [at: number, ev: RestoreEvent][];
-  count: number;
+  order: string;
+  blocks: string;
+  records: string;
+  summaries: string;
+  other: RestoreEvent[];
 }
 
 export type FromThread =

@@ -11,7 +11,7 @@ import {
   type RestoreBody,
   type RestoreParseOptions,
 } from '../core/protocol/restore/restore-parser.ts';
-import type { RestoreEvent } from '../core/protocol/restore/restore-types.ts';
+import type { CaseSummaryTuple, RestoreEvent } from '../core/protocol/restore/restore-types.ts';
 import type {
   FromThread,
   ParseThreadInput,
@@ -50,6 +50,8 @@ export interface ParseThreadOptions {
   /** Starts the thread (tests start broken ones); the real entry by default. */
   spawn?: (input: ParseThreadInput) => Worker;
   window?: number;
+  /** See `ParseThreadInput.applyCases`; off by default (the events of `parseRestore`). */
+  applyCases?: boolean;
 }
 
 /**
@@ -96,18 +98,38 @@ export function rebuildError(w: WireError): FieldsimError {
 
 function decodeBatch(m: WireBatch): RestoreEvent[] {
   let blocks: CaseBlock[];
+  let summaries: CaseSummaryTuple[];
   try {
-    blocks = JSON.parse(m.cases) as CaseBlock[];
+    blocks = JSON.parse(m.blocks) as CaseBlock[];
+    summaries = JSON.parse(m.summaries) as CaseSummaryTuple[];
   } catch (e) {
     throw new RestoreThreadError('The restore parser sent an unreadable batch', e);
   }
-  if (blocks.length + m.other.length !== m.count)
-    throw new RestoreThreadError('The restore parser sent an incomplete batch');
-  const out = new Array<RestoreEvent>(m.count);
-  for (const [at, ev] of m.other) out[at] = ev;
-  let j = 0;
-  for (let i = 0; i < m.count; i++)
-    if (out[i] === undefined) out[i] = { kind: 'case', block: blocks[j++] as CaseBlock };
+  const records = summaries.length === 0 ? [] : m.records.split('\n');
+  const out = new Array<RestoreEvent>(m.order.length);
+  let b = 0;
+  let a = 0;
+  let o = 0;
+  for (let i = 0; i < m.order.length; i++) {
+    const k = m.order.charCodeAt(i);
+    const ev: RestoreEvent | undefined =
+      k === 97 // a
+        ? a < summaries.length && a < records.length
+          ? {
+              kind: 'case-applied',
+              applied: { json: records[a] as string, summary: summaries[a++] as CaseSummaryTuple },
+            }
+          : undefined
+        : k === 98 // b
+          ? b < blocks.length
+            ? { kind: 'case', block: blocks[b++] as CaseBlock }
+            : undefined
+          : m.other[o++];
+    if (ev === undefined) throw new RestoreThreadError('The restore parser sent an incomplete batch');
+    out[i] = ev;
+  }
+  if (a !== summaries.length || a !== records.length || b !== blocks.length || o !== m.other.length)
+    throw new RestoreThreadError('The restore parser sent an inconsistent batch');
   return out;
 }
 
@@ -132,6 +154,7 @@ export async function* parseRestoreInThread(
   if (signal?.aborted) throw aborted(signal);
   const input: ParseThreadInput = {
     window: Math.max(1, threadOpts.window ?? PARSE_WINDOW),
+    applyCases: threadOpts.applyCases === true,
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
     ...(opts.maxTokenChars !== undefined ? { maxTokenChars: opts.maxTokenChars } : {}),
     ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {}),
@@ -227,4 +250,16 @@ export async function* parseRestoreInThread(
     if (!ended) void source.return?.(undefined)?.catch(() => undefined);
     void worker.terminate();
   }
+}
+
+/**
+ * The `restoreParser` of a file store (sqlite-store.ts): a full restore parsed in the
+ * thread, which applies each case's first block too, so the main thread stores most
+ * cases as they arrive, without parsing, applying or encoding them.
+ */
+export function parseFullRestoreInThread(
+  body: RestoreBody,
+  opts: RestoreParseOptions,
+): AsyncGenerator<RestoreEvent[], void, undefined> {
+  return parseRestoreInThread(body, opts, { applyCases: true });
 }

@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isFieldsimError } from '../core/errors/fieldsim-error.ts';
-import type { CaseBlock } from '../core/protocol/casexml/case-types.ts';
+import { applyCaseBlock } from '../core/protocol/casexml/apply-case-block.ts';
+import type { CaseBlock, CaseRecord } from '../core/protocol/casexml/case-types.ts';
 import { parseRestore } from '../core/protocol/restore/restore-parser.ts';
-import type { RestoreEvent } from '../core/protocol/restore/restore-types.ts';
+import type { CaseSummaryTuple, RestoreEvent } from '../core/protocol/restore/restore-types.ts';
 import type { FromThread, ParseThreadInput, ToThread, WireError } from './restore-parse-messages.ts';
 
 /**
@@ -57,6 +58,54 @@ function wireError(e: unknown): WireError {
   return { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
 }
 
+/** FNV-1a of a case id: the ids seen so far are kept as numbers, not as strings. */
+function idHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Case ids already named by the payload. A collision only sends a first block raw, which
+ * the main thread applies as any other, so hashes are enough (4 bytes of a Set entry a
+ * case, where the id strings, slices of the payload's text, would keep all of it alive).
+ */
+const seen = new Set<number>();
+
+/**
+ * The first block of a case the payload has not named before, applied as the full
+ * ingest would apply it to the empty new generation (`applyCaseBlock(undefined, b)`);
+ * undefined to send the block as it is (a later block of a case, or one the rules refuse,
+ * which the main thread refuses in turn, in order, with the same typed error).
+ */
+function applyFirst(b: CaseBlock): { json: string; summary: CaseSummaryTuple } | undefined {
+  const id = b.caseId.trim();
+  if (id === '') return undefined;
+  const h = idHash(id);
+  if (seen.has(h)) return undefined;
+  seen.add(h);
+  if (b.actions.length === 0) return undefined;
+  let rec: CaseRecord | undefined;
+  try {
+    rec = applyCaseBlock(undefined, b);
+  } catch {
+    return undefined;
+  }
+  if (rec === undefined) return undefined;
+  return {
+    json: JSON.stringify(rec),
+    summary: [
+      rec.caseId,
+      rec.caseType,
+      rec.caseName,
+      rec.ownerId,
+      rec.closed ? 1 : 0,
+      rec.lastModified,
+      rec.indices,
+    ],
+  };
+}
+
 async function run(): Promise<void> {
   let sent = 0;
   try {
@@ -66,13 +115,35 @@ async function run(): Promise<void> {
       ...(input.maxDepth !== undefined ? { maxDepth: input.maxDepth } : {}),
       ...(input.limits !== undefined ? { limits: input.limits } : {}),
     })) {
-      const cases: CaseBlock[] = [];
-      const other: [number, RestoreEvent][] = [];
-      batch.forEach((ev, i) => {
-        if (ev.kind === 'case') cases.push(ev.block);
-        else other.push([i, ev]);
+      let order = '';
+      const blocks: CaseBlock[] = [];
+      const records: string[] = [];
+      const summaries: CaseSummaryTuple[] = [];
+      const other: RestoreEvent[] = [];
+      for (const ev of batch) {
+        if (ev.kind !== 'case') {
+          order += 'o';
+          other.push(ev);
+          continue;
+        }
+        const a = input.applyCases ? applyFirst(ev.block) : undefined;
+        if (a === undefined) {
+          order += 'b';
+          blocks.push(ev.block);
+        } else {
+          order += 'a';
+          records.push(a.json);
+          summaries.push(a.summary);
+        }
+      }
+      post({
+        type: 'batch',
+        order,
+        blocks: JSON.stringify(blocks),
+        records: records.join('\n'),
+        summaries: JSON.stringify(summaries),
+        other,
       });
-      post({ type: 'batch', cases: JSON.stringify(cases), other, count: batch.length });
       sent++;
       while (sent - acked >= input.window) await waitMessage();
     }

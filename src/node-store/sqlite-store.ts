@@ -4,7 +4,7 @@ import type { DBCore, Dexie, Middleware } from 'dexie';
 import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
 import { tightHeapGrowth } from './heap-growth.ts';
 import { nodeRecordAead } from './node-record-aead.ts';
-import { parseRestoreInThread } from './restore-parse-thread.ts';
+import { parseFullRestoreInThread } from './restore-parse-thread.ts';
 import { schemaIndexedDb } from './schema-idb.ts';
 import { schemaKeyRange } from './schema-key-range.ts';
 import { createSqliteCore } from './sqlite-dbcore.ts';
@@ -108,7 +108,7 @@ export class SqliteStore implements DexieBackend {
       // A file store is the CLI's: its full restores parse in a worker thread, on another
       // core than the writes. The QA runner's in-memory stores restore tens of cases each,
       // hundreds at once: a thread apiece would cost more than it saves.
-      ...(this.db.memory ? {} : { restoreParser: parseRestoreInThread }),
+      ...(this.db.memory ? {} : { restoreParser: parseFullRestoreInThread }),
     };
   }
 

@@ -2,7 +2,8 @@ import Dexie, { type Transaction } from 'dexie';
 import { CryptoError } from '../crypto/crypto-error.ts';
 import type { RecordCipher } from '../crypto/record-cipher.ts';
 import { StorageError } from '../errors/storage-error.ts';
-import type { CaseIndex, CaseRecord } from '../protocol/casexml/case-types.ts';
+import type { CaseRecord } from '../protocol/casexml/case-types.ts';
+import type { CaseSummaryTuple } from '../protocol/restore/restore-types.ts';
 import { CaseCatalog, type CaseEntry, type CatalogDelta, entryOf } from './case-catalog.ts';
 import type { CasePageRow, CaseSumRow, FieldsimDb } from './fieldsim-db.ts';
 import {
@@ -70,7 +71,7 @@ export function pickFromPage(
 }
 
 /** [caseId, caseType, caseName, ownerId, closed, lastModified, indices] */
-export type CaseSummary = [string, string, string, string, 0 | 1, string, CaseIndex[]];
+export type CaseSummary = CaseSummaryTuple;
 
 /**
  * Case types, owners, index identifiers and relationships repeat across thousands of
@@ -350,6 +351,8 @@ export class CaseWriter {
   readonly state: CaseGenState;
   private readonly pages = new Map<number, PageBuf>();
   private readonly dirty = new Set<number>();
+  /** Dirty pages with an entry made by `put` (from parsed records), re-made at flush. */
+  private readonly putPages = new Set<number>();
   written = 0;
   /** What the last `flush` stored: page rows put, and page numbers deleted. */
   flushed: { rows: CasePageRow[]; deleted: number[] } = { rows: [], deleted: [] };
@@ -422,12 +425,32 @@ export class CaseWriter {
   }
 
   put(rec: CaseRecord): void {
-    const e = this.entry(rec.caseId);
+    const [page, i, pageNo] = this.slotOf(rec.caseId);
+    page.recs[i] = rec;
+    page.data[i] = null;
+    this.putPages.add(pageNo);
+    this.delta.set(rec.caseId, entryOf(rec, pageNo));
+  }
+
+  /**
+   * Puts a case already encoded as stored, with its summary (a full restore's case the
+   * parse thread applied; see `AppliedCase`): nothing to parse or encode here.
+   */
+  putEncoded(json: string, sum: CaseSummaryTuple): void {
+    const [page, i, pageNo] = this.slotOf(sum[0]);
+    page.recs[i] = undefined;
+    page.data[i] = json;
+    this.delta.set(sum[0], entryFromSummary(sum, pageNo));
+  }
+
+  /** The page and position `id` is written to: its own, or the next free one on the tail page. */
+  private slotOf(id: string): [PageBuf, number, number] {
+    const e = this.entry(id);
     let pageNo: number;
     let page: PageBuf;
     if (e !== undefined) {
       pageNo = e.page;
-      page = this.page(pageNo, rec.caseId, 'written');
+      page = this.page(pageNo, id, 'written');
     } else {
       if (this.state.tailCount >= CASE_PAGE_SIZE) {
         this.state.tailPage++;
@@ -440,16 +463,14 @@ export class CaseWriter {
       page = tail;
       this.state.tailCount++;
     }
-    let i = page.ids.indexOf(rec.caseId);
+    let i = page.ids.indexOf(id);
     if (i < 0) {
       i = page.ids.length;
-      page.ids.push(rec.caseId);
+      page.ids.push(id);
     }
-    page.recs[i] = rec;
-    page.data[i] = null;
     this.dirty.add(pageNo);
-    this.delta.set(rec.caseId, entryOf(rec, pageNo));
     this.written++;
+    return [page, i, pageNo];
   }
 
   remove(id: string): void {
@@ -530,8 +551,10 @@ export class CaseWriter {
     const { sums } = p;
     // Catalog entries and keys are re-made from the encoded summaries: strings that came
     // from the parser are slices of the payload's text chunks and would keep all of it
-    // alive (measured: a 100k-case catalog held ~100 MB instead of ~36 MB).
-    for (const row of sums)
+    // alive (measured: a 100k-case catalog held ~100 MB instead of ~36 MB). Only pages
+    // with entries from `put`: those of `putEncoded` were made from a summary already.
+    for (const row of sums) {
+      if (!this.putPages.has(row.page)) continue;
       for (const sum of JSON.parse(row.sums) as CaseSummary[]) {
         const id = sum[0];
         if (this.delta.get(id) == null) continue;
@@ -540,7 +563,9 @@ export class CaseWriter {
         this.delta.delete(id);
         this.delta.set(id, entryFromSummary(sum, row.page));
       }
+    }
     this.dirty.clear();
+    this.putPages.clear();
     for (const pg of [...this.pages.keys()]) if (pg !== this.state.tailPage) this.pages.delete(pg);
   }
 

@@ -5,6 +5,7 @@ import { computePurge, type PurgeInput } from '../protocol/casexml/case-purge.ts
 import type { CaseBlock } from '../protocol/casexml/case-types.ts';
 import { parseRestore, type RestoreBody } from '../protocol/restore/restore-parser.ts';
 import type {
+  AppliedCase,
   FixtureRecord,
   FixtureSchema,
   LedgerBalance,
@@ -289,12 +290,13 @@ async function writeStagedAhead(
   db: FieldsimDb,
   c: RecordCipher | null,
   writer: CaseWriter,
+  applied: readonly AppliedCase[],
   blocks: CaseBlock[],
   ledgers: readonly LedgerRow[],
   inFlight: PendingWrite[],
   max: number,
 ): Promise<void> {
-  await applyBlocksWith(writer, blocks);
+  await applyBatch(writer, applied, blocks);
   const prepared = writer.prepareFlush();
   writer.settleFlush(prepared);
   writer.applyDeltaNow();
@@ -323,6 +325,20 @@ async function writeStagedAhead(
   done.catch(() => undefined);
   inFlight.push({ opened, done });
   while (inFlight.length > max) await inFlight.shift()?.done;
+}
+
+/**
+ * A batch's cases: those the parser's host already applied first (each is the first
+ * block of its case in the payload, so it precedes any raw block of the same case), then
+ * the raw blocks with the case rules.
+ */
+async function applyBatch(
+  writer: CaseWriter,
+  applied: readonly AppliedCase[],
+  blocks: readonly CaseBlock[],
+): Promise<void> {
+  for (const a of applied) writer.putEncoded(a.json, a.summary);
+  if (blocks.length > 0) await applyBlocksWith(writer, blocks);
 }
 
 async function drain(inFlight: PendingWrite[]): Promise<void> {
@@ -376,20 +392,23 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
     });
     for await (const batch of synchronousStore ? parsed : readAhead(parsed)) {
       const blocks: CaseBlock[] = [];
+      const applied: AppliedCase[] = [];
       const balances: LedgerBalance[] = [];
       for (const ev of batch) {
         if (ev.kind === 'case') blocks.push(ev.block);
+        else if (ev.kind === 'case-applied') applied.push(ev.applied);
         else if (ev.kind === 'ledger') balances.push(ev.balance);
         else collect(acc, ev);
       }
-      if (blocks.length > 0 || balances.length > 0) {
+      if (blocks.length > 0 || applied.length > 0 || balances.length > 0) {
         const rows = ledgerRows(gen, balances);
-        if (maxInFlight > 0) await writeStagedAhead(db, c, writer, blocks, rows, inFlight, maxInFlight);
-        else await writeStaged(db, c, writer, () => applyBlocksWith(writer, blocks), rows);
+        if (maxInFlight > 0)
+          await writeStagedAhead(db, c, writer, applied, blocks, rows, inFlight, maxInFlight);
+        else await writeStaged(db, c, writer, () => applyBatch(writer, applied, blocks), rows);
         ledgerCount += rows.length;
       }
       progress.itemsDone += batch.length;
-      progress.casesWritten += blocks.length;
+      progress.casesWritten += blocks.length + applied.length;
       if (acc.itemsTotal !== undefined) progress.itemsTotal = acc.itemsTotal;
       report?.({ ...progress });
     }
@@ -505,6 +524,9 @@ async function ingestIncremental(
     for (const ev of batch) {
       if (ev.kind === 'case') blocks.push(ev.block);
       else if (ev.kind === 'ledger') balances.push(ev.balance);
+      // Only a host parser of full restores applies cases itself; this one is in-thread.
+      else if (ev.kind === 'case-applied')
+        throw new StorageError('storage-error', 'An applied case in a sync');
       else collect(acc, ev);
     }
     progress.itemsDone += batch.length;

@@ -8,11 +8,12 @@ import { isFieldsimError } from '../../../src/core/errors/fieldsim-error.ts';
 import { XmlError } from '../../../src/core/errors/xml-error.ts';
 import { fromString, parseRestore } from '../../../src/core/protocol/restore/restore-parser.ts';
 import type { RestoreEvent } from '../../../src/core/protocol/restore/restore-types.ts';
-import { loadCatalog } from '../../../src/core/store/case-writer.ts';
+import { decodePage, loadCatalog } from '../../../src/core/store/case-writer.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 import type { ParseThreadInput } from '../../../src/node-store/restore-parse-messages.ts';
 import {
+  parseFullRestoreInThread,
   parseRestoreInThread,
   RestoreThreadError,
   spawnParseThread,
@@ -137,8 +138,9 @@ describe('parseRestoreInThread', () => {
     const scripts = [
       "parentPort.on('message', () => { throw new Error('boom'); });",
       "parentPort.on('message', () => process.exit(3));",
-      "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'batch', cases: '[{', other: [], count: 1 }); });",
+      "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'batch', order: 'b', blocks: '[{', records: '', summaries: '[]', other: [] }); });",
       "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'bogus' }); });",
+      "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'batch', order: 'ab', blocks: '[]', records: '{}', summaries: '[]', other: [] }); });",
       "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'error', error: { name: 'TypeError', message: 'x is undefined' } }); });",
     ];
     for (const script of scripts) {
@@ -174,7 +176,7 @@ describe('parseRestoreInThread', () => {
 describe('a full restore through the parse thread', () => {
   it('a file store parses in the thread; a thread failure or parse error keeps the old generation', async () => {
     const store = SqliteStore.open(join(dir, 'db.sqlite'));
-    expect(store.deps().restoreParser).toBe(parseRestoreInThread);
+    expect(store.deps().restoreParser).toBe(parseFullRestoreInThread);
     const db = new FieldsimDb('thread-ingest', store.deps());
     const first = await ingestRestore(db, streamOfChunks(synthRestoreChunks(700).chunks), { mode: 'full' });
     expect(first.cases).toBe(700);
@@ -183,8 +185,8 @@ describe('a full restore through the parse thread', () => {
     // One good batch, then the thread dies before the end of the payload.
     const dying = fakeThread(
       "let sent = false; parentPort.on('message', (m) => {" +
-        " if (m.type === 'chunk' && !sent) { sent = true; parentPort.postMessage({ type: 'batch', other: [], count: 1," +
-        " cases: JSON.stringify([{ caseId: 'x1', actions: [{ kind: 'create', caseType: 't', caseName: 'n', ownerId: 'o' }] }]) }); }" +
+        " if (m.type === 'chunk' && !sent) { sent = true; parentPort.postMessage({ type: 'batch', order: 'b', other: [], records: '', summaries: '[]'," +
+        " blocks: JSON.stringify([{ caseId: 'x1', actions: [{ kind: 'create', caseType: 't', caseName: 'n', ownerId: 'o' }] }]) }); }" +
         " else if (m.type === 'ack') process.exit(9); });",
     );
     const db2 = new FieldsimDb('thread-ingest', {
@@ -210,6 +212,82 @@ describe('a full restore through the parse thread', () => {
     expect(again.cases).toBe(50);
     db.close();
     db2.close();
+    store.close();
+  });
+});
+
+/** Every stored case of the live generation, by id, and the catalog entries. */
+async function dump(db: FieldsimDb): Promise<{ records: unknown[]; entries: unknown[] }> {
+  const { state, cat } = await loadCatalog(db);
+  const rows = await db.casePages
+    .where('[gen+page]')
+    .between([state.gen, -Infinity], [state.gen, Infinity])
+    .toArray();
+  const records = rows
+    .flatMap((r) => decodePage(r as Parameters<typeof decodePage>[0]))
+    .sort((a, b) => (a.caseId < b.caseId ? -1 : 1));
+  const entries = [...cat.entries]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([id, e]) => [id, { ...e, page: 0 }]);
+  return { records, entries };
+}
+
+const caseXml = (id: string, inner: string): string =>
+  `<case xmlns="http://commcarehq.org/case/transaction/v2" case_id="${id}" date_modified="2024-02-0${id.length % 9}T00:00:00Z" user_id="u1">${inner}</case>`;
+
+describe('cases applied in the parse thread (a full restore of a file store)', () => {
+  it('stores exactly what the in-thread ingest stores, later blocks of a case included', async () => {
+    const create = (id: string, name: string): string =>
+      caseXml(
+        id,
+        `<create><case_type>t</case_type><case_name>${name}</case_name><owner_id>u1</owner_id></create>`,
+      );
+    const body =
+      '<OpenRosaResponse xmlns="http://openrosa.org/http/response">' +
+      '<Registration xmlns="http://openrosa.org/user/registration"><username>u</username><password>x</password><uuid>u1</uuid><date>2024-01-01</date></Registration>' +
+      create('p1', 'Parent') +
+      caseXml(
+        ' c1 ',
+        '<create><case_type>t</case_type><case_name>C</case_name><owner_id>u1</owner_id></create><update><__proto__>a</__proto__><constructor>b</constructor></update><index><parent case_type="t">p1</parent></index>',
+      ) +
+      create('c2', 'Two') +
+      caseXml('c1', '<update><age>3</age></update>') +
+      create('c3', 'Three') +
+      caseXml('c3', '<close/>') +
+      caseXml('c4', '') +
+      create('c2', 'Two again') +
+      '</OpenRosaResponse>';
+    const results: Awaited<ReturnType<typeof dump>>[] = [];
+    for (const threaded of [true, false]) {
+      const store = SqliteStore.open(join(dir, `parity-${threaded}.sqlite`));
+      const { restoreParser, ...inThread } = store.deps();
+      const db = new FieldsimDb(
+        'parity',
+        threaded ? { ...inThread, ...(restoreParser ? { restoreParser } : {}) } : inThread,
+      );
+      expect(db.restoreParser).toBe(threaded ? parseFullRestoreInThread : undefined);
+      // Batches of 2: a case's later blocks land in the same and in later batches.
+      const r = await ingestRestore(db, fromString(body), { mode: 'full', batchSize: 2, purge: false });
+      expect(r.cases).toBe(4);
+      results.push(await dump(db));
+      db.close();
+      store.close();
+    }
+    expect(results[0]).toEqual(results[1]);
+    expect(JSON.stringify(results[0]?.records)).toContain('"__proto__":"a"');
+  });
+
+  it('a first block the rules refuse fails the restore with the same typed error', async () => {
+    const body =
+      '<OpenRosaResponse xmlns="http://openrosa.org/http/response">' +
+      caseXml('c9', '<update><age>3</age></update>') +
+      '</OpenRosaResponse>';
+    const store = SqliteStore.open(join(dir, 'refused.sqlite'));
+    const db = new FieldsimDb('refused', store.deps());
+    const e = await ingestRestore(db, fromString(body), { mode: 'full' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(XmlError);
+    expect(e).toMatchObject({ code: 'case-not-found' });
+    db.close();
     store.close();
   });
 });

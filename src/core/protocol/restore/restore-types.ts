@@ -1,4 +1,4 @@
-import type { CaseBlock } from '../casexml/case-types.ts';
+import type { CaseBlock, CaseIndex } from '../casexml/case-types.ts';
 
 /** The user as the restore's `<Registration>` block describes them. */
 export interface RegistrationRecord {
@@ -47,4 +47,20 @@ export type RestoreEvent =
   | { kind: 'schema'; schema: FixtureSchema }
   | { kind: 'fixture'; fixture: FixtureRecord }
   | { kind: 'case'; block: CaseBlock }
+  | { kind: 'case-applied'; applied: AppliedCase }
   | { kind: 'ledger'; balance: LedgerBalance };
+
+/** [caseId, caseType, caseName, ownerId, closed, lastModified, indices]: a case's catalog summary as stored. */
+export type CaseSummaryTuple = [string, string, string, string, 0 | 1, string, CaseIndex[]];
+
+/**
+ * A case whose first block in a full restore was already applied by the parser's host
+ * (src/node-store/restore-parse-worker.ts runs the case rules in the parse thread for a
+ * case id the payload has not named before): the record as stored (`JSON.stringify` of
+ * the `CaseRecord`) and its summary. `parseRestore` itself never emits it; a full ingest
+ * stores it as `applyCaseBlock(undefined, block)` would have.
+ */
+export interface AppliedCase {
+  json: string;
+  summary: CaseSummaryTuple;
+}
