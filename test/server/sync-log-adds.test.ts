@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getUserByUsername } from '../../src/server/db/users.ts';
 import { caseStateHash } from '../../src/server/restore/state-hash.ts';
 import { phoneAdds } from '../../src/server/restore/sync-log-adds.ts';
-import { getSyncLog, pruneSyncLogs } from '../../src/server/restore/sync-logs.ts';
+import {
+  getSyncLog,
+  phoneMembership,
+  pruneSyncLogs,
+  saveSyncLog,
+} from '../../src/server/restore/sync-logs.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 import { basic, CASE_NS, kids, multipart, xml } from './helpers.ts';
 
@@ -97,5 +102,62 @@ describe("a form's new cases on the phone list, kept apart from the sync log's l
     expect(
       emu.app.db.prepare('SELECT COUNT(*) AS n FROM sync_log_phone_adds WHERE log_id = ?').get(token),
     ).toEqual({ n: 0 });
+  });
+});
+
+describe('sync log lists parsed once per version', () => {
+  function newLog(id: string, onPhone: string[]): void {
+    saveSyncLog(emu.app.db, {
+      id,
+      domain: 'demo',
+      userId: w1,
+      date: new Date().toISOString(),
+      previousLogId: null,
+      deviceId: 'lists-test',
+      appId: '',
+      ownerIds: [w1],
+      caseIdsOnPhone: onPhone,
+      dependentCaseIds: [],
+    });
+  }
+
+  it('a rewrite by any path (SQL included) is seen by the next read; callers get their own arrays', () => {
+    const db = emu.app.db;
+    newLog('lists-1', ['a', 'b']);
+    const first = getSyncLog(db, 'lists-1')!;
+    expect(first.caseIdsOnPhone).toEqual(['a', 'b']);
+    first.caseIdsOnPhone.push('mutated');
+    expect(getSyncLog(db, 'lists-1')!.caseIdsOnPhone).toEqual(['a', 'b']);
+    db.prepare(`UPDATE sync_logs SET case_ids_on_phone = '["c"]' WHERE id = 'lists-1'`).run();
+    expect(getSyncLog(db, 'lists-1')!.caseIdsOnPhone).toEqual(['c']);
+    const log = getSyncLog(db, 'lists-1')!;
+    expect(phoneMembership(db, log)('c')).toBe(true);
+    expect(phoneMembership(db, log)('a')).toBe(false);
+  });
+
+  it('a rewrite rolled back, then another rewrite: the read gives the committed list', () => {
+    const db = emu.app.db;
+    newLog('lists-2', ['x']);
+    expect(getSyncLog(db, 'lists-2')!.caseIdsOnPhone).toEqual(['x']);
+    const failing = db.transaction(() => {
+      db.prepare(`UPDATE sync_logs SET case_ids_on_phone = '["rolled-back"]' WHERE id = 'lists-2'`).run();
+      // Read (and cached) inside the transaction that is about to fail.
+      expect(getSyncLog(db, 'lists-2')!.caseIdsOnPhone).toEqual(['rolled-back']);
+      throw new Error('commit fails');
+    });
+    expect(() => failing()).toThrow('commit fails');
+    expect(getSyncLog(db, 'lists-2')!.caseIdsOnPhone).toEqual(['x']);
+    db.prepare(`UPDATE sync_logs SET case_ids_on_phone = '["y"]' WHERE id = 'lists-2'`).run();
+    expect(getSyncLog(db, 'lists-2')!.caseIdsOnPhone).toEqual(['y']);
+  });
+
+  it('a log deleted and written again under the same id is read anew', () => {
+    const db = emu.app.db;
+    newLog('lists-3', ['p']);
+    expect(getSyncLog(db, 'lists-3')!.caseIdsOnPhone).toEqual(['p']);
+    db.prepare(`DELETE FROM sync_logs WHERE id = 'lists-3'`).run();
+    expect(getSyncLog(db, 'lists-3')).toBeUndefined();
+    newLog('lists-3', ['q']);
+    expect(getSyncLog(db, 'lists-3')!.caseIdsOnPhone).toEqual(['q']);
   });
 });

@@ -4,6 +4,7 @@ import { ensureForwardingSchema } from '../forwarding/forwarding-schema.ts';
 import { createKeyRecordSchema } from '../mobile-auth/key-records.ts';
 import { ensureCaseXmlCacheSchema } from '../restore/case-xml-cache.ts';
 import { ensureSyncLogAddsSchema } from '../restore/sync-log-adds.ts';
+import { ensureSyncLogListsSchema } from '../restore/sync-log-lists.ts';
 import { applyIndexedOnSchema } from './indexed-on.ts';
 import { hashStoredApiKeys, prepareDataDir } from './secure-storage.ts';
 
@@ -261,6 +262,7 @@ export function openDatabase(dataDir: string): Db {
   createKeyRecordSchema(db);
   ensureCaseXmlCacheSchema(db);
   ensureSyncLogAddsSchema(db);
+  ensureSyncLogListsSchema(db);
   hashStoredApiKeys(db);
   return db;
 }

@@ -21,7 +21,7 @@ import { cached, type Db } from '../db/database.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { computeLiveSet, type GraphNode } from '../restore/live-set.ts';
 import { addToPhoneList } from '../restore/sync-log-adds.ts';
-import { getSyncLog, type SyncLog, saveSyncLog } from '../restore/sync-logs.ts';
+import { getSyncLog, phoneMembership, type SyncLog, saveSyncLog } from '../restore/sync-logs.ts';
 
 export interface SubmissionAttachment {
   name: string;
@@ -487,25 +487,29 @@ export class FormProcessor {
    */
   #updatePhoneLists(log: SyncLog, touched: StoredCase[]): void {
     const owners = new Set(log.ownerIds);
-    const phone = new Set(log.caseIdsOnPhone);
-    const before = phone.size;
+    // Membership without a set of the whole list per form (sync-logs.ts phoneMembership);
+    // `added` holds what this form puts on the phone, in the order a rewrite would.
+    const stored = phoneMembership(this.#db, log);
+    const added = new Set<string>();
+    const onPhone = (id: string) => stored(id) || added.has(id);
     let needsPurge = false;
     for (const c of touched) {
       const liveOwned = !c.closed && owners.has(c.ownerId);
       if (!liveOwned) {
-        if (phone.has(c.caseId) || c.indices.some((i) => phone.has(i.caseId))) needsPurge = true;
+        if (onPhone(c.caseId) || c.indices.some((i) => onPhone(i.caseId))) needsPurge = true;
         continue;
       }
-      phone.add(c.caseId);
-      for (const i of c.indices) phone.add(i.caseId);
+      if (!onPhone(c.caseId)) added.add(c.caseId);
+      for (const i of c.indices) if (!onPhone(i.caseId)) added.add(i.caseId);
     }
-    if (!needsPurge && phone.size === before) return;
+    if (!needsPurge && added.size === 0) return;
     if (!needsPurge) {
-      // Only additions: appended apart from the stored list (sync-log-adds.ts), in the
-      // order a rewrite would have put them (after the ids already on the phone).
-      addToPhoneList(this.#db, log.id, [...phone].slice(before));
+      // Only additions: appended apart from the stored list (sync-log-adds.ts).
+      addToPhoneList(this.#db, log.id, added);
       return;
     }
+    const phone = new Set(log.caseIdsOnPhone);
+    for (const id of added) phone.add(id);
     let ids = [...phone];
     if (needsPurge) {
       for (const c of touched) phone.add(c.caseId);

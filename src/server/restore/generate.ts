@@ -604,6 +604,7 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
     return s;
   };
   const fetchRaw = cached(db, `SELECT ${RAW_COLUMNS} FROM cases WHERE case_id = ?`);
+  const readAndWrite = <T>(step: () => T): T => db.transaction(step)();
   return {
     log,
     itemCount,
@@ -622,21 +623,30 @@ export function planRestore(db: Db, req: RestoreRequest, ownerIds: string[]): Re
         for (const ownerId of new Set(ownerIds)) {
           let last = 0;
           for (;;) {
-            const rows = pageOwned.raw(true).all(req.domain, ownerId, last, BATCH) as CachedRow[];
-            pageOwned.raw(false);
-            if (rows.length === 0) break;
-            last = rows[rows.length - 1]![12] as number;
-            // A full restore sends exactly the live cases; owned open ones come from here.
-            yield writeRows(rows.filter((r) => live.has(r[0])));
+            // Read and keep in one transaction: a block is kept only if no other
+            // connection changed the cases since they were read (SQLite refuses the
+            // write of a stale snapshot, and keepCaseBlocks then keeps nothing).
+            const page = readAndWrite(() => {
+              const rows = pageOwned.raw(true).all(req.domain, ownerId, last, BATCH) as CachedRow[];
+              pageOwned.raw(false);
+              if (rows.length === 0) return undefined;
+              last = rows[rows.length - 1]![12] as number;
+              // A full restore sends exactly the live cases; owned open ones come from here.
+              return writeRows(rows.filter((r) => live.has(r[0])));
+            });
+            if (page === undefined) break;
+            yield page;
           }
         }
         // The rest: live cases that are not owned and open (parents, hosts, extensions).
         rest = toSend.filter((id) => !owned.has(id));
       }
       for (let i = 0; i < rest.length; i += BATCH) {
-        const rows = fetchByIds.raw(true).all(JSON.stringify(rest.slice(i, i + BATCH))) as CachedRow[];
-        fetchByIds.raw(false);
-        yield writeRows(rows);
+        yield readAndWrite(() => {
+          const rows = fetchByIds.raw(true).all(JSON.stringify(rest.slice(i, i + BATCH))) as CachedRow[];
+          fetchByIds.raw(false);
+          return writeRows(rows);
+        });
       }
       yield '</OpenRosaResponse>';
     },

@@ -1,5 +1,6 @@
 import { cached, type Db } from '../db/database.ts';
 import { phoneAdds } from './sync-log-adds.ts';
+import { storedLists } from './sync-log-lists.ts';
 
 /** A livequery sync log (`SimplifiedSyncLog`, hq:.../casexml/apps/phone/models.py). */
 export interface SyncLog {
@@ -16,7 +17,7 @@ export interface SyncLog {
   dependentCaseIds: string[];
 }
 
-interface SyncLogRow {
+interface SyncLogHead {
   id: string;
   domain: string;
   user_id: string;
@@ -25,16 +26,25 @@ interface SyncLogRow {
   device_id: string;
   app_id: string;
   owner_ids: string;
-  case_ids_on_phone: string;
-  dependent_case_ids: string;
+  token: string | null;
 }
 
+/**
+ * A sync log with its phone lists: the lists parsed once per version (sync-log-lists.ts),
+ * the phone list followed by the cases forms appended to it (sync-log-adds.ts). The
+ * columns before the lists are read on their own, so a cached log's (large) lists are
+ * not read from disk.
+ */
 export function getSyncLog(db: Db, id: string): SyncLog | undefined {
-  const r = cached(db, 'SELECT * FROM sync_logs WHERE id = ?').get(id) as SyncLogRow | undefined;
+  const r = cached(
+    db,
+    `SELECT id, domain, user_id, date, previous_log_id, device_id, app_id, owner_ids,
+       (SELECT hex(token) FROM sync_log_list_tokens t WHERE t.log_id = sync_logs.id) AS token
+     FROM sync_logs WHERE id = ?`,
+  ).get(id) as SyncLogHead | undefined;
   if (!r) return undefined;
-  const onPhone = JSON.parse(r.case_ids_on_phone) as string[];
-  // Forms append to the list apart from it (sync-log-adds.ts).
-  for (const id of phoneAdds(db, r.id)) onPhone.push(id);
+  const lists = storedLists(db, r.id, r.token);
+  const adds = phoneAdds(db, r.id);
   return {
     id: r.id,
     domain: r.domain,
@@ -44,9 +54,22 @@ export function getSyncLog(db: Db, id: string): SyncLog | undefined {
     deviceId: r.device_id,
     appId: r.app_id,
     ownerIds: JSON.parse(r.owner_ids) as string[],
-    caseIdsOnPhone: onPhone,
-    dependentCaseIds: JSON.parse(r.dependent_case_ids) as string[],
+    caseIdsOnPhone: adds.length === 0 ? lists.onPhone.slice() : lists.onPhone.concat(adds),
+    dependentCaseIds: lists.dependent.slice(),
   };
+}
+
+/**
+ * Whether a case is on the phone of `log` (as getSyncLog read it), without building a
+ * set of its whole list per call: the stored list's set is kept with its parsed version.
+ */
+export function phoneMembership(db: Db, log: SyncLog): (caseId: string) => boolean {
+  const token = cached(db, 'SELECT hex(token) FROM sync_log_list_tokens WHERE log_id = ?')
+    .pluck()
+    .get(log.id) as string | undefined;
+  const stored = storedLists(db, log.id, token ?? null).set();
+  const adds = new Set(phoneAdds(db, log.id));
+  return (caseId) => stored.has(caseId) || adds.has(caseId);
 }
 
 export function saveSyncLog(db: Db, log: SyncLog): void {
