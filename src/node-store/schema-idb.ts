@@ -82,6 +82,12 @@ function fire(target: { [k: string]: unknown }, ev: SchemaEvent): void {
   if (typeof h === 'function') h.call(target, ev);
 }
 
+function refuse(method: string): () => never {
+  return () => {
+    throw new SchemaIdbError(`IDBObjectStore.${method}`);
+  };
+}
+
 class SchemaIndex {
   readonly name: string;
   readonly keyPath: string | string[];
@@ -149,36 +155,16 @@ class SchemaStore {
   }
 
   // Every data request: the records live in the store's DBCore, never here.
-  add(): never {
-    throw new SchemaIdbError('IDBObjectStore.add');
-  }
-  put(): never {
-    throw new SchemaIdbError('IDBObjectStore.put');
-  }
-  get(): never {
-    throw new SchemaIdbError('IDBObjectStore.get');
-  }
-  getAll(): never {
-    throw new SchemaIdbError('IDBObjectStore.getAll');
-  }
-  getAllKeys(): never {
-    throw new SchemaIdbError('IDBObjectStore.getAllKeys');
-  }
-  count(): never {
-    throw new SchemaIdbError('IDBObjectStore.count');
-  }
-  delete(): never {
-    throw new SchemaIdbError('IDBObjectStore.delete');
-  }
-  clear(): never {
-    throw new SchemaIdbError('IDBObjectStore.clear');
-  }
-  openCursor(): never {
-    throw new SchemaIdbError('IDBObjectStore.openCursor');
-  }
-  openKeyCursor(): never {
-    throw new SchemaIdbError('IDBObjectStore.openKeyCursor');
-  }
+  readonly add = refuse('add');
+  readonly put = refuse('put');
+  readonly get = refuse('get');
+  readonly getAll = refuse('getAll');
+  readonly getAllKeys = refuse('getAllKeys');
+  readonly count = refuse('count');
+  readonly delete = refuse('delete');
+  readonly clear = refuse('clear');
+  readonly openCursor = refuse('openCursor');
+  readonly openKeyCursor = refuse('openKeyCursor');
 }
 
 class SchemaTransaction {

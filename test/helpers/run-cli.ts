@@ -14,9 +14,13 @@ export interface CliRun {
  * Runs `fieldsim ARGS` in a child process without blocking this one, so an emulator
  * started in this process keeps answering while the CLI talks to it.
  */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<CliRun> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [FIELDSIM_BIN, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, FIELDSIM_BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });

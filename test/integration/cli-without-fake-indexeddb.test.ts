@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type CliRun, runCli } from '../helpers/run-cli.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**
@@ -17,7 +18,6 @@ import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.t
  * folder's node_modules or NODE_PATH.
  */
 
-const BIN = resolve(import.meta.dirname, '../../bin/fieldsim.js');
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 const SAMPLES = resolve(import.meta.dirname, '../../../shared/samples');
 const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-no-fidb-'));
@@ -50,34 +50,10 @@ afterEach(async () => {
   await hq.close();
 });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { FIELDSIM_SERVER: hq.url, ...env }, ['--import', register]);
 
-function node(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', register, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmp, FIELDSIM_SERVER: hq.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', rej);
-    child.on('close', (status) => res({ status, stdout, stderr }));
-  });
-}
-
-const cli = (args: string[], env: Record<string, string> = {}) => node([BIN, ...args], env);
-
-function json<T>(r: Run): T {
+function json<T>(r: CliRun): T {
   try {
     return JSON.parse(r.stdout) as T;
   } catch {
@@ -85,13 +61,36 @@ function json<T>(r: Run): T {
   }
 }
 
+/** The smoke example against the emulator, as its demo admin. */
+const smoke = (env: Record<string, string> = {}) =>
+  cli(
+    [
+      'run',
+      join(EXAMPLES, 'smoke.yaml'),
+      '--server',
+      hq.url,
+      '--admin-user',
+      'admin@example.com',
+      '--admin-api-key',
+      'fieldsim-demo-key',
+      '--no-progress',
+    ],
+    env,
+  );
+
 describe('the CLI without fake-indexeddb', { timeout: 300_000 }, () => {
-  it('the hook hides the package as a missing one', async () => {
-    const r = await node([
-      '--input-type=module',
-      '-e',
-      "try { await import('fake-indexeddb'); console.log('found') } catch (e) { console.log(e.code) }",
-    ]);
+  it('the hook hides the package as a missing one', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        register,
+        '--input-type=module',
+        '-e',
+        "try { await import('fake-indexeddb'); console.log('found') } catch (e) { console.log(e.code) }",
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.stdout.trim()).toBe('ERR_MODULE_NOT_FOUND');
   });
 
@@ -129,30 +128,12 @@ describe('the CLI without fake-indexeddb', { timeout: 300_000 }, () => {
     expect(file.status, file.stderr).toBe(0);
     expect(json<{ cases: { total: number } }>(file).cases.total).toBeGreaterThan(0);
 
-    const admin = [
-      '--server',
-      hq.url,
-      '--admin-user',
-      'admin@example.com',
-      '--admin-api-key',
-      'fieldsim-demo-key',
-    ];
-    const run = await cli(['run', join(EXAMPLES, 'smoke.yaml'), ...admin, '--no-progress']);
+    const run = await smoke();
     expect(run.status, run.stderr).toBe(0);
   });
 
   it('FIELDSIM_RUNNER_STORE=fake-indexeddb is a usage error naming the package', async () => {
-    const admin = [
-      '--server',
-      hq.url,
-      '--admin-user',
-      'admin@example.com',
-      '--admin-api-key',
-      'fieldsim-demo-key',
-    ];
-    const run = await cli(['run', join(EXAMPLES, 'smoke.yaml'), ...admin, '--no-progress'], {
-      FIELDSIM_RUNNER_STORE: 'fake-indexeddb',
-    });
+    const run = await smoke({ FIELDSIM_RUNNER_STORE: 'fake-indexeddb' });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('FIELDSIM_RUNNER_STORE=fake-indexeddb needs the npm package fake-indexeddb');
     expect(run.stdout).toBe('');
