@@ -55,11 +55,13 @@ export interface ParseThreadOptions {
 }
 
 /**
- * A small young generation: the thread's live data is one batch, and V8's default
- * (16 MB semi-spaces) measured +30 MB of peak RSS for the CLI's 50k-case restore
- * (231 MB vs 202 MB at 4 MB; 191 MB parsing in the main thread), for no gain in time.
+ * Young generation of the thread (3 x 16 MB semi-spaces would be V8's default). Measured
+ * on 100k cases, worker CPU profile: at 4 MB, 34% of the thread's time in GC (short-lived
+ * parse objects promoted, then collected by full GCs under the CLI's tight heap growth,
+ * heap-growth.ts); at 16 MB, 12%. The CLI's 50k-case restore peaked at ~207 MB either way
+ * once the thread encoded each event at once (restore-parse-worker.ts).
  */
-const THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 };
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16 };
 
 /**
  * The thread entry: the compiled one next to this file, or, when this file runs as
