@@ -3,7 +3,9 @@
  * (src/node-store) against fake-indexeddb, in the same run.
  *
  * 1. Node restore: end-to-end ingest of a synthetic restore (default 100k cases) into an
- *    SQLite file, into in-memory SQLite (the QA runner's store) and into fake-indexeddb;
+ *    SQLite file (parsed in a worker thread, as the CLI does; and again with the parse
+ *    thread off, `sqlite-file-one-thread`), into in-memory SQLite (the QA runner's store)
+ *    and into fake-indexeddb;
  *    each in its own child process, so peak RSS over the baseline (taken after the
  *    payload is built and a GC) belongs to that store alone.
  * 2. CLI: `fieldsim login --restore never`, `restore` of a user with 50k cases from the
@@ -30,7 +32,8 @@ import { spawnEmulatorProcess } from './emulator-process.ts';
 import { streamOfChunks, synthRestoreChunks } from './restore-synth.ts';
 import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
 
-type Kind = 'sqlite-file' | 'sqlite-memory' | 'fake-indexeddb';
+/** `sqlite-file-one-thread`: the same file store with its parse thread off (`restoreParser` dropped), for the ratio. */
+type Kind = 'sqlite-file' | 'sqlite-file-one-thread' | 'sqlite-memory' | 'fake-indexeddb';
 
 interface RestoreRow {
   kind: Kind;
@@ -67,8 +70,10 @@ async function childRun(kind: Kind, n: number): Promise<RestoreRow> {
   let deps: IndexedDbDeps;
   if (kind === 'fake-indexeddb') deps = { indexedDB: new IDBFactory(), IDBKeyRange };
   else {
-    store = SqliteStore.open(kind === 'sqlite-file' ? join(dir, 'db.sqlite') : ':memory:');
-    deps = store.deps();
+    store = SqliteStore.open(kind === 'sqlite-memory' ? ':memory:' : join(dir, 'db.sqlite'));
+    const { restoreParser, ...oneThread } = store.deps();
+    deps =
+      kind === 'sqlite-file' && restoreParser !== undefined ? { ...oneThread, restoreParser } : oneThread;
   }
   const db = new FieldsimDb('bench', deps);
   const cpu0 = process.cpuUsage();
@@ -165,7 +170,9 @@ if (values.child !== undefined) {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, Node ${process.version}`;
   const load = loadavg().map((x) => x.toFixed(2));
   const restore: RestoreRow[] = [];
-  const kinds: Kind[] = values['no-node'] ? [] : ['sqlite-file', 'sqlite-memory', 'fake-indexeddb'];
+  const kinds: Kind[] = values['no-node']
+    ? []
+    : ['sqlite-file', 'sqlite-file-one-thread', 'sqlite-memory', 'fake-indexeddb'];
   for (const kind of kinds) {
     const row = restoreInChild(kind, n);
     restore.push(row);

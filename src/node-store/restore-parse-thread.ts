@@ -41,10 +41,10 @@ export class RestoreThreadError extends FieldsimError {
 }
 
 /** Batches the thread parses ahead of the one being written. */
-export const PARSE_WINDOW = 4;
+export const PARSE_WINDOW = 2;
 
 /** Body chunks (~64 KB from a fetch) queued for the thread ahead of its parser. */
-export const CHUNKS_AHEAD = 16;
+export const CHUNKS_AHEAD = 8;
 
 export interface ParseThreadOptions {
   /** Starts the thread (tests start broken ones); the real entry by default. */
@@ -55,10 +55,13 @@ export interface ParseThreadOptions {
 }
 
 /**
- * A young generation large enough that a batch's parse trees die in it rather than being
- * promoted and collected by full GCs (V8's default 16 MB semi-spaces).
+ * Young generation of the thread (3 x 16 MB semi-spaces would be V8's default). Measured
+ * on 100k cases, worker CPU profile: at 4 MB, 34% of the thread's time in GC (short-lived
+ * parse objects promoted, then collected by full GCs under the CLI's tight heap growth,
+ * heap-growth.ts); at 16 MB, 12%. The CLI's 50k-case restore peaked at ~207 MB either way
+ * once the thread encoded each event at once (restore-parse-worker.ts).
  */
-const THREAD_LIMITS = { maxYoungGenerationSizeMb: 48 };
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16 };
 
 /**
  * The thread entry: the compiled one next to this file, or, when this file runs as
@@ -248,7 +251,9 @@ export async function* parseRestoreInThread(
     finished = true;
     signal?.removeEventListener('abort', onAbort);
     if (!ended) void source.return?.(undefined)?.catch(() => undefined);
-    void worker.terminate();
+    // Awaited: the thread's heap is gone before the purge and the switch, when the
+    // catalog is complete and the main thread's memory peaks.
+    await worker.terminate();
   }
 }
 

@@ -228,10 +228,15 @@ export function damageOf(cat: CaseCatalog): readonly CryptoError[] {
 
 /**
  * The live state and its catalog, for callers outside any transaction. An encrypted
- * database's summaries are read in one read transaction and decrypted after it (in
- * parallel: WebCrypto works off the main thread). A summary record that fails its
- * integrity check is rebuilt from its page; if the page fails too, its cases are left
- * out and the error kept (`damageOf`), so one bad record does not close the database.
+ * database's summaries are read in slices of `CATALOG_SLICE` records, each in a read
+ * transaction of its own and decrypted after it (WebCrypto is async and would let an
+ * IndexedDB transaction commit under it), so at most one slice of sealed and decrypted
+ * summaries is held besides the catalog, never a copy of all of them (the CLI's `cases`
+ * on 50k cases: issue 15). Each slice checks the state is the one the first read: if
+ * another connection wrote in between, the load starts over. A summary record that
+ * fails its integrity check is rebuilt from its page; if the page fails too, its cases
+ * are left out and the error kept (`damageOf`), so one bad record does not close the
+ * database.
  */
 export async function loadCatalog(db: FieldsimDb): Promise<{ state: CaseGenState; cat: CaseCatalog }> {
   const c = db.vault.cipher();
@@ -240,32 +245,61 @@ export async function loadCatalog(db: FieldsimDb): Promise<{ state: CaseGenState
       const state = await readCaseState(db);
       return { state, cat: await ensureCatalog(db, state) };
     });
-  const read = await db.transaction('r', [db.caseSums, db.meta], async () => {
-    const state = await readCaseState(db);
-    const cur = catalogs.get(db);
-    if (cur !== undefined && cur.gen === state.gen && cur.version === state.version)
-      return { state, cur, rows: [] };
-    const rows = await db.caseSums
-      .where('[gen+page]')
-      .between(...pageRange(state.gen), true, true)
-      .toArray();
-    return { state, cur: undefined, rows };
-  });
-  if (read.cur !== undefined) return { state: read.state, cat: read.cur };
-  const { state } = read;
-  const cat = new CaseCatalog(state.gen, state.version);
+  for (let attempt = 0; ; attempt++) {
+    const loaded = await loadSealedCatalog(db, c);
+    if (loaded !== undefined) return loaded;
+    if (attempt >= 8)
+      throw new StorageError('storage-error', 'The cases kept changing while their catalog was being read');
+  }
+}
+
+/** Summary records per read transaction of an encrypted catalog load (~3 KB each). */
+export const CATALOG_SLICE = 256;
+
+/** One attempt of `loadCatalog` on an encrypted database; undefined if the state moved meanwhile. */
+async function loadSealedCatalog(
+  db: FieldsimDb,
+  c: RecordCipher,
+): Promise<{ state: CaseGenState; cat: CaseCatalog } | undefined> {
+  let state: CaseGenState | undefined;
+  let cat: CaseCatalog | undefined;
   const damage: CryptoError[] = [];
-  const opened = await Promise.all(
-    read.rows.map((row) =>
-      openSums(c, row).then(
-        (r) => JSON.parse(r.sums) as CaseSummary[],
-        (e: unknown) => summariesFromPage(db, c, row, e, damage),
+  for (let from = Number.NEGATIVE_INFINITY; ; ) {
+    const read = await db.transaction('r', [db.caseSums, db.meta], async () => {
+      const now = await readCaseState(db);
+      if (state === undefined) {
+        const cur = catalogs.get(db);
+        if (cur !== undefined && cur.gen === now.gen && cur.version === now.version)
+          return { now, cur, rows: [] };
+      } else if (!sameState(now, state)) return undefined;
+      const rows = await db.caseSums
+        .where('[gen+page]')
+        .between([now.gen, from], pageRange(now.gen)[1], true, true)
+        .limit(CATALOG_SLICE)
+        .toArray();
+      return { now, cur: undefined, rows };
+    });
+    if (read === undefined) return undefined;
+    if (read.cur !== undefined) return { state: read.now, cat: read.cur };
+    state ??= read.now;
+    cat ??= new CaseCatalog(state.gen, state.version);
+    const target = cat;
+    const opened = await Promise.all(
+      read.rows.map((row) =>
+        openSums(c, row).then(
+          (r) => JSON.parse(r.sums) as CaseSummary[],
+          (e: unknown) => summariesFromPage(db, c, row, e, damage),
+        ),
       ),
-    ),
-  );
-  read.rows.forEach((row, i) => {
-    for (const sum of opened[i] ?? []) cat.entries.set(sum[0], entryFromSummary(sum, row.page));
-  });
+    );
+    read.rows.forEach((row, i) => {
+      for (const sum of opened[i] ?? []) target.entries.set(sum[0], entryFromSummary(sum, row.page));
+    });
+    const last = read.rows[read.rows.length - 1];
+    if (read.rows.length < CATALOG_SLICE || last === undefined) break;
+    from = last.page + 1;
+  }
+  if (state === undefined || cat === undefined) return undefined;
   if (damage.length > 0) catalogDamage.set(cat, damage);
   // Another caller may have installed a newer catalog meanwhile: keep the newest.
   const now = catalogs.get(db);
