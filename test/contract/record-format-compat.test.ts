@@ -64,7 +64,16 @@ describe('encrypted record format across the session 7 sealing change', () => {
 
   it('records sealed now have the same layout and open with WebCrypto, whatever their text', async () => {
     const { node, web } = await ciphers();
-    const texts = ['', 'Amina', 'é☃'.repeat(3000), `${'x'.repeat(40_000)}😀`, 'short again', '\u0000\n'];
+    // Up to the scratch buffer's limit and past it (a record of its own), then short again.
+    const texts = [
+      '',
+      'Amina',
+      'é☃'.repeat(3000),
+      `${'x'.repeat(40_000)}😀`,
+      'ü'.repeat(100_000),
+      'short again',
+      '\u0000\n',
+    ];
     const sealed: Uint8Array[] = [];
     for (const t of texts) {
       const s = await node.sealText('caseSums', `1:${t.length}`, t);

@@ -1,10 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateStore } from '../../src/cli/state/state-store.ts';
+import { openSession } from '../../src/cli/worker-session.ts';
+import { SqliteStore } from '../../src/node-store/sqlite-store.ts';
 import { type CliRun, runCli } from '../helpers/run-cli.ts';
+import { testSessionRecord } from '../helpers/session-record.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 /**
@@ -137,5 +142,48 @@ describe('the CLI without fake-indexeddb', { timeout: 300_000 }, () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('FIELDSIM_RUNNER_STORE=fake-indexeddb needs the npm package fake-indexeddb');
     expect(run.stdout).toBe('');
+  });
+
+  it('an old snapshot state folder migrates to SQLite without the package', async () => {
+    const record = testSessionRecord();
+    // Written as an earlier fieldsim did: the whole fake-indexeddb database in db.snapshot
+    // (this test process has the package; the migrating process below does not).
+    const state = new StateStore(join(tmp, 'old-state')).open(record, 'test');
+    const factory = new IDBFactory();
+    const old = await openSession({ indexedDB: factory, IDBKeyRange }, record);
+    const c = await old.registerCase({ caseType: 'household', caseName: 'Old times' });
+    await state.saveFrom(factory);
+    old.close();
+    const dir = dirname(state.dbPath);
+    try {
+      const migrate = pathToFileURL(
+        resolve(import.meta.dirname, '../../src/cli/state/migrate-snapshot.ts'),
+      ).href;
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          register,
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `const { migrateSnapshot } = await import(${JSON.stringify(migrate)}); console.log(await migrateSnapshot(${JSON.stringify(dir)}))`,
+        ],
+        { encoding: 'utf8', cwd: resolve(import.meta.dirname, '../..') },
+      );
+      expect(r.stdout.trim(), r.stderr).toBe('true');
+      const store = SqliteStore.open(state.dbPath);
+      const s = await openSession(store.deps(), record);
+      try {
+        expect((await s.getCase(c.caseId))?.caseName).toBe('Old times');
+        expect((await s.listOutbox()).length).toBe(1);
+      } finally {
+        s.close();
+        store.close();
+      }
+    } finally {
+      state.release();
+    }
   });
 });

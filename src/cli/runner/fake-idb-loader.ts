@@ -5,7 +5,7 @@ import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
  * It is a development dependency: an install without dev dependencies has no copy, and
  * every other path of the CLI and runner works without it (the Node stores open Dexie on
  * the schema-only IndexedDB of src/node-store/schema-idb.ts). Nothing imports it
- * statically (test/node-store/no-fake-indexeddb-import.test.ts checks).
+ * statically (test/scripts/no-fake-indexeddb-import.test.ts checks).
  */
 
 export const FAKE_INDEXEDDB_PACKAGE = 'fake-indexeddb';

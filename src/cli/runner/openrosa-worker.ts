@@ -31,11 +31,11 @@ import { openWorkerStore, runnerStoreKind, type WorkerStore } from './worker-sto
  * One simulated ODK Collect for an `openrosa:` scenario (a generic OpenRosa server: ODK
  * Central, Aggregate, Kobo). It has what Collect has and no more: a form list, forms filled
  * with the XForm engine, and a persistent outbox (the core `Outbox` on its own in-memory
- * database, worker-store.ts, sending through `OpenRosaClient`). Steps: login (reads the form list: the
- * credentials are checked there), submit_form (`form:` is a formID), send, assert_local
- * (outbox counts), and the network/wait/repeat/mix steps every scenario has. The
- * CommCare steps (restore, sync, cases, assert_server) are refused when the scenario is
- * read.
+ * database, worker-store.ts, sending through `OpenRosaClient`). Steps: login (reads the
+ * form list: the credentials are checked there), submit_form (`form:` is a formID), send,
+ * assert_local (outbox counts), and the network/wait/repeat/mix steps every scenario has.
+ * The CommCare steps (restore, sync, cases, assert_server) are refused when the scenario
+ * is read.
  *
  * Failure rules are the HQ worker's: a step that throws or leaves forms unsent fails,
  * expected when `allow_failure` or the worker's own simulated network caused it.

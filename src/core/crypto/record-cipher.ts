@@ -31,11 +31,17 @@ function aadOf(table: string, recordKey: string): Uint8Array {
  * were a good part of the encrypted save's garbage, bench/RESULTS.md session 7).
  */
 class Scratch {
+  /** Records larger than this get arrays of their own: the scratch lives as long as the cipher. */
+  static readonly MAX = 256 * 1024;
   #buf = new Uint8Array(16 * 1024);
+
+  /** Whether `text` (UTF-8: at most 3 bytes per UTF-16 code unit) fits with `more` code units. */
+  static fits(text: string, more: number): boolean {
+    return (text.length + more) * 3 <= Scratch.MAX;
+  }
 
   /** `text` as UTF-8 at `at`, growing the buffer when needed; returns the bytes written. */
   encode(text: string, at: number): number {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     const need = at + text.length * 3;
     if (need > this.#buf.length) {
       const next = new Uint8Array(Math.max(need, this.#buf.length * 2));
@@ -47,6 +53,11 @@ class Scratch {
 
   view(from: number, to: number): Uint8Array {
     return this.#buf.subarray(from, to);
+  }
+
+  /** Forgets the plaintext once sealed, so it does not outlive the record in this buffer. */
+  wipe(to: number): void {
+    this.#buf.fill(0, 0, to);
   }
 }
 
@@ -184,6 +195,8 @@ export class RecordCipher {
       prefix = `fieldsim-record-v1\u0000${table}\u0000`;
       this.#aadPrefix.set(table, prefix);
     }
+    if (!Scratch.fits(text, prefix.length + recordKey.length))
+      return this.sealSync(table, recordKey, enc.encode(text));
     const s = this.#scratch;
     const plainLen = s.encode(text, 0);
     const aadLen = s.encode(prefix + recordKey, plainLen);
@@ -191,7 +204,11 @@ export class RecordCipher {
     out[0] = FORMAT;
     const iv = out.subarray(1, 1 + IV_BYTES);
     iv.set(this.#nextIv());
-    sync.seal(iv, s.view(plainLen, plainLen + aadLen), s.view(0, plainLen), out, 1 + IV_BYTES);
+    try {
+      sync.seal(iv, s.view(plainLen, plainLen + aadLen), s.view(0, plainLen), out, 1 + IV_BYTES);
+    } finally {
+      s.wipe(plainLen);
+    }
     return out;
   }
 

@@ -23,8 +23,8 @@ export async function sealOutboxRow(c: RecordCipher, row: OutboxRow): Promise<Ou
   const { xml, formName, caseIds, attachments, draftJson } = row;
   const secret: Secret = { xml, formName, caseIds, attachments };
   if (draftJson !== undefined) secret.draftJson = draftJson;
-  // A spread and a removal, not `{ ...a, ...clear } = row`: V8 copies an object with a
-  // rest pattern through a slow generic path, a few µs of every encrypted save.
+  // A spread and a removal, not `const { xml, ...clear } = row`: V8 copies an object with
+  // a rest pattern through a slow generic path, a few µs of every encrypted save.
   const sealed: OutboxRow = {
     ...row,
     xml: '',

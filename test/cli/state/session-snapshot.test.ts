@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type SessionRecord, StateStore } from '../../../src/cli/state/state-store.ts';
+import { StateStore } from '../../../src/cli/state/state-store.ts';
 import { openSession } from '../../../src/cli/worker-session.ts';
 import { registerCaseForm } from '../../../src/core/protocol/submission/generic-forms.ts';
+import { testSessionRecord } from '../../helpers/session-record.ts';
 
 /**
  * The CLI's cycle on a real core Session: save a form with an attachment into the state
@@ -14,17 +15,7 @@ import { registerCaseForm } from '../../../src/core/protocol/submission/generic-
 const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-session-snap-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const record: SessionRecord = {
-  format: 'fieldsim-cli-session',
-  version: 1,
-  server: 'http://127.0.0.1:8000',
-  domain: 'demo',
-  username: 'worker1@demo.commcarehq.org',
-  userId: 'user-1',
-  deviceId: 'fieldsim-test-device',
-  auth: 'password',
-  loggedInAt: '2026-01-01T00:00:00Z',
-};
+const record = testSessionRecord();
 
 describe('a Session across two commands', () => {
   it('keeps cases, the queued form, its order and its attachment bytes', async () => {

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { streamOfChunks, synthRestoreChunks } from '../../../bench/restore-synth.ts';
-import { type SessionRecord, StateStore } from '../../../src/cli/state/state-store.ts';
+import { StateStore } from '../../../src/cli/state/state-store.ts';
 import { openSession } from '../../../src/cli/worker-session.ts';
 import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
@@ -14,6 +14,7 @@ import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 import { getSyncToken } from '../../../src/core/store/sync-state.ts';
 import { SqliteStore } from '../../../src/node-store/sqlite-store.ts';
 import { SqliteStoreError } from '../../../src/node-store/sqlite-store-error.ts';
+import { testSessionRecord } from '../../helpers/session-record.ts';
 
 /**
  * The CLI state folder's SQLite database: refusing foreign and damaged files, migrating an
@@ -22,17 +23,7 @@ import { SqliteStoreError } from '../../../src/node-store/sqlite-store-error.ts'
 const tmp = mkdtempSync(join(tmpdir(), 'fieldsim-sqlite-state-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const record: SessionRecord = {
-  format: 'fieldsim-cli-session',
-  version: 1,
-  server: 'http://127.0.0.1:8000',
-  domain: 'demo',
-  username: 'worker1@demo.commcarehq.org',
-  userId: 'user-1',
-  deviceId: 'fieldsim-test-device',
-  auth: 'password',
-  loggedInAt: '2026-01-01T00:00:00Z',
-};
+const record = testSessionRecord();
 
 let n = 0;
 function freshState(): StateStore {
