@@ -59,6 +59,17 @@ export interface EncryptionRow {
   restorePlainMs: number;
   restoreEncryptedMs: number;
   restoreRatio: number;
+  /**
+   * Restore ratio of each plain/encrypted pair run back to back, in round order, and their
+   * median, min and max: the median is the budget's verdict, the spread its noise.
+   */
+  restorePairRatioMedian?: number;
+  restorePairRatioMin?: number;
+  restorePairRatioMax?: number;
+  restorePairRatios?: number[];
+  /** Each round's restore, ms, in round order. */
+  restorePlainAllMs?: number[];
+  restoreEncryptedAllMs?: number[];
   savePlainP50Ms: number;
   saveEncryptedP50Ms: number;
   saveRatio: number;
