@@ -20,13 +20,30 @@ const TAG_BYTES = 16;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/**
+ * A record's text: one string, or lines to be joined by '\n' (the same record as the
+ * joined string), encoded line by line so the joined string is never built.
+ */
+export type RecordText = string | readonly string[];
+
+function lengthOf(text: RecordText): number {
+  if (typeof text === 'string') return text.length;
+  let n = text.length;
+  for (const line of text) n += line.length;
+  return n;
+}
+
+function joined(text: RecordText): string {
+  return typeof text === 'string' ? text : text.join('\n');
+}
+
 function aadOf(table: string, recordKey: string): Uint8Array {
   return enc.encode(`fieldsim-record-v1\u0000${table}\u0000${recordKey}`);
 }
 
 /**
- * A reusable byte buffer, for both paths: the synchronous AES-GCM consumes the bytes before
- * the call returns, and WebCrypto copies them before `encrypt` returns (see `#sealWeb`): the record's plaintext and additional data are encoded into it instead
+ * A reusable byte buffer for the synchronous path, where bytes are consumed before the
+ * call returns (the WebCrypto path only builds a page's text in it, then copies it out): the record's plaintext and additional data are encoded into it instead
  * of into a fresh array per record (a save seals three records of ~15 KB; those arrays
  * were a good part of the encrypted save's garbage, bench/RESULTS.md session 7).
  */
@@ -36,8 +53,19 @@ class Scratch {
   #buf = new Uint8Array(16 * 1024);
 
   /** Whether `text` (UTF-8: at most 3 bytes per UTF-16 code unit) fits with `more` code units. */
-  static fits(text: string, more: number): boolean {
-    return (text.length + more) * 3 <= Scratch.MAX;
+  static fits(text: RecordText, more: number): boolean {
+    return (lengthOf(text) + more) * 3 <= Scratch.MAX;
+  }
+
+  /** `text` as UTF-8 at 0 (lines joined by '\n'); returns the bytes written. */
+  encodeText(text: RecordText): number {
+    if (typeof text === 'string') return this.encode(text, 0);
+    let at = 0;
+    for (const [i, line] of text.entries()) {
+      if (i > 0) at += this.encode('\n', at);
+      at += this.encode(line, at);
+    }
+    return at;
   }
 
   /** `text` as UTF-8 at `at`, growing the buffer when needed; returns the bytes written. */
@@ -103,34 +131,22 @@ export class RecordCipher {
 
   async seal(table: string, recordKey: string, plain: Uint8Array): Promise<Uint8Array> {
     if (this.#sync !== null) return this.sealSync(table, recordKey, plain);
-    return this.#sealWeb(plain, aadOf(table, recordKey), () => undefined);
+    return this.#sealWeb(plain, aadOf(table, recordKey));
   }
 
-  /**
-   * WebCrypto's AES-GCM into a record. The IV comes from the pool and is written straight
-   * into the record's header. WebCrypto copies `plain`, `aad` and the IV before `encrypt`
-   * returns (WebCrypto spec, SubtleCrypto.encrypt steps 1-2: "get a copy of the bytes"),
-   * so `release` may reuse their memory at once, while the encryption is still running.
-   */
-  #sealWeb(plain: Uint8Array, aad: Uint8Array, release: () => void): Promise<Uint8Array> {
+  /** WebCrypto's AES-GCM into a record, the IV from the pool written straight into its header. */
+  async #sealWeb(plain: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     const out = new Uint8Array(1 + IV_BYTES + plain.length + TAG_BYTES);
     out[0] = FORMAT;
     const iv = out.subarray(1, 1 + IV_BYTES);
     iv.set(this.#nextIv());
-    let ct: Promise<ArrayBuffer>;
-    try {
-      ct = this.#crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv, additionalData: aad as BufferSource },
-        this.#key,
-        plain as BufferSource,
-      );
-    } finally {
-      release();
-    }
-    return ct.then((b) => {
-      out.set(new Uint8Array(b), 1 + IV_BYTES);
-      return out;
-    });
+    const ct = await this.#crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: aad as BufferSource },
+      this.#key,
+      plain as BufferSource,
+    );
+    out.set(new Uint8Array(ct), 1 + IV_BYTES);
+    return out;
   }
 
   /** `seal` with the host's synchronous AES-GCM; only when `synchronous`. */
@@ -201,17 +217,20 @@ export class RecordCipher {
     }
   }
 
-  sealText(table: string, recordKey: string, text: string): Promise<Uint8Array> {
+  sealText(table: string, recordKey: string, text: RecordText): Promise<Uint8Array> {
     if (this.#sync === null) {
-      // A restore seals ~12 MB of pages per 20k cases: encoded into the scratch rather
-      // than into an array per record, which was garbage as soon as WebCrypto copied it.
       const prefix = this.#prefixOf(table);
-      if (!Scratch.fits(text, prefix.length + recordKey.length))
-        return this.seal(table, recordKey, enc.encode(text));
+      const aad = enc.encode(prefix + recordKey);
+      if (typeof text === 'string' || !Scratch.fits(text, 0))
+        return this.#sealWeb(enc.encode(joined(text)), aad);
+      // Lines (a case page) are encoded one by one into the scratch, so the page's joined
+      // text is never built, then copied out: the plaintext handed to WebCrypto is the
+      // record's own, as an injected Crypto may read it later than the call.
       const s = this.#scratch;
-      const plainLen = s.encode(text, 0);
-      const aadLen = s.encode(prefix + recordKey, plainLen);
-      return this.#sealWeb(s.view(0, plainLen), s.view(plainLen, plainLen + aadLen), () => s.wipe(plainLen));
+      const plainLen = s.encodeText(text);
+      const plain = s.view(0, plainLen).slice();
+      s.wipe(plainLen);
+      return this.#sealWeb(plain, aad);
     }
     try {
       return Promise.resolve(this.sealTextSync(table, recordKey, text));
@@ -225,14 +244,14 @@ export class RecordCipher {
    * record as `seal(table, recordKey, UTF-8 of text)`, without an array per plaintext or
    * per additional data: both are encoded into this cipher's scratch buffer.
    */
-  sealTextSync(table: string, recordKey: string, text: string): Uint8Array {
+  sealTextSync(table: string, recordKey: string, text: RecordText): Uint8Array {
     const sync = this.#sync;
     if (sync === null) throw new Error('sealTextSync without a synchronous AES-GCM');
     const prefix = this.#prefixOf(table);
     if (!Scratch.fits(text, prefix.length + recordKey.length))
-      return this.sealSync(table, recordKey, enc.encode(text));
+      return this.sealSync(table, recordKey, enc.encode(joined(text)));
     const s = this.#scratch;
-    const plainLen = s.encode(text, 0);
+    const plainLen = s.encodeText(text);
     const aadLen = s.encode(prefix + recordKey, plainLen);
     const out = new Uint8Array(1 + IV_BYTES + plainLen + TAG_BYTES);
     out[0] = FORMAT;

@@ -37,15 +37,28 @@ describe('RecordCipher', () => {
   });
 
   it('seals many records in flight at once over WebCrypto, each with its own text, key and IV', async () => {
-    // The WebCrypto path encodes each record into one reused buffer and wipes it as soon as
-    // encrypt() returned: this holds only because WebCrypto copies its input at the call.
-    const c = await cipher();
+    // Lines are encoded into one reused buffer, wiped at once: each record in flight must
+    // still be sealed from its own bytes, even when the Crypto reads them late.
+    const key = (await createDataKey('pw', FAST)).key;
+    const late = {
+      getRandomValues: (a: Uint8Array) => crypto.getRandomValues(a),
+      subtle: {
+        encrypt: async (...args: Parameters<SubtleCrypto['encrypt']>) => {
+          await new Promise((r) => setTimeout(r, 1));
+          return crypto.subtle.encrypt(...args);
+        },
+        decrypt: (...args: Parameters<SubtleCrypto['decrypt']>) => crypto.subtle.decrypt(...args),
+      },
+    } as unknown as Crypto;
+    const c = new RecordCipher(key, late);
     expect(c.synchronous).toBe(false);
     const texts = Array.from(
       { length: 200 },
       (_, i) => `case ${i} ${'é'.repeat(i * 7)}\n${'x'.repeat(i * 31)}`,
     );
-    const sealed = await Promise.all(texts.map((t, i) => c.sealText('casePages', `1:${i}`, t)));
+    const sealed = await Promise.all(
+      texts.map((t, i) => c.sealText('casePages', `1:${i}`, i % 2 === 0 ? t : t.split('\n'))),
+    );
     const ivs = new Set(sealed.map((r) => Buffer.from(r.subarray(1, 13)).toString('hex')));
     expect(ivs.size).toBe(texts.length);
     for (const [i, r] of sealed.entries()) {
