@@ -335,8 +335,12 @@ async function main(): Promise<void> {
   console.log(pairTable(rows));
   for (const r of rows) console.log(`load average during ${r.runtime}: ${r.loadAverage}`);
   // The restore verdict is the median of per-pair ratios (see measure()).
+  // fake-indexeddb is a test double since session 7 (no product stores data there): its
+  // row is printed for comparison, not judged (bench/report.ts says the same).
   const over = rows.filter(
-    (r) => (r.restorePairRatioMedian ?? r.restoreRatio) > BUDGET || r.saveRatio > BUDGET,
+    (r) =>
+      !r.runtime.includes('fake-indexeddb') &&
+      ((r.restorePairRatioMedian ?? r.restoreRatio) > BUDGET || r.saveRatio > BUDGET),
   );
   if (over.length > 0) {
     console.log(`OVER BUDGET: ${over.map((r) => r.runtime).join(', ')}`);

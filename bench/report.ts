@@ -162,6 +162,8 @@ const TARGETS: {
   get(r: BenchReport): number | null;
   target: number;
   higherIsBetter: boolean;
+  /** Printed for comparison, judged by no target (a store no product uses). */
+  informational?: string;
 }[] = [
   {
     label: 'Chromium restore 100k, cases/s',
@@ -200,12 +202,21 @@ const TARGETS: {
     higherIsBetter: true,
   },
   { label: 'runner, seconds', get: (r) => r.runner.seconds, target: 30, higherIsBetter: false },
+  // The restore ratio is the median of per-pair ratios where the row has pairs (Chromium:
+  // a short restore's single ratio swings with the machine; encryption.bench.ts judges
+  // the same way). fake-indexeddb has been a test double only since session 7: no product
+  // keeps data in it, so its row is shown for comparison and judged by no budget.
   ...(['nodeSqlite', 'nodeFakeIndexedDb', 'chromium'] as const).flatMap((k) =>
     (['restoreRatio', 'saveRatio'] as const).map((f) => ({
       label: `encrypted/plain ${f === 'saveRatio' ? 'save p50' : 'restore'}, ${k}`,
-      get: (r: BenchReport) => r.encryption[k]?.[f] ?? null,
+      get: (r: BenchReport) => {
+        const row = r.encryption[k];
+        if (!row) return null;
+        return f === 'restoreRatio' ? (row.restorePairRatioMedian ?? row.restoreRatio) : row.saveRatio;
+      },
       target: 1.15,
       higherIsBetter: false,
+      ...(k === 'nodeFakeIndexedDb' ? { informational: 'test double, no budget' } : {}),
     })),
   ),
   { label: 'runner, peak RSS MB', get: (r) => r.runner.peakRssMb, target: 1024, higherIsBetter: false },
@@ -221,7 +232,13 @@ export function formatReport(r: BenchReport): string {
     const v = t.get(r);
     const ratio = v === null ? '-' : (v / t.target).toFixed(2);
     const met =
-      v === null ? 'not measured' : (t.higherIsBetter ? v >= t.target : v <= t.target) ? 'met' : 'not met';
+      v === null
+        ? 'not measured'
+        : t.informational !== undefined
+          ? `(${t.informational})`
+          : (t.higherIsBetter ? v >= t.target : v <= t.target)
+            ? 'met'
+            : 'not met';
     lines.push(
       `${t.label.padEnd(44)} ${v === null ? '-'.padStart(9) : (Math.abs(v) < 10 ? v.toFixed(2) : String(Math.round(v))).padStart(9)}  target ${t.higherIsBetter ? '>=' : '<='} ${t.target}  ratio ${ratio}  ${met}`,
     );
