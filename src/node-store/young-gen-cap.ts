@@ -25,7 +25,10 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  */
 const CAP_BYTES = 8 * 1024 * 1024;
 
-/** How often the new space's size is looked at until it reaches the cap (V8 has no event for it). */
+/**
+ * How often the new space's size is looked at until it reaches the cap, and the factor set
+ * again after (V8 has no event for either; a tick costs a few microseconds).
+ */
 const POLL_MS = 20;
 
 let holders = 0;
@@ -38,12 +41,12 @@ function newSpaceBytes(): number {
 }
 
 function check(): void {
+  // Once frozen, the factor is set again at every tick: a worker created by anyone (the
+  // parse thread, or another module's) resets it, and V8 says nothing when it does.
   // The space's size is a little under its nominal size (page headers): 90% is "reached".
-  if (frozen || newSpaceBytes() < CAP_BYTES * 0.9) return;
+  if (!frozen && newSpaceBytes() < CAP_BYTES * 0.9) return;
   frozen = true;
   setFlagsFromString('--semi-space-growth-factor=1');
-  if (timer !== null) clearInterval(timer);
-  timer = null;
 }
 
 export function capYoungGeneration(on: boolean): void {
@@ -51,10 +54,8 @@ export function capYoungGeneration(on: boolean): void {
   holders = Math.max(0, holders + (on ? 1 : -1));
   if (before === 0 && holders > 0) {
     check();
-    if (!frozen) {
-      timer = setInterval(check, POLL_MS);
-      timer.unref();
-    }
+    timer = setInterval(check, POLL_MS);
+    timer.unref();
   } else if (before > 0 && holders === 0) {
     if (timer !== null) clearInterval(timer);
     timer = null;
