@@ -1,5 +1,4 @@
 import { setFlagsFromString } from 'node:v8';
-import { capYoungGeneration } from './young-gen-cap.ts';
 
 /**
  * V8 lets the old generation grow to about three times what survived the last full GC
@@ -21,5 +20,4 @@ export function tightHeapGrowth(on: boolean): void {
   holders = Math.max(0, holders + (on ? 1 : -1));
   if (before === 0 && holders > 0) setFlagsFromString(`--heap-growing-percent=${PERCENT}`);
   else if (before > 0 && holders === 0) setFlagsFromString('--heap-growing-percent=0');
-  if (before !== holders) capYoungGeneration(on);
 }

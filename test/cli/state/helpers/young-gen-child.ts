@@ -26,8 +26,10 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
 const dir = mkdtempSync(join(tmpdir(), 'fieldsim-young-gen-'));
 const out: Record<string, number> = { start: mb() };
 const store = SqliteStore.open(join(dir, 'db.sqlite'));
-for (let i = 0; i < 40; i++) {
-  churn(100_000);
+// In small steps: the cap looks every 20 ms, and a long synchronous stretch could grow
+// the space twice between two looks.
+for (let i = 0; i < 60; i++) {
+  churn(20_000);
   await tick();
 }
 out.open = mb();
@@ -35,7 +37,7 @@ const db = new FieldsimDb('t', store.deps());
 const { chunks } = synthRestoreChunks(3000);
 const r = await ingestRestore(db, streamOfChunks(chunks), { mode: 'full' });
 for (let i = 0; i < 20; i++) {
-  churn(200_000);
+  churn(2_000_000);
   await tick();
 }
 out.restored = mb();
