@@ -19,6 +19,7 @@ import type {
   WireBatch,
   WireError,
 } from './restore-parse-messages.ts';
+import { afterWorkerOnline, beforeWorkerSpawn } from './young-gen-cap.ts';
 
 /**
  * `parseRestore` in a worker thread (issue 15): saxes and the restore parser, ~20% of a
@@ -69,6 +70,14 @@ const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16 };
  * 20 applies no ESM loader hooks inside a worker thread; as src/cli/runner/run-threads.ts).
  */
 export function spawnParseThread(input: ParseThreadInput): Worker {
+  beforeWorkerSpawn();
+  const worker = startThread(input);
+  worker.once('online', afterWorkerOnline);
+  worker.once('exit', afterWorkerOnline);
+  return worker;
+}
+
+function startThread(input: ParseThreadInput): Worker {
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./restore-parse-worker.js', import.meta.url), {
       workerData: input,

@@ -10,6 +10,7 @@ import { schemaKeyRange } from './schema-key-range.ts';
 import { createSqliteCore } from './sqlite-dbcore.ts';
 import { SqliteStoreError } from './sqlite-store-error.ts';
 import { TxQueue } from './sqlite-tx-queue.ts';
+import { capYoungGeneration } from './young-gen-cap.ts';
 
 /**
  * The phone's databases in one SQLite file (or in memory), for Node: the CLI's state
@@ -91,7 +92,11 @@ export class SqliteStore implements DexieBackend {
     // cases): while it is open, the heap grows little past what is live (heap-growth.ts),
     // for a restore as for loading the catalog of a large database. The QA runner's
     // in-memory stores keep V8's own growth (fewer full GCs across many small workers).
-    if (!db.memory) tightHeapGrowth(true);
+    // The young generation is capped too (young-gen-cap.ts): the CLI's restore peak.
+    if (!db.memory) {
+      tightHeapGrowth(true);
+      capYoungGeneration(true);
+    }
     return new SqliteStore(file, db);
   }
 
@@ -159,7 +164,10 @@ export class SqliteStore implements DexieBackend {
       openFiles.delete(this.#shared);
     }
     this.#closed = true;
-    if (!this.db.memory) tightHeapGrowth(false);
+    if (!this.db.memory) {
+      tightHeapGrowth(false);
+      capYoungGeneration(false);
+    }
     this.#queue.abortAll();
     this.db.close();
   }
