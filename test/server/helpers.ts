@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { parseXmlTree, type XNode } from '../../src/server/casexml/xml-tree.ts';
+import { getUserByUsername } from '../../src/server/db/users.ts';
+import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
 export const CASE_NS = 'http://commcarehq.org/case/transaction/v2';
 
@@ -62,4 +65,22 @@ export function samplesDir(): string {
     if (up === dir) throw new Error('shared/samples not found above the repository');
     dir = up;
   }
+}
+
+/**
+ * The demo emulator for one test file: started before its tests, closed after them, with
+ * worker1's user id (read the fields inside tests, once `beforeAll` has run).
+ */
+export function demoEmulator(): { readonly emu: StartedEmulator; readonly w1: string } {
+  const fx = {} as { emu: StartedEmulator; w1: string };
+  beforeAll(async () => {
+    fx.emu = await startEmulator();
+    const worker1 = getUserByUsername(fx.emu.app.db, 'worker1@demo.commcarehq.org');
+    if (worker1 === undefined) throw new Error('the demo project has no worker1');
+    fx.w1 = worker1.id;
+  });
+  afterAll(async () => {
+    await fx.emu.close();
+  });
+  return fx;
 }

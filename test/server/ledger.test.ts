@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fromString, parseRestoreAll } from '../../src/core/protocol/restore/restore-parser.ts';
-import { getUserByUsername } from '../../src/server/db/users.ts';
-import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
-import { basic, CASE_NS, kids, multipart, xml } from './helpers.ts';
+import { basic, CASE_NS, demoEmulator, kids, multipart, xml } from './helpers.ts';
 
 const LEDGER = 'http://commcarehq.org/ledger/v1';
-let emu: StartedEmulator;
-let w1: string;
-beforeAll(async () => {
-  emu = await startEmulator();
-  w1 = getUserByUsername(emu.app.db, 'worker1@demo.commcarehq.org')!.id;
-});
-afterAll(async () => {
-  await emu.close();
-});
+const fx = demoEmulator();
 
 async function submit(id: string, body: string, version = '3.0') {
   const form = `<data xmlns="http://fieldsim.dev/test/stock">${body}<meta><instanceID>${id}</instanceID></meta></data>`;
-  const res = await fetch(`${emu.url}/a/demo/receiver/`, {
+  const res = await fetch(`${fx.emu.url}/a/demo/receiver/`, {
     method: 'POST',
     body: multipart(form),
     headers: { authorization: basic('worker1'), 'X-OpenRosa-Version': version },
@@ -25,7 +15,7 @@ async function submit(id: string, body: string, version = '3.0') {
   return { status: res.status, text: await res.text() };
 }
 const create = (caseId: string) =>
-  `<case xmlns="${CASE_NS}" case_id="${caseId}" date_modified="2026-06-01T00:00:00Z" user_id="${w1}"><create><case_type>store</case_type><case_name>${caseId}</case_name><owner_id>${w1}</owner_id></create></case>`;
+  `<case xmlns="${CASE_NS}" case_id="${caseId}" date_modified="2026-06-01T00:00:00Z" user_id="${fx.w1}"><create><case_type>store</case_type><case_name>${caseId}</case_name><owner_id>${fx.w1}</owner_id></create></case>`;
 
 describe('ledgers', () => {
   it('stores balances and transfers and sends them in the restore, parsed by fieldsim core', async () => {
@@ -39,7 +29,7 @@ describe('ledgers', () => {
       `<transfer xmlns="${LEDGER}" src="store-a" dest="store-b" date="2026-06-02" section-id="stock"><entry id="soap" quantity="3"/></transfer>`,
     );
     expect(r2.status).toBe(201);
-    const res = await fetch(`${emu.url}/a/demo/phone/restore/?items=true`, {
+    const res = await fetch(`${fx.emu.url}/a/demo/phone/restore/?items=true`, {
       headers: { authorization: basic('worker1') },
     });
     const body = await res.text();

@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getUserByUsername, ownerIds } from '../../src/server/db/users.ts';
 import { CASE_XML_FORMAT } from '../../src/server/restore/case-xml-cache.ts';
 import { planRestore } from '../../src/server/restore/generate.ts';
 import { caseStateHash } from '../../src/server/restore/state-hash.ts';
-import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
-import { basic, CASE_NS, multipart } from './helpers.ts';
+import { basic, CASE_NS, demoEmulator, multipart } from './helpers.ts';
 
-let emu: StartedEmulator;
-let w1: string;
-beforeAll(async () => {
-  emu = await startEmulator();
-  w1 = getUserByUsername(emu.app.db, 'worker1@demo.commcarehq.org')!.id;
-});
-afterAll(async () => {
-  await emu.close();
-});
+const fx = demoEmulator();
 
 async function restore(query = ''): Promise<string> {
-  const res = await fetch(`${emu.url}/a/demo/phone/restore/${query}`, {
+  const res = await fetch(`${fx.emu.url}/a/demo/phone/restore/${query}`, {
     headers: { authorization: basic('worker1') },
   });
   expect(res.status).toBe(200);
@@ -33,17 +24,18 @@ function blocks(body: string): Map<string, string> {
 }
 
 function keptCount(): number {
-  return (emu.app.db.prepare('SELECT COUNT(*) AS n FROM case_restore_xml').get() as { n: number }).n;
+  return (fx.emu.app.db.prepare('SELECT COUNT(*) AS n FROM case_restore_xml').get() as { n: number }).n;
 }
 
 function rowidOf(caseId: string): number {
-  return (emu.app.db.prepare('SELECT rowid AS r FROM cases WHERE case_id = ?').get(caseId) as { r: number })
-    .r;
+  return (
+    fx.emu.app.db.prepare('SELECT rowid AS r FROM cases WHERE case_id = ?').get(caseId) as { r: number }
+  ).r;
 }
 
 function kept(caseId: string): string | undefined {
   return (
-    emu.app.db.prepare('SELECT xml FROM case_restore_xml WHERE case_rowid = ?').get(rowidOf(caseId)) as
+    fx.emu.app.db.prepare('SELECT xml FROM case_restore_xml WHERE case_rowid = ?').get(rowidOf(caseId)) as
       | { xml: string }
       | undefined
   )?.xml;
@@ -51,7 +43,7 @@ function kept(caseId: string): string | undefined {
 
 async function submit(id: string, caseXml: string): Promise<void> {
   const form = `<data xmlns="http://fieldsim.dev/test/cache">${caseXml}<meta><instanceID>${id}</instanceID></meta></data>`;
-  const res = await fetch(`${emu.url}/a/demo/receiver/`, {
+  const res = await fetch(`${fx.emu.url}/a/demo/receiver/`, {
     method: 'POST',
     body: multipart(form),
     headers: { authorization: basic('worker2'), 'X-OpenRosa-Version': '3.0' },
@@ -76,7 +68,7 @@ describe('restore case blocks kept per case version', () => {
     expect(body2.replace(/<restore_id>\w+<\/restore_id>/, '')).toBe(
       body1.replace(/<restore_id>\w+<\/restore_id>/, ''),
     );
-    emu.app.db
+    fx.emu.app.db
       .prepare('UPDATE case_restore_xml SET xml = ? WHERE case_rowid = ?')
       .run(first.get(someCase)!.replace('</case>', '<!--kept--></case>'), rowidOf(someCase));
     expect(blocks(await restore()).get(someCase)).toContain('<!--kept-->');
@@ -85,7 +77,7 @@ describe('restore case blocks kept per case version', () => {
   it('drops a block when a form changes its case, and sends the new state', async () => {
     await submit(
       'cache-form-1',
-      `<case xmlns="${CASE_NS}" case_id="${someCase}" date_modified="2026-06-01T00:00:00Z" user_id="${w1}"><update><cache_probe>v2</cache_probe></update></case>`,
+      `<case xmlns="${CASE_NS}" case_id="${someCase}" date_modified="2026-06-01T00:00:00Z" user_id="${fx.w1}"><update><cache_probe>v2</cache_probe></update></case>`,
     );
     expect(kept(someCase)).toBeUndefined();
     const b = blocks(await restore()).get(someCase)!;
@@ -95,7 +87,7 @@ describe('restore case blocks kept per case version', () => {
   });
 
   it('drops a block on any write of the row: UPDATE, INSERT OR REPLACE, DELETE', async () => {
-    const db = emu.app.db;
+    const db = fx.emu.app.db;
     const ids = [...first.keys()];
     const [a, b, c] = [ids[1]!, ids[2]!, ids[3]!];
     await restore();
@@ -125,13 +117,13 @@ describe('restore case blocks kept per case version', () => {
   it('ignores a block of another writer format', async () => {
     const id = [...first.keys()][4]!;
     await restore();
-    emu.app.db
+    fx.emu.app.db
       .prepare('UPDATE case_restore_xml SET format = ?, xml = ? WHERE case_rowid = ?')
       .run(CASE_XML_FORMAT + 1, '<case>stale</case>', rowidOf(id));
     const b = blocks(await restore()).get(id)!;
     expect(b).toBe(first.get(id));
     expect(
-      emu.app.db.prepare('SELECT format FROM case_restore_xml WHERE case_rowid = ?').get(rowidOf(id)),
+      fx.emu.app.db.prepare('SELECT format FROM case_restore_xml WHERE case_rowid = ?').get(rowidOf(id)),
     ).toEqual({ format: CASE_XML_FORMAT });
   });
 
@@ -145,9 +137,9 @@ describe('restore case blocks kept per case version', () => {
     // as a create block first (the full restore below), then sync incrementally.
     await submit(
       'cache-form-2',
-      `<case xmlns="${CASE_NS}" case_id="${id}" date_modified="2026-06-02T00:00:00Z" user_id="${w1}"><update><cache_probe>v3</cache_probe></update></case>`,
+      `<case xmlns="${CASE_NS}" case_id="${id}" date_modified="2026-06-02T00:00:00Z" user_id="${fx.w1}"><update><cache_probe>v3</cache_probe></update></case>`,
     );
-    const db = emu.app.db;
+    const db = fx.emu.app.db;
     const user = getUserByUsername(db, 'worker1@demo.commcarehq.org')!;
     const full = planRestore(
       db,
@@ -165,7 +157,7 @@ describe('restore case blocks kept per case version', () => {
 
   it('writes a case whose property is not an XML name through the general path, unkept', async () => {
     const id = [...first.keys()][6]!;
-    emu.app.db
+    fx.emu.app.db
       .prepare(`UPDATE cases SET properties = json_set(properties, '$."bad name"', 'x') WHERE case_id = ?`)
       .run(id);
     const b = blocks(await restore()).get(id)!;

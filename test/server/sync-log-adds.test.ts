@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getUserByUsername } from '../../src/server/db/users.ts';
+import { describe, expect, it } from 'vitest';
 import { caseStateHash } from '../../src/server/restore/state-hash.ts';
 import { phoneAdds } from '../../src/server/restore/sync-log-adds.ts';
 import {
@@ -8,22 +7,13 @@ import {
   pruneSyncLogs,
   saveSyncLog,
 } from '../../src/server/restore/sync-logs.ts';
-import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
-import { basic, CASE_NS, kids, multipart, xml } from './helpers.ts';
+import { basic, CASE_NS, demoEmulator, kids, multipart, xml } from './helpers.ts';
 
-let emu: StartedEmulator;
-let w1: string;
-beforeAll(async () => {
-  emu = await startEmulator();
-  w1 = getUserByUsername(emu.app.db, 'worker1@demo.commcarehq.org')!.id;
-});
-afterAll(async () => {
-  await emu.close();
-});
+const fx = demoEmulator();
 
 async function restore(query = '', device = 'adds-test'): Promise<{ status: number; body: string }> {
   const sep = query === '' ? '?' : '&';
-  const res = await fetch(`${emu.url}/a/demo/phone/restore/${query}${sep}device_id=${device}`, {
+  const res = await fetch(`${fx.emu.url}/a/demo/phone/restore/${query}${sep}device_id=${device}`, {
     headers: { authorization: basic('worker1') },
   });
   return { status: res.status, body: await res.text() };
@@ -31,7 +21,7 @@ async function restore(query = '', device = 'adds-test'): Promise<{ status: numb
 
 async function submit(id: string, caseXml: string, token: string): Promise<void> {
   const form = `<data xmlns="http://fieldsim.dev/test/adds">${caseXml}<meta><instanceID>${id}</instanceID></meta></data>`;
-  const res = await fetch(`${emu.url}/a/demo/receiver/`, {
+  const res = await fetch(`${fx.emu.url}/a/demo/receiver/`, {
     method: 'POST',
     body: multipart(form),
     headers: {
@@ -44,14 +34,16 @@ async function submit(id: string, caseXml: string, token: string): Promise<void>
 }
 
 function storedList(token: string): string[] {
-  const row = emu.app.db.prepare('SELECT case_ids_on_phone AS l FROM sync_logs WHERE id = ?').get(token) as {
+  const row = fx.emu.app.db
+    .prepare('SELECT case_ids_on_phone AS l FROM sync_logs WHERE id = ?')
+    .get(token) as {
     l: string;
   };
   return JSON.parse(row.l) as string[];
 }
 
 const create = (id: string, extra = '') =>
-  `<case xmlns="${CASE_NS}" case_id="${id}" date_modified="2026-06-01T00:00:00Z" user_id="${w1}"><create><case_type>member</case_type><case_name>${id}</case_name><owner_id>${w1}</owner_id></create>${extra}</case>`;
+  `<case xmlns="${CASE_NS}" case_id="${id}" date_modified="2026-06-01T00:00:00Z" user_id="${fx.w1}"><create><case_type>member</case_type><case_name>${id}</case_name><owner_id>${fx.w1}</owner_id></create>${extra}</case>`;
 
 describe("a form's new cases on the phone list, kept apart from the sync log's list", () => {
   let token: string;
@@ -65,8 +57,8 @@ describe("a form's new cases on the phone list, kept apart from the sync log's l
     await submit('adds-1', create('adds-case-1'), token);
     await submit('adds-2', create('adds-case-2') + create('adds-case-3'), token);
     expect(storedList(token).sort()).toEqual([...initial].sort());
-    expect(phoneAdds(emu.app.db, token)).toEqual(['adds-case-1', 'adds-case-2', 'adds-case-3']);
-    const log = getSyncLog(emu.app.db, token)!;
+    expect(phoneAdds(fx.emu.app.db, token)).toEqual(['adds-case-1', 'adds-case-2', 'adds-case-3']);
+    const log = getSyncLog(fx.emu.app.db, token)!;
     expect(log.caseIdsOnPhone).toEqual([...storedList(token), 'adds-case-1', 'adds-case-2', 'adds-case-3']);
   });
 
@@ -80,49 +72,49 @@ describe("a form's new cases on the phone list, kept apart from the sync log's l
   it('a form that removes a case from the phone rewrites the list, with the additions, and drops them', async () => {
     await submit(
       'adds-3',
-      `<case xmlns="${CASE_NS}" case_id="adds-case-2" date_modified="2026-06-02T00:00:00Z" user_id="${w1}"><close/></case>`,
+      `<case xmlns="${CASE_NS}" case_id="adds-case-2" date_modified="2026-06-02T00:00:00Z" user_id="${fx.w1}"><close/></case>`,
       token,
     );
-    expect(phoneAdds(emu.app.db, token)).toEqual([]);
+    expect(phoneAdds(fx.emu.app.db, token)).toEqual([]);
     const stored = storedList(token);
     expect(stored).toContain('adds-case-1');
     expect(stored).toContain('adds-case-3');
     expect(stored).not.toContain('adds-case-2');
-    expect(getSyncLog(emu.app.db, token)!.caseIdsOnPhone).toEqual(stored);
+    expect(getSyncLog(fx.emu.app.db, token)!.caseIdsOnPhone).toEqual(stored);
   });
 
   it('pruned logs take their additions with them', async () => {
     await submit('adds-4', create('adds-case-4'), token);
-    expect(phoneAdds(emu.app.db, token)).toEqual(['adds-case-4']);
-    const log = getSyncLog(emu.app.db, token)!;
-    emu.app.db.prepare('DELETE FROM sync_logs WHERE id = ?').run(token);
-    expect(phoneAdds(emu.app.db, token)).toEqual([]);
+    expect(phoneAdds(fx.emu.app.db, token)).toEqual(['adds-case-4']);
+    const log = getSyncLog(fx.emu.app.db, token)!;
+    fx.emu.app.db.prepare('DELETE FROM sync_logs WHERE id = ?').run(token);
+    expect(phoneAdds(fx.emu.app.db, token)).toEqual([]);
     // pruneSyncLogs deletes rows the same way (the trigger is on the table).
-    pruneSyncLogs(emu.app.db, log, 0);
+    pruneSyncLogs(fx.emu.app.db, log, 0);
     expect(
-      emu.app.db.prepare('SELECT COUNT(*) AS n FROM sync_log_phone_adds WHERE log_id = ?').get(token),
+      fx.emu.app.db.prepare('SELECT COUNT(*) AS n FROM sync_log_phone_adds WHERE log_id = ?').get(token),
     ).toEqual({ n: 0 });
   });
 });
 
 describe('sync log lists parsed once per version', () => {
   function newLog(id: string, onPhone: string[]): void {
-    saveSyncLog(emu.app.db, {
+    saveSyncLog(fx.emu.app.db, {
       id,
       domain: 'demo',
-      userId: w1,
+      userId: fx.w1,
       date: new Date().toISOString(),
       previousLogId: null,
       deviceId: 'lists-test',
       appId: '',
-      ownerIds: [w1],
+      ownerIds: [fx.w1],
       caseIdsOnPhone: onPhone,
       dependentCaseIds: [],
     });
   }
 
   it('a rewrite by any path (SQL included) is seen by the next read; callers get their own arrays', () => {
-    const db = emu.app.db;
+    const db = fx.emu.app.db;
     newLog('lists-1', ['a', 'b']);
     const first = getSyncLog(db, 'lists-1')!;
     expect(first.caseIdsOnPhone).toEqual(['a', 'b']);
@@ -136,7 +128,7 @@ describe('sync log lists parsed once per version', () => {
   });
 
   it('a rewrite rolled back, then another rewrite: the read gives the committed list', () => {
-    const db = emu.app.db;
+    const db = fx.emu.app.db;
     newLog('lists-2', ['x']);
     expect(getSyncLog(db, 'lists-2')!.caseIdsOnPhone).toEqual(['x']);
     const failing = db.transaction(() => {
@@ -152,7 +144,7 @@ describe('sync log lists parsed once per version', () => {
   });
 
   it('a log deleted and written again under the same id is read anew', () => {
-    const db = emu.app.db;
+    const db = fx.emu.app.db;
     newLog('lists-3', ['p']);
     expect(getSyncLog(db, 'lists-3')!.caseIdsOnPhone).toEqual(['p']);
     db.prepare(`DELETE FROM sync_logs WHERE id = 'lists-3'`).run();
