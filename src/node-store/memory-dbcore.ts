@@ -1,33 +1,11 @@
 import { deserialize } from 'node:v8';
-import type {
-  DBCore,
-  DBCoreCountRequest,
-  DBCoreCursor,
-  DBCoreGetManyRequest,
-  DBCoreGetRequest,
-  DBCoreIndex,
-  DBCoreKeyRange,
-  DBCoreMutateRequest,
-  DBCoreMutateResponse,
-  DBCoreOpenCursorRequest,
-  DBCoreQueryRequest,
-  DBCoreQueryResponse,
-  DBCoreTableSchema,
-  DBCoreTransaction,
-} from 'dexie';
+import type { DBCore, DBCoreIndex, DBCoreKeyRange, DBCoreTableSchema } from 'dexie';
 import { assembleCore } from './assemble-dbcore.ts';
 import { IdbLikeError } from './idb-errors.ts';
-import { decodeKey, encodeKey, isValidKey } from './key-codec.ts';
-import {
-  ArrayCursor,
-  encodeValue,
-  type IndexRow,
-  indexKeys,
-  MAX_KEY_MARKER,
-  uniqueRows,
-  withKey,
-} from './sqlite-dbcore.ts';
-import type { RawRequest, SqliteTransaction, TxQueue } from './sqlite-tx-queue.ts';
+import { encodeKey, isValidKey } from './key-codec.ts';
+import { type IndexRow, QueuedTable } from './queued-table.ts';
+import { encodeValue, indexKeys, MAX_KEY_MARKER, withKey } from './sqlite-dbcore.ts';
+import type { TxQueue } from './sqlite-tx-queue.ts';
 
 /**
  * A Dexie DBCore over plain Maps, for the QA runner's short-lived in-memory worker
@@ -143,11 +121,8 @@ function sameIndexes(a: DBCoreTableSchema, b: DBCoreTableSchema): boolean {
   return a.primaryKey.name === b.primaryKey.name && names(a) === names(b);
 }
 
-export class MemoryTable {
-  readonly name: string;
-  readonly schema: DBCoreTableSchema;
+export class MemoryTable extends QueuedTable {
   readonly #engine: MemoryEngine;
-  readonly #queue: TxQueue;
   readonly #rows = new Map<string, Rec>();
   #auto = 1;
   #sorted: IndexRow[] | null = null;
@@ -157,10 +132,8 @@ export class MemoryTable {
 
   /** `from`: the table under an earlier schema version, whose rows are re-indexed here. */
   constructor(engine: MemoryEngine, queue: TxQueue, schema: DBCoreTableSchema, from?: MemoryTable) {
+    super(queue, schema);
     this.#engine = engine;
-    this.#queue = queue;
-    this.name = schema.name;
-    this.schema = schema;
     schema.indexes.forEach((ix, i) => {
       if (ix.unique) this.#unique.set(i, new Map());
     });
@@ -170,25 +143,6 @@ export class MemoryTable {
       const value = deserialize(rec.row.v);
       this.#set(ks, { row: rec.row, iks: schema.indexes.map((ix) => indexKeys(ix, value)) }, false);
     }
-  }
-
-  #tx(trans: DBCoreTransaction, write: boolean): SqliteTransaction {
-    const tx = trans as SqliteTransaction;
-    if (!tx.storeNames.includes(this.name))
-      throw new IdbLikeError('NotFoundError', `Table ${this.name} is not part of the transaction`);
-    if (write && tx.mode !== 'readwrite')
-      throw new IdbLikeError('ReadOnlyError', `Transaction on ${this.name} is read-only`);
-    return tx;
-  }
-
-  #run<T>(trans: DBCoreTransaction, write: boolean, what: string, fn: () => T): Promise<T> {
-    let tx: SqliteTransaction;
-    try {
-      tx = this.#tx(trans, write);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#queue.request(tx, fn, `${what} ${this.name}`);
   }
 
   // --- writes -------------------------------------------------------------------------
@@ -215,7 +169,7 @@ export class MemoryTable {
     this.#auto = next;
   }
 
-  #writeOne(type: 'add' | 'put', value0: unknown, outKey: unknown): unknown {
+  protected writeOne(type: 'add' | 'put', value0: unknown, outKey: unknown): unknown {
     const pk = this.schema.primaryKey;
     let value = value0;
     let key: unknown = pk.outbound ? outKey : pk.extractKey?.(value);
@@ -246,43 +200,17 @@ export class MemoryTable {
     return key;
   }
 
-  #deleteRange(range: DBCoreKeyRange): void {
+  protected deleteRange(range: DBCoreKeyRange): void {
     const sorted = this.#byKey();
     const [from, to] = span(sorted, bounds(range));
     for (let i = from; i < to; i++) this.#set((sorted[i] as IndexRow).k.toString('latin1'), undefined);
   }
 
-  mutate(req: DBCoreMutateRequest): Promise<DBCoreMutateResponse> {
-    return this.#run(req.trans, true, req.type, () => {
-      const failures: Record<number, Error> = {};
-      let numFailures = 0;
-      if (req.type === 'deleteRange') {
-        this.#deleteRange(req.range);
-        return { numFailures, failures, results: [], lastResult: undefined };
-      }
-      if (req.type === 'delete') {
-        for (const key of req.keys) {
-          const ks = encodeKey(key).toString('latin1');
-          if (this.#rows.has(ks)) this.#set(ks, undefined);
-        }
-        return { numFailures, failures, results: req.keys, lastResult: undefined };
-      }
-      const results: unknown[] = [];
-      const { values, keys } = req;
-      for (let i = 0; i < values.length; i++) {
-        // As the SQLite DBCore: each record its own request, a failed one leaves the others.
-        try {
-          results.push(this.#writeOne(req.type, values[i], keys?.[i]));
-        } catch (e) {
-          if (!(e instanceof IdbLikeError) || (e.name !== 'ConstraintError' && e.name !== 'DataError'))
-            throw e;
-          failures[i] = e;
-          numFailures++;
-          results.push(undefined);
-        }
-      }
-      return { numFailures, failures, results, lastResult: results[results.length - 1] };
-    });
+  protected deleteKeys(keys: readonly unknown[]): void {
+    for (const key of keys) {
+      const ks = encodeKey(key).toString('latin1');
+      if (this.#rows.has(ks)) this.#set(ks, undefined);
+    }
   }
 
   // --- reads --------------------------------------------------------------------------
@@ -314,42 +242,11 @@ export class MemoryTable {
     return rec === undefined ? undefined : deserialize(rec.row.v);
   }
 
-  get(req: DBCoreGetRequest): Promise<unknown> {
-    return this.#run(req.trans, false, 'get', () => this.getSync(req.key));
-  }
-
-  /** IDBObjectStore.get for `idbtrans.objectStore(name)`, as in the SQLite DBCore. */
-  rawGet(tx: SqliteTransaction, key: unknown): RawRequest {
-    const req: RawRequest = { result: undefined, error: null, onsuccess: null, onerror: null };
-    this.#queue
-      .request(
-        tx,
-        () => {
-          try {
-            req.result = this.getSync(key);
-          } catch (e) {
-            req.error = e as Error;
-            req.onerror?.({ type: 'error', target: req });
-            return;
-          }
-          req.onsuccess?.({ type: 'success', target: req });
-        },
-        `get ${this.name}`,
-        true,
-      )
-      .catch(() => undefined);
-    return req;
-  }
-
-  getMany(req: DBCoreGetManyRequest): Promise<unknown[]> {
-    return this.#run(req.trans, false, 'getMany', () =>
-      req.keys.map((key) => (isValidKey(key) ? this.getSync(key) : undefined)),
-    );
-  }
-
-  #select(
+  /** Every row carries its value; `values` false leaves it out, as SQLite's select does. */
+  protected select(
     index: DBCoreIndex,
     range: DBCoreKeyRange,
+    values: boolean,
     reverse: boolean,
     limit: number | undefined,
   ): IndexRow[] {
@@ -357,45 +254,17 @@ export class MemoryTable {
       index.isPrimaryKey || index.name === null ? this.#byKey() : this.#byIndex(index.name as string);
     const [from, to] = span(sorted, bounds(range));
     const n = limit === undefined || limit === Number.POSITIVE_INFINITY ? to - from : Math.floor(limit);
-    if (!reverse) return sorted.slice(from, Math.min(to, from + n));
-    return sorted.slice(Math.max(from, to - n), to).reverse();
+    const rows = reverse
+      ? sorted.slice(Math.max(from, to - n), to).reverse()
+      : sorted.slice(from, Math.min(to, from + n));
+    return values ? rows : rows.map((r) => ({ ik: r.ik, k: r.k }));
   }
 
-  query(req: DBCoreQueryRequest): Promise<DBCoreQueryResponse> {
-    return this.#run(req.trans, false, 'query', () => {
-      const dir = req.direction ?? 'next';
-      const unique = dir === 'nextunique' || dir === 'prevunique';
-      const values = req.values === true;
-      if (req.limit === 0) return { result: [] };
-      let rows = this.#select(
-        req.query.index,
-        req.query.range,
-        dir.startsWith('prev'),
-        unique ? undefined : req.limit,
-      );
-      if (unique) rows = uniqueRows(rows, dir === 'prevunique', req.limit);
-      return { result: rows.map((r) => (values ? deserialize(r.v as Buffer) : decodeKey(r.k))) };
-    });
-  }
-
-  count(req: DBCoreCountRequest): Promise<number> {
-    return this.#run(req.trans, false, 'count', () => {
-      const { index, range } = req.query;
-      const sorted =
-        index.isPrimaryKey || index.name === null ? this.#byKey() : this.#byIndex(index.name as string);
-      const [from, to] = span(sorted, bounds(range));
-      return to - from;
-    });
-  }
-
-  openCursor(req: DBCoreOpenCursorRequest): Promise<DBCoreCursor | null> {
-    return this.#run(req.trans, false, 'openCursor', () => {
-      let rows = this.#select(req.query.index, req.query.range, req.reverse === true, undefined);
-      if (req.values === false) rows = rows.map((r) => ({ ik: r.ik, k: r.k }));
-      if (req.unique) rows = uniqueRows(rows, req.reverse === true, undefined);
-      if (rows.length === 0) return null;
-      return new ArrayCursor(req.trans, rows, req.reverse === true) as DBCoreCursor;
-    });
+  protected countSync(index: DBCoreIndex, range: DBCoreKeyRange): number {
+    const sorted =
+      index.isPrimaryKey || index.name === null ? this.#byKey() : this.#byIndex(index.name as string);
+    const [from, to] = span(sorted, bounds(range));
+    return to - from;
   }
 }
 

@@ -1,25 +1,11 @@
 import { deserialize, serialize } from 'node:v8';
 import type Database from 'better-sqlite3';
-import type {
-  DBCore,
-  DBCoreCountRequest,
-  DBCoreCursor,
-  DBCoreGetManyRequest,
-  DBCoreGetRequest,
-  DBCoreIndex,
-  DBCoreKeyRange,
-  DBCoreMutateRequest,
-  DBCoreMutateResponse,
-  DBCoreOpenCursorRequest,
-  DBCoreQueryRequest,
-  DBCoreQueryResponse,
-  DBCoreTableSchema,
-  DBCoreTransaction,
-} from 'dexie';
+import type { DBCore, DBCoreIndex, DBCoreKeyRange, DBCoreTableSchema } from 'dexie';
 import { assembleCore } from './assemble-dbcore.ts';
 import { IdbLikeError } from './idb-errors.ts';
-import { decodeKey, encodeKey, isValidKey } from './key-codec.ts';
-import type { RawRequest, SqliteTransaction, TxQueue } from './sqlite-tx-queue.ts';
+import { encodeKey, isValidKey } from './key-codec.ts';
+import { type IndexRow, QueuedTable } from './queued-table.ts';
+import type { TxQueue } from './sqlite-tx-queue.ts';
 
 /**
  * A Dexie DBCore (the layer Dexie's tables, collections and middlewares call) over one
@@ -40,12 +26,6 @@ const BACKFILL_BATCH = 512;
 interface Row {
   k: Buffer;
   v: Buffer;
-}
-
-export interface IndexRow {
-  ik: Buffer;
-  k: Buffer;
-  v?: Buffer;
 }
 
 function quote(id: string): string {
@@ -118,20 +98,15 @@ export function indexKeys(index: DBCoreIndex, value: unknown): Buffer[] {
   return isValidKey(key) ? [encodeKey(key)] : [];
 }
 
-class SqliteTable {
-  readonly name: string;
-  readonly schema: DBCoreTableSchema;
+class SqliteTable extends QueuedTable {
   readonly #db: Database.Database;
-  readonly #queue: TxQueue;
   readonly #t: string;
   readonly #indexTables = new Map<string, string>();
   readonly #stmts = new Map<string, Database.Statement>();
 
   constructor(db: Database.Database, queue: TxQueue, prefix: string, schema: DBCoreTableSchema) {
+    super(queue, schema);
     this.#db = db;
-    this.#queue = queue;
-    this.name = schema.name;
-    this.schema = schema;
     this.#t = quote(`${prefix}${schema.name}`);
     db.exec(`CREATE TABLE IF NOT EXISTS ${this.#t} (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID`);
     for (const ix of schema.indexes) {
@@ -172,25 +147,6 @@ class SqliteTable {
     return s;
   }
 
-  #tx(trans: DBCoreTransaction, write: boolean): SqliteTransaction {
-    const tx = trans as SqliteTransaction;
-    if (!tx.storeNames.includes(this.name))
-      throw new IdbLikeError('NotFoundError', `Table ${this.name} is not part of the transaction`);
-    if (write && tx.mode !== 'readwrite')
-      throw new IdbLikeError('ReadOnlyError', `Transaction on ${this.name} is read-only`);
-    return tx;
-  }
-
-  #run<T>(trans: DBCoreTransaction, write: boolean, what: string, fn: () => T): Promise<T> {
-    let tx: SqliteTransaction;
-    try {
-      tx = this.#tx(trans, write);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#queue.request(tx, fn, `${what} ${this.name}`);
-  }
-
   // --- writes -------------------------------------------------------------------------
 
   #nextAuto(): number {
@@ -213,7 +169,7 @@ class SqliteTable {
     for (const t of this.#indexTables.values()) this.#stmt(`DELETE FROM ${t} WHERE k = ?`).run(k);
   }
 
-  #writeOne(type: 'add' | 'put', value0: unknown, outKey: unknown): unknown {
+  protected writeOne(type: 'add' | 'put', value0: unknown, outKey: unknown): unknown {
     const pk = this.schema.primaryKey;
     let value = value0;
     let key: unknown = pk.outbound ? outKey : pk.extractKey?.(value);
@@ -251,43 +207,16 @@ class SqliteTable {
     return key;
   }
 
-  mutate(req: DBCoreMutateRequest): Promise<DBCoreMutateResponse> {
-    return this.#run(req.trans, true, req.type, () => {
-      const failures: Record<number, Error> = {};
-      let numFailures = 0;
-      if (req.type === 'deleteRange') {
-        const r = rangeSql('k', req.range);
-        if (!r.never) {
-          for (const t of this.#indexTables.values())
-            this.#stmt(`DELETE FROM ${t} WHERE k IN (SELECT k FROM ${this.#t} WHERE ${r.where})`).run(
-              ...r.params,
-            );
-          this.#stmt(`DELETE FROM ${this.#t} WHERE ${r.where}`).run(...r.params);
-        }
-        return { numFailures, failures, results: [], lastResult: undefined };
-      }
-      if (req.type === 'delete') {
-        for (const key of req.keys) this.#deleteKey(encodeKey(key));
-        return { numFailures, failures, results: req.keys, lastResult: undefined };
-      }
-      const results: unknown[] = [];
-      const { values, keys } = req;
-      for (let i = 0; i < values.length; i++) {
-        // Each record is its own request: a failed one (duplicate key) leaves the others,
-        // as IndexedDB with Dexie's preventDefault on each request's error. `#writeOne`
-        // checks everything before its first write, so a failure has written nothing.
-        try {
-          results.push(this.#writeOne(req.type, values[i], keys?.[i]));
-        } catch (e) {
-          if (!(e instanceof IdbLikeError) || (e.name !== 'ConstraintError' && e.name !== 'DataError'))
-            throw e;
-          failures[i] = e;
-          numFailures++;
-          results.push(undefined);
-        }
-      }
-      return { numFailures, failures, results, lastResult: results[results.length - 1] };
-    });
+  protected deleteKeys(keys: readonly unknown[]): void {
+    for (const key of keys) this.#deleteKey(encodeKey(key));
+  }
+
+  protected deleteRange(range: DBCoreKeyRange): void {
+    const r = rangeSql('k', range);
+    if (r.never) return;
+    for (const t of this.#indexTables.values())
+      this.#stmt(`DELETE FROM ${t} WHERE k IN (SELECT k FROM ${this.#t} WHERE ${r.where})`).run(...r.params);
+    this.#stmt(`DELETE FROM ${this.#t} WHERE ${r.where}`).run(...r.params);
   }
 
   // --- reads --------------------------------------------------------------------------
@@ -297,46 +226,8 @@ class SqliteTable {
     return row === undefined ? undefined : deserialize(row.v);
   }
 
-  get(req: DBCoreGetRequest): Promise<unknown> {
-    return this.#run(req.trans, false, 'get', () => this.getSync(req.key));
-  }
-
-  /** IDBObjectStore.get for `idbtrans.objectStore(name)`: handlers run inside the request. */
-  rawGet(tx: SqliteTransaction, key: unknown): RawRequest {
-    const req: RawRequest = { result: undefined, error: null, onsuccess: null, onerror: null };
-    this.#queue
-      .request(
-        tx,
-        () => {
-          try {
-            req.result = this.getSync(key);
-          } catch (e) {
-            req.error = e as Error;
-            req.onerror?.({ type: 'error', target: req });
-            return;
-          }
-          req.onsuccess?.({ type: 'success', target: req });
-        },
-        `get ${this.name}`,
-        true,
-      )
-      .catch(() => undefined);
-    return req;
-  }
-
-  getMany(req: DBCoreGetManyRequest): Promise<unknown[]> {
-    return this.#run(req.trans, false, 'getMany', () => {
-      const s = this.#stmt(`SELECT v FROM ${this.#t} WHERE k = ?`);
-      return req.keys.map((key) => {
-        if (!isValidKey(key)) return undefined;
-        const row = s.get(encodeKey(key)) as Row | undefined;
-        return row === undefined ? undefined : deserialize(row.v);
-      });
-    });
-  }
-
   /** Rows of `query` in order: primary key, index key and (if `values`) the value bytes. */
-  #select(
+  protected select(
     index: DBCoreIndex,
     range: DBCoreKeyRange,
     values: boolean,
@@ -365,183 +256,13 @@ class SqliteTable {
     ).all(...r.params) as IndexRow[];
   }
 
-  query(req: DBCoreQueryRequest): Promise<DBCoreQueryResponse> {
-    return this.#run(req.trans, false, 'query', () => {
-      const dir = req.direction ?? 'next';
-      const unique = dir === 'nextunique' || dir === 'prevunique';
-      const values = req.values === true;
-      if (req.limit === 0) return { result: [] };
-      let rows = this.#select(
-        req.query.index,
-        req.query.range,
-        values,
-        dir.startsWith('prev'),
-        unique ? undefined : req.limit,
-      );
-      if (unique) rows = uniqueRows(rows, dir === 'prevunique', req.limit);
-      return { result: rows.map((r) => (values ? deserialize(r.v as Buffer) : decodeKey(r.k))) };
-    });
-  }
-
-  count(req: DBCoreCountRequest): Promise<number> {
-    return this.#run(req.trans, false, 'count', () => {
-      const { index, range } = req.query;
-      const pk = index.isPrimaryKey || index.name === null;
-      const r = rangeSql(pk ? 'k' : 'ik', range);
-      if (r.never) return 0;
-      const t = pk ? this.#t : (this.#indexTables.get(index.name as string) as string);
-      return (this.#stmt(`SELECT count(*) AS n FROM ${t} WHERE ${r.where}`).get(...r.params) as { n: number })
-        .n;
-    });
-  }
-
-  openCursor(req: DBCoreOpenCursorRequest): Promise<DBCoreCursor | null> {
-    return this.#run(req.trans, false, 'openCursor', () => {
-      let rows = this.#select(
-        req.query.index,
-        req.query.range,
-        req.values !== false,
-        req.reverse === true,
-        undefined,
-      );
-      if (req.unique) rows = uniqueRows(rows, req.reverse === true, undefined);
-      if (rows.length === 0) return null;
-      return new ArrayCursor(req.trans, rows, req.reverse === true) as DBCoreCursor;
-    });
-  }
-}
-
-/** `nextunique`/`prevunique`: one row per index key, the one with the lowest primary key. */
-export function uniqueRows(rows: IndexRow[], reverse: boolean, limit: number | undefined): IndexRow[] {
-  const out: IndexRow[] = [];
-  for (const row of rows) {
-    const last = out[out.length - 1];
-    if (last?.ik.equals(row.ik)) {
-      // Reverse order meets a duplicate group's lowest primary key last.
-      if (reverse) out[out.length - 1] = row;
-      continue;
-    }
-    if (limit !== undefined && out.length >= limit) break;
-    out.push(row);
-  }
-  return out;
-}
-
-/**
- * A cursor over rows read when it was opened (the transaction is serialized, so nothing
- * else changes them meanwhile). Dexie drives it through `start`, calling `continue`,
- * `advance` or `stop` from its callback, as with an IDBCursor.
- */
-export class ArrayCursor {
-  readonly trans: DBCoreTransaction;
-  readonly #rows: IndexRow[];
-  readonly #reverse: boolean;
-  #pos = 0;
-  done = false;
-  #callback: (() => void) | null = null;
-  #resolve: ((v: unknown) => void) | null = null;
-  #reject: ((e: unknown) => void) | null = null;
-  #scheduled = false;
-
-  constructor(trans: DBCoreTransaction, rows: IndexRow[], reverse: boolean) {
-    this.trans = trans;
-    this.#rows = rows;
-    this.#reverse = reverse;
-  }
-
-  get key(): unknown {
-    return decodeKey((this.#rows[this.#pos] as IndexRow).ik);
-  }
-
-  get primaryKey(): unknown {
-    return decodeKey((this.#rows[this.#pos] as IndexRow).k);
-  }
-
-  get value(): unknown {
-    const v = (this.#rows[this.#pos] as IndexRow).v;
-    return v === undefined ? undefined : deserialize(v);
-  }
-
-  #move(to: number): void {
-    this.#pos = to;
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      this.#step();
-    });
-  }
-
-  #step(): void {
-    if (this.#pos >= this.#rows.length) {
-      this.done = true;
-      this.stop();
-      return;
-    }
-    try {
-      this.#callback?.();
-    } catch (e) {
-      this.fail(e as Error);
-    }
-  }
-
-  continue(key?: unknown): void {
-    if (key === undefined) {
-      this.#move(this.#pos + 1);
-      return;
-    }
-    const target = encodeKey(key);
-    let i = this.#pos + 1;
-    while (i < this.#rows.length) {
-      const c = Buffer.compare((this.#rows[i] as IndexRow).ik, target);
-      if (this.#reverse ? c <= 0 : c >= 0) break;
-      i++;
-    }
-    this.#move(i);
-  }
-
-  continuePrimaryKey(key: unknown, primaryKey: unknown): void {
-    const tk = encodeKey(key);
-    const tp = encodeKey(primaryKey);
-    let i = this.#pos + 1;
-    while (i < this.#rows.length) {
-      const r = this.#rows[i] as IndexRow;
-      const c = Buffer.compare(r.ik, tk) || Buffer.compare(r.k, tp);
-      if (this.#reverse ? c <= 0 : c >= 0) break;
-      i++;
-    }
-    this.#move(i);
-  }
-
-  advance(count: number): void {
-    this.#move(this.#pos + count);
-  }
-
-  start(onNext: () => void): Promise<unknown> {
-    this.#callback = onNext;
-    const p = new Promise<unknown>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    this.#step();
-    return p;
-  }
-
-  stop(value?: unknown): void {
-    this.#callback = null;
-    this.#resolve?.(value);
-  }
-
-  next(): Promise<DBCoreCursor> {
-    let gotOne = 1;
-    return this.start(() => (gotOne-- ? this.continue() : this.stop())).then(
-      () => this as unknown as DBCoreCursor,
-    );
-  }
-
-  fail(error: Error): void {
-    this.#callback = null;
-    this.#reject?.(error);
+  protected countSync(index: DBCoreIndex, range: DBCoreKeyRange): number {
+    const pk = index.isPrimaryKey || index.name === null;
+    const r = rangeSql(pk ? 'k' : 'ik', range);
+    if (r.never) return 0;
+    const t = pk ? this.#t : (this.#indexTables.get(index.name as string) as string);
+    return (this.#stmt(`SELECT count(*) AS n FROM ${t} WHERE ${r.where}`).get(...r.params) as { n: number })
+      .n;
   }
 }
 
