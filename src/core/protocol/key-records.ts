@@ -1,5 +1,5 @@
-import { XMLParser } from 'fast-xml-parser';
 import { XmlError } from '../errors/xml-error.ts';
+import { stringXmlParser } from './string-xml-parser.ts';
 
 /**
  * HQ's mobile key records (`GET /a/<domain>/phone/keys/`, the app profile's `key_server`):
@@ -37,14 +37,8 @@ export interface KeyRecordSet {
 
 type Node = Record<string, unknown>;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
+const parser = stringXmlParser({
   trimValues: true,
-  processEntities: true,
   isArray: (name) => name === 'key_record',
 });
 

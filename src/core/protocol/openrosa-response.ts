@@ -1,5 +1,5 @@
-import { XMLParser } from 'fast-xml-parser';
 import { XmlError } from '../errors/xml-error.ts';
+import { stringXmlParser } from './string-xml-parser.ts';
 
 /**
  * The `<OpenRosaResponse xmlns="http://openrosa.org/http/response">` envelope HQ wraps
@@ -27,14 +27,8 @@ type Node = Record<string, unknown>;
 
 // Data loss guards (DESIGN.md section 2): values stay strings, and the repeatable
 // elements are always arrays so one vs many <message>s look the same to the code below.
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
+const parser = stringXmlParser({
   trimValues: false,
-  processEntities: true,
   // Numeric character references (`&#233;`, `&#x2F;`) are plain XML, and servers use them:
   // ODK Central renders its messages through mustache, which escapes `/`, `'`, `=` and
   // backquote as `&#x2F;`, `&#39;`, `&#x3D;`, `&#x60;`; Aggregate and Kobo write non-ASCII

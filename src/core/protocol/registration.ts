@@ -1,5 +1,5 @@
-import { XMLParser } from 'fast-xml-parser';
 import { NS } from './namespaces.ts';
+import { stringXmlParser } from './string-xml-parser.ts';
 import { escapeXmlAttr, escapeXmlText } from './xml-escape.ts';
 
 /**
@@ -42,13 +42,7 @@ export interface RegistrationAnswer {
   date: string | undefined;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  processEntities: true,
+const parser = stringXmlParser({
   htmlEntities: false,
 });
 
