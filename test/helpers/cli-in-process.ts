@@ -31,3 +31,22 @@ export async function cliInProcess(args: string[]): Promise<InProcessRun> {
     e.mockRestore();
   }
 }
+
+export interface JsonRun {
+  status: number;
+  /** The command's `--json` output; `{}` when it printed none (commander's usage errors). */
+  out: Record<string, unknown>;
+  stderr: string;
+}
+
+/** `cliInProcess` of a command run with `--json`, its output parsed. */
+export async function cliJsonInProcess(args: string[]): Promise<JsonRun> {
+  const r = await cliInProcess(args);
+  let out: Record<string, unknown> = {};
+  try {
+    out = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    // usage errors print text only
+  }
+  return { status: r.status, out, stderr: r.stderr };
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { changePassword } from '../helpers/change-password.ts';
-import { cliInProcess } from '../helpers/cli-in-process.ts';
+import { cliJsonInProcess, type JsonRun } from '../helpers/cli-in-process.ts';
 import { submitFromAnotherDevice } from '../helpers/server-form.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
 
@@ -46,22 +46,8 @@ async function start(keyRecords: boolean): Promise<StartedEmulator> {
   return emu;
 }
 
-interface Run {
-  status: number;
-  out: Record<string, unknown>;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  const r = await cliInProcess([...args, '--state', state, '--json', '-q']);
-  let out: Record<string, unknown> = {};
-  try {
-    out = JSON.parse(r.stdout) as Record<string, unknown>;
-  } catch {
-    // usage errors print text only
-  }
-  return { status: r.status, out, stderr: r.stderr };
-}
+const cli = (...args: string[]): Promise<JsonRun> =>
+  cliJsonInProcess([...args, '--state', state, '--json', '-q']);
 
 const who = (url: string) => ['--server', url, '--domain', 'demo', '--user', 'worker1'];
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cliInProcess } from '../helpers/cli-in-process.ts';
+import { cliJsonInProcess, type JsonRun } from '../helpers/cli-in-process.ts';
 import { filesUnder, findInFiles } from '../helpers/profile-scan.ts';
 import { submitFromAnotherDevice } from '../helpers/server-form.ts';
 import { type StartedEmulator, startEmulator } from '../helpers/start-emulator.ts';
@@ -42,22 +42,8 @@ afterEach(async () => {
   process.exitCode = undefined;
 });
 
-interface Run {
-  status: number;
-  out: Record<string, unknown>;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  const r = await cliInProcess([...args, '--state', state, '--json', '-q']);
-  let out: Record<string, unknown> = {};
-  try {
-    out = JSON.parse(r.stdout) as Record<string, unknown>;
-  } catch {
-    // usage errors print text only
-  }
-  return { status: r.status, out, stderr: r.stderr };
-}
+const cli = (...args: string[]): Promise<JsonRun> =>
+  cliJsonInProcess([...args, '--state', state, '--json', '-q']);
 
 const who = () => ['--server', hq.url, '--domain', 'demo', '--user', 'worker1'];
 const PW = ['--password', 'fieldsim'];
