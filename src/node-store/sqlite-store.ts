@@ -10,6 +10,7 @@ import { schemaKeyRange } from './schema-key-range.ts';
 import { createSqliteCore } from './sqlite-dbcore.ts';
 import { SqliteStoreError } from './sqlite-store-error.ts';
 import { TxQueue } from './sqlite-tx-queue.ts';
+import { WalPresync } from './wal-presync.ts';
 import { capYoungGeneration } from './young-gen-cap.ts';
 
 /**
@@ -54,11 +55,17 @@ export class SqliteStore implements DexieBackend {
   readonly #prefixes = new Map<string, string>();
   #closed = false;
   #shared: string | null = null;
+  /** Flushes the WAL while a restore stages its pages (file stores only). */
+  readonly presync: WalPresync | null;
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
     this.db = db;
-    this.#queue = new TxQueue(db, !db.memory && !db.readonly);
+    const tunable = !db.memory && !db.readonly;
+    this.#queue = new TxQueue(db, tunable);
+    this.presync = tunable ? new WalPresync(db.name) : null;
+    const presync = this.presync;
+    if (presync !== null) this.#queue.onStagedCommit = () => presync.kick();
   }
 
   /** Opens (or creates) the store at `file`; `':memory:'` for a private in-memory one. */
@@ -169,6 +176,7 @@ export class SqliteStore implements DexieBackend {
       capYoungGeneration(false);
     }
     this.#queue.abortAll();
+    this.presync?.stop();
     this.db.close();
   }
 }
