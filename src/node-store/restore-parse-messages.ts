@@ -18,6 +18,12 @@ export interface ParseThreadInput {
    * (`case-applied` events): only for a full restore, whose new generation starts empty.
    */
   applyCases: boolean;
+  /**
+   * The SQLite file (WAL mode) the restore is being written to: while the thread waits
+   * for the main thread to take its batches, it checkpoints the WAL there
+   * (restore-parse-worker.ts), off the main thread.
+   */
+  checkpointFile?: string;
 }
 
 /** A failure of the parser, typed again on the main thread (see `rebuildError`). */

@@ -53,6 +53,8 @@ export interface ParseThreadOptions {
   window?: number;
   /** See `ParseThreadInput.applyCases`; off by default (the events of `parseRestore`). */
   applyCases?: boolean;
+  /** See `ParseThreadInput.checkpointFile`. */
+  checkpointFile?: string;
 }
 
 /**
@@ -167,6 +169,7 @@ export async function* parseRestoreInThread(
   const input: ParseThreadInput = {
     window: Math.max(1, threadOpts.window ?? PARSE_WINDOW),
     applyCases: threadOpts.applyCases === true,
+    ...(threadOpts.checkpointFile !== undefined ? { checkpointFile: threadOpts.checkpointFile } : {}),
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
     ...(opts.maxTokenChars !== undefined ? { maxTokenChars: opts.maxTokenChars } : {}),
     ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {}),
@@ -276,4 +279,11 @@ export function parseFullRestoreInThread(
   opts: RestoreParseOptions,
 ): AsyncGenerator<RestoreEvent[], void, undefined> {
   return parseRestoreInThread(body, opts, { applyCases: true });
+}
+
+/** `parseFullRestoreInThread` for a restore into `file`, whose WAL the thread checkpoints. */
+export function fullRestoreParserFor(
+  file: string,
+): (body: RestoreBody, opts: RestoreParseOptions) => AsyncGenerator<RestoreEvent[], void, undefined> {
+  return (body, opts) => parseRestoreInThread(body, opts, { applyCases: true, checkpointFile: file });
 }

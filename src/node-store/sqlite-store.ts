@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DBCore, Dexie, Middleware } from 'dexie';
-import type { DexieBackend, IndexedDbDeps } from '../core/platform.ts';
+import type { DexieBackend, IndexedDbDeps, RestoreParserFn } from '../core/platform.ts';
 import { tightHeapGrowth } from './heap-growth.ts';
 import { nodeRecordAead } from './node-record-aead.ts';
-import { parseFullRestoreInThread } from './restore-parse-thread.ts';
+import { fullRestoreParserFor } from './restore-parse-thread.ts';
 import { schemaIndexedDb } from './schema-idb.ts';
 import { schemaKeyRange } from './schema-key-range.ts';
 import { createSqliteCore } from './sqlite-dbcore.ts';
@@ -57,6 +57,8 @@ export class SqliteStore implements DexieBackend {
   #shared: string | null = null;
   /** Flushes the WAL while a restore stages its pages (file stores only). */
   readonly presync: WalPresync | null;
+  /** A file store's full restores: parsed in a worker thread, which checkpoints this file's WAL. */
+  readonly restoreParser: RestoreParserFn | undefined;
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
@@ -64,6 +66,7 @@ export class SqliteStore implements DexieBackend {
     const tunable = !db.memory && !db.readonly;
     this.#queue = new TxQueue(db, tunable);
     this.presync = tunable ? new WalPresync(db.name) : null;
+    this.restoreParser = db.memory ? undefined : fullRestoreParserFor(db.name);
     const presync = this.presync;
     if (presync !== null) this.#queue.onStagedCommit = () => presync.kick();
   }
@@ -120,7 +123,7 @@ export class SqliteStore implements DexieBackend {
       // A file store is the CLI's: its full restores parse in a worker thread, on another
       // core than the writes. The QA runner's in-memory stores restore tens of cases each,
       // hundreds at once: a thread apiece would cost more than it saves.
-      ...(this.db.memory ? {} : { restoreParser: parseFullRestoreInThread }),
+      ...(this.restoreParser === undefined ? {} : { restoreParser: this.restoreParser }),
     };
   }
 

@@ -13,7 +13,6 @@ import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 import type { ParseThreadInput } from '../../../src/node-store/restore-parse-messages.ts';
 import {
-  parseFullRestoreInThread,
   parseRestoreInThread,
   RestoreThreadError,
   spawnParseThread,
@@ -176,7 +175,7 @@ describe('parseRestoreInThread', () => {
 describe('a full restore through the parse thread', () => {
   it('a file store parses in the thread; a thread failure or parse error keeps the old generation', async () => {
     const store = SqliteStore.open(join(dir, 'db.sqlite'));
-    expect(store.deps().restoreParser).toBe(parseFullRestoreInThread);
+    expect(store.deps().restoreParser).toBe(store.restoreParser);
     const db = new FieldsimDb('thread-ingest', store.deps());
     const first = await ingestRestore(db, streamOfChunks(synthRestoreChunks(700).chunks), { mode: 'full' });
     expect(first.cases).toBe(700);
@@ -265,7 +264,7 @@ describe('cases applied in the parse thread (a full restore of a file store)', (
         'parity',
         threaded ? { ...inThread, ...(restoreParser ? { restoreParser } : {}) } : inThread,
       );
-      expect(db.restoreParser).toBe(threaded ? parseFullRestoreInThread : undefined);
+      expect(db.restoreParser).toBe(threaded ? store.restoreParser : undefined);
       // Batches of 2: a case's later blocks land in the same and in later batches.
       const r = await ingestRestore(db, fromString(body), { mode: 'full', batchSize: 2, purge: false });
       expect(r.cases).toBe(4);

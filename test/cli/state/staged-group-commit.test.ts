@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -133,6 +133,46 @@ describe('staged transactions grouped into one SQLite transaction', () => {
     store.close();
     const other = new Database(file, { readonly: true });
     expect(other.pragma('quick_check', { simple: true })).toBe('ok');
+    other.close();
+  });
+});
+
+/**
+ * WalCkptInfo.nBackfill of a WAL-mode file: the WAL frames already copied into the
+ * database file (the -shm file's layout, sqlite/src/wal.c: two 48-byte index headers,
+ * then nBackfill as a native-endian u32).
+ */
+function backfilled(file: string): number {
+  try {
+    return readFileSync(`${file}-shm`).readUInt32LE(96);
+  } catch {
+    return 0;
+  }
+}
+
+describe('the parse thread checkpoints the WAL while it waits', () => {
+  it('copies staged frames into the database file before the switch, off the main thread', async () => {
+    const { store, db, file } = open();
+    const seen: number[] = [];
+    const r = await ingestRestore(db, streamOfChunks(synthRestoreChunks(6000).chunks), {
+      mode: 'full',
+      batchSize: 20,
+      onProgress: (p) => {
+        if (p.phase !== 'downloading') return;
+        // A slow main thread: the parse thread gets ahead and waits, and checkpoints then.
+        const until = performance.now() + 15;
+        while (performance.now() < until);
+        seen.push(backfilled(file));
+      },
+    });
+    expect(r.cases).toBe(6000);
+    // Automatic checkpoints are off on the main connection while staging
+    // (sqlite-tx-queue.ts): frames copied meanwhile were the thread's.
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    db.close();
+    store.close();
+    const other = new Database(file, { readonly: true });
+    expect(other.pragma('integrity_check', { simple: true })).toBe('ok');
     other.close();
   });
 });
