@@ -256,6 +256,15 @@ export class TxQueue {
         }
       }
     } catch (e) {
+      // A BEGIN that went through before its SAVEPOINT failed must not stay open: the
+      // next BEGIN would be refused.
+      if (!this.#outer && !tx.nested && this.#db.inTransaction) {
+        try {
+          this.#db.exec('ROLLBACK');
+        } catch {
+          // Rolled back already.
+        }
+      }
       this.#fail(tx, fromSqlite(e, 'Starting a transaction'));
       return;
     }
