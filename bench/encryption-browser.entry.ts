@@ -8,10 +8,11 @@ import Dexie from 'dexie';
 import { workerFullIngest } from '../src/app/restore-worker/worker-ingest.ts';
 import { createDataKey } from '../src/core/crypto/data-key.ts';
 import { RecordCipher } from '../src/core/crypto/record-cipher.ts';
+import { CaseDb } from '../src/core/store/case-db.ts';
 import { forgetCatalog, loadCatalog } from '../src/core/store/case-writer.ts';
 import { FieldsimDb } from '../src/core/store/fieldsim-db.ts';
 import { encryptionRound, type RoundResult, sealCost } from './encryption-round.ts';
-import { streamOfChunks, synthRestoreChunks } from './restore-synth.ts';
+import { streamOfChunks, synthId, synthRestoreChunks } from './restore-synth.ts';
 
 let cipher: RecordCipher | null = null;
 let dbs = 0;
@@ -42,7 +43,42 @@ export interface WorkerRoundResult {
   restoreMs: number;
   /** Then the unlock's catalog load: every summary record read (and opened) again. */
   unlockMs: number;
+  /** Then reads as the case list and case screens do them (see `readCost`). */
+  reads: ReadCost;
   cases: number;
+}
+
+/**
+ * What larger pages cost the reads (encrypted pages hold 32 cases, plain ones 16): a case
+ * list screen (50 rows by name from the middle of the list: up to 50 pages read and
+ * opened), a text search that reads every page, and single cases (a case detail, each on a
+ * page not read before), ms.
+ */
+export interface ReadCost {
+  listMs: number;
+  searchMs: number;
+  getMedianMs: number;
+}
+
+async function readCost(db: FieldsimDb, cases: number): Promise<ReadCost> {
+  const caseDb = new CaseDb(db);
+  let t = performance.now();
+  const list = await caseDb.query({ offset: Math.floor(cases / 2), limit: 50 });
+  const listMs = performance.now() - t;
+  t = performance.now();
+  const found = await caseDb.query({ text: 'no-such-text-anywhere' });
+  const searchMs = performance.now() - t;
+  if (list.cases.length !== 50 || found.total !== 0) throw new Error('reads: unexpected answers');
+  const gets: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const id = synthId((i * 7919 + 13) % cases);
+    t = performance.now();
+    const c = await caseDb.get(id);
+    gets.push(performance.now() - t);
+    if (c?.caseId !== id) throw new Error(`reads: ${id} not found`);
+  }
+  gets.sort((a, b) => a - b);
+  return { listMs, searchMs, getMedianMs: gets[10] ?? Number.NaN };
 }
 
 /**
@@ -54,6 +90,8 @@ async function workerRound(
   encrypted: boolean,
   cases: number,
   workerUrl = '/restore-worker.js',
+  /** false: the restore alone (no catalog load or reads after it). */
+  withReads = true,
 ): Promise<WorkerRoundResult> {
   const { chunks } = synthRestoreChunks(cases);
   const db = new FieldsimDb(`bench-enc-worker-${Date.now()}-${++dbs}`, { indexedDB, IDBKeyRange });
@@ -65,13 +103,15 @@ async function workerRound(
     const t0 = performance.now();
     const r = await run(db, streamOfChunks(chunks), { purge: false });
     const restoreMs = performance.now() - t0;
+    if (!withReads)
+      return { restoreMs, unlockMs: 0, reads: { listMs: 0, searchMs: 0, getMedianMs: 0 }, cases: r.cases };
     forgetCatalog(db);
     const t1 = performance.now();
     const { cat } = await loadCatalog(db);
     const unlockMs = performance.now() - t1;
     if (cat.entries.size !== r.cases || r.cases !== cases)
       throw new Error(`worker restore: ${r.cases} cases, catalog ${cat.entries.size}, expected ${cases}`);
-    return { restoreMs, unlockMs, cases: r.cases };
+    return { restoreMs, unlockMs, reads: await readCost(db, cases), cases: r.cases };
   } finally {
     db.close();
     await Dexie.delete(db.name);

@@ -29,7 +29,7 @@ import type { IndexedDbDeps } from '../src/core/platform.ts';
 import { nodeRecordAead } from '../src/node-store/node-record-aead.ts';
 import { SqliteStore } from '../src/node-store/sqlite-store.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
-import type { WorkerRoundResult } from './encryption-browser.entry.ts';
+import type { ReadCost, WorkerRoundResult } from './encryption-browser.entry.ts';
 import { encryptionRound, median, type RoundResult, sealCost } from './encryption-round.ts';
 import type { EncryptionRow } from './report.ts';
 import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
@@ -301,10 +301,11 @@ async function chromiumRows(): Promise<{ rows: EncryptionRow[]; version: string;
     // The path the PWA really restores on: its restore worker (the page above runs the same
     // ingest on its own thread). Restores only (saves run on the page either way), each
     // followed by the unlock's catalog load from the database.
-    const unlock: UnlockFigures = { plainMs: [], encryptedMs: [] };
+    const unlock: UnlockFigures = { plainMs: [], encryptedMs: [], plainReads: [], encryptedReads: [] };
     const runWorker: Runner = async (encrypted) => {
       const r = await workerRound(encrypted === true, CASES);
       (encrypted === true ? unlock.encryptedMs : unlock.plainMs).push(Math.round(r.unlockMs));
+      (encrypted === true ? unlock.encryptedReads : unlock.plainReads).push(r.reads);
       return { restoreMs: r.restoreMs, saves: [], saveCpu: [], synchronousCipher: false };
     };
     const workerRow = await measure(
@@ -328,10 +329,15 @@ async function chromiumRows(): Promise<{ rows: EncryptionRow[]; version: string;
 interface UnlockFigures {
   plainMs: number[];
   encryptedMs: number[];
+  /** Reads after each worker restore (encryption-browser.entry.ts `readCost`). */
+  plainReads: ReadCost[];
+  encryptedReads: ReadCost[];
 }
 
 function unlockLine(u: UnlockFigures): string {
-  return `Catalog load from the database after each worker restore (as at unlock), median ms: plain ${median(u.plainMs)} (${u.plainMs.join(' ')}), encrypted ${median(u.encryptedMs)} (${u.encryptedMs.join(' ')}).`;
+  const reads = (rs: ReadCost[]): string =>
+    `case list of 50 ${median(rs.map((r) => r.listMs)).toFixed(1)}, text search over every page ${median(rs.map((r) => r.searchMs)).toFixed(1)}, one case ${median(rs.map((r) => r.getMedianMs)).toFixed(2)}`;
+  return `After each worker restore, median ms: catalog load from the database (as at unlock) plain ${median(u.plainMs)} (${u.plainMs.join(' ')}), encrypted ${median(u.encryptedMs)} (${u.encryptedMs.join(' ')}); reads plain: ${reads(u.plainReads)}; encrypted: ${reads(u.encryptedReads)}.`;
 }
 
 /** A figure, or '-' where this runtime has none (the worker row's saves). */
