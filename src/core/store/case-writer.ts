@@ -29,23 +29,6 @@ import {
  */
 export const CASE_PAGE_SIZE = 16;
 
-/**
- * Cases per stored record in an encrypted database. Sealing costs per record (one
- * WebCrypto call, its IV and additional data, the header and a copy of the ciphertext;
- * ~45 us of the ingesting thread each in Chromium, bench/RESULTS.md session 7) and so
- * does IndexedDB: at 16 a page an encrypted 20k-case restore sealed 2,500 records and ran
- * 1.26x plain. Twice the cases per page halves both records (pages and their summaries)
- * for the same bytes. A page's size is not part of its format: a page lists its ids, so
- * pages of either size (old databases, a plain database migrated in place) read the same,
- * and a tail page holding more cases than a writer's size just starts the next page.
- */
-export const ENCRYPTED_CASE_PAGE_SIZE = 32;
-
-/** The page size a writer fills pages to on `db` (see `ENCRYPTED_CASE_PAGE_SIZE`). */
-export function casePageSize(db: FieldsimDb): number {
-  return db.vault.encrypted ? ENCRYPTED_CASE_PAGE_SIZE : CASE_PAGE_SIZE;
-}
-
 export const CASE_STATE_KEY = 'cases.state';
 
 /** The generation pointer and page allocation of the live case data. */
@@ -409,19 +392,11 @@ export class CaseWriter {
   flushed: { rows: CasePageRow[]; deleted: number[] } = { rows: [], deleted: [] };
   private readonly db: FieldsimDb;
   readonly catalog: CaseCatalog;
-  /** Cases this writer puts on a page before starting the next (`casePageSize`). */
-  readonly pageSize: number;
 
   constructor(db: FieldsimDb, catalog: CaseCatalog, state: CaseGenState) {
     this.db = db;
     this.catalog = catalog;
     this.state = { ...state };
-    this.pageSize = casePageSize(db);
-  }
-
-  /** Whether a new case starts a new page: no tail yet, or the tail holds `pageSize` cases. */
-  private tailFull(): boolean {
-    return this.state.tailPage < 0 || this.state.tailCount >= this.pageSize;
   }
 
   entry(id: string): CaseEntry | undefined {
@@ -445,7 +420,8 @@ export class CaseWriter {
       if (e === undefined) anyNew = true;
       else if (!this.pages.has(e.page)) want.add(e.page);
     }
-    if (anyNew && !this.tailFull() && !this.pages.has(this.state.tailPage)) want.add(this.state.tailPage);
+    if (anyNew && this.state.tailCount < CASE_PAGE_SIZE && !this.pages.has(this.state.tailPage))
+      want.add(this.state.tailPage);
     return [...want];
   }
 
@@ -510,7 +486,7 @@ export class CaseWriter {
       pageNo = e.page;
       page = this.page(pageNo, id, 'written');
     } else {
-      if (this.tailFull()) {
+      if (this.state.tailCount >= CASE_PAGE_SIZE) {
         this.state.tailPage++;
         this.state.tailCount = 0;
         this.pages.set(this.state.tailPage, bufOf(undefined));

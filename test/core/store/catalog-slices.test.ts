@@ -5,8 +5,8 @@ import { createDataKey } from '../../../src/core/crypto/data-key.ts';
 import { RecordCipher } from '../../../src/core/crypto/record-cipher.ts';
 import { CaseDb } from '../../../src/core/store/case-db.ts';
 import {
+  CASE_PAGE_SIZE,
   CATALOG_SLICE,
-  ENCRYPTED_CASE_PAGE_SIZE,
   forgetCatalog,
   loadCatalog,
 } from '../../../src/core/store/case-writer.ts';
@@ -32,8 +32,7 @@ function connect(factory: IDBFactory, c: RecordCipher): FieldsimDb {
   return db;
 }
 
-// Encrypted: pages of ENCRYPTED_CASE_PAGE_SIZE cases, one summary record each.
-const N = CATALOG_SLICE * ENCRYPTED_CASE_PAGE_SIZE * 2 + 100;
+const N = CATALOG_SLICE * CASE_PAGE_SIZE * 2 + 100;
 
 describe('encrypted catalog load in slices', () => {
   it('loads every case over several read transactions; a write between slices restarts it', async () => {
@@ -57,7 +56,7 @@ describe('encrypted catalog load in slices', () => {
     expect(cat.entries.size).toBe(N);
     // The stale attempt read one slice and saw the moved state in its second read; then a
     // whole pass over the new state.
-    expect(reads.n).toBeGreaterThanOrEqual(1 + Math.ceil(N / ENCRYPTED_CASE_PAGE_SIZE / CATALOG_SLICE));
+    expect(reads.n).toBeGreaterThanOrEqual(1 + Math.ceil(N / CASE_PAGE_SIZE / CATALOG_SLICE));
     expect(cat.entries.get(first)?.closed).toBe(true);
     expect(state.version).toBe((await loadCatalog(db)).state.version);
 

@@ -5,7 +5,6 @@ import { createDataKey } from '../../../src/core/crypto/data-key.ts';
 import { RecordCipher } from '../../../src/core/crypto/record-cipher.ts';
 import { fromString } from '../../../src/core/protocol/restore/restore-parser.ts';
 import { CaseDb } from '../../../src/core/store/case-db.ts';
-import { ENCRYPTED_CASE_PAGE_SIZE } from '../../../src/core/store/case-writer.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 import { getFixture, getFixtureRows } from '../../../src/core/store/fixtures.ts';
 import { getLedger } from '../../../src/core/store/ledgers.ts';
@@ -166,10 +165,7 @@ describe('encrypted store', () => {
     const f = newFactory();
     const c = await cipher();
     const db = connect(f, 'enc-4', c);
-    // Three pages: two full ones and a part (ENCRYPTED_CASE_PAGE_SIZE cases a page).
-    const n = 2 * ENCRYPTED_CASE_PAGE_SIZE + 8;
-    const other = `c${ENCRYPTED_CASE_PAGE_SIZE + 4}`;
-    await ingestRestore(db, fromString(restoreXml(n)), { mode: 'full', purge: false });
+    await ingestRestore(db, fromString(restoreXml(40)), { mode: 'full', purge: false });
     const rows = (await db.casePages.toArray()) as { gen: number; page: number; enc: Uint8Array }[];
     expect(rows.length).toBe(3);
     const [p0, p1] = rows as [(typeof rows)[0], (typeof rows)[0]];
@@ -184,8 +180,8 @@ describe('encrypted store', () => {
       table: 'casePages',
       recordKey: `${p0.gen}:${p0.page}`,
     });
-    expect((await fresh.get(other))?.caseName).toBe(NAMES[(ENCRYPTED_CASE_PAGE_SIZE + 4) % 3]);
-    expect(await fresh.count()).toBe(n);
+    expect((await fresh.get('c20'))?.caseName).toBe(NAMES[20 % 3]);
+    expect(await fresh.count()).toBe(40);
 
     // Page 1's record stored under page 0's key: authentication fails (key bound as AAD).
     await db.casePages.put({ ...p1, page: p0.page });
