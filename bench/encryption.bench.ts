@@ -29,6 +29,7 @@ import type { IndexedDbDeps } from '../src/core/platform.ts';
 import { nodeRecordAead } from '../src/node-store/node-record-aead.ts';
 import { SqliteStore } from '../src/node-store/sqlite-store.ts';
 import { serveBundle } from '../test/browser/case-db-harness.ts';
+import type { ReadCost, WorkerRoundResult } from './encryption-browser.entry.ts';
 import { encryptionRound, median, type RoundResult, sealCost } from './encryption-round.ts';
 import type { EncryptionRow } from './report.ts';
 import { appendToResults, runHeading, writeJsonIfAsked } from './results-file.ts';
@@ -228,10 +229,13 @@ async function nodeRows(cipher: RecordCipher, key: CryptoKey): Promise<Encryptio
  * round in the same profile would pay for. Both variants of a pair run in the same
  * browser, their order alternating from pair to pair (measure()).
  */
-async function chromiumRow(): Promise<{ row: EncryptionRow; version: string }> {
-  const served = await serveBundle(resolve(import.meta.dirname, 'encryption-browser.entry.ts'));
+async function chromiumRows(): Promise<{ rows: EncryptionRow[]; version: string; unlock: UnlockFigures }> {
+  const served = await serveBundle(resolve(import.meta.dirname, 'encryption-browser.entry.ts'), {
+    '/restore-worker.js': resolve(import.meta.dirname, '../src/app/restore-worker/restore-worker.ts'),
+  });
   type Api = {
     round(encrypted: boolean, cases: number, forms: number): Promise<RoundResult>;
+    workerRound(encrypted: boolean, cases: number): Promise<WorkerRoundResult>;
     seals(n: number): Promise<number[]>;
   };
   let current: { ctx: BrowserContext; page: Page; profile: string } | null = null;
@@ -253,6 +257,12 @@ async function chromiumRow(): Promise<{ row: EncryptionRow; version: string }> {
         (globalThis as unknown as { fieldsimEncryptionBench: Api }).fieldsimEncryptionBench.round(e, c, f),
       [encrypted, cases, forms] as const,
     );
+  const workerRound = (encrypted: boolean, cases: number): Promise<WorkerRoundResult> =>
+    pageNow().evaluate(
+      ([e, c]) =>
+        (globalThis as unknown as { fieldsimEncryptionBench: Api }).fieldsimEncryptionBench.workerRound(e, c),
+      [encrypted, cases] as const,
+    );
   const beforePair = async (): Promise<void> => {
     await close();
     const profile = mkdtempSync(join(tmpdir(), 'fieldsim-bench-enc-chromium-'));
@@ -273,6 +283,8 @@ async function chromiumRow(): Promise<{ row: EncryptionRow; version: string }> {
     const warm = Math.max(1, Math.floor(CASES / 4));
     await round(false, warm, 20);
     await round(true, warm, 20);
+    await workerRound(false, warm);
+    await workerRound(true, warm);
   };
   try {
     // No control run in Chromium: WebCrypto takes no other AEAD.
@@ -286,12 +298,50 @@ async function chromiumRow(): Promise<{ row: EncryptionRow; version: string }> {
       rounds: CHROMIUM_ROUNDS,
       beforePair,
     });
-    return { row, version };
+    // The path the PWA really restores on: its restore worker (the page above runs the same
+    // ingest on its own thread). Restores only (saves run on the page either way), each
+    // followed by the unlock's catalog load from the database.
+    const unlock: UnlockFigures = { plainMs: [], encryptedMs: [], plainReads: [], encryptedReads: [] };
+    const runWorker: Runner = async (encrypted) => {
+      const r = await workerRound(encrypted === true, CASES);
+      (encrypted === true ? unlock.encryptedMs : unlock.plainMs).push(Math.round(r.unlockMs));
+      (encrypted === true ? unlock.encryptedReads : unlock.plainReads).push(r.reads);
+      return { restoreMs: r.restoreMs, saves: [], saveCpu: [], synchronousCipher: false };
+    };
+    const workerRow = await measure(
+      "Chromium, the PWA's restore worker",
+      'WebCrypto',
+      runWorker,
+      async () => [],
+      {
+        rounds: CHROMIUM_ROUNDS,
+        beforePair,
+      },
+    );
+    return { rows: [row, workerRow], version, unlock };
   } finally {
     await close();
     await served.close();
   }
 }
+
+/** The unlock's catalog load (every summary record read and opened) after each worker restore, ms. */
+interface UnlockFigures {
+  plainMs: number[];
+  encryptedMs: number[];
+  /** Reads after each worker restore (encryption-browser.entry.ts `readCost`). */
+  plainReads: ReadCost[];
+  encryptedReads: ReadCost[];
+}
+
+function unlockLine(u: UnlockFigures): string {
+  const reads = (rs: ReadCost[]): string =>
+    `case list of 50 ${median(rs.map((r) => r.listMs)).toFixed(1)}, text search over every page ${median(rs.map((r) => r.searchMs)).toFixed(1)}, one case ${median(rs.map((r) => r.getMedianMs)).toFixed(2)}`;
+  return `After each worker restore, median ms: catalog load from the database (as at unlock) plain ${median(u.plainMs)} (${u.plainMs.join(' ')}), encrypted ${median(u.encryptedMs)} (${u.encryptedMs.join(' ')}); reads plain: ${reads(u.plainReads)}; encrypted: ${reads(u.encryptedReads)}.`;
+}
+
+/** A figure, or '-' where this runtime has none (the worker row's saves). */
+const fx = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(2));
 
 function table(rows: EncryptionRow[]): string {
   const lines = [
@@ -300,7 +350,7 @@ function table(rows: EncryptionRow[]): string {
   ];
   for (const r of rows)
     lines.push(
-      `| ${r.runtime} | ${r.cipher} | ${r.restorePlainMs} | ${r.restoreEncryptedMs} | ${r.restoreRatio.toFixed(2)} | ${r.savePlainP50Ms.toFixed(2)} | ${r.saveEncryptedP50Ms.toFixed(2)} | ${r.saveRatio.toFixed(2)} | ${r.saveCpuPlainP50Ms === undefined ? '-' : `${r.saveCpuPlainP50Ms.toFixed(2)} / ${r.saveCpuEncryptedP50Ms?.toFixed(2)}`} | ${r.saveCpuRatio?.toFixed(2) ?? '-'} | ${r.sealThreeP50Ms.toFixed(2)} | ${r.saveCopyOnlyP50Ms?.toFixed(2) ?? '-'} |`,
+      `| ${r.runtime} | ${r.cipher} | ${r.restorePlainMs} | ${r.restoreEncryptedMs} | ${r.restoreRatio.toFixed(2)} | ${fx(r.savePlainP50Ms)} | ${fx(r.saveEncryptedP50Ms)} | ${fx(r.saveRatio)} | ${r.saveCpuPlainP50Ms === undefined ? '-' : `${r.saveCpuPlainP50Ms.toFixed(2)} / ${r.saveCpuEncryptedP50Ms?.toFixed(2)}`} | ${r.saveCpuRatio?.toFixed(2) ?? '-'} | ${fx(r.sealThreeP50Ms)} | ${r.saveCopyOnlyP50Ms?.toFixed(2) ?? '-'} |`,
     );
   return lines.join('\n');
 }
@@ -323,16 +373,19 @@ async function main(): Promise<void> {
   const cipher = new RecordCipher(key);
   const rows = await nodeRows(cipher, key);
   let chromiumVersion: string | null = null;
+  let unlock: UnlockFigures | null = null;
   if (!process.argv.includes('--no-browser')) {
-    const c = await chromiumRow();
-    rows.push(c.row);
+    const c = await chromiumRows();
+    rows.push(...c.rows);
     chromiumVersion = c.version;
+    unlock = c.unlock;
   }
   console.log(
     `encryption at rest: ${CASES} cases, ${FORMS} saves per round, ${ROUNDS} rounds (Chromium ${CHROMIUM_ROUNDS}); budget ${BUDGET}`,
   );
   console.log(table(rows));
   console.log(pairTable(rows));
+  if (unlock !== null) console.log(unlockLine(unlock));
   for (const r of rows) console.log(`load average during ${r.runtime}: ${r.loadAverage}`);
   // The restore verdict is the median of per-pair ratios (see measure()).
   // fake-indexeddb is a test double since session 7 (no product stores data there): its
@@ -358,14 +411,16 @@ async function main(): Promise<void> {
       encryption: {
         nodeSqlite: byKey('Node, sqlite-file'),
         nodeFakeIndexedDb: byKey('Node, fake-indexeddb'),
-        chromium: byKey('Chromium'),
+        chromium: byKey('Chromium, IndexedDB'),
+        chromiumWorker: byKey("Chromium, the PWA's"),
       },
     },
+    ...(unlock === null ? {} : { chromiumUnlock: unlock }),
   });
   if (process.argv.includes('--write'))
     appendToResults(
       'Encryption at rest, cost per runtime',
-      `${runHeading(`Node ${process.version}${chromiumVersion ? `, Chromium ${chromiumVersion}` : ''}`)}\n\n${CASES} cases, ${FORMS} saves per round, ${ROUNDS} rounds (Chromium ${CHROMIUM_ROUNDS}), budget ${BUDGET}.\n\n${table(rows)}\n\n${pairTable(rows)}\n\nLoad average: ${rows.map((r) => `${r.runtime} ${r.loadAverage}`).join('; ')}.`,
+      `${runHeading(`Node ${process.version}${chromiumVersion ? `, Chromium ${chromiumVersion}` : ''}`)}\n\n${CASES} cases, ${FORMS} saves per round, ${ROUNDS} rounds (Chromium ${CHROMIUM_ROUNDS}), budget ${BUDGET}.\n\n${table(rows)}\n\n${pairTable(rows)}\n\n${unlock === null ? '' : `${unlockLine(unlock)}\n\n`}Load average: ${rows.map((r) => `${r.runtime} ${r.loadAverage}`).join('; ')}.`,
     );
 }
 
