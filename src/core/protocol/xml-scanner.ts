@@ -79,8 +79,11 @@ const XML_DECL =
 const NAME_SLOTS = 4096;
 
 function nameKey(s: string, p: number, delim: number): number {
-  const d = delim < 0 ? 63 : Math.min(delim - p, 63);
-  return ((s.charCodeAt(p) * 31 + s.charCodeAt(p + 1)) * 64 + d) & (NAME_SLOTS - 1);
+  const d = delim < 0 ? 255 : Math.min(delim - p, 255);
+  // Fibonacci hashing of the three bytes: the top 12 bits of the product.
+  return (
+    Math.imul(((s.charCodeAt(p) & 0xff) << 16) | ((s.charCodeAt(p + 1) & 0xff) << 8) | d, 0x9e3779b1) >>> 20
+  );
 }
 
 const isSpace = (c: number): boolean => c === SPACE || c === NL || c === TAB;
@@ -138,6 +141,7 @@ export class XmlScanner {
   private nextTab = -2;
   private nextNl = -2;
   private nextCdEnd = -2;
+  private nextLt = -2;
   private fedChars = 0;
   /** A trailing CR or high surrogate kept until the next chunk says what it is. */
   private carry = '';
@@ -220,7 +224,7 @@ export class XmlScanner {
     this.fedChars += t.length;
     if (bad >= 0) this.badAt = this.base + tail.length + bad;
     this.limit = this.badAt >= 0 ? this.badAt - this.base : this.buf.length;
-    this.nextAmp = this.nextTab = this.nextNl = this.nextCdEnd = -2;
+    this.nextAmp = this.nextTab = this.nextNl = this.nextCdEnd = this.nextLt = -2;
   }
 
   /**
@@ -641,7 +645,8 @@ export class XmlScanner {
 
   /** Whether `s[from..to)` holds no `<`, `&`, tab or newline (an attribute value as is). */
   private plainUpTo(s: string, from: number, to: number): boolean {
-    const lt = s.indexOf('<', from);
+    let lt = this.nextLt;
+    if (lt !== -1 && lt < from) lt = this.nextLt = s.indexOf('<', from);
     if (lt >= 0 && lt < to) return false;
     let a = this.nextAmp;
     if (a !== -1 && a < from) a = this.nextAmp = s.indexOf('&', from);
