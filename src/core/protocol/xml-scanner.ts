@@ -155,6 +155,11 @@ export class XmlScanner {
   private waitGt = false;
   private gtFrom = 0;
   private entityValue = '';
+  /** A start tag cut after some attributes: where it starts (absolute), and what is read. */
+  private tagAt = -1;
+  private tagName = '';
+  private tagAttrs: Record<string, string> | null = null;
+  private tagResume = 0;
   /** Names seen before (see `known`). */
   private readonly elementNames: string[] = new Array<string>(NAME_SLOTS).fill('');
   private readonly attributeNames: string[] = new Array<string>(NAME_SLOTS).fill('');
@@ -361,6 +366,14 @@ export class XmlScanner {
     if (bad >= 0) this.invalid(s, from + bad);
   }
 
+  private suspend(i: number, name: string, attrs: Record<string, string> | null, q: number): number {
+    this.tagAt = this.base + i;
+    this.tagName = name;
+    this.tagAttrs = attrs;
+    this.tagResume = this.base + q;
+    return -1;
+  }
+
   private fail(message: string, index: number): never {
     throw new XmlError('xml-malformed', message, this.at(this.base + index));
   }
@@ -558,27 +571,40 @@ export class XmlScanner {
 
   /** `<name attr="v"...>` at `i`: sets the token fields, returns the index after it or -1. */
   private openTag(s: string, i: number, lim: number): number {
-    const p = i + 1;
-    let name = this.known(this.elementNames, s, p, s.indexOf('>', p), lim);
-    let ne: number;
-    if (name.length !== 0) ne = p + name.length;
-    else {
-      if (!isNameStartAt(s, p, lim)) this.fail(`A tag name cannot start with ${describe(s, p)}`, p);
-      ne = nameEnd(s, p, lim);
-      if (ne >= lim) return -1;
-      name = this.learn(this.elementNames, s, p, ne, s.indexOf('>', p));
-    }
+    let name: string;
     let attrs: Record<string, string> | null = null;
-    let q = ne;
+    let q: number;
+    if (this.tagAt === this.base + i) {
+      // Resume a start tag cut by the end of the input after its last complete attribute.
+      name = this.tagName;
+      attrs = this.tagAttrs;
+      q = this.tagResume - this.base;
+      this.tagAt = -1;
+      this.tagAttrs = null;
+    } else {
+      const p = i + 1;
+      name = this.known(this.elementNames, s, p, s.indexOf('>', p), lim);
+      if (name.length !== 0) q = p + name.length;
+      else {
+        if (!isNameStartAt(s, p, lim)) this.fail(`A tag name cannot start with ${describe(s, p)}`, p);
+        q = nameEnd(s, p, lim);
+        if (q >= lim) return -1;
+        name = this.learn(this.elementNames, s, p, q, s.indexOf('>', p));
+      }
+    }
     let selfClosing = false;
     for (;;) {
+      // Cut here (or in the attribute that follows), the tag resumes from here: a tag with
+      // many attributes arriving over many chunks is read once, not once per chunk.
+      const mark = q;
+      if (q >= lim) return this.suspend(i, name, attrs, mark);
       let c = s.charCodeAt(q);
       if (c === GT) {
         q++;
         break;
       }
       if (c === SLASH) {
-        if (q + 1 >= lim) return -1;
+        if (q + 1 >= lim) return this.suspend(i, name, attrs, mark);
         if (s.charCodeAt(q + 1) !== GT)
           this.fail(`'/' must be followed by '>' in the start tag <${name}>`, q);
         q += 2;
@@ -588,7 +614,7 @@ export class XmlScanner {
       if (!isSpace(c))
         this.fail(`Expected whitespace, '>' or '/>' in the start tag <${name}>, found ${describe(s, q)}`, q);
       do {
-        if (++q >= lim) return -1;
+        if (++q >= lim) return this.suspend(i, name, attrs, mark);
         c = s.charCodeAt(q);
       } while (isSpace(c));
       if (c === GT || c === SLASH) continue;
@@ -599,34 +625,33 @@ export class XmlScanner {
         if (!isNameStartAt(s, q, lim))
           this.fail(`An attribute name cannot start with ${describe(s, q)} (in <${name}>)`, q);
         an = nameEnd(s, q, lim);
-        if (an >= lim) return -1;
+        if (an >= lim) return this.suspend(i, name, attrs, mark);
         attr = this.learn(this.attributeNames, s, q, an, s.indexOf('=', q));
       }
       q = an;
       c = s.charCodeAt(q);
       while (isSpace(c)) {
-        if (++q >= lim) return -1;
+        if (++q >= lim) return this.suspend(i, name, attrs, mark);
         c = s.charCodeAt(q);
       }
       if (c !== EQ) this.fail(`Attribute ${attr} of <${name}> has no value`, q);
       do {
-        if (++q >= lim) return -1;
+        if (++q >= lim) return this.suspend(i, name, attrs, mark);
         c = s.charCodeAt(q);
       } while (isSpace(c));
       if (c !== DQUOTE && c !== SQUOTE)
         this.fail(`The value of attribute ${attr} of <${name}> is not quoted`, q);
       const vs = q + 1;
       let k = s.indexOf(c === DQUOTE ? '"' : "'", vs);
-      if (k < 0 || k >= lim) return -1;
+      if (k < 0 || k >= lim) return this.suspend(i, name, attrs, mark);
       let value: string;
       if (this.plainUpTo(s, vs, k)) value = s.slice(vs, k);
       else {
         k = this.attributeValue(s, vs, lim, c, name);
-        if (k < 0) return -1;
+        if (k < 0) return this.suspend(i, name, attrs, mark);
         value = this.entityValue;
       }
       q = k + 1;
-      if (q >= lim) return -1;
       if (attrs === null) attrs = new AttributeBag();
       else if (attrs[attr] !== undefined) this.fail(`Duplicate attribute ${attr} in <${name}>`, an);
       attrs[attr] = value;

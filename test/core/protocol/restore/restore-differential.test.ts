@@ -148,4 +148,32 @@ describe('restore parser: XmlScanner against saxes', () => {
       expect(await outcome(parseRestoreAll, () => fromString(xml)), xml).toEqual(want);
     }
   });
+
+  it('stays linear on hostile shapes cut over many chunks (each rejected at the 4 MiB token cap)', async () => {
+    // Each chunk holds a '>' (which may end the markup) but never completes it: a scanner
+    // that re-read the whole token per chunk would take seconds (13.6 s measured for the
+    // many-attributes shape before start tags resumed where they were cut).
+    const shapes: [string, (i: number) => string, string][] = [
+      ['<OpenRosaResponse><message ', (i) => ` a${i}=">"`, '/></OpenRosaResponse>'],
+      ['<OpenRosaResponse><message a="', () => '&amp;>', '"/></OpenRosaResponse>'],
+      ['<OpenRosaResponse><message>', () => '&amp;x', '</message></OpenRosaResponse>'],
+      ['<OpenRosaResponse><!--', () => '- >', '--></OpenRosaResponse>'],
+      ['<OpenRosaResponse><message><![CDATA[', () => ']>', ']]></message></OpenRosaResponse>'],
+    ];
+    for (const [head, unit, tail] of shapes) {
+      async function* body(): AsyncGenerator<string> {
+        yield head;
+        let i = 0;
+        for (let c = 0; c < 80; c++) {
+          let s = '';
+          while (s.length < 64 * 1024) s += unit(i++);
+          yield s;
+        }
+        yield tail;
+      }
+      const t0 = performance.now();
+      await expect(parseRestoreAll(body())).rejects.toThrow(/longer than/);
+      expect(performance.now() - t0).toBeLessThan(3000);
+    }
+  });
 });
