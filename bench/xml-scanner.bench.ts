@@ -42,6 +42,8 @@ function tokensScanner(strs: string[]): number {
     sc.push(s);
     while (sc.next() !== TOKEN_NONE) n++;
   }
+  sc.finish();
+  while (sc.next() !== TOKEN_NONE) n++;
   sc.end();
   return n;
 }

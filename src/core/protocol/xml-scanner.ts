@@ -77,6 +77,7 @@ const XML_DECL =
   /^<\?xml[ \t\n]+version[ \t\n]*=[ \t\n]*(?:"1\.[0-9]+"|'1\.[0-9]+')(?:[ \t\n]+encoding[ \t\n]*=[ \t\n]*(?:"[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?(?:[ \t\n]+standalone[ \t\n]*=[ \t\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\n]*\?>$/;
 
 const NAME_SLOTS = 4096;
+const HOLD_MAX = 64 * 1024;
 
 function nameKey(s: string, p: number, delim: number): number {
   const d = delim < 0 ? 255 : Math.min(delim - p, 255);
@@ -151,6 +152,9 @@ export class XmlScanner {
   private pendingClose = false;
   /** Text of the current text node read from earlier chunks. */
   private acc = '';
+  /** Chunks received but not yet joined to `buf` (see `add`). */
+  private held: string[] = [];
+  private heldChars = 0;
   /** Markup is unfinished: do nothing until a `>` arrives at or after `gtFrom` (absolute). */
   private waitGt = false;
   private gtFrom = 0;
@@ -176,6 +180,11 @@ export class XmlScanner {
   /** Characters received so far (after newline normalisation). */
   get fed(): number {
     return this.fedChars;
+  }
+
+  /** Absolute end of the input readable so far (`fed` minus what is held back). */
+  get available(): number {
+    return this.base + this.buf.length;
   }
 
   /** Absolute position just after the last token returned. */
@@ -217,19 +226,44 @@ export class XmlScanner {
     // One native regex pass finds characters that are not Chars, so the scanning loops
     // need not test each character; the scan stops there and fails (see `stall`).
     const bad = this.badAt >= 0 ? -1 : firstInvalidChar(t);
+    if (bad >= 0) this.badAt = this.base + this.buf.length + this.heldChars + bad;
+    this.fedChars += t.length;
+    this.held.push(t);
+    this.heldChars += t.length;
+    // While an unfinished token is long, small chunks are held until they add 64 KiB or
+    // half its length: joining and rescanning it for every tiny chunk would cost its length
+    // each time (quadratic for a token trickled a few bytes at a time).
+    if (!final && this.heldChars < HOLD_MAX && this.heldChars * 2 < this.buf.length - this.i) return;
+    this.join();
+  }
+
+  private join(): void {
     const i = this.i;
     this.advance(this.base + i);
     const tail = i < this.buf.length ? this.buf.slice(i) : '';
     this.base += i;
     // join, not +: a cons string would make every charCodeAt below unwrap it.
-    this.buf = tail.length === 0 ? t : [tail, t].join('');
+    this.buf =
+      tail.length === 0 && this.held.length === 1 ? (this.held[0] as string) : [tail, ...this.held].join('');
+    this.held = [];
+    this.heldChars = 0;
     this.i = 0;
     this.nl = -2;
     this.astral = hasAstral(this.buf);
-    this.fedChars += t.length;
-    if (bad >= 0) this.badAt = this.base + tail.length + bad;
     this.limit = this.badAt >= 0 ? this.badAt - this.base : this.buf.length;
     this.nextAmp = this.nextTab = this.nextNl = this.nextCdEnd = this.nextLt = -2;
+  }
+
+  /**
+   * Says the input is complete: what was held back (see `push`) becomes readable. Read the
+   * remaining tokens with `next`, then call `end`.
+   */
+  finish(): void {
+    if (this.carry !== '') {
+      const c = this.carry;
+      this.carry = '';
+      this.add(c === '\r' ? '\n' : c, true);
+    } else if (this.heldChars > 0) this.join();
   }
 
   /**
@@ -302,15 +336,11 @@ export class XmlScanner {
     return this.stall(i, false);
   }
 
-  /** Final checks once the whole document has been pushed and `next` returned TOKEN_NONE. */
+  /** Final checks, after `finish` and reading every token. */
   end(): void {
-    if (this.carry !== '') {
-      const c = this.carry;
-      this.carry = '';
-      this.add(c === '\r' ? '\n' : c, true);
-      while (this.next() !== TOKEN_NONE) {
-        // A carried newline is whitespace; after the root it yields nothing.
-      }
+    this.finish();
+    while (this.next() !== TOKEN_NONE) {
+      // Tokens not read after `finish` are dropped; the checks below still see them.
     }
     if (this.phase === PROLOG) this.fail('The document has no root element', this.buf.length);
     const top = this.stack[this.stack.length - 1];

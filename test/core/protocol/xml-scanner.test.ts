@@ -35,6 +35,8 @@ function scan(pieces: string[]): Tok[] {
     sc.push(p);
     drain();
   }
+  sc.finish();
+  drain();
   sc.end();
   return out.filter((t) => t[0] !== 'text' || t[1] !== '');
 }

@@ -368,16 +368,20 @@ export async function* parseRestore(
     const message = e instanceof Error ? e.message : String(e);
     throw new XmlError('xml-malformed', message, { ...pos(), cause: e });
   };
-  const write = (chunk: string): void => {
+  const drain = (): void => {
+    while (true) {
+      const t = scanner.next();
+      if (t === TOKEN_NONE) return;
+      if (t === TOKEN_OPEN) openTag(scanner.name, scanner.attributes);
+      else if (t === TOKEN_CLOSE) closeTag();
+      else text(scanner.text);
+    }
+  };
+  const write = (chunk: string | null): void => {
     try {
-      scanner.push(chunk);
-      while (true) {
-        const t = scanner.next();
-        if (t === TOKEN_NONE) return;
-        if (t === TOKEN_OPEN) openTag(scanner.name, scanner.attributes);
-        else if (t === TOKEN_CLOSE) closeTag();
-        else text(scanner.text);
-      }
+      if (chunk === null) scanner.finish();
+      else scanner.push(chunk);
+      drain();
     } catch (e) {
       asXmlError(e);
     }
@@ -424,7 +428,7 @@ export async function* parseRestore(
     const step = t.length > 4 * SLICE ? SLICE : t.length;
     for (let i = 0; i < t.length; i += step) {
       write(step === t.length ? t : t.slice(i, i + step));
-      if (scanner.fed - lastEventAt > maxToken)
+      if (scanner.available - lastEventAt > maxToken)
         fail(`A single text node or tag is longer than ${maxToken} characters`);
       if (batch.length >= batchSize || batchChars >= BATCH_CHARS) {
         const out = batch;
@@ -458,6 +462,7 @@ export async function* parseRestore(
   }
   if (signal?.aborted) throw abortError(signal);
   yield* feed(decode(undefined));
+  write(null);
   if (!rootSeen) throw new XmlError('xml-malformed', 'The payload has no root element', pos());
   try {
     scanner.end();
