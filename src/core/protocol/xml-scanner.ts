@@ -162,7 +162,15 @@ export class XmlScanner {
   /** A start tag cut after some attributes: where it starts (absolute), and what is read. */
   private tagAt = -1;
   private tagName = '';
-  private tagAttrs: Record<string, string> | null = null;
+  /**
+   * Attributes of the start tag being read, as name/value pairs; the object is built when
+   * the tag is complete, so a hostile tag that never ends costs no growing hash table.
+   */
+  private readonly attrNames: string[] = [];
+  private readonly attrValues: string[] = [];
+  /** Where each attribute's name starts (absolute), for the duplicate's error position. */
+  private readonly attrAt: number[] = [];
+  private attrCount = 0;
   private tagResume = 0;
   /** Names seen before (see `known`). */
   private readonly elementNames: string[] = new Array<string>(NAME_SLOTS).fill('');
@@ -245,11 +253,14 @@ export class XmlScanner {
     // join, not +: a cons string would make every charCodeAt below unwrap it.
     this.buf =
       tail.length === 0 && this.held.length === 1 ? (this.held[0] as string) : [tail, ...this.held].join('');
+    // The tail keeps the flag it had (at worst, columns are counted the slower way).
+    let astral = tail.length > 0 && this.astral;
+    for (const h of this.held) astral ||= hasAstral(h);
+    this.astral = astral;
     this.held = [];
     this.heldChars = 0;
     this.i = 0;
     this.nl = -2;
-    this.astral = hasAstral(this.buf);
     this.limit = this.badAt >= 0 ? this.badAt - this.base : this.buf.length;
     this.nextAmp = this.nextTab = this.nextNl = this.nextCdEnd = this.nextLt = -2;
   }
@@ -396,10 +407,21 @@ export class XmlScanner {
     if (bad >= 0) this.invalid(s, from + bad);
   }
 
-  private suspend(i: number, name: string, attrs: Record<string, string> | null, q: number): number {
+  private attributeObject(name: string, n: number): Record<string, string> {
+    const o = new AttributeBag();
+    for (let k = 0; k < n; k++) {
+      const a = this.attrNames[k] as string;
+      if (o[a] !== undefined)
+        this.fail(`Duplicate attribute ${a} in <${name}>`, (this.attrAt[k] as number) - this.base);
+      o[a] = this.attrValues[k] as string;
+    }
+    return o;
+  }
+
+  private suspend(i: number, name: string, attrs: number, q: number): number {
     this.tagAt = this.base + i;
     this.tagName = name;
-    this.tagAttrs = attrs;
+    this.attrCount = attrs;
     this.tagResume = this.base + q;
     return -1;
   }
@@ -602,15 +624,14 @@ export class XmlScanner {
   /** `<name attr="v"...>` at `i`: sets the token fields, returns the index after it or -1. */
   private openTag(s: string, i: number, lim: number): number {
     let name: string;
-    let attrs: Record<string, string> | null = null;
+    let attrs = 0;
     let q: number;
     if (this.tagAt === this.base + i) {
       // Resume a start tag cut by the end of the input after its last complete attribute.
       name = this.tagName;
-      attrs = this.tagAttrs;
+      attrs = this.attrCount;
       q = this.tagResume - this.base;
       this.tagAt = -1;
-      this.tagAttrs = null;
     } else {
       const p = i + 1;
       name = this.known(this.elementNames, s, p, s.indexOf('>', p), lim);
@@ -682,16 +703,17 @@ export class XmlScanner {
         value = this.entityValue;
       }
       q = k + 1;
-      if (attrs === null) attrs = new AttributeBag();
-      else if (attrs[attr] !== undefined) this.fail(`Duplicate attribute ${attr} in <${name}>`, an);
-      attrs[attr] = value;
+      this.attrNames[attrs] = attr;
+      this.attrValues[attrs] = value;
+      this.attrAt[attrs] = this.base + an - attr.length;
+      attrs++;
     }
     if (this.phase !== ROOT) {
       if (this.phase === EPILOG) this.fail(`A second root element <${name}> after the root`, i);
       this.phase = ROOT;
     }
     this.name = name;
-    this.attributes = attrs ?? NO_ATTRIBUTES;
+    this.attributes = attrs === 0 ? NO_ATTRIBUTES : this.attributeObject(name, attrs);
     this.selfClosing = selfClosing;
     this.stack.push(name);
     this.pendingClose = selfClosing;
