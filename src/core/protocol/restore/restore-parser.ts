@@ -19,8 +19,9 @@ import type { RestoreEvent, XmlNode } from './restore-types.ts';
  * anything else at the top level is skipped.
  *
  * Hostile input: the scanner rejects any DOCTYPE, so no entity is ever defined or expanded
- * (billion laughs, external entities); it knows only the five predefined entities. A single token (text or tag with its attributes) longer than
- * `maxTokenChars` and nesting deeper than `maxDepth` are errors, which bounds memory.
+ * (billion laughs, external entities); it knows only the five predefined entities. A
+ * single token (text or tag with its attributes) longer than `maxTokenChars` and nesting
+ * deeper than `maxDepth` are errors, which bounds memory.
  */
 
 export type RestoreBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;
