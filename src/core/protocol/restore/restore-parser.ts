@@ -1,16 +1,16 @@
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { FieldsimError, isFieldsimError } from '../../errors/fieldsim-error.ts';
 import { NetworkError } from '../../errors/network-error.ts';
 import { XmlError, type XmlPosition } from '../../errors/xml-error.ts';
 import { readCaseBlock } from '../casexml/case-block-reader.ts';
 import { NS } from '../namespaces.ts';
+import { TOKEN_CLOSE, TOKEN_NONE, TOKEN_OPEN, XmlScanner } from '../xml-scanner.ts';
 import { readBalance, readFixture, readRegistration, readSchema, readSync } from './restore-readers.ts';
 import type { RestoreEvent, XmlNode } from './restore-types.ts';
 
 /**
  * Streaming OTA restore parser (PROTOCOL.md 3.7-3.9).
  *
- *   bytes --TextDecoder(fatal)--> text --saxes--> top-level element subtree --> RestoreEvent
+ *   bytes --TextDecoder(fatal)--> text --XmlScanner--> top-level element subtree --> RestoreEvent
  *
  * Only one top-level element (a case, a fixture...) is held as a tree at a time, so memory
  * stays flat whatever the payload size. Dispatch follows the phone
@@ -18,10 +18,10 @@ import type { RestoreEvent, XmlNode } from './restore-types.ts';
  * case-insensitive, `sync` only in the sync namespace, ledger elements by namespace;
  * anything else at the top level is skipped.
  *
- * Hostile input: a DOCTYPE is rejected as soon as saxes reports it, so no entity is ever
- * defined or expanded (billion laughs, external entities); saxes itself knows only the
- * five predefined entities. A single token (text or tag with its attributes) longer than
- * `maxTokenChars` and nesting deeper than `maxDepth` are errors, which bounds memory.
+ * Hostile input: the scanner rejects any DOCTYPE, so no entity is ever defined or expanded
+ * (billion laughs, external entities); it knows only the five predefined entities. A
+ * single token (text or tag with its attributes) longer than `maxTokenChars` and nesting
+ * deeper than `maxDepth` are errors, which bounds memory.
  */
 
 export type RestoreBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;
@@ -71,7 +71,7 @@ export const DEFAULT_RESTORE_LIMITS: RestoreLimits = {
  */
 const BATCH_CHARS = 8 * 1024 * 1024;
 
-// Long strings are fed to saxes in slices so batches stay near `batchSize`.
+// Long strings are fed to the scanner in slices so batches stay near `batchSize`.
 const SLICE = 64 * 1024;
 
 /** A failure of the body itself (connection reset mid-download) is a network error. */
@@ -140,8 +140,8 @@ function prefixOf(qname: string): string {
 
 /** Attributes without namespace declarations, names without prefixes. */
 function plainAttributes(attrs: Record<string, string>): Record<string, string> {
-  // Most elements carry no prefixed or xmlns attribute: reuse saxes' object then (one
-  // allocation less per element, ~1.7 million per 100k cases).
+  // Most elements carry no prefixed or xmlns attribute: reuse the scanner's object then
+  // (one allocation less per element, ~1.7 million per 100k cases).
   let plain = true;
   for (const k in attrs)
     if (k.includes(':') || k === 'xmlns') {
@@ -172,7 +172,7 @@ export async function* parseRestore(
   const limits: RestoreLimits = { ...DEFAULT_RESTORE_LIMITS, ...options.limits };
   const signal = options.signal;
 
-  const parser = new SaxesParser({ xmlns: false, position: true });
+  const scanner = new XmlScanner();
   let batch: RestoreEvent[] = [];
   let batchChars = 0;
   let depth = 0;
@@ -184,18 +184,11 @@ export async function* parseRestore(
   const rootNs: Record<string, string> = {};
   const indexedFixturesSeen = new Set<string>();
 
-  const pos = (): XmlPosition => ({ line: parser.line, column: parser.column });
+  const pos = (): XmlPosition => scanner.where();
   const fail = (message: string): never => {
     throw new XmlError('xml-malformed', message, pos());
   };
 
-  // Only five handlers are registered. saxes stores each handler as a property added to
-  // the parser object after construction; with one more, V8 turned the object into a
-  // slow dictionary and parsing ran 2.5x slower (measured on 20k cases). Without an
-  // error handler saxes throws, and `write` below turns that into an XmlError.
-  parser.on('doctype', () => {
-    fail('A DOCTYPE is not allowed in a restore (entity definitions are refused)');
-  });
   const nsOf = (qname: string, attrs: Record<string, string>): string => {
     const p = prefixOf(qname);
     const own = p === '' ? attrs.xmlns : attrs[`xmlns:${p}`];
@@ -273,24 +266,23 @@ export async function* parseRestore(
     }
   };
 
-  parser.on('opentag', (tag: SaxesTagPlain) => {
+  const openTag = (tagName: string, attrs: Record<string, string>): void => {
     // Characters since the previous event: the start tag with its attributes, which is
     // what this element adds to the captured tree (counted without walking attributes).
-    const tagChars = parser.position - lastEventAt;
-    lastEventAt = parser.position;
+    const tagChars = scanner.position - lastEventAt;
+    lastEventAt = scanner.position;
     depth++;
     if (depth > maxDepth) fail(`Elements are nested deeper than ${maxDepth} levels`);
-    const attrs = tag.attributes as Record<string, string>;
     if (depth === 1) {
       rootSeen = true;
       for (const k in attrs) {
         if (k === 'xmlns') rootNs[''] = attrs[k] as string;
         else if (k.startsWith('xmlns:')) rootNs[k.slice(6)] = attrs[k] as string;
       }
-      if (localName(tag.name) !== 'OpenRosaResponse')
+      if (localName(tagName) !== 'OpenRosaResponse')
         throw new XmlError(
           'xml-invalid',
-          `A restore's root element is <OpenRosaResponse>, not <${tag.name}>`,
+          `A restore's root element is <OpenRosaResponse>, not <${tagName}>`,
           pos(),
         );
       const items = attrs.items;
@@ -301,7 +293,7 @@ export async function* parseRestore(
       return;
     }
     if (capture !== null) {
-      const name = localName(tag.name);
+      const name = localName(tagName);
       const parent = capture.stack[capture.stack.length - 1] as XmlNode;
       if (parent.children.length >= limits.maxChildren)
         tooLarge(capture, `has an element <${parent.name}> with more than ${limits.maxChildren} children`);
@@ -320,9 +312,9 @@ export async function* parseRestore(
     }
     // depth === 2: a top-level element.
     topIndex++;
-    const local = localName(tag.name);
+    const local = localName(tagName);
     const lower = local.toLowerCase();
-    const ns = nsOf(tag.name, attrs);
+    const ns = nsOf(tagName, attrs);
     let kind: Capture['kind'] | null = null;
     if (lower === 'case') kind = 'case';
     else if (lower === 'registration') kind = 'registration';
@@ -337,7 +329,7 @@ export async function* parseRestore(
     const root: XmlNode = { name: local, attributes: plainAttributes(attrs), children: [], text: '' };
     capture = {
       kind,
-      where: { line: parser.line, column: parser.column, path: `OpenRosaResponse/${local}[${topIndex}]` },
+      where: { ...scanner.where(), path: `OpenRosaResponse/${local}[${topIndex}]` },
       root,
       stack: [root],
       elements: 1,
@@ -345,29 +337,20 @@ export async function* parseRestore(
     };
     checkAttributes(capture, attrs, tagChars, local);
     addChars(capture, tagChars);
-  });
+  };
 
-  parser.on('text', (text) => {
-    lastEventAt = parser.position;
+  // Text and CDATA alike; the scanner reports text only inside the root element.
+  const text = (t: string): void => {
+    lastEventAt = scanner.position;
     if (capture !== null) {
-      addChars(capture, text.length);
+      addChars(capture, t.length);
       const top = capture.stack[capture.stack.length - 1] as XmlNode;
-      top.text += text;
-    } else if (!rootSeen && text.trim() !== '') {
-      // saxes reports text before the root as an error too; this gives the clearer message.
-      fail('Text before the root element');
+      top.text += t;
     }
-  });
-  parser.on('cdata', (text) => {
-    lastEventAt = parser.position;
-    if (capture !== null) {
-      addChars(capture, text.length);
-      (capture.stack[capture.stack.length - 1] as XmlNode).text += text;
-    }
-  });
+  };
 
-  parser.on('closetag', () => {
-    lastEventAt = parser.position;
+  const closeTag = (): void => {
+    lastEventAt = scanner.position;
     depth--;
     if (capture !== null) {
       capture.stack.pop();
@@ -379,16 +362,27 @@ export async function* parseRestore(
       return;
     }
     if (skipDepth > 0) skipDepth--;
-  });
+  };
 
   const asXmlError = (e: unknown): never => {
     if (e instanceof FieldsimError) throw e;
     const message = e instanceof Error ? e.message : String(e);
     throw new XmlError('xml-malformed', message, { ...pos(), cause: e });
   };
-  const write = (text: string): void => {
+  const drain = (): void => {
+    while (true) {
+      const t = scanner.next();
+      if (t === TOKEN_NONE) return;
+      if (t === TOKEN_OPEN) openTag(scanner.name, scanner.attributes);
+      else if (t === TOKEN_CLOSE) closeTag();
+      else text(scanner.text);
+    }
+  };
+  const write = (chunk: string | null): void => {
     try {
-      parser.write(text);
+      if (chunk === null) scanner.finish();
+      else scanner.push(chunk);
+      drain();
     } catch (e) {
       asXmlError(e);
     }
@@ -402,7 +396,7 @@ export async function* parseRestore(
    * Before the root element, everything up to the first start tag is dropped: text, and
    * with it the XML declaration and comments. kxml (the phone's parser) ignores text
    * outside the root element, so a restore saved from a browser with a line of text
-   * above it still loads on the phone; fieldsim loads it too. saxes would refuse it.
+   * above it still loads on the phone; fieldsim loads it too. The scanner would refuse it.
    */
   let preRoot = '';
   let rootStarted = false;
@@ -430,12 +424,12 @@ export async function* parseRestore(
       if (t.charCodeAt(0) === 0xfeff) t = t.slice(1);
     }
     t = skipPreRoot(t);
-    // Network chunks go to saxes whole: feeding it substrings measured up to 2x slower.
-    // Only a very long string (a whole payload held in memory) is cut, to keep batches small.
+    // Network chunks go to the scanner whole; only a very long string (a whole payload
+    // held in memory) is cut, to keep batches small.
     const step = t.length > 4 * SLICE ? SLICE : t.length;
     for (let i = 0; i < t.length; i += step) {
       write(step === t.length ? t : t.slice(i, i + step));
-      if (parser.position - lastEventAt > maxToken)
+      if (scanner.available - lastEventAt > maxToken)
         fail(`A single text node or tag is longer than ${maxToken} characters`);
       if (batch.length >= batchSize || batchChars >= BATCH_CHARS) {
         const out = batch;
@@ -469,9 +463,10 @@ export async function* parseRestore(
   }
   if (signal?.aborted) throw abortError(signal);
   yield* feed(decode(undefined));
+  write(null);
   if (!rootSeen) throw new XmlError('xml-malformed', 'The payload has no root element', pos());
   try {
-    parser.close();
+    scanner.end();
   } catch (e) {
     asXmlError(e);
   }
