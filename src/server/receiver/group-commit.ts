@@ -47,6 +47,20 @@ export class GroupCommit {
     this.batches++;
     if (batch.length > this.largestBatch) this.largestBatch = batch.length;
     const results: ({ ok: true; outcome: SubmissionOutcome } | { ok: false; error: unknown })[] = [];
+    const only = batch.length === 1 ? batch[0] : undefined;
+    if (only) {
+      // A lone form (one client, the ordered drain) needs no savepoint of its own: its
+      // failure rolls back the transaction it is alone in, with the same outcome.
+      let outcome: SubmissionOutcome;
+      try {
+        outcome = this.#db.transaction(() => this.#processor.submit(only.input))();
+      } catch (error) {
+        only.reject(error);
+        return;
+      }
+      only.resolve(outcome);
+      return;
+    }
     try {
       this.#db.transaction(() => {
         for (const p of batch) {
