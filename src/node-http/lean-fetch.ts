@@ -90,10 +90,10 @@ function requestHeaders(h: RequestInit['headers']): Record<string, string> {
  * handed to Node's fetch: redirects are never followed here.
  */
 export function leanFetch(opts: LeanFetchOptions = {}): FetchLike & { close(): void } {
-  const agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 8 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 8 }),
-  };
+  // Nagle off: a request is one write, and it must leave at once, not wait for the
+  // previous segment's ACK (the drain sends the next form right after an answer).
+  const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? 8, noDelay: true };
+  const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   const f = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     // ky's calls (login, restore, API) hand over a Request and may ask redirects: those go
     // to Node's fetch; the lean path is the receiver POST the core sends as URL + init.
