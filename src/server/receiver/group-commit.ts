@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import { inTransaction } from '../db/db-handle.ts';
 import type { FormProcessor, SubmissionInput, SubmissionOutcome } from './submit.ts';
 
 interface Pending {
@@ -53,7 +54,7 @@ export class GroupCommit {
       // failure rolls back the transaction it is alone in, with the same outcome.
       let outcome: SubmissionOutcome;
       try {
-        outcome = this.#db.transaction(() => this.#processor.submit(only.input))();
+        outcome = inTransaction(this.#db, () => this.#processor.submit(only.input));
       } catch (error) {
         only.reject(error);
         return;
@@ -62,17 +63,17 @@ export class GroupCommit {
       return;
     }
     try {
-      this.#db.transaction(() => {
+      inTransaction(this.#db, () => {
         for (const p of batch) {
           try {
             // Nested: a savepoint, released into the batch or rolled back alone.
-            const outcome = this.#db.transaction(() => this.#processor.submit(p.input))();
+            const outcome = inTransaction(this.#db, () => this.#processor.submit(p.input));
             results.push({ ok: true, outcome });
           } catch (error) {
             results.push({ ok: false, error });
           }
         }
-      })();
+      });
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;

@@ -18,6 +18,7 @@ import {
 import { parseXmlTree, XmlLimitError, XmlParseError } from '../casexml/xml-tree.ts';
 import { CaseRepo, type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
 import { cached, type Db } from '../db/database.ts';
+import { inTransaction } from '../db/db-handle.ts';
 import { nextIndexedOn } from '../db/indexed-on.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { computeLiveSet, type GraphNode } from '../restore/live-set.ts';
@@ -229,7 +230,7 @@ export class FormProcessor {
 
     let closedHosts: string[] = [];
     try {
-      this.#db.transaction(() => {
+      inTransaction(this.#db, () => {
         if (edit) {
           // The old version is kept under a new id as XFormDeprecated (orig_id = form id).
           const deprecatedId = hexId();
@@ -269,7 +270,7 @@ export class FormProcessor {
         for (const a of input.attachments) this.#insertAttachment.run(formId, a.name, a.contentType, a.data);
         if (syncLog) this.#updatePhoneLists(syncLog, [...touched.values()]);
         closedHosts = [...touched.values()].filter((c) => c.closed).map((c) => c.caseId);
-      })();
+      });
       if (closedHosts.length > 0 && this.extensionCasesSyncDomains.has(input.domain))
         this.#closeExtensions(input, closedHosts, form.meta.deviceID ?? '');
       return {
