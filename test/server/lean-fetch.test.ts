@@ -18,6 +18,23 @@ beforeAll(async () => {
         return;
       }
       if (req.url === '/hang') return; // never answers
+      if (req.url === '/cut') {
+        // Headers and part of the announced body, then the connection drops.
+        res.writeHead(201, { 'Content-Length': '100' });
+        res.write('<partial');
+        setTimeout(() => res.socket?.destroy(), 10);
+        return;
+      }
+      if (req.url === '/big') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('x'.repeat(200_000));
+        return;
+      }
+      if (req.url === '/stall') {
+        res.writeHead(201, { 'Content-Length': '10' });
+        res.write('<a');
+        return; // the rest never comes
+      }
       res.writeHead(201, { 'Content-Type': 'text/html; charset=utf-8', 'X-CommCareHQ-FormID': 'f1' });
       res.end(`<ok>${Buffer.concat(chunks).byteLength}</ok>`);
     });
@@ -72,6 +89,30 @@ describe('leanFetch: the Node keep-alive fetch of the outbox drain', () => {
       const reason = new DOMException('The request timed out', 'TimeoutError');
       setTimeout(() => ac.abort(reason), 20);
       await expect(pending).rejects.toBe(reason);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('reads small answers whole, streams large ones, and keeps the status of an answer cut off', async () => {
+    const f = leanFetch();
+    try {
+      const big = await f(`${base}/big`, { method: 'POST', body: 'x' });
+      expect(big.status).toBe(200);
+      expect((await big.text()).length).toBe(200_000);
+      const cut = await f(`${base}/cut`, { method: 'POST', body: 'x' });
+      expect(cut.status).toBe(201);
+      await expect(cut.text()).rejects.toBeInstanceOf(TypeError);
+      // The pool still serves after a dropped connection.
+      const again = await f(`${base}/a/demo/receiver/`, { method: 'POST', body: 'xy' });
+      expect(await again.text()).toBe('<ok>2</ok>');
+      // A signal fired while the body is awaited: the status is kept, the body read fails.
+      const ac = new AbortController();
+      const reason = new DOMException('The request timed out', 'TimeoutError');
+      setTimeout(() => ac.abort(reason), 30);
+      const stalled = await f(`${base}/stall`, { method: 'POST', body: 'x', signal: ac.signal });
+      expect(stalled.status).toBe(201);
+      await expect(stalled.text()).rejects.toBe(reason);
     } finally {
       f.close();
     }

@@ -6,6 +6,7 @@ import { StorageError } from '../errors/storage-error.ts';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from '../http/backoff.ts';
 import type { SubmitOutcome } from '../http/classify-response.ts';
 import { HQ_SUBMISSION_LIMITS, type SubmitRequest } from '../http/hq-client.ts';
+import { afterIo } from '../lib/after-io.ts';
 import { toError } from '../lib/to-error.ts';
 import { type Clock, type LockFn, systemClock } from '../platform.ts';
 import type { CaseBlock } from '../protocol/casexml/case-types.ts';
@@ -861,6 +862,10 @@ export class Outbox {
     patch(row, changes);
     const mark = next !== undefined && !this.#closed;
     if (mark) this.#sendingPatch(next);
+    // The drain sends the next form before this commit starts (after-io.ts): the same
+    // states and the same crash window as a commit overlapping that send, without the
+    // commit's start delaying the request.
+    await afterIo();
     await this.#write('updating the outbox', () =>
       this.#db.transaction('rw', [this.#table], async () => {
         await this.#table.bulkPut(mark ? [row, next] : [row]);

@@ -90,6 +90,56 @@ export function rowToCase(r: CaseRow): StoredCase {
   };
 }
 
+/** The stored row of a case (the columns of CASE_COLUMNS). */
+function caseToRow(c: StoredCase): CaseRow {
+  return {
+    case_id: c.caseId,
+    domain: c.domain,
+    case_type: c.caseType,
+    name: c.name,
+    owner_id: c.ownerId,
+    closed: c.closed ? 1 : 0,
+    deleted: c.deleted ? 1 : 0,
+    opened_on: c.openedOn,
+    opened_by: c.openedBy,
+    closed_on: c.closedOn,
+    closed_by: c.closedBy,
+    modified_on: c.modifiedOn,
+    server_modified_on: c.serverModifiedOn,
+    server_opened_on: c.serverOpenedOn,
+    user_id: c.userId,
+    external_id: c.externalId,
+    location_id: c.locationId,
+    properties: JSON.stringify(c.properties),
+    indices: JSON.stringify(c.indices),
+    attachments: JSON.stringify(c.attachments),
+    indexed_on: c.indexedOn,
+  };
+}
+
+/** The columns an update may change (the upsert's DO UPDATE SET list). */
+const UPDATABLE = [
+  'case_type',
+  'name',
+  'owner_id',
+  'closed',
+  'deleted',
+  'opened_on',
+  'opened_by',
+  'closed_on',
+  'closed_by',
+  'modified_on',
+  'server_modified_on',
+  'server_opened_on',
+  'user_id',
+  'external_id',
+  'location_id',
+  'properties',
+  'indices',
+  'attachments',
+  'indexed_on',
+] as const satisfies readonly (keyof CaseRow)[];
+
 /** Every column but the unused legacy `xform_ids` (see `StoredCase.xformIds`). */
 export const CASE_COLUMNS =
   'case_id, domain, case_type, name, owner_id, closed, deleted, opened_on, opened_by, closed_on, closed_by, ' +
@@ -104,6 +154,8 @@ export class CaseRepo {
   readonly #insIdx: Database.Statement;
   readonly #delete: Database.Statement;
   readonly #formIds: Database.Statement;
+  /** `UPDATE cases SET <these columns>` statements, by column list. */
+  readonly #updates = new Map<string, Database.Statement>();
 
   readonly db: Db;
 
@@ -150,6 +202,11 @@ export class CaseRepo {
     return r ? rowToCase(r) : undefined;
   }
 
+  /** The stored row of a case, for `save(c, { before })`. */
+  getRow(caseId: string): CaseRow | undefined {
+    return this.#get.get(caseId) as CaseRow | undefined;
+  }
+
   /**
    * Fills `xformIds` from the case's transactions (`CommCareCase.xform_ids`: the form ids
    * of its non-revoked form transactions, hq:corehq/form_processor/models/cases.py).
@@ -159,38 +216,47 @@ export class CaseRepo {
     return c;
   }
 
-  /** Writes the case and its index rows. Call inside a transaction. */
-  save(c: StoredCase, indicesChanged = true): void {
+  /**
+   * Writes the case and its index rows. Call inside a transaction. With `before`, the row
+   * the case was read from in the same transaction (`getRow`), only the columns that
+   * changed are written: an upsert naming every column rewrites the entry of every index
+   * of `cases` (SQLite updates an index when the SET list names one of its columns), and
+   * a form updating a few properties then dirtied the owner and type index pages too.
+   * Index rows are rewritten only when the indices changed.
+   */
+  save(c: StoredCase, opts: { before?: CaseRow | undefined } = {}): void {
     // Every write re-indexes the case, as HQ's pillow does: a fresh, unique stamp.
     c.indexedOn = nextIndexedOn(this.db);
-    this.#upsert.run({
-      case_id: c.caseId,
-      domain: c.domain,
-      case_type: c.caseType,
-      name: c.name,
-      owner_id: c.ownerId,
-      closed: c.closed ? 1 : 0,
-      deleted: c.deleted ? 1 : 0,
-      opened_on: c.openedOn,
-      opened_by: c.openedBy,
-      closed_on: c.closedOn,
-      closed_by: c.closedBy,
-      modified_on: c.modifiedOn,
-      server_modified_on: c.serverModifiedOn,
-      server_opened_on: c.serverOpenedOn,
-      user_id: c.userId,
-      external_id: c.externalId,
-      location_id: c.locationId,
-      properties: JSON.stringify(c.properties),
-      indices: JSON.stringify(c.indices),
-      attachments: JSON.stringify(c.attachments),
-      indexed_on: c.indexedOn,
-    });
-    if (indicesChanged) {
-      this.#delIdx.run(c.caseId);
-      for (const i of c.indices)
-        this.#insIdx.run(c.caseId, i.identifier, i.caseId, i.caseType, i.relationship);
+    const row = caseToRow(c);
+    const before = opts.before;
+    if (before !== undefined && before.case_id === c.caseId && this.#update(row, before)) {
+      if (row.indices !== before.indices) this.#writeIndices(c);
+      return;
     }
+    this.#upsert.run(row);
+    this.#writeIndices(c);
+  }
+
+  /** Writes the changed columns of an existing row; false when the row is not there. */
+  #update(row: CaseRow, before: CaseRow): boolean {
+    const changed = UPDATABLE.filter((k) => row[k] !== before[k]);
+    if (changed.length === 0) return true;
+    const key = changed.join(',');
+    let st = this.#updates.get(key);
+    if (!st) {
+      st = this.db.prepare(
+        `UPDATE cases SET ${changed.map((k) => `${k} = @${k}`).join(', ')} WHERE case_id = @case_id`,
+      );
+      this.#updates.set(key, st);
+    }
+    const values: Record<string, unknown> = { case_id: row.case_id };
+    for (const k of changed) values[k] = row[k];
+    return st.run(values).changes === 1;
+  }
+
+  #writeIndices(c: StoredCase): void {
+    this.#delIdx.run(c.caseId);
+    for (const i of c.indices) this.#insIdx.run(c.caseId, i.identifier, i.caseId, i.caseType, i.relationship);
   }
 
   remove(caseId: string): void {

@@ -23,3 +23,20 @@ export function cached(db: Db, sql: string): Database.Statement {
   }
   return st;
 }
+
+const runners = new WeakMap<Db, (fn: () => unknown) => unknown>();
+
+/**
+ * Runs `fn` in a transaction (a savepoint when one is open), as `db.transaction(fn)()`
+ * does, through one wrapper made once per database: better-sqlite3 builds four wrapper
+ * functions and defines their properties on every `db.transaction(fn)` call (6-12 µs
+ * per call against ~1 µs, measured; the receiver made two per form).
+ */
+export function inTransaction<T>(db: Db, fn: () => T): T {
+  let run = runners.get(db);
+  if (!run) {
+    run = db.transaction((f: () => unknown) => f());
+    runners.set(db, run);
+  }
+  return run(fn) as T;
+}

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import { inTransaction } from '../db/db-handle.ts';
 import type { FormProcessor, SubmissionInput, SubmissionOutcome } from './submit.ts';
 
 interface Pending {
@@ -47,18 +48,32 @@ export class GroupCommit {
     this.batches++;
     if (batch.length > this.largestBatch) this.largestBatch = batch.length;
     const results: ({ ok: true; outcome: SubmissionOutcome } | { ok: false; error: unknown })[] = [];
+    const only = batch.length === 1 ? batch[0] : undefined;
+    if (only) {
+      // A lone form (one client, the ordered drain) needs no savepoint of its own: its
+      // failure rolls back the transaction it is alone in, with the same outcome.
+      let outcome: SubmissionOutcome;
+      try {
+        outcome = inTransaction(this.#db, () => this.#processor.submit(only.input));
+      } catch (error) {
+        only.reject(error);
+        return;
+      }
+      only.resolve(outcome);
+      return;
+    }
     try {
-      this.#db.transaction(() => {
+      inTransaction(this.#db, () => {
         for (const p of batch) {
           try {
             // Nested: a savepoint, released into the batch or rolled back alone.
-            const outcome = this.#db.transaction(() => this.#processor.submit(p.input))();
+            const outcome = inTransaction(this.#db, () => this.#processor.submit(p.input));
             results.push({ ok: true, outcome });
           } catch (error) {
             results.push({ ok: false, error });
           }
         }
-      })();
+      });
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;

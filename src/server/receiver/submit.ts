@@ -16,12 +16,14 @@ import {
   validateBlock,
 } from '../casexml/process-cases.ts';
 import { parseXmlTree, XmlLimitError, XmlParseError } from '../casexml/xml-tree.ts';
-import { CaseRepo, type StoredCase } from '../db/cases.ts';
+import { CaseRepo, type CaseRow, rowToCase, type StoredCase } from '../db/cases.ts';
 import { cached, type Db } from '../db/database.ts';
+import { inTransaction } from '../db/db-handle.ts';
+import { nextIndexedOn } from '../db/indexed-on.ts';
 import { hexId, nowIso, uuid4 } from '../ids.ts';
 import { computeLiveSet, type GraphNode } from '../restore/live-set.ts';
 import { addToPhoneList } from '../restore/sync-log-adds.ts';
-import { getSyncLog, phoneMembership, type SyncLog, saveSyncLog } from '../restore/sync-logs.ts';
+import { getSyncLog, getSyncLogHead, phoneHas, type SyncLogHead, saveSyncLog } from '../restore/sync-logs.ts';
 
 export interface SubmissionAttachment {
   name: string;
@@ -128,10 +130,10 @@ export class FormProcessor {
     this.#insertForm =
       db.prepare(`INSERT OR REPLACE INTO forms (form_id, domain, state, xmlns, xml, md5, received_on,
       server_modified_on, edited_on, user_id, username, auth_user_id, app_id, build_id, problem, orig_id,
-      deprecated_form_id, submit_ip, openrosa_version, last_sync_token, date_header, meta, case_ids, seq)
+      deprecated_form_id, submit_ip, openrosa_version, last_sync_token, date_header, meta, case_ids, seq, indexed_on)
       VALUES (@form_id, @domain, @state, @xmlns, @xml, @md5, @received_on, @server_modified_on, @edited_on, @user_id,
       @username, @auth_user_id, @app_id, @build_id, @problem, @orig_id, @deprecated_form_id, @submit_ip,
-      @openrosa_version, @last_sync_token, @date_header, @meta, @case_ids, @seq)`);
+      @openrosa_version, @last_sync_token, @date_header, @meta, @case_ids, @seq, @indexed_on)`);
     this.#insertTx = db.prepare(
       'INSERT INTO case_transactions (case_id, form_id, server_date, client_date, sync_log_id, user_id) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -217,7 +219,7 @@ export class FormProcessor {
       now,
       domain: input.domain,
     };
-    const log = input.lastSyncToken ? getSyncLog(this.#db, input.lastSyncToken) : undefined;
+    const log = input.lastSyncToken ? getSyncLogHead(this.#db, input.lastSyncToken) : undefined;
     // The log the token names is updated whoever submitted: HQ's _update_sync_logs
     // (hq:corehq/ex-submodules/casexml/apps/case/xform.py) loads it by id through
     // xform.get_sync_token() and checks no user. In login as the submitter is the web user and
@@ -228,7 +230,7 @@ export class FormProcessor {
 
     let closedHosts: string[] = [];
     try {
-      this.#db.transaction(() => {
+      inTransaction(this.#db, () => {
         if (edit) {
           // The old version is kept under a new id as XFormDeprecated (orig_id = form id).
           const deprecatedId = hexId();
@@ -268,7 +270,7 @@ export class FormProcessor {
         for (const a of input.attachments) this.#insertAttachment.run(formId, a.name, a.contentType, a.data);
         if (syncLog) this.#updatePhoneLists(syncLog, [...touched.values()]);
         closedHosts = [...touched.values()].filter((c) => c.closed).map((c) => c.caseId);
-      })();
+      });
       if (closedHosts.length > 0 && this.extensionCasesSyncDomains.has(input.domain))
         this.#closeExtensions(input, closedHosts, form.meta.deviceID ?? '');
       return {
@@ -324,8 +326,12 @@ export class FormProcessor {
     for (const b of form.caseBlocks) validateBlock(b);
     const touched = new Map<string, StoredCase>();
     const toRebuild = new Set<string>();
+    // The rows as read, so each case writes back only what the form changed.
+    const before = new Map<string, CaseRow>();
     for (const [caseId, blocks] of groupBlocks(form.caseBlocks)) {
-      const existing = this.#cases.getState(caseId);
+      const row = this.#cases.getRow(caseId);
+      if (row) before.set(caseId, row);
+      const existing = row ? rowToCase(row) : undefined;
       if (existing && existing.domain !== ctx.domain)
         throw new CaseProcessingError('IllegalCaseId', `Bad case id: ${caseId} belongs to another project`);
       const c = existing ?? newCase(caseId, ctx);
@@ -346,7 +352,7 @@ export class FormProcessor {
     }
     checkIndices(touched.values(), (id) => this.#caseExists.get(id, ctx.domain) !== undefined, touched);
     checkIndexCycles(touched, (id) => this.#indexTargets.all(id) as string[]);
-    for (const c of touched.values()) this.#cases.save(c);
+    for (const c of touched.values()) this.#cases.save(c, { before: before.get(c.caseId) });
     this.#applyLedgers(form, ctx);
     return { touched, toRebuild };
   }
@@ -485,11 +491,11 @@ export class FormProcessor {
    * its footprint with their index targets; if one was closed or handed to another owner,
    * the footprint is re-purged with the live-set rules, as the phone's own purge would.
    */
-  #updatePhoneLists(log: SyncLog, touched: StoredCase[]): void {
-    const owners = new Set(log.ownerIds);
-    // Membership without a set of the whole list per form (sync-logs.ts phoneMembership);
+  #updatePhoneLists(head: SyncLogHead, touched: StoredCase[]): void {
+    const owners = new Set(head.ownerIds);
+    // Membership without reading the whole list per form (sync-logs.ts phoneHas);
     // `added` holds what this form puts on the phone, in the order a rewrite would.
-    const stored = phoneMembership(this.#db, log);
+    const stored = phoneHas(this.#db, head);
     const added = new Set<string>();
     const onPhone = (id: string) => stored(id) || added.has(id);
     let needsPurge = false;
@@ -505,9 +511,12 @@ export class FormProcessor {
     if (!needsPurge && added.size === 0) return;
     if (!needsPurge) {
       // Only additions: appended apart from the stored list (sync-log-adds.ts).
-      addToPhoneList(this.#db, log.id, added);
+      addToPhoneList(this.#db, head.id, added);
       return;
     }
+    // A purge (rare: a case closed or handed over) rewrites the list: read it whole.
+    const log = getSyncLog(this.#db, head.id);
+    if (!log) return;
     const phone = new Set(log.caseIdsOnPhone);
     for (const id of added) phone.add(id);
     let ids = [...phone];
@@ -609,6 +618,7 @@ export class FormProcessor {
       meta: '{}',
       case_ids: '[]',
       seq: ++this.#seq,
+      indexed_on: nextIndexedOn(this.#db),
     });
     return {
       status: 500,
@@ -661,6 +671,9 @@ export class FormProcessor {
       meta: JSON.stringify(f.meta),
       case_ids: JSON.stringify(f.caseIds),
       seq: ++this.#seq,
+      // Stamped here rather than by the insert trigger (indexed-on.ts), which would write
+      // the row and its index entry a second time.
+      indexed_on: nextIndexedOn(this.#db),
     });
   }
 }

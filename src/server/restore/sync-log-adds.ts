@@ -11,11 +11,13 @@ import { cached, type Db } from '../db/db-handle.ts';
  * drops them, by trigger, as the rewritten list holds them.
  */
 const SCHEMA = `
+-- (log_id, case_id): a form asks whether each case it touched is on the phone already.
 CREATE TABLE IF NOT EXISTS sync_log_phone_adds (
   log_id TEXT NOT NULL,
   case_id TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS sync_log_phone_adds_log ON sync_log_phone_adds(log_id);
+DROP INDEX IF EXISTS sync_log_phone_adds_log;
+CREATE INDEX IF NOT EXISTS sync_log_phone_adds_log_case ON sync_log_phone_adds(log_id, case_id);
 CREATE TRIGGER IF NOT EXISTS sync_log_phone_adds_on_rewrite AFTER UPDATE OF case_ids_on_phone ON sync_logs
   BEGIN DELETE FROM sync_log_phone_adds WHERE log_id = OLD.id; END;
 CREATE TRIGGER IF NOT EXISTS sync_log_phone_adds_on_delete AFTER DELETE ON sync_logs
@@ -31,6 +33,19 @@ export function phoneAdds(db: Db, logId: string): string[] {
   return cached(db, 'SELECT case_id FROM sync_log_phone_adds WHERE log_id = ? ORDER BY rowid')
     .pluck()
     .all(logId) as string[];
+}
+
+/**
+ * Whether a form appended the case to the log's phone list: one index lookup. A drained
+ * phone's forms each asked this of a list read whole, which grew with every registration.
+ */
+export function inPhoneAdds(db: Db, logId: string, caseId: string): boolean {
+  return (
+    cached(db, 'SELECT 1 FROM sync_log_phone_adds WHERE log_id = ? AND case_id = ? LIMIT 1').get(
+      logId,
+      caseId,
+    ) !== undefined
+  );
 }
 
 /** Appends cases to the log's phone list (ids not on it yet: the caller checks). */

@@ -1,5 +1,5 @@
 import { cached, type Db } from '../db/database.ts';
-import { phoneAdds } from './sync-log-adds.ts';
+import { inPhoneAdds, phoneAdds } from './sync-log-adds.ts';
 import { storedLists } from './sync-log-lists.ts';
 
 /** A livequery sync log (`SimplifiedSyncLog`, hq:.../casexml/apps/phone/models.py). */
@@ -17,7 +17,7 @@ export interface SyncLog {
   dependentCaseIds: string[];
 }
 
-interface SyncLogHead {
+interface SyncLogRow {
   id: string;
   domain: string;
   user_id: string;
@@ -29,6 +29,49 @@ interface SyncLogHead {
   token: string | null;
 }
 
+/** What the receiver needs of a log for most forms: no case lists (see `phoneHas`). */
+export interface SyncLogHead {
+  id: string;
+  domain: string;
+  ownerIds: string[];
+  /** Version of the stored lists (sync-log-lists.ts), null when never rewritten. */
+  listToken: string | null;
+}
+
+function readHead(db: Db, id: string): (SyncLogHead & { row: SyncLogRow }) | undefined {
+  const r = cached(
+    db,
+    `SELECT id, domain, user_id, date, previous_log_id, device_id, app_id, owner_ids,
+       (SELECT hex(token) FROM sync_log_list_tokens t WHERE t.log_id = sync_logs.id) AS token
+     FROM sync_logs WHERE id = ?`,
+  ).get(id) as SyncLogRow | undefined;
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    domain: r.domain,
+    ownerIds: JSON.parse(r.owner_ids) as string[],
+    listToken: r.token,
+    row: r,
+  };
+}
+
+/** The log without its case lists: a form only adds to them, case by case. */
+export function getSyncLogHead(db: Db, id: string): SyncLogHead | undefined {
+  const h = readHead(db, id);
+  return h && { id: h.id, domain: h.domain, ownerIds: h.ownerIds, listToken: h.listToken };
+}
+
+/**
+ * Whether a case is on the phone of `log`: the stored list's set (parsed once per
+ * version, sync-log-lists.ts), else an index lookup among the cases forms appended
+ * since. Neither reads a list whole per form, so a form's cost does not grow with the
+ * phone's case count nor with the forms drained before it.
+ */
+export function phoneHas(db: Db, log: SyncLogHead): (caseId: string) => boolean {
+  const stored = storedLists(db, log.id, log.listToken).set();
+  return (caseId) => stored.has(caseId) || inPhoneAdds(db, log.id, caseId);
+}
+
 /**
  * A sync log with its phone lists: the lists parsed once per version (sync-log-lists.ts),
  * the phone list followed by the cases forms appended to it (sync-log-adds.ts). The
@@ -36,13 +79,9 @@ interface SyncLogHead {
  * not read from disk.
  */
 export function getSyncLog(db: Db, id: string): SyncLog | undefined {
-  const r = cached(
-    db,
-    `SELECT id, domain, user_id, date, previous_log_id, device_id, app_id, owner_ids,
-       (SELECT hex(token) FROM sync_log_list_tokens t WHERE t.log_id = sync_logs.id) AS token
-     FROM sync_logs WHERE id = ?`,
-  ).get(id) as SyncLogHead | undefined;
-  if (!r) return undefined;
+  const h = readHead(db, id);
+  if (!h) return undefined;
+  const r = h.row;
   const lists = storedLists(db, r.id, r.token);
   const adds = phoneAdds(db, r.id);
   return {
@@ -53,23 +92,18 @@ export function getSyncLog(db: Db, id: string): SyncLog | undefined {
     previousLogId: r.previous_log_id,
     deviceId: r.device_id,
     appId: r.app_id,
-    ownerIds: JSON.parse(r.owner_ids) as string[],
+    ownerIds: h.ownerIds,
     caseIdsOnPhone: adds.length === 0 ? lists.onPhone.slice() : lists.onPhone.concat(adds),
     dependentCaseIds: lists.dependent.slice(),
   };
 }
 
-/**
- * Whether a case is on the phone of `log` (as getSyncLog read it), without building a
- * set of its whole list per call: the stored list's set is kept with its parsed version.
- */
+/** `phoneHas` for a log read whole (getSyncLog). */
 export function phoneMembership(db: Db, log: SyncLog): (caseId: string) => boolean {
   const token = cached(db, 'SELECT hex(token) FROM sync_log_list_tokens WHERE log_id = ?')
     .pluck()
     .get(log.id) as string | undefined;
-  const stored = storedLists(db, log.id, token ?? null).set();
-  const adds = new Set(phoneAdds(db, log.id));
-  return (caseId) => stored.has(caseId) || adds.has(caseId);
+  return phoneHas(db, { id: log.id, domain: log.domain, ownerIds: log.ownerIds, listToken: token ?? null });
 }
 
 export function saveSyncLog(db: Db, log: SyncLog): void {
