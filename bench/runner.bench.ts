@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_RESTORES, runScenario } from '../src/cli/runner/engine.ts';
+import { DEFAULT_MAX_RESTORES, resolveMaxActive, runScenario } from '../src/cli/runner/engine.ts';
 import { parseScenario } from '../src/cli/runner/parse-scenario.ts';
 import { buildReport, formatSummary, type RunReport } from '../src/cli/runner/report.ts';
 import { autoThreads, runInThreads } from '../src/cli/runner/run-threads.ts';
@@ -46,7 +46,7 @@ export interface RunnerBenchResult {
   offlineSaves: boolean;
   /** RunOptions.maxRestores (0: no bound). */
   maxRestores: number;
-  /** RunOptions.maxActive (0: no bound on workers alive at once). */
+  /** The bound on workers alive at once the run took (0: none; resolveMaxActive). */
   maxActive: number;
   tightHeap: boolean;
   /** The workers' HTTP client (FIELDSIM_RUNNER_HTTP). */
@@ -88,7 +88,7 @@ export async function runRunnerBench(
     offlineSaves?: boolean;
     maxRestores?: number;
     threads?: number;
-    /** RunOptions.maxActive (0 or absent: every worker alive at once). */
+    /** RunOptions.maxActive (0: every worker alive at once; absent: the runner's automatic bound). */
     maxActive?: number;
     /** `fieldsim run --tight-heap`: V8's heap held near its live data (heap-growth.ts). */
     tightHeap?: boolean;
@@ -124,7 +124,8 @@ export async function runRunnerBench(
       const options = {
         serverUrl: server.url,
         ...(opts.maxRestores === undefined ? {} : { maxRestores: opts.maxRestores }),
-        ...(opts.maxActive ? { maxActive: opts.maxActive } : {}),
+        // Absent: the runner's automatic bound (engine.ts resolveMaxActive), as `fieldsim run`.
+        ...(opts.maxActive === undefined ? {} : { maxActive: opts.maxActive }),
       };
       const onProgress = (p: {
         done: boolean;
@@ -172,7 +173,11 @@ export async function runRunnerBench(
         workersOk: report.workers.ok,
         offlineSaves,
         maxRestores: opts.maxRestores ?? DEFAULT_MAX_RESTORES,
-        maxActive: opts.maxActive ?? 0,
+        maxActive: resolveMaxActive(
+          opts.maxActive === undefined ? {} : { maxActive: opts.maxActive },
+          workers,
+          false,
+        ),
         tightHeap: opts.tightHeap === true,
         http: runnerHttpKind(),
         threads,

@@ -1,17 +1,17 @@
-import { deserialize } from 'node:v8';
 import type { DBCore, DBCoreIndex, DBCoreKeyRange, DBCoreTableSchema } from 'dexie';
 import { assembleCore } from './assemble-dbcore.ts';
 import { IdbLikeError } from './idb-errors.ts';
 import { encodeKey, isValidKey } from './key-codec.ts';
 import { type IndexRow, QueuedTable } from './queued-table.ts';
-import { encodeValue, indexKeys, MAX_KEY_MARKER, withKey } from './sqlite-dbcore.ts';
+import { indexKeys, MAX_KEY_MARKER, withKey } from './sqlite-dbcore.ts';
 import type { TxQueue } from './sqlite-tx-queue.ts';
+import { cloneValue } from './value-clone.ts';
 
 /**
  * A Dexie DBCore over plain Maps, for the QA runner's short-lived in-memory worker
  * databases: the same IndexedDB semantics as the SQLite DBCore (sqlite-dbcore.ts), which
- * it shares its key encoding, value encoding (V8 structured-clone bytes, so a stored value
- * is a copy the caller cannot change afterwards), cursor and error rules with, and the
+ * it shares its key encoding, cursor and error rules with; a stored value is a private
+ * clone (value-clone.ts: copied in and out, strings shared), not encoded bytes; and the
  * same transaction queue (sqlite-tx-queue.ts) above an undo log instead of SQLite's
  * journal. What it saves per worker: an SQLite connection (its page cache, schema and
  * prepared statements) and the per-request SQL calls (bench/RESULTS.md, session 6).
@@ -20,9 +20,9 @@ import type { TxQueue } from './sqlite-tx-queue.ts';
  * kept until the next write: a worker's pattern is a few writes (a form) then a few reads.
  */
 
-/** A row: encoded key, encoded value, and its encoded keys in each index (schema order). */
+/** A row: encoded key, the value's private clone, and its encoded keys in each index (schema order). */
 interface Rec {
-  readonly row: IndexRow & { v: Buffer };
+  readonly row: IndexRow & { v: unknown };
   readonly iks: Buffer[][];
 }
 
@@ -140,7 +140,8 @@ export class MemoryTable extends QueuedTable {
     if (from === undefined) return;
     this.#auto = from.#auto;
     for (const [ks, rec] of from.#rows) {
-      const value = deserialize(rec.row.v);
+      // Index keys only read the value: the private clone serves as it is.
+      const value = rec.row.v;
       this.#set(ks, { row: rec.row, iks: schema.indexes.map((ix) => indexKeys(ix, value)) }, false);
     }
   }
@@ -181,7 +182,7 @@ export class MemoryTable extends QueuedTable {
     const k = encodeKey(key);
     const ks = k.toString('latin1');
     const iks = this.schema.indexes.map((ix) => indexKeys(ix, value));
-    const v = encodeValue(value);
+    const v = cloneValue(value);
     if (type === 'add' && this.#rows.has(ks))
       throw new IdbLikeError('ConstraintError', `${this.name}: a record with this key already exists`);
     for (const [i, map] of this.#unique)
@@ -239,7 +240,11 @@ export class MemoryTable extends QueuedTable {
 
   getSync(key: unknown): unknown {
     const rec = this.#rows.get(encodeKey(key).toString('latin1'));
-    return rec === undefined ? undefined : deserialize(rec.row.v);
+    return rec === undefined ? undefined : cloneValue(rec.row.v);
+  }
+
+  protected override decodeValue(v: unknown): unknown {
+    return cloneValue(v);
   }
 
   /** Every row carries its value; `values` false leaves it out, as SQLite's select does. */

@@ -50,6 +50,11 @@ export abstract class QueuedTable {
   ): IndexRow[];
   protected abstract countSync(index: DBCoreIndex, range: DBCoreKeyRange): number;
 
+  /** A row's stored value as the caller gets it: V8's structured-clone bytes by default. */
+  protected decodeValue(v: unknown): unknown {
+    return deserialize(v as Buffer);
+  }
+
   #tx(trans: DBCoreTransaction, write: boolean): SqliteTransaction {
     const tx = trans as SqliteTransaction;
     if (!tx.storeNames.includes(this.name))
@@ -147,7 +152,7 @@ export abstract class QueuedTable {
         unique ? undefined : req.limit,
       );
       if (unique) rows = uniqueRows(rows, dir === 'prevunique', req.limit);
-      return { result: rows.map((r) => (values ? deserialize(r.v as Buffer) : decodeKey(r.k))) };
+      return { result: rows.map((r) => (values ? this.decodeValue(r.v) : decodeKey(r.k))) };
     });
   }
 
@@ -166,16 +171,21 @@ export abstract class QueuedTable {
       );
       if (req.unique) rows = uniqueRows(rows, req.reverse === true, undefined);
       if (rows.length === 0) return null;
-      return new ArrayCursor(req.trans, rows, req.reverse === true) as DBCoreCursor;
+      return new ArrayCursor(req.trans, rows, req.reverse === true, (v) =>
+        this.decodeValue(v),
+      ) as DBCoreCursor;
     });
   }
 }
 
-/** A row of a query: index key, primary key and (when values were asked) the value bytes. */
+/**
+ * A row of a query: index key, primary key and (when values were asked) the stored value,
+ * as the table keeps it (bytes for SQLite, a private clone in memory: see `decodeValue`).
+ */
 export interface IndexRow {
   ik: Buffer;
   k: Buffer;
-  v?: Buffer;
+  v?: unknown;
 }
 
 /** `nextunique`/`prevunique`: one row per index key, the one with the lowest primary key. */
@@ -203,6 +213,7 @@ export class ArrayCursor {
   readonly trans: DBCoreTransaction;
   readonly #rows: IndexRow[];
   readonly #reverse: boolean;
+  readonly #decode: (v: unknown) => unknown;
   #pos = 0;
   done = false;
   #callback: (() => void) | null = null;
@@ -210,10 +221,11 @@ export class ArrayCursor {
   #reject: ((e: unknown) => void) | null = null;
   #scheduled = false;
 
-  constructor(trans: DBCoreTransaction, rows: IndexRow[], reverse: boolean) {
+  constructor(trans: DBCoreTransaction, rows: IndexRow[], reverse: boolean, decode: (v: unknown) => unknown) {
     this.trans = trans;
     this.#rows = rows;
     this.#reverse = reverse;
+    this.#decode = decode;
   }
 
   get key(): unknown {
@@ -226,7 +238,7 @@ export class ArrayCursor {
 
   get value(): unknown {
     const v = (this.#rows[this.#pos] as IndexRow).v;
-    return v === undefined ? undefined : deserialize(v);
+    return v === undefined ? undefined : this.#decode(v);
   }
 
   #move(to: number): void {

@@ -293,6 +293,20 @@ export const caseDbChecks: Record<string, CaseDbCheck> = {
     eq(p2.cases.length, 50, 'page size');
     eq(p2.cases[0]?.caseName, 'House 050', 'page 2 starts at 50');
     eq((await cdb.query({ caseType: 'household', offset: 140, limit: 50 })).cases.length, 10, 'last page');
+    // A pick from the list in one read: the offset is chosen once the total is known.
+    const totals: number[] = [];
+    const picked = await cdb.query(
+      { caseType: 'household', limit: 1 },
+      {
+        offsetFrom: (total) => {
+          totals.push(total);
+          return 77;
+        },
+      },
+    );
+    eq(totals.join(), '150', 'offsetFrom is given the total, once');
+    eq(picked.total, 150, 'picked total');
+    eq(picked.cases[0]?.caseName, 'House 077', 'offsetFrom places the page');
     eq(
       (await cdb.query({ caseType: 'household', status: 'closed' })).cases.map((c) => c.caseId),
       ['h1'],

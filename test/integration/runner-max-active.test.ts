@@ -53,6 +53,41 @@ steps:
     expect(Math.max(...spans.map(([a]) => a))).toBeGreaterThanOrEqual(firstEnd);
   });
 
+  it('bounds a batch run by itself (autoMaxActive) and leaves a run with a duration alone', async () => {
+    const batch = parseScenario(`
+name: auto-active
+domain: demo
+seed: 7
+workers: { count: 5, users: { prefix: act, password: fieldsim-act-1, create: true } }
+steps:
+  - login
+  - create_case: { type: household, name: "B {{worker}}" }
+  - sync
+`);
+    const report = buildReport(
+      batch,
+      await runScenario(batch, { serverUrl: hq.url, admin: ADMIN, autoMaxActive: 2 }),
+    );
+    expect(report.workers).toMatchObject({ planned: 5, ok: 5, formsSent: 5 });
+    const spans = report.workerResults.map((w) => [w.startedAtMs, w.startedAtMs + w.durationMs] as const);
+    const overlap = Math.max(...spans.map(([t]) => spans.filter(([a, b]) => a <= t && t < b).length));
+    expect(overlap).toBeLessThanOrEqual(2);
+    // A soak keeps every worker running until its end: no automatic bound, no setup error.
+    const soak = parseScenario(`
+name: auto-soak
+domain: demo
+duration: 300ms
+workers: { count: 3, users: { prefix: act, password: fieldsim-act-1 } }
+steps:
+  - login
+  - repeat: duration
+    steps:
+      - wait: 50ms
+`);
+    const soakReport = buildReport(soak, await runScenario(soak, { serverUrl: hq.url, autoMaxActive: 1 }));
+    expect(soakReport.workers).toMatchObject({ planned: 3, ok: 3 });
+  });
+
   it('refuses a limit below the workers for a scenario that runs for a duration', async () => {
     const scenario = parseScenario(`
 name: soak

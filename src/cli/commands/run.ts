@@ -81,7 +81,7 @@ export function registerRun(program: Command): void {
     .option('--max-restores <n>', 'most workers in a restore step at once (default 100; 0: no limit)')
     .option(
       '--max-active <n>',
-      'most workers running at once, for scenarios without a duration: the others wait their turn (default 0: no limit)',
+      'most workers running at once, for scenarios without a duration: the others wait their turn (default: 250 when there are more, per process; 0: no limit)',
     )
     .option(
       '--processes <n>',

@@ -40,13 +40,20 @@ export interface RunOptions {
    */
   maxRestores?: number;
   /**
-   * Most workers running at once (0 or absent: no limit, every worker starts on time).
-   * A worker holds its phone database from its login to its end; a batch scenario (no
-   * duration) of a thousand workers needs no more alive at once than the runner's CPU
-   * keeps busy, and the others wait their turn (bench/RESULTS.md session 7). The wait is
-   * not counted in any step's time; a waiting worker has not started.
+   * Most workers running at once (0: no limit, every worker starts on time; absent: the
+   * automatic bound, `autoMaxActive`, for batch scenarios only). A worker holds its phone
+   * database from its login to its end; a batch scenario (no duration) of a thousand
+   * workers needs no more alive at once than the runner's CPU keeps busy, and the others
+   * wait their turn (bench/RESULTS.md sessions 7 and 8). The wait is not counted in any
+   * step's time; a waiting worker has not started.
    */
   maxActive?: number;
+  /**
+   * The bound `maxActive` takes when absent, in a batch scenario with more workers than
+   * this (default DEFAULT_MAX_ACTIVE; a thread of a threaded run gets its share). A
+   * scenario with a duration never gets one: its workers must all be running until it ends.
+   */
+  autoMaxActive?: number;
   /** Setup messages (user creation). */
   log?: (line: string) => void;
   /** Length of one timeline interval (throughput and the runner's own health; default 5000 ms). */
@@ -123,6 +130,24 @@ export const DEFAULT_MAX_IN_FLIGHT = 200;
  */
 export const DEFAULT_MAX_RESTORES = 100;
 
+/**
+ * Workers alive at once in a batch run unless told (`--max-active`): on the 2-core machine
+ * 250 keep both cores busy, and a thousand at once only added memory (1.6 GB vs ~1 GB) and
+ * CPU (bench/RESULTS.md sessions 7 and 8).
+ */
+export const DEFAULT_MAX_ACTIVE = 250;
+
+/** The bound on workers alive at once this run takes: `maxActive` if given, else the automatic one. */
+export function resolveMaxActive(
+  opts: Pick<RunOptions, 'maxActive' | 'autoMaxActive'>,
+  workers: number,
+  hasDuration: boolean,
+): number {
+  if (opts.maxActive !== undefined) return opts.maxActive;
+  const auto = opts.autoMaxActive ?? DEFAULT_MAX_ACTIVE;
+  return !hasDuration && auto > 0 && workers > auto ? auto : 0;
+}
+
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {
   const shard = opts.shard ?? { index: 1, count: 1 };
   let planned: PlannedWorker[];
@@ -143,7 +168,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       2,
     );
   const maxRestores = opts.maxRestores ?? DEFAULT_MAX_RESTORES;
-  const maxActive = opts.maxActive ?? 0;
+  const maxActive = resolveMaxActive(opts, planned.length, scenario.durationMs !== undefined);
   if (maxActive > 0 && scenario.durationMs !== undefined && maxActive < planned.length)
     // Workers waiting for a turn would start after the duration's end, and stop at once.
     throw new RunSetupError(

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  DEFAULT_MAX_ACTIVE,
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_MAX_RESTORES,
   type RunOptions,
@@ -68,16 +69,20 @@ export class ThreadRunError extends Error {
  * keeps from peaking together, bench/RESULTS.md).
  */
 export function shareLimits(
-  o: Pick<RunOptions, 'maxInFlight' | 'maxRestores' | 'maxActive'>,
+  o: Pick<RunOptions, 'maxInFlight' | 'maxRestores' | 'maxActive' | 'autoMaxActive'>,
   threads: number,
-): Pick<RunOptions, 'maxInFlight' | 'maxRestores' | 'maxActive'> {
+): Pick<RunOptions, 'maxInFlight' | 'maxRestores' | 'maxActive' | 'autoMaxActive'> {
   const share = (n: number) => Math.max(1, Math.ceil(n / threads));
   const restores = o.maxRestores ?? DEFAULT_MAX_RESTORES;
-  const active = o.maxActive ?? 0;
+  const auto = o.autoMaxActive ?? DEFAULT_MAX_ACTIVE;
   return {
     maxInFlight: share(o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
     maxRestores: restores === 0 ? 0 : share(restores),
-    ...(active === 0 ? {} : { maxActive: share(active) }),
+    // Absent stays absent: each thread decides on its own share of the automatic bound,
+    // which a scenario with a duration never takes.
+    ...(o.maxActive === undefined
+      ? { autoMaxActive: auto === 0 ? 0 : share(auto) }
+      : { maxActive: o.maxActive === 0 ? 0 : share(o.maxActive) }),
   };
 }
 

@@ -513,8 +513,13 @@ export class SimWorker {
       case 'random': {
         const status = ref.kind === 'random_open' ? 'open' : 'all';
         const q = { status, ...(caseType ? { caseType } : {}) } as const;
-        const { total } = await s.listCases({ ...q, limit: 0 });
-        if (total === 0)
+        // One read: the offset is drawn once the list's length is known (same draws as a
+        // count then a page, so a seed picks the same cases).
+        const page = await s.listCases(
+          { ...q, limit: 1 },
+          { offsetFrom: (total) => (total === 0 ? 0 : this.#rng.int(0, total - 1)) },
+        );
+        if (page.total === 0)
           throw new StepFailed(
             `No ${status === 'open' ? 'open ' : ''}${caseType ?? ''} case to choose from`.replace(
               /\s+/g,
@@ -522,7 +527,6 @@ export class SimWorker {
             ),
             false,
           );
-        const page = await s.listCases({ ...q, offset: this.#rng.int(0, total - 1), limit: 1 });
         const c = page.cases[0];
         if (!c) throw new StepFailed('The case list changed while choosing a case', false);
         return c;

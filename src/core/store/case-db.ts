@@ -288,9 +288,11 @@ export class CaseDb {
    * property value and a text found in the name or any property value (case-insensitive
    * substring); sorted by name (default) or most recently modified first; paged
    * (default 50 rows). Filtered, sorted id lists are cached until the data changes, so
-   * paging through a list costs one page read per step.
+   * paging through a list costs one page read per step. `offsetFrom` chooses the offset
+   * once the list's length is known (a pick from the list in one read, where a count
+   * then a page took two).
    */
-  async query(q: CaseQuery = {}): Promise<CasePage> {
+  async query(q: CaseQuery = {}, opts: { offsetFrom?: (total: number) => number } = {}): Promise<CasePage> {
     const status = q.status ?? 'all';
     const prefix = q.namePrefix?.toLowerCase();
     const sort = q.sort ?? 'name';
@@ -360,7 +362,8 @@ export class CaseDb {
           ids = cat.cachedIds(tkey, () => filtered);
         } else ids = hit;
       }
-      return { total: ids.length, cases: await this.fetch(cat, gen, ids.slice(offset, offset + limit)) };
+      const from = opts.offsetFrom ? Math.max(0, Math.floor(opts.offsetFrom(ids.length))) : offset;
+      return { total: ids.length, cases: await this.fetch(cat, gen, ids.slice(from, from + limit)) };
     });
   }
 

@@ -609,8 +609,9 @@ export class Session {
     return this.saveForm(closeCaseForm(input));
   }
 
-  listCases(q: CaseQuery = {}): Promise<CasePage> {
-    return this.caseDb.query(q);
+  /** `offsetFrom`: see CaseDb.query (the QA runner's random pick from a case list). */
+  listCases(q: CaseQuery = {}, opts: { offsetFrom?: (total: number) => number } = {}): Promise<CasePage> {
+    return this.caseDb.query(q, opts);
   }
 
   getCase(caseId: string): Promise<CaseRecord | undefined> {
