@@ -268,7 +268,7 @@ export function formatOutboxResult(
     'Node is about 1 ms of HTTP client and one outbox commit (outcome of form N and `sending` of N+1 together).',
     'A Chromium save is one read-write transaction with strict durability: queue row, case page, page summary',
     'and case-state row written together (plus one read step for a page the session does not hold); the',
-    'strict commit is about a third of it (see docs/drafts/save-path.md).',
+    'strict commit is about a third of it (see docs/core.md, "Saving a form").',
     'The machine was shared with other test and benchmark runs (load average above), which inflates p95s.',
     '',
   ].join('\n');

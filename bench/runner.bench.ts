@@ -229,7 +229,7 @@ export default async function run(): Promise<RunnerBenchResult> {
  * 16 MB). A thousand concurrent workers allocate fast and most of it dies young; with
  * small semi-spaces scavenges run constantly and promote short-lived restore and request
  * garbage into the old generation, which then needs full collections. Same advice as
- * docs/drafts/qa-runner.md gives users (NODE_OPTIONS).
+ * docs/scenarios.md gives users (NODE_OPTIONS).
  */
 export const RUNNER_V8_FLAGS = ['--max-semi-space-size=64'];
 

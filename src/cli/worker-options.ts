@@ -17,7 +17,7 @@ import { DEFAULT_STATE_DIR, type StateStore, type WorkerIdentity } from './state
  * printed.
  */
 
-/** Exit statuses of the worker commands (a contract; docs/drafts/cli.md). */
+/** Exit statuses of the worker commands (a contract; docs/cli.md). */
 export const EXIT = {
   /** Done. */
   ok: 0,

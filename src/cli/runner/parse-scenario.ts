@@ -26,7 +26,7 @@ import { compileTemplate, type Template, TemplateError } from './template.ts';
  * Reads a scenario file (YAML) into a checked `Scenario`. Every problem is reported with
  * its path in the file (`steps[3].create_case.type: required`); unknown keys and unknown
  * step names are errors, so a typo never silently does nothing. The vocabulary is
- * documented in docs/drafts/qa-runner.md.
+ * documented in docs/scenarios.md.
  */
 
 /** A scenario that cannot run: `problems` lists each with its path. Exit status 2 in the CLI. */

@@ -9,7 +9,7 @@ import { LEAF_STEP_KINDS } from './scenario-types.ts';
 /**
  * The run report: `--report-json FILE` writes it, `fieldsim report merge` reads several
  * (one per shard) and writes one. Format `fieldsim-run-report`, version 1; fields are
- * documented in docs/drafts/qa-runner.md. A reader must check `format` and `version`;
+ * documented in docs/scenarios.md. A reader must check `format` and `version`;
  * later versions only add fields.
  */
 
