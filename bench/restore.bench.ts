@@ -307,7 +307,7 @@ export async function runRestoreBench(): Promise<string> {
   md += `Machine: ${m}.\n\n`;
   md +=
     'Synthetic restores: ~670 bytes per case, 10% households, 90% members indexing a household; end to end ';
-  md += '(stream -> UTF-8 decode -> saxes -> case rules -> paged store -> purge -> switch).\n\n';
+  md += '(stream -> UTF-8 decode -> XmlScanner -> case rules -> paged store -> purge -> switch).\n\n';
   md +=
     '| runtime | cases | payload MB | ingest ms (wall) | cases/s | process CPU ms | peak memory over baseline |\n|---|---|---|---|---|---|---|\n';
   for (const r of nodeRows)
@@ -343,7 +343,7 @@ export async function runRestoreBench(): Promise<string> {
   md +=
     'summaries (rebuilt on reopen, see "reopen"), so the write path has no secondary IndexedDB index at all. ';
   md +=
-    'What limits ingest: XML parsing (saxes, about half of the Node CPU profile) and garbage collection; ';
+    'What limits ingest: XML parsing (the tokenizer and the trees of the restore parser) and garbage collection; ';
   md +=
     'IndexedDB writes are ~13 records per 100 cases (pages and summaries). On a busy machine (load average above) wall times ';
   md += 'swing by 2-3x between runs; the ratios within one run and the CPU times are the stable figures.\n';

@@ -22,7 +22,7 @@ import type {
 import { afterWorkerOnline, beforeWorkerSpawn } from './young-gen-cap.ts';
 
 /**
- * `parseRestore` in a worker thread (issue 15): saxes and the restore parser, ~20% of a
+ * `parseRestore` in a worker thread (issue 15): the XML tokenizer and the restore parser, ~20% of a
  * 100k-case restore's CPU on the main thread, run on another core while the main thread
  * applies the case rules and writes SQLite. The body is read here (a fetch body belongs
  * to this thread) and its chunks are moved to the thread as it asks for them; batches
