@@ -10,6 +10,7 @@ import {
 } from '../../../../src/core/protocol/restore/restore-parser.ts';
 import type { RestoreEvent } from '../../../../src/core/protocol/restore/restore-types.ts';
 import { SAMPLES_DIR } from '../../../contract/samples.ts';
+import { cutStream } from '../../../helpers/cut-stream.ts';
 import { parseRestoreAll as parseRestoreAllSaxes } from '../../../helpers/saxes-restore-parser.ts';
 
 /**
@@ -34,20 +35,6 @@ async function outcome(parse: typeof parseRestoreAll, body: () => RestoreBody): 
       where: same ? { line: e.line, column: e.column, path: e.path, caseId: e.caseId } : null,
     };
   }
-}
-
-function bytesStream(bytes: Uint8Array, cuts: number[]): ReadableStream<Uint8Array> {
-  const points = [0, ...cuts.filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b), bytes.length];
-  let i = 0;
-  return new ReadableStream({
-    pull(ctrl) {
-      if (i >= points.length - 1) ctrl.close();
-      else {
-        ctrl.enqueue(bytes.slice(points[i], points[i + 1]));
-        i++;
-      }
-    },
-  });
 }
 
 /** A small deterministic generator, so failures reproduce. */
@@ -90,14 +77,14 @@ describe('restore parser: XmlScanner against saxes', () => {
       if (bytes.length <= 1500) {
         // Every cut point, bytes split inside multi-byte characters included.
         for (let cut = 1; cut < bytes.length; cut++)
-          expect(await outcome(parseRestoreAll, () => bytesStream(bytes, [cut]))).toEqual(want);
+          expect(await outcome(parseRestoreAll, () => cutStream(bytes, [cut]))).toEqual(want);
       } else {
         const rounds = bytes.length > 1_000_000 ? 3 : 25;
         for (let r = 0; r < rounds; r++) {
           const cuts = Array.from({ length: 1 + Math.floor(rand() * 40) }, () =>
             Math.floor(rand() * bytes.length),
           );
-          expect(await outcome(parseRestoreAll, () => bytesStream(bytes, cuts))).toEqual(want);
+          expect(await outcome(parseRestoreAll, () => cutStream(bytes, cuts))).toEqual(want);
         }
       }
     },
@@ -119,7 +106,7 @@ describe('restore parser: XmlScanner against saxes', () => {
     }
     const rand = rng(7);
     const cuts = Array.from({ length: 200 }, () => Math.floor(rand() * all.length));
-    expect(await parseRestoreAll(bytesStream(all, cuts))).toEqual(want);
+    expect(await parseRestoreAll(cutStream(all, cuts))).toEqual(want);
   });
 
   it('same outcome on edge cases of the restore layout', async () => {

@@ -9,23 +9,9 @@ import {
 } from '../../../../src/core/protocol/restore/restore-parser.ts';
 import type { RestoreEvent } from '../../../../src/core/protocol/restore/restore-types.ts';
 import { readSample } from '../../../contract/samples.ts';
+import { cutStream } from '../../../helpers/cut-stream.ts';
 
 const enc = new TextEncoder();
-
-/** A ReadableStream delivering `bytes` cut at the given offsets. */
-function streamOf(bytes: Uint8Array, cuts: number[] = []): ReadableStream<Uint8Array> {
-  const points = [0, ...cuts.filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b), bytes.length];
-  let i = 0;
-  return new ReadableStream({
-    pull(ctrl) {
-      if (i >= points.length - 1) ctrl.close();
-      else {
-        ctrl.enqueue(bytes.slice(points[i], points[i + 1]));
-        i++;
-      }
-    },
-  });
-}
 
 async function expectXmlError(body: RestoreBody, code: string, messagePart?: RegExp): Promise<XmlError> {
   try {
@@ -78,7 +64,7 @@ describe('parseRestore', () => {
     const bytes = enc.encode(xml);
     const whole = await parseRestoreAll(fromString(xml));
     for (let cut = 1; cut < bytes.length; cut += 7) {
-      const ev = await parseRestoreAll(streamOf(bytes, [cut, cut + 1, cut + 3]));
+      const ev = await parseRestoreAll(cutStream(bytes, [cut, cut + 1, cut + 3]));
       expect(ev).toEqual(whole);
     }
     const c = whole[1] as Extract<RestoreEvent, { kind: 'case' }>;
@@ -119,7 +105,7 @@ describe('parseRestore', () => {
       0xbf,
       ...enc.encode(wrap('<Sync xmlns="http://commcarehq.org/sync"><restore_id>x</restore_id></Sync>')),
     ]);
-    expect(await parseRestoreAll(streamOf(bytes, [1, 2]))).toEqual([{ kind: 'sync', restoreId: 'x' }]);
+    expect(await parseRestoreAll(cutStream(bytes, [1, 2]))).toEqual([{ kind: 'sync', restoreId: 'x' }]);
   });
 
   it('only reads Sync in the sync namespace and ledger balances in the ledger namespace', async () => {
@@ -325,16 +311,16 @@ describe('parseRestore on hostile input', () => {
       0x28,
       ...enc.encode('</message></OpenRosaResponse>'),
     ]);
-    const e = await quick(streamOf(bad), 'xml-malformed');
+    const e = await quick(cutStream(bad), 'xml-malformed');
     expect(e.message).toMatch(/UTF-8/);
     const cut = new Uint8Array([...enc.encode('<OpenRosaResponse/>'), 0xe2, 0x82]);
-    await quick(streamOf(cut), 'xml-malformed');
+    await quick(cutStream(cut), 'xml-malformed');
   });
 
   it('rejects truncated payloads at every cut point of a real sample', async () => {
     const bytes = enc.encode(readSample('commcare-core/case_create_basic.xml'));
     for (let len = 0; len < bytes.length; len += 37) {
-      await quick(streamOf(bytes.slice(0, len)), 'xml-malformed');
+      await quick(cutStream(bytes.slice(0, len)), 'xml-malformed');
     }
   });
 
