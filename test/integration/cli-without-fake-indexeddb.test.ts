@@ -134,7 +134,7 @@ describe('the CLI without fake-indexeddb', { timeout: 300_000 }, () => {
     expect(json<{ cases: { total: number } }>(file).cases.total).toBeGreaterThan(0);
 
     const run = await smoke();
-    expect(run.status, run.stderr).toBe(0);
+    expect(run.status, `${run.stderr}\n${run.stdout}`).toBe(0);
   });
 
   it('FIELDSIM_RUNNER_STORE=fake-indexeddb is a usage error naming the package', async () => {
