@@ -150,6 +150,16 @@ export interface ImportResult {
 
 type RowChanges = { [K in keyof OutboxRow]?: OutboxRow[K] | undefined };
 
+/** A drain transaction's read of the queue (`Outbox.#step`). */
+interface DrainStep {
+  /** The oldest queued rows, as stored (sealed when encrypted). */
+  batch: OutboxRow[];
+  /** Whether the first of them was marked `sending` in the same transaction. */
+  marked: boolean;
+  /** Rows a dead sender had left `sending`, put back in line. */
+  recovered: number;
+}
+
 function patch(row: OutboxRow, changes: RowChanges): void {
   const target = row as unknown as Record<string, unknown>;
   for (const [k, v] of Object.entries(changes)) {
@@ -689,8 +699,15 @@ export class Outbox {
       sent: 0,
       quarantined: 0,
     };
-    for (const s of Object.keys(out) as OutboxState[])
-      out[s] = await this.#table.where('state').equals(s).count();
+    // One read transaction for the five counts (a runner's `assert_local` and its end
+    // of worker read them; five transactions cost five times Dexie's bookkeeping).
+    await this.#db.transaction('r', [this.#table], async () => {
+      const states = Object.keys(out) as OutboxState[];
+      const n = await Promise.all(states.map((s) => this.#table.where('state').equals(s).count()));
+      states.forEach((s, i) => {
+        out[s] = n[i] ?? 0;
+      });
+    });
     return out;
   }
 
@@ -850,15 +867,62 @@ export class Outbox {
   }
 
   /**
+   * One transaction around the queue's next batch: the rows in `finish` (outcomes) are
+   * written, with `recover` the rows a dead sender left `sending` go back to `queued`,
+   * then the oldest queued rows are read and, with `mark`, the first of them is marked
+   * `sending` when it may go (within the limits; plain rows only, a sealed row's
+   * attachment sizes are not readable here). A drained form used to cost six transactions
+   * (recover, read, mark, record, read again, count what is left); now one at the start
+   * of a run and one per form (bench/RESULTS.md, session 9). Each transaction is atomic,
+   * so a crash leaves the same states as before: rows queued or `sending`, both resent.
+   */
+  #step(
+    finish: OutboxRow[],
+    recover: boolean,
+    mark: boolean,
+    accepted: number | undefined,
+  ): Promise<DrainStep> {
+    return this.#write('updating the outbox', () =>
+      this.#db.transaction('rw', [this.#table], async () => {
+        if (finish.length > 0) await this.#table.bulkPut(finish);
+        let recovered = 0;
+        if (recover) {
+          const stale = await this.#table.where('state').equals('sending').toArray();
+          for (const r of stale) r.state = 'queued';
+          if (stale.length > 0) await this.#table.bulkPut(stale);
+          recovered = stale.length;
+        }
+        // This read sees every form whose save committed before now, so triggers that
+        // came before it need no run of their own (a save's trigger follows its commit).
+        this.#rerun = false;
+        const batch = await this.#table.where('state').equals('queued').limit(DRAIN_BATCH).toArray();
+        const first = batch[0];
+        const marked =
+          mark &&
+          first !== undefined &&
+          !this.#closed &&
+          !this.#checkLimits(first.size, first.attachments, accepted);
+        if (marked) {
+          this.#sendingPatch(first);
+          await this.#table.put(first);
+        }
+        return { batch, marked, recovered };
+      }),
+    );
+  }
+
+  /**
    * Records a form's final outcome and marks the next one `sending` in the same
-   * transaction: one durable commit per form instead of two on the hot path.
-   * Returns whether the next form was marked.
+   * transaction: one durable commit per form instead of two on the hot path. At the end
+   * of a batch (`readNext`), the same transaction reads the next batch and marks its
+   * first form (`#step`). Returns that batch, or null when not asked for one.
    */
   async #finishAndMarkNext(
     row: OutboxRow,
     changes: RowChanges,
     next: OutboxRow | undefined,
-  ): Promise<boolean> {
+    readNext: { accepted: number | undefined } | null,
+  ): Promise<DrainStep | null> {
     patch(row, changes);
     const mark = next !== undefined && !this.#closed;
     if (mark) this.#sendingPatch(next);
@@ -866,12 +930,18 @@ export class Outbox {
     // states and the same crash window as a commit overlapping that send, without the
     // commit's start delaying the request.
     await afterIo();
+    if (readNext !== null && !mark) return this.#step([row], false, this.#plain(), readNext.accepted);
     await this.#write('updating the outbox', () =>
       this.#db.transaction('rw', [this.#table], async () => {
         await this.#table.bulkPut(mark ? [row, next] : [row]);
       }),
     );
-    return mark;
+    return null;
+  }
+
+  /** Whether rows are stored in clear (no encryption at rest). */
+  #plain(): boolean {
+    return this.#vault?.encrypted !== true;
   }
 
   async #remaining(): Promise<number> {
@@ -887,16 +957,22 @@ export class Outbox {
       remaining: await this.#remaining(),
       stoppedBy: { code, message },
     });
-    // We hold the lock: any `sending` row belongs to a sender that died.
-    await this.#recoverSending();
-    if (this.#paused) return stop(this.#paused.code, this.#paused.message);
     const sender = this.#sender;
-    if (sender === null) return stop('not-logged-in', 'No credentials to send with');
-    if (!this.#isOnline()) return stop('network-offline', 'The device is offline');
+    if (this.#paused || sender === null || !this.#isOnline()) {
+      // We hold the lock: any `sending` row belongs to a sender that died.
+      await this.#recoverSending();
+      if (this.#paused) return stop(this.#paused.code, this.#paused.message);
+      if (sender === null) return stop('not-logged-in', 'No credentials to send with');
+      return stop('network-offline', 'The device is offline');
+    }
     // The token is read once per run: a sync does not run in the middle of a send run
     // (sync-and-send sends first), and one read per form would cost a transaction each.
     const lastSyncToken = await this.#getSyncToken();
     const accepted = this.#preflight && sender.preflight ? await sender.preflight() : undefined;
+    // We hold the lock: any `sending` row belongs to a sender that died; it goes back in
+    // line in the transaction that reads the first batch.
+    let read: DrainStep | null = await this.#step([], true, this.#plain(), accepted);
+    if (read.recovered > 0) this.#changed();
     /*
      * The commit recording form N's outcome (and marking N+1 `sending`) runs while N+1 is
      * sent: order is kept (N+1 leaves only after N's answer is in) and so is exactly-once
@@ -904,22 +980,23 @@ export class Outbox {
      * and the server answers a resent instance ID as a duplicate of the form it stored,
      * never processing it twice). The commit is awaited before any row is touched again.
      */
-    let pending: Promise<boolean> | null = null;
-    const settle = async () => {
+    let pending: Promise<DrainStep | null> | null = null;
+    const settle = async (): Promise<DrainStep | null> => {
       const p = pending;
       pending = null;
-      if (p) await p;
+      return p ? await p : null;
     };
     while (!this.#closed) {
       // Under the lock nobody else changes queued rows (enqueue only appends, requeue only
       // touches quarantined rows), so a batch read stays valid while it is worked through.
-      await settle();
-      const batch = await this.#table.where('state').equals('queued').limit(DRAIN_BATCH).toArray();
-      if (batch.length === 0) break;
+      read ??= await this.#step([], false, this.#plain(), accepted);
+      if (read.batch.length === 0) break;
+      const { batch, marked } = read;
+      read = null;
       // Encrypted: the stored (sealed) rows are what gets written back on state changes;
       // the opened copies give the XML and attachment sizes.
       const opened = await this.#open(batch);
-      let alreadySending = false;
+      let alreadySending = marked;
       for (let i = 0; i < batch.length && !this.#closed; i++) {
         const row = batch[i] as OutboxRow;
         const content = opened[i] as OutboxRow;
@@ -974,12 +1051,14 @@ export class Outbox {
           !this.#checkLimits(following.size, followingContent.attachments, accepted)
             ? following
             : undefined;
+        // The last form of the batch: its outcome's commit reads the next batch too.
+        const readNext = following === undefined ? { accepted } : null;
         switch (outcome.status) {
           case 'accepted': {
             const changes: RowChanges = { state: 'sent', sentAt: this.#clock.now(), lastError: undefined };
             if (outcome.message !== undefined) changes.serverMessage = outcome.message;
             alreadySending = next !== undefined && !this.#closed;
-            pending = this.#finishAndMarkNext(row, changes, next);
+            pending = this.#finishAndMarkNext(row, changes, next, readNext);
             sent++;
             this.#failures = 0;
             this.#nextAttemptAt = 0;
@@ -996,6 +1075,7 @@ export class Outbox {
                 lastError: `HTTP ${outcome.httpStatus}`,
               },
               next,
+              readNext,
             );
             quarantined++;
             break;
@@ -1015,14 +1095,18 @@ export class Outbox {
             return stop(outcome.code, outcome.message);
         }
         // Listeners hear of the outcome once it is committed (they read the outbox).
-        pending = pending.then((marked) => {
+        pending = pending.then((step) => {
           this.#changed();
-          return marked;
+          return step;
         });
       }
+      read = await settle();
     }
-    await settle();
-    return { sent, quarantined, remaining: await this.#remaining() };
+    const last = (await settle()) ?? read;
+    // An empty batch read in the run's last transaction: nothing was left then (a save
+    // since has its trigger, and so its run).
+    const remaining = last !== null && last.batch.length === 0 ? 0 : await this.#remaining();
+    return { sent, quarantined, remaining };
   }
 
   #scheduleRetry(delay: number): void {
