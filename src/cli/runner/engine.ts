@@ -108,6 +108,16 @@ function usesStep(steps: Step[], kinds: readonly string[]): boolean {
   );
 }
 
+/** Whether a step counts the server's forms (`assert_server` with `forms`). */
+function usesFormsAssertion(steps: Step[]): boolean {
+  return steps.some(
+    (s) =>
+      (s.kind === 'assert_server' && s.forms !== undefined) ||
+      (s.kind === 'repeat' && usesFormsAssertion(s.steps)) ||
+      (s.kind === 'mix' && s.branches.some((b) => usesFormsAssertion(b.steps))),
+  );
+}
+
 /** Why the run needs admin credentials, or null when it does not. */
 export function adminNeeds(scenario: Scenario): string | null {
   if (scenario.openrosa) return null;
@@ -223,6 +233,19 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     } catch (e) {
       http?.close();
       throw new RunSetupError(`creating users failed: ${(e as Error).message}`, 1);
+    }
+  }
+
+  // Forms already in assert_server's window are not this run's: read them before any worker.
+  if (services && usesFormsAssertion(scenario.steps)) {
+    try {
+      await services.formsBaseline();
+    } catch (e) {
+      http?.close();
+      throw new RunSetupError(
+        `assert_server: listing the forms received before the run failed: ${(e as Error).message}`,
+        1,
+      );
     }
   }
 
