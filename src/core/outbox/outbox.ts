@@ -726,9 +726,7 @@ export class Outbox {
   /** Applies `changes` to one row; keys whose value is `undefined` are removed from it. */
   async #setState(seq: number, changes: RowChanges): Promise<void> {
     await this.#write('updating the outbox', () =>
-      this.#db.transaction('rw', [this.#table], async () => {
-        await this.#table.update(seq, (r) => patch(r, changes));
-      }),
+      this.#db.transaction('rw', [this.#table], () => this.#table.update(seq, (r) => patch(r, changes))),
     );
   }
 
@@ -860,9 +858,7 @@ export class Outbox {
   async #markSending(row: OutboxRow): Promise<void> {
     this.#sendingPatch(row);
     await this.#write('updating the outbox', () =>
-      this.#db.transaction('rw', [this.#table], async () => {
-        await this.#table.put(row);
-      }),
+      this.#db.transaction('rw', [this.#table], () => this.#table.put(row)),
     );
   }
 
@@ -883,30 +879,47 @@ export class Outbox {
     accepted: number | undefined,
   ): Promise<DrainStep> {
     return this.#write('updating the outbox', () =>
-      this.#db.transaction('rw', [this.#table], async () => {
-        if (finish.length > 0) await this.#table.bulkPut(finish);
+      // Dexie's promises chained, not an async function: a native `await` inside a
+      // transaction makes Dexie keep the zone alive with echo microtasks (two per tick
+      // while any await is pending, up to 200 per await, bench/RESULTS.md session 9).
+      this.#db.transaction('rw', [this.#table], () => {
+        const t = this.#table;
         let recovered = 0;
-        if (recover) {
-          const stale = await this.#table.where('state').equals('sending').toArray();
-          for (const r of stale) r.state = 'queued';
-          if (stale.length > 0) await this.#table.bulkPut(stale);
-          recovered = stale.length;
-        }
-        // This read sees every form whose save committed before now, so triggers that
-        // came before it need no run of their own (a save's trigger follows its commit).
-        this.#rerun = false;
-        const batch = await this.#table.where('state').equals('queued').limit(DRAIN_BATCH).toArray();
-        const first = batch[0];
-        const marked =
-          mark &&
-          first !== undefined &&
-          !this.#closed &&
-          !this.#checkLimits(first.size, first.attachments, accepted);
-        if (marked) {
-          this.#sendingPatch(first);
-          await this.#table.put(first);
-        }
-        return { batch, marked, recovered };
+        const read = () => {
+          // This read sees every form whose save committed before now, so triggers that
+          // came before it need no run of their own (a save's trigger follows its commit).
+          this.#rerun = false;
+          return t
+            .where('state')
+            .equals('queued')
+            .limit(DRAIN_BATCH)
+            .toArray()
+            .then((batch): DrainStep | PromiseLike<DrainStep> => {
+              const first = batch[0];
+              const marked =
+                mark &&
+                first !== undefined &&
+                !this.#closed &&
+                !this.#checkLimits(first.size, first.attachments, accepted);
+              if (!marked) return { batch, marked, recovered };
+              this.#sendingPatch(first);
+              return t.put(first).then(() => ({ batch, marked, recovered }));
+            });
+        };
+        const recoverThenRead = () =>
+          recover
+            ? t
+                .where('state')
+                .equals('sending')
+                .toArray()
+                .then((stale) => {
+                  recovered = stale.length;
+                  if (stale.length === 0) return read();
+                  for (const r of stale) r.state = 'queued';
+                  return t.bulkPut(stale).then(read);
+                })
+            : read();
+        return finish.length > 0 ? t.bulkPut(finish).then(recoverThenRead) : recoverThenRead();
       }),
     );
   }
@@ -932,9 +945,7 @@ export class Outbox {
     await afterIo();
     if (readNext !== null && !mark) return this.#step([row], false, this.#plain(), readNext.accepted);
     await this.#write('updating the outbox', () =>
-      this.#db.transaction('rw', [this.#table], async () => {
-        await this.#table.bulkPut(mark ? [row, next] : [row]);
-      }),
+      this.#db.transaction('rw', [this.#table], () => this.#table.bulkPut(mark ? [row, next] : [row])),
     );
     return null;
   }
