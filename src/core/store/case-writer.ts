@@ -292,6 +292,7 @@ async function loadSealedCatalog(
     from = last.page + 1;
   }
   if (state === undefined || cat === undefined) return undefined;
+  merge?.finish();
   if (damage.length > 0) catalogDamage.set(cat, damage);
   // Another caller may have installed a newer catalog meanwhile: keep the newest.
   const now = catalogs.get(db);

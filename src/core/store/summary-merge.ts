@@ -113,6 +113,8 @@ export class SummaryMerge {
   private readonly claimed = new Set<number>();
   /** Per page, the ids a batch record put in the catalog. */
   private readonly fromBatch = new Map<number, string[]>();
+  /** Per page, its ids in page order, once a batch record was seen (for `finish`). */
+  private readonly pageIds = new Map<number, string[]>();
   private readonly entries: Map<string, CaseEntry>;
   private readonly entryOf: (sum: CaseSummaryTuple, page: number) => CaseEntry;
 
@@ -140,6 +142,7 @@ export class SummaryMerge {
         ids.push(sum[0]);
       }
       this.fromBatch.set(page, ids);
+      this.pageIds.set(page, ids);
     });
   }
 
@@ -149,6 +152,30 @@ export class SummaryMerge {
       for (const id of stale) if (this.entries.get(id)?.page === page) this.entries.delete(id);
       this.fromBatch.delete(page);
     }
-    for (const sum of sums) this.entries.set(sum[0], this.entryOf(sum, page));
+    const ids: string[] = [];
+    for (const sum of sums) {
+      this.entries.set(sum[0], this.entryOf(sum, page));
+      ids.push(sum[0]);
+    }
+    if (this.claimed.size > 0) this.pageIds.set(page, ids);
+  }
+
+  /**
+   * Puts the entries in page order, as a load of per-page records leaves them and as a
+   * restore hands its catalog over: batch records come newest first, and the catalog's
+   * order is what children lists and ties follow (case-catalog.ts).
+   */
+  finish(): void {
+    if (this.claimed.size === 0) return;
+    const ordered: [string, CaseEntry][] = [];
+    const pages = [...this.pageIds.keys()].sort((a, b) => a - b);
+    for (const page of pages)
+      for (const id of this.pageIds.get(page) ?? []) {
+        const e = this.entries.get(id);
+        if (e !== undefined && e.page === page) ordered.push([id, e]);
+      }
+    if (ordered.length !== this.entries.size) return;
+    this.entries.clear();
+    for (const [id, e] of ordered) this.entries.set(id, e);
   }
 }

@@ -5,7 +5,7 @@ import { createDataKey } from '../../../src/core/crypto/data-key.ts';
 import { RecordCipher } from '../../../src/core/crypto/record-cipher.ts';
 import { openBatchSums } from '../../../src/core/store/batch-summaries.ts';
 import { CaseDb, caseTables } from '../../../src/core/store/case-db.ts';
-import { prepareLiveWrite } from '../../../src/core/store/case-writer.ts';
+import { loadCatalog, prepareLiveWrite } from '../../../src/core/store/case-writer.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 import { pageKey, sealSums } from '../../../src/core/store/sealed-rows.ts';
@@ -102,6 +102,10 @@ describe('batch summary records', () => {
     expect((rows.find((r) => r.page === -1) as Row).pages).toEqual([0, 1, 2]);
     const cases = reopen();
     expect(await cases.count()).toBe(100);
+    // In page order, as the restore handed its catalog over (children lists follow it).
+    const handed = [...(await loadCatalog(db)).cat.entries.keys()];
+    expect([...(await loadCatalog(cases.db)).cat.entries.keys()]).toEqual(handed);
+    expect(handed.slice(0, 3)).toEqual(['c0', 'c1', 'c2']);
     expect((await cases.query({ namePrefix: 'name 9', limit: 100 })).total).toBe(11);
     expect((await cases.get('c37'))?.properties.village).toBe('V37');
     expect(await cases.damaged()).toEqual([]);
@@ -147,6 +151,12 @@ describe('batch summary records', () => {
     expect((await cases.query({ namePrefix: 'name 20' })).total).toBe(0);
     expect((await cases.get('c34'))?.caseName).toBe('Name 34');
     expect(await cases.damaged()).toEqual([]);
+    const order = [...(await loadCatalog(cases.db)).cat.entries.keys()];
+    expect(order).toEqual(
+      Array.from({ length: 100 }, (_, i) => `c${i}`).filter(
+        (id) => id !== 'c33' && Number(id.slice(1)) >= 16,
+      ),
+    );
     // A later save on the fresh connection still finds its page.
     await cases.applyBlocks([
       {
