@@ -9,6 +9,7 @@ import { loadCatalog, prepareLiveWrite } from '../../../src/core/store/case-writ
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 import { pageKey, sealSums } from '../../../src/core/store/sealed-rows.ts';
+import { SqliteStore } from '../../../src/node-store/sqlite-store.ts';
 
 /**
  * Batch summary records (src/core/store/batch-summaries.ts): an encrypted full restore
@@ -293,5 +294,34 @@ describe('batch summary records', () => {
     expect(await cases.count()).toBe(48);
     expect(await cases.get('c20')).toBeUndefined();
     expect(await cases.damaged()).toEqual([]);
+  });
+
+  it('the CLI store (SQLite, node:crypto): batch records under negative keys, saves over them, reopened', async () => {
+    const store = SqliteStore.open(':memory:');
+    try {
+      const c = new RecordCipher((await createDataKey('pw', { iterations: 1000 })).key);
+      const unlocked = (): FieldsimDb => {
+        const db = new FieldsimDb('bs-sqlite', store.deps());
+        db.vault.open(c);
+        open.push(db);
+        return db;
+      };
+      const db = unlocked();
+      await ingestRestore(db, byLine(restoreXml(100, 'Renamed Late')), {
+        mode: 'full',
+        purge: false,
+        batchSize: 40,
+      });
+      expect((await sumRows(db)).map((r) => r.page)).toEqual([-3, -2, -1]);
+      await removeCases(db, ['c40']);
+      const cases = new CaseDb(unlocked());
+      expect(await cases.count()).toBe(99);
+      expect(await cases.get('c40')).toBeUndefined();
+      expect((await cases.query({ namePrefix: 'renamed' })).cases.map((x) => x.caseId)).toEqual(['c0']);
+      expect(await cases.damaged()).toEqual([]);
+    } finally {
+      for (const db of open.splice(0)) db.close();
+      store.close();
+    }
   });
 });
