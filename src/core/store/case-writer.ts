@@ -1,19 +1,14 @@
 import Dexie, { type Transaction } from 'dexie';
-import { CryptoError } from '../crypto/crypto-error.ts';
+import type { CryptoError } from '../crypto/crypto-error.ts';
 import type { RecordCipher } from '../crypto/record-cipher.ts';
 import { StorageError } from '../errors/storage-error.ts';
 import type { CaseRecord } from '../protocol/casexml/case-types.ts';
 import type { CaseSummaryTuple } from '../protocol/restore/restore-types.ts';
+import { sealBatchSums, tombstoneSums } from './batch-summaries.ts';
 import { CaseCatalog, type CaseEntry, type CatalogDelta, entryOf } from './case-catalog.ts';
 import type { CasePageRow, CaseSumRow, FieldsimDb } from './fieldsim-db.ts';
-import {
-  openPage,
-  openSums,
-  type SealedPageRow,
-  type SealedSumRow,
-  sealPage,
-  sealSums,
-} from './sealed-rows.ts';
+import { openPage, type SealedPageRow, type SealedSumRow, sealPage, sealSums } from './sealed-rows.ts';
+import { openSummarySlice, SummaryMerge } from './summary-merge.ts';
 
 /**
  * Page-level storage of cases (see fieldsim-db.ts): reading and writing packed pages,
@@ -256,6 +251,9 @@ export async function loadCatalog(db: FieldsimDb): Promise<{ state: CaseGenState
 /** Summary records per read transaction of an encrypted catalog load (~3 KB each). */
 export const CATALOG_SLICE = 256;
 
+/** Batch summary records per read transaction (up to ~125 pages' summaries each). */
+export const BATCH_SUMS_SLICE = 8;
+
 /** One attempt of `loadCatalog` on an encrypted database; undefined if the state moved meanwhile. */
 async function loadSealedCatalog(
   db: FieldsimDb,
@@ -263,8 +261,11 @@ async function loadSealedCatalog(
 ): Promise<{ state: CaseGenState; cat: CaseCatalog } | undefined> {
   let state: CaseGenState | undefined;
   let cat: CaseCatalog | undefined;
+  let merge: SummaryMerge | undefined;
   const damage: CryptoError[] = [];
   for (let from = Number.NEGATIVE_INFINITY; ; ) {
+    // Batch summary records (negative keys, first) hold a restore batch's pages each.
+    const limit = from < 0 ? BATCH_SUMS_SLICE : CATALOG_SLICE;
     const read = await db.transaction('r', [db.caseSums, db.meta], async () => {
       const now = await readCaseState(db);
       if (state === undefined) {
@@ -275,7 +276,7 @@ async function loadSealedCatalog(
       const rows = await db.caseSums
         .where('[gen+page]')
         .between([now.gen, from], pageRange(now.gen)[1], true, true)
-        .limit(CATALOG_SLICE)
+        .limit(limit)
         .toArray();
       return { now, cur: undefined, rows };
     });
@@ -283,23 +284,15 @@ async function loadSealedCatalog(
     if (read.cur !== undefined) return { state: read.now, cat: read.cur };
     state ??= read.now;
     cat ??= new CaseCatalog(state.gen, state.version);
-    const target = cat;
-    const opened = await Promise.all(
-      read.rows.map((row) =>
-        openSums(c, row).then(
-          (r) => JSON.parse(r.sums) as CaseSummary[],
-          (e: unknown) => summariesFromPage(db, c, row, e, damage),
-        ),
-      ),
-    );
-    read.rows.forEach((row, i) => {
-      for (const sum of opened[i] ?? []) target.entries.set(sum[0], entryFromSummary(sum, row.page));
-    });
+    merge ??= new SummaryMerge(cat.entries, entryFromSummary);
+    // In key order: the merge's precedence depends on it (summary-merge.ts).
+    for (const o of await openSummarySlice(db, c, read.rows, damage)) merge.take(o);
     const last = read.rows[read.rows.length - 1];
-    if (read.rows.length < CATALOG_SLICE || last === undefined) break;
+    if (read.rows.length < limit || last === undefined) break;
     from = last.page + 1;
   }
   if (state === undefined || cat === undefined) return undefined;
+  merge?.finish();
   if (damage.length > 0) catalogDamage.set(cat, damage);
   // Another caller may have installed a newer catalog meanwhile: keep the newest.
   const now = catalogs.get(db);
@@ -307,25 +300,6 @@ async function loadSealedCatalog(
   catalogs.set(db, cat);
   knownStates.set(cat, { ...state });
   return { state, cat };
-}
-
-async function summariesFromPage(
-  db: FieldsimDb,
-  c: RecordCipher,
-  row: CaseSumRow | SealedSumRow,
-  sumError: unknown,
-  damage: CryptoError[],
-): Promise<CaseSummary[]> {
-  if (!(sumError instanceof CryptoError)) throw sumError;
-  damage.push(sumError);
-  try {
-    const page = await openPage(c, await db.casePages.get([row.gen, row.page]));
-    return page === undefined ? [] : page.data.map((d) => summaryOf(JSON.parse(d) as CaseRecord));
-  } catch (e) {
-    if (e instanceof CryptoError) damage.push(e);
-    else throw e;
-    return [];
-  }
 }
 
 /** Installs a catalog built elsewhere (a staged generation that just became live as `state`). */
@@ -362,17 +336,32 @@ export interface PreparedFlush {
   puts: CasePageRow[];
   sums: CaseSumRow[];
   dels: [number, number][];
-  stored: { pages: (CasePageRow | SealedPageRow)[]; sums: (CaseSumRow | SealedSumRow)[] };
+  /** Sealed, the summaries go out as this restore batch record (batch-summaries.ts). */
+  batch?: { gen: number; seq: number };
+  stored: {
+    pages: (CasePageRow | SealedPageRow)[];
+    sums: (CaseSumRow | SealedSumRow)[];
+    /** Summary rows to delete; `dels` when absent (an encrypted flush writes tombstones instead). */
+    sumDels?: [number, number][];
+  };
 }
 
-/** Seals a prepared flush for an encrypted database (`c`); before the write transaction. */
+/**
+ * Seals a prepared flush for an encrypted database (`c`); before the write transaction.
+ * A restore batch's summaries become one batch record; a deleted page gets an empty
+ * summary record (a tombstone) rather than none, so no batch record's copy of it counts.
+ */
 export async function sealFlush(c: RecordCipher | null, p: PreparedFlush): Promise<PreparedFlush> {
   if (c === null) return p;
+  const { batch } = p;
+  const tombs = p.dels.map(([g, pg]) => tombstoneSums(g, pg));
   const [pages, sums] = await Promise.all([
     Promise.all(p.puts.map((r) => sealPage(c, r))),
-    Promise.all(p.sums.map((r) => sealSums(c, r))),
+    batch === undefined || p.sums.length === 0
+      ? Promise.all([...p.sums, ...tombs].map((r) => sealSums(c, r)))
+      : Promise.all([sealBatchSums(c, batch.gen, batch.seq, p.sums), ...tombs.map((r) => sealSums(c, r))]),
   ]);
-  return { ...p, stored: { pages, sums } };
+  return { ...p, stored: { pages, sums, sumDels: [] } };
 }
 
 /**
@@ -388,6 +377,13 @@ export class CaseWriter {
   /** Dirty pages with an entry made by `put` (from parsed records), re-made at flush. */
   private readonly putPages = new Set<number>();
   written = 0;
+  /**
+   * A full restore's writer of its staged generation: an encrypted database stores each
+   * flush's summaries as one batch record (batch-summaries.ts). Never for a live
+   * generation: a batch record must not follow a per-page record of the same page.
+   */
+  summariesByBatch = false;
+  private batchSeq = 0;
   /** What the last `flush` stored: page rows put, and page numbers deleted. */
   flushed: { rows: CasePageRow[]; deleted: number[] } = { rows: [], deleted: [] };
   private readonly db: FieldsimDb;
@@ -555,7 +551,8 @@ export class CaseWriter {
       for (let i = 0; i < page.ids.length; i++) rows.push(this.summary(page, i));
       sums.push({ gen, page: p, sums: JSON.stringify(rows) });
     }
-    return { puts, sums, dels, stored: { pages: puts, sums } };
+    const batch = this.summariesByBatch && sums.length > 0 ? { gen, seq: this.batchSeq++ } : undefined;
+    return { puts, sums, dels, ...(batch === undefined ? {} : { batch }), stored: { pages: puts, sums } };
   }
 
   /**
@@ -615,9 +612,11 @@ export async function putFlush(db: FieldsimDb, p: PreparedFlush): Promise<void> 
   const { dels } = p;
   try {
     const writes: Promise<unknown>[] = [];
-    if (p.stored.pages.length > 0)
-      writes.push(db.casePages.bulkPut(p.stored.pages), db.caseSums.bulkPut(p.stored.sums));
-    if (dels.length > 0) writes.push(db.casePages.bulkDelete(dels), db.caseSums.bulkDelete(dels));
+    const sumDels = p.stored.sumDels ?? dels;
+    if (p.stored.pages.length > 0) writes.push(db.casePages.bulkPut(p.stored.pages));
+    if (p.stored.sums.length > 0) writes.push(db.caseSums.bulkPut(p.stored.sums));
+    if (dels.length > 0) writes.push(db.casePages.bulkDelete(dels));
+    if (sumDels.length > 0) writes.push(db.caseSums.bulkDelete(sumDels));
     await Promise.all(writes);
   } catch (e) {
     throw StorageError.from(e, 'Writing cases');

@@ -367,6 +367,7 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   const gen = live.gen + 1;
   const stage = new CaseCatalog(gen, -1);
   const writer = new CaseWriter(db, stage, { gen, version: 0, tailPage: -1, tailCount: CASE_PAGE_SIZE });
+  writer.summariesByBatch = true;
   let purged = 0;
   let switched: CaseGenState;
   const maxInFlight = Math.max(0, opts.inFlight ?? 0);
