@@ -1,5 +1,5 @@
-import { serialize } from 'node:v8';
 import type { CaseSummaryTuple } from '../core/protocol/restore/restore-types.ts';
+import { V8RowWriter } from './v8-row-writer.ts';
 
 /**
  * The parse thread's side of packed pages (src/core/store/packed-pages.ts has the
@@ -14,14 +14,15 @@ import type { CaseSummaryTuple } from '../core/protocol/restore/restore-types.ts
 /** What a batch carries of packed pages; the bytes are moved to the main thread. */
 export interface PackedOut {
   pages: number[];
-  /** Per page, its `casePages` row then its `caseSums` row. */
-  rows: Uint8Array[];
+  /** The rows' bytes, every row of the batch in one buffer. */
+  rows: V8RowWriter;
+  /** Per page, [start, end) of its `casePages` row, then of its `caseSums` row. */
+  bounds: number[];
   /** Per page, the `caseSums` row's JSON (an array of `CaseSummaryTuple`). */
   sums: string[];
-  bytes: number;
 }
 
-export const emptyPacked = (): PackedOut => ({ pages: [], rows: [], sums: [], bytes: 0 });
+export const emptyPacked = (): PackedOut => ({ pages: [], rows: new V8RowWriter(), bounds: [], sums: [] });
 
 export class PagePacker {
   readonly #gen: number;
@@ -71,12 +72,12 @@ export class PagePacker {
     const gen = this.#gen;
     const page = this.#open;
     const sums = JSON.stringify(this.#sums);
-    const pageRow = serialize({ gen, page, ids: this.#ids, data: this.#data });
-    const sumRow = serialize({ gen, page, sums });
     out.pages.push(page);
-    out.rows.push(pageRow, sumRow);
+    out.bounds.push(
+      ...out.rows.pageRow(gen, page, this.#ids, this.#data),
+      ...out.rows.sumRow(gen, page, sums),
+    );
     out.sums.push(sums);
-    out.bytes += pageRow.byteLength + sumRow.byteLength + sums.length;
     this.#last = page;
     this.#open = -1;
     this.#ids = [];

@@ -65,12 +65,13 @@ export interface WireBatch {
   summaries: string;
   other: RestoreEvent[];
   /**
-   * Packed pages (`p` in `order`, only with `ParseThreadInput.pack`): their numbers, their
-   * two encoded rows each (page, then summaries; moved, not copied) and a JSON array of
-   * each page's summaries.
+   * Packed pages (`p` in `order`, only with `ParseThreadInput.pack`): their numbers, the
+   * bytes of their encoded rows (moved, not copied), per page [start, end) of its page row
+   * then of its summary row in them, and a JSON array of each page's summaries.
    */
   pages?: number[];
-  rows?: Uint8Array[];
+  rowBytes?: Uint8Array;
+  rowBounds?: number[];
   pageSums?: string;
 }
 

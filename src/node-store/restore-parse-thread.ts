@@ -117,10 +117,13 @@ export function rebuildError(w: WireError): FieldsimError {
   return new RestoreThreadError(`The restore parser failed: ${w.name}: ${w.message}`);
 }
 
-/** A row's bytes as a Buffer over the same memory (they were moved here, not copied). */
-function bufferOf(u: Uint8Array | undefined): Buffer {
-  if (u === undefined) throw new RestoreThreadError('The restore parser sent an incomplete batch');
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+/** Row `i` of a batch's row bytes, a Buffer over the same memory (moved here, not copied). */
+function rowOf(bytes: Uint8Array, bounds: readonly number[], i: number): Buffer {
+  const start = bounds[2 * i];
+  const end = bounds[2 * i + 1];
+  if (start === undefined || end === undefined || start < 0 || end < start || end > bytes.byteLength)
+    throw new RestoreThreadError('The restore parser sent an inconsistent batch');
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
 }
 
 function decodeBatch(m: WireBatch, gen: number | undefined): RestoreEvent[] {
@@ -135,10 +138,11 @@ function decodeBatch(m: WireBatch, gen: number | undefined): RestoreEvent[] {
     throw new RestoreThreadError('The restore parser sent an unreadable batch', e);
   }
   const pages = m.pages ?? [];
-  const rows = m.rows ?? [];
+  const bytes = m.rowBytes ?? new Uint8Array(0);
+  const bounds = m.rowBounds ?? [];
   if (
     pages.length !== pageSums.length ||
-    rows.length !== 2 * pages.length ||
+    bounds.length !== 4 * pages.length ||
     (pages.length > 0 && gen === undefined)
   )
     throw new RestoreThreadError('The restore parser sent an inconsistent batch');
@@ -162,8 +166,8 @@ function decodeBatch(m: WireBatch, gen: number | undefined): RestoreEvent[] {
         page: {
           page,
           summaries: sums,
-          pageRow: new EncodedRow(g, page, bufferOf(rows[2 * p])),
-          sumRow: new EncodedRow(g, page, bufferOf(rows[2 * p + 1])),
+          pageRow: new EncodedRow(g, page, rowOf(bytes, bounds, 2 * p)),
+          sumRow: new EncodedRow(g, page, rowOf(bytes, bounds, 2 * p + 1)),
         },
       };
       p++;

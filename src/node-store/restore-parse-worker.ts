@@ -205,17 +205,9 @@ function checkpoint(): void {
   lastCheckpoint = performance.now();
 }
 
-/** The buffers of `rows` that can be moved rather than copied (each owns its memory). */
-function movable(rows: readonly Uint8Array[]): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
-  for (const r of rows)
-    if (r.byteOffset === 0 && r.byteLength === r.buffer.byteLength && r.buffer instanceof ArrayBuffer)
-      out.push(r.buffer);
-  return out;
-}
-
 async function send(p: Pending, sent: number): Promise<void> {
   const { packed } = p;
+  const rowBytes = packed.pages.length > 0 ? packed.rows.take() : null;
   post(
     {
       type: 'batch',
@@ -224,11 +216,11 @@ async function send(p: Pending, sent: number): Promise<void> {
       records: p.records.join('\n'),
       summaries: `[${p.summaries.join(',')}]`,
       other: p.other,
-      ...(packed.pages.length > 0
-        ? { pages: packed.pages, rows: packed.rows, pageSums: `[${packed.sums.join(',')}]` }
+      ...(rowBytes !== null
+        ? { pages: packed.pages, rowBytes, rowBounds: packed.bounds, pageSums: `[${packed.sums.join(',')}]` }
         : {}),
     } satisfies FromThread,
-    movable(packed.rows),
+    rowBytes === null ? [] : [rowBytes.buffer as ArrayBuffer],
   );
   if (sent - acked >= input.window) checkpoint();
   while (sent - acked >= input.window) await waitMessage();
@@ -264,7 +256,7 @@ async function run(): Promise<void> {
         !input.applyCases ||
         p.events >= target ||
         p.chars >= MAX_BATCH_CHARS ||
-        p.packed.bytes >= PACK_BATCH_BYTES
+        p.packed.rows.length >= PACK_BATCH_BYTES
       ) {
         await send(p, ++sent);
         p = empty();
