@@ -21,17 +21,22 @@ const HEADER = ((): Buffer => {
   return Buffer.from(one.subarray(0, one.length - 1));
 })();
 
+const EMPTY = Buffer.alloc(0);
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the range starts at U+0000 on purpose
 const NOT_LATIN1 = /[^\u0000-\u00ff]/;
 
 export class V8RowWriter {
-  #buf: Buffer;
+  /** Allocated at the first row: a batch without packed pages costs nothing. */
+  #buf: Buffer = EMPTY;
   #pos = 0;
   /** Start of the row being written (two-byte strings are aligned relative to it). */
   #row = 0;
+  readonly #initial: number;
 
+  /** `initial`: the first allocation (a batch of 250 cases is ~300 KB of rows). */
   constructor(initial = 512 * 1024) {
-    this.#buf = Buffer.allocUnsafeSlow(initial);
+    this.#initial = initial;
   }
 
   get length(): number {
@@ -40,7 +45,7 @@ export class V8RowWriter {
 
   #room(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
+    let size = Math.max(this.#initial, this.#buf.length * 2);
     while (size < this.#pos + n) size *= 2;
     const next = Buffer.allocUnsafeSlow(size);
     this.#buf.copy(next, 0, 0, this.#pos);
