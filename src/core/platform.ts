@@ -15,7 +15,20 @@ import type { RestoreEvent } from './protocol/restore/restore-types.ts';
  * (`case-applied` events), which is right only because a full restore writes into a new,
  * empty generation.
  */
-export type RestoreParserFn = (body: RestoreBody, opts: RestoreParseOptions) => AsyncIterable<RestoreEvent[]>;
+export type RestoreParserFn = (
+  body: RestoreBody,
+  opts: RestoreParseOptions,
+  staged?: StagedTarget,
+) => AsyncIterable<RestoreEvent[]>;
+
+/**
+ * Given to a host parser by a full restore into a plain (unencrypted) database: the
+ * staged generation, empty when parsing starts. The parser may then pack whole pages of
+ * new cases itself (`case-page` events, store/packed-pages.ts describes the contract).
+ */
+export interface StagedTarget {
+  gen: number;
+}
 
 /** The subset of `fetch` the core uses. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;

@@ -24,6 +24,16 @@ export interface ParseThreadInput {
    * (restore-parse-worker.ts), off the main thread.
    */
   checkpointFile?: string;
+  /**
+   * Pack new cases into pages of the staged generation `gen` (a full restore into a plain
+   * database; needs `applyCases`): see restore-page-packer.ts and core's packed-pages.ts.
+   */
+  pack?: { gen: number; pageSize: number };
+  /**
+   * Tests: new case ids matching this pattern are taken for known ones (as an id hash
+   * collision would), so their first blocks travel raw.
+   */
+  collide?: RegExp;
 }
 
 /** A failure of the parser, typed again on the main thread (see `rebuildError`). */
@@ -41,7 +51,7 @@ export interface WireError {
  * One batch. Case data, nearly every event of a restore, travels as flat strings: a
  * string crosses threads as one copy of its bytes, where the object graph of thousands
  * of blocks would be structured-cloned field by field on both sides. `order` has one
- * letter per event of the batch, in document order: `a` the next applied case (`records`
+ * letter per event of the batch, in document order: `p` the next packed page, `a` the next applied case (`records`
  * holds their stored JSON joined by newlines, which JSON.stringify never leaves raw;
  * `summaries` a JSON array of their summaries), `b` the next raw block of `blocks` (a
  * JSON array), `o` the next of `other` (the few sync, registration, fixture and ledger
@@ -54,6 +64,15 @@ export interface WireBatch {
   records: string;
   summaries: string;
   other: RestoreEvent[];
+  /**
+   * Packed pages (`p` in `order`, only with `ParseThreadInput.pack`): their numbers, the
+   * bytes of their encoded rows (moved, not copied), per page [start, end) of its page row
+   * then of its summary row in them, and a JSON array of each page's summaries.
+   */
+  pages?: number[];
+  rowBytes?: Uint8Array;
+  rowBounds?: number[];
+  pageSums?: string;
 }
 
 export type FromThread =

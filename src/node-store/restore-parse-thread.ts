@@ -5,6 +5,7 @@ import { isErrorCode } from '../core/errors/codes.ts';
 import { FieldsimError } from '../core/errors/fieldsim-error.ts';
 import { NetworkError } from '../core/errors/network-error.ts';
 import { XmlError } from '../core/errors/xml-error.ts';
+import type { StagedTarget } from '../core/platform.ts';
 import type { CaseBlock } from '../core/protocol/casexml/case-types.ts';
 import {
   chunksOf,
@@ -12,6 +13,8 @@ import {
   type RestoreParseOptions,
 } from '../core/protocol/restore/restore-parser.ts';
 import type { CaseSummaryTuple, RestoreEvent } from '../core/protocol/restore/restore-types.ts';
+import { CASE_PAGE_SIZE } from '../core/store/case-writer.ts';
+import { EncodedRow } from './encoded-row.ts';
 import type {
   FromThread,
   ParseThreadInput,
@@ -55,6 +58,10 @@ export interface ParseThreadOptions {
   applyCases?: boolean;
   /** See `ParseThreadInput.checkpointFile`. */
   checkpointFile?: string;
+  /** Pack new cases into pages of this staged generation (needs `applyCases`). */
+  pack?: StagedTarget;
+  /** See `ParseThreadInput.collide`. */
+  collide?: RegExp;
 }
 
 /**
@@ -110,15 +117,36 @@ export function rebuildError(w: WireError): FieldsimError {
   return new RestoreThreadError(`The restore parser failed: ${w.name}: ${w.message}`);
 }
 
-function decodeBatch(m: WireBatch): RestoreEvent[] {
+/** Row `i` of a batch's row bytes, a Buffer over the same memory (moved here, not copied). */
+function rowOf(bytes: Uint8Array, bounds: readonly number[], i: number): Buffer {
+  const start = bounds[2 * i];
+  const end = bounds[2 * i + 1];
+  if (start === undefined || end === undefined || start < 0 || end < start || end > bytes.byteLength)
+    throw new RestoreThreadError('The restore parser sent an inconsistent batch');
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
+}
+
+function decodeBatch(m: WireBatch, gen: number | undefined): RestoreEvent[] {
   let blocks: CaseBlock[];
   let summaries: CaseSummaryTuple[];
+  let pageSums: CaseSummaryTuple[][];
   try {
     blocks = JSON.parse(m.blocks) as CaseBlock[];
     summaries = JSON.parse(m.summaries) as CaseSummaryTuple[];
+    pageSums = m.pageSums === undefined ? [] : (JSON.parse(m.pageSums) as CaseSummaryTuple[][]);
   } catch (e) {
     throw new RestoreThreadError('The restore parser sent an unreadable batch', e);
   }
+  const pages = m.pages ?? [];
+  const bytes = m.rowBytes ?? new Uint8Array(0);
+  const bounds = m.rowBounds ?? [];
+  if (
+    pages.length !== pageSums.length ||
+    bounds.length !== 4 * pages.length ||
+    (pages.length > 0 && gen === undefined)
+  )
+    throw new RestoreThreadError('The restore parser sent an inconsistent batch');
+  let p = 0;
   const records = summaries.length === 0 ? [] : m.records.split('\n');
   const out = new Array<RestoreEvent>(m.order.length);
   let b = 0;
@@ -126,6 +154,25 @@ function decodeBatch(m: WireBatch): RestoreEvent[] {
   let o = 0;
   for (let i = 0; i < m.order.length; i++) {
     const k = m.order.charCodeAt(i);
+    if (k === 112) {
+      // p: a packed page
+      const page = pages[p];
+      const sums = pageSums[p];
+      if (page === undefined || sums === undefined)
+        throw new RestoreThreadError('The restore parser sent an incomplete batch');
+      const g = gen as number;
+      out[i] = {
+        kind: 'case-page',
+        page: {
+          page,
+          summaries: sums,
+          pageRow: new EncodedRow(g, page, rowOf(bytes, bounds, 2 * p)),
+          sumRow: new EncodedRow(g, page, rowOf(bytes, bounds, 2 * p + 1)),
+        },
+      };
+      p++;
+      continue;
+    }
     const ev: RestoreEvent | undefined =
       k === 97 // a
         ? a < summaries.length && a < records.length
@@ -142,7 +189,13 @@ function decodeBatch(m: WireBatch): RestoreEvent[] {
     if (ev === undefined) throw new RestoreThreadError('The restore parser sent an incomplete batch');
     out[i] = ev;
   }
-  if (a !== summaries.length || a !== records.length || b !== blocks.length || o !== m.other.length)
+  if (
+    a !== summaries.length ||
+    a !== records.length ||
+    b !== blocks.length ||
+    o !== m.other.length ||
+    p !== pages.length
+  )
     throw new RestoreThreadError('The restore parser sent an inconsistent batch');
   return out;
 }
@@ -170,6 +223,10 @@ export async function* parseRestoreInThread(
     window: Math.max(1, threadOpts.window ?? PARSE_WINDOW),
     applyCases: threadOpts.applyCases === true,
     ...(threadOpts.checkpointFile !== undefined ? { checkpointFile: threadOpts.checkpointFile } : {}),
+    ...(threadOpts.pack !== undefined && threadOpts.applyCases === true
+      ? { pack: { gen: threadOpts.pack.gen, pageSize: CASE_PAGE_SIZE } }
+      : {}),
+    ...(threadOpts.collide !== undefined ? { collide: threadOpts.collide } : {}),
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
     ...(opts.maxTokenChars !== undefined ? { maxTokenChars: opts.maxTokenChars } : {}),
     ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {}),
@@ -256,7 +313,7 @@ export async function* parseRestoreInThread(
         return;
       }
       if (m.type !== 'batch') throw new RestoreThreadError(`The restore parser sent an unknown message`);
-      yield decodeBatch(m);
+      yield decodeBatch(m, input.pack?.gen);
       worker.postMessage({ type: 'ack' } satisfies ToThread);
     }
   } finally {
@@ -277,13 +334,26 @@ export async function* parseRestoreInThread(
 export function parseFullRestoreInThread(
   body: RestoreBody,
   opts: RestoreParseOptions,
+  staged?: StagedTarget,
 ): AsyncGenerator<RestoreEvent[], void, undefined> {
-  return parseRestoreInThread(body, opts, { applyCases: true });
+  return parseRestoreInThread(body, opts, { applyCases: true, ...(staged ? { pack: staged } : {}) });
 }
 
-/** `parseFullRestoreInThread` for a restore into `file`, whose WAL the thread checkpoints. */
+/**
+ * `parseFullRestoreInThread` for a restore into `file`, whose WAL the thread checkpoints;
+ * given a staged generation (a plain database), the thread packs its pages too.
+ */
 export function fullRestoreParserFor(
   file: string,
-): (body: RestoreBody, opts: RestoreParseOptions) => AsyncGenerator<RestoreEvent[], void, undefined> {
-  return (body, opts) => parseRestoreInThread(body, opts, { applyCases: true, checkpointFile: file });
+): (
+  body: RestoreBody,
+  opts: RestoreParseOptions,
+  staged?: StagedTarget,
+) => AsyncGenerator<RestoreEvent[], void, undefined> {
+  return (body, opts, staged) =>
+    parseRestoreInThread(body, opts, {
+      applyCases: true,
+      checkpointFile: file,
+      ...(staged ? { pack: staged } : {}),
+    });
 }

@@ -5,6 +5,7 @@ import { applyCaseBlock } from '../core/protocol/casexml/apply-case-block.ts';
 import type { CaseBlock, CaseRecord } from '../core/protocol/casexml/case-types.ts';
 import { parseRestore } from '../core/protocol/restore/restore-parser.ts';
 import type { CaseSummaryTuple, RestoreEvent } from '../core/protocol/restore/restore-types.ts';
+import { emptyPacked, type PackedOut, PagePacker } from './restore-page-packer.ts';
 import type { FromThread, ParseThreadInput, ToThread, WireError } from './restore-parse-messages.ts';
 
 /**
@@ -17,7 +18,7 @@ import type { FromThread, ParseThreadInput, ToThread, WireError } from './restor
 const port = parentPort;
 if (port === null) throw new Error('restore-parse-worker runs as a worker thread');
 const input = workerData as ParseThreadInput;
-const post = (m: FromThread): void => port.postMessage(m);
+const post = (m: FromThread, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 let wake: (() => void) | null = null;
 const inbox: ToThread[] = [];
@@ -80,12 +81,18 @@ const seen = new Set<number>();
  * undefined to send the block as it is (a later block of a case, or one the rules refuse,
  * which the main thread refuses in turn, in order, with the same typed error).
  */
-function applyFirst(b: CaseBlock): { json: string; summary: CaseSummaryTuple } | undefined {
+interface Applied {
+  json: string;
+  summary: CaseSummaryTuple;
+}
+
+function applyFirst(b: CaseBlock): Applied | undefined {
   const id = b.caseId.trim();
   if (id === '') return undefined;
   const h = idHash(id);
   if (seen.has(h)) return undefined;
   seen.add(h);
+  if (input.collide?.test(id)) return undefined;
   if (b.actions.length === 0) return undefined;
   let rec: CaseRecord | undefined;
   try {
@@ -118,6 +125,9 @@ function applyFirst(b: CaseBlock): { json: string; summary: CaseSummaryTuple } |
 const PARSE_STEP = 16;
 const MAX_BATCH_CHARS = 8 * 1024 * 1024;
 
+/** Bytes of packed rows per batch at most (about 250 cases, the ingest's batch, are ~1 MB). */
+const PACK_BATCH_BYTES = 4 * 1024 * 1024;
+
 interface Pending {
   order: string;
   blocks: string[];
@@ -125,22 +135,38 @@ interface Pending {
   summaries: string[];
   other: RestoreEvent[];
   chars: number;
+  packed: PackedOut;
+  /** Events in the batch, a packed case counting as one. */
+  events: number;
 }
 
-const empty = (): Pending => ({ order: '', blocks: [], records: [], summaries: [], other: [], chars: 0 });
+const empty = (): Pending => ({
+  order: '',
+  blocks: [],
+  records: [],
+  summaries: [],
+  other: [],
+  chars: 0,
+  packed: emptyPacked(),
+  events: 0,
+});
 
-function add(p: Pending, ev: RestoreEvent): void {
+const packer =
+  input.pack !== undefined && input.applyCases ? new PagePacker(input.pack.gen, input.pack.pageSize) : null;
+
+/** Adds a non-case event, or a case block as it travels: `a` applied, else raw. */
+function add(p: Pending, ev: RestoreEvent, a: Applied | undefined): void {
+  p.events++;
   if (ev.kind !== 'case') {
     p.order += 'o';
     p.other.push(ev);
-    return;
-  }
-  const a = input.applyCases ? applyFirst(ev.block) : undefined;
-  if (a === undefined) {
+  } else if (a === undefined) {
     const json = JSON.stringify(ev.block);
     p.order += 'b';
     p.blocks.push(json);
     p.chars += json.length;
+  } else if (packer !== null) {
+    if (packer.add(p.packed, a.json, a.summary)) p.order += 'p';
   } else {
     const sum = JSON.stringify(a.summary);
     p.order += 'a';
@@ -180,14 +206,22 @@ function checkpoint(): void {
 }
 
 async function send(p: Pending, sent: number): Promise<void> {
-  post({
-    type: 'batch',
-    order: p.order,
-    blocks: `[${p.blocks.join(',')}]`,
-    records: p.records.join('\n'),
-    summaries: `[${p.summaries.join(',')}]`,
-    other: p.other,
-  });
+  const { packed } = p;
+  const rowBytes = packed.pages.length > 0 ? packed.rows.take() : null;
+  post(
+    {
+      type: 'batch',
+      order: p.order,
+      blocks: `[${p.blocks.join(',')}]`,
+      records: p.records.join('\n'),
+      summaries: `[${p.summaries.join(',')}]`,
+      other: p.other,
+      ...(rowBytes !== null
+        ? { pages: packed.pages, rowBytes, rowBounds: packed.bounds, pageSums: `[${packed.sums.join(',')}]` }
+        : {}),
+    } satisfies FromThread,
+    rowBytes === null ? [] : [rowBytes.buffer as ArrayBuffer],
+  );
   if (sent - acked >= input.window) checkpoint();
   while (sent - acked >= input.window) await waitMessage();
 }
@@ -203,13 +237,32 @@ async function run(): Promise<void> {
       ...(input.maxDepth !== undefined ? { maxDepth: input.maxDepth } : {}),
       ...(input.limits !== undefined ? { limits: input.limits } : {}),
     })) {
-      for (const ev of batch) add(p, ev);
+      for (const ev of batch) {
+        const a = ev.kind === 'case' && input.applyCases ? applyFirst(ev.block) : undefined;
+        if (packer !== null && ev.kind === 'case' && a === undefined) {
+          // A raw block: its case may sit on the open page or a page of this batch, which
+          // the main thread writes after the batch's raw blocks (packed-pages.ts).
+          if (packer.close(p.packed)) p.order += 'p';
+          if (p.packed.pages.length > 0) {
+            await send(p, ++sent);
+            p = empty();
+          }
+          packer.raw();
+        }
+        add(p, ev, a);
+      }
       // Without `applyCases`, the parser's own batches, one for one (parseRestore's contract).
-      if (!input.applyCases || p.order.length >= target || p.chars >= MAX_BATCH_CHARS) {
+      if (
+        !input.applyCases ||
+        p.events >= target ||
+        p.chars >= MAX_BATCH_CHARS ||
+        p.packed.rows.length >= PACK_BATCH_BYTES
+      ) {
         await send(p, ++sent);
         p = empty();
       }
     }
+    if (packer?.close(p.packed)) p.order += 'p';
     if (p.order.length > 0) await send(p, ++sent);
     post({ type: 'done' });
   } catch (e) {

@@ -2,6 +2,7 @@ import { deserialize, serialize } from 'node:v8';
 import type Database from 'better-sqlite3';
 import type { DBCore, DBCoreIndex, DBCoreKeyRange, DBCoreTableSchema } from 'dexie';
 import { assembleCore } from './assemble-dbcore.ts';
+import { EncodedRow } from './encoded-row.ts';
 import { IdbLikeError } from './idb-errors.ts';
 import { encodeKey, isValidKey } from './key-codec.ts';
 import { type IndexRow, QueuedTable } from './queued-table.ts';
@@ -179,6 +180,13 @@ class SqliteTable extends QueuedTable {
     }
     if (!isValidKey(key)) throw new IdbLikeError('DataError', `${this.name}: the value has no valid key`);
     const k = encodeKey(key);
+    if (value instanceof EncodedRow) {
+      // Serialized elsewhere (a restore's packed pages): stored as they are.
+      if (this.#indexTables.size > 0 || pk.autoIncrement || type !== 'put')
+        throw new IdbLikeError('DataError', `${this.name}: an encoded row needs a plain put without indexes`);
+      this.#stmt(`INSERT OR REPLACE INTO ${this.#t} (k, v) VALUES (?, ?)`).run(k, value.bytes);
+      return key;
+    }
     const ikeys: [string, Buffer[]][] = [];
     for (const ix of this.schema.indexes) ikeys.push([ix.name as string, indexKeys(ix, value)]);
     const v = encodeValue(value);

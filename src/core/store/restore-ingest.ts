@@ -3,12 +3,17 @@ import { isFieldsimError } from '../errors/fieldsim-error.ts';
 import { StorageError } from '../errors/storage-error.ts';
 import { computePurge, type PurgeInput } from '../protocol/casexml/case-purge.ts';
 import type { CaseBlock } from '../protocol/casexml/case-types.ts';
-import { parseRestore, type RestoreBody } from '../protocol/restore/restore-parser.ts';
+import {
+  parseRestore,
+  type RestoreBody,
+  type RestoreParseOptions,
+} from '../protocol/restore/restore-parser.ts';
 import type {
   AppliedCase,
   FixtureRecord,
   FixtureSchema,
   LedgerBalance,
+  PackedCasePage,
   RegistrationRecord,
   RestoreEvent,
 } from '../protocol/restore/restore-types.ts';
@@ -30,6 +35,7 @@ import {
 } from './case-writer.ts';
 import type { FieldsimDb, LedgerRow } from './fieldsim-db.ts';
 import { groupIdsOf, prepareFixtures, writeFixtures } from './fixtures.ts';
+import { adoptPackedPages, putPackedPages } from './packed-pages.ts';
 import { sealAll, sealLedger } from './sealed-rows.ts';
 import { getGroupIds, getRegistration, getSyncToken, META } from './sync-state.ts';
 
@@ -292,11 +298,12 @@ async function writeStagedAhead(
   writer: CaseWriter,
   applied: readonly AppliedCase[],
   blocks: CaseBlock[],
+  pages: readonly PackedCasePage[],
   ledgers: readonly LedgerRow[],
   inFlight: PendingWrite[],
   max: number,
 ): Promise<void> {
-  await applyBatch(writer, applied, blocks);
+  await applyBatch(writer, applied, blocks, pages);
   const prepared = writer.prepareFlush();
   writer.settleFlush(prepared);
   writer.applyDeltaNow();
@@ -310,7 +317,11 @@ async function writeStagedAhead(
     ([flush, rows]) => {
       try {
         return db.transaction('rw', [db.casePages, db.caseSums, db.ledgers], () =>
-          Promise.all([putFlush(db, flush), rows.length > 0 ? db.ledgers.bulkPut(rows) : undefined]),
+          Promise.all([
+            putFlush(db, flush),
+            putPackedPages(db, pages),
+            rows.length > 0 ? db.ledgers.bulkPut(rows) : undefined,
+          ]),
         );
       } finally {
         markOpened();
@@ -330,15 +341,18 @@ async function writeStagedAhead(
 /**
  * A batch's cases: those the parser's host already applied first (each is the first
  * block of its case in the payload, so it precedes any raw block of the same case), then
- * the raw blocks with the case rules.
+ * the raw blocks with the case rules, then the pages the host packed (which come after
+ * the batch's raw blocks: packed-pages.ts).
  */
 async function applyBatch(
   writer: CaseWriter,
   applied: readonly AppliedCase[],
   blocks: readonly CaseBlock[],
+  pages: readonly PackedCasePage[] = [],
 ): Promise<void> {
   for (const a of applied) writer.putEncoded(a.json, a.summary);
   if (blocks.length > 0) await applyBlocksWith(writer, blocks);
+  if (pages.length > 0) adoptPackedPages(writer, pages);
 }
 
 async function drain(inFlight: PendingWrite[]): Promise<void> {
@@ -384,32 +398,50 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
   try {
     // The host's parser when it has one (Node: a worker thread, pipelined with the writes
     // here), else this thread's.
-    const parsed = (db.restoreParser ?? parseRestore)(body, {
+    const parseOpts: RestoreParseOptions = {
       ...(opts.signal ? { signal: opts.signal } : {}),
       batchSize: opts.batchSize ?? (synchronousStore ? SYNC_STORE_BATCH : 2000),
       onBytes: (b) => {
         progress.bytes = b;
       },
-    });
+    };
+    // A host parser may pack whole pages of a plain database's staged generation itself.
+    const parsed =
+      db.restoreParser === undefined
+        ? parseRestore(body, parseOpts)
+        : db.restoreParser(body, parseOpts, c === null ? { gen } : undefined);
     for await (const batch of synchronousStore ? parsed : readAhead(parsed)) {
       const blocks: CaseBlock[] = [];
       const applied: AppliedCase[] = [];
+      const pages: PackedCasePage[] = [];
       const balances: LedgerBalance[] = [];
+      let packedCases = 0;
       for (const ev of batch) {
         if (ev.kind === 'case') blocks.push(ev.block);
         else if (ev.kind === 'case-applied') applied.push(ev.applied);
-        else if (ev.kind === 'ledger') balances.push(ev.balance);
+        else if (ev.kind === 'case-page') {
+          pages.push(ev.page);
+          packedCases += ev.page.summaries.length;
+        } else if (ev.kind === 'ledger') balances.push(ev.balance);
         else collect(acc, ev);
       }
-      if (blocks.length > 0 || applied.length > 0 || balances.length > 0) {
+      if (blocks.length > 0 || applied.length > 0 || pages.length > 0 || balances.length > 0) {
         const rows = ledgerRows(gen, balances);
         if (maxInFlight > 0)
-          await writeStagedAhead(db, c, writer, applied, blocks, rows, inFlight, maxInFlight);
-        else await writeStaged(db, c, writer, () => applyBatch(writer, applied, blocks), rows);
+          await writeStagedAhead(db, c, writer, applied, blocks, pages, rows, inFlight, maxInFlight);
+        else
+          await writeStaged(
+            db,
+            c,
+            writer,
+            () => applyBatch(writer, applied, blocks, pages),
+            rows,
+            () => putPackedPages(db, pages),
+          );
         ledgerCount += rows.length;
       }
-      progress.itemsDone += batch.length;
-      progress.casesWritten += blocks.length + applied.length;
+      progress.itemsDone += batch.length - pages.length + packedCases;
+      progress.casesWritten += blocks.length + applied.length + packedCases;
       if (acc.itemsTotal !== undefined) progress.itemsTotal = acc.itemsTotal;
       report?.({ ...progress });
     }
@@ -526,7 +558,7 @@ async function ingestIncremental(
       if (ev.kind === 'case') blocks.push(ev.block);
       else if (ev.kind === 'ledger') balances.push(ev.balance);
       // Only a host parser of full restores applies cases itself; this one is in-thread.
-      else if (ev.kind === 'case-applied')
+      else if (ev.kind === 'case-applied' || ev.kind === 'case-page')
         throw new StorageError('storage-error', 'An applied case in a sync');
       else collect(acc, ev);
     }

@@ -1,15 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deserialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { streamOfChunks, synthRestoreChunks } from '../../../bench/restore-synth.ts';
+import { createDataKey } from '../../../src/core/crypto/data-key.ts';
+import { RecordCipher } from '../../../src/core/crypto/record-cipher.ts';
 import { isFieldsimError } from '../../../src/core/errors/fieldsim-error.ts';
 import { XmlError } from '../../../src/core/errors/xml-error.ts';
+import type { CaseBlock } from '../../../src/core/protocol/casexml/case-types.ts';
 import { fromString, parseRestore } from '../../../src/core/protocol/restore/restore-parser.ts';
 import type { RestoreEvent } from '../../../src/core/protocol/restore/restore-types.ts';
+import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { decodePage, loadCatalog } from '../../../src/core/store/case-writer.ts';
-import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
+import { type CasePageRow, type CaseSumRow, FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
 import type { ParseThreadInput } from '../../../src/node-store/restore-parse-messages.ts';
 import {
@@ -286,6 +291,145 @@ describe('cases applied in the parse thread (a full restore of a file store)', (
     const e = await ingestRestore(db, fromString(body), { mode: 'full' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(XmlError);
     expect(e).toMatchObject({ code: 'case-not-found' });
+    db.close();
+    store.close();
+  });
+});
+
+/** Each catalog entry's page holds its case, and a fresh load of the catalog from disk equals it. */
+async function checkPagesAgree(file: string, name: string, db: FieldsimDb): Promise<void> {
+  const { state, cat } = await loadCatalog(db);
+  const rows = await db.casePages
+    .where('[gen+page]')
+    .between([state.gen, -Infinity], [state.gen, Infinity])
+    .toArray();
+  const byPage = new Map(rows.map((r) => [r.page, r as { ids: string[] }]));
+  for (const [id, e] of cat.entries) expect(byPage.get(e.page)?.ids).toContain(id);
+  expect(rows.reduce((n, r) => n + (r as { ids: string[] }).ids.length, 0)).toBe(cat.entries.size);
+  // The tail the state records is the last page, and it is not over-full.
+  expect(state.tailPage).toBe(Math.max(...byPage.keys()));
+  expect(state.tailCount).toBe(byPage.get(state.tailPage)?.ids.length);
+  const other = SqliteStore.open(file);
+  const db2 = new FieldsimDb(name, other.deps());
+  const fresh = await loadCatalog(db2);
+  expect([...fresh.cat.entries].sort(([a], [b]) => (a < b ? -1 : 1))).toEqual(
+    [...cat.entries].sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+  db2.close();
+  other.close();
+}
+
+describe('pages packed in the parse thread (a full restore of a plain file store)', () => {
+  it('sends whole pages of new cases, encoded as the store keeps them', async () => {
+    const { chunks } = synthRestoreChunks(100);
+    const events = (
+      await all(
+        parseRestoreInThread(
+          streamOfChunks(chunks),
+          { batchSize: 250 },
+          { applyCases: true, pack: { gen: 5 } },
+        ),
+      )
+    ).flat();
+    const pages = events.flatMap((e) => (e.kind === 'case-page' ? [e.page] : []));
+    expect(events.filter((e) => e.kind === 'case' || e.kind === 'case-applied')).toEqual([]);
+    expect(pages.map((p) => p.page)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(pages.map((p) => p.summaries.length)).toEqual([16, 16, 16, 16, 16, 16, 4]);
+    const first = pages[0] as (typeof pages)[number];
+    const row = deserialize((first.pageRow as unknown as { bytes: Buffer }).bytes) as CasePageRow;
+    expect(row).toMatchObject({ gen: 5, page: 0 });
+    expect(row.ids).toEqual(first.summaries.map((s) => s[0]));
+    expect(JSON.parse(row.data[0] as string)).toMatchObject({ caseId: row.ids[0] });
+    const sums = deserialize((first.sumRow as unknown as { bytes: Buffer }).bytes) as CaseSumRow;
+    expect(sums).toEqual({ gen: 5, page: 0, sums: JSON.stringify(first.summaries) });
+  });
+
+  it('stores what the in-thread ingest stores, with later blocks and colliding id hashes', async () => {
+    // 300 cases, every 7th updated later and every 11th closed later; `collide` makes the
+    // thread take some new cases for known ones (an id hash collision) and send them raw,
+    // so the main thread appends them on the pages the thread keeps clear for it.
+    let body =
+      '<OpenRosaResponse xmlns="http://openrosa.org/http/response">' +
+      '<Registration xmlns="http://openrosa.org/user/registration"><username>u</username><password>x</password><uuid>u1</uuid><date>2024-01-01</date></Registration>';
+    for (let i = 0; i < 300; i++) {
+      body += caseXml(
+        `k${i}`,
+        `<create><case_type>t</case_type><case_name>N${i}</case_name><owner_id>u1</owner_id></create>${
+          i > 0 ? `<index><parent case_type="t">k${i - 1}</parent></index>` : ''
+        }`,
+      );
+      if (i % 7 === 3) body += caseXml(`k${i - 2}`, `<update><age>${i}</age></update>`);
+      if (i % 11 === 5) body += caseXml(`k${i}`, '<close/>');
+    }
+    body += '</OpenRosaResponse>';
+    const results: Awaited<ReturnType<typeof dump>>[] = [];
+    for (const mode of ['in-thread', 'packed', 'colliding'] as const) {
+      const file = join(dir, `packed-${mode}.sqlite`);
+      const store = SqliteStore.open(file);
+      const { restoreParser, ...inThread } = store.deps();
+      const db = new FieldsimDb(
+        'packed',
+        mode === 'in-thread'
+          ? inThread
+          : {
+              ...inThread,
+              restoreParser: (b, o, staged) =>
+                parseRestoreInThread(b, o, {
+                  applyCases: true,
+                  ...(staged ? { pack: staged } : {}),
+                  // Runs of raw new cases, short and longer than a page's room.
+                  ...(mode === 'colliding'
+                    ? { collide: /^k(2[0-9]|3[0-9]|4[0-9]|5[0-7]|10[0-2]|\d*7)$/ }
+                    : {}),
+                }),
+            },
+      );
+      for (const batchSize of [250, 5]) {
+        const r = await ingestRestore(db, fromString(body), { mode: 'full', batchSize, purge: false });
+        expect(r.cases).toBe(300);
+      }
+      results.push(await dump(db));
+      await checkPagesAgree(file, 'packed', db);
+      // A save after the restore appends to the tail the restore left.
+      await new CaseDb(db).applyBlocks([
+        { caseId: 'later', actions: [{ kind: 'create', caseType: 't', caseName: 'L', ownerId: 'u1' }] },
+      ] as CaseBlock[]);
+      expect((await new CaseDb(db).stats()).total).toBe(301);
+      await checkPagesAgree(file, 'packed', db);
+      db.close();
+      store.close();
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+
+  it('only a plain database gets packed pages (an encrypted one seals its own)', async () => {
+    const store = SqliteStore.open(join(dir, 'packed-sealed.sqlite'));
+    const targets: unknown[] = [];
+    const deps = store.deps();
+    const plain = new FieldsimDb('plain', {
+      ...deps,
+      restoreParser: (b, o, staged) => {
+        targets.push(staged);
+        return (deps.restoreParser as NonNullable<typeof deps.restoreParser>)(b, o, staged);
+      },
+    });
+    await ingestRestore(plain, streamOfChunks(synthRestoreChunks(40).chunks), { mode: 'full' });
+    expect(targets).toEqual([{ gen: expect.any(Number) }]);
+    plain.close();
+    targets.length = 0;
+    const db = new FieldsimDb('sealed', {
+      ...deps,
+      restoreParser: (b, o, staged) => {
+        targets.push(staged);
+        return (deps.restoreParser as NonNullable<typeof deps.restoreParser>)(b, o, staged);
+      },
+    });
+    db.vault.open(new RecordCipher((await createDataKey('pw', { iterations: 1000 })).key));
+    const r = await ingestRestore(db, streamOfChunks(synthRestoreChunks(40).chunks), { mode: 'full' });
+    expect(r.cases).toBe(40);
+    expect(targets).toEqual([undefined]);
+    expect((await new CaseDb(db).stats()).total).toBe(40);
     db.close();
     store.close();
   });

@@ -48,6 +48,7 @@ export type RestoreEvent =
   | { kind: 'fixture'; fixture: FixtureRecord }
   | { kind: 'case'; block: CaseBlock }
   | { kind: 'case-applied'; applied: AppliedCase }
+  | { kind: 'case-page'; page: PackedCasePage }
   | { kind: 'ledger'; balance: LedgerBalance };
 
 /** [caseId, caseType, caseName, ownerId, closed, lastModified, indices]: a case's catalog summary as stored. */
@@ -63,4 +64,20 @@ export type CaseSummaryTuple = [string, string, string, string, 0 | 1, string, C
 export interface AppliedCase {
   json: string;
   summary: CaseSummaryTuple;
+}
+
+/**
+ * A whole page of new cases a host parser packed for a full restore's staged generation
+ * (`RestoreParserFn`'s `staged`; src/node-store/restore-parse-worker.ts): the cases'
+ * first blocks applied with the case rules, the page numbered by the parser, and its two
+ * rows already encoded the way the store writes them (opaque to the core, for `bulkPut`
+ * only). `summaries` gives the catalog its entries (store/packed-pages.ts).
+ */
+export interface PackedCasePage {
+  page: number;
+  summaries: CaseSummaryTuple[];
+  /** The `casePages` row as the store's engine takes it (its `gen` and `page` readable). */
+  pageRow: { readonly gen: number; readonly page: number };
+  /** The `caseSums` row, likewise. */
+  sumRow: { readonly gen: number; readonly page: number };
 }
