@@ -13,7 +13,10 @@ export interface IngestRequest {
   dbName: string;
   /** The open data key of an encrypted database; null for a plain one. */
   key: CryptoKey | null;
-  body: ReadableStream<Uint8Array>;
+  /** The response body; null when a parse worker reads it and sends batches on `parsePort`. */
+  body: ReadableStream<Uint8Array> | null;
+  /** The restore's parse worker's batches (parse-port.ts), when the page started one. */
+  parsePort?: MessagePort;
   opts: {
     purge?: boolean;
     reapplyBlocks?: CaseBlock[];
@@ -22,6 +25,21 @@ export interface IngestRequest {
     inFlight?: number;
   };
 }
+
+/**
+ * To the parse worker (restore-parse-worker.ts): first `parse`, with the port of the
+ * restore worker its batches go to; then the body's chunks as the page reads them (their
+ * buffers transferred, not copied), and `end`, or `fail` if the download broke.
+ */
+export type ToParseWorker =
+  | { type: 'parse'; port: MessagePort; batchSize?: number }
+  | { type: 'chunk'; data: Uint8Array }
+  | { type: 'end' }
+  /** The download failed: the parser throws this as the body's error (a typed NetworkError). */
+  | { type: 'fail'; name: string; message: string };
+
+/** From the parse worker to the page: it started, or it took one more chunk off its queue. */
+export type FromParseWorker = { type: 'ready' } | { type: 'taken' };
 
 /** A typed error as it crosses the thread boundary (`instanceof` does not survive it). */
 export interface WireError {

@@ -8,6 +8,7 @@ import {
 } from '../../core/store/catalog-snapshot.ts';
 import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
 import { resetCaseData } from '../../core/store/restore-ingest.ts';
+import { portParser } from './parse-port.ts';
 import type { IngestRequest, WireError, WorkerReply } from './protocol.ts';
 
 /**
@@ -49,12 +50,20 @@ async function catalogOf(db: FieldsimDb): Promise<CatalogSnapshot | null> {
   }
 }
 
+/** The body stands in for the one the parse worker reads: the port parser never reads it. */
+const NO_BODY: ReadableStream<Uint8Array> = new ReadableStream({ start: (c) => c.close() });
+
 async function ingest(req: IngestRequest): Promise<void> {
-  const db = new FieldsimDb(req.dbName, { indexedDB, IDBKeyRange });
+  // With a parse worker, this one only packs and writes what it sends (parse-port.ts).
+  const db = new FieldsimDb(req.dbName, {
+    indexedDB,
+    IDBKeyRange,
+    ...(req.parsePort === undefined ? {} : { restoreParser: portParser(req.parsePort) }),
+  });
   if (req.key !== null) db.vault.open(new RecordCipher(req.key));
   try {
     await db.open();
-    const result = await resetCaseData(db, req.body, {
+    const result = await resetCaseData(db, req.body ?? NO_BODY, {
       ...req.opts,
       inFlight: req.opts.inFlight ?? IN_FLIGHT,
       onProgress: (progress) => scope.postMessage({ type: 'progress', progress }),
