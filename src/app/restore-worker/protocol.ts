@@ -28,17 +28,17 @@ export interface IngestRequest {
 
 /**
  * To the parse worker (restore-parse-worker.ts): first `parse`, with the port of the
- * restore worker its batches go to; then the body's chunks as the page reads them (their
- * buffers transferred, not copied), and `end`, or `fail` if the download broke.
+ * restore worker its batches go to; then the body's chunks as the page reads them, a few
+ * together per message (their * buffers transferred, not copied), and `end`, or `fail` if the download broke.
  */
 export type ToParseWorker =
   | { type: 'parse'; port: MessagePort; batchSize?: number }
-  | { type: 'chunk'; data: Uint8Array }
+  | { type: 'chunks'; data: Uint8Array[] }
   | { type: 'end' }
   /** The download failed: the parser throws this as the body's error (a typed NetworkError). */
   | { type: 'fail'; name: string; message: string };
 
-/** From the parse worker to the page: it started, or it took one more chunk off its queue. */
+/** From the parse worker to the page: it started, or it took one more message of chunks off its queue. */
 export type FromParseWorker = { type: 'ready' } | { type: 'taken' };
 
 /** A typed error as it crosses the thread boundary (`instanceof` does not survive it). */

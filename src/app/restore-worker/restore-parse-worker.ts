@@ -17,7 +17,7 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 
-type Chunk = Extract<ToParseWorker, { type: 'chunk' | 'end' | 'fail' }>;
+type Chunk = Extract<ToParseWorker, { type: 'chunks' | 'end' | 'fail' }>;
 const inbox: Chunk[] = [];
 let wake: (() => void) | null = null;
 
@@ -33,7 +33,7 @@ async function* body(): AsyncGenerator<Uint8Array> {
     // As the body's own error: the parser types it (NetworkError) as on any other thread.
     if (m.type === 'fail') throw Object.assign(new Error(m.message), { name: m.name });
     scope.postMessage({ type: 'taken' });
-    yield m.data;
+    yield* m.data;
   }
 }
 

@@ -111,10 +111,17 @@ async function refreshCatalog(db: FieldsimDb, snap: CatalogSnapshot | null): Pro
 }
 
 /**
- * Body chunks (~64 KB from a fetch) sent to the parse worker ahead of its parser: it asks
- * for more as it takes them, and a download the writes cannot keep up with is held back.
+ * Messages of body chunks sent to the parse worker ahead of its parser: it asks for more
+ * as it takes them, and a download the writes cannot keep up with is held back.
  */
-const CHUNKS_AHEAD = 8;
+const MESSAGES_AHEAD = 4;
+
+/**
+ * Bytes of body gathered per message. Every message costs both threads a fixed ~0.5 ms
+ * or more on a busy machine (session 9: 1,018 messages of one 64 KB chunk each, and as
+ * many replies, took the parse worker ~0.75 s); 256 KB makes it ~250 of each per 100k cases.
+ */
+const MESSAGE_BYTES = 256 * 1024;
 
 /**
  * Reads the body on this page and moves its chunks to the parse worker, their buffers
@@ -132,20 +139,34 @@ function feedParser(parser: Worker, body: ReadableStream<Uint8Array>): { cancel:
     if (reading) return;
     reading = true;
     try {
-      while (!over && queued < CHUNKS_AHEAD) {
-        const r = await reader.read();
-        if (over) return;
-        if (r.done) {
+      while (!over && queued < MESSAGES_AHEAD) {
+        const data: Uint8Array[] = [];
+        let size = 0;
+        let done = false;
+        while (size < MESSAGE_BYTES) {
+          const r = await reader.read();
+          if (over) return;
+          if (r.done) {
+            done = true;
+            break;
+          }
+          const c = r.value;
+          const whole =
+            c.byteOffset === 0 && c.byteLength === c.buffer.byteLength && c.buffer instanceof ArrayBuffer;
+          data.push(whole ? c : c.slice());
+          size += c.byteLength;
+        }
+        if (data.length > 0) {
+          post(
+            { type: 'chunks', data },
+            data.map((d) => d.buffer as ArrayBuffer),
+          );
+          queued++;
+        }
+        if (done) {
           over = true;
           post({ type: 'end' });
-          return;
         }
-        const c = r.value;
-        const whole =
-          c.byteOffset === 0 && c.byteLength === c.buffer.byteLength && c.buffer instanceof ArrayBuffer;
-        const data = whole ? c : c.slice();
-        post({ type: 'chunk', data }, [data.buffer as ArrayBuffer]);
-        queued++;
       }
     } catch (e) {
       if (over) return;
