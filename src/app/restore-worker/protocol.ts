@@ -1,5 +1,5 @@
 import type { CaseBlock } from '../../core/protocol/casexml/case-types.ts';
-import type { CatalogSnapshot } from '../../core/store/catalog-snapshot.ts';
+import type { CatalogPiece } from '../../core/store/catalog-stream.ts';
 import type { IngestResult } from '../../core/store/restore-ingest.ts';
 import type { RestoreProgress } from '../../core/sync/session-types.ts';
 
@@ -52,9 +52,12 @@ export interface WireError {
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'progress'; progress: RestoreProgress }
+  /** A change to the staged generation's catalog, in order (catalog-stream.ts). */
+  | { type: 'catalog-piece'; piece: CatalogPiece }
   /**
-   * `catalog`: the switched generation's case catalog, so the page adopts it instead of
-   * reading every summary back (null if the worker could not take it; the page reloads).
+   * `catalog`: which generation the pieces sent add up to, so the page adopts the catalog
+   * it assembled instead of reading every summary back (null if the worker could not say;
+   * the page reloads).
    */
-  | { type: 'done'; result: IngestResult; catalog: CatalogSnapshot | null }
+  | { type: 'done'; result: IngestResult; catalog: { gen: number; version: number; count: number } | null }
   | { type: 'error'; error: WireError };

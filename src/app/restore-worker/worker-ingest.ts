@@ -1,6 +1,6 @@
 import { FieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { forgetCatalog, loadCatalog } from '../../core/store/case-writer.ts';
-import { adoptCatalogSnapshot, type CatalogSnapshot } from '../../core/store/catalog-snapshot.ts';
+import { adoptAssembled, CatalogAssembler } from '../../core/store/catalog-stream.ts';
 import type { FieldsimDb } from '../../core/store/fieldsim-db.ts';
 import { type IngestOptions, type IngestResult, resetCaseData } from '../../core/store/restore-ingest.ts';
 import type { FullIngest } from '../../core/sync/restore-flow.ts';
@@ -96,11 +96,15 @@ async function start(make: (() => Worker) | undefined): Promise<Worker | null> {
 
 /**
  * The catalog of the switched generation, in place and name-ordered before the restore
- * returns: the worker's own when it sent one of the live generation, else loaded from the
- * database.
+ * returns: the one assembled from the worker's pieces when they add up to the live
+ * generation, else loaded from the database.
  */
-async function refreshCatalog(db: FieldsimDb, snap: CatalogSnapshot | null): Promise<void> {
-  if (snap !== null && (await adoptCatalogSnapshot(db, snap))) {
+async function refreshCatalog(
+  db: FieldsimDb,
+  asm: CatalogAssembler,
+  at: { gen: number; version: number; count: number } | null,
+): Promise<void> {
+  if (at !== null && (await adoptAssembled(db, asm, at))) {
     catalogSources.set(db, 'worker');
     return;
   }
@@ -215,14 +219,16 @@ function run(
     live.set(w, stop);
     const onAbort = () => stop(cancelled(opts.signal as AbortSignal));
     opts.signal?.addEventListener('abort', onAbort);
+    const asm = new CatalogAssembler();
     w.onmessage = (ev: MessageEvent<WorkerReply>) => {
       const m = ev.data;
       if (m.type === 'progress') opts.onProgress?.(m.progress);
+      else if (m.type === 'catalog-piece') asm.add(m.piece);
       else if (m.type === 'error') stop(revive(m.error));
       else if (m.type === 'done') {
         end();
         opts.signal?.removeEventListener('abort', onAbort);
-        refreshCatalog(db, m.catalog).then(() => resolve(m.result), reject);
+        refreshCatalog(db, asm, m.catalog).then(() => resolve(m.result), reject);
       }
     };
     w.onerror = (ev) => {
