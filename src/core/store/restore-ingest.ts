@@ -457,16 +457,23 @@ async function ingestFull(db: FieldsimDb, body: RestoreBody, opts: IngestOptions
       if (acc.itemsTotal !== undefined) progress.itemsTotal = acc.itemsTotal;
       report?.({ ...progress });
     }
-    await drain(inFlight);
-    if (opts.reapplyBlocks !== undefined && opts.reapplyBlocks.length > 0) {
-      const again = opts.reapplyBlocks;
-      await writeStaged(db, c, writer, () => applyBlocksWith(writer, again), [], undefined, onDelta);
-    }
-    if (opts.purge !== false) {
-      report?.({ ...progress, phase: 'purging' });
+    const toPurge = async (): Promise<string[]> => {
       const reg = acc.registration ?? (await getRegistration(db));
       const groups = acc.groupIds ?? (await getGroupIds(db));
-      const { removed } = computePurge(purgeInputs(stage.entries), ownerSet(reg, groups));
+      return computePurge(purgeInputs(stage.entries), ownerSet(reg, groups)).removed;
+    };
+    const reapply = opts.reapplyBlocks ?? [];
+    // With nothing applied after the last batch, the purge (CPU: ~0.1-0.2 s on 100k cases)
+    // is computed while the last batches commit, not after.
+    const early = opts.purge !== false && reapply.length === 0 ? toPurge() : undefined;
+    // Marked handled now: a failure (a cycle) is thrown by the `await` below, in order.
+    early?.catch(() => undefined);
+    await drain(inFlight);
+    if (reapply.length > 0)
+      await writeStaged(db, c, writer, () => applyBlocksWith(writer, reapply), [], undefined, onDelta);
+    if (opts.purge !== false) {
+      report?.({ ...progress, phase: 'purging' });
+      const removed = await (early ?? toPurge());
       purged = removed.length;
       if (removed.length > 0)
         await writeStaged(
