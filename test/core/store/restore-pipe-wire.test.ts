@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { streamOfChunks, synthCaseXml, synthRestoreChunks } from '../../../bench/restore-synth.ts';
 import { XmlError } from '../../../src/core/errors/xml-error.ts';
 import type { RestoreParserFn } from '../../../src/core/platform.ts';
+import type { CaseBlock } from '../../../src/core/protocol/casexml/case-types.ts';
 import { parseRestore } from '../../../src/core/protocol/restore/restore-parser.ts';
 import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
@@ -13,6 +14,7 @@ import {
   RestorePipeError,
   toWireError,
   type WireBatch,
+  WireBatchBuilder,
   wireBatches,
 } from '../../../src/core/store/restore-pipe-wire.ts';
 
@@ -104,15 +106,62 @@ describe('restore pipe wire format', () => {
       order: 'a',
       blocks: '[]',
       records: '{}',
-      summaries: '[["x","t","n","o",0,"d",[]]]',
+      summaries: 'x\u0001t\u0001n\u0001o\u00010\u0001d\u0001parent\u0002h\u0002y\u0002child',
       other: [],
       bytes: 1,
     };
-    expect(decodeWireBatch(ok)).toHaveLength(1);
+    expect(decodeWireBatch(ok)).toEqual([
+      {
+        kind: 'case-applied',
+        applied: {
+          json: '{}',
+          summary: [
+            'x',
+            't',
+            'n',
+            'o',
+            0,
+            'd',
+            [{ identifier: 'parent', caseType: 'h', caseId: 'y', relationship: 'child' }],
+          ],
+        },
+      },
+    ]);
+    expect(() => decodeWireBatch({ ...ok, summaries: 'x\u0001t\u0001n\u0001o\u00012\u0001d' })).toThrow(
+      RestorePipeError,
+    );
+    expect(() => decodeWireBatch({ ...ok, summaries: `${ok.summaries}\u0002z` })).toThrow(RestorePipeError);
     expect(() => decodeWireBatch({ ...ok, order: 'aa' })).toThrow(RestorePipeError);
     expect(() => decodeWireBatch({ ...ok, order: '' })).toThrow(RestorePipeError);
     expect(() => decodeWireBatch({ ...ok, summaries: '[' })).toThrow(RestorePipeError);
     expect(() => decodeWireBatch({ ...ok, order: 'o' })).toThrow(RestorePipeError);
+  });
+
+  it('a case whose values hold a separator goes raw, and stores the same', async () => {
+    const b = new WireBatchBuilder();
+    const block: CaseBlock = {
+      caseId: 'c1',
+      dateModified: '2024-01-01',
+      userId: 'u',
+      actions: [{ kind: 'create', caseType: 't', caseName: 'odd\u0001name', ownerId: 'o' }],
+    } as CaseBlock;
+    b.add({ kind: 'case', block });
+    b.add({
+      kind: 'case',
+      block: {
+        ...block,
+        caseId: 'c2',
+        actions: [{ kind: 'create', caseType: 't', caseName: 'ok', ownerId: 'o' }],
+      } as CaseBlock,
+    });
+    const batch = b.take(0);
+    expect(batch.order).toBe('ba');
+    const evs = decodeWireBatch(batch);
+    expect(evs[0]).toMatchObject({ kind: 'case', block: { caseId: 'c1' } });
+    expect(evs[1]).toMatchObject({
+      kind: 'case-applied',
+      applied: { summary: ['c2', 't', 'ok', 'o', 0, '2024-01-01', []] },
+    });
   });
 
   it('errors cross the wire with their class, code and position', async () => {
