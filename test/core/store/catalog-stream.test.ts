@@ -106,6 +106,21 @@ describe('catalog stream', () => {
     expect(cat?.entries.get('a')?.page).toBe(1);
   });
 
+  it('a piece with a wrong name order still gives the right order (sorted instead)', () => {
+    const asm = new CatalogAssembler();
+    const p = catalogPiece(
+      new Map([
+        ['a', entry('Bob')],
+        ['b', entry('Al')],
+        ['c', entry('Cy')],
+      ]),
+    );
+    p.snap.nameOrder.reverse();
+    asm.add(p);
+    asm.add(catalogPiece(new Map([['d', entry('Ann')]])));
+    expect(asm.finish(1, 1, 4)?.byName()).toEqual(['b', 'd', 'a', 'c']);
+  });
+
   it('refuses a count that does not add up, and a malformed piece', () => {
     const asm = new CatalogAssembler();
     asm.add(catalogPiece(new Map([['a', entry('A')]])));
