@@ -160,19 +160,25 @@ async function putOnly(cases: number, encrypted = false): Promise<{ ms: number; 
 }
 
 /**
- * End to end through the PWA's restore worker, timed from the call to its return: worker
+ * End to end through the PWA's restore workers, timed from the call to its return: worker
  * start, the body streamed into it, parse, case rules, packed writes, purge, the switch,
  * and the page's catalog reloaded (and name-ordered) from the new generation.
  */
 async function workerIngest(
   cases: number,
   encrypted = false,
+  single = false,
 ): Promise<{ ms: number; stored: number; heapPeakMb: number; progressEvents: number }> {
   const { chunks } = synthRestoreChunks(cases);
   const db = new FieldsimDb(`bench-worker-${cases}-${Date.now()}`, deps);
   if (encrypted) db.vault.open(new RecordCipher((await createDataKey('bench', { iterations: 1000 })).key));
   await db.open();
-  const run = workerFullIngest(() => new Worker('/restore-worker.js', { type: 'module' }));
+  // The PWA's pair of workers (parse, write); `single`: the restore worker alone, as before
+  // session 9, for an A/B in the same run.
+  const run = workerFullIngest(
+    () => new Worker('/restore-worker.js', { type: 'module' }),
+    single ? undefined : () => new Worker('/restore-parse-worker.js', { type: 'module' }),
+  );
   if (run === undefined) throw new Error('no Worker in this page');
   const base = heap();
   let peak = base;

@@ -147,6 +147,8 @@ interface BrowserRow {
   putOnlyMs: number;
   /** workerMs / max(parseOnlyMs, putOnlyMs); target <= 1.3. */
   workerRatio: number;
+  /** The restore worker alone, without the parse worker (the path before session 9), same run. */
+  singleWorkerMs: number;
   /** The same with encryption at rest on (the PWA's setting). */
   encWorkerMs: number;
   encPutOnlyMs: number;
@@ -155,6 +157,10 @@ interface BrowserRow {
 async function browserRun(): Promise<{ rows: BrowserRow[]; version: string }> {
   const served = await serveBundle(resolve(import.meta.dirname, 'restore-browser.entry.ts'), {
     '/restore-worker.js': resolve(import.meta.dirname, '../src/app/restore-worker/restore-worker.ts'),
+    '/restore-parse-worker.js': resolve(
+      import.meta.dirname,
+      '../src/app/restore-worker/restore-parse-worker.ts',
+    ),
   });
   const profile = mkdtempSync(join(tmpdir(), 'fieldsim-bench-profile-'));
   // A persistent (on-disk) profile: an incognito context keeps IndexedDB in memory and
@@ -177,7 +183,7 @@ async function browserRun(): Promise<{ rows: BrowserRow[]; version: string }> {
       bareBulkPut(n: number): Promise<{ ms: number }>;
       parseOnly(n: number): Promise<{ ms: number; events: number }>;
       putOnly(n: number, encrypted: boolean): Promise<{ ms: number; records: number }>;
-      workerIngest(n: number, encrypted: boolean): Promise<{ ms: number; stored: number }>;
+      workerIngest(n: number, encrypted: boolean, single?: boolean): Promise<{ ms: number; stored: number }>;
     };
     for (const n of sizes) {
       const parse = await page.evaluate(
@@ -193,6 +199,12 @@ async function browserRun(): Promise<{ rows: BrowserRow[]; version: string }> {
         n,
       );
       if (worker.stored !== n) throw new Error(`worker stored ${worker.stored} of ${n}`);
+      // Same run, the restore worker alone (parse and writes on one thread): the A/B.
+      const single = await page.evaluate(
+        (k) => (globalThis as unknown as { fieldsimBench: Api }).fieldsimBench.workerIngest(k, false, true),
+        n,
+      );
+      if (single.stored !== n) throw new Error(`single worker stored ${single.stored} of ${n}`);
       const encPut = await page.evaluate(
         (k) => (globalThis as unknown as { fieldsimBench: Api }).fieldsimBench.putOnly(k, true),
         n,
@@ -224,6 +236,7 @@ async function browserRun(): Promise<{ rows: BrowserRow[]; version: string }> {
         parseOnlyMs: parse.ms,
         putOnlyMs: put.ms,
         workerRatio: worker.ms / Math.max(parse.ms, put.ms),
+        singleWorkerMs: single.ms,
         encWorkerMs: encWorker.ms,
         encPutOnlyMs: encPut.ms,
       });
@@ -277,7 +290,7 @@ export async function runRestoreBench(): Promise<string> {
       console.log(
         `chromium ${r.cases}: ${f0(r.ms)} ms, ${f0(r.perSec)} cases/s, bare bulkPut ${f0(r.bareMs)} ms, ratio ${r.ratio.toFixed(2)}; ` +
           `worker ${f0(r.workerMs)} ms (${f0(r.workerPerSec)} cases/s), parse-only ${f0(r.parseOnlyMs)} ms, put-only ${f0(r.putOnlyMs)} ms, ` +
-          `ratio ${r.workerRatio.toFixed(2)}; encrypted: worker ${f0(r.encWorkerMs)} ms, put-only ${f0(r.encPutOnlyMs)} ms`,
+          `ratio ${r.workerRatio.toFixed(2)}; one worker (no parse worker) ${f0(r.singleWorkerMs)} ms; encrypted: worker ${f0(r.encWorkerMs)} ms, put-only ${f0(r.encPutOnlyMs)} ms`,
       );
   }
   const big = nodeRows.find((r) => r.cases >= 100_000);
@@ -321,11 +334,11 @@ export async function runRestoreBench(): Promise<string> {
     for (const r of browser.rows)
       md += `| ${r.cases} | ${f0(r.ms)} | ${f0(r.bareMs)} | ${r.ratio.toFixed(2)} | ${f1(r.pageMs)} | ${f0(r.coldOpenMs)} |\n`;
     md +=
-      "\nThe PWA's restore Web Worker (issue 15), same page and payload: parse-only is the parser alone; put-only writes the same packed page and summary records with the same batches (2000 events) and transactions in flight (3); ingest is end to end through the worker, the page's catalog reload included:\n\n";
+      '\nThe PWA\'s restore Web Workers (issue 15), same page and payload: parse-only is the parser alone; put-only writes the same packed page and summary records with the same batches (2000 events) and transactions in flight (3); ingest is end to end through the parse worker and the restore worker, the page\'s catalog included; "restore worker alone" is the same without the parse worker (one thread parses and writes):\n\n';
     md +=
-      '| cases | parse-only ms | put-only ms | worker ingest ms | cases/s | ingest / max(parse, put) | encrypted: put-only ms | encrypted: worker ingest ms |\n|---|---|---|---|---|---|---|---|\n';
+      '| cases | parse-only ms | put-only ms | worker ingest ms | cases/s | ingest / max(parse, put) | restore worker alone ms | encrypted: put-only ms | encrypted: worker ingest ms |\n|---|---|---|---|---|---|---|---|---|\n';
     for (const r of browser.rows)
-      md += `| ${r.cases} | ${f0(r.parseOnlyMs)} | ${f0(r.putOnlyMs)} | ${f0(r.workerMs)} | ${f0(r.workerPerSec)} | ${r.workerRatio.toFixed(2)} | ${f0(r.encPutOnlyMs)} | ${f0(r.encWorkerMs)} |\n`;
+      md += `| ${r.cases} | ${f0(r.parseOnlyMs)} | ${f0(r.putOnlyMs)} | ${f0(r.workerMs)} | ${f0(r.workerPerSec)} | ${r.workerRatio.toFixed(2)} | ${f0(r.singleWorkerMs)} | ${f0(r.encPutOnlyMs)} | ${f0(r.encWorkerMs)} |\n`;
   }
   if (big) {
     md += `\nNode, ${big.cases} cases: purge algorithm ${f1(big.purgeAlgoMs)} ms (median of 5); a whole no-change incremental sync `;

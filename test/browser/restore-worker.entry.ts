@@ -23,7 +23,14 @@ import { getSyncToken } from '../../src/core/store/sync-state.ts';
 import type { RestoreProgress } from '../../src/core/sync/session-types.ts';
 
 const deps = { indexedDB, IDBKeyRange };
-const inWorker = workerFullIngest(() => new Worker('/restore-worker.js', { type: 'module' }));
+const writerWorker = () => new Worker('/restore-worker.js', { type: 'module' });
+/** The PWA's pair: the parse worker reads and parses, the restore worker packs and writes. */
+const inWorker = workerFullIngest(
+  writerWorker,
+  () => new Worker('/restore-parse-worker.js', { type: 'module' }),
+);
+/** The restore worker alone (where the parse worker cannot start). */
+const inOneWorker = workerFullIngest(writerWorker);
 let key: CryptoKey | undefined;
 
 async function connect(name: string): Promise<FieldsimDb> {
@@ -39,9 +46,10 @@ async function dump(db: FieldsimDb): Promise<string> {
   return JSON.stringify([...cases].sort((a, b) => a.caseId.localeCompare(b.caseId)));
 }
 
-function need(): NonNullable<typeof inWorker> {
-  if (inWorker === undefined) throw new Error('no Worker here');
-  return inWorker;
+function need(single = false): NonNullable<typeof inWorker> {
+  const run = single ? inOneWorker : inWorker;
+  if (run === undefined) throw new Error('no Worker here');
+  return run;
 }
 
 /** The first cases of the synthetic payload as blocks, as 412 recovery carries unsent forms over. */
@@ -53,14 +61,22 @@ async function someBlocks(n: number): Promise<CaseBlock[]> {
   return blocks;
 }
 
-/** Stalls after `chunks` chunks until cancelled (a slow network), or errors there (`error`). */
-function cutAfter(n: number, chunks: number, error?: string): ReadableStream<Uint8Array> {
+/**
+ * Stalls after `chunks` chunks until cancelled (a slow network), or errors there (`error`),
+ * or (`garbage`) sends broken XML there and ends.
+ */
+function cutAfter(n: number, chunks: number, error?: string, garbage?: string): ReadableStream<Uint8Array> {
   const all = synthRestoreChunks(n).chunks;
   let i = 0;
   return new ReadableStream({
     pull(ctrl) {
       if (i < chunks) {
         ctrl.enqueue(all[i++] as Uint8Array);
+        return;
+      }
+      if (garbage !== undefined) {
+        ctrl.enqueue(new TextEncoder().encode(garbage));
+        ctrl.close();
         return;
       }
       if (error === undefined) return new Promise<void>(() => undefined);
@@ -70,7 +86,10 @@ function cutAfter(n: number, chunks: number, error?: string): ReadableStream<Uin
   });
 }
 
-async function compare(n: number): Promise<{
+async function compare(
+  n: number,
+  single = false,
+): Promise<{
   same: boolean;
   cases: number;
   page: IngestResult;
@@ -85,7 +104,7 @@ async function compare(n: number): Promise<{
   const b = await connect(`worker-${tag}`);
   const page = await resetCaseData(a, streamOfChunks(synthRestoreChunks(n).chunks), { reapplyBlocks });
   const phases: string[] = [];
-  const worker = await need()(b, streamOfChunks(synthRestoreChunks(n).chunks), {
+  const worker = await need(single)(b, streamOfChunks(synthRestoreChunks(n).chunks), {
     reapplyBlocks,
     onProgress: (p: RestoreProgress) => {
       if (phases.at(-1) !== p.phase) phases.push(p.phase);
@@ -131,13 +150,18 @@ interface Failure {
   workers: number;
 }
 
-async function failing(how: 'dropped' | 'abort' | 'logout'): Promise<Failure> {
+async function failing(how: 'dropped' | 'abort' | 'logout' | 'malformed'): Promise<Failure> {
   const db = await connect(`fail-${how}-${Date.now()}`);
   await need()(db, streamOfChunks(synthRestoreChunks(200).chunks), {});
   const ctl = new AbortController();
   let err: unknown;
   try {
-    const body = how === 'dropped' ? cutAfter(20_000, 8, 'network connection was lost') : cutAfter(20_000, 8);
+    const body =
+      how === 'dropped'
+        ? cutAfter(20_000, 8, 'network connection was lost')
+        : how === 'malformed'
+          ? cutAfter(20_000, 8, undefined, '"><case case_id="x"><create></case></OpenRosaResponse>')
+          : cutAfter(20_000, 8);
     await need()(db, body, {
       signal: ctl.signal,
       // Small batches, so progress comes before the stream stalls (8 chunks: ~780 cases).
@@ -164,9 +188,13 @@ async function failing(how: 'dropped' | 'abort' | 'logout'): Promise<Failure> {
   };
 }
 
-/** A worker script that does not load: the page ingests itself, with the same result. */
-async function fallback(n: number): Promise<{ cases: number; workers: number }> {
-  const broken = workerFullIngest(() => new Worker('/no-such-worker.js', { type: 'module' }));
+/**
+ * A worker script that does not load: the page ingests itself, with the same result
+ * (`parser`: only the parse worker's fails, and the restore worker does it all).
+ */
+async function fallback(n: number, parser = false): Promise<{ cases: number; workers: number }> {
+  const missing = () => new Worker('/no-such-worker.js', { type: 'module' });
+  const broken = parser ? workerFullIngest(writerWorker, missing) : workerFullIngest(missing);
   if (broken === undefined) throw new Error('no Worker here');
   const db = await connect(`fallback-${Date.now()}`);
   const r = await broken(db, streamOfChunks(synthRestoreChunks(n).chunks), {});

@@ -5,11 +5,13 @@ import { launchChromium } from '../helpers/with-chromium.ts';
 import { type ServedBundle, serveBundle } from './case-db-harness.ts';
 
 /**
- * The PWA's restore Web Worker (issue 15) in Chromium over real IndexedDB, encryption on:
+ * The PWA's restore Web Workers (issue 15) in Chromium over real IndexedDB, encryption on:
+ * the parse worker and the restore worker together (and the restore worker alone) store
  * the same cases and result as the ingest on the page for the same payload, progress
- * posted back, sealed rows on disk; a dropped connection, a cancel and a logout mid-way
- * each end with a typed error, no worker left running and the old generation live; a
- * worker that cannot start falls back to the page.
+ * posted back, sealed rows on disk; a dropped connection, malformed XML, a cancel and a
+ * logout mid-way each end with a typed error, no worker left running and the old
+ * generation live; a worker that cannot start falls back (to the restore worker alone,
+ * or to the page).
  */
 
 interface Result {
@@ -26,7 +28,10 @@ interface Failure {
   workers: number;
 }
 interface PageApi {
-  compare(n: number): Promise<{
+  compare(
+    n: number,
+    single?: boolean,
+  ): Promise<{
     same: boolean;
     cases: number;
     page: Result;
@@ -35,8 +40,8 @@ interface PageApi {
     sealed: { pages: number; plain: number; leaked: boolean };
     catalog: { source: string | undefined; sameAsReload: boolean };
   }>;
-  failing(how: 'dropped' | 'abort' | 'logout'): Promise<Failure>;
-  fallback(n: number): Promise<{ cases: number; workers: number }>;
+  failing(how: 'dropped' | 'abort' | 'logout' | 'malformed'): Promise<Failure>;
+  fallback(n: number, parser?: boolean): Promise<{ cases: number; workers: number }>;
 }
 declare global {
   var fieldsimRestoreWorker: PageApi;
@@ -49,6 +54,10 @@ let page: Page;
 beforeAll(async () => {
   served = await serveBundle(resolve(import.meta.dirname, 'restore-worker.entry.ts'), {
     '/restore-worker.js': resolve(import.meta.dirname, '../../src/app/restore-worker/restore-worker.ts'),
+    '/restore-parse-worker.js': resolve(
+      import.meta.dirname,
+      '../../src/app/restore-worker/restore-parse-worker.ts',
+    ),
   });
   browser = await launchChromium();
   page = await (await browser.newContext()).newPage();
@@ -75,6 +84,25 @@ describe('restore in a Web Worker (Chromium, encrypted)', () => {
     expect(r.catalog).toEqual({ source: 'worker', sameAsReload: true });
   });
 
+  it('the restore worker alone (no parse worker) stores the same cases too', async () => {
+    const r = await page.evaluate(() => globalThis.fieldsimRestoreWorker.compare(3000, true));
+    expect(r.same).toBe(true);
+    expect(r.cases).toBe(3030);
+    expect(r.worker).toEqual(r.page);
+    expect(r.sealed).toMatchObject({ plain: 0, leaked: false });
+    expect(r.catalog).toEqual({ source: 'worker', sameAsReload: true });
+  });
+
+  it('malformed XML mid-way: typed XmlError from the parse worker, old generation intact', async () => {
+    expect(await page.evaluate(() => globalThis.fieldsimRestoreWorker.failing('malformed'))).toEqual({
+      code: 'xml-malformed',
+      name: 'XmlError',
+      casesAfter: 200,
+      tokenAfter: 'bench-token',
+      workers: 0,
+    });
+  });
+
   it('a dropped connection mid-way: typed network error, old generation intact, worker gone', async () => {
     expect(await page.evaluate(() => globalThis.fieldsimRestoreWorker.failing('dropped'))).toEqual({
       code: 'network-error',
@@ -99,6 +127,13 @@ describe('restore in a Web Worker (Chromium, encrypted)', () => {
       code: 'aborted',
       casesAfter: 200,
       tokenAfter: 'bench-token',
+      workers: 0,
+    });
+  });
+
+  it('the restore worker parses itself when the parse worker cannot start', async () => {
+    expect(await page.evaluate(() => globalThis.fieldsimRestoreWorker.fallback(500, true))).toEqual({
+      cases: 500,
       workers: 0,
     });
   });

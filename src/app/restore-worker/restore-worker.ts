@@ -1,13 +1,10 @@
 import { RecordCipher } from '../../core/crypto/record-cipher.ts';
 import { isFieldsimError } from '../../core/errors/fieldsim-error.ts';
 import { loadCatalog } from '../../core/store/case-writer.ts';
-import {
-  type CatalogSnapshot,
-  snapshotCatalog,
-  snapshotTransfer,
-} from '../../core/store/catalog-snapshot.ts';
+import { catalogPiece, pieceTransfer } from '../../core/store/catalog-stream.ts';
 import { FieldsimDb } from '../../core/store/fieldsim-db.ts';
 import { resetCaseData } from '../../core/store/restore-ingest.ts';
+import { portParser } from './parse-port.ts';
 import type { IngestRequest, WireError, WorkerReply } from './protocol.ts';
 
 /**
@@ -40,27 +37,46 @@ function wireError(e: unknown): WireError {
   return { name: err.name, code: 'storage-error', message: err.message, retryable: false };
 }
 
-/** The live catalog the ingest left in memory; null (the page reloads it) if it cannot be had. */
-async function catalogOf(db: FieldsimDb): Promise<CatalogSnapshot | null> {
+/**
+ * The generation the catalog pieces sent add up to (the live one the ingest left in
+ * memory); null (the page reloads the catalog) if it cannot be had.
+ */
+async function catalogOf(db: FieldsimDb): Promise<{ gen: number; version: number; count: number } | null> {
   try {
-    return snapshotCatalog((await loadCatalog(db)).cat);
+    const { state, cat } = await loadCatalog(db);
+    return { gen: state.gen, version: state.version, count: cat.entries.size };
   } catch {
     return null;
   }
 }
 
+/** The body stands in for the one the parse worker reads: the port parser never reads it. */
+const NO_BODY: ReadableStream<Uint8Array> = new ReadableStream({ start: (c) => c.close() });
+
 async function ingest(req: IngestRequest): Promise<void> {
-  const db = new FieldsimDb(req.dbName, { indexedDB, IDBKeyRange });
+  // With a parse worker, this one only packs and writes what it sends (parse-port.ts).
+  const db = new FieldsimDb(req.dbName, {
+    indexedDB,
+    IDBKeyRange,
+    ...(req.parsePort === undefined ? {} : { restoreParser: portParser(req.parsePort) }),
+  });
   if (req.key !== null) db.vault.open(new RecordCipher(req.key));
   try {
     await db.open();
-    const result = await resetCaseData(db, req.body, {
+    const result = await resetCaseData(db, req.body ?? NO_BODY, {
       ...req.opts,
       inFlight: req.opts.inFlight ?? IN_FLIGHT,
       onProgress: (progress) => scope.postMessage({ type: 'progress', progress }),
+      // The page builds the new catalog from these while the restore goes on, and orders
+      // it by name itself (catalog-stream.ts).
+      onCatalogDelta: (delta) => {
+        const piece = catalogPiece(delta);
+        scope.postMessage({ type: 'catalog-piece', piece }, pieceTransfer(piece));
+      },
+      sortNames: false,
     });
     const catalog = await catalogOf(db);
-    scope.postMessage({ type: 'done', result, catalog }, catalog === null ? [] : snapshotTransfer(catalog));
+    scope.postMessage({ type: 'done', result, catalog });
   } catch (e) {
     scope.postMessage({ type: 'error', error: wireError(e) });
   } finally {
