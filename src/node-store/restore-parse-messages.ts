@@ -49,7 +49,7 @@ export interface WireError {
 
 /**
  * One batch: core's wire batch (restore-pipe-wire.ts: flat strings, `order` one letter
- * per event, summaries joined by control characters), plus packed pages, `p` in `order`.
+ * per event; summaries as a JSON array, `jsonSummaries`), plus packed pages, `p` in `order`.
  */
 export interface WireBatch extends CoreWireBatch {
   type: 'batch';

@@ -163,7 +163,7 @@ function decodeBatch(m: WireBatch, gen: number | undefined): RestoreEvent[] {
   };
   let out: RestoreEvent[];
   try {
-    out = decodeWireBatch(m, page);
+    out = decodeWireBatch(m, page, { jsonSummaries: true });
   } catch (e) {
     // This side's failures are RestoreThreadErrors (the same code as core's).
     if (e instanceof RestorePipeError) throw new RestoreThreadError(e.message, e.cause);

@@ -3,8 +3,7 @@ import Database from 'better-sqlite3';
 import { isFieldsimError } from '../core/errors/fieldsim-error.ts';
 import type { CaseRecord } from '../core/protocol/casexml/case-types.ts';
 import { parseRestore } from '../core/protocol/restore/restore-parser.ts';
-import type { CaseSummaryTuple } from '../core/protocol/restore/restore-types.ts';
-import { MAX_BATCH_CHARS, PARSE_STEP, WireBatchBuilder } from '../core/store/restore-pipe-wire.ts';
+import { MAX_BATCH_CHARS, PARSE_STEP, summaryOf, WireBatchBuilder } from '../core/store/restore-pipe-wire.ts';
 import { emptyPacked, PagePacker } from './restore-page-packer.ts';
 import type { FromThread, ParseThreadInput, ToThread, WireError } from './restore-parse-messages.ts';
 
@@ -70,6 +69,7 @@ const PACK_BATCH_BYTES = 4 * 1024 * 1024;
  */
 const wire = new WireBatchBuilder({
   applyCases: input.applyCases,
+  jsonSummaries: true,
   ...(input.collide !== undefined ? { collide: input.collide } : {}),
 });
 const packer =
@@ -124,15 +124,7 @@ async function send(sent: number): Promise<void> {
 
 /** A new case onto the open page; `p` when that fills the page. */
 function pack(p: PagePacker, rec: CaseRecord): void {
-  const sum: CaseSummaryTuple = [
-    rec.caseId,
-    rec.caseType,
-    rec.caseName,
-    rec.ownerId,
-    rec.closed ? 1 : 0,
-    rec.lastModified,
-    rec.indices,
-  ];
+  const sum = summaryOf(rec);
   wire.countHosted();
   if (p.add(packed, JSON.stringify(rec), sum)) wire.markHosted('p');
 }

@@ -142,7 +142,7 @@ describe('parseRestoreInThread', () => {
     const scripts = [
       "parentPort.on('message', () => { throw new Error('boom'); });",
       "parentPort.on('message', () => process.exit(3));",
-      "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'batch', order: 'b', blocks: '[{', records: '', summaries: '', other: [] }); });",
+      "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'batch', order: 'b', blocks: '[{', records: '', summaries: '[]', other: [] }); });",
       "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'bogus' }); });",
       "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'batch', order: 'ab', blocks: '[]', records: '{}', summaries: '[]', other: [] }); });",
       "parentPort.on('message', (m) => { if (m.type === 'chunk') parentPort.postMessage({ type: 'error', error: { name: 'TypeError', message: 'x is undefined' } }); });",
@@ -189,7 +189,7 @@ describe('a full restore through the parse thread', () => {
     // One good batch, then the thread dies before the end of the payload.
     const dying = fakeThread(
       "let sent = false; parentPort.on('message', (m) => {" +
-        " if (m.type === 'chunk' && !sent) { sent = true; parentPort.postMessage({ type: 'batch', order: 'b', other: [], records: '', summaries: ''," +
+        " if (m.type === 'chunk' && !sent) { sent = true; parentPort.postMessage({ type: 'batch', order: 'b', other: [], records: '', summaries: '[]'," +
         " blocks: JSON.stringify([{ caseId: 'x1', actions: [{ kind: 'create', caseType: 't', caseName: 'n', ownerId: 'o' }] }]) }); }" +
         " else if (m.type === 'ack') process.exit(9); });",
     );

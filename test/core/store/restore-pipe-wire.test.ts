@@ -194,6 +194,17 @@ describe('restore pipe wire format', () => {
     // Without the host's reader, its letter is refused.
     expect(() => decodeWireBatch(batch)).toThrow(RestorePipeError);
 
+    const json = new WireBatchBuilder({ jsonSummaries: true });
+    json.add({ kind: 'case', block: block('c4') });
+    const jb = json.take(0);
+    expect(jb.summaries).toBe('[["c4","t","c4","o",0,"2024-01-01",[]]]');
+    expect(decodeWireBatch(jb, undefined, { jsonSummaries: true })).toMatchObject([
+      { kind: 'case-applied', applied: { summary: ['c4', 't', 'c4', 'o', 0, '2024-01-01', []] } },
+    ]);
+    expect(() => decodeWireBatch({ ...jb, summaries: '[' }, undefined, { jsonSummaries: true })).toThrow(
+      RestorePipeError,
+    );
+
     const raw = new WireBatchBuilder({ applyCases: false });
     raw.add({ kind: 'case', block: block('c3') });
     expect(raw.take(0).order).toBe('b');
