@@ -1,5 +1,5 @@
 import type { RestoreLimits } from '../core/protocol/restore/restore-parser.ts';
-import type { RestoreEvent } from '../core/protocol/restore/restore-types.ts';
+import type { WireBatch as CoreWireBatch } from '../core/store/restore-pipe-wire.ts';
 
 /**
  * Messages between the restore parse thread (restore-parse-worker.ts) and the main
@@ -48,26 +48,16 @@ export interface WireError {
 }
 
 /**
- * One batch. Case data, nearly every event of a restore, travels as flat strings: a
- * string crosses threads as one copy of its bytes, where the object graph of thousands
- * of blocks would be structured-cloned field by field on both sides. `order` has one
- * letter per event of the batch, in document order: `p` the next packed page, `a` the next applied case (`records`
- * holds their stored JSON joined by newlines, which JSON.stringify never leaves raw;
- * `summaries` a JSON array of their summaries), `b` the next raw block of `blocks` (a
- * JSON array), `o` the next of `other` (the few sync, registration, fixture and ledger
- * events, cloned as they are).
+ * One batch: core's wire batch (restore-pipe-wire.ts: flat strings, `order` one letter
+ * per event; summaries as a JSON array, `jsonSummaries`), plus packed pages, `p` in `order`.
  */
-export interface WireBatch {
+export interface WireBatch extends CoreWireBatch {
   type: 'batch';
-  order: string;
-  blocks: string;
-  records: string;
-  summaries: string;
-  other: RestoreEvent[];
   /**
    * Packed pages (`p` in `order`, only with `ParseThreadInput.pack`): their numbers, the
    * bytes of their encoded rows (moved, not copied), per page [start, end) of its page row
-   * then of its summary row in them, and a JSON array of each page's summaries.
+   * then of its summary row in them, and a JSON array of each page's summaries (the
+   * `caseSums` row's own text).
    */
   pages?: number[];
   rowBytes?: Uint8Array;

@@ -6,7 +6,6 @@ import { FieldsimError } from '../core/errors/fieldsim-error.ts';
 import { NetworkError } from '../core/errors/network-error.ts';
 import { XmlError } from '../core/errors/xml-error.ts';
 import type { StagedTarget } from '../core/platform.ts';
-import type { CaseBlock } from '../core/protocol/casexml/case-types.ts';
 import {
   chunksOf,
   type RestoreBody,
@@ -14,6 +13,7 @@ import {
 } from '../core/protocol/restore/restore-parser.ts';
 import type { CaseSummaryTuple, RestoreEvent } from '../core/protocol/restore/restore-types.ts';
 import { CASE_PAGE_SIZE } from '../core/store/case-writer.ts';
+import { decodeWireBatch, RestorePipeError } from '../core/store/restore-pipe-wire.ts';
 import { EncodedRow } from './encoded-row.ts';
 import type {
   FromThread,
@@ -126,13 +126,10 @@ function rowOf(bytes: Uint8Array, bounds: readonly number[], i: number): Buffer 
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
 }
 
+/** Core's batch decoding (restore-pipe-wire.ts), with the batch's packed pages for `p`. */
 function decodeBatch(m: WireBatch, gen: number | undefined): RestoreEvent[] {
-  let blocks: CaseBlock[];
-  let summaries: CaseSummaryTuple[];
   let pageSums: CaseSummaryTuple[][];
   try {
-    blocks = JSON.parse(m.blocks) as CaseBlock[];
-    summaries = JSON.parse(m.summaries) as CaseSummaryTuple[];
     pageSums = m.pageSums === undefined ? [] : (JSON.parse(m.pageSums) as CaseSummaryTuple[][]);
   } catch (e) {
     throw new RestoreThreadError('The restore parser sent an unreadable batch', e);
@@ -147,56 +144,32 @@ function decodeBatch(m: WireBatch, gen: number | undefined): RestoreEvent[] {
   )
     throw new RestoreThreadError('The restore parser sent an inconsistent batch');
   let p = 0;
-  const records = summaries.length === 0 ? [] : m.records.split('\n');
-  const out = new Array<RestoreEvent>(m.order.length);
-  let b = 0;
-  let a = 0;
-  let o = 0;
-  for (let i = 0; i < m.order.length; i++) {
-    const k = m.order.charCodeAt(i);
-    if (k === 112) {
-      // p: a packed page
-      const page = pages[p];
-      const sums = pageSums[p];
-      if (page === undefined || sums === undefined)
-        throw new RestoreThreadError('The restore parser sent an incomplete batch');
-      const g = gen as number;
-      out[i] = {
-        kind: 'case-page',
-        page: {
-          page,
-          summaries: sums,
-          pageRow: new EncodedRow(g, page, rowOf(bytes, bounds, 2 * p)),
-          sumRow: new EncodedRow(g, page, rowOf(bytes, bounds, 2 * p + 1)),
-        },
-      };
-      p++;
-      continue;
-    }
-    const ev: RestoreEvent | undefined =
-      k === 97 // a
-        ? a < summaries.length && a < records.length
-          ? {
-              kind: 'case-applied',
-              applied: { json: records[a] as string, summary: summaries[a++] as CaseSummaryTuple },
-            }
-          : undefined
-        : k === 98 // b
-          ? b < blocks.length
-            ? { kind: 'case', block: blocks[b++] as CaseBlock }
-            : undefined
-          : m.other[o++];
-    if (ev === undefined) throw new RestoreThreadError('The restore parser sent an incomplete batch');
-    out[i] = ev;
+  const page = (k: number): RestoreEvent | undefined => {
+    const n = pages[p];
+    const sums = pageSums[p];
+    if (k !== 112 /* p */ || n === undefined || sums === undefined) return undefined;
+    const g = gen as number;
+    const ev: RestoreEvent = {
+      kind: 'case-page',
+      page: {
+        page: n,
+        summaries: sums,
+        pageRow: new EncodedRow(g, n, rowOf(bytes, bounds, 2 * p)),
+        sumRow: new EncodedRow(g, n, rowOf(bytes, bounds, 2 * p + 1)),
+      },
+    };
+    p++;
+    return ev;
+  };
+  let out: RestoreEvent[];
+  try {
+    out = decodeWireBatch(m, page, { jsonSummaries: true });
+  } catch (e) {
+    // This side's failures are RestoreThreadErrors (the same code as core's).
+    if (e instanceof RestorePipeError) throw new RestoreThreadError(e.message, e.cause);
+    throw e;
   }
-  if (
-    a !== summaries.length ||
-    a !== records.length ||
-    b !== blocks.length ||
-    o !== m.other.length ||
-    p !== pages.length
-  )
-    throw new RestoreThreadError('The restore parser sent an inconsistent batch');
+  if (p !== pages.length) throw new RestoreThreadError('The restore parser sent an inconsistent batch');
   return out;
 }
 

@@ -1,11 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { isFieldsimError } from '../core/errors/fieldsim-error.ts';
-import { applyCaseBlock } from '../core/protocol/casexml/apply-case-block.ts';
-import type { CaseBlock, CaseRecord } from '../core/protocol/casexml/case-types.ts';
+import type { CaseRecord } from '../core/protocol/casexml/case-types.ts';
 import { parseRestore } from '../core/protocol/restore/restore-parser.ts';
-import type { CaseSummaryTuple, RestoreEvent } from '../core/protocol/restore/restore-types.ts';
-import { emptyPacked, type PackedOut, PagePacker } from './restore-page-packer.ts';
+import { MAX_BATCH_CHARS, PARSE_STEP, summaryOf, WireBatchBuilder } from '../core/store/restore-pipe-wire.ts';
+import { emptyPacked, PagePacker } from './restore-page-packer.ts';
 import type { FromThread, ParseThreadInput, ToThread, WireError } from './restore-parse-messages.ts';
 
 /**
@@ -60,121 +59,22 @@ function wireError(e: unknown): WireError {
   return { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
 }
 
-/** FNV-1a of a case id: the ids seen so far are kept as numbers, not as strings. */
-function idHash(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  // 30 bits: a small integer (Smi) in V8, not a heap number per entry.
-  return h & 0x3fffffff;
-}
-
-/**
- * Case ids already named by the payload. A collision only sends a first block raw, which
- * the main thread applies as any other, so hashes are enough (4 bytes of a Set entry a
- * case, where the id strings, slices of the payload's text, would keep all of it alive).
- */
-const seen = new Set<number>();
-
-/**
- * The first block of a case the payload has not named before, applied as the full
- * ingest would apply it to the empty new generation (`applyCaseBlock(undefined, b)`);
- * undefined to send the block as it is (a later block of a case, or one the rules refuse,
- * which the main thread refuses in turn, in order, with the same typed error).
- */
-interface Applied {
-  json: string;
-  summary: CaseSummaryTuple;
-}
-
-function applyFirst(b: CaseBlock): Applied | undefined {
-  const id = b.caseId.trim();
-  if (id === '') return undefined;
-  const h = idHash(id);
-  if (seen.has(h)) return undefined;
-  seen.add(h);
-  if (input.collide?.test(id)) return undefined;
-  if (b.actions.length === 0) return undefined;
-  let rec: CaseRecord | undefined;
-  try {
-    rec = applyCaseBlock(undefined, b);
-  } catch {
-    return undefined;
-  }
-  if (rec === undefined) return undefined;
-  return {
-    json: JSON.stringify(rec),
-    summary: [
-      rec.caseId,
-      rec.caseType,
-      rec.caseName,
-      rec.ownerId,
-      rec.closed ? 1 : 0,
-      rec.lastModified,
-      rec.indices,
-    ],
-  };
-}
-
-/**
- * With `applyCases`, the parser runs in small batches and each event is encoded at once,
- * so its object graph dies young; the strings are gathered up to the batch size the
- * ingest asked for (or `MAX_BATCH_CHARS`). Handing whole batches of 250 parsed blocks to
- * the encoder measured ~30% of the thread's time in GC (the batch outlived scavenges and
- * was promoted).
- */
-const PARSE_STEP = 16;
-const MAX_BATCH_CHARS = 8 * 1024 * 1024;
-
 /** Bytes of packed rows per batch at most (about 250 cases, the ingest's batch, are ~1 MB). */
 const PACK_BATCH_BYTES = 4 * 1024 * 1024;
 
-interface Pending {
-  order: string;
-  blocks: string[];
-  records: string[];
-  summaries: string[];
-  other: RestoreEvent[];
-  chars: number;
-  packed: PackedOut;
-  /** Events in the batch, a packed case counting as one. */
-  events: number;
-}
-
-const empty = (): Pending => ({
-  order: '',
-  blocks: [],
-  records: [],
-  summaries: [],
-  other: [],
-  chars: 0,
-  packed: emptyPacked(),
-  events: 0,
+/**
+ * Apply-first, the batch's strings and the summaries' encoding are core's wire
+ * (restore-pipe-wire.ts, shared with the browser's parse worker); packed pages travel
+ * beside them, `p` in the batch's order.
+ */
+const wire = new WireBatchBuilder({
+  applyCases: input.applyCases,
+  jsonSummaries: true,
+  ...(input.collide !== undefined ? { collide: input.collide } : {}),
 });
-
 const packer =
   input.pack !== undefined && input.applyCases ? new PagePacker(input.pack.gen, input.pack.pageSize) : null;
-
-/** Adds a non-case event, or a case block as it travels: `a` applied, else raw. */
-function add(p: Pending, ev: RestoreEvent, a: Applied | undefined): void {
-  p.events++;
-  if (ev.kind !== 'case') {
-    p.order += 'o';
-    p.other.push(ev);
-  } else if (a === undefined) {
-    const json = JSON.stringify(ev.block);
-    p.order += 'b';
-    p.blocks.push(json);
-    p.chars += json.length;
-  } else if (packer !== null) {
-    if (packer.add(p.packed, a.json, a.summary)) p.order += 'p';
-  } else {
-    const sum = JSON.stringify(a.summary);
-    p.order += 'a';
-    p.records.push(a.json);
-    p.summaries.push(sum);
-    p.chars += a.json.length + sum.length;
-  }
-}
+let packed = emptyPacked();
 
 /**
  * The WAL checkpoint of the file being restored into, run here while this thread waits
@@ -205,32 +105,34 @@ function checkpoint(): void {
   lastCheckpoint = performance.now();
 }
 
-async function send(p: Pending, sent: number): Promise<void> {
-  const { packed } = p;
+async function send(sent: number): Promise<void> {
   const rowBytes = packed.pages.length > 0 ? packed.rows.take() : null;
   post(
     {
       type: 'batch',
-      order: p.order,
-      blocks: `[${p.blocks.join(',')}]`,
-      records: p.records.join('\n'),
-      summaries: `[${p.summaries.join(',')}]`,
-      other: p.other,
+      ...wire.take(0),
       ...(rowBytes !== null
         ? { pages: packed.pages, rowBytes, rowBounds: packed.bounds, pageSums: `[${packed.sums.join(',')}]` }
         : {}),
     } satisfies FromThread,
     rowBytes === null ? [] : [rowBytes.buffer as ArrayBuffer],
   );
+  packed = emptyPacked();
   if (sent - acked >= input.window) checkpoint();
   while (sent - acked >= input.window) await waitMessage();
+}
+
+/** A new case onto the open page; `p` when that fills the page. */
+function pack(p: PagePacker, rec: CaseRecord): void {
+  const sum = summaryOf(rec);
+  wire.countHosted();
+  if (p.add(packed, JSON.stringify(rec), sum)) wire.markHosted('p');
 }
 
 async function run(): Promise<void> {
   let sent = 0;
   const target = input.batchSize ?? 2000;
   try {
-    let p = empty();
     for await (const batch of parseRestore(chunks(), {
       batchSize: input.applyCases ? Math.min(target, PARSE_STEP) : target,
       ...(input.maxTokenChars !== undefined ? { maxTokenChars: input.maxTokenChars } : {}),
@@ -238,32 +140,33 @@ async function run(): Promise<void> {
       ...(input.limits !== undefined ? { limits: input.limits } : {}),
     })) {
       for (const ev of batch) {
-        const a = ev.kind === 'case' && input.applyCases ? applyFirst(ev.block) : undefined;
-        if (packer !== null && ev.kind === 'case' && a === undefined) {
-          // A raw block: its case may sit on the open page or a page of this batch, which
-          // the main thread writes after the batch's raw blocks (packed-pages.ts).
-          if (packer.close(p.packed)) p.order += 'p';
-          if (p.packed.pages.length > 0) {
-            await send(p, ++sent);
-            p = empty();
-          }
-          packer.raw();
+        if (packer === null || ev.kind !== 'case') {
+          wire.add(ev);
+          continue;
         }
-        add(p, ev, a);
+        const rec = wire.firstRecord(ev.block);
+        if (rec !== undefined) {
+          pack(packer, rec);
+          continue;
+        }
+        // A raw block: its case may sit on the open page or a page of this batch, which
+        // the main thread writes after the batch's raw blocks (packed-pages.ts).
+        if (packer.close(packed)) wire.markHosted('p');
+        if (packed.pages.length > 0) await send(++sent);
+        packer.raw();
+        wire.addBlock(ev.block);
       }
       // Without `applyCases`, the parser's own batches, one for one (parseRestore's contract).
       if (
         !input.applyCases ||
-        p.events >= target ||
-        p.chars >= MAX_BATCH_CHARS ||
-        p.packed.rows.length >= PACK_BATCH_BYTES
-      ) {
-        await send(p, ++sent);
-        p = empty();
-      }
+        wire.size >= target ||
+        wire.chars >= MAX_BATCH_CHARS ||
+        packed.rows.length >= PACK_BATCH_BYTES
+      )
+        await send(++sent);
     }
-    if (packer?.close(p.packed)) p.order += 'p';
-    if (p.order.length > 0) await send(p, ++sent);
+    if (packer?.close(packed)) wire.markHosted('p');
+    if (wire.pending) await send(++sent);
     post({ type: 'done' });
   } catch (e) {
     post({ type: 'error', error: wireError(e) });

@@ -14,7 +14,7 @@ import type { AppliedCase, CaseSummaryTuple, RestoreEvent } from '../protocol/re
  * A full restore's parser output as it crosses from a parse thread to the thread that
  * writes (issue 15; the browser's restore worker pair, docs/pwa.md "Restore over two
  * workers"). Environment-free: the same encoding serves a Web Worker pair and Node's
- * worker_threads (src/node-store/restore-parse-worker.ts holds an equivalent of its own).
+ * worker_threads (src/node-store/restore-parse-worker.ts, which adds packed pages).
  *
  * Case data, nearly every event of a restore, travels as flat strings: a string crosses
  * threads as one copy of its bytes, where the object graph of thousands of blocks would
@@ -61,6 +61,23 @@ function encodeSummary(r: CaseRecord): string | undefined {
     s += `${FIELD_SEP}${ix.identifier}${INDEX_SEP}${ix.caseType}${INDEX_SEP}${ix.caseId}${INDEX_SEP}${ix.relationship}`;
   }
   return holdsSeparator(values) ? undefined : s;
+}
+
+/** A case's catalog summary as stored. */
+export function summaryOf(r: CaseRecord): CaseSummaryTuple {
+  return [r.caseId, r.caseType, r.caseName, r.ownerId, r.closed ? 1 : 0, r.lastModified, r.indices];
+}
+
+function decodeJsonSummaries(text: string, count: number): CaseSummaryTuple[] {
+  let out: unknown;
+  try {
+    out = JSON.parse(text);
+  } catch (e) {
+    throw new RestorePipeError('The restore parser sent an unreadable batch', e);
+  }
+  if (!Array.isArray(out) || out.length !== count)
+    throw new RestorePipeError('The restore parser sent an inconsistent batch');
+  return out as CaseSummaryTuple[];
 }
 
 function decodeSummaries(text: string, count: number): CaseSummaryTuple[] {
@@ -162,12 +179,38 @@ function idHash(id: string): number {
   return h & 0x3fffffff;
 }
 
+/** How a `WireBatchBuilder` treats case blocks. */
+export interface WireBatchOptions {
+  /**
+   * Apply each case's first block (default true): only for a full restore, whose new
+   * generation starts empty. False sends every case block raw.
+   */
+  applyCases?: boolean;
+  /**
+   * Tests: new case ids matching this pattern are taken for known ones (as an id hash
+   * collision would), so their first blocks travel raw.
+   */
+  collide?: RegExp;
+  /**
+   * Summaries as a JSON array of tuples instead of joined fields (Node's parse thread):
+   * decoded with `JSON.parse`, they kept the CLI's 283k-case encrypted restore at +203 MB
+   * peak RSS over login; the joined fields, split on the writing side, measured +236 to
+   * +269 MB (budget 256; session 9, load 0-5). The reader must be told the same.
+   */
+  jsonSummaries?: boolean;
+}
+
 /**
  * Builds wire batches from parser events, applying the first block of each case on the
  * way (a full restore writes into a new, empty generation, so a case's first block is
  * applied to nothing: `applyCaseBlock(undefined, b)`). Every later block of a case, and a
  * first block the rules refuse, goes raw: the writing side applies it in order with the
  * same rules and the same typed error.
+ *
+ * A host may carry some events in a section of its own (Node's parse thread packs whole
+ * pages of new cases, src/node-store/restore-parse-worker.ts): it takes the records with
+ * `firstRecord`, counts them with `countHosted`, puts its own letter in `order` with
+ * `markHosted`, and reads them back through `decodeWireBatch`'s `hosted` hook.
  */
 export class WireBatchBuilder {
   /**
@@ -176,35 +219,80 @@ export class WireBatchBuilder {
    * of the payload's text) would keep all of it alive.
    */
   private readonly seen = new Set<number>();
+  private readonly applyCases: boolean;
+  private readonly collide: RegExp | undefined;
+  private readonly json: boolean;
   private order = '';
   private blocks: string[] = [];
   private records: string[] = [];
   private summaries: string[] = [];
   private other: RestoreEvent[] = [];
+  /** Events in the batch, a case the host carries itself counting as one. */
+  private events = 0;
   chars = 0;
 
+  constructor(opts: WireBatchOptions = {}) {
+    this.applyCases = opts.applyCases !== false;
+    this.collide = opts.collide;
+    this.json = opts.jsonSummaries === true;
+  }
+
+  /** Events in the open batch. */
   get size(): number {
-    return this.order.length;
+    return this.events;
+  }
+
+  /** Whether the open batch holds anything to send (a host's letter included). */
+  get pending(): boolean {
+    return this.order.length > 0;
   }
 
   add(ev: RestoreEvent): void {
     if (ev.kind !== 'case') {
+      this.events++;
       this.order += 'o';
       this.other.push(ev);
       return;
     }
-    const a = this.applyFirst(ev.block);
-    if (a === undefined) {
-      const json = JSON.stringify(ev.block);
-      this.order += 'b';
-      this.blocks.push(json);
-      this.chars += json.length;
-    } else {
-      this.order += 'a';
-      this.records.push(a.json);
-      this.summaries.push(a.summary);
-      this.chars += a.json.length + a.summary.length;
-    }
+    const rec = this.firstRecord(ev.block);
+    if (rec === undefined || !this.addRecord(rec)) this.addBlock(ev.block);
+  }
+
+  /** A case block as it is (`b`), for the writer to apply in order. */
+  addBlock(block: CaseBlock): void {
+    const json = JSON.stringify(block);
+    this.events++;
+    this.order += 'b';
+    this.blocks.push(json);
+    this.chars += json.length;
+  }
+
+  /**
+   * A case's stored record (`a`, a `case-applied` event); false, adding nothing, when its
+   * summary cannot travel (see `SUMMARY_SEP`): the caller sends the block raw.
+   */
+  addRecord(rec: CaseRecord): boolean {
+    const summary = this.json ? JSON.stringify(summaryOf(rec)) : encodeSummary(rec);
+    if (summary === undefined) return false;
+    const json = JSON.stringify(rec);
+    this.events++;
+    this.order += 'a';
+    this.records.push(json);
+    this.summaries.push(summary);
+    this.chars += json.length + summary.length;
+    return true;
+  }
+
+  /** A case the host carries itself: it counts toward the batch size as any event. */
+  countHosted(): void {
+    this.events++;
+  }
+
+  /** The host's next item (a letter other than `a`, `b`, `o`), in document order. */
+  markHosted(letter: string): void {
+    if (letter.length !== 1 || 'abo'.includes(letter))
+      throw new RestorePipeError(`A host letter must be one character other than a, b, o: ${letter}`);
+    this.order += letter;
   }
 
   take(bytes: number): WireBatch {
@@ -212,7 +300,7 @@ export class WireBatchBuilder {
       order: this.order,
       blocks: `[${this.blocks.join(',')}]`,
       records: this.records.join('\n'),
-      summaries: this.summaries.join(SUMMARY_SEP),
+      summaries: this.json ? `[${this.summaries.join(',')}]` : this.summaries.join(SUMMARY_SEP),
       other: this.other,
       bytes,
     };
@@ -221,27 +309,30 @@ export class WireBatchBuilder {
     this.records = [];
     this.summaries = [];
     this.other = [];
+    this.events = 0;
     this.chars = 0;
     return out;
   }
 
-  private applyFirst(b: CaseBlock): { json: string; summary: string } | undefined {
+  /**
+   * The stored record of a case's first block, applied to nothing; undefined to send the
+   * block raw (cases not applied here, a case the payload named before, an empty id, a
+   * block without actions, or one the rules refuse).
+   */
+  firstRecord(b: CaseBlock): CaseRecord | undefined {
+    if (!this.applyCases) return undefined;
     const id = b.caseId.trim();
     if (id === '') return undefined;
     const h = idHash(id);
     if (this.seen.has(h)) return undefined;
     this.seen.add(h);
+    if (this.collide?.test(id)) return undefined;
     if (b.actions.length === 0) return undefined;
-    let rec: CaseRecord | undefined;
     try {
-      rec = applyCaseBlock(undefined, b);
+      return applyCaseBlock(undefined, b);
     } catch {
       return undefined;
     }
-    if (rec === undefined) return undefined;
-    const summary = encodeSummary(rec);
-    if (summary === undefined) return undefined;
-    return { json: JSON.stringify(rec), summary };
   }
 }
 
@@ -251,8 +342,8 @@ export class WireBatchBuilder {
  * `MAX_BATCH_CHARS`). Measured in Node's parse thread: handing whole batches of parsed
  * blocks to the encoder cost ~30% of the thread in GC (the batch outlived scavenges).
  */
-const PARSE_STEP = 16;
-const MAX_BATCH_CHARS = 8 * 1024 * 1024;
+export const PARSE_STEP = 16;
+export const MAX_BATCH_CHARS = 8 * 1024 * 1024;
 
 /** A full restore parsed into wire batches of about `batchSize` events (default 2000). */
 export async function* wireBatches(
@@ -275,8 +366,16 @@ export async function* wireBatches(
   if (b.size > 0) yield b.take(bytes);
 }
 
-/** A wire batch back as the parser's events (`case-applied` for the applied cases). */
-export function decodeWireBatch(m: WireBatch): RestoreEvent[] {
+/**
+ * A wire batch back as the parser's events (`case-applied` for the applied cases).
+ * `hosted` reads the host's own letters (see `WireBatchBuilder.markHosted`); the host
+ * checks that its section was read to the end.
+ */
+export function decodeWireBatch(
+  m: Omit<WireBatch, 'bytes'>,
+  hosted?: (letter: number) => RestoreEvent | undefined,
+  opts: Pick<WireBatchOptions, 'jsonSummaries'> = {},
+): RestoreEvent[] {
   let blocks: CaseBlock[];
   try {
     blocks = JSON.parse(m.blocks) as CaseBlock[];
@@ -285,7 +384,9 @@ export function decodeWireBatch(m: WireBatch): RestoreEvent[] {
   }
   let applied = 0;
   for (let i = 0; i < m.order.length; i++) if (m.order.charCodeAt(i) === 97) applied++;
-  const summaries = decodeSummaries(m.summaries, applied);
+  const summaries = opts.jsonSummaries
+    ? decodeJsonSummaries(m.summaries, applied)
+    : decodeSummaries(m.summaries, applied);
   const records = applied === 0 ? [] : m.records.split('\n');
   const out = new Array<RestoreEvent>(m.order.length);
   let b = 0;
@@ -305,7 +406,8 @@ export function decodeWireBatch(m: WireBatch): RestoreEvent[] {
       }
     } else if (k === 98 /* b */) {
       if (b < blocks.length) ev = { kind: 'case', block: blocks[b++] as CaseBlock };
-    } else ev = m.other[o++];
+    } else if (k === 111 /* o */) ev = m.other[o++];
+    else ev = hosted?.(k);
     if (ev === undefined) throw new RestorePipeError('The restore parser sent an incomplete batch');
     out[i] = ev;
   }

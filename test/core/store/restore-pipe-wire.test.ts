@@ -5,6 +5,7 @@ import { XmlError } from '../../../src/core/errors/xml-error.ts';
 import type { RestoreParserFn } from '../../../src/core/platform.ts';
 import type { CaseBlock } from '../../../src/core/protocol/casexml/case-types.ts';
 import { parseRestore } from '../../../src/core/protocol/restore/restore-parser.ts';
+import type { RestoreEvent } from '../../../src/core/protocol/restore/restore-types.ts';
 import { CaseDb } from '../../../src/core/store/case-db.ts';
 import { FieldsimDb } from '../../../src/core/store/fieldsim-db.ts';
 import { ingestRestore } from '../../../src/core/store/restore-ingest.ts';
@@ -162,6 +163,51 @@ describe('restore pipe wire format', () => {
       kind: 'case-applied',
       applied: { summary: ['c2', 't', 'ok', 'o', 0, '2024-01-01', []] },
     });
+  });
+
+  it('a host carries events of its own in order; applyCases and collide send first blocks raw', () => {
+    const block = (caseId: string): CaseBlock =>
+      ({
+        caseId,
+        dateModified: '2024-01-01',
+        userId: 'u',
+        actions: [{ kind: 'create', caseType: 't', caseName: caseId, ownerId: 'o' }],
+      }) as CaseBlock;
+    const b = new WireBatchBuilder({ collide: /^k2$/ });
+    // A host packing c1 itself, then a raw block, then the page it closed.
+    const rec = b.firstRecord(block('c1'));
+    expect(rec).toMatchObject({ caseId: 'c1', caseName: 'c1' });
+    b.countHosted();
+    expect(b.firstRecord(block('c1'))).toBeUndefined();
+    expect(b.firstRecord(block('k2'))).toBeUndefined();
+    b.addBlock(block('k2'));
+    b.markHosted('p');
+    expect(() => b.markHosted('a')).toThrow(RestorePipeError);
+    expect(b.size).toBe(2);
+    const batch = b.take(0);
+    expect(batch.order).toBe('bp');
+    expect(b.pending).toBe(false);
+    const page: RestoreEvent = { kind: 'sync', restoreId: 'stands-for-a-page' };
+    const hosted = (k: number): RestoreEvent | undefined => (k === 112 ? page : undefined);
+    const evs = decodeWireBatch(batch, hosted);
+    expect(evs.map((e) => e.kind)).toEqual(['case', 'sync']);
+    // Without the host's reader, its letter is refused.
+    expect(() => decodeWireBatch(batch)).toThrow(RestorePipeError);
+
+    const json = new WireBatchBuilder({ jsonSummaries: true });
+    json.add({ kind: 'case', block: block('c4') });
+    const jb = json.take(0);
+    expect(jb.summaries).toBe('[["c4","t","c4","o",0,"2024-01-01",[]]]');
+    expect(decodeWireBatch(jb, undefined, { jsonSummaries: true })).toMatchObject([
+      { kind: 'case-applied', applied: { summary: ['c4', 't', 'c4', 'o', 0, '2024-01-01', []] } },
+    ]);
+    expect(() => decodeWireBatch({ ...jb, summaries: '[' }, undefined, { jsonSummaries: true })).toThrow(
+      RestorePipeError,
+    );
+
+    const raw = new WireBatchBuilder({ applyCases: false });
+    raw.add({ kind: 'case', block: block('c3') });
+    expect(raw.take(0).order).toBe('b');
   });
 
   it('errors cross the wire with their class, code and position', async () => {
